@@ -1,0 +1,136 @@
+/**
+ * The one dispatcher: every conv2d call is validated, its padding mode resolved, and then routed
+ * by `selectKernelPath` to exactly one kernel file.
+ */
+import { asTensor, describeValue, type Tensor, type TensorLike } from '../tensor.js';
+import { depthwisePlane } from './depthwise.js';
+import { depthwise3x3s1 } from './depthwise-3x3s1.js';
+import { depthwise3x3s2 } from './depthwise-3x3s2.js';
+import type { Conv2dGeometry } from './geometry.js';
+import { groupedConv } from './grouped.js';
+import { padInput, paddedInputSize } from './pad.js';
+import { pointwiseConv } from './pointwise.js';
+import { Scratch, SLOT_PADDED } from './scratch.js';
+import { checkOptionNames, outputFor, validateConv2d, type Conv2dCall, type Conv2dOptions } from './validate.js';
+
+export type KernelPath = 'depthwise3x3s1' | 'depthwise3x3s2' | 'depthwise' | 'pointwise' | 'grouped';
+
+const atMostOne = (pad: number): boolean => pad === 0 || pad === 1;
+
+/**
+ * The dispatch rule, in order (on the geometry after padding-mode resolution, so only zero
+ * padding remains):
+ *   1. groups == Cin (depthwise, any channel multiplier K = Cout/Cin):
+ *      a. 3×3, dilation 1, stride 1×1, every pad 0 or 1   → depthwise3x3s1
+ *      b. 3×3, dilation 1, stride 2×2, every pad 0 or 1   → depthwise3x3s2
+ *      c. otherwise                                        → depthwise (general)
+ *   2. 1×1 kernel and no padding (any stride, any groups)  → pointwise (GEMM)
+ *   3. everything else                                     → grouped (im2col + GEMM per group)
+ */
+export function selectKernelPath(g: Conv2dGeometry): KernelPath {
+  if (g.groups === g.inChannels) {
+    const is3x3 = g.kernelH === 3 && g.kernelW === 3 && g.dilationH === 1 && g.dilationW === 1;
+    const smallPads = atMostOne(g.padTop) && atMostOne(g.padBottom) && atMostOne(g.padLeft) && atMostOne(g.padRight);
+    if (is3x3 && smallPads && g.strideH === 1 && g.strideW === 1) return 'depthwise3x3s1';
+    if (is3x3 && smallPads && g.strideH === 2 && g.strideW === 2) return 'depthwise3x3s2';
+    return 'depthwise';
+  }
+  const noPadding = g.padTop === 0 && g.padBottom === 0 && g.padLeft === 0 && g.padRight === 0;
+  if (g.kernelH === 1 && g.kernelW === 1 && noPadding) return 'pointwise';
+  return 'grouped';
+}
+
+/** The geometry of the same convolution on an already mode-padded input, with zero padding. */
+function withPaddingApplied(g: Conv2dGeometry): Conv2dGeometry {
+  const { height, width } = paddedInputSize(g);
+  return { ...g, inHeight: height, inWidth: width, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0, paddingMode: 'zeros' };
+}
+
+/** Runs a validated call into `y` using `scratch` for temporaries. */
+export function executeConv2d(call: Conv2dCall, y: Float32Array, scratch: Scratch): void {
+  let g = call.geometry;
+  let x = call.input.data;
+  if (g.paddingMode !== 'zeros') {
+    const padded = withPaddingApplied(g);
+    const buffer = scratch.get(SLOT_PADDED, g.batch * g.inChannels * padded.inHeight * padded.inWidth);
+    padInput(x, buffer, g);
+    x = buffer;
+    g = padded;
+  }
+  const w = call.weight.data;
+  const path = selectKernelPath(g);
+  if (path === 'pointwise') pointwiseConv(g, x, w, call.bias, call.act, y, scratch);
+  else if (path === 'grouped') groupedConv(g, x, w, call.bias, call.act, y, scratch);
+  else depthwiseConv(path, g, x, w, call.bias, call.act, y);
+}
+
+/** Depthwise driver: output channel `c*K + q` filters input plane `c` with its own k×k filter. */
+function depthwiseConv(
+  path: KernelPath, g: Conv2dGeometry,
+  x: Float32Array, w: Float32Array, bias: Float32Array | null, act: number, y: Float32Array,
+): void {
+  const { inChannels: Cin, outChannels: Cout, inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo, kernelH: kH, kernelW: kW } = g;
+  const filterSize = kH * kW;
+  for (let n = 0; n < g.batch; n++) {
+    for (let o = 0; o < Cout; o++) {
+      const c = Math.floor(o * Cin / Cout);
+      const xOff = (n * Cin + c) * H * W;
+      const yOff = (n * Cout + o) * Ho * Wo;
+      const b = bias === null ? 0 : bias[o]!;
+      if (path === 'depthwise3x3s1') {
+        depthwise3x3s1(x, xOff, H, W, w, o * 9, g.padTop, g.padLeft, b, act, y, yOff, Ho, Wo);
+      } else if (path === 'depthwise3x3s2') {
+        depthwise3x3s2(x, xOff, H, W, w, o * 9, g.padTop, g.padLeft, b, act, y, yOff, Ho, Wo);
+      } else {
+        depthwisePlane(
+          x, xOff, H, W, w, o * filterSize, kH, kW,
+          g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft,
+          b, act, y, yOff, Ho, Wo,
+        );
+      }
+    }
+  }
+}
+
+/**
+ * 2-D convolution with PyTorch `F.conv2d` semantics on NCHW float32 tensors, plus a fused bias
+ * and activation. `input` is `[N, Cin, H, W]` or `[Cin, H, W]`; `weight` is `[Cout, Cin/groups, kH, kW]`.
+ */
+export function conv2d(input: TensorLike, weight: TensorLike, options?: Conv2dOptions): Tensor {
+  const call = validateConv2d(input, weight, options);
+  const y = outputFor(call);
+  executeConv2d(call, y.data, new Scratch());
+  return y;
+}
+
+export type DepthwiseConv2dOptions = Omit<Conv2dOptions, 'groups'>;
+
+/**
+ * Depthwise convolution: `weight` is `[Cin·K, 1, kH, kW]` (channel multiplier K) and groups = Cin.
+ * Output channel `c·K + q` reads input channel `c`.
+ */
+export function depthwiseConv2d(input: TensorLike, weight: TensorLike, options: DepthwiseConv2dOptions = {}): Tensor {
+  if ('groups' in (options as object) && (options as Conv2dOptions).groups !== undefined) {
+    throw new TypeError('depthwiseConv2d: unknown option "groups"; groups is implied (= input channels)');
+  }
+  const x = asTensor(input, 'input');
+  const w = asTensor(weight, 'weight');
+  if (w.shape.length !== 4 || w.shape[1] !== 1) {
+    throw new RangeError(`weight must be [Cin*K, 1, kH, kW] for a depthwise convolution, got shape ${describeValue(w.shape)}`);
+  }
+  const inChannels = x.shape.length === 4 ? x.shape[1] : x.shape[0];
+  return conv2d(x, w, { ...options, groups: inChannels });
+}
+
+export type PointwiseConv2dOptions = Pick<Conv2dOptions, 'bias' | 'stride' | 'groups' | 'activation' | 'out'>;
+
+/** 1×1 convolution: `weight` is `[Cout, Cin/groups, 1, 1]` or `[Cout, Cin/groups]`. */
+export function pointwiseConv2d(input: TensorLike, weight: TensorLike, options: PointwiseConv2dOptions = {}): Tensor {
+  checkOptionNames(options, ['bias', 'stride', 'groups', 'activation', 'out'], 'pointwiseConv2d');
+  const w = asTensor(weight, 'weight');
+  if (w.shape.length === 2) return conv2d(input, { shape: [w.shape[0]!, w.shape[1]!, 1, 1], data: w.data }, options);
+  if (w.shape.length !== 4 || w.shape[2] !== 1 || w.shape[3] !== 1) {
+    throw new RangeError(`weight must be [Cout, Cin/groups, 1, 1] or [Cout, Cin/groups] for a pointwise convolution, got shape ${describeValue(w.shape)}`);
+  }
+  return conv2d(input, w, options);
+}

@@ -1,0 +1,211 @@
+/**
+ * Shape and padding arithmetic of a 2-D convolution, in one pure module used by every kernel
+ * path, the layers and the analysis code. Semantics are PyTorch's `nn.Conv2d` (NCHW).
+ *
+ *   Hout = floor((H + padTop + padBottom - dilationH*(kH-1) - 1) / strideH) + 1   (same for W)
+ */
+import { describeValue } from '../tensor.js';
+
+export type IntPair = number | readonly [number, number];
+export interface ExplicitPadding {
+  readonly top: number;
+  readonly bottom: number;
+  readonly left: number;
+  readonly right: number;
+}
+export type Padding = IntPair | 'same' | 'valid' | ExplicitPadding;
+export type PaddingMode = 'zeros' | 'reflect' | 'replicate' | 'circular';
+
+export interface GeometryOptions {
+  stride?: IntPair;
+  padding?: Padding;
+  dilation?: IntPair;
+  groups?: number;
+  paddingMode?: PaddingMode;
+}
+
+/** Everything a kernel needs to know about a convolution's shapes, fully resolved. */
+export interface Conv2dGeometry {
+  /** False when the input was an unbatched `[Cin, H, W]`; the output is then `[Cout, Hout, Wout]`. */
+  readonly batched: boolean;
+  readonly batch: number;
+  readonly inChannels: number;
+  readonly inHeight: number;
+  readonly inWidth: number;
+  readonly outChannels: number;
+  readonly kernelH: number;
+  readonly kernelW: number;
+  readonly strideH: number;
+  readonly strideW: number;
+  readonly dilationH: number;
+  readonly dilationW: number;
+  readonly padTop: number;
+  readonly padBottom: number;
+  readonly padLeft: number;
+  readonly padRight: number;
+  readonly groups: number;
+  readonly paddingMode: PaddingMode;
+  readonly outHeight: number;
+  readonly outWidth: number;
+  /** The output shape, unbatched if the input was. */
+  readonly outputShape: readonly number[];
+}
+
+const PADDING_MODES: readonly PaddingMode[] = ['zeros', 'reflect', 'replicate', 'circular'];
+
+function positiveInt(value: unknown, name: string, min = 1): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    const what = min === 0 ? 'a non-negative integer' : 'a positive integer';
+    throw new RangeError(`${name} must be ${what}, got ${describeValue(value)}`);
+  }
+  return value;
+}
+
+/** Resolves an int-or-pair option (`stride`, `dilation`, `kernelSize`, ...) to `[h, w]`. */
+export function resolvePair(value: unknown, name: string, fallback: number, min = 1): [number, number] {
+  if (value === undefined) return [fallback, fallback];
+  if (typeof value === 'number') {
+    positiveInt(value, name, min);
+    return [value, value];
+  }
+  if (Array.isArray(value) && value.length === 2) {
+    return [positiveInt(value[0], `${name}[0]`, min), positiveInt(value[1], `${name}[1]`, min)];
+  }
+  throw new TypeError(`${name} must be an integer or a pair [h, w], got ${describeValue(value)}`);
+}
+
+/**
+ * Resolves `padding` to four explicit sides. `'same'` puts `floor(total/2)` before and the rest
+ * after (PyTorch, TensorFlow `'SAME'` at stride 1) and is only valid at stride 1.
+ */
+export function resolvePadding(
+  padding: unknown,
+  kernel: readonly [number, number],
+  stride: readonly [number, number],
+  dilation: readonly [number, number],
+): ExplicitPadding {
+  if (padding === undefined || padding === 'valid') return { top: 0, bottom: 0, left: 0, right: 0 };
+  if (padding === 'same') {
+    if (stride[0] !== 1 || stride[1] !== 1) {
+      throw new RangeError(
+        `padding='same' is not supported for strided convolutions (stride [${stride.join(', ')}]); use stride 1 or explicit padding`,
+      );
+    }
+    const totalH = dilation[0] * (kernel[0] - 1);
+    const totalW = dilation[1] * (kernel[1] - 1);
+    const top = Math.floor(totalH / 2);
+    const left = Math.floor(totalW / 2);
+    return { top, bottom: totalH - top, left, right: totalW - left };
+  }
+  if (typeof padding === 'number' || Array.isArray(padding)) {
+    const [h, w] = resolvePair(padding, 'padding', 0, 0);
+    return { top: h, bottom: h, left: w, right: w };
+  }
+  if (typeof padding === 'object' && padding !== null) {
+    const p = padding as Record<string, unknown>;
+    for (const key of Object.keys(p)) {
+      if (key !== 'top' && key !== 'bottom' && key !== 'left' && key !== 'right') {
+        throw new TypeError(`padding has an unknown key ${JSON.stringify(key)}; expected { top, bottom, left, right }`);
+      }
+    }
+    return {
+      top: positiveInt(p.top, 'padding.top', 0),
+      bottom: positiveInt(p.bottom, 'padding.bottom', 0),
+      left: positiveInt(p.left, 'padding.left', 0),
+      right: positiveInt(p.right, 'padding.right', 0),
+    };
+  }
+  throw new TypeError(
+    `padding must be an integer, a pair [h, w], 'same', 'valid' or { top, bottom, left, right }, got ${describeValue(padding)}`,
+  );
+}
+
+/** Output length of one spatial axis, or a value < 1 when the kernel does not fit. */
+export function convOutputSize(size: number, padBefore: number, padAfter: number, kernel: number, stride: number, dilation: number): number {
+  return Math.floor((size + padBefore + padAfter - dilation * (kernel - 1) - 1) / stride) + 1;
+}
+
+/**
+ * Resolves and checks the geometry of `conv2d(input, weight, options)` from the shapes alone.
+ * `inputShape` is `[N, Cin, H, W]` or unbatched `[Cin, H, W]`; `weightShape` is
+ * `[Cout, Cin/groups, kH, kW]`. Throws a RangeError/TypeError naming the offending parameter.
+ */
+export function conv2dGeometry(
+  inputShape: readonly number[],
+  weightShape: readonly number[],
+  options: GeometryOptions = {},
+): Conv2dGeometry {
+  if (inputShape.length !== 3 && inputShape.length !== 4) {
+    throw new RangeError(
+      `input must be 4-D [N, Cin, H, W] or unbatched 3-D [Cin, H, W], got shape ${describeValue(inputShape)} (rank ${inputShape.length})`,
+    );
+  }
+  if (weightShape.length !== 4) {
+    throw new RangeError(`weight must be 4-D [Cout, Cin/groups, kH, kW], got shape ${describeValue(weightShape)} (rank ${weightShape.length})`);
+  }
+  const batched = inputShape.length === 4;
+  const [batch, inChannels, inHeight, inWidth] = batched ? inputShape : [1, ...inputShape];
+  const [outChannels, channelsPerGroup, kernelH, kernelW] = weightShape as [number, number, number, number];
+  const groups = options.groups === undefined ? 1 : positiveInt(options.groups, 'groups');
+  if (inChannels! % groups !== 0) {
+    throw new RangeError(`in_channels must be divisible by groups: input has ${inChannels} channels, groups=${groups}`);
+  }
+  if (outChannels % groups !== 0) {
+    throw new RangeError(`out_channels must be divisible by groups: weight.shape[0]=${outChannels}, groups=${groups}`);
+  }
+  if (channelsPerGroup * groups !== inChannels) {
+    throw new RangeError(
+      `weight.shape[1] must equal in_channels/groups = ${inChannels}/${groups} = ${inChannels! / groups}, got ${channelsPerGroup} (weight shape ${describeValue(weightShape)}, input shape ${describeValue(inputShape)})`,
+    );
+  }
+  const stride = resolvePair(options.stride, 'stride', 1);
+  const dilation = resolvePair(options.dilation, 'dilation', 1);
+  const pad = resolvePadding(options.padding, [kernelH, kernelW], stride, dilation);
+  const paddingMode = options.paddingMode ?? 'zeros';
+  if (!PADDING_MODES.includes(paddingMode)) {
+    throw new RangeError(`paddingMode must be one of ${PADDING_MODES.map((m) => `'${m}'`).join(', ')}, got ${describeValue(paddingMode)}`);
+  }
+  if (paddingMode === 'reflect') {
+    if (pad.top >= inHeight! || pad.bottom >= inHeight! || pad.left >= inWidth! || pad.right >= inWidth!) {
+      throw new RangeError(
+        `paddingMode 'reflect' needs every padding < the input size: padding {top: ${pad.top}, bottom: ${pad.bottom}, left: ${pad.left}, right: ${pad.right}} with input H=${inHeight}, W=${inWidth}`,
+      );
+    }
+  } else if (paddingMode === 'circular') {
+    if (pad.top > inHeight! || pad.bottom > inHeight! || pad.left > inWidth! || pad.right > inWidth!) {
+      throw new RangeError(
+        `paddingMode 'circular' needs every padding <= the input size: padding {top: ${pad.top}, bottom: ${pad.bottom}, left: ${pad.left}, right: ${pad.right}} with input H=${inHeight}, W=${inWidth}`,
+      );
+    }
+  }
+  const outHeight = convOutputSize(inHeight!, pad.top, pad.bottom, kernelH, stride[0], dilation[0]);
+  const outWidth = convOutputSize(inWidth!, pad.left, pad.right, kernelW, stride[1], dilation[1]);
+  if (outHeight < 1 || outWidth < 1) {
+    throw new RangeError(
+      `output size must be at least 1x1, got ${outHeight}x${outWidth}: input ${inHeight}x${inWidth}, padding {top: ${pad.top}, bottom: ${pad.bottom}, left: ${pad.left}, right: ${pad.right}}, kernel ${kernelH}x${kernelW}, dilation ${dilation[0]}x${dilation[1]}, stride ${stride[0]}x${stride[1]}`,
+    );
+  }
+  return {
+    batched,
+    batch: batch!,
+    inChannels: inChannels!,
+    inHeight: inHeight!,
+    inWidth: inWidth!,
+    outChannels,
+    kernelH,
+    kernelW,
+    strideH: stride[0],
+    strideW: stride[1],
+    dilationH: dilation[0],
+    dilationW: dilation[1],
+    padTop: pad.top,
+    padBottom: pad.bottom,
+    padLeft: pad.left,
+    padRight: pad.right,
+    groups,
+    paddingMode,
+    outHeight,
+    outWidth,
+    outputShape: batched ? [batch!, outChannels, outHeight, outWidth] : [outChannels, outHeight, outWidth],
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * Padding modes other than zeros: the input is copied once into a padded buffer
+ * `[N, C, H + top + bottom, W + left + right]` (PyTorch `F.pad`), and the kernels then run on it
+ * with zero padding, so they need no knowledge of the mode.
+ */
+import type { Conv2dGeometry, PaddingMode } from './geometry.js';
+
+/** Source index along an axis of `size` for a padded coordinate `i` in `[-before, size + after)`. */
+function mapIndex(i: number, size: number, mode: PaddingMode): number {
+  if (i >= 0 && i < size) return i;
+  if (mode === 'replicate') return i < 0 ? 0 : size - 1;
+  if (mode === 'reflect') return i < 0 ? -i : 2 * size - 2 - i;
+  // circular: the caller guarantees pad <= size, so one wrap suffices.
+  return i < 0 ? i + size : i - size;
+}
+
+/** Shape of the padded input for geometry `g`. */
+export function paddedInputSize(g: Conv2dGeometry): { height: number; width: number } {
+  return { height: g.inHeight + g.padTop + g.padBottom, width: g.inWidth + g.padLeft + g.padRight };
+}
+
+/** Writes the mode-padded copy of `src` (`[N, C, H, W]`) into `dst`. */
+export function padInput(src: Float32Array, dst: Float32Array, g: Conv2dGeometry): void {
+  const { height: paddedH, width: paddedW } = paddedInputSize(g);
+  const H = g.inHeight;
+  const W = g.inWidth;
+  const planes = g.batch * g.inChannels;
+  const colSource = new Int32Array(paddedW);
+  for (let j = 0; j < paddedW; j++) colSource[j] = mapIndex(j - g.padLeft, W, g.paddingMode);
+  let d = 0;
+  for (let plane = 0; plane < planes; plane++) {
+    const planeBase = plane * H * W;
+    for (let i = 0; i < paddedH; i++) {
+      const rowBase = planeBase + mapIndex(i - g.padTop, H, g.paddingMode) * W;
+      for (let j = 0; j < paddedW; j++) dst[d++] = src[rowBase + colSource[j]!]!;
+    }
+  }
+}

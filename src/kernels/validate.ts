@@ -1,0 +1,107 @@
+/**
+ * Validation of a conv2d call: everything is checked, and every problem reported with the
+ * parameter's name, the value received and what was expected, before any work is done.
+ */
+import { asTensor, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
+import { ACTIVATIONS, activationCode, type Activation } from './epilogue.js';
+import { conv2dGeometry, type Conv2dGeometry, type GeometryOptions } from './geometry.js';
+
+export interface Conv2dOptions extends GeometryOptions {
+  bias?: Float32Array | TensorLike | null;
+  /** Fused into the output write, after the bias. */
+  activation?: Activation;
+  /** Write into this preallocated output (it must not share memory with the inputs) and return it. */
+  out?: Tensor;
+}
+
+const CONV2D_OPTION_NAMES = ['bias', 'stride', 'padding', 'dilation', 'groups', 'paddingMode', 'activation', 'out'];
+
+/** A validated call: contiguous tensors, the resolved geometry, the epilogue. */
+export interface Conv2dCall {
+  readonly geometry: Conv2dGeometry;
+  readonly input: Tensor;
+  readonly weight: Tensor;
+  readonly bias: Float32Array | null;
+  readonly act: number;
+  /** The caller's `out`, or null to allocate one. */
+  readonly out: Tensor | null;
+}
+
+/** Throws a TypeError if `options` has a key outside `allowed`. */
+export function checkOptionNames(options: object, allowed: readonly string[], fn: string): void {
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key) && (options as Record<string, unknown>)[key] !== undefined) {
+      throw new TypeError(`${fn}: unknown option ${JSON.stringify(key)}; expected one of ${allowed.join(', ')}`);
+    }
+  }
+}
+
+function sharesMemory(a: Float32Array, b: Float32Array): boolean {
+  if (a.buffer !== b.buffer) return false;
+  const aEnd = a.byteOffset + a.byteLength;
+  const bEnd = b.byteOffset + b.byteLength;
+  return a.byteOffset < bEnd && b.byteOffset < aEnd;
+}
+
+export function resolveBias(bias: unknown, outChannels: number, name = 'bias'): Float32Array | null {
+  if (bias === undefined || bias === null) return null;
+  let data: Float32Array;
+  if (bias instanceof Float32Array) data = bias;
+  else if (typeof bias === 'object' && bias !== null && 'data' in bias) {
+    const t = asTensor(bias, name);
+    if (t.shape.length !== 1) throw new RangeError(`${name} must be 1-D [Cout], got shape ${describeValue(t.shape)}`);
+    data = t.data;
+  } else {
+    throw new TypeError(`${name} must be a Float32Array, a 1-D Tensor or null, got ${describeValue(bias)}`);
+  }
+  if (data.length !== outChannels) {
+    throw new RangeError(`${name} length must equal out_channels = ${outChannels}, got ${data.length}`);
+  }
+  return data;
+}
+
+export function resolveActivation(activation: unknown): number {
+  if (activation === undefined) return 0;
+  if (!ACTIVATIONS.includes(activation as Activation)) {
+    throw new RangeError(`activation must be one of ${ACTIVATIONS.map((a) => `'${a}'`).join(', ')}, got ${describeValue(activation)}`);
+  }
+  return activationCode(activation as Activation);
+}
+
+/** Checks `out` against the expected shape and that it shares no memory with any of `inputs`. */
+export function checkOut(out: unknown, expectedShape: readonly number[], inputs: readonly (Float32Array | null)[]): Tensor {
+  const t = asTensor(out, 'out');
+  if (t !== out) throw new TypeError('out must be a contiguous Tensor ({ shape, data: Float32Array }), not a strided view');
+  if (t.shape.length !== expectedShape.length || t.shape.some((d, i) => d !== expectedShape[i])) {
+    throw new RangeError(`out.shape must be ${describeValue(expectedShape)}, got ${describeValue(t.shape)}`);
+  }
+  for (const input of inputs) {
+    if (input && sharesMemory(t.data, input)) {
+      throw new RangeError('out must not share memory with the input, weight or bias (sepconv does not compute in place)');
+    }
+  }
+  return t;
+}
+
+/** Validates a whole `conv2d(input, weight, options)` call. */
+export function validateConv2d(input: unknown, weight: unknown, options: Conv2dOptions | undefined, fn = 'conv2d'): Conv2dCall {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw new TypeError(`${fn}: options must be an object, got ${describeValue(options)}`);
+  }
+  const opts = options ?? {};
+  checkOptionNames(opts, CONV2D_OPTION_NAMES, fn);
+  const x = asTensor(input, 'input');
+  const w = asTensor(weight, 'weight');
+  const geometry = conv2dGeometry(x.shape, w.shape, opts);
+  const bias = resolveBias(opts.bias, geometry.outChannels);
+  const act = resolveActivation(opts.activation);
+  const out = opts.out === undefined || opts.out === null ? null : checkOut(opts.out, geometry.outputShape, [x.data, w.data, bias]);
+  return { geometry, input: x, weight: w, bias, act, out };
+}
+
+/** The output tensor of a call: the caller's `out`, or a new one. */
+export function outputFor(call: Conv2dCall): Tensor {
+  if (call.out) return call.out;
+  const shape = call.geometry.outputShape;
+  return { shape: shape.slice(), data: new Float32Array(shapeSize(shape)) };
+}
