@@ -46,8 +46,15 @@ function withPaddingApplied(g: Conv2dGeometry): Conv2dGeometry {
   return { ...g, inHeight: height, inWidth: width, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0, paddingMode: 'zeros' };
 }
 
-/** Runs a validated call into `y` using `scratch` for temporaries. */
-export function executeConv2d(call: Conv2dCall, y: Float32Array, scratch: Scratch): void {
+/**
+ * Runs a validated call into `y` using `scratch` for temporaries. Only output channels
+ * `[channelStart, channelEnd)` are computed (all by default), so a pool can split a call by
+ * channel ranges; every output value is the same whichever range computes it.
+ */
+export function executeConv2d(
+  call: Conv2dCall, y: Float32Array, scratch: Scratch,
+  channelStart = 0, channelEnd = call.geometry.outChannels,
+): void {
   let g = call.geometry;
   let x = call.input.data;
   if (g.paddingMode !== 'zeros') {
@@ -59,20 +66,21 @@ export function executeConv2d(call: Conv2dCall, y: Float32Array, scratch: Scratc
   }
   const w = call.weight.data;
   const path = selectKernelPath(g);
-  if (path === 'pointwise') pointwiseConv(g, x, w, call.bias, call.act, y, scratch);
-  else if (path === 'grouped') groupedConv(g, x, w, call.bias, call.act, y, scratch);
-  else depthwiseConv(path, g, x, w, call.bias, call.act, y);
+  if (path === 'pointwise') pointwiseConv(g, x, w, call.bias, call.act, y, scratch, channelStart, channelEnd);
+  else if (path === 'grouped') groupedConv(g, x, w, call.bias, call.act, y, scratch, channelStart, channelEnd);
+  else depthwiseConv(path, g, x, w, call.bias, call.act, y, channelStart, channelEnd);
 }
 
 /** Depthwise driver: output channel `c*K + q` filters input plane `c` with its own k×k filter. */
 function depthwiseConv(
   path: KernelPath, g: Conv2dGeometry,
   x: Float32Array, w: Float32Array, bias: Float32Array | null, act: number, y: Float32Array,
+  channelStart: number, channelEnd: number,
 ): void {
   const { inChannels: Cin, outChannels: Cout, inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo, kernelH: kH, kernelW: kW } = g;
   const filterSize = kH * kW;
   for (let n = 0; n < g.batch; n++) {
-    for (let o = 0; o < Cout; o++) {
+    for (let o = channelStart; o < channelEnd; o++) {
       const c = Math.floor(o * Cin / Cout);
       const xOff = (n * Cin + c) * H * W;
       const yOff = (n * Cout + o) * Ho * Wo;

@@ -18,6 +18,7 @@ export function groupedConv(
   g: Conv2dGeometry,
   x: Float32Array, w: Float32Array, bias: Float32Array | null, act: number,
   y: Float32Array, scratch: Scratch,
+  channelStart = 0, channelEnd = g.outChannels,
 ): void {
   const { inChannels: Cin, outChannels: Cout, groups, inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo } = g;
   const cinPerGroup = Cin / groups;
@@ -28,17 +29,21 @@ export function groupedConv(
   const outPlane = Ho * Wo;
   for (let n = 0; n < g.batch; n++) {
     for (let group = 0; group < groups; group++) {
+      // This group's output channels within [channelStart, channelEnd).
+      const o0 = Math.max(channelStart, group * coutPerGroup);
+      const o1 = Math.min(channelEnd, (group + 1) * coutPerGroup);
+      if (o1 <= o0) continue;
       const xGroup = (n * Cin + group * cinPerGroup) * H * W;
       for (let i0 = 0; i0 < Ho; i0 += rowsPerBand) {
         const rows = Math.min(rowsPerBand, Ho - i0);
         const width = rows * Wo;
         im2colBand(g, x, xGroup, cinPerGroup, i0, rows, columns);
         sgemm(
-          coutPerGroup, width, depth,
-          w, group * coutPerGroup * depth, depth,
+          o1 - o0, width, depth,
+          w, o0 * depth, depth,
           columns, 0, width,
-          y, (n * Cout + group * coutPerGroup) * outPlane + i0 * Wo, outPlane,
-          bias, group * coutPerGroup, act,
+          y, (n * Cout + o0) * outPlane + i0 * Wo, outPlane,
+          bias, o0, act,
         );
       }
     }

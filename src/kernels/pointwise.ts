@@ -14,6 +14,7 @@ export function pointwiseConv(
   g: Conv2dGeometry,
   x: Float32Array, w: Float32Array, bias: Float32Array | null, act: number,
   y: Float32Array, scratch: Scratch,
+  channelStart = 0, channelEnd = g.outChannels,
 ): void {
   const { inChannels: Cin, outChannels: Cout, groups, inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo } = g;
   const cinPerGroup = Cin / groups;
@@ -30,12 +31,16 @@ export function pointwiseConv(
       bBase = 0;
     }
     for (let group = 0; group < groups; group++) {
+      // This group's output channels within [channelStart, channelEnd).
+      const o0 = Math.max(channelStart, group * coutPerGroup);
+      const o1 = Math.min(channelEnd, (group + 1) * coutPerGroup);
+      if (o1 <= o0) continue;
       sgemm(
-        coutPerGroup, pixels, cinPerGroup,
-        w, group * coutPerGroup * cinPerGroup, cinPerGroup,
+        o1 - o0, pixels, cinPerGroup,
+        w, o0 * cinPerGroup, cinPerGroup,
         b, bBase + group * cinPerGroup * pixels, pixels,
-        y, (n * Cout + group * coutPerGroup) * pixels, pixels,
-        bias, group * coutPerGroup, act,
+        y, (n * Cout + o0) * pixels, pixels,
+        bias, o0, act,
       );
     }
   }
