@@ -3,9 +3,7 @@
  * by `selectKernelPath` to exactly one kernel file.
  */
 import { asTensor, describeValue, type Tensor, type TensorLike } from '../tensor.js';
-import { depthwisePlane } from './depthwise.js';
-import { depthwise3x3s1 } from './depthwise-3x3s1.js';
-import { depthwise3x3s2 } from './depthwise-3x3s2.js';
+import { depthwiseConv } from './depthwise.js';
 import type { Conv2dGeometry } from './geometry.js';
 import { groupedConv } from './grouped.js';
 import { padInput, paddedInputSize } from './pad.js';
@@ -69,35 +67,6 @@ export function executeConv2d(
   if (path === 'pointwise') pointwiseConv(g, x, w, call.bias, call.act, y, scratch, channelStart, channelEnd);
   else if (path === 'grouped') groupedConv(g, x, w, call.bias, call.act, y, scratch, channelStart, channelEnd);
   else depthwiseConv(path, g, x, w, call.bias, call.act, y, channelStart, channelEnd);
-}
-
-/** Depthwise driver: output channel `c*K + q` filters input plane `c` with its own k×k filter. */
-function depthwiseConv(
-  path: KernelPath, g: Conv2dGeometry,
-  x: Float32Array, w: Float32Array, bias: Float32Array | null, act: number, y: Float32Array,
-  channelStart: number, channelEnd: number,
-): void {
-  const { inChannels: Cin, outChannels: Cout, inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo, kernelH: kH, kernelW: kW } = g;
-  const filterSize = kH * kW;
-  for (let n = 0; n < g.batch; n++) {
-    for (let o = channelStart; o < channelEnd; o++) {
-      const c = Math.floor(o * Cin / Cout);
-      const xOff = (n * Cin + c) * H * W;
-      const yOff = (n * Cout + o) * Ho * Wo;
-      const b = bias === null ? 0 : bias[o]!;
-      if (path === 'depthwise3x3s1') {
-        depthwise3x3s1(x, xOff, H, W, w, o * 9, g.padTop, g.padLeft, b, act, y, yOff, Ho, Wo);
-      } else if (path === 'depthwise3x3s2') {
-        depthwise3x3s2(x, xOff, H, W, w, o * 9, g.padTop, g.padLeft, b, act, y, yOff, Ho, Wo);
-      } else {
-        depthwisePlane(
-          x, xOff, H, W, w, o * filterSize, kH, kW,
-          g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft,
-          b, act, y, yOff, Ho, Wo,
-        );
-      }
-    }
-  }
 }
 
 /**
