@@ -8,3 +8,5 @@ export type { Conv2dOptions } from './kernels/validate.js';
 export { conv2d, depthwiseConv2d, pointwiseConv2d, selectKernelPath } from './kernels/conv2d.js';
 export type { KernelPath, DepthwiseConv2dOptions, PointwiseConv2dOptions } from './kernels/conv2d.js';
 export { referenceConv2d } from './kernels/reference.js';
+export { prepareConv2d, Conv2dPlan } from './kernels/plan.js';
+export type { PrepareConv2dOptions } from './kernels/plan.js';

@@ -45,6 +45,48 @@ function withPaddingApplied(g: Conv2dGeometry): Conv2dGeometry {
 }
 
 /**
+ * What the kernels see for a call of geometry `callGeometry`: the zero-padding geometry they run
+ * on (the mode-padded input's, when the padding mode is not zeros) and the path chosen for it.
+ * Depends only on shapes and options, so a plan computes it once per input shape.
+ */
+export interface KernelSetup {
+  readonly callGeometry: Conv2dGeometry;
+  readonly geometry: Conv2dGeometry;
+  readonly path: KernelPath;
+  /** Floats of scratch needed for the mode-padded input copy (0 for zero padding). */
+  readonly paddedSize: number;
+}
+
+export function kernelSetup(callGeometry: Conv2dGeometry): KernelSetup {
+  if (callGeometry.paddingMode === 'zeros') {
+    return { callGeometry, geometry: callGeometry, path: selectKernelPath(callGeometry), paddedSize: 0 };
+  }
+  const geometry = withPaddingApplied(callGeometry);
+  const paddedSize = geometry.batch * geometry.inChannels * geometry.inHeight * geometry.inWidth;
+  return { callGeometry, geometry, path: selectKernelPath(geometry), paddedSize };
+}
+
+/**
+ * Runs output channels `[channelStart, channelEnd)` of one convolution: `x` is the caller's
+ * input (un-padded), `w`/`bias` in PyTorch layout, `y` the whole output.
+ */
+export function runKernel(
+  setup: KernelSetup, x: Float32Array, w: Float32Array, bias: Float32Array | null, act: number,
+  y: Float32Array, scratch: Scratch, channelStart: number, channelEnd: number,
+): void {
+  const g = setup.geometry;
+  if (setup.paddedSize > 0) {
+    const buffer = scratch.get(SLOT_PADDED, setup.paddedSize);
+    padInput(x, buffer, setup.callGeometry);
+    x = buffer;
+  }
+  const path = setup.path;
+  if (path === 'pointwise') pointwiseConv(g, x, w, bias, act, y, scratch, channelStart, channelEnd);
+  else if (path === 'grouped') groupedConv(g, x, w, bias, act, y, scratch, channelStart, channelEnd);
+  else depthwiseConv(path, g, x, w, bias, act, y, channelStart, channelEnd);
+}
+
+/**
  * Runs a validated call into `y` using `scratch` for temporaries. Only output channels
  * `[channelStart, channelEnd)` are computed (all by default), so a pool can split a call by
  * channel ranges; every output value is the same whichever range computes it.
@@ -53,20 +95,7 @@ export function executeConv2d(
   call: Conv2dCall, y: Float32Array, scratch: Scratch,
   channelStart = 0, channelEnd = call.geometry.outChannels,
 ): void {
-  let g = call.geometry;
-  let x = call.input.data;
-  if (g.paddingMode !== 'zeros') {
-    const padded = withPaddingApplied(g);
-    const buffer = scratch.get(SLOT_PADDED, g.batch * g.inChannels * padded.inHeight * padded.inWidth);
-    padInput(x, buffer, g);
-    x = buffer;
-    g = padded;
-  }
-  const w = call.weight.data;
-  const path = selectKernelPath(g);
-  if (path === 'pointwise') pointwiseConv(g, x, w, call.bias, call.act, y, scratch, channelStart, channelEnd);
-  else if (path === 'grouped') groupedConv(g, x, w, call.bias, call.act, y, scratch, channelStart, channelEnd);
-  else depthwiseConv(path, g, x, w, call.bias, call.act, y, channelStart, channelEnd);
+  runKernel(kernelSetup(call.geometry), call.input.data, call.weight.data, call.bias, call.act, y, scratch, channelStart, channelEnd);
 }
 
 /**

@@ -1,0 +1,187 @@
+/**
+ * Prepared convolutions: `prepareConv2d(weight, options)` validates the options and copies the
+ * weights and bias once, keeps its own scratch, and caches the geometry and kernel path of the
+ * last input shape, so `plan.run(input, out)` in a steady state validates only the input and
+ * `out` and allocates nothing.
+ *
+ * Weights are copied, not shared: mutating the caller's weight or bias array after
+ * `prepareConv2d` does not change the plan's results (unlike a PyTorch module, whose parameters
+ * share storage). After changing them, call `plan.setWeights(weight, bias)`, which copies the new
+ * values into the plan's own buffers (same shapes) without allocating.
+ */
+import { asTensor, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
+import { kernelSetup, runKernel, type KernelPath, type KernelSetup } from './conv2d.js';
+import type { Activation } from './epilogue.js';
+import { conv2dGeometry, resolvePadding, resolvePair, type Conv2dGeometry, type GeometryOptions } from './geometry.js';
+import { Scratch } from './scratch.js';
+import { checkOptionNames, resolveActivation, resolveBias } from './validate.js';
+
+export interface PrepareConv2dOptions extends GeometryOptions {
+  bias?: Float32Array | TensorLike | null;
+  /** Fused into the output write, after the bias. */
+  activation?: Activation;
+}
+
+const PREPARE_OPTION_NAMES = ['bias', 'stride', 'padding', 'dilation', 'groups', 'paddingMode', 'activation'];
+const PADDING_MODES = ['zeros', 'reflect', 'replicate', 'circular'];
+
+function sharesMemory(a: Float32Array, b: Float32Array): boolean {
+  if (a.buffer !== b.buffer) return false;
+  return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export class Conv2dPlan {
+  /** `[Cout, Cin/groups, kH, kW]`. */
+  readonly weightShape: readonly number[];
+  readonly hasBias: boolean;
+  private readonly weightData: Float32Array;
+  private readonly biasData: Float32Array | null;
+  private readonly act: number;
+  private readonly geometryOptions: GeometryOptions;
+  private readonly scratch = new Scratch();
+  private cachedShape: readonly number[] | null = null;
+  private cachedSetup: KernelSetup | null = null;
+
+  /** Use `prepareConv2d`. */
+  constructor(weight: TensorLike, options: PrepareConv2dOptions = {}) {
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(`prepareConv2d: options must be an object, got ${describeValue(options)}`);
+    }
+    checkOptionNames(options, PREPARE_OPTION_NAMES, 'prepareConv2d');
+    const w = asTensor(weight, 'weight');
+    if (w.shape.length !== 4) {
+      throw new RangeError(`weight must be 4-D [Cout, Cin/groups, kH, kW], got shape ${describeValue(w.shape)} (rank ${w.shape.length})`);
+    }
+    const [outChannels, , kernelH, kernelW] = w.shape as [number, number, number, number];
+    // Everything that does not depend on the input shape is checked here, once.
+    const stride = resolvePair(options.stride, 'stride', 1);
+    const dilation = resolvePair(options.dilation, 'dilation', 1);
+    resolvePadding(options.padding, [kernelH, kernelW], stride, dilation);
+    const groups = options.groups ?? 1;
+    if (typeof groups !== 'number' || !Number.isInteger(groups) || groups < 1) {
+      throw new RangeError(`groups must be a positive integer, got ${describeValue(groups)}`);
+    }
+    if (outChannels % groups !== 0) {
+      throw new RangeError(`out_channels must be divisible by groups: weight.shape[0]=${outChannels}, groups=${groups}`);
+    }
+    if (options.paddingMode !== undefined && !PADDING_MODES.includes(options.paddingMode)) {
+      throw new RangeError(`paddingMode must be one of ${PADDING_MODES.map((m) => `'${m}'`).join(', ')}, got ${describeValue(options.paddingMode)}`);
+    }
+    const bias = resolveBias(options.bias, outChannels);
+    this.act = resolveActivation(options.activation);
+    this.weightShape = w.shape.slice();
+    this.weightData = Float32Array.from(w.data);
+    this.biasData = bias === null ? null : Float32Array.from(bias);
+    this.hasBias = bias !== null;
+    const padding = options.padding;
+    this.geometryOptions = {
+      stride: [stride[0], stride[1]],
+      dilation: [dilation[0], dilation[1]],
+      groups,
+      padding: typeof padding === 'object' && padding !== null && !Array.isArray(padding) ? { ...padding } : Array.isArray(padding) ? [padding[0], padding[1]] : padding,
+      paddingMode: options.paddingMode ?? 'zeros',
+    };
+  }
+
+  /**
+   * Replaces the weights (and the bias, when the plan has one; pass `null` to keep it) by copying
+   * the new values into the plan's buffers. Shapes must match those given to `prepareConv2d`.
+   */
+  setWeights(weight: TensorLike, bias: Float32Array | TensorLike | null = null): void {
+    const w = asTensor(weight, 'weight');
+    if (!sameShape(w.shape, this.weightShape)) {
+      throw new RangeError(`weight.shape must be ${describeValue(this.weightShape)} (the prepared shape), got ${describeValue(w.shape)}`);
+    }
+    let b: Float32Array | null = null;
+    if (bias !== null) {
+      if (this.biasData === null) throw new TypeError('bias: this plan was prepared without a bias; prepare a new plan to add one');
+      b = resolveBias(bias, this.weightShape[0]!);
+    }
+    this.weightData.set(w.data);
+    if (b !== null) this.biasData!.set(b);
+  }
+
+  /** Geometry (shapes, resolved padding) of this convolution on an input of `inputShape`. */
+  geometry(inputShape: readonly number[]): Conv2dGeometry {
+    return this.setupFor(inputShape).callGeometry;
+  }
+
+  /** The output shape for an input of `inputShape`. */
+  outputShape(inputShape: readonly number[]): number[] {
+    return this.setupFor(inputShape).callGeometry.outputShape.slice();
+  }
+
+  /** The kernel path the dispatcher picks for an input of `inputShape`. */
+  path(inputShape: readonly number[]): KernelPath {
+    return this.setupFor(inputShape).path;
+  }
+
+  /** Bytes of scratch memory the plan currently holds. */
+  get scratchBytes(): number {
+    return this.scratch.bytes;
+  }
+
+  /**
+   * Convolves `input` (`[N, Cin, H, W]` or `[Cin, H, W]`, a Tensor or ndarray view) and returns
+   * the output: `out` when given (it must have the output shape and not share memory with the
+   * input), otherwise a new tensor.
+   */
+  run(input: TensorLike, out?: Tensor | null): Tensor {
+    const x = asTensor(input, 'input');
+    const setup = this.setupFor(x.shape);
+    const outputShape = setup.callGeometry.outputShape;
+    let y: Tensor;
+    if (out === undefined || out === null) {
+      y = { shape: outputShape.slice(), data: new Float32Array(shapeSize(outputShape)) };
+    } else {
+      y = asTensor(out, 'out');
+      if (y.data !== out.data) {
+        throw new TypeError(`out must be a contiguous Tensor ({ shape, data: Float32Array }) covering all of its data, got a strided or offset view (shape ${describeValue(y.shape)})`);
+      }
+      if (!sameShape(y.shape, outputShape)) {
+        throw new RangeError(`out.shape must be ${describeValue(outputShape)}, got ${describeValue(y.shape)}`);
+      }
+      // Judge aliasing on the caller's own input memory, before any gathering copy.
+      if (sharesMemory(y.data, (input as { data: Float32Array }).data)) {
+        throw new RangeError('out must not share memory with input: out.data overlaps input.data (sepconv does not compute in place); pass a separate out');
+      }
+      y = out;
+    }
+    runKernel(setup, x.data, this.weightData, this.biasData, this.act, y.data, this.scratch, 0, setup.geometry.outChannels);
+    return y;
+  }
+
+  /**
+   * Computes only output channels `[channelStart, channelEnd)` of `run(input, out)` into `out`
+   * (already validated by the caller), for splitting one call over workers; every value is
+   * bitwise the same as the one `run` computes.
+   */
+  runChannels(input: Tensor, out: Float32Array, channelStart: number, channelEnd: number): void {
+    const setup = this.setupFor(input.shape);
+    runKernel(setup, input.data, this.weightData, this.biasData, this.act, out, this.scratch, channelStart, channelEnd);
+  }
+
+  private setupFor(inputShape: readonly number[]): KernelSetup {
+    const cached = this.cachedShape;
+    if (cached !== null && this.cachedSetup !== null && sameShape(cached, inputShape)) return this.cachedSetup;
+    const setup = kernelSetup(conv2dGeometry(inputShape, this.weightShape, this.geometryOptions));
+    this.cachedShape = inputShape.slice();
+    this.cachedSetup = setup;
+    return setup;
+  }
+}
+
+/**
+ * Prepares a convolution with fixed weights and options (`conv2d`'s options without `out`) for
+ * repeated calls: `prepareConv2d(weight, options).run(input, out?)` gives the same values as
+ * `conv2d(input, weight, { ...options, out })`.
+ */
+export function prepareConv2d(weight: TensorLike, options: PrepareConv2dOptions = {}): Conv2dPlan {
+  return new Conv2dPlan(weight, options);
+}
