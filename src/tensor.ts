@@ -68,6 +68,9 @@ export function checkShape(shape: unknown, name: string): asserts shape is reado
 /** Wraps `data` (not copied when it is a Float32Array) as a tensor of the given shape. */
 export function tensor(data: Float32Array | ArrayLike<number>, shape: readonly number[]): Tensor {
   checkShape(shape, 'tensor');
+  if (typeof data !== 'object' || data === null || typeof (data as ArrayLike<number>).length !== 'number') {
+    throw new TypeError(`tensor: data must be a Float32Array or an array of numbers, got ${describe(data)}`);
+  }
   const array = data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
   const size = shapeSize(shape);
   if (array.length !== size) {
@@ -81,6 +84,9 @@ export function tensor(data: Float32Array | ArrayLike<number>, shape: readonly n
 /** A new tensor of zeros; `{ shared: true }` puts it in a SharedArrayBuffer. */
 export function zeros(shape: readonly number[], options: AllocOptions = {}): Tensor {
   checkShape(shape, 'zeros');
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`zeros: options must be an object like { shared: true }, got ${describe(options)}`);
+  }
   const size = shapeSize(shape);
   const data = options.shared
     ? new Float32Array(new SharedArrayBuffer(size * Float32Array.BYTES_PER_ELEMENT))

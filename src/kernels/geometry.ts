@@ -4,7 +4,7 @@
  *
  *   Hout = floor((H + padTop + padBottom - dilationH*(kH-1) - 1) / strideH) + 1   (same for W)
  */
-import { describeValue } from '../tensor.js';
+import { checkShape, describeValue } from '../tensor.js';
 
 export type IntPair = number | readonly [number, number];
 export interface ExplicitPadding {
@@ -135,6 +135,12 @@ export function conv2dGeometry(
   weightShape: readonly number[],
   options: GeometryOptions = {},
 ): Conv2dGeometry {
+  // Public entry point: the shapes may come straight from a user, not from a checked tensor.
+  checkShape(inputShape, 'input');
+  checkShape(weightShape, 'weight');
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`conv2dGeometry: options must be an object, got ${describeValue(options)}`);
+  }
   if (inputShape.length !== 3 && inputShape.length !== 4) {
     throw new RangeError(
       `input must be 4-D [N, Cin, H, W] or unbatched 3-D [Cin, H, W], got shape ${describeValue(inputShape)} (rank ${inputShape.length})`,

@@ -27,8 +27,11 @@ export interface Conv2dCall {
   readonly out: Tensor | null;
 }
 
-/** Throws a TypeError if `options` has a key outside `allowed`. */
-export function checkOptionNames(options: object, allowed: readonly string[], fn: string): void {
+/** Throws a TypeError if `options` is not a plain options object or has a key outside `allowed`. */
+export function checkOptionNames(options: unknown, allowed: readonly string[], fn: string): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`${fn}: options must be an object, got ${describeValue(options)}`);
+  }
   for (const key of Object.keys(options)) {
     if (!allowed.includes(key) && (options as Record<string, unknown>)[key] !== undefined) {
       throw new TypeError(`${fn}: unknown option ${JSON.stringify(key)}; expected one of ${allowed.join(', ')}`);
@@ -68,34 +71,64 @@ export function resolveActivation(activation: unknown): number {
   return activationCode(activation as Activation);
 }
 
-/** Checks `out` against the expected shape and that it shares no memory with any of `inputs`. */
-export function checkOut(out: unknown, expectedShape: readonly number[], inputs: readonly (Float32Array | null)[]): Tensor {
+/**
+ * The caller's own backing array of a tensor, view or bias argument (before any gathering copy),
+ * so that aliasing is judged on the memory the caller handed in.
+ */
+export function callerData(x: unknown): Float32Array | null {
+  if (x instanceof Float32Array) return x;
+  if (typeof x === 'object' && x !== null) {
+    const data = (x as { data?: unknown }).data;
+    if (data instanceof Float32Array) return data;
+  }
+  return null;
+}
+
+/**
+ * Checks `out` against the expected shape and that it shares no memory with any of `inputs`
+ * (named in the same order by `names`). A contiguous ndarray view that covers all of its data is
+ * accepted and returned as is, so the caller gets back the very object passed.
+ */
+export function checkOut(
+  out: unknown,
+  expectedShape: readonly number[],
+  inputs: readonly (Float32Array | null)[],
+  names: readonly string[] = ['input', 'weight', 'bias'],
+): Tensor {
   const t = asTensor(out, 'out');
-  if (t !== out) throw new TypeError('out must be a contiguous Tensor ({ shape, data: Float32Array }), not a strided view');
+  if (t.data !== (out as Tensor).data) {
+    throw new TypeError(
+      `out must be a contiguous Tensor ({ shape, data: Float32Array }) covering all of its data, got a strided or offset view (shape ${describeValue(t.shape)})`,
+    );
+  }
   if (t.shape.length !== expectedShape.length || t.shape.some((d, i) => d !== expectedShape[i])) {
     throw new RangeError(`out.shape must be ${describeValue(expectedShape)}, got ${describeValue(t.shape)}`);
   }
-  for (const input of inputs) {
+  for (let i = 0; i < inputs.length; i++) {
+    const input = inputs[i];
     if (input && sharesMemory(t.data, input)) {
-      throw new RangeError('out must not share memory with the input, weight or bias (sepconv does not compute in place)');
+      const name = names[i] ?? 'an input';
+      throw new RangeError(
+        `out must not share memory with ${name}: out.data overlaps ${name}.data (sepconv does not compute in place); pass a separate out`,
+      );
     }
   }
-  return t;
+  return out as Tensor;
 }
 
 /** Validates a whole `conv2d(input, weight, options)` call. */
 export function validateConv2d(input: unknown, weight: unknown, options: Conv2dOptions | undefined, fn = 'conv2d'): Conv2dCall {
-  if (options !== undefined && (typeof options !== 'object' || options === null)) {
-    throw new TypeError(`${fn}: options must be an object, got ${describeValue(options)}`);
-  }
-  const opts = options ?? {};
+  const opts: Conv2dOptions = options === undefined ? {} : options;
   checkOptionNames(opts, CONV2D_OPTION_NAMES, fn);
   const x = asTensor(input, 'input');
   const w = asTensor(weight, 'weight');
   const geometry = conv2dGeometry(x.shape, w.shape, opts);
   const bias = resolveBias(opts.bias, geometry.outChannels);
   const act = resolveActivation(opts.activation);
-  const out = opts.out === undefined || opts.out === null ? null : checkOut(opts.out, geometry.outputShape, [x.data, w.data, bias]);
+  const out =
+    opts.out === undefined || opts.out === null
+      ? null
+      : checkOut(opts.out, geometry.outputShape, [callerData(input), callerData(weight), callerData(opts.bias)]);
   return { geometry, input: x, weight: w, bias, act, out };
 }
 
