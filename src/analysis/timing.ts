@@ -1,0 +1,78 @@
+/**
+ * Wall-clock measurement for the analysis reports: warm-up runs first (so V8 has optimized the
+ * kernels and every branch has been taken), then the median of the timed runs, which shrugs off
+ * the occasional slow run caused by garbage collection or a busy machine.
+ */
+import { describeValue } from '../tensor.js';
+
+export interface TimingOptions {
+  /** Timed runs (default 5). */
+  repeats?: number;
+  /** Untimed runs before them (default 1). */
+  warmup?: number;
+}
+
+export interface Timing {
+  readonly medianMs: number;
+  readonly minMs: number;
+  readonly maxMs: number;
+  readonly runs: number;
+}
+
+export function checkRepeats(value: unknown, name: string, min: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new RangeError(`${name} must be an integer >= ${min}, got ${describeValue(value)}`);
+  }
+  return value;
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new RangeError('median of an empty list');
+  const sorted = values.slice().sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export function resolveTimingOptions(options: TimingOptions = {}): { repeats: number; warmup: number } {
+  return {
+    repeats: options.repeats === undefined ? 5 : checkRepeats(options.repeats, 'repeats', 1),
+    warmup: options.warmup === undefined ? 1 : checkRepeats(options.warmup, 'warmup', 0),
+  };
+}
+
+/** Times `run` and returns the median, min and max in milliseconds. */
+export function measure(run: () => void, options: TimingOptions = {}): Timing {
+  const { repeats, warmup } = resolveTimingOptions(options);
+  for (let i = 0; i < warmup; i++) run();
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const start = performance.now();
+    run();
+    times.push(performance.now() - start);
+  }
+  return { medianMs: median(times), minMs: Math.min(...times), maxMs: Math.max(...times), runs: repeats };
+}
+
+/** Achieved GFLOP/s (1e9 FLOPs per second) for `flops` done in `ms` milliseconds. */
+export function gflops(flops: number, ms: number): number {
+  return ms > 0 ? flops / (ms * 1e6) : 0;
+}
+
+/** mulberry32: a small deterministic PRNG, so measured inputs are the same on every run. */
+export function seededRandom(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A Float32Array of `size` values uniform in [-1, 1). */
+export function randomData(size: number, random: () => number): Float32Array {
+  const data = new Float32Array(size);
+  for (let i = 0; i < size; i++) data[i] = random() * 2 - 1;
+  return data;
+}
