@@ -5,27 +5,141 @@
  *
  * A is M×K at `a[aOff + i*lda + k]`, B is K×N at `b[bOff + k*ldb + j]`, C is M×N at
  * `c[cOff + i*ldc + j]`. C is only written (its prior contents are ignored). `bias` may be null.
+ *
+ * How (GUIDE §4): B is processed in panels of `panelColumns(K)` columns, packed so that the
+ * 8 values of each column within one block of 8 reduction steps are contiguous. For each block
+ * of 16 rows of A (then 8, 4, 2, 1 for the leftovers) and each block of 8 reduction steps, a
+ * generated kernel holds the 16×8 values of A in locals and streams over the panel's columns,
+ * adding an 8-term tree sum to each row's float64 accumulator. V8 spills some of those locals,
+ * but a spill then only costs a reload: the loop carries nothing but the column index.
+ *
+ * Determinism across tilings: C[i, j] is always computed as
+ *   ((bias + tree8(k = 0..7)) + tree8(k = 8..15)) + ... + tree_r(the K mod 8 last steps)
+ * whatever M, N, the offsets, the row block or the panel the element falls in, so splitting a
+ * GEMM by rows or columns (a worker pool does) gives bitwise the same values.
  */
-import { activate } from './epilogue.js';
+import { ACT_NONE, ACT_RELU } from './epilogue.js';
+import { accumulateBlock, K_BLOCK } from './gen/gemm-blocks.js';
+import { Scratch, SLOT_ACCUMULATORS, SLOT_PANEL } from './scratch.js';
 
+/** Rows of C per full block (the largest generated row block). */
+export const ROW_BLOCK = 16;
+
+/** Floats of B per packed panel: 256 KiB, so a panel stays in L2 while every row block reads it. */
+const PANEL_BUDGET = 1 << 16;
+const MIN_PANEL_COLUMNS = 16;
+const MAX_PANEL_COLUMNS = 512;
+
+/** Columns of B per packed panel for reduction depth `K` (a function of K only). */
+export function panelColumns(K: number): number {
+  const columns = Math.floor(PANEL_BUDGET / K);
+  return columns < MIN_PANEL_COLUMNS ? MIN_PANEL_COLUMNS : columns > MAX_PANEL_COLUMNS ? MAX_PANEL_COLUMNS : columns;
+}
+
+/**
+ * Packs columns `[0, n)` of the K×n block of B at `b[bOff + k*ldb + j]` into `panel`: within each
+ * block of 8 reduction steps (and the remainder block), the values of one column are contiguous.
+ */
+export function packPanel(K: number, n: number, b: Float32Array, bOff: number, ldb: number, panel: Float32Array): void {
+  for (let k0 = 0; k0 < K; k0 += K_BLOCK) {
+    const depth = K - k0 < K_BLOCK ? K - k0 : K_BLOCK;
+    const base = k0 * n;
+    for (let t = 0; t < depth; t++) {
+      const src = (bOff + (k0 + t) * ldb) | 0;
+      let d = (base + t) | 0;
+      for (let j = 0; j < n; j++) {
+        panel[d] = b[src + j]!;
+        d = (d + depth) | 0;
+      }
+    }
+  }
+}
+
+/**
+ * C = act(bias + A·P) for one packed panel P (K × n, see packPanel) into `c[cOff + i*ldc + j]`,
+ * using `acc` (at least ROW_BLOCK·n float64s) for the running sums.
+ */
+export function gemmPanel(
+  M: number, n: number, K: number,
+  a: Float32Array, aOff: number, lda: number,
+  panel: Float32Array,
+  c: Float32Array, cOff: number, ldc: number,
+  bias: Float32Array | null, biasOff: number, act: number,
+  acc: Float64Array,
+): void {
+  let i0 = 0;
+  while (i0 < M) {
+    const left = M - i0;
+    const rows = left >= 16 ? 16 : left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+    initAccumulators(rows, n, bias, biasOff + i0, acc);
+    const aRow = aOff + i0 * lda;
+    for (let k0 = 0; k0 < K; k0 += K_BLOCK) {
+      const depth = K - k0 < K_BLOCK ? K - k0 : K_BLOCK;
+      accumulateBlock(rows, depth, n, a, aRow + k0, lda, panel, k0 * n, acc);
+    }
+    storeRows(rows, n, acc, c, cOff + i0 * ldc, ldc, act);
+    i0 += rows;
+  }
+}
+
+function initAccumulators(rows: number, n: number, bias: Float32Array | null, biasOff: number, acc: Float64Array): void {
+  if (bias === null) {
+    acc.fill(0, 0, rows * n);
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    const value = bias[biasOff + r]!;
+    for (let q = r; q < rows * n; q += rows) acc[q] = value;
+  }
+}
+
+/** c[cOff + r*ldc + j] = act(acc[j*rows + r]): the epilogue, fused into the only write of C. */
+function storeRows(rows: number, n: number, acc: Float64Array, c: Float32Array, cOff: number, ldc: number, act: number): void {
+  for (let r = 0; r < rows; r++) {
+    const cRow = cOff + r * ldc;
+    let q = r;
+    if (act === ACT_NONE) {
+      for (let j = 0; j < n; j++) {
+        c[cRow + j] = acc[q]!;
+        q += rows;
+      }
+    } else if (act === ACT_RELU) {
+      for (let j = 0; j < n; j++) {
+        const v = acc[q]!;
+        c[cRow + j] = v < 0 ? 0 : v;
+        q += rows;
+      }
+    } else {
+      for (let j = 0; j < n; j++) {
+        const v = acc[q]!;
+        c[cRow + j] = v < 0 ? 0 : v > 6 ? 6 : v;
+        q += rows;
+      }
+    }
+  }
+}
+
+const sharedScratch = new Scratch();
+
+/**
+ * C = act(bias + A·B) (see the file comment). `scratch` holds the packed panel and the
+ * accumulators; by default a module-level one is reused.
+ */
 export function sgemm(
   M: number, N: number, K: number,
   a: Float32Array, aOff: number, lda: number,
   b: Float32Array, bOff: number, ldb: number,
   c: Float32Array, cOff: number, ldc: number,
   bias: Float32Array | null, biasOff: number, act: number,
+  scratch: Scratch = sharedScratch,
 ): void {
-  const row = new Float64Array(N);
-  for (let i = 0; i < M; i++) {
-    const init = bias === null ? 0 : bias[biasOff + i]!;
-    row.fill(init);
-    const aRow = aOff + i * lda;
-    for (let k = 0; k < K; k++) {
-      const av = a[aRow + k]!;
-      const bRow = bOff + k * ldb;
-      for (let j = 0; j < N; j++) row[j] += av * b[bRow + j]!;
-    }
-    const cRow = cOff + i * ldc;
-    for (let j = 0; j < N; j++) c[cRow + j] = activate(row[j]!, act);
+  if (M <= 0 || N <= 0) return;
+  const columns = N < panelColumns(K) ? N : panelColumns(K);
+  const panel = scratch.get(SLOT_PANEL, K * columns);
+  const acc = scratch.getFloat64(SLOT_ACCUMULATORS, ROW_BLOCK * columns);
+  for (let j0 = 0; j0 < N; j0 += columns) {
+    const n = N - j0 < columns ? N - j0 : columns;
+    packPanel(K, n, b, bOff + j0, ldb, panel);
+    gemmPanel(M, n, K, a, aOff, lda, panel, c, cOff + j0, ldc, bias, biasOff, act, acc);
   }
 }

@@ -2,11 +2,20 @@
  * Reusable scratch buffers: a plan keeps one Scratch, so repeated calls of one shape allocate
  * nothing. Each slot holds one buffer that only grows.
  */
+/** The mode-padded copy of the input (non-zero padding modes). */
 export const SLOT_PADDED = 0;
+/** Gathered or im2col'ed columns, when a path materialises them. */
 export const SLOT_COLUMNS = 1;
+/** The packed panel of B that the GEMM kernels stream over. */
+export const SLOT_PANEL = 2;
+
+// Float64 slots (a separate numbering, see getFloat64).
+/** The float64 accumulators of one block of C rows. */
+export const SLOT_ACCUMULATORS = 0;
 
 export class Scratch {
   private readonly slots: Float32Array[] = [];
+  private readonly wideSlots: Float64Array[] = [];
 
   /** A buffer of at least `size` floats for `slot` (contents unspecified). */
   get(slot: number, size: number): Float32Array {
@@ -18,10 +27,21 @@ export class Scratch {
     return buffer;
   }
 
+  /** A float64 buffer of at least `size` elements for `slot` (contents unspecified). */
+  getFloat64(slot: number, size: number): Float64Array {
+    let buffer = this.wideSlots[slot];
+    if (buffer === undefined || buffer.length < size) {
+      buffer = new Float64Array(size);
+      this.wideSlots[slot] = buffer;
+    }
+    return buffer;
+  }
+
   /** Bytes currently held. */
   get bytes(): number {
     let total = 0;
     for (const buffer of this.slots) if (buffer) total += buffer.byteLength;
+    for (const buffer of this.wideSlots) if (buffer) total += buffer.byteLength;
     return total;
   }
 }
