@@ -10,3 +10,22 @@ export type { KernelPath, DepthwiseConv2dOptions, PointwiseConv2dOptions } from 
 export { referenceConv2d } from './kernels/reference.js';
 export { prepareConv2d, Conv2dPlan } from './kernels/plan.js';
 export type { PrepareConv2dOptions } from './kernels/plan.js';
+// Layers (PyTorch-style modules) and weight loading.
+export { Module, CompiledModel, StateDictError } from './layers/module.js';
+export type { ConvRunner, ForwardAsyncOptions, LoadStateDictOptions, LoadStateDictResult, PlanStep, StateDict } from './layers/module.js';
+export { Generator, manualSeed, getDefaultGenerator } from './layers/init.js';
+export type { InitOptions } from './layers/init.js';
+export { Conv2d, DepthwiseConv2d, PointwiseConv2d, DepthwiseSeparableConv2d } from './layers/conv.js';
+export type {
+  Conv2dLayerOptions, DepthwiseConv2dLayerOptions, PointwiseConv2dLayerOptions, DepthwiseSeparableConv2dLayerOptions, FusedActivation,
+} from './layers/conv.js';
+export { BatchNorm2d } from './layers/batchnorm.js';
+export type { BatchNorm2dOptions } from './layers/batchnorm.js';
+export { ReLU, ReLU6, LeakyReLU, Identity } from './layers/activation.js';
+export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, poolOutputSize } from './layers/pooling.js';
+export type { MaxPool2dOptions, AvgPool2dOptions, PoolPadding } from './layers/pooling.js';
+export { Linear, Flatten } from './layers/linear.js';
+export type { LinearOptions } from './layers/linear.js';
+export { Sequential } from './layers/sequential.js';
+export { MobileNetV1, mobilenetV1 } from './layers/mobilenet.js';
+export type { MobileNetV1Options } from './layers/mobilenet.js';

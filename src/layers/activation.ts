@@ -1,0 +1,106 @@
+/**
+ * Element-wise activations. After a convolution inside a Sequential, ReLU and ReLU6 are not run
+ * as separate passes: the container fuses them into the convolution's output write.
+ */
+import { describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
+import type { FusedActivation } from './conv.js';
+import { Module, type PlanStep } from './module.js';
+import { asTensor } from '../tensor.js';
+
+abstract class ElementwiseModule extends Module {
+  /** Writes f(x[i]) into y[i] for every i (x and y may be the same array). */
+  protected abstract apply(x: Float32Array, y: Float32Array): void;
+
+  forward(x: TensorLike): Tensor {
+    const input = asTensor(x, 'input');
+    const y = new Float32Array(input.data.length);
+    this.apply(input.data, y);
+    return { shape: input.shape.slice(), data: y };
+  }
+
+  outputShape(inputShape: readonly number[]): number[] {
+    return inputShape.slice();
+  }
+
+  override plan(inputShape: readonly number[]): PlanStep {
+    const out: Tensor = { shape: inputShape.slice(), data: new Float32Array(shapeSize(inputShape)) };
+    return {
+      outputShape: out.shape,
+      run: (input) => {
+        this.apply(input.data, out.data);
+        return out;
+      },
+    };
+  }
+}
+
+/** `nn.ReLU`. NaN passes through, as in PyTorch. */
+export class ReLU extends ElementwiseModule {
+  /** The code a convolution uses to apply this activation in its output write. */
+  readonly fusedActivation: FusedActivation = 'relu';
+
+  protected apply(x: Float32Array, y: Float32Array): void {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i]!;
+      y[i] = v < 0 ? 0 : v;
+    }
+  }
+}
+
+/** `nn.ReLU6`: min(max(x, 0), 6). */
+export class ReLU6 extends ElementwiseModule {
+  readonly fusedActivation: FusedActivation = 'relu6';
+
+  protected apply(x: Float32Array, y: Float32Array): void {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i]!;
+      y[i] = v < 0 ? 0 : v > 6 ? 6 : v;
+    }
+  }
+}
+
+/** `nn.LeakyReLU(negativeSlope = 0.01)`: x ≥ 0 ? x : negativeSlope·x. */
+export class LeakyReLU extends ElementwiseModule {
+  readonly negativeSlope: number;
+
+  constructor(negativeSlope: number | { negativeSlope?: number } = 0.01) {
+    super();
+    const slope = typeof negativeSlope === 'object' && negativeSlope !== null ? (negativeSlope.negativeSlope ?? 0.01) : negativeSlope;
+    if (typeof slope !== 'number' || !Number.isFinite(slope)) {
+      throw new TypeError(`LeakyReLU: negativeSlope must be a finite number, got ${describeValue(slope)}`);
+    }
+    this.negativeSlope = slope;
+  }
+
+  protected apply(x: Float32Array, y: Float32Array): void {
+    const slope = this.negativeSlope;
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i]!;
+      y[i] = v >= 0 ? v : slope * v;
+    }
+  }
+
+  override extraRepr(): string {
+    return `negative_slope=${this.negativeSlope}`;
+  }
+}
+
+/** `nn.Identity`: returns its input (it is what `foldBatchNorm` leaves in a BatchNorm's place). */
+export class Identity extends Module {
+  forward(x: TensorLike): Tensor {
+    return asTensor(x, 'input');
+  }
+
+  outputShape(inputShape: readonly number[]): number[] {
+    return inputShape.slice();
+  }
+
+  override plan(inputShape: readonly number[]): PlanStep {
+    return { outputShape: inputShape.slice(), run: (input) => input };
+  }
+}
+
+/** The activation a convolution can fuse in place of `m`, or null. */
+export function fusedActivationOf(m: Module): FusedActivation | null {
+  return m instanceof ReLU || m instanceof ReLU6 ? m.fusedActivation : null;
+}

@@ -1,0 +1,397 @@
+/**
+ * Convolution layers with PyTorch `nn.Conv2d` semantics, plus the three classes this project
+ * started from: depthwise, pointwise and depthwise-separable convolutions.
+ */
+import { describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
+import { conv2d } from '../kernels/conv2d.js';
+import type { Activation } from '../kernels/epilogue.js';
+import {
+  conv2dGeometry,
+  resolvePadding,
+  resolvePair,
+  type ExplicitPadding,
+  type IntPair,
+  type Padding,
+  type PaddingMode,
+} from '../kernels/geometry.js';
+import type { Conv2dOptions } from '../kernels/validate.js';
+import { checkInput, Module, type ForwardAsyncOptions, type PlanStep } from './module.js';
+import { resolveGenerator, uniformFanIn, type InitOptions } from './init.js';
+
+/** An activation a convolution can apply in its output write (fused, no extra pass). */
+export type FusedActivation = Exclude<Activation, 'none'>;
+
+export interface Conv2dLayerOptions extends InitOptions {
+  inChannels: number;
+  outChannels: number;
+  kernelSize: IntPair;
+  stride?: IntPair;
+  /** Every form `conv2d` takes: an int, `[h, w]`, `'same'`, `'valid'` or `{ top, bottom, left, right }`. */
+  padding?: Padding;
+  dilation?: IntPair;
+  groups?: number;
+  bias?: boolean;
+  paddingMode?: PaddingMode;
+}
+
+const PADDING_MODES: readonly PaddingMode[] = ['zeros', 'reflect', 'replicate', 'circular'];
+
+export function checkOptions(options: unknown, allowed: readonly string[], layer: string): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`${layer}: options must be an object, got ${describeValue(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key) && (options as Record<string, unknown>)[key] !== undefined) {
+      throw new TypeError(`${layer}: unknown option ${JSON.stringify(key)}; expected one of ${allowed.join(', ')}`);
+    }
+  }
+}
+
+export function positiveInteger(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new RangeError(`${name} must be a positive integer, got ${describeValue(value)}`);
+  }
+  return value;
+}
+
+function pairRepr(p: readonly [number, number]): string {
+  return `(${p[0]}, ${p[1]})`;
+}
+
+function paddingRepr(spec: Padding | undefined, resolved: ExplicitPadding): string | null {
+  if (spec === 'same' || spec === 'valid') return `padding=${spec}`;
+  const { top, bottom, left, right } = resolved;
+  if (top === bottom && left === right) return top === 0 && left === 0 ? null : `padding=(${top}, ${left})`;
+  return `padding={top: ${top}, bottom: ${bottom}, left: ${left}, right: ${right}}`;
+}
+
+/** Any module that can apply a ReLU/ReLU6 in its own last output write. */
+export interface FusableModule {
+  forwardFused(x: TensorLike, activation: FusedActivation): Tensor;
+  forwardAsyncFused(x: TensorLike, activation: FusedActivation, options: ForwardAsyncOptions): Promise<Tensor>;
+  planFused(inputShape: readonly number[], activation: FusedActivation): PlanStep;
+}
+
+export function isFusable(m: Module): m is Module & FusableModule {
+  return typeof (m as Partial<FusableModule>).forwardFused === 'function';
+}
+
+const CONV_OPTION_NAMES = [
+  'inChannels', 'outChannels', 'kernelSize', 'stride', 'padding', 'dilation', 'groups', 'bias', 'paddingMode', 'seed', 'generator',
+];
+
+/**
+ * `nn.Conv2d`: weight `[outChannels, inChannels/groups, kH, kW]`, optional bias `[outChannels]`,
+ * both initialised U(-1/sqrt(fanIn), 1/sqrt(fanIn)) with fanIn = (inChannels/groups)·kH·kW.
+ * Configuration is public and resolved: pairs are `[h, w]` and `padding` is explicit per side
+ * (the form passed is kept in `paddingSpec`).
+ */
+export class Conv2d extends Module implements FusableModule {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: readonly [number, number];
+  readonly stride: readonly [number, number];
+  readonly padding: ExplicitPadding;
+  readonly paddingSpec: Padding;
+  readonly dilation: readonly [number, number];
+  readonly groups: number;
+  readonly paddingMode: PaddingMode;
+  readonly weight: Tensor;
+  /** Null when built with `bias: false`. */
+  readonly bias: Tensor | null;
+
+  constructor(options: Conv2dLayerOptions) {
+    super();
+    checkOptions(options, CONV_OPTION_NAMES, new.target.name);
+    this.inChannels = positiveInteger(options.inChannels, 'inChannels');
+    this.outChannels = positiveInteger(options.outChannels, 'outChannels');
+    if (options.kernelSize === undefined) throw new TypeError(`${new.target.name}: kernelSize is required`);
+    this.kernelSize = resolvePair(options.kernelSize, 'kernelSize', 1);
+    this.stride = resolvePair(options.stride, 'stride', 1);
+    this.dilation = resolvePair(options.dilation, 'dilation', 1);
+    this.paddingSpec = options.padding ?? 0;
+    this.padding = resolvePadding(this.paddingSpec, this.kernelSize, this.stride, this.dilation);
+    this.groups = positiveInteger(options.groups ?? 1, 'groups');
+    if (this.inChannels % this.groups !== 0) {
+      throw new RangeError(`inChannels must be divisible by groups: inChannels=${this.inChannels}, groups=${this.groups}`);
+    }
+    if (this.outChannels % this.groups !== 0) {
+      throw new RangeError(`outChannels must be divisible by groups: outChannels=${this.outChannels}, groups=${this.groups}`);
+    }
+    this.paddingMode = options.paddingMode ?? 'zeros';
+    if (!PADDING_MODES.includes(this.paddingMode)) {
+      throw new RangeError(`paddingMode must be one of ${PADDING_MODES.map((m) => `'${m}'`).join(', ')}, got ${describeValue(this.paddingMode)}`);
+    }
+    const hasBias = options.bias ?? true;
+    if (typeof hasBias !== 'boolean') throw new TypeError(`bias must be a boolean, got ${describeValue(options.bias)}`);
+    const generator = resolveGenerator(options);
+    const cinPerGroup = this.inChannels / this.groups;
+    const weightShape = [this.outChannels, cinPerGroup, this.kernelSize[0], this.kernelSize[1]];
+    const fanIn = cinPerGroup * this.kernelSize[0] * this.kernelSize[1];
+    this.weight = { shape: weightShape, data: uniformFanIn(new Float32Array(shapeSize(weightShape)), fanIn, generator) };
+    this.bias = hasBias
+      ? { shape: [this.outChannels], data: uniformFanIn(new Float32Array(this.outChannels), fanIn, generator) }
+      : null;
+  }
+
+  get hasBias(): boolean {
+    return this.bias !== null;
+  }
+
+  protected override ownParameters(): [string, Tensor | null][] {
+    return [['weight', this.weight], ['bias', this.bias]];
+  }
+
+  /** The options this layer passes to `conv2d` (and to a pool's `conv2d`). */
+  convOptions(activation?: FusedActivation): Conv2dOptions {
+    const options: Conv2dOptions = {
+      stride: this.stride,
+      padding: this.padding,
+      dilation: this.dilation,
+      groups: this.groups,
+      paddingMode: this.paddingMode,
+      bias: this.bias,
+    };
+    if (activation !== undefined) options.activation = activation;
+    return options;
+  }
+
+  private checkChannels(x: Tensor): void {
+    const channels = x.shape.length === 4 ? x.shape[1] : x.shape[0];
+    if (channels !== this.inChannels) {
+      throw new RangeError(
+        `${this.constructor.name}: expected input with ${this.inChannels} channels, got shape ${describeValue(x.shape)} (${channels} channels)`,
+      );
+    }
+  }
+
+  forward(x: TensorLike): Tensor {
+    const input = checkInput(x, this.constructor.name, [3, 4], '[N, C, H, W] or [C, H, W]');
+    this.checkChannels(input);
+    return conv2d(input, this.weight, this.convOptions());
+  }
+
+  forwardFused(x: TensorLike, activation: FusedActivation): Tensor {
+    const input = checkInput(x, this.constructor.name, [3, 4], '[N, C, H, W] or [C, H, W]');
+    this.checkChannels(input);
+    return conv2d(input, this.weight, this.convOptions(activation));
+  }
+
+  override async forwardAsync(x: TensorLike, options: ForwardAsyncOptions = {}): Promise<Tensor> {
+    if (options.pool === undefined) return this.forward(x);
+    const input = checkInput(x, this.constructor.name, [3, 4], '[N, C, H, W] or [C, H, W]');
+    this.checkChannels(input);
+    return options.pool.conv2d(input, this.weight, this.convOptions());
+  }
+
+  async forwardAsyncFused(x: TensorLike, activation: FusedActivation, options: ForwardAsyncOptions): Promise<Tensor> {
+    if (options.pool === undefined) return this.forwardFused(x, activation);
+    const input = checkInput(x, this.constructor.name, [3, 4], '[N, C, H, W] or [C, H, W]');
+    this.checkChannels(input);
+    return options.pool.conv2d(input, this.weight, this.convOptions(activation));
+  }
+
+  outputShape(inputShape: readonly number[]): number[] {
+    if (inputShape.length !== 3 && inputShape.length !== 4) {
+      throw new RangeError(`${this.constructor.name}: input must be [N, C, H, W] or [C, H, W], got shape ${describeValue(inputShape)}`);
+    }
+    const channels = inputShape.length === 4 ? inputShape[1] : inputShape[0];
+    if (channels !== this.inChannels) {
+      throw new RangeError(`${this.constructor.name}: expected input with ${this.inChannels} channels, got shape ${describeValue(inputShape)}`);
+    }
+    return conv2dGeometry(inputShape, this.weight.shape, this.convOptions()).outputShape.slice();
+  }
+
+  override plan(inputShape: readonly number[]): PlanStep {
+    return planConv(this, inputShape, undefined);
+  }
+
+  planFused(inputShape: readonly number[], activation: FusedActivation): PlanStep {
+    return planConv(this, inputShape, activation);
+  }
+
+  override extraRepr(): string {
+    const parts = [`${this.inChannels}`, `${this.outChannels}`, `kernel_size=${pairRepr(this.kernelSize)}`];
+    if (this.stride[0] !== 1 || this.stride[1] !== 1) parts.push(`stride=${pairRepr(this.stride)}`);
+    const padding = paddingRepr(this.paddingSpec, this.padding);
+    if (padding !== null) parts.push(padding);
+    if (this.dilation[0] !== 1 || this.dilation[1] !== 1) parts.push(`dilation=${pairRepr(this.dilation)}`);
+    if (this.groups !== 1) parts.push(`groups=${this.groups}`);
+    if (this.bias === null) parts.push('bias=False');
+    if (this.paddingMode !== 'zeros') parts.push(`padding_mode=${this.paddingMode}`);
+    return parts.join(', ');
+  }
+}
+
+/** A planned convolution: its output tensor is allocated once and reused by every run. */
+function planConv(layer: Conv2d, inputShape: readonly number[], activation: FusedActivation | undefined): PlanStep {
+  const outputShape = layer.outputShape(inputShape);
+  const out: Tensor = { shape: outputShape, data: new Float32Array(shapeSize(outputShape)) };
+  const options = { ...layer.convOptions(activation), out };
+  return {
+    outputShape,
+    run: (input) => conv2d(input, layer.weight, options),
+  };
+}
+
+export interface DepthwiseConv2dLayerOptions extends InitOptions {
+  inChannels: number;
+  /** Channel multiplier K: outChannels = inChannels·K. */
+  kernelsPerLayer?: number;
+  kernelSize?: IntPair;
+  stride?: IntPair;
+  padding?: Padding;
+  dilation?: IntPair;
+  bias?: boolean;
+  paddingMode?: PaddingMode;
+}
+
+/**
+ * The seed's `depthwise_conv(nin, kernels_per_layer)`:
+ * `nn.Conv2d(nin, nin*kernels_per_layer, kernel_size=3, padding=1, groups=nin)`.
+ */
+export class DepthwiseConv2d extends Conv2d {
+  readonly kernelsPerLayer: number;
+
+  constructor(options: DepthwiseConv2dLayerOptions) {
+    checkOptions(options, ['inChannels', 'kernelsPerLayer', 'kernelSize', 'stride', 'padding', 'dilation', 'bias', 'paddingMode', 'seed', 'generator'], 'DepthwiseConv2d');
+    const inChannels = positiveInteger(options.inChannels, 'inChannels');
+    const kernelsPerLayer = positiveInteger(options.kernelsPerLayer ?? 1, 'kernelsPerLayer');
+    super({
+      inChannels,
+      outChannels: inChannels * kernelsPerLayer,
+      kernelSize: options.kernelSize ?? 3,
+      stride: options.stride ?? 1,
+      padding: options.padding ?? 1,
+      dilation: options.dilation ?? 1,
+      groups: inChannels,
+      bias: options.bias ?? true,
+      paddingMode: options.paddingMode ?? 'zeros',
+      seed: options.seed,
+      generator: options.generator,
+    });
+    this.kernelsPerLayer = kernelsPerLayer;
+  }
+}
+
+export interface PointwiseConv2dLayerOptions extends InitOptions {
+  inChannels: number;
+  outChannels: number;
+  stride?: IntPair;
+  groups?: number;
+  bias?: boolean;
+}
+
+/** The seed's `pointwise_conv(nin, nout)`: `nn.Conv2d(nin, nout, kernel_size=1)`. */
+export class PointwiseConv2d extends Conv2d {
+  constructor(options: PointwiseConv2dLayerOptions) {
+    checkOptions(options, ['inChannels', 'outChannels', 'stride', 'groups', 'bias', 'seed', 'generator'], 'PointwiseConv2d');
+    super({
+      inChannels: options.inChannels,
+      outChannels: options.outChannels,
+      kernelSize: 1,
+      stride: options.stride ?? 1,
+      groups: options.groups ?? 1,
+      bias: options.bias ?? true,
+      seed: options.seed,
+      generator: options.generator,
+    });
+  }
+}
+
+export interface DepthwiseSeparableConv2dLayerOptions extends InitOptions {
+  inChannels: number;
+  kernelsPerLayer?: number;
+  outChannels: number;
+  kernelSize?: IntPair;
+  stride?: IntPair;
+  padding?: Padding;
+  dilation?: IntPair;
+  bias?: boolean;
+  paddingMode?: PaddingMode;
+}
+
+/**
+ * The seed's `depthwise_separable_conv(nin, kernels_per_layer, nout)`: child `depthwise`
+ * (`DepthwiseConv2d`) then child `pointwise` (`Conv2d(nin*kernels_per_layer, nout, 1)`), with
+ * nothing in between. `bias` applies to both children, as in the seed. One generator initialises
+ * the depthwise child first, then the pointwise one.
+ */
+export class DepthwiseSeparableConv2d extends Module implements FusableModule {
+  readonly inChannels: number;
+  readonly kernelsPerLayer: number;
+  readonly outChannels: number;
+
+  get depthwise(): DepthwiseConv2d {
+    return this.getChild('depthwise');
+  }
+
+  get pointwise(): PointwiseConv2d {
+    return this.getChild('pointwise');
+  }
+
+  constructor(options: DepthwiseSeparableConv2dLayerOptions) {
+    super();
+    checkOptions(
+      options,
+      ['inChannels', 'kernelsPerLayer', 'outChannels', 'kernelSize', 'stride', 'padding', 'dilation', 'bias', 'paddingMode', 'seed', 'generator'],
+      'DepthwiseSeparableConv2d',
+    );
+    this.inChannels = positiveInteger(options.inChannels, 'inChannels');
+    this.kernelsPerLayer = positiveInteger(options.kernelsPerLayer ?? 1, 'kernelsPerLayer');
+    this.outChannels = positiveInteger(options.outChannels, 'outChannels');
+    const generator = resolveGenerator(options);
+    this.registerModule(
+      'depthwise',
+      new DepthwiseConv2d({
+        inChannels: this.inChannels,
+        kernelsPerLayer: this.kernelsPerLayer,
+        kernelSize: options.kernelSize ?? 3,
+        stride: options.stride ?? 1,
+        padding: options.padding ?? 1,
+        dilation: options.dilation ?? 1,
+        bias: options.bias ?? true,
+        paddingMode: options.paddingMode ?? 'zeros',
+        generator,
+      }),
+    );
+    this.registerModule(
+      'pointwise',
+      new PointwiseConv2d({ inChannels: this.inChannels * this.kernelsPerLayer, outChannels: this.outChannels, bias: options.bias ?? true, generator }),
+    );
+  }
+
+  forward(x: TensorLike): Tensor {
+    return this.pointwise.forward(this.depthwise.forward(x));
+  }
+
+  forwardFused(x: TensorLike, activation: FusedActivation): Tensor {
+    return this.pointwise.forwardFused(this.depthwise.forward(x), activation);
+  }
+
+  override async forwardAsync(x: TensorLike, options: ForwardAsyncOptions = {}): Promise<Tensor> {
+    const y = await this.depthwise.forwardAsync(x, options);
+    return this.pointwise.forwardAsync(y, options);
+  }
+
+  async forwardAsyncFused(x: TensorLike, activation: FusedActivation, options: ForwardAsyncOptions): Promise<Tensor> {
+    const y = await this.depthwise.forwardAsync(x, options);
+    return this.pointwise.forwardAsyncFused(y, activation, options);
+  }
+
+  outputShape(inputShape: readonly number[]): number[] {
+    return this.pointwise.outputShape(this.depthwise.outputShape(inputShape));
+  }
+
+  override plan(inputShape: readonly number[]): PlanStep {
+    const first = this.depthwise.plan(inputShape);
+    const second = this.pointwise.plan(first.outputShape);
+    return { outputShape: second.outputShape, run: (x) => second.run(first.run(x)) };
+  }
+
+  planFused(inputShape: readonly number[], activation: FusedActivation): PlanStep {
+    const first = this.depthwise.plan(inputShape);
+    const second = this.pointwise.planFused(first.outputShape, activation);
+    return { outputShape: second.outputShape, run: (x) => second.run(first.run(x)) };
+  }
+}

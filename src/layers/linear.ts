@@ -1,0 +1,136 @@
+/** `nn.Linear` and `nn.Flatten`. */
+import { describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
+import { asTensor } from '../tensor.js';
+import { checkOptions, positiveInteger } from './conv.js';
+import { resolveGenerator, uniformFanIn, type InitOptions } from './init.js';
+import { Module, type PlanStep } from './module.js';
+
+export interface LinearOptions extends InitOptions {
+  bias?: boolean;
+}
+
+/**
+ * y = x·Wᵀ + b with weight `[outFeatures, inFeatures]`, bias `[outFeatures]`, both initialised
+ * U(±1/sqrt(inFeatures)). Input `[..., inFeatures]`.
+ */
+export class Linear extends Module {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+
+  constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
+    super();
+    checkOptions(options, ['bias', 'seed', 'generator'], 'Linear');
+    this.inFeatures = positiveInteger(inFeatures, 'inFeatures');
+    this.outFeatures = positiveInteger(outFeatures, 'outFeatures');
+    const hasBias = options.bias ?? true;
+    if (typeof hasBias !== 'boolean') throw new TypeError(`bias must be a boolean, got ${describeValue(options.bias)}`);
+    const generator = resolveGenerator(options);
+    const w = new Float32Array(this.outFeatures * this.inFeatures);
+    this.weight = { shape: [this.outFeatures, this.inFeatures], data: uniformFanIn(w, this.inFeatures, generator) };
+    this.bias = hasBias ? { shape: [this.outFeatures], data: uniformFanIn(new Float32Array(this.outFeatures), this.inFeatures, generator) } : null;
+  }
+
+  protected override ownParameters(): [string, Tensor | null][] {
+    return [['weight', this.weight], ['bias', this.bias]];
+  }
+
+  outputShape(inputShape: readonly number[]): number[] {
+    if (inputShape.length < 1 || inputShape[inputShape.length - 1] !== this.inFeatures) {
+      throw new RangeError(`Linear: input must be [..., ${this.inFeatures}], got shape ${describeValue(inputShape)}`);
+    }
+    return [...inputShape.slice(0, -1), this.outFeatures];
+  }
+
+  private apply(x: Float32Array, rows: number, y: Float32Array): void {
+    const K = this.inFeatures;
+    const N = this.outFeatures;
+    const w = this.weight.data;
+    const b = this.bias?.data;
+    for (let r = 0; r < rows; r++) {
+      const xOff = r * K;
+      for (let o = 0; o < N; o++) {
+        const wOff = o * K;
+        let sum = b === undefined ? 0 : b[o]!;
+        for (let k = 0; k < K; k++) sum += x[xOff + k]! * w[wOff + k]!;
+        y[r * N + o] = sum;
+      }
+    }
+  }
+
+  forward(x: TensorLike): Tensor {
+    const input = asTensor(x, 'input');
+    const shape = this.outputShape(input.shape);
+    const y = new Float32Array(shapeSize(shape));
+    this.apply(input.data, input.data.length / this.inFeatures, y);
+    return { shape, data: y };
+  }
+
+  override plan(inputShape: readonly number[]): PlanStep {
+    const shape = this.outputShape(inputShape);
+    const out: Tensor = { shape, data: new Float32Array(shapeSize(shape)) };
+    const rows = shapeSize(inputShape) / this.inFeatures;
+    return {
+      outputShape: shape,
+      run: (input) => {
+        this.apply(input.data, rows, out.data);
+        return out;
+      },
+    };
+  }
+
+  override extraRepr(): string {
+    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.bias ? 'True' : 'False'}`;
+  }
+}
+
+/** `nn.Flatten(startDim = 1, endDim = -1)`: merges dimensions; shares the input's data (no copy). */
+export class Flatten extends Module {
+  readonly startDim: number;
+  readonly endDim: number;
+
+  constructor(startDim = 1, endDim = -1) {
+    super();
+    if (!Number.isInteger(startDim)) throw new TypeError(`Flatten: startDim must be an integer, got ${describeValue(startDim)}`);
+    if (!Number.isInteger(endDim)) throw new TypeError(`Flatten: endDim must be an integer, got ${describeValue(endDim)}`);
+    this.startDim = startDim;
+    this.endDim = endDim;
+  }
+
+  outputShape(inputShape: readonly number[]): number[] {
+    const rank = inputShape.length;
+    const start = this.startDim < 0 ? this.startDim + rank : this.startDim;
+    const end = this.endDim < 0 ? this.endDim + rank : this.endDim;
+    if (start < 0 || start >= rank || end < 0 || end >= rank || start > end) {
+      throw new RangeError(`Flatten: startDim=${this.startDim}, endDim=${this.endDim} do not fit an input of rank ${rank} (shape ${describeValue(inputShape)})`);
+    }
+    return [...inputShape.slice(0, start), shapeSize(inputShape.slice(start, end + 1)), ...inputShape.slice(end + 1)];
+  }
+
+  forward(x: TensorLike): Tensor {
+    const input = asTensor(x, 'input');
+    return { shape: this.outputShape(input.shape), data: input.data };
+  }
+
+  override plan(inputShape: readonly number[]): PlanStep {
+    const shape = this.outputShape(inputShape);
+    let last: Tensor | null = null;
+    let view: Tensor | null = null;
+    return {
+      outputShape: shape,
+      // The previous step's output is the same buffer every run, so the view is built once.
+      run: (input) => {
+        if (input !== last) {
+          last = input;
+          view = { shape, data: input.data };
+        }
+        return view!;
+      },
+    };
+  }
+
+  override extraRepr(): string {
+    return `start_dim=${this.startDim}, end_dim=${this.endDim}`;
+  }
+}

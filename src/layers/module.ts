@@ -1,0 +1,387 @@
+/**
+ * The base of every layer: PyTorch's `nn.Module` contract, reduced to inference.
+ *
+ * A module owns parameters (learnable tensors, `weight`/`bias`), buffers (state that is saved but
+ * not learned, e.g. BatchNorm's running statistics) and named children. State-dict keys join the
+ * child names with dots, exactly as PyTorch does (`depthwise.weight`, `0.running_mean`), so a
+ * PyTorch `state_dict` of the same architecture loads with `loadStateDict`.
+ */
+import { asTensor, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
+import type { Conv2dOptions } from '../kernels/validate.js';
+
+/**
+ * Whatever can run a conv2d asynchronously (a worker pool, for instance). `forwardAsync` hands
+ * every convolution to it with exactly the options the synchronous `forward` would use.
+ */
+export interface ConvRunner {
+  conv2d(input: Tensor, weight: Tensor, options: Conv2dOptions): Promise<Tensor>;
+}
+
+export interface ForwardAsyncOptions {
+  /** Run convolutions here; without it `forwardAsync` computes on the calling thread. */
+  pool?: ConvRunner;
+}
+
+export interface LoadStateDictOptions {
+  /** Fail on missing and unexpected keys (default true). Shape mismatches always fail. */
+  strict?: boolean;
+}
+
+export interface LoadStateDictResult {
+  /** Keys the model has but the dictionary lacks (only non-empty when `strict` is false). */
+  readonly missingKeys: string[];
+  /** Keys the dictionary has but the model does not (only non-empty when `strict` is false). */
+  readonly unexpectedKeys: string[];
+}
+
+/**
+ * One step of a planned (compiled) forward pass for a fixed input shape. `run` may return the same
+ * output tensor on every call: its buffer belongs to the plan and is overwritten by the next run.
+ */
+export interface PlanStep {
+  readonly outputShape: readonly number[];
+  run(input: Tensor): Tensor;
+}
+
+export type StateDict = Record<string, Tensor>;
+
+export class StateDictError extends Error {
+  readonly missingKeys: string[];
+  readonly unexpectedKeys: string[];
+  readonly mismatchedKeys: string[];
+
+  constructor(moduleName: string, missing: string[], unexpected: string[], mismatches: string[], invalid: string[]) {
+    const parts: string[] = [];
+    if (missing.length > 0) parts.push(`Missing key(s): ${missing.map((k) => JSON.stringify(k)).join(', ')}.`);
+    if (unexpected.length > 0) parts.push(`Unexpected key(s): ${unexpected.map((k) => JSON.stringify(k)).join(', ')}.`);
+    for (const m of mismatches) parts.push(m);
+    for (const m of invalid) parts.push(m);
+    super(`Error(s) in loading state dict for ${moduleName}; nothing was changed:\n\t${parts.join('\n\t')}`);
+    this.name = 'StateDictError';
+    this.missingKeys = missing;
+    this.unexpectedKeys = unexpected;
+    this.mismatchedKeys = mismatches.map((m) => m.slice(m.indexOf('"') + 1, m.indexOf('"', m.indexOf('"') + 1)));
+  }
+}
+
+interface StateEntry {
+  readonly key: string;
+  readonly target: Tensor;
+  readonly owner: Module;
+  /** May be absent from a loaded dictionary without counting as missing. */
+  readonly optional: boolean;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function copyTensor(t: Tensor): Tensor {
+  return { shape: t.shape.slice(), data: Float32Array.from(t.data) };
+}
+
+function indent(text: string): string {
+  return text.split('\n').join('\n  ');
+}
+
+/** Checks an input tensor's rank and returns it contiguous; `ranks` lists the accepted ranks. */
+export function checkInput(x: TensorLike, module: string, ranks: readonly number[], layout: string): Tensor {
+  const t = asTensor(x, 'input');
+  if (!ranks.includes(t.shape.length)) {
+    throw new RangeError(`${module}: input must be ${layout}, got shape ${describeValue(t.shape)} (rank ${t.shape.length})`);
+  }
+  return t;
+}
+
+export abstract class Module {
+  private readonly childModules = new Map<string, Module>();
+  /**
+   * Incremented whenever `loadStateDict` writes this module's own tensors, so planned forwards
+   * that copied or packed the weights know to refresh them.
+   */
+  stateVersion = 0;
+
+  /** The forward pass; allocates its output. */
+  abstract forward(x: TensorLike): Tensor;
+
+  /** The output shape for an input of shape `inputShape`; throws (naming the problem) when invalid. */
+  abstract outputShape(inputShape: readonly number[]): number[];
+
+  /** This module's own parameters, by local name; a null value is an absent optional one (bias=false). */
+  protected ownParameters(): [string, Tensor | null][] {
+    return [];
+  }
+
+  /** This module's own buffers (saved, not learned), by local name. */
+  protected ownBuffers(): [string, Tensor][] {
+    return [];
+  }
+
+  /** Local names of buffers that a loaded dictionary may omit. */
+  protected optionalBuffers(): readonly string[] {
+    return [];
+  }
+
+  /** The configuration shown between the parentheses of `toString()` (PyTorch's `extra_repr`). */
+  extraRepr(): string {
+    return '';
+  }
+
+  /** Registers `module` as the child `name` (its state-dict prefix) and returns it. */
+  protected registerModule<M extends Module>(name: string, module: M): M {
+    if (!(module instanceof Module)) {
+      throw new TypeError(`${this.constructor.name}: child ${JSON.stringify(name)} must be a Module, got ${describeValue(module)}`);
+    }
+    if (name === '' || name.includes('.')) {
+      throw new RangeError(`${this.constructor.name}: child name must be non-empty and contain no ".", got ${JSON.stringify(name)}`);
+    }
+    this.childModules.set(name, module);
+    return module;
+  }
+
+  /** Replaces an existing child (used by transformations such as `foldBatchNorm`). */
+  protected replaceModule(name: string, module: Module): void {
+    if (!this.childModules.has(name)) throw new RangeError(`${this.constructor.name} has no child ${JSON.stringify(name)}`);
+    this.registerModule(name, module);
+  }
+
+  /** The child registered as `name`. */
+  protected getChild<M extends Module = Module>(name: string): M {
+    const child = this.childModules.get(name);
+    if (child === undefined) throw new RangeError(`${this.constructor.name} has no child ${JSON.stringify(name)}`);
+    return child as M;
+  }
+
+  /** Direct children with their names, in registration order. */
+  namedChildren(): [string, Module][] {
+    return [...this.childModules];
+  }
+
+  children(): Module[] {
+    return [...this.childModules.values()];
+  }
+
+  /** This module (name `''`) and every descendant, depth first, with dotted names. */
+  namedModules(prefix = ''): [string, Module][] {
+    const result: [string, Module][] = [[prefix, this]];
+    for (const [name, child] of this.childModules) {
+      result.push(...child.namedModules(prefix === '' ? name : `${prefix}.${name}`));
+    }
+    return result;
+  }
+
+  modules(): Module[] {
+    return this.namedModules().map(([, m]) => m);
+  }
+
+  /** Learnable parameters with their state-dict keys (absent optional ones are skipped). */
+  namedParameters(): [string, Tensor][] {
+    const result: [string, Tensor][] = [];
+    for (const [prefix, module] of this.namedModules()) {
+      for (const [name, p] of module.ownParameters()) {
+        if (p !== null) result.push([prefix === '' ? name : `${prefix}.${name}`, p]);
+      }
+    }
+    return result;
+  }
+
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  namedBuffers(): [string, Tensor][] {
+    const result: [string, Tensor][] = [];
+    for (const [prefix, module] of this.namedModules()) {
+      for (const [name, b] of module.ownBuffers()) result.push([prefix === '' ? name : `${prefix}.${name}`, b]);
+    }
+    return result;
+  }
+
+  /** The number of learnable parameter values (what PyTorch's `sum(p.numel() for p in m.parameters())` gives). */
+  numParameters(): number {
+    let total = 0;
+    for (const p of this.parameters()) total += shapeSize(p.shape);
+    return total;
+  }
+
+  private stateEntries(): StateEntry[] {
+    const entries: StateEntry[] = [];
+    for (const [prefix, module] of this.namedModules()) {
+      const key = (name: string): string => (prefix === '' ? name : `${prefix}.${name}`);
+      for (const [name, p] of module.ownParameters()) {
+        if (p !== null) entries.push({ key: key(name), target: p, owner: module, optional: false });
+      }
+      const optional = module.optionalBuffers();
+      for (const [name, b] of module.ownBuffers()) {
+        entries.push({ key: key(name), target: b, owner: module, optional: optional.includes(name) });
+      }
+    }
+    return entries;
+  }
+
+  /** Parameters and buffers by key, as copies (changing them does not change the model). */
+  stateDict(): StateDict {
+    const dict: StateDict = {};
+    for (const entry of this.stateEntries()) dict[entry.key] = copyTensor(entry.target);
+    return dict;
+  }
+
+  /**
+   * Copies the values of `dict` into this model's parameters and buffers. Every problem —
+   * missing keys and unexpected keys (when `strict`), shape mismatches and invalid values (always)
+   * — is reported by name in one StateDictError, and on failure nothing is changed. The caller's
+   * tensors are copied, never kept.
+   */
+  loadStateDict(dict: Record<string, TensorLike>, options: LoadStateDictOptions = {}): LoadStateDictResult {
+    if (typeof dict !== 'object' || dict === null || Array.isArray(dict)) {
+      throw new TypeError(`loadStateDict: dict must be an object mapping keys to tensors, got ${describeValue(dict)}`);
+    }
+    const strict = options.strict ?? true;
+    const entries = this.stateEntries();
+    const known = new Set(entries.map((e) => e.key));
+    const missing: string[] = [];
+    const mismatches: string[] = [];
+    const invalid: string[] = [];
+    const writes: [Tensor, Float32Array, Module][] = [];
+    for (const entry of entries) {
+      if (!Object.prototype.hasOwnProperty.call(dict, entry.key)) {
+        if (!entry.optional) missing.push(entry.key);
+        continue;
+      }
+      let value: Tensor;
+      try {
+        value = asTensor(dict[entry.key], entry.key);
+      } catch (error) {
+        invalid.push(`invalid value for "${entry.key}": ${(error as Error).message}`);
+        continue;
+      }
+      if (!sameShape(value.shape, entry.target.shape)) {
+        mismatches.push(
+          `size mismatch for "${entry.key}": copying a tensor with shape ${describeValue(value.shape)} from the dict, the shape in the current model is ${describeValue(entry.target.shape)}.`,
+        );
+        continue;
+      }
+      writes.push([entry.target, value.data, entry.owner]);
+    }
+    const unexpected = Object.keys(dict).filter((k) => !known.has(k));
+    const failed = mismatches.length > 0 || invalid.length > 0 || (strict && (missing.length > 0 || unexpected.length > 0));
+    if (failed) {
+      throw new StateDictError(this.constructor.name, strict ? missing : [], strict ? unexpected : [], mismatches, invalid);
+    }
+    const touched = new Set<Module>();
+    for (const [target, data, owner] of writes) {
+      (target.data as Float32Array).set(data);
+      touched.add(owner);
+    }
+    for (const module of touched) module.stateVersion++;
+    return { missingKeys: missing, unexpectedKeys: unexpected };
+  }
+
+  /** A PyTorch-style description of the module tree. */
+  toString(): string {
+    const name = this.constructor.name;
+    const extra = this.extraRepr();
+    if (this.childModules.size === 0) return `${name}(${extra})`;
+    const lines = [`${name}(`];
+    if (extra !== '') lines.push(`  ${indent(extra)}`);
+    for (const [childName, child] of this.childModules) lines.push(`  (${childName}): ${indent(child.toString())}`);
+    lines.push(')');
+    return lines.join('\n');
+  }
+
+  /**
+   * The forward pass with every convolution handed to `options.pool` when given. Containers await
+   * their children in order; layers without convolutions run synchronously.
+   */
+  async forwardAsync(x: TensorLike, options: ForwardAsyncOptions = {}): Promise<Tensor> {
+    void options;
+    return this.forward(x);
+  }
+
+  /**
+   * A step computing this module for inputs of shape `inputShape` that reuses its output buffer and
+   * prepared weights across runs. Layers that do not override it fall back to `forward`.
+   */
+  plan(inputShape: readonly number[]): PlanStep {
+    const outputShape = this.outputShape(inputShape);
+    return { outputShape, run: (input) => this.forward(input) };
+  }
+
+  /**
+   * A forward pass planned for one input shape: intermediate buffers and packed weights are
+   * allocated once, here, and every later `run` reuses them (the returned tensor is the same object
+   * each time and is overwritten by the next run). Reloading weights with `loadStateDict` is seen
+   * by the plan; writing into parameter arrays directly needs a new `compile`.
+   */
+  compile(inputShape: readonly number[]): CompiledModel {
+    return new CompiledModel(this, inputShape);
+  }
+
+  /** A deep copy: same configuration, own copies of every tensor and child. */
+  clone(): this {
+    return cloneValue(this) as this;
+  }
+}
+
+/** Deep copy that keeps shared references shared (a child reachable by a field and by the child map). */
+function cloneValue(value: unknown, memo = new Map<unknown, unknown>()): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const seen = memo.get(value);
+  if (seen !== undefined) return seen;
+  if (value instanceof Float32Array) {
+    const copy = Float32Array.from(value);
+    memo.set(value, copy);
+    return copy;
+  }
+  if (value instanceof Map) {
+    const copy = new Map();
+    memo.set(value, copy);
+    for (const [k, v] of value) copy.set(k, cloneValue(v, memo));
+    return copy;
+  }
+  if (Array.isArray(value)) {
+    const copy: unknown[] = [];
+    memo.set(value, copy);
+    for (const v of value) copy.push(cloneValue(v, memo));
+    return copy;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (value instanceof Module || proto === Object.prototype) {
+    const copy = Object.create(proto) as Record<string, unknown>;
+    memo.set(value, copy);
+    for (const key of Object.keys(value)) copy[key] = cloneValue((value as Record<string, unknown>)[key], memo);
+    return copy;
+  }
+  return value;
+}
+
+export class CompiledModel {
+  readonly inputShape: readonly number[];
+  readonly outputShape: readonly number[];
+  private readonly step: PlanStep;
+
+  constructor(readonly module: Module, inputShape: readonly number[]) {
+    if (!Array.isArray(inputShape) || !inputShape.every((d) => Number.isInteger(d) && d >= 1)) {
+      throw new TypeError(`compile: inputShape must be an array of positive integers, got ${describeValue(inputShape)}`);
+    }
+    this.inputShape = inputShape.slice();
+    this.step = module.plan(this.inputShape);
+    this.outputShape = this.step.outputShape.slice();
+  }
+
+  /** Runs the planned forward pass; the result's buffer is reused (overwritten) by the next run. */
+  run(x: TensorLike): Tensor {
+    const input = asTensor(x, 'input');
+    if (!sameShape(input.shape, this.inputShape)) {
+      throw new RangeError(
+        `compiled model expects input shape ${describeValue(this.inputShape)}, got ${describeValue(input.shape)}; compile again for another shape`,
+      );
+    }
+    return this.step.run(input);
+  }
+
+  /** Alias of `run`. */
+  forward(x: TensorLike): Tensor {
+    return this.run(x);
+  }
+}

@@ -1,0 +1,112 @@
+/** `nn.Sequential`: children named "0", "1", ... run in order, with conv + ReLU/ReLU6 fused. */
+import type { Tensor, TensorLike } from '../tensor.js';
+import { asTensor, describeValue } from '../tensor.js';
+import { fusedActivationOf, Identity } from './activation.js';
+import { isFusable, type FusedActivation } from './conv.js';
+import { Module, type ForwardAsyncOptions, type PlanStep } from './module.js';
+
+/**
+ * A group of consecutive children run as one call: a fusable module (a convolution) whose next
+ * non-Identity sibling is ReLU/ReLU6 takes that activation into its output write and the
+ * activation module is skipped.
+ */
+interface Segment {
+  readonly module: Module;
+  readonly activation: FusedActivation | null;
+}
+
+export class Sequential extends Module {
+  constructor(...layers: Module[]) {
+    super();
+    layers.forEach((layer, i) => {
+      if (!(layer instanceof Module)) throw new TypeError(`Sequential: argument ${i} must be a Module, got ${describeValue(layer)}`);
+      this.registerModule(String(i), layer);
+    });
+  }
+
+  get length(): number {
+    return this.children().length;
+  }
+
+  /** The i-th child (negative counts from the end). */
+  at<M extends Module = Module>(index: number): M {
+    const layers = this.children();
+    const i = index < 0 ? index + layers.length : index;
+    if (!Number.isInteger(i) || i < 0 || i >= layers.length) {
+      throw new RangeError(`Sequential.at: index must be in [-${layers.length}, ${layers.length}), got ${describeValue(index)}`);
+    }
+    return layers[i] as M;
+  }
+
+  /** Appends a layer as the next index. */
+  append(layer: Module): this {
+    this.registerModule(String(this.length), layer);
+    return this;
+  }
+
+  /** Replaces child `index` (used by model transformations such as `foldBatchNorm`). */
+  setLayer(index: number, layer: Module): void {
+    this.replaceModule(String(index), layer);
+  }
+
+  /** How forward groups the children (a fused convolution + activation counts as one segment). */
+  segments(): Segment[] {
+    const layers = this.children();
+    const result: Segment[] = [];
+    for (let i = 0; i < layers.length; i++) {
+      const layer = layers[i]!;
+      if (isFusable(layer)) {
+        let j = i + 1;
+        while (j < layers.length && layers[j] instanceof Identity) j++;
+        const activation = j < layers.length ? fusedActivationOf(layers[j]!) : null;
+        if (activation !== null) {
+          result.push({ module: layer, activation });
+          i = j;
+          continue;
+        }
+      }
+      if (!(layer instanceof Identity)) result.push({ module: layer, activation: null });
+    }
+    return result;
+  }
+
+  forward(x: TensorLike): Tensor {
+    let y = asTensor(x, 'input');
+    for (const { module, activation } of this.segments()) {
+      y = activation !== null && isFusable(module) ? module.forwardFused(y, activation) : module.forward(y);
+    }
+    return y;
+  }
+
+  override async forwardAsync(x: TensorLike, options: ForwardAsyncOptions = {}): Promise<Tensor> {
+    let y = asTensor(x, 'input');
+    for (const { module, activation } of this.segments()) {
+      y = activation !== null && isFusable(module) ? await module.forwardAsyncFused(y, activation, options) : await module.forwardAsync(y, options);
+    }
+    return y;
+  }
+
+  outputShape(inputShape: readonly number[]): number[] {
+    let shape = inputShape.slice();
+    for (const layer of this.children()) shape = layer.outputShape(shape);
+    return shape;
+  }
+
+  override plan(inputShape: readonly number[]): PlanStep {
+    const steps: PlanStep[] = [];
+    let shape: readonly number[] = inputShape.slice();
+    for (const { module, activation } of this.segments()) {
+      const step = activation !== null && isFusable(module) ? module.planFused(shape, activation) : module.plan(shape);
+      steps.push(step);
+      shape = step.outputShape;
+    }
+    return {
+      outputShape: shape,
+      run: (input) => {
+        let y = input;
+        for (let i = 0; i < steps.length; i++) y = steps[i]!.run(y);
+        return y;
+      },
+    };
+  }
+}
