@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+/**
+ * `npm run test:browser`: loads the built package (`dist/`) as a native ES module in headless
+ * Chromium, from a localhost server with `Content-Security-Policy: script-src 'self'`, runs the
+ * shared cases (every conv2d kernel path, layers, a small MobileNetV1) there and in Node, and
+ * requires the outputs to be identical (or, if the JS engines round differently, within 1e-6
+ * relative). Also runs the browser example page. Exits non-zero on any failure.
+ */
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ensureBuilt, ROOT } from './ensure-built.mjs';
+import { launchBrowser, openPage } from './harness.mjs';
+import { maxRelativeError, runCases, CONV_CASES, LAYER_EXPORTS } from './cases.js';
+import { startServer } from './server.mjs';
+
+const CROSS_ENGINE_TOLERANCE = 1e-6;
+const REFERENCE_TOLERANCE = 1e-4;
+const KERNEL_PATHS = ['depthwise3x3s1', 'depthwise3x3s2', 'depthwise', 'pointwise', 'grouped'];
+
+let failures = 0;
+function check(ok, message) {
+  if (!ok) {
+    failures++;
+    console.log(`  FAIL ${message}`);
+  }
+  return ok;
+}
+
+function fromBase64(text) {
+  const bytes = Buffer.from(text, 'base64');
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
+function bitwiseEqual(a, b) {
+  if (a.length !== b.length) return false;
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return false;
+  return true;
+}
+
+/** The cases in the page against the same cases in Node. */
+async function checkCasesPage(context, origin, nodeResults) {
+  console.log('page test/browser/page.html (conv2d on every kernel path, layers, MobileNetV1)');
+  const { page, status, problems } = await openPage(context, `${origin}/test/browser/page.html`);
+  const report = await page.evaluate(() => window.sepconvResults);
+  await page.close();
+  check(problems.length === 0, `page problems:\n    ${problems.join('\n    ')}`);
+  if (!check(status === 'done', `page status ${status}: ${report?.error ?? ''}`)) return;
+  check(report.violations.length === 0, `CSP violations: ${report.violations.join(', ')}`);
+  console.log(`  browser: ${report.userAgent}`);
+  console.log(`  page ran ${report.results.length} cases in ${report.elapsedMs.toFixed(0)} ms`);
+  check(report.results.length === nodeResults.length, `page ran ${report.results.length} cases, Node ${nodeResults.length}`);
+
+  let identical = 0;
+  let close = 0;
+  for (const [i, node] of nodeResults.entries()) {
+    const browser = report.results[i];
+    if (!check(browser && browser.name === node.name, `case ${i}: page has ${browser?.name}, Node has ${node.name}`)) continue;
+    const data = fromBase64(browser.bytes);
+    check(JSON.stringify(browser.shape) === JSON.stringify(node.shape), `${node.name}: shape ${browser.shape} in page, ${node.shape} in Node`);
+    if (node.kind === 'conv2d') {
+      check(browser.path === node.expectedPath, `${node.name}: page dispatched to ${browser.path}, expected ${node.expectedPath}`);
+      check(browser.referenceError <= REFERENCE_TOLERANCE, `${node.name}: page vs float64 reference ${browser.referenceError}`);
+    }
+    let verdict;
+    if (bitwiseEqual(data, node.data)) {
+      identical++;
+      verdict = 'bitwise identical';
+    } else {
+      const err = maxRelativeError(data, node.data);
+      if (check(err <= CROSS_ENGINE_TOLERANCE, `${node.name}: page vs Node max relative error ${err} > ${CROSS_ENGINE_TOLERANCE}`)) close++;
+      verdict = `max relative error ${err.toExponential(2)}`;
+    }
+    console.log(`  ${node.name.padEnd(44)} [${node.shape.join(',')}]${node.path ? ` ${node.path}` : ''}: ${verdict}`);
+  }
+  console.log(`  page vs Node: ${identical} bitwise identical, ${close} within ${CROSS_ENGINE_TOLERANCE} relative, of ${nodeResults.length}`);
+}
+
+/** The server's CSP must really be in force, or the pages above prove nothing. */
+async function checkCspProbe(context, origin) {
+  console.log('page test/browser/csp-probe.html (the CSP is enforced)');
+  const { page, status, problems } = await openPage(context, `${origin}/test/browser/csp-probe.html`);
+  const probe = await page.evaluate(() => window.cspProbe);
+  await page.close();
+  check(status === 'done', `probe status ${status}`);
+  check(probe?.evalBlocked === true, 'new Function was not refused: the CSP is not in force');
+  check(probe?.inlineScriptRan === false, 'an inline script ran: the CSP is not in force');
+  check(problems.some((p) => p.includes('CSP violation')), `no CSP violation reported; saw: ${problems.join('; ')}`);
+  console.log(`  new Function refused: ${probe?.evalBlocked}, inline script blocked: ${probe?.inlineScriptRan === false}`);
+}
+
+async function checkExamplePage(context, origin) {
+  console.log('page examples/browser/index.html (MobileNetV1 on a canvas image)');
+  const { page, status, problems } = await openPage(context, `${origin}/examples/browser/index.html`);
+  const example = await page.evaluate(() => window.sepconvExample);
+  await page.close();
+  check(problems.length === 0, `example problems:\n    ${problems.join('\n    ')}`);
+  if (!check(status === 'done', `example status ${status}: ${example?.error ?? ''}`)) return;
+  check(example.logits === 1000, `example produced ${example.logits} logits, expected 1000`);
+  check(example.allFinite === true, 'example logits are not all finite');
+  check(Array.isArray(example.top5) && example.top5.length === 5, 'example did not report a top 5');
+  console.log(`  ${example.logits} logits in ${example.elapsedMs.toFixed(0)} ms; top-1 class ${example.top5[0]?.index}`);
+}
+
+async function main() {
+  const started = Date.now();
+  ensureBuilt();
+  const lib = await import(pathToFileURL(join(ROOT, 'dist/index.js')).href);
+  const nodeStarted = performance.now();
+  const nodeResults = runCases(lib);
+  console.log(`Node ${process.version}: ${nodeResults.length} cases in ${(performance.now() - nodeStarted).toFixed(0)} ms`);
+
+  const missing = LAYER_EXPORTS.filter((name) => !(name in lib));
+  check(missing.length === 0, `the package does not export ${missing.join(', ')}: layer cases skipped`);
+  const covered = new Set(nodeResults.map((r) => r.path).filter(Boolean));
+  for (const path of KERNEL_PATHS) check(covered.has(path), `no case dispatches to kernel path ${path}`);
+  for (const [i, c] of CONV_CASES.entries()) {
+    check(nodeResults[i].path === c.path, `${c.name}: Node dispatched to ${nodeResults[i].path}, expected ${c.path}`);
+    check(nodeResults[i].referenceError <= REFERENCE_TOLERANCE, `${c.name}: Node vs float64 reference ${nodeResults[i].referenceError}`);
+  }
+
+  const server = await startServer({ root: ROOT });
+  const browser = await launchBrowser();
+  console.log(`Chromium ${browser.version}, serving ${server.origin} with CSP script-src 'self'`);
+  try {
+    await checkCasesPage(browser.context, server.origin, nodeResults);
+    await checkCspProbe(browser.context, server.origin);
+    await checkExamplePage(browser.context, server.origin);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  if (failures > 0) {
+    console.log(`test:browser FAILED: ${failures} check(s) failed (${seconds} s)`);
+    process.exit(1);
+  }
+  console.log(`test:browser passed (${seconds} s)`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

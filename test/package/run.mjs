@@ -1,0 +1,127 @@
+#!/usr/bin/env node
+/**
+ * `npm run test:package`: packs the package as `npm publish` would, checks what the tarball
+ * holds, installs it into a scratch folder (offline: it has no dependencies) and uses it from
+ * plain Node ESM and from strict TypeScript (NodeNext and Bundler resolution).
+ */
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureBuilt, ROOT } from '../browser/ensure-built.mjs';
+
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'consumer');
+const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
+
+let failures = 0;
+function check(ok, message) {
+  if (!ok) {
+    failures++;
+    console.log(`  FAIL ${message}`);
+  }
+  return ok;
+}
+
+function run(command, args, cwd) {
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8' });
+  return { ok: result.status === 0, output: `${result.stdout ?? ''}${result.stderr ?? ''}`.trim() };
+}
+
+function runAsync(command, args, cwd) {
+  return new Promise((resolve) => {
+    execFile(command, args, { cwd, encoding: 'utf8' }, (error, stdout, stderr) => {
+      resolve({ ok: !error, output: `${stdout ?? ''}${stderr ?? ''}`.trim() });
+    });
+  });
+}
+
+function listFiles(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? listFiles(join(dir, entry.name)) : [join(dir, entry.name)]);
+}
+
+/** dist/ files without a source: left behind by a renamed or deleted module, they would ship. */
+function orphanedDistFiles() {
+  const dist = join(ROOT, 'dist');
+  return listFiles(dist)
+    .map((file) => relative(dist, file).split('\\').join('/'))
+    .filter((file) => {
+      const source = file.replace(/\.d\.ts$|\.js$/, '.ts');
+      try {
+        readFileSync(join(ROOT, 'src', source));
+        return false;
+      } catch {
+        return true;
+      }
+    });
+}
+
+function checkTarball(files, pkg) {
+  console.log(`tarball ${pkg.filename}: ${files.length} files, ${(pkg.size / 1024).toFixed(1)} kB packed, ${(pkg.unpackedSize / 1024).toFixed(1)} kB unpacked`);
+  const allowed = (path) => path === 'package.json' || path === 'README.md' || path === 'LICENSE' || path.startsWith('dist/');
+  const unexpected = files.filter((path) => !allowed(path));
+  check(unexpected.length === 0, `unexpected files in the tarball: ${unexpected.join(', ')}`);
+  for (const required of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts']) {
+    check(files.includes(required), `${required} is missing from the tarball`);
+  }
+  check(!files.some((path) => path.endsWith('.map')), 'the tarball contains source maps');
+  check(!files.some((path) => /(^|\/)(test|bench|examples|tools)\//.test(path) || /\.test\.[jt]s$/.test(path)), 'the tarball contains tests, benches or examples');
+  check(!files.some((path) => path.startsWith('dist/') && path.endsWith('.ts') && !path.endsWith('.d.ts')), 'the tarball contains TypeScript sources');
+  const orphans = orphanedDistFiles();
+  check(orphans.length === 0, `dist/ has files without a source in src/ (delete dist/ and rebuild): ${orphans.join(', ')}`);
+  // Source maps are off; a sourceMappingURL comment would point at a file the package lacks.
+  const mapped = files.filter((path) => /\.js$/.test(path) && readFileSync(join(ROOT, path), 'utf8').includes('sourceMappingURL'));
+  check(mapped.length === 0, `files referencing source maps: ${mapped.join(', ')}`);
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  check(manifest.sideEffects === false, 'package.json lacks "sideEffects": false');
+  check(Object.keys(manifest.dependencies ?? {}).length === 0, 'the package has runtime dependencies');
+}
+
+async function main() {
+  const started = Date.now();
+  ensureBuilt();
+  const scratch = mkdtempSync(join(tmpdir(), 'sepconv-package-'));
+  try {
+    // Scripts are skipped: dist/ was just checked fresh, and prepack would rebuild it again.
+    const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', scratch], { cwd: ROOT, encoding: 'utf8' }));
+    const pkg = packed[0];
+    checkTarball(pkg.files.map((f) => f.path), pkg);
+
+    const project = join(scratch, 'consumer');
+    execFileSync('mkdir', ['-p', project]);
+    for (const file of ['package.json', 'tsconfig.nodenext.json', 'tsconfig.bundler.json', 'esm.mjs']) copyFileSync(join(FIXTURES, file), join(project, file));
+    copyFileSync(join(FIXTURES, 'typed.ts.txt'), join(project, 'typed.ts'));
+    const install = run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', join(scratch, pkg.filename)], project);
+    if (!check(install.ok, `npm install of the tarball failed:\n${install.output}`)) return;
+    const installed = JSON.parse(readFileSync(join(project, 'node_modules/sepconv/package.json'), 'utf8'));
+    console.log(`installed sepconv@${installed.version} into a scratch project (offline)`);
+
+    const esm = run(process.execPath, ['esm.mjs'], project);
+    if (check(esm.ok, `plain Node ESM consumer failed:\n${esm.output}`)) console.log(`  node esm.mjs: ${esm.output}`);
+
+    // Internal modules stay private: only "." and "./package.json" are exported.
+    const deep = run(process.execPath, ['--input-type=module', '-e', "await import('sepconv/dist/kernels/gemm.js')"], project);
+    check(!deep.ok && deep.output.includes('ERR_PACKAGE_PATH_NOT_EXPORTED'), `a deep import was not refused: ${deep.output}`);
+
+    // Two independent type checks of the same consumer: run side by side.
+    const configs = ['tsconfig.nodenext.json', 'tsconfig.bundler.json'];
+    const checks = await Promise.all(configs.map((config) => runAsync(process.execPath, [TSC, '-p', config], project)));
+    for (const [i, tsc] of checks.entries()) {
+      if (check(tsc.ok, `tsc -p ${configs[i]} failed:\n${tsc.output}`)) console.log(`  tsc --noEmit -p ${configs[i]} (strict): ok`);
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  if (failures > 0) {
+    console.log(`test:package FAILED: ${failures} check(s) failed (${seconds} s)`);
+    process.exit(1);
+  }
+  console.log(`test:package passed (${seconds} s)`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
