@@ -29,3 +29,4 @@ export type { LinearOptions } from './layers/linear.js';
 export { Sequential } from './layers/sequential.js';
 export { MobileNetV1, mobilenetV1 } from './layers/mobilenet.js';
 export type { MobileNetV1Options } from './layers/mobilenet.js';
+export { foldBatchNorm } from './layers/fold.js';

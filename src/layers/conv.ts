@@ -4,6 +4,7 @@
  */
 import { describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import { conv2d } from '../kernels/conv2d.js';
+import { prepareConv2d } from '../kernels/plan.js';
 import type { Activation } from '../kernels/epilogue.js';
 import {
   conv2dGeometry,
@@ -138,6 +139,28 @@ export class Conv2d extends Module implements FusableModule {
     return this.bias !== null;
   }
 
+  /**
+   * Multiplies output channel o by scale[o] and adds shift[o] (weights and bias, computed in
+   * float64), creating the bias if the layer had none. This is how a following BatchNorm is folded
+   * in; it changes this layer, so `foldBatchNorm` applies it to a copy.
+   */
+  applyChannelAffine(scale: ArrayLike<number>, shift: ArrayLike<number>): void {
+    const cout = this.outChannels;
+    if (scale.length !== cout || shift.length !== cout) {
+      throw new RangeError(`applyChannelAffine: scale and shift must have outChannels = ${cout} values, got ${scale.length} and ${shift.length}`);
+    }
+    const w = this.weight.data;
+    const perChannel = w.length / cout;
+    for (let o = 0; o < cout; o++) {
+      const s = scale[o]!;
+      for (let i = o * perChannel; i < (o + 1) * perChannel; i++) w[i] = w[i]! * s;
+    }
+    const bias = this.bias ?? { shape: [cout], data: new Float32Array(cout) };
+    for (let o = 0; o < cout; o++) bias.data[o] = bias.data[o]! * scale[o]! + shift[o]!;
+    (this as { bias: Tensor | null }).bias = bias;
+    this.stateVersion++;
+  }
+
   protected override ownParameters(): [string, Tensor | null][] {
     return [['weight', this.weight], ['bias', this.bias]];
   }
@@ -223,14 +246,27 @@ export class Conv2d extends Module implements FusableModule {
   }
 }
 
-/** A planned convolution: its output tensor is allocated once and reused by every run. */
+/**
+ * A planned convolution: weights packed once by `prepareConv2d`, the output tensor allocated once,
+ * both reused by every run. A `loadStateDict` into the layer is picked up before the next run.
+ */
 function planConv(layer: Conv2d, inputShape: readonly number[], activation: FusedActivation | undefined): PlanStep {
   const outputShape = layer.outputShape(inputShape);
   const out: Tensor = { shape: outputShape, data: new Float32Array(shapeSize(outputShape)) };
-  const options = { ...layer.convOptions(activation), out };
+  let prepared = prepareConv2d(layer.weight, layer.convOptions(activation));
+  let version = layer.stateVersion;
+  let hadBias = layer.bias !== null;
   return {
     outputShape,
-    run: (input) => conv2d(input, layer.weight, options),
+    run: (input) => {
+      if (version !== layer.stateVersion) {
+        if (hadBias === (layer.bias !== null)) prepared.setWeights(layer.weight, layer.bias);
+        else prepared = prepareConv2d(layer.weight, layer.convOptions(activation));
+        version = layer.stateVersion;
+        hadBias = layer.bias !== null;
+      }
+      return prepared.run(input, out);
+    },
   };
 }
 
@@ -307,7 +343,8 @@ export interface DepthwiseSeparableConv2dLayerOptions extends InitOptions {
   stride?: IntPair;
   padding?: Padding;
   dilation?: IntPair;
-  bias?: boolean;
+  /** Both children's bias, or each one's (`{ depthwise: false, pointwise: true }` is the usual trained form). */
+  bias?: boolean | { readonly depthwise: boolean; readonly pointwise: boolean };
   paddingMode?: PaddingMode;
 }
 
@@ -341,6 +378,9 @@ export class DepthwiseSeparableConv2d extends Module implements FusableModule {
     this.kernelsPerLayer = positiveInteger(options.kernelsPerLayer ?? 1, 'kernelsPerLayer');
     this.outChannels = positiveInteger(options.outChannels, 'outChannels');
     const generator = resolveGenerator(options);
+    const bias = options.bias ?? true;
+    const depthwiseBias = typeof bias === 'object' && bias !== null ? bias.depthwise : bias;
+    const pointwiseBias = typeof bias === 'object' && bias !== null ? bias.pointwise : bias;
     this.registerModule(
       'depthwise',
       new DepthwiseConv2d({
@@ -350,14 +390,14 @@ export class DepthwiseSeparableConv2d extends Module implements FusableModule {
         stride: options.stride ?? 1,
         padding: options.padding ?? 1,
         dilation: options.dilation ?? 1,
-        bias: options.bias ?? true,
+        bias: depthwiseBias,
         paddingMode: options.paddingMode ?? 'zeros',
         generator,
       }),
     );
     this.registerModule(
       'pointwise',
-      new PointwiseConv2d({ inChannels: this.inChannels * this.kernelsPerLayer, outChannels: this.outChannels, bias: options.bias ?? true, generator }),
+      new PointwiseConv2d({ inChannels: this.inChannels * this.kernelsPerLayer, outChannels: this.outChannels, bias: pointwiseBias, generator }),
     );
   }
 

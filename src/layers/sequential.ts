@@ -15,9 +15,21 @@ interface Segment {
   readonly activation: FusedActivation | null;
 }
 
+/**
+ * Children are named by position (`new Sequential(a, b)` → "0", "1"), or by the keys of one
+ * object (`new Sequential({ conv0: a, leaky0: b })`, PyTorch's `Sequential(OrderedDict(...))`).
+ */
 export class Sequential extends Module {
-  constructor(...layers: Module[]) {
+  constructor(...layers: Module[] | [Record<string, Module>]) {
     super();
+    const first = layers[0];
+    if (layers.length === 1 && !(first instanceof Module) && typeof first === 'object' && first !== null) {
+      for (const [name, layer] of Object.entries(first)) {
+        if (!(layer instanceof Module)) throw new TypeError(`Sequential: layer ${JSON.stringify(name)} must be a Module, got ${describeValue(layer)}`);
+        this.registerModule(name, layer);
+      }
+      return;
+    }
     layers.forEach((layer, i) => {
       if (!(layer instanceof Module)) throw new TypeError(`Sequential: argument ${i} must be a Module, got ${describeValue(layer)}`);
       this.registerModule(String(i), layer);
@@ -38,15 +50,19 @@ export class Sequential extends Module {
     return layers[i] as M;
   }
 
-  /** Appends a layer as the next index. */
+  /** Appends a layer, named by its index. */
   append(layer: Module): this {
     this.registerModule(String(this.length), layer);
     return this;
   }
 
-  /** Replaces child `index` (used by model transformations such as `foldBatchNorm`). */
+  /** Replaces the child at `index` (used by model transformations such as `foldBatchNorm`). */
   setLayer(index: number, layer: Module): void {
-    this.replaceModule(String(index), layer);
+    const names = this.namedChildren();
+    if (!Number.isInteger(index) || index < 0 || index >= names.length) {
+      throw new RangeError(`Sequential.setLayer: index must be in [0, ${names.length}), got ${describeValue(index)}`);
+    }
+    this.replaceModule(names[index]![0], layer);
   }
 
   /** How forward groups the children (a fused convolution + activation counts as one segment). */
