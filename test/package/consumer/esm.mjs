@@ -28,4 +28,9 @@ const out = zeros([1, 5, 9, 9]);
 assert.equal(conv2d(x, dense, { padding: 'same', out }), out, 'out= is returned');
 assert.throws(() => conv2d(x, dense, { groups: 3 }), RangeError, 'bad groups throws a RangeError');
 
+const model = sepconv.mobilenetV1({ widthMultiplier: 0.25, numClasses: 7, seed: 0 });
+const logits = model.forward(randomTensor([1, 3, 32, 32]));
+assert.deepEqual(logits.shape, [1, 7], 'MobileNetV1 logits shape');
+assert.ok(logits.data.every(Number.isFinite), 'MobileNetV1 logits are finite');
+
 console.log(`esm consumer ok: ${Object.keys(sepconv).length} exports (${Object.keys(sepconv).sort().join(', ')})`);
