@@ -1,0 +1,33 @@
+/**
+ * What the pool and its workers say to each other. Setup and per-call jobs travel by
+ * postMessage (a job names new SharedArrayBuffers, e.g. each call's output, which only
+ * postMessage can carry); completion is signalled through a small shared control array with
+ * Atomics, which the calling thread can check without waiting for its event loop.
+ */
+import type { ConvTask } from './task.js';
+
+/**
+ * Control array layout (Int32Array over a SharedArrayBuffer):
+ *   [PROGRESS]          bumped (and notified) after every completed job, by any worker
+ *   [doneIndex(i)]      the id of the last job worker i finished
+ *   [statusIndex(i)]    0 when that job succeeded, 1 when it threw (details follow by message)
+ */
+export const PROGRESS = 0;
+export const doneIndex = (worker: number): number => 1 + 2 * worker;
+export const statusIndex = (worker: number): number => 2 + 2 * worker;
+export const controlLength = (workers: number): number => 1 + 2 * workers;
+export const STATUS_OK = 0;
+export const STATUS_ERROR = 1;
+
+/** Test hooks: `throw` fails the next job like a kernel error, `crash` kills the worker from outside any job, `exit` ends its thread (Node). */
+export type FaultKind = 'throw' | 'crash' | 'exit';
+
+export type ToWorker =
+  | { readonly type: 'init'; readonly control: Int32Array; readonly index: number; readonly notifyByMessage: boolean }
+  | { readonly type: 'run'; readonly job: number; readonly task: ConvTask }
+  | { readonly type: 'fault'; readonly kind: FaultKind };
+
+export type FromWorker =
+  | { readonly type: 'ready' }
+  | { readonly type: 'error'; readonly job: number; readonly name: string; readonly message: string }
+  | { readonly type: 'done'; readonly job: number };

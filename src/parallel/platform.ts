@@ -1,0 +1,49 @@
+/**
+ * The thin layer between the pool and the host's threads: Node `worker_threads` or browser Web
+ * Workers. The matching adapter is loaded on demand so neither environment imports the other's
+ * modules.
+ */
+import type { FromWorker, ToWorker } from './messages.js';
+
+export interface PoolWorker {
+  post(message: ToWorker): void;
+  terminate(): Promise<void>;
+  /** Node: whether this worker keeps the process alive. A no-op in browsers. */
+  ref(): void;
+  unref(): void;
+}
+
+export interface WorkerEvents {
+  onMessage(message: FromWorker): void;
+  /** The worker is gone (exited, crashed or failed to load); `reason` says how. */
+  onDeath(reason: string): void;
+}
+
+export interface Platform {
+  readonly name: 'node' | 'browser';
+  /** The number of logical cores the host reports. */
+  defaultThreads(): number;
+  spawn(url: string | URL | undefined, events: WorkerEvents): PoolWorker;
+}
+
+export function isNode(): boolean {
+  const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  return typeof p === 'object' && p !== null && typeof p.versions?.node === 'string';
+}
+
+/** Whether threads can share memory here (in a browser this needs cross-origin isolation). */
+export function sharedMemoryAvailable(): boolean {
+  if (typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object') return false;
+  return (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false;
+}
+
+export async function loadPlatform(): Promise<Platform> {
+  if (isNode()) {
+    // A computed specifier keeps browser bundlers from following the Node adapter.
+    const nodeAdapter = './node-platform.js';
+    const module = (await import(/* @vite-ignore */ /* webpackIgnore: true */ nodeAdapter)) as typeof import('./node-platform.js');
+    return module.nodePlatform;
+  }
+  const module = await import('./browser-platform.js');
+  return module.browserPlatform;
+}

@@ -1,0 +1,443 @@
+/**
+ * A pool of persistent workers that runs each convolution split over output channels (or whole
+ * images) on the calling thread plus `threads − 1` workers, over SharedArrayBuffer memory. Results
+ * are bitwise the same as the synchronous `conv2d`: each output value is computed by one thread
+ * with the same kernel code.
+ *
+ * Per call: validate on the calling thread (bad input rejects before any work is sent), copy any
+ * non-shared input, weight or bias into the pool's shared scratch, post one job to each worker
+ * taking part, compute the first slice here, then wait for the workers' completion flags.
+ * Layers too small to pay for the round trip run entirely on the calling thread.
+ */
+import { asTensor, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
+import { executeConv2d, kernelSetup, type DepthwiseConv2dOptions, type PointwiseConv2dOptions } from '../kernels/conv2d.js';
+import { Scratch } from '../kernels/scratch.js';
+import { checkOptionNames, outputFor, validateConv2d, type Conv2dCall, type Conv2dOptions } from '../kernels/validate.js';
+import { controlLength, doneIndex, PROGRESS, statusIndex, STATUS_ERROR, type FaultKind, type FromWorker } from './messages.js';
+import { loadPlatform, sharedMemoryAvailable, type Platform, type PoolWorker } from './platform.js';
+import { DEFAULT_MIN_SLICE_MACS, planSlices, type Slice } from './split.js';
+import { runTask, type ConvTask } from './task.js';
+
+export interface WorkerPoolOptions {
+  /**
+   * Threads computing each large convolution, the calling thread included (so `threads − 1`
+   * workers are started). Default: the host's logical cores (`os.availableParallelism()` in
+   * Node, `navigator.hardwareConcurrency` in a browser).
+   */
+  threads?: number;
+  /**
+   * Where the worker script is (default: `worker.js` beside this module, i.e. `dist/parallel/`).
+   * Needed only when this module is run from somewhere the built worker is not, e.g. bundled.
+   */
+  workerUrl?: string | URL;
+  /** Smallest slice worth sending to a worker, in multiply-adds (default measured, see `DEFAULT_MIN_SLICE_MACS`). */
+  minSliceMacs?: number;
+}
+
+export class WorkerPoolError extends Error {
+  override name = 'WorkerPoolError';
+}
+
+const POOL = 'sepconv worker pool';
+let isolationWarned = false;
+
+function warnNoIsolation(): void {
+  if (isolationWarned) return;
+  isolationWarned = true;
+  console.warn(
+    `${POOL}: SharedArrayBuffer is unavailable (in a browser the page must be cross-origin isolated: serve it with ` +
+      `"Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp"); running single-threaded.`,
+  );
+}
+
+function isShared(data: Float32Array): boolean {
+  return typeof SharedArrayBuffer === 'function' && data.buffer instanceof SharedArrayBuffer;
+}
+
+function sharedFloats(size: number): Float32Array {
+  return new Float32Array(new SharedArrayBuffer(Math.max(1, size) * Float32Array.BYTES_PER_ELEMENT), 0, size);
+}
+
+function rebuildError(name: string, message: string): Error {
+  if (name === 'RangeError') return new RangeError(message);
+  if (name === 'TypeError') return new TypeError(message);
+  const error = new Error(message);
+  if (name !== 'Error') error.name = name;
+  return error;
+}
+
+/** `Atomics.waitAsync` (ES2024; Node ≥ 16, Chromium ≥ 87), typed here for older `lib` settings. */
+type WaitAsync = (array: Int32Array, index: number, value: number) => { async: false; value: string } | { async: true; value: Promise<string> };
+
+function findWaitAsync(): WaitAsync | undefined {
+  const atomics = (typeof Atomics === 'object' ? Atomics : undefined) as { waitAsync?: WaitAsync } | undefined;
+  return typeof atomics?.waitAsync === 'function' ? atomics.waitAsync.bind(Atomics) : undefined;
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Rejections nobody awaits (e.g. an abort while no call is waiting) must not be reported as unhandled.
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
+interface WorkerSlot {
+  readonly index: number;
+  worker: PoolWorker | null;
+  /** Resolves when the worker has its control array; rejects if it dies first. */
+  ready: Deferred<void>;
+  started: boolean;
+  /** The id of the last job posted to it: it is idle when its done flag equals this. */
+  lastPosted: number;
+  /** Errors reported by message, by job id, for jobs whose status flag says they failed. */
+  readonly errors: Map<number, Deferred<{ name: string; message: string }>>;
+}
+
+/** Shared scratch kept by the pool: a SharedArrayBuffer per role, grown on demand. */
+class SharedScratch {
+  private readonly buffers: Float32Array[] = [];
+  get(slot: number, size: number): Float32Array {
+    let buffer = this.buffers[slot];
+    if (buffer === undefined || buffer.length < size) {
+      buffer = sharedFloats(size);
+      this.buffers[slot] = buffer;
+    }
+    return buffer.subarray(0, size);
+  }
+}
+const SHARED_INPUT = 0;
+const SHARED_WEIGHT = 1;
+const SHARED_BIAS = 2;
+const SHARED_OUTPUT = 3;
+
+export class WorkerPool {
+  private requestedThreads: number | undefined;
+  private resolvedThreads = 1;
+  private readonly workerUrl: string | URL | undefined;
+  private readonly minSliceMacs: number;
+  private platform: Platform | null = null;
+  private control: Int32Array | null = null;
+  private readonly slots: WorkerSlot[] = [];
+  private readonly mainScratch = new Scratch();
+  private readonly shared = new SharedScratch();
+  private readonly startup: Promise<void>;
+  private tail: Promise<unknown> = Promise.resolve();
+  private disposed = false;
+  private nextJob = 0;
+  /** Rejects the call in flight (worker death, dispose). */
+  private abort: Deferred<never> | null = null;
+  private progressMessage: Deferred<void> = deferred();
+  private readonly waitAsync: WaitAsync | undefined = findWaitAsync();
+
+  /** Use `createWorkerPool`. */
+  constructor(options: WorkerPoolOptions = {}) {
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(`createWorkerPool: options must be an object, got ${describeValue(options)}`);
+    }
+    checkOptionNames(options, ['threads', 'workerUrl', 'minSliceMacs'], 'createWorkerPool');
+    const { threads, workerUrl, minSliceMacs } = options;
+    if (threads !== undefined && (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1)) {
+      throw new RangeError(`threads must be a positive integer, got ${describeValue(threads)}`);
+    }
+    if (workerUrl !== undefined && typeof workerUrl !== 'string' && !(workerUrl instanceof URL)) {
+      throw new TypeError(`workerUrl must be a string or a URL, got ${describeValue(workerUrl)}`);
+    }
+    if (minSliceMacs !== undefined && (typeof minSliceMacs !== 'number' || !(minSliceMacs >= 0))) {
+      throw new RangeError(`minSliceMacs must be a non-negative number, got ${describeValue(minSliceMacs)}`);
+    }
+    this.requestedThreads = threads;
+    this.resolvedThreads = threads ?? 1;
+    this.workerUrl = workerUrl;
+    this.minSliceMacs = minSliceMacs ?? DEFAULT_MIN_SLICE_MACS;
+    this.startup = this.start();
+    this.startup.catch(() => {});
+  }
+
+  /**
+   * Threads used per call, the calling thread included: the `threads` option, or the core count
+   * once `ready()` has resolved; 1 when shared memory is unavailable.
+   */
+  get threads(): number {
+    return this.resolvedThreads;
+  }
+
+  /** Resolves once every worker is running (calls wait for this themselves). */
+  ready(): Promise<void> {
+    return this.startup;
+  }
+
+  /** `conv2d` on the pool: same options, bitwise the same result. The output is allocated in shared memory. */
+  conv2d(input: TensorLike, weight: TensorLike, options?: Conv2dOptions): Promise<Tensor> {
+    let call: Conv2dCall;
+    try {
+      if (this.disposed) throw new WorkerPoolError(`${POOL}: the pool is disposed`);
+      call = validateConv2d(input, weight, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const run = this.tail.then(() => this.execute(call));
+    this.tail = run.catch(() => {});
+    return run;
+  }
+
+  /** `depthwiseConv2d` on the pool. */
+  depthwiseConv2d(input: TensorLike, weight: TensorLike, options: DepthwiseConv2dOptions = {}): Promise<Tensor> {
+    try {
+      // The same checks, in the same order and wording, as the synchronous depthwiseConv2d.
+      if (typeof options === 'object' && options !== null && 'groups' in options && (options as Conv2dOptions).groups !== undefined) {
+        throw new TypeError('depthwiseConv2d: unknown option "groups"; groups is implied (= input channels)');
+      }
+      const x = asTensor(input, 'input');
+      const w = asTensor(weight, 'weight');
+      if (w.shape.length !== 4 || w.shape[1] !== 1) {
+        throw new RangeError(`weight must be [Cin*K, 1, kH, kW] for a depthwise convolution, got shape ${describeValue(w.shape)}`);
+      }
+      const inChannels = x.shape.length === 4 ? x.shape[1] : x.shape[0];
+      return this.conv2d(x, w, { ...options, groups: inChannels });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** `pointwiseConv2d` on the pool (weight `[Cout, Cin/groups, 1, 1]` or `[Cout, Cin/groups]`). */
+  pointwiseConv2d(input: TensorLike, weight: TensorLike, options: PointwiseConv2dOptions = {}): Promise<Tensor> {
+    try {
+      checkOptionNames(options, ['bias', 'stride', 'groups', 'activation', 'out'], 'pointwiseConv2d');
+      const w = asTensor(weight, 'weight');
+      if (w.shape.length === 2) return this.conv2d(input, { shape: [w.shape[0]!, w.shape[1]!, 1, 1], data: w.data }, options);
+      if (w.shape.length !== 4 || w.shape[2] !== 1 || w.shape[3] !== 1) {
+        throw new RangeError(`weight must be [Cout, Cin/groups, 1, 1] or [Cout, Cin/groups] for a pointwise convolution, got shape ${describeValue(w.shape)}`);
+      }
+      return this.conv2d(input, w, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Stops the workers. A call in flight rejects with a WorkerPoolError, and so do later calls.
+   * Safe to call more than once.
+   */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.abort?.reject(new WorkerPoolError(`${POOL}: disposed while a call was running; the call was abandoned`));
+    const terminations: Promise<void>[] = [];
+    for (const slot of this.slots) {
+      slot.ready.reject(new WorkerPoolError(`${POOL}: disposed`));
+      if (slot.worker !== null) terminations.push(slot.worker.terminate());
+      slot.worker = null;
+    }
+    this.wakeWaiters();
+    await Promise.all(terminations);
+  }
+
+  /** Test hook: makes worker `index` fail its next job in the given way. */
+  injectFault(index: number, kind: FaultKind): void {
+    const worker = this.slots[index]?.worker;
+    if (!worker) throw new RangeError(`injectFault: no worker ${index}`);
+    worker.post({ type: 'fault', kind });
+  }
+
+  private async start(): Promise<void> {
+    if (!sharedMemoryAvailable()) {
+      warnNoIsolation();
+      this.resolvedThreads = 1;
+      return;
+    }
+    const platform = await loadPlatform();
+    this.platform = platform;
+    const threads = this.requestedThreads ?? platform.defaultThreads();
+    this.resolvedThreads = threads;
+    if (this.disposed || threads <= 1) return;
+    this.control = new Int32Array(new SharedArrayBuffer(controlLength(threads - 1) * Int32Array.BYTES_PER_ELEMENT));
+    for (let i = 0; i < threads - 1; i++) {
+      const slot: WorkerSlot = { index: i, worker: null, ready: deferred(), started: false, lastPosted: 0, errors: new Map() };
+      this.slots.push(slot);
+      this.spawn(slot);
+    }
+    await Promise.all(this.slots.map((slot) => slot.ready.promise));
+  }
+
+  private spawn(slot: WorkerSlot): void {
+    const control = this.control!;
+    slot.lastPosted = Atomics.load(control, doneIndex(slot.index));
+    slot.errors.clear();
+    const worker = this.platform!.spawn(this.workerUrl, {
+      onMessage: (message) => this.onMessage(slot, worker, message),
+      onDeath: (reason) => this.onDeath(slot, worker, reason),
+    });
+    slot.worker = worker;
+    // Referenced until it reports ready, so awaiting startup keeps Node alive; idle workers are not.
+    worker.ref();
+    worker.post({ type: 'init', control, index: slot.index, notifyByMessage: this.waitAsync === undefined });
+  }
+
+  private onMessage(slot: WorkerSlot, worker: PoolWorker, message: FromWorker): void {
+    if (slot.worker !== worker) return;
+    if (message.type === 'ready') {
+      slot.started = true;
+      if (this.abort === null) worker.unref();
+      slot.ready.resolve();
+    } else if (message.type === 'error') {
+      this.errorFor(slot, message.job).resolve({ name: message.name, message: message.message });
+    } else {
+      this.progressMessage.resolve();
+    }
+  }
+
+  private errorFor(slot: WorkerSlot, job: number): Deferred<{ name: string; message: string }> {
+    let entry = slot.errors.get(job);
+    if (entry === undefined) {
+      entry = deferred();
+      slot.errors.set(job, entry);
+    }
+    return entry;
+  }
+
+  private onDeath(slot: WorkerSlot, worker: PoolWorker, reason: string): void {
+    if (slot.worker !== worker || this.disposed) return;
+    slot.worker = null;
+    const error = new WorkerPoolError(`${POOL}: worker ${slot.index} ${reason}`);
+    if (!slot.started) {
+      // It never ran: respawning would likely fail the same way (e.g. a wrong workerUrl).
+      slot.ready.reject(new WorkerPoolError(`${POOL}: worker ${slot.index} could not start: ${reason}`));
+      this.abort?.reject(error);
+      this.wakeWaiters();
+      return;
+    }
+    const busy = Atomics.load(this.control!, doneIndex(slot.index)) !== slot.lastPosted;
+    if (busy) this.abort?.reject(new WorkerPoolError(`${POOL}: worker ${slot.index} died during a call (${reason}); it has been replaced and the call rejected`));
+    slot.ready = deferred();
+    slot.started = false;
+    this.spawn(slot);
+    this.wakeWaiters();
+  }
+
+  /** Re-runs every waiting loop's condition (after a worker was replaced or the pool disposed). */
+  private wakeWaiters(): void {
+    if (this.control !== null) {
+      Atomics.add(this.control, PROGRESS, 1);
+      Atomics.notify(this.control, PROGRESS);
+    }
+    this.progressMessage.resolve();
+  }
+
+  private async execute(call: Conv2dCall): Promise<Tensor> {
+    if (this.disposed) throw new WorkerPoolError(`${POOL}: the pool is disposed`);
+    await this.startup;
+    const setup = kernelSetup(call.geometry);
+    const slices = this.slots.length === 0 ? null : planSlices(call.geometry, setup.path, this.resolvedThreads, this.minSliceMacs);
+    if (slices === null || slices.length <= 1) {
+      const y = outputFor(call);
+      executeConv2d(call, y.data, this.mainScratch);
+      return y;
+    }
+    return this.executeSliced(call, slices);
+  }
+
+  private async executeSliced(call: Conv2dCall, slices: Slice[]): Promise<Tensor> {
+    const abort = deferred<never>();
+    this.abort = abort;
+    const participants = this.slots.slice(0, slices.length - 1);
+    for (const slot of this.slots) slot.worker?.ref();
+    try {
+      await Promise.race([Promise.all(participants.map((slot) => slot.ready.promise)), abort.promise]);
+      // A previous call abandoned by an error may have left workers finishing into shared scratch.
+      await this.waitUntil(() => this.slots.every((slot) => this.idle(slot)), abort);
+
+      const g = call.geometry;
+      const input = this.sharedCopy(call.input.data, SHARED_INPUT);
+      const weight = this.sharedCopy(call.weight.data, SHARED_WEIGHT);
+      const bias = call.bias === null ? null : this.sharedCopy(call.bias, SHARED_BIAS);
+      const size = shapeSize(g.outputShape);
+      let result: Tensor;
+      let output: Float32Array;
+      if (call.out !== null) {
+        result = call.out;
+        output = isShared(call.out.data) ? call.out.data : this.shared.get(SHARED_OUTPUT, size);
+      } else {
+        output = sharedFloats(size);
+        result = { shape: g.outputShape.slice(), data: output };
+      }
+
+      const job = (this.nextJob = (this.nextJob + 1) | 0);
+      const taskOf = (slice: Slice): ConvTask => ({ geometry: g, input, weight, bias, act: call.act, output, ...slice });
+      for (let i = 0; i < participants.length; i++) {
+        const slot = participants[i]!;
+        slot.lastPosted = job;
+        slot.worker!.post({ type: 'run', job, task: taskOf(slices[i + 1]!) });
+      }
+      let mainError: unknown = null;
+      try {
+        runTask(taskOf(slices[0]!), this.mainScratch);
+      } catch (error) {
+        mainError = error;
+      }
+      const control = this.control!;
+      await this.waitUntil(() => participants.every((slot) => Atomics.load(control, doneIndex(slot.index)) === job), abort);
+      if (mainError !== null) throw mainError;
+      for (const slot of participants) {
+        if (Atomics.load(control, statusIndex(slot.index)) === STATUS_ERROR) {
+          const report = await Promise.race([this.errorFor(slot, job).promise, abort.promise]);
+          slot.errors.delete(job);
+          throw rebuildError(report.name, report.message);
+        }
+      }
+      if (output !== result.data) result.data.set(output);
+      return result;
+    } finally {
+      this.abort = null;
+      for (const slot of this.slots) slot.worker?.unref();
+    }
+  }
+
+  private idle(slot: WorkerSlot): boolean {
+    return slot.worker === null || Atomics.load(this.control!, doneIndex(slot.index)) === slot.lastPosted;
+  }
+
+  /** The data in shared memory: as is when it already is, else copied into the pool's scratch. */
+  private sharedCopy(data: Float32Array, role: number): Float32Array {
+    if (isShared(data)) return data;
+    const copy = this.shared.get(role, data.length);
+    copy.set(data);
+    return copy;
+  }
+
+  private async waitUntil(condition: () => boolean, abort: Deferred<never>): Promise<void> {
+    const control = this.control!;
+    while (!condition()) {
+      if (this.disposed) throw new WorkerPoolError(`${POOL}: disposed while a call was running; the call was abandoned`);
+      const seen = Atomics.load(control, PROGRESS);
+      if (condition()) return;
+      if (this.waitAsync !== undefined) {
+        const wait = this.waitAsync(control, PROGRESS, seen);
+        if (wait.async) await Promise.race([wait.value, abort.promise]);
+      } else {
+        this.progressMessage = deferred();
+        if (Atomics.load(control, PROGRESS) !== seen) continue;
+        await Promise.race([this.progressMessage.promise, abort.promise]);
+      }
+    }
+  }
+}
+
+/**
+ * Starts a pool of persistent workers (`threads − 1` of them; the calling thread computes the
+ * first slice of every call). Workers start in the background; the first call waits for them.
+ * An idle pool does not keep a Node process alive; `dispose()` stops it.
+ */
+export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
+  return new WorkerPool(options);
+}

@@ -1,0 +1,69 @@
+/**
+ * How one convolution is cut into slices for the pool. Every slice is a run of whole images and
+ * a range of output channels, so each output value is computed by exactly one thread with the
+ * same code as the single-threaded call (the kernels guarantee a value does not depend on which
+ * channel range computes it).
+ */
+import type { KernelPath } from '../kernels/conv2d.js';
+import type { Conv2dGeometry } from '../kernels/geometry.js';
+
+export interface Slice {
+  readonly imageStart: number;
+  readonly imageEnd: number;
+  readonly channelStart: number;
+  readonly channelEnd: number;
+}
+
+/** GEMM paths split on multiples of this many output channels, so register tiles stay full. */
+export const GEMM_CHANNEL_UNIT = 16;
+
+/**
+ * Below this many multiply-adds per slice, splitting costs more than it saves (a dispatch and
+ * completion round trip is 10–40 µs here, about the time of 100–250K MACs). Measured with
+ * `bench/threads.mjs`; see the README's worker pool section.
+ */
+export const DEFAULT_MIN_SLICE_MACS = 1 << 18;
+
+export function convMacs(g: Conv2dGeometry): number {
+  return g.batch * g.outChannels * g.outHeight * g.outWidth * (g.inChannels / g.groups) * g.kernelH * g.kernelW;
+}
+
+/** The slices for `threads` threads; a single slice means "run it on the calling thread". */
+export function planSlices(g: Conv2dGeometry, path: KernelPath, threads: number, minSliceMacs = DEFAULT_MIN_SLICE_MACS): Slice[] {
+  const whole: Slice = { imageStart: 0, imageEnd: g.batch, channelStart: 0, channelEnd: g.outChannels };
+  const byWork = Math.floor(convMacs(g) / Math.max(1, minSliceMacs));
+  const parts = Math.min(threads, byWork);
+  if (parts <= 1) return [whole];
+
+  // Whole images are the cleanest split (nothing shared, no duplicated im2col or gathering) when
+  // they divide evenly or are plentiful enough for the remainder not to matter.
+  if (g.batch % parts === 0 || g.batch >= 4 * parts) {
+    return balanced(g.batch, parts).map(([a, b]) => ({ ...whole, imageStart: a, imageEnd: b }));
+  }
+
+  const unit = channelUnit(g, path, parts);
+  const units = Math.ceil(g.outChannels / unit);
+  const count = Math.min(parts, units);
+  if (count <= 1) return [whole];
+  return balanced(units, count).map(([a, b]) => ({
+    ...whole,
+    channelStart: Math.min(g.outChannels, a * unit),
+    channelEnd: Math.min(g.outChannels, b * unit),
+  }));
+}
+
+function channelUnit(g: Conv2dGeometry, path: KernelPath, parts: number): number {
+  const multiplier = g.outChannels / g.inChannels;
+  if (path === 'depthwise' || path === 'depthwise3x3s1' || path === 'depthwise3x3s2') return multiplier;
+  const perGroup = g.outChannels / g.groups;
+  // With enough groups, whole groups per slice: each group's im2col is then built only once.
+  if (g.groups >= parts) return perGroup;
+  return GEMM_CHANNEL_UNIT;
+}
+
+/** `parts` contiguous ranges covering [0, n), sizes differing by at most one. */
+function balanced(n: number, parts: number): [number, number][] {
+  const ranges: [number, number][] = [];
+  for (let i = 0; i < parts; i++) ranges.push([Math.floor((i * n) / parts), Math.floor(((i + 1) * n) / parts)]);
+  return ranges;
+}

@@ -1,0 +1,98 @@
+/**
+ * The worker entry (built to `dist/parallel/worker.js`): runs the slices it is sent with its own
+ * persistent scratch, and reports each completion through the shared control array. The same
+ * file serves Node `worker_threads` and browser module workers.
+ */
+import { Scratch } from '../kernels/scratch.js';
+import { doneIndex, PROGRESS, statusIndex, STATUS_ERROR, STATUS_OK, type FaultKind, type FromWorker, type ToWorker } from './messages.js';
+import { isNode } from './platform.js';
+import { runTask } from './task.js';
+
+interface Port {
+  post(message: FromWorker): void;
+  listen(handler: (message: ToWorker) => void): void;
+  /** Ends this thread abruptly (fault injection only). */
+  exit(): void;
+}
+
+async function connect(): Promise<Port> {
+  if (isNode()) {
+    const specifier = 'node:worker_threads';
+    const { parentPort } = (await import(/* @vite-ignore */ /* webpackIgnore: true */ specifier)) as typeof import('node:worker_threads');
+    if (parentPort === null) throw new Error('sepconv worker: not running inside a worker thread');
+    return {
+      post: (message) => parentPort.postMessage(message),
+      listen: (handler) => parentPort.on('message', handler),
+      exit: () => (globalThis as unknown as { process: { exit(code: number): never } }).process.exit(3),
+    };
+  }
+  const scope = globalThis as unknown as {
+    postMessage(message: unknown): void;
+    addEventListener(type: 'message', listener: (event: MessageEvent<ToWorker>) => void): void;
+    close(): void;
+  };
+  return {
+    post: (message) => scope.postMessage(message),
+    listen: (handler) => scope.addEventListener('message', (event) => handler(event.data)),
+    exit: () => scope.close(),
+  };
+}
+
+const port = await connect();
+const scratch = new Scratch();
+let control: Int32Array | null = null;
+let index = 0;
+let notifyByMessage = false;
+let pendingFault: FaultKind | null = null;
+
+function injectedFault(): void {
+  const kind = pendingFault;
+  pendingFault = null;
+  if (kind === 'throw') throw new RangeError('injected kernel fault (test hook)');
+  if (kind === 'exit') port.exit();
+  if (kind === 'crash') {
+    // Outside any job's try/catch: the host sees an uncaught error, as for a genuine crash.
+    setTimeout(() => {
+      throw new Error('injected worker crash (test hook)');
+    }, 0);
+    // Block this job so it can never complete.
+    throw Object.assign(new Error('crash pending'), { crash: true });
+  }
+}
+
+function complete(job: number, ok: boolean): void {
+  const c = control!;
+  Atomics.store(c, statusIndex(index), ok ? STATUS_OK : STATUS_ERROR);
+  Atomics.store(c, doneIndex(index), job);
+  Atomics.add(c, PROGRESS, 1);
+  Atomics.notify(c, PROGRESS);
+  if (notifyByMessage) port.post({ type: 'done', job });
+}
+
+port.listen((message) => {
+  switch (message.type) {
+    case 'init':
+      control = message.control;
+      index = message.index;
+      notifyByMessage = message.notifyByMessage;
+      port.post({ type: 'ready' });
+      return;
+    case 'fault':
+      pendingFault = message.kind;
+      return;
+    case 'run': {
+      let ok = true;
+      try {
+        if (pendingFault !== null) injectedFault();
+        runTask(message.task, scratch);
+      } catch (error) {
+        if ((error as { crash?: boolean }).crash) return;
+        ok = false;
+        const e = error instanceof Error ? error : new Error(String(error));
+        port.post({ type: 'error', job: message.job, name: e.name, message: e.message });
+      }
+      complete(message.job, ok);
+      return;
+    }
+  }
+});
