@@ -30,3 +30,8 @@ export { Sequential } from './layers/sequential.js';
 export { MobileNetV1, mobilenetV1 } from './layers/mobilenet.js';
 export type { MobileNetV1Options } from './layers/mobilenet.js';
 export { foldBatchNorm } from './layers/fold.js';
+export { loadSafetensors, saveSafetensors, parseSafetensors, SafetensorsError } from './io/safetensors.js';
+export type { LoadSafetensorsOptions, SafetensorsContents } from './io/safetensors.js';
+export {
+  conv2dFilterFromTfjs, conv2dFilterToTfjs, depthwiseFilterFromTfjs, depthwiseFilterToTfjs, nhwcToNchw, nchwToNhwc,
+} from './io/tfjs-layouts.js';

@@ -1,0 +1,273 @@
+/**
+ * The safetensors format (https://github.com/huggingface/safetensors):
+ *
+ *   [8 bytes: N, unsigned little-endian 64-bit] [N bytes: JSON header] [data]
+ *
+ * The header maps each tensor name to `{ dtype, shape, data_offsets: [begin, end] }` (offsets in
+ * bytes, relative to the start of the data section) plus an optional `"__metadata__"` object of
+ * string values. Tensors are C-order, little-endian. F32 loads as is; F16, BF16 and F64 are
+ * converted to float32. A PyTorch `state_dict` written by `safetensors.torch.save_file` therefore
+ * loads into the matching sepconv model with `loadStateDict`.
+ */
+import { describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
+import { asTensor } from '../tensor.js';
+
+/** Every dtype the format defines, with its size in bytes (sub-byte F4 types are rejected by name). */
+const DTYPE_BYTES: Record<string, number> = {
+  BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, F8_E8M0: 1,
+  I16: 2, U16: 2, F16: 2, BF16: 2,
+  I32: 4, U32: 4, F32: 4,
+  I64: 8, U64: 8, F64: 8,
+  C64: 8,
+};
+const LOADABLE = ['F32', 'F16', 'BF16', 'F64'];
+
+export interface LoadSafetensorsOptions {
+  /**
+   * Leave out tensors of a dtype sepconv cannot convert (I64, U8, BOOL, ...) instead of failing.
+   * PyTorch's BatchNorm saves `num_batches_tracked` as I64; skipping it is harmless because
+   * `loadStateDict` does not require that key.
+   */
+  skipUnsupported?: boolean;
+}
+
+export interface SafetensorsContents {
+  readonly tensors: Record<string, Tensor>;
+  readonly metadata: Record<string, string> | null;
+  /** Names left out because of their dtype (only with `skipUnsupported`). */
+  readonly skipped: string[];
+}
+
+export class SafetensorsError extends Error {
+  constructor(message: string) {
+    super(`safetensors: ${message}`);
+    this.name = 'SafetensorsError';
+  }
+}
+
+interface HeaderEntry {
+  readonly name: string;
+  readonly dtype: string;
+  readonly shape: number[];
+  readonly begin: number;
+  readonly end: number;
+}
+
+function toBytes(bytes: unknown): Uint8Array {
+  if (bytes instanceof Uint8Array) return bytes;
+  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
+  if (typeof SharedArrayBuffer !== 'undefined' && bytes instanceof SharedArrayBuffer) return new Uint8Array(bytes);
+  throw new TypeError(`loadSafetensors: bytes must be a Uint8Array (or ArrayBuffer), got ${describeValue(bytes)}`);
+}
+
+function parseEntry(name: string, raw: unknown): HeaderEntry {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new SafetensorsError(`header entry ${JSON.stringify(name)} must be an object { dtype, shape, data_offsets }, got ${describeValue(raw)}`);
+  }
+  const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
+  if (typeof dtype !== 'string') throw new SafetensorsError(`tensor ${JSON.stringify(name)}: dtype must be a string, got ${describeValue(dtype)}`);
+  if (!Array.isArray(shape) || !shape.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 0)) {
+    throw new SafetensorsError(`tensor ${JSON.stringify(name)}: shape must be an array of non-negative integers, got ${describeValue(shape)}`);
+  }
+  if (
+    !Array.isArray(offsets) || offsets.length !== 2 ||
+    !offsets.every((o) => typeof o === 'number' && Number.isSafeInteger(o) && o >= 0)
+  ) {
+    throw new SafetensorsError(`tensor ${JSON.stringify(name)}: data_offsets must be [begin, end] (non-negative integers), got ${describeValue(offsets)}`);
+  }
+  const [begin, end] = offsets as [number, number];
+  if (end < begin) throw new SafetensorsError(`tensor ${JSON.stringify(name)}: data_offsets [${begin}, ${end}] end before they begin`);
+  return { name, dtype, shape: shape as number[], begin, end };
+}
+
+const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exponent = (h >> 10) & 0x1f;
+  const mantissa = h & 0x3ff;
+  if (exponent === 0) return sign * mantissa * 2 ** -24;
+  if (exponent === 31) return mantissa === 0 ? sign * Infinity : NaN;
+  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+}
+
+function decode(entry: HeaderEntry, bytes: Uint8Array, dataStart: number): Float32Array {
+  const count = shapeSize(entry.shape);
+  const start = bytes.byteOffset + dataStart + entry.begin;
+  const view = new DataView(bytes.buffer, start, entry.end - entry.begin);
+  const out = new Float32Array(count);
+  switch (entry.dtype) {
+    case 'F32':
+      if (littleEndianHost) {
+        // One bulk copy; the source offset need not be 4-byte aligned.
+        new Uint8Array(out.buffer).set(bytes.subarray(dataStart + entry.begin, dataStart + entry.end));
+      } else {
+        for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
+      }
+      break;
+    case 'F64':
+      for (let i = 0; i < count; i++) out[i] = view.getFloat64(8 * i, true);
+      break;
+    case 'F16':
+      for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
+      break;
+    case 'BF16': {
+      // bfloat16 is the top half of a float32.
+      const bits = new Uint32Array(out.buffer);
+      for (let i = 0; i < count; i++) bits[i] = view.getUint16(2 * i, true) << 16;
+      break;
+    }
+  }
+  return out;
+}
+
+/** Parses a safetensors file; see `loadSafetensors`. Also returns `__metadata__`. */
+export function parseSafetensors(input: Uint8Array | ArrayBuffer, options: LoadSafetensorsOptions = {}): SafetensorsContents {
+  const bytes = toBytes(input);
+  if (typeof options !== 'object' || options === null) throw new TypeError(`loadSafetensors: options must be an object, got ${describeValue(options)}`);
+  if (bytes.length < 8) {
+    throw new SafetensorsError(`truncated file: ${bytes.length} bytes, shorter than the 8-byte header length prefix`);
+  }
+  const lengths = new DataView(bytes.buffer, bytes.byteOffset, 8);
+  const headerLength = lengths.getUint32(0, true) + lengths.getUint32(4, true) * 4294967296;
+  if (headerLength > bytes.length - 8) {
+    throw new SafetensorsError(`truncated file: the header length prefix says ${headerLength} bytes, but only ${bytes.length - 8} follow it`);
+  }
+  let header: unknown;
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength));
+    header = JSON.parse(text);
+  } catch (error) {
+    throw new SafetensorsError(`the ${headerLength}-byte header is not valid UTF-8 JSON (${(error as Error).message})`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+    throw new SafetensorsError(`the header must be a JSON object, got ${describeValue(header)}`);
+  }
+  const dataStart = 8 + headerLength;
+  const dataLength = bytes.length - dataStart;
+  let metadata: Record<string, string> | null = null;
+  const entries: HeaderEntry[] = [];
+  for (const [name, raw] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || !Object.values(raw).every((v) => typeof v === 'string')) {
+        throw new SafetensorsError(`__metadata__ must be an object of string values, got ${JSON.stringify(raw)}`);
+      }
+      metadata = { ...(raw as Record<string, string>) };
+      continue;
+    }
+    entries.push(parseEntry(name, raw));
+  }
+  for (const e of entries) {
+    const size = DTYPE_BYTES[e.dtype];
+    if (size === undefined) {
+      throw new SafetensorsError(`tensor ${JSON.stringify(e.name)} has an unknown dtype ${JSON.stringify(e.dtype)}`);
+    }
+    const expected = shapeSize(e.shape) * size;
+    if (e.end - e.begin !== expected) {
+      throw new SafetensorsError(
+        `tensor ${JSON.stringify(e.name)}: data_offsets [${e.begin}, ${e.end}] span ${e.end - e.begin} bytes, but ${e.dtype} shape ${describeValue(e.shape)} needs ${expected}`,
+      );
+    }
+    if (e.end > dataLength) {
+      throw new SafetensorsError(
+        `tensor ${JSON.stringify(e.name)}: data_offsets [${e.begin}, ${e.end}] run past the end of the data section (${dataLength} bytes; the file may be truncated)`,
+      );
+    }
+  }
+  // The format requires the tensors to tile the data section exactly: no overlap, no gap.
+  const sorted = entries.slice().sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let cursor = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const e = sorted[i]!;
+    if (e.begin < cursor) {
+      const other = sorted[i - 1]!;
+      throw new SafetensorsError(
+        `tensors ${JSON.stringify(other.name)} [${other.begin}, ${other.end}] and ${JSON.stringify(e.name)} [${e.begin}, ${e.end}] have overlapping data_offsets`,
+      );
+    }
+    if (e.begin > cursor) {
+      throw new SafetensorsError(`data bytes [${cursor}, ${e.begin}) belong to no tensor (before ${JSON.stringify(e.name)}); data_offsets must be contiguous`);
+    }
+    cursor = e.end;
+  }
+  if (cursor !== dataLength) {
+    throw new SafetensorsError(`the data section has ${dataLength} bytes but the tensors cover ${cursor}; the file is truncated or has trailing bytes`);
+  }
+  const tensors: Record<string, Tensor> = {};
+  const skipped: string[] = [];
+  for (const e of entries) {
+    if (!LOADABLE.includes(e.dtype)) {
+      if (options.skipUnsupported) {
+        skipped.push(e.name);
+        continue;
+      }
+      throw new SafetensorsError(
+        `tensor ${JSON.stringify(e.name)} has dtype ${e.dtype}; sepconv loads ${LOADABLE.join(', ')} (as float32). Pass { skipUnsupported: true } to leave such tensors out`,
+      );
+    }
+    if (e.shape.some((d) => d === 0)) {
+      throw new SafetensorsError(`tensor ${JSON.stringify(e.name)} has shape ${describeValue(e.shape)} with no elements; sepconv tensors need every dimension >= 1`);
+    }
+    tensors[e.name] = { shape: e.shape.slice(), data: decode(e, bytes, dataStart) };
+  }
+  return { tensors, metadata, skipped };
+}
+
+/**
+ * Reads a safetensors file into float32 tensors by name (copies: the result does not alias
+ * `bytes`). Throws a SafetensorsError naming the problem for a truncated file, a bad header,
+ * overlapping or out-of-range offsets, or a dtype other than F32/F16/BF16/F64.
+ */
+export function loadSafetensors(bytes: Uint8Array | ArrayBuffer, options: LoadSafetensorsOptions = {}): Record<string, Tensor> {
+  return parseSafetensors(bytes, options).tensors;
+}
+
+/**
+ * Writes tensors (as F32) in the safetensors format, names sorted, the header padded with spaces
+ * to a multiple of 8 bytes so the data is aligned. `metadata` becomes `__metadata__`.
+ */
+export function saveSafetensors(dict: Record<string, TensorLike>, metadata?: Record<string, string>): Uint8Array {
+  if (typeof dict !== 'object' || dict === null || Array.isArray(dict)) {
+    throw new TypeError(`saveSafetensors: dict must be an object mapping names to tensors, got ${describeValue(dict)}`);
+  }
+  const header: Record<string, unknown> = {};
+  if (metadata !== undefined) {
+    if (typeof metadata !== 'object' || metadata === null || !Object.values(metadata).every((v) => typeof v === 'string')) {
+      throw new TypeError(`saveSafetensors: metadata must be an object of string values, got ${describeValue(metadata)}`);
+    }
+    header.__metadata__ = { ...metadata };
+  }
+  const names = Object.keys(dict).sort();
+  const tensors: Tensor[] = [];
+  let offset = 0;
+  for (const name of names) {
+    if (name === '__metadata__') throw new RangeError('saveSafetensors: "__metadata__" is reserved and cannot name a tensor');
+    const t = asTensor(dict[name], name);
+    tensors.push(t);
+    header[name] = { dtype: 'F32', shape: t.shape.slice(), data_offsets: [offset, offset + 4 * t.data.length] };
+    offset += 4 * t.data.length;
+  }
+  let json = JSON.stringify(header);
+  const encoder = new TextEncoder();
+  let headerBytes = encoder.encode(json);
+  const padding = (8 - (headerBytes.length % 8)) % 8;
+  if (padding > 0) {
+    json += ' '.repeat(padding);
+    headerBytes = encoder.encode(json);
+  }
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, headerBytes.length, true);
+  view.setUint32(4, 0, true);
+  out.set(headerBytes, 8);
+  let position = 8 + headerBytes.length;
+  for (const t of tensors) {
+    if (littleEndianHost) {
+      out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), position);
+    } else {
+      for (let i = 0; i < t.data.length; i++) view.setFloat32(position + 4 * i, t.data[i]!, true);
+    }
+    position += t.data.byteLength;
+  }
+  return out;
+}
