@@ -6,6 +6,7 @@
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const STRICT_CSP = "script-src 'self'";
 
@@ -32,9 +33,10 @@ const CONTENT_TYPES = {
  * Starts serving `root`. Resolves to `{ origin, port, close }`; `close()` resolves once the
  * server has stopped. Every response carries the CSP and `headers`.
  *
- * @param {{ root: string, headers?: Record<string, string>, csp?: string }} options
+ * @param {{ root: string, headers?: Record<string, string>, csp?: string, port?: number }} options
+ *   `port` 0 (the default) picks a free one.
  */
-export async function startServer({ root, headers = {}, csp = STRICT_CSP }) {
+export async function startServer({ root, headers = {}, csp = STRICT_CSP, port: wantedPort = 0 }) {
   const rootDir = resolve(root);
   const common = { 'Content-Security-Policy': csp, 'Cache-Control': 'no-store', ...headers };
   const server = createServer(async (request, response) => {
@@ -59,7 +61,7 @@ export async function startServer({ root, headers = {}, csp = STRICT_CSP }) {
   });
   await new Promise((resolveListen, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolveListen);
+    server.listen(wantedPort, '127.0.0.1', resolveListen);
   });
   const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
   return {
@@ -70,4 +72,12 @@ export async function startServer({ root, headers = {}, csp = STRICT_CSP }) {
       server.close(() => done(undefined));
     }),
   };
+}
+
+// `node test/browser/server.mjs [port]`: serve the repository root, e.g. to open the examples.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const port = Number(process.argv[2] ?? 8080);
+  const server = await startServer({ root, port });
+  console.log(`serving ${root} at ${server.origin}/ (CSP ${STRICT_CSP}); try ${server.origin}/examples/browser/`);
 }
