@@ -19,8 +19,11 @@ export const controlLength = (workers: number): number => 1 + 2 * workers;
 export const STATUS_OK = 0;
 export const STATUS_ERROR = 1;
 
-/** Test hooks: `throw` fails the next job like a kernel error, `crash` kills the worker from outside any job, `exit` ends its thread (Node). */
-export type FaultKind = 'throw' | 'crash' | 'exit';
+/**
+ * Test hooks for the next job: `throw` fails it like a kernel error, `crash` kills the worker by
+ * an uncaught error outside any job, `exit` ends its thread (Node), `stall` delays it by 5 s.
+ */
+export type FaultKind = 'throw' | 'crash' | 'exit' | 'stall';
 
 export type ToWorker =
   | { readonly type: 'init'; readonly control: Int32Array; readonly index: number; readonly notifyByMessage: boolean }

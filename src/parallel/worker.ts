@@ -50,6 +50,7 @@ function injectedFault(): void {
   pendingFault = null;
   if (kind === 'throw') throw new RangeError('injected kernel fault (test hook)');
   if (kind === 'exit') port.exit();
+  if (kind === 'stall') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5000);
   if (kind === 'crash') {
     // Outside any job's try/catch: the host sees an uncaught error, as for a genuine crash.
     setTimeout(() => {
