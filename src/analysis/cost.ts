@@ -19,7 +19,6 @@
 import { describeValue, shapeSize } from '../tensor.js';
 import {
   conv2dGeometry,
-  convOutputSize,
   resolvePadding,
   resolvePair,
   type Conv2dGeometry,
@@ -238,16 +237,26 @@ export interface Pool2dSpec {
   readonly kernelSize: IntPair;
   /** Defaults to `kernelSize`, as in PyTorch. */
   readonly stride?: IntPair;
-  readonly padding?: IntPair;
+  readonly padding?: IntPair | { top: number; bottom: number; left: number; right: number };
   readonly dilation?: IntPair;
+  /** PyTorch's `ceil_mode` (default false): a partial last window counts if it starts inside the input or the leading padding. */
+  readonly ceilMode?: boolean;
+}
+
+function poolOutputLength(size: number, before: number, after: number, kernel: number, stride: number, dilation: number, ceilMode: boolean): number {
+  const span = size + before + after - dilation * (kernel - 1) - 1;
+  if (span < 0) return 0;
+  if (!ceilMode) return Math.floor(span / stride) + 1;
+  const out = Math.ceil(span / stride) + 1;
+  return (out - 1) * stride >= size + before ? out - 1 : out;
 }
 
 /**
- * Max or average pooling (floor mode): one op per window element per output element (the
- * comparisons or adds, plus the average's divide), no MACs.
+ * Max or average pooling: one op per window element per output element (the comparisons or
+ * adds, plus the average's divide), no MACs.
  */
 export function pool2dCost(spec: Pool2dSpec): LayerCost {
-  checkSpecKeys(spec, ['inputShape', 'kernelSize', 'stride', 'padding', 'dilation'], 'pool2dCost');
+  checkSpecKeys(spec, ['inputShape', 'kernelSize', 'stride', 'padding', 'dilation', 'ceilMode'], 'pool2dCost');
   const inputShape = checkInputShape(spec.inputShape, 'inputShape', [3, 4], '[N, C, H, W] or [C, H, W]');
   if (spec.kernelSize === undefined) throw new TypeError('kernelSize is required: an integer or a pair [h, w]');
   const kernel = resolvePair(spec.kernelSize, 'kernelSize', 1);
@@ -257,8 +266,10 @@ export function pool2dCost(spec: Pool2dSpec): LayerCost {
   const rank = inputShape.length;
   const height = inputShape[rank - 2]!;
   const width = inputShape[rank - 1]!;
-  const outHeight = convOutputSize(height, pad.top, pad.bottom, kernel[0], stride[0], dilation[0]);
-  const outWidth = convOutputSize(width, pad.left, pad.right, kernel[1], stride[1], dilation[1]);
+  const ceilMode = spec.ceilMode ?? false;
+  if (typeof ceilMode !== 'boolean') throw new TypeError(`ceilMode must be a boolean, got ${describeValue(spec.ceilMode)}`);
+  const outHeight = poolOutputLength(height, pad.top, pad.bottom, kernel[0], stride[0], dilation[0], ceilMode);
+  const outWidth = poolOutputLength(width, pad.left, pad.right, kernel[1], stride[1], dilation[1], ceilMode);
   if (outHeight < 1 || outWidth < 1) {
     throw new RangeError(
       `pooling output size must be at least 1x1, got ${outHeight}x${outWidth}: input ${height}x${width}, kernel ${kernel[0]}x${kernel[1]}, stride ${stride[0]}x${stride[1]}`,

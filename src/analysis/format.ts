@@ -3,6 +3,8 @@
  * forms (462.4M) only next to them, and aligned tables in the spirit of torchinfo and Keras.
  */
 import type { SeparableComparison, SeparableTimings, VariantName } from './compare.js';
+import type { ModelProfile } from './profile.js';
+import type { ModelSummary } from './summary.js';
 
 /** 462422016 → "462,422,016" (exact). */
 export function formatInt(value: number): string {
@@ -111,5 +113,108 @@ export function formatComparison(comparison: SeparableComparison, timings?: Sepa
   lines.push(
     'Conventions: MACs = multiply-accumulates = N*Cout*Hout*Wout*(Cin/groups)*kH*kW (output spatial size only); FLOPs = 2*MACs; no bias.',
   );
+  return lines.join('\n');
+}
+
+/** The summary as an aligned table (one row per leaf call) followed by the totals. */
+export function formatSummary(s: ModelSummary): string {
+  const columns: Column[] = [
+    { header: 'Layer' },
+    { header: 'Type' },
+    { header: 'Output shape' },
+    { header: 'Params', align: 'right' },
+    { header: 'MACs', align: 'right' },
+    { header: 'MAC %', align: 'right' },
+  ];
+  const rows = s.rows.map((r) => [
+    r.name,
+    r.type,
+    formatShape(r.outputShape),
+    r.shared ? '(shared)' : formatInt(r.params),
+    r.macs > 0 ? formatInt(r.macs) : '-',
+    r.macs > 0 ? formatPercent(r.macShare, 2) : '',
+  ]);
+  const t = s.totals;
+  const kinds = (['conv', 'linear'] as const)
+    .filter((k) => t.byKind[k].layers > 0)
+    .map((k) => `${formatInt(t.byKind[k].macs)} in ${t.byKind[k].layers} ${k === 'conv' ? 'convolution' : 'linear'} layer${t.byKind[k].layers === 1 ? '' : 's'}`);
+  const footer = [['Total', '', formatShape(s.outputShape), formatInt(t.params), formatInt(t.macs), t.macs > 0 ? '100.00%' : '']];
+  const lines = [
+    `${s.modelType} summary for input ${formatShape(s.inputShape)}`,
+    '',
+    renderTable(columns, rows, footer),
+    '',
+    `Params:           ${formatInt(t.params)} trainable (${formatCompact(t.params)}); buffers (BatchNorm running statistics) ${formatInt(t.bufferCount)}, not counted as params`,
+    `MACs:             ${formatInt(t.macs)} (${formatCompact(t.macs)})${kinds.length > 0 ? ` = ${kinds.join(' + ')}` : ''}`,
+    `FLOPs (2 x MACs): ${formatInt(t.flops)} (${formatCompact(t.flops)})`,
+    `Not in MACs:      ${formatInt(t.biasAdds)} bias adds; ${formatInt(t.elementwiseOps)} BatchNorm/activation/pooling ops`,
+    `Memory (float32): input ${formatBytes(t.inputBytes)}, activations of one forward ${formatBytes(t.activationBytes)}, parameters ${formatBytes(t.parameterBytes)}, buffers ${formatBytes(t.bufferBytes)}`,
+  ];
+  if (s.uncosted.length > 0) lines.push(`No cost rule (params only, no MACs): ${s.uncosted.join(', ')}`);
+  return lines.join('\n');
+}
+
+/** The per-layer profile: measured time share next to MAC share, and achieved GFLOP/s. */
+export function formatProfile(p: ModelProfile): string {
+  const columns: Column[] = [
+    { header: 'Layer' },
+    { header: 'Type' },
+    { header: 'MACs', align: 'right' },
+    { header: 'Median time', align: 'right' },
+    { header: 'Time %', align: 'right' },
+    { header: 'MAC %', align: 'right' },
+    { header: 'Time/MAC', align: 'right' },
+    { header: 'GFLOP/s', align: 'right' },
+  ];
+  const rows = p.rows.map((r) => [
+    r.name,
+    r.type,
+    r.macs > 0 ? formatInt(r.macs) : '-',
+    formatMs(r.medianMs),
+    formatPercent(r.timeShare),
+    r.macs > 0 ? formatPercent(r.macShare) : '',
+    // How much more (or less) of the time this layer takes than its share of the MACs.
+    r.macs > 0 && r.macShare > 0 ? `${(r.timeShare / r.macShare).toFixed(2)}x` : '',
+    r.macs > 0 ? r.gflops.toFixed(2) : '',
+  ]);
+  const byType = new Map<string, { ms: number; macs: number; layers: number }>();
+  for (const r of p.rows) {
+    const e = byType.get(r.type) ?? { ms: 0, macs: 0, layers: 0 };
+    e.ms += r.medianMs;
+    e.macs += r.macs;
+    e.layers++;
+    byType.set(r.type, e);
+  }
+  const groupColumns: Column[] = [
+    { header: 'Type' },
+    { header: 'Layers', align: 'right' },
+    { header: 'Time', align: 'right' },
+    { header: 'Time %', align: 'right' },
+    { header: 'MAC %', align: 'right' },
+    { header: 'GFLOP/s', align: 'right' },
+  ];
+  const groupRows = [...byType].map(([type, e]) => [
+    type,
+    String(e.layers),
+    formatMs(e.ms),
+    formatPercent(p.leafTotalMs > 0 ? e.ms / p.leafTotalMs : 0),
+    e.macs > 0 ? formatPercent(e.macs / p.macs) : '',
+    e.macs > 0 ? ((2 * e.macs) / (e.ms * 1e6)).toFixed(2) : '',
+  ]);
+  const lines = [
+    `${p.modelType} profile for input ${formatShape(p.inputShape)}: each leaf timed alone on its real input with a preallocated output, median of ${p.repeats} runs after ${p.warmup} warm-up run${p.warmup === 1 ? '' : 's'}`,
+    '',
+    renderTable(columns, rows),
+    '',
+    renderTable(groupColumns, groupRows),
+    '',
+    `Sum of leaf medians: ${formatMs(p.leafTotalMs)}`,
+  ];
+  if (Number.isFinite(p.forwardMs)) {
+    lines.push(
+      `Whole model, ${formatInt(p.macs)} MACs: forward ${formatMs(p.forwardMs)} (${p.forwardGflops.toFixed(2)} GFLOP/s), ` +
+        `compiled plan ${formatMs(p.compiledMs)} (${p.compiledGflops.toFixed(2)} GFLOP/s), medians`,
+    );
+  }
   return lines.join('\n');
 }

@@ -16,7 +16,7 @@ export type FlagSpec =
   | { readonly type: 'int'; readonly min: number; readonly max?: number; readonly help: string; readonly default?: number }
   | { readonly type: 'number'; readonly min: number; readonly max?: number; readonly exclusiveMin?: boolean; readonly help: string; readonly default?: number }
   | { readonly type: 'pair'; readonly min: number; readonly help: string; readonly default?: [number, number] }
-  | { readonly type: 'string'; readonly help: string; readonly choices?: readonly string[]; readonly default?: string };
+  | { readonly type: 'string'; readonly help: string; readonly choices?: readonly string[]; readonly default?: string; readonly valueName?: string };
 
 export type FlagSpecs = Record<string, FlagSpec>;
 
@@ -54,12 +54,16 @@ function parseValue(flag: string, spec: FlagSpec, text: string): FlagValue {
     case 'pair': {
       const expected = `${rangeText(spec.min, undefined)} or a pair HxW of them (e.g. 3 or 3x5)`;
       const parts = text.split(/x/i);
-      if (parts.length === 1) {
-        const v = parseInteger(text, flag, spec.min, undefined, expected);
-        return [v, v];
-      }
-      if (parts.length === 2) {
-        return [parseInteger(parts[0]!, flag, spec.min, undefined, expected), parseInteger(parts[1]!, flag, spec.min, undefined, expected)];
+      try {
+        if (parts.length === 1) {
+          const v = parseInteger(text, flag, spec.min, undefined, expected);
+          return [v, v];
+        }
+        if (parts.length === 2) {
+          return [parseInteger(parts[0]!, flag, spec.min, undefined, expected), parseInteger(parts[1]!, flag, spec.min, undefined, expected)];
+        }
+      } catch {
+        // Reported below with the whole value rather than the failing half.
       }
       throw new UsageError(`--${flag} must be ${expected}, got ${JSON.stringify(text)}`);
     }
@@ -76,22 +80,22 @@ function parseValue(flag: string, spec: FlagSpec, text: string): FlagValue {
  * Parses `--name value`, `--name=value` and boolean `--name`. Flags left out take their
  * declared default (booleans: false); flags without a default are absent from the result.
  */
-export function parseFlags(args: readonly string[], specs: FlagSpecs, command: string): Record<string, FlagValue> {
+export function parseFlags(args: readonly string[], specs: FlagSpecs): Record<string, FlagValue> {
   const result: Record<string, FlagValue> = {};
   const seen = new Set<string>();
   const known = Object.keys(specs).map((name) => `--${name}`).join(', ');
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (!arg.startsWith('--') || arg === '--') {
-      throw new UsageError(`sepconv ${command}: unexpected argument ${JSON.stringify(arg)}; flags are ${known}`);
+      throw new UsageError(`unexpected argument ${JSON.stringify(arg)}; flags are ${known}`);
     }
     const eq = arg.indexOf('=');
     const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
     const spec = Object.prototype.hasOwnProperty.call(specs, name) ? specs[name] : undefined;
     if (spec === undefined) {
-      throw new UsageError(`sepconv ${command}: unknown flag --${name}; expected one of ${known}`);
+      throw new UsageError(`unknown flag --${name}; expected one of ${known}`);
     }
-    if (seen.has(name)) throw new UsageError(`sepconv ${command}: --${name} is given more than once`);
+    if (seen.has(name)) throw new UsageError(`--${name} is given more than once`);
     seen.add(name);
     if (spec.type === 'boolean') {
       if (eq >= 0) parseValue(name, spec, arg.slice(eq + 1));
@@ -102,7 +106,7 @@ export function parseFlags(args: readonly string[], specs: FlagSpecs, command: s
     if (eq >= 0) text = arg.slice(eq + 1);
     else {
       const next = args[i + 1];
-      if (next === undefined || next.startsWith('--')) throw new UsageError(`sepconv ${command}: --${name} needs a value (${spec.help})`);
+      if (next === undefined || next.startsWith('--')) throw new UsageError(`--${name} needs a value (${spec.help})`);
       text = next;
       i++;
     }
@@ -119,7 +123,7 @@ export function parseFlags(args: readonly string[], specs: FlagSpecs, command: s
 /** The flag list of a command's help text. */
 export function describeFlags(specs: FlagSpecs): string {
   const rows = Object.entries(specs).map(([name, spec]) => {
-    const value = spec.type === 'boolean' ? '' : spec.type === 'pair' ? ' <n|HxW>' : spec.type === 'string' ? ' <text>' : ' <n>';
+    const value = spec.type === 'boolean' ? '' : spec.type === 'pair' ? ' <n|HxW>' : spec.type === 'string' ? ` <${spec.valueName ?? 'text'}>` : spec.type === 'number' ? ' <x>' : ' <n>';
     const def =
       spec.type !== 'boolean' && spec.default !== undefined
         ? ` (default ${Array.isArray(spec.default) ? (spec.default[0] === spec.default[1] ? spec.default[0] : spec.default.join('x')) : spec.default})`

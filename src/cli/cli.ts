@@ -1,0 +1,237 @@
+/**
+ * The `sepconv` command: `compare`, `summary`, `demo` and `help`. `main(argv, io)` does all the
+ * work and returns the exit code, so tests call it directly; `main.ts` only wires it to the process.
+ * Exit codes: 0 success, 2 usage error (bad command, flag or value), 1 any other failure.
+ */
+import { writeFileSync } from 'node:fs';
+import { compareSeparable, timeSeparable, type SeparableComparison, type SeparableTimings } from '../analysis/compare.js';
+import { formatComparison, formatProfile, formatSummary } from '../analysis/format.js';
+import { htmlReport } from '../analysis/html.js';
+import { profile, type ModelProfile } from '../analysis/profile.js';
+import { summary, type ModelSummary } from '../analysis/summary.js';
+import { seededRandom, randomData } from '../analysis/timing.js';
+import { mobilenetV1 } from '../layers/mobilenet.js';
+import { describeFlags, parseFlags, UsageError, type FlagSpecs } from './args.js';
+
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  writeFile(path: string, content: string): void;
+}
+
+export const processIo: CliIo = {
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
+  writeFile: (path, content) => writeFileSync(path, content),
+};
+
+const OUTPUT_FLAGS: FlagSpecs = {
+  json: { type: 'boolean', help: 'print machine-readable JSON instead of text' },
+  html: { type: 'string', valueName: 'file', help: 'also write a self-contained HTML report with SVG charts to this file' },
+};
+
+const COMPARE_FLAGS: FlagSpecs = {
+  'in-channels': { type: 'int', min: 1, max: 65536, default: 128, help: 'input channels N_in' },
+  'out-channels': { type: 'int', min: 1, max: 65536, default: 128, help: 'output channels N' },
+  kernel: { type: 'pair', min: 1, default: [3, 3], help: 'kernel size k or kHxkW' },
+  size: { type: 'pair', min: 1, default: [56, 56], help: 'input size H (square) or HxW' },
+  multiplier: { type: 'int', min: 1, max: 64, default: 1, help: 'depthwise channel multiplier K (kernels per layer)' },
+  stride: { type: 'pair', min: 1, default: [1, 1], help: 'stride s or sHxsW' },
+  padding: { type: 'pair', min: 0, help: 'padding p or pHxpW (default floor((k-1)/2): same size at stride 1)' },
+  batch: { type: 'int', min: 1, max: 1024, default: 1, help: 'batch size' },
+  repeats: { type: 'int', min: 1, max: 1000, default: 5, help: 'timed runs per variant (median reported)' },
+  'no-timing': { type: 'boolean', help: 'report exact costs only, do not run the kernels' },
+  ...OUTPUT_FLAGS,
+};
+
+const MODELS = ['mobilenet_v1'] as const;
+
+const SUMMARY_FLAGS: FlagSpecs = {
+  model: { type: 'string', choices: MODELS, default: 'mobilenet_v1', help: `built-in model (${MODELS.join(', ')})` },
+  'input-size': { type: 'pair', min: 1, default: [224, 224], help: 'input size H (square) or HxW' },
+  width: { type: 'number', min: 0, exclusiveMin: true, max: 16, default: 1, help: 'width multiplier alpha' },
+  classes: { type: 'int', min: 1, max: 1_000_000, default: 1000, help: 'number of classes' },
+  batch: { type: 'int', min: 1, max: 1024, default: 1, help: 'batch size' },
+  profile: { type: 'boolean', help: 'also time every layer (median time share vs MAC share)' },
+  repeats: { type: 'int', min: 1, max: 1000, default: 3, help: 'timed runs per layer with --profile (median reported)' },
+  ...OUTPUT_FLAGS,
+};
+
+const DEMO_FLAGS: FlagSpecs = {
+  repeats: { type: 'int', min: 1, max: 1000, default: 3, help: 'timed runs per measurement (median reported)' },
+  ...OUTPUT_FLAGS,
+};
+
+const COMMANDS: Record<string, { flags: FlagSpecs; summary: string }> = {
+  compare: { flags: COMPARE_FLAGS, summary: 'standard vs depthwise-separable convolution: params, MACs, 1/N + 1/k^2, measured time' },
+  summary: { flags: SUMMARY_FLAGS, summary: 'per-layer costs of a built-in model with exact totals (and, with --profile, measured times)' },
+  demo: { flags: DEMO_FLAGS, summary: 'the comparison for 128->128 3x3 56x56, the MobileNetV1 summary and its per-layer profile' },
+};
+
+const CONVENTIONS =
+  'Conventions: MACs = multiply-accumulates (convolution and linear layers only; a convolution costs\n' +
+  'N*Cout*Hout*Wout*(Cin/groups)*kH*kW, output spatial size only); FLOPs = 2*MACs; bias adds, BatchNorm,\n' +
+  'activations and pooling are counted separately, never in MACs.';
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  sepconv ${name.padEnd(width)}  ${c.summary}`);
+  return [
+    'sepconv: exact costs and measured speed of (depthwise-separable) convolutions',
+    '',
+    'Usage:',
+    ...lines,
+    `  sepconv ${'help'.padEnd(width)}  this text; 'sepconv help <command>' lists a command's flags`,
+    '',
+    CONVENTIONS,
+    '',
+  ].join('\n');
+}
+
+function commandHelp(name: string): string {
+  const c = COMMANDS[name]!;
+  return `Usage: sepconv ${name} [flags]\n\n${c.summary}\n\nFlags (--name value or --name=value):\n${describeFlags(c.flags)}\n\n${CONVENTIONS}\n`;
+}
+
+function json(value: unknown): string {
+  return `${JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`;
+}
+
+/** A profile without its embedded summary (printed next to it already). */
+function profileForJson(p: ModelProfile): Omit<ModelProfile, 'summary'> {
+  const { summary: _summary, ...rest } = p;
+  void _summary;
+  return rest;
+}
+
+interface Emitted {
+  text: string[];
+  data: Record<string, unknown>;
+  report: Parameters<typeof htmlReport>[0];
+}
+
+function runCompare(flags: Record<string, unknown>, out: Emitted): void {
+  const [kh, kw] = flags.kernel as [number, number];
+  const [height, width] = flags.size as [number, number];
+  const comparison = compareSeparable({
+    inChannels: flags['in-channels'] as number,
+    outChannels: flags['out-channels'] as number,
+    kernelSize: [kh, kw],
+    height,
+    width,
+    kernelsPerLayer: flags.multiplier as number,
+    stride: flags.stride as [number, number],
+    padding: flags.padding as [number, number] | undefined,
+    batch: flags.batch as number,
+  });
+  const timings = flags['no-timing'] ? undefined : timeSeparable(comparison, { repeats: flags.repeats as number, warmup: 1 });
+  addComparison(out, comparison, timings);
+}
+
+function addComparison(out: Emitted, comparison: SeparableComparison, timings: SeparableTimings | undefined): void {
+  out.text.push(formatComparison(comparison, timings));
+  const { costs: _costs, ...plain } = comparison;
+  void _costs;
+  out.data.comparison = plain;
+  if (timings) out.data.timings = timings;
+  out.report = { ...out.report, comparison, timings };
+}
+
+function buildModel(flags: Record<string, unknown>): { model: ReturnType<typeof mobilenetV1>; inputShape: number[] } {
+  const [height, width] = flags['input-size'] as [number, number];
+  const model = mobilenetV1({ widthMultiplier: flags.width as number, numClasses: flags.classes as number, seed: 0 });
+  return { model, inputShape: [flags.batch as number, 3, height, width] };
+}
+
+function addSummary(out: Emitted, s: ModelSummary): void {
+  out.text.push(formatSummary(s));
+  out.data.summary = s;
+  out.report = { ...out.report, summary: s };
+}
+
+function addProfile(out: Emitted, model: ReturnType<typeof mobilenetV1>, inputShape: number[], repeats: number): void {
+  const size = inputShape.reduce((a, b) => a * b, 1);
+  const input = { shape: inputShape, data: randomData(size, seededRandom(2)) };
+  const p = profile(model, input, { repeats, warmup: 1 });
+  out.text.push(formatProfile(p));
+  out.data.profile = profileForJson(p);
+  out.report = { ...out.report, profile: p };
+}
+
+function runSummary(flags: Record<string, unknown>, out: Emitted): void {
+  const { model, inputShape } = buildModel(flags);
+  addSummary(out, summary(model, inputShape));
+  if (flags.profile) addProfile(out, model, inputShape, flags.repeats as number);
+}
+
+function runDemo(flags: Record<string, unknown>, out: Emitted): void {
+  const repeats = flags.repeats as number;
+  const comparison = compareSeparable({ inChannels: 128, outChannels: 128, kernelSize: 3, height: 56, width: 56 });
+  addComparison(out, comparison, timeSeparable(comparison, { repeats, warmup: 1 }));
+  const model = mobilenetV1({ seed: 0 });
+  const inputShape = [1, 3, 224, 224];
+  addSummary(out, summary(model, inputShape));
+  addProfile(out, model, inputShape, repeats);
+}
+
+const RUNNERS: Record<string, (flags: Record<string, unknown>, out: Emitted) => void> = {
+  compare: runCompare,
+  summary: runSummary,
+  demo: runDemo,
+};
+
+const TITLES: Record<string, string> = {
+  compare: 'sepconv: standard vs depthwise-separable convolution',
+  summary: 'sepconv: model summary',
+  demo: 'sepconv demo: separable convolution costs and MobileNetV1',
+};
+
+/** Runs the command line `argv` (without the node and script paths) and returns the exit code. */
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === undefined) {
+      io.stderr(usage());
+      return 2;
+    }
+    if (command === 'help' || command === '--help' || command === '-h') {
+      if (rest.length > 1) throw new UsageError(`sepconv help takes at most one command, got ${rest.length} arguments`);
+      const topic = rest[0];
+      if (topic === undefined) io.stdout(usage());
+      else if (Object.prototype.hasOwnProperty.call(COMMANDS, topic)) io.stdout(commandHelp(topic));
+      else throw new UsageError(`unknown command ${JSON.stringify(topic)}; expected one of ${Object.keys(COMMANDS).join(', ')}`);
+      return 0;
+    }
+    if (!Object.prototype.hasOwnProperty.call(COMMANDS, command)) {
+      throw new UsageError(`unknown command ${JSON.stringify(command)}; expected one of ${Object.keys(COMMANDS).join(', ')}, or help`);
+    }
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.stdout(commandHelp(command));
+      return 0;
+    }
+    const flags = parseFlags(rest, COMMANDS[command]!.flags);
+    const out: Emitted = { text: [], data: { command }, report: { title: TITLES[command] } };
+    try {
+      RUNNERS[command]!(flags, out);
+    } catch (error) {
+      // Values that pass the flag checks can still be inconsistent (a kernel larger than the input, ...).
+      if (error instanceof RangeError || error instanceof TypeError) throw new UsageError(error.message);
+      throw error;
+    }
+    if (typeof flags.html === 'string') {
+      io.writeFile(flags.html, htmlReport(out.report));
+      io.stderr(`sepconv: wrote HTML report to ${flags.html}\n`);
+    }
+    io.stdout(flags.json ? json(out.data) : `${out.text.join('\n\n')}\n`);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      const known = command !== undefined && Object.prototype.hasOwnProperty.call(COMMANDS, command);
+      const hint = known ? `sepconv help ${command}` : 'sepconv help';
+      io.stderr(`sepconv${known ? ` ${command}` : ''}: error: ${error.message}\nRun '${hint}' for usage.\n`);
+      return 2;
+    }
+    io.stderr(`sepconv: error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
