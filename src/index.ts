@@ -10,6 +10,9 @@ export type { KernelPath, DepthwiseConv2dOptions, PointwiseConv2dOptions } from 
 export { referenceConv2d } from './kernels/reference.js';
 export { prepareConv2d, Conv2dPlan } from './kernels/plan.js';
 export type { PrepareConv2dOptions } from './kernels/plan.js';
+// Worker pool: every core, over SharedArrayBuffer (Node worker_threads and browser Web Workers).
+export { createWorkerPool, WorkerPool, WorkerPoolError } from './parallel/pool.js';
+export type { WorkerPoolOptions } from './parallel/pool.js';
 // Layers (PyTorch-style modules) and weight loading.
 export { Module, CompiledModel, StateDictError } from './layers/module.js';
 export type { ConvRunner, ForwardAsyncOptions, LoadStateDictOptions, LoadStateDictResult, PlanStep, StateDict } from './layers/module.js';
