@@ -3,14 +3,14 @@
  * `npm run bench`: sepconv against its own reference path and TensorFlow.js (cpu and wasm
  * backends), all in this one process, on the workloads of `workloads.mjs`.
  *
- *   node bench/run.mjs [--filter name[,name…]] [--quick] [--no-peers] [--save]
+ *   node bench/run.mjs [--filter name[,name…]] [--quick] [--no-peers] [--rounds n] [--save]
  *
  * For each workload every engine gets the same seeded data in its own layout; outputs are checked
  * against sepconv's before anything is timed, and a mismatch aborts the run. Timing uses
  * tinybench in several rounds; within a round the engines run one after another in a rotating
  * order, so slow drift of a noisy machine hits every engine alike. Statistics pool the samples of
  * all rounds. A full run writes `bench/results/latest.json` and `latest.md`; partial runs
- * (--filter, --quick, --no-peers) write nothing unless given --save.
+ * (--filter, --quick, --no-peers, --rounds) write nothing unless given --save.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -27,7 +27,7 @@ const rootDir = path.dirname(benchDir);
 // Options
 
 function parseArgs(argv) {
-  const opts = { filter: null, quick: false, peers: true, save: false };
+  const opts = { filter: null, quick: false, peers: true, save: false, rounds: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quick') opts.quick = true;
@@ -37,6 +37,10 @@ function parseArgs(argv) {
       const value = arg === '--filter' ? argv[++i] : arg.slice('--filter='.length);
       if (!value) usage('--filter needs a workload name (or several, comma-separated)');
       opts.filter = value.split(',').map((s) => s.trim()).filter(Boolean);
+    } else if (arg === '--rounds' || arg.startsWith('--rounds=')) {
+      const value = Number(arg === '--rounds' ? argv[++i] : arg.slice('--rounds='.length));
+      if (!Number.isInteger(value) || value < 1) usage('--rounds needs a positive integer');
+      opts.rounds = value;
     } else if (arg === '--help' || arg === '-h') usage();
     else usage(`unknown argument ${JSON.stringify(arg)}`);
   }
@@ -44,11 +48,12 @@ function parseArgs(argv) {
 }
 
 function usage(problem) {
-  const text = `usage: node bench/run.mjs [--filter name[,name…]] [--quick] [--no-peers] [--save]
+  const text = `usage: node bench/run.mjs [--filter name[,name…]] [--quick] [--no-peers] [--rounds n] [--save]
   --filter   only workloads whose name contains one of the given strings
              (${WORKLOADS.map((w) => w.name).join(', ')})
   --quick    one short round per engine (well under a minute); for a smoke test, not for figures
   --no-peers sepconv (and its reference path) only, without TensorFlow.js
+  --rounds   interleaved timing rounds per workload (default 5, 1 with --quick)
   --save     write bench/results/latest.{json,md} even for a partial run`;
   if (problem) {
     console.error(`bench: ${problem}\n${text}`);
@@ -61,8 +66,8 @@ function usage(problem) {
 const opts = parseArgs(process.argv.slice(2));
 /** Rounds per workload, and per engine in each round: tinybench's time budget (ms) and minimum samples. */
 const TIMING = opts.quick
-  ? { rounds: 1, time: 80, iterations: 1, warmupMs: 40 }
-  : { rounds: 3, time: 350, iterations: 2, warmupMs: 250 };
+  ? { rounds: opts.rounds ?? 1, time: 80, iterations: 1, warmupMs: 40 }
+  : { rounds: opts.rounds ?? 5, time: 250, iterations: 1, warmupMs: 250 };
 
 const log = (line) => process.stderr.write(`${line}\n`);
 const startedAt = performance.now();
@@ -232,7 +237,12 @@ async function timeWorkload(workload, prepared, engines) {
 
 async function chainMemory(sepEngine, workload, data) {
   const gc = typeof globalThis.gc === 'function' ? globalThis.gc : null;
-  gc?.();
+  // V8 frees ArrayBuffer backing stores on a background sweeper after a GC, so settle it before
+  // taking the baseline, or earlier garbage vanishing mid-measurement would hide the chain's own.
+  for (let i = 0; i < 3; i++) {
+    gc?.();
+    await new Promise((resolve) => setTimeout(resolve, 30));
+  }
   const before = process.memoryUsage();
   const prepared = await sepEngine.prepare(workload, data.input, data.weights);
   const afterPrepare = process.memoryUsage();
@@ -304,6 +314,13 @@ function textTable(results, engineNames) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const fmt = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)].join('\n');
+}
+
+/** How this run was started, as a reader would retype it. */
+function commandLine() {
+  const args = process.argv.slice(2).join(' ');
+  if (process.env.npm_lifecycle_event === 'bench') return `npm run bench${args ? ` -- ${args}` : ''}`;
+  return `node bench/run.mjs${args ? ` ${args}` : ''}`;
 }
 
 function machineInfo() {
@@ -392,7 +409,7 @@ async function main() {
         if (typeof p.peakTensorBytes === 'function') memory.peers[peer.name] = { peakTensorBytes: await p.peakTensorBytes() };
       }
       log(`${elapsed()}   mobilenet_v1 memory: sepconv weights ${mb(memory.weightBytes)} + activations ${mb(memory.activationBytes)} + plan scratch ${mb(memory.scratchBytes)}; ` +
-        `process arrayBuffers peak +${mb(memory.arrayBuffersPeakDeltaBytes)} (plans' weight copies included), rss peak +${mb(memory.rssPeakDeltaBytes)}` +
+        `process arrayBuffers peak +${mb(memory.arrayBuffersPeakDeltaBytes)} (plans' weight copies included${memory.gcExposed ? '' : '; baseline unsettled without node --expose-gc'}), rss peak +${mb(memory.rssPeakDeltaBytes)}` +
         Object.entries(memory.peers).map(([n, m]) => `; ${n} peak tensor bytes ${mb(m.peakTensorBytes)}`).join(''));
     }
     for (const p of prepared.values()) p.dispose();
@@ -407,7 +424,7 @@ async function main() {
       `plan scratch ${mb(memory.scratchBytes)}; process arrayBuffers peak +${mb(memory.arrayBuffersPeakDeltaBytes)} over the baseline.`);
   }
 
-  const partial = opts.filter !== null || opts.quick || !opts.peers;
+  const partial = opts.filter !== null || opts.quick || !opts.peers || opts.rounds !== null;
   if (partial && !opts.save) {
     log(`${elapsed()} partial run: bench/results/latest.* left unchanged (add --save to write them)`);
     return;
@@ -415,7 +432,7 @@ async function main() {
   const date = new Date().toISOString();
   const report = {
     date,
-    command: `node bench/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+    command: commandLine(),
     machine,
     timing: TIMING,
     engines: Object.fromEntries(allEngines.map((e) => [e.name, e.detail])),
