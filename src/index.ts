@@ -38,3 +38,19 @@ export type { LoadSafetensorsOptions, SafetensorsContents } from './io/safetenso
 export {
   conv2dFilterFromTfjs, conv2dFilterToTfjs, depthwiseFilterFromTfjs, depthwiseFilterToTfjs, nhwcToNchw, nchwToNhwc,
 } from './io/tfjs-layouts.js';
+// Cost analysis (MACs = multiply-accumulates, FLOPs = 2·MACs, bias adds apart), summaries, profiles.
+export {
+  conv2dCost, linearCost, batchNorm2dCost, activationCost, pool2dCost, adaptiveAvgPool2dCost, reshapeCost, addCosts,
+} from './analysis/cost.js';
+export type { LayerCost, Conv2dSpec, Conv2dCost, LinearSpec, BatchNorm2dSpec, Pool2dSpec } from './analysis/cost.js';
+export { compareSeparable, timeSeparable } from './analysis/compare.js';
+export type { SeparableSpec, SeparableComparison, SeparableTimings, VariantCost, VariantTiming, VariantName } from './analysis/compare.js';
+export { summary, traceLeaves, leafCost } from './analysis/summary.js';
+export type { ModelSummary, SummaryRow, SummaryTotals, LayerKind, KindTotal, LeafCall } from './analysis/summary.js';
+export { profile } from './analysis/profile.js';
+export type { ModelProfile, ProfileRow, ProfileOptions } from './analysis/profile.js';
+export { measure } from './analysis/timing.js';
+export type { Timing, TimingOptions } from './analysis/timing.js';
+export { formatSummary, formatProfile, formatComparison } from './analysis/format.js';
+export { htmlReport } from './analysis/html.js';
+export type { ReportInput } from './analysis/html.js';
