@@ -1,0 +1,85 @@
+/** How calls are cut into slices: full coverage, tile-aligned GEMM ranges, whole groups, the work threshold. */
+import { describe, expect, it } from 'vitest';
+import { kernelSetup } from '../../src/kernels/conv2d.js';
+import { conv2dGeometry, type GeometryOptions } from '../../src/kernels/geometry.js';
+import { convMacs, GEMM_CHANNEL_UNIT, planSlices, type Slice } from '../../src/parallel/split.js';
+
+function plan(x: number[], w: number[], options: GeometryOptions, threads: number, minSliceMacs = 0): { slices: Slice[]; macs: number } {
+  const g = conv2dGeometry(x, w, options);
+  return { slices: planSlices(g, kernelSetup(g).path, threads, minSliceMacs), macs: convMacs(g) };
+}
+
+/** Every (image, channel) pair is in exactly one slice. */
+function expectPartition(slices: Slice[], batch: number, channels: number, label: string): void {
+  const owner = new Int32Array(batch * channels).fill(-1);
+  slices.forEach((s, i) => {
+    expect(s.imageEnd, label).toBeGreaterThan(s.imageStart);
+    expect(s.channelEnd, label).toBeGreaterThan(s.channelStart);
+    for (let n = s.imageStart; n < s.imageEnd; n++) {
+      for (let c = s.channelStart; c < s.channelEnd; c++) {
+        expect(owner[n * channels + c], `${label}: image ${n} channel ${c} in two slices`).toBe(-1);
+        owner[n * channels + c] = i;
+      }
+    }
+  });
+  expect(owner.indexOf(-1), `${label}: something uncovered`).toBe(-1);
+}
+
+describe('planSlices', () => {
+  it('covers every image and channel exactly once, for many shapes and thread counts', () => {
+    const cases: [number[], number[], GeometryOptions][] = [
+      [[1, 64, 8, 8], [128, 64, 1, 1], {}],
+      [[1, 64, 8, 8], [100, 64, 1, 1], {}],
+      [[1, 3, 16, 16], [32, 3, 3, 3], { stride: 2, padding: 1 }],
+      [[1, 32, 8, 8], [32, 1, 3, 3], { groups: 32, padding: 1 }],
+      [[1, 7, 8, 8], [21, 1, 3, 3], { groups: 7, padding: 1 }],
+      [[1, 128, 8, 8], [128, 32, 3, 3], { groups: 4, padding: 1 }],
+      [[3, 16, 8, 8], [48, 16, 3, 3], { padding: 1 }],
+      [[8, 16, 8, 8], [16, 16, 1, 1], {}],
+      [[1, 4, 8, 8], [5, 4, 1, 1], {}],
+    ];
+    for (const [x, w, options] of cases) {
+      for (let threads = 1; threads <= 7; threads++) {
+        const { slices } = plan(x, w, options, threads);
+        const label = `x=[${x}] w=[${w}] threads=${threads}`;
+        expect(slices.length, label).toBeLessThanOrEqual(threads);
+        expectPartition(slices, x[0]!, w[0]!, label);
+      }
+    }
+  });
+
+  it('GEMM paths split on multiples of 16 output channels', () => {
+    for (const [x, w, options] of [
+      [[1, 64, 8, 8], [96, 64, 1, 1], {}],
+      [[1, 64, 8, 8], [100, 64, 3, 3], { padding: 1 }],
+    ] as [number[], number[], GeometryOptions][]) {
+      for (const threads of [2, 3, 4]) {
+        const { slices } = plan(x, w, options, threads);
+        expect(slices.length).toBe(threads);
+        for (const s of slices.slice(1)) expect(s.channelStart % GEMM_CHANNEL_UNIT).toBe(0);
+      }
+    }
+  });
+
+  it('grouped convolutions with enough groups get whole groups; depthwise keeps a channel\'s multiplier outputs together', () => {
+    const grouped = plan([1, 128, 8, 8], [128, 32, 3, 3], { groups: 4, padding: 1 }, 2).slices;
+    expect(grouped.map((s) => [s.channelStart, s.channelEnd])).toEqual([[0, 64], [64, 128]]);
+    const depthwise = plan([1, 7, 8, 8], [21, 1, 3, 3], { groups: 7, padding: 1 }, 2).slices;
+    for (const s of depthwise) expect(s.channelStart % 3).toBe(0);
+  });
+
+  it('batches that divide evenly split by whole images', () => {
+    const { slices } = plan([4, 16, 8, 8], [16, 16, 3, 3], { padding: 1 }, 2);
+    expect(slices.map((s) => [s.imageStart, s.imageEnd, s.channelStart, s.channelEnd])).toEqual([[0, 2, 0, 16], [2, 4, 0, 16]]);
+  });
+
+  it('keeps work below the threshold on one slice, and never makes slices smaller than it', () => {
+    const { slices: small, macs } = plan([1, 32, 14, 14], [32, 32, 1, 1], {}, 4, 1 << 18);
+    expect(macs).toBeLessThan(1 << 18);
+    expect(small).toHaveLength(1);
+    const { slices: medium, macs: mediumMacs } = plan([1, 64, 14, 14], [64, 64, 1, 1], {}, 4, 1 << 18);
+    expect(medium.length).toBe(Math.floor(mediumMacs / (1 << 18)));
+    const { slices: large } = plan([1, 128, 56, 56], [128, 128, 1, 1], {}, 4, 1 << 18);
+    expect(large).toHaveLength(4);
+  });
+});
