@@ -29,11 +29,19 @@ function tree(terms) {
   return `(${tree(terms.slice(0, half))} + ${tree(terms.slice(half))})`;
 }
 
-function kernel(rows, k) {
+/**
+ * Source of one kernel. `store` kernels handle the last reduction block of a row block: instead
+ * of updating the accumulator they write `clamp(acc + tree, lo, hi)` to C (the fused epilogue;
+ * lo/hi are -Infinity/Infinity, 0/Infinity or 0/6, and NaN passes through).
+ */
+function kernel(rows, k, store) {
   const lines = [];
-  lines.push(`/** ${rows} row${rows > 1 ? 's' : ''} × ${k} reduction value${k > 1 ? 's' : ''}. */`);
+  const name = `rows${rows}k${k}${store ? 'Store' : ''}`;
+  const what = `${rows} row${rows > 1 ? 's' : ''} × ${k} reduction value${k > 1 ? 's' : ''}`;
+  lines.push(store ? `/** ${what}, the last block: writes C. */` : `/** ${what}. */`);
+  const storeParams = store ? ', c: Float32Array, cIdx: number, ldc: number' : '';
   lines.push(
-    `export function rows${rows}k${k}(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {`,
+    `export function ${name}(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array${storeParams}): void {`,
   );
   for (let r = 0; r < rows; r++) {
     const rowStart = r === 0 ? 'aIdx' : `(aIdx + ${r === 1 ? 'lda' : `${r} * lda`}) | 0`;
@@ -43,6 +51,10 @@ function kernel(rows, k) {
     const decls = [];
     for (let t = 0; t < k; t++) decls.push(`a${r}_${t} = a[${t === 0 ? `aRow${r}` : `aRow${r} + ${t}`}]!`);
     lines.push(`  const ${decls.join(', ')};`);
+  }
+  if (store) {
+    for (let r = 2; r < rows; r++) lines.push(`  const cStep${r} = ${r} * ldc;`);
+    lines.push('  let cj = cIdx | 0;');
   }
   lines.push('  let p = pIdx | 0;');
   lines.push('  let q = 0;');
@@ -56,35 +68,46 @@ function kernel(rows, k) {
     const sum = tree(terms);
     const index = r === 0 ? 'q' : `q + ${r}`;
     // Written out as acc + tree (not +=) so the evaluation order is explicit.
-    lines.push(`    acc[${index}] = acc[${index}]! + ${sum};`);
+    if (store) {
+      const target = r === 0 ? 'cj' : r === 1 ? 'cj + ldc' : `cj + cStep${r}`;
+      lines.push(`    c[${target}] = acc[${index}]! + ${sum};`);
+    } else {
+      lines.push(`    acc[${index}] = acc[${index}]! + ${sum};`);
+    }
   }
   lines.push(`    p = (p + ${k}) | 0;`);
   lines.push(`    q = (q + ${rows}) | 0;`);
+  if (store) lines.push('    cj = (cj + 1) | 0;');
   lines.push('  }');
   lines.push('}');
   return lines.join('\n');
 }
 
-function dispatcher() {
+function dispatcher(store) {
   const lines = [];
-  lines.push('/**');
-  lines.push(' * Runs the kernel for a block of `rows` rows (one of ROW_BLOCKS) and `k` reduction values (1..8).');
-  lines.push(' */');
+  const name = store ? 'storeBlock' : 'accumulateBlock';
+  const extra = store ? ', c: Float32Array, cIdx: number, ldc: number' : '';
+  const extraArgs = store ? ', c, cIdx, ldc' : '';
   lines.push(
-    'export function accumulateBlock(rows: number, k: number, n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {',
+    store
+      ? '/** The last reduction block of a row block: C = clamp(acc + A·panel, lo, hi), for `rows` in ROW_BLOCKS and `k` in 1..8. */'
+      : '/** acc += A·panel for a block of `rows` rows (one of ROW_BLOCKS) and `k` reduction values (1..8). */',
+  );
+  lines.push(
+    `export function ${name}(rows: number, k: number, n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array${extra}): void {`,
   );
   lines.push('  switch (rows) {');
   for (const rows of ROW_BLOCKS) {
     lines.push(`    case ${rows}:`);
     lines.push('      switch (k) {');
     for (let k = K_BLOCK; k >= 1; k--) {
-      lines.push(`        case ${k}: rows${rows}k${k}(n, a, aIdx, lda, panel, pIdx, acc); return;`);
+      lines.push(`        case ${k}: rows${rows}k${k}${store ? 'Store' : ''}(n, a, aIdx, lda, panel, pIdx, acc${extraArgs}); return;`);
     }
     lines.push('      }');
     lines.push('      break;');
   }
   lines.push('  }');
-  lines.push("  throw new RangeError(`accumulateBlock: unsupported block ${rows}x${k}`);");
+  lines.push(`  throw new RangeError(\`${name}: unsupported block \${rows}x\${k}\`);`);
   lines.push('}');
   return lines.join('\n');
 }
@@ -95,6 +118,8 @@ export function generate() {
   parts.push('//');
   parts.push('// rowsRkK(n, a, aIdx, lda, panel, pIdx, acc):');
   parts.push('//   acc[j*R + r] = acc[j*R + r] + tree_k(a[aIdx + r*lda + k] * panel[pIdx + j*K + k])');
+  parts.push('// rowsRkKStore(..., c, cIdx, ldc, lo, hi), the last reduction block of a row block:');
+  parts.push('//   c[cIdx + r*ldc + j] = clamp(acc[j*R + r] + tree_k(...), lo, hi)');
   parts.push('// for 0 <= j < n, 0 <= r < R: R*K values of A held in locals, one column of the packed panel');
   parts.push('// per iteration. tree_k is the same balanced sum in every kernel with the same K.');
   parts.push('/* eslint-disable */');
@@ -102,13 +127,17 @@ export function generate() {
   parts.push(`export const ROW_BLOCKS: readonly number[] = [${ROW_BLOCKS.join(', ')}];`);
   parts.push(`export const K_BLOCK = ${K_BLOCK};`);
   parts.push('');
-  for (const rows of ROW_BLOCKS) {
-    for (let k = K_BLOCK; k >= 1; k--) {
-      parts.push(kernel(rows, k));
-      parts.push('');
+  for (const store of [false, true]) {
+    for (const rows of ROW_BLOCKS) {
+      for (let k = K_BLOCK; k >= 1; k--) {
+        parts.push(kernel(rows, k, store));
+        parts.push('');
+      }
     }
   }
-  parts.push(dispatcher());
+  parts.push(dispatcher(false));
+  parts.push('');
+  parts.push(dispatcher(true));
   parts.push('');
   return parts.join('\n');
 }

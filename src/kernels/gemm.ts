@@ -18,8 +18,8 @@
  * whatever M, N, the offsets, the row block or the panel the element falls in, so splitting a
  * GEMM by rows or columns (a worker pool does) gives bitwise the same values.
  */
-import { ACT_NONE, ACT_RELU } from './epilogue.js';
-import { accumulateBlock, K_BLOCK } from './gen/gemm-blocks.js';
+import { ACT_NONE, activateRange } from './epilogue.js';
+import { accumulateBlock, K_BLOCK, storeBlock } from './gen/gemm-blocks.js';
 import { Scratch, SLOT_ACCUMULATORS, SLOT_PANEL } from './scratch.js';
 
 /** Rows of C per full block (the largest generated row block). */
@@ -57,7 +57,8 @@ export function packPanel(K: number, n: number, b: Float32Array, bOff: number, l
 
 /**
  * C = act(bias + A·P) for one packed panel P (K × n, see packPanel) into `c[cOff + i*ldc + j]`,
- * using `acc` (at least ROW_BLOCK·n float64s) for the running sums.
+ * using `acc` (at least ROW_BLOCK·n float64s) for the running sums. The last block of reduction
+ * steps writes C directly, with the activation as a clamp to [lo, hi].
  */
 export function gemmPanel(
   M: number, n: number, K: number,
@@ -67,17 +68,19 @@ export function gemmPanel(
   bias: Float32Array | null, biasOff: number, act: number,
   acc: Float64Array,
 ): void {
+  const lastK = K > K_BLOCK ? K - 1 - ((K - 1) % K_BLOCK) : 0;
+  const lastDepth = K - lastK;
   let i0 = 0;
   while (i0 < M) {
     const left = M - i0;
     const rows = left >= 16 ? 16 : left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
     initAccumulators(rows, n, bias, biasOff + i0, acc);
     const aRow = aOff + i0 * lda;
-    for (let k0 = 0; k0 < K; k0 += K_BLOCK) {
-      const depth = K - k0 < K_BLOCK ? K - k0 : K_BLOCK;
-      accumulateBlock(rows, depth, n, a, aRow + k0, lda, panel, k0 * n, acc);
+    for (let k0 = 0; k0 < lastK; k0 += K_BLOCK) {
+      accumulateBlock(rows, K_BLOCK, n, a, aRow + k0, lda, panel, k0 * n, acc);
     }
-    storeRows(rows, n, acc, c, cOff + i0 * ldc, ldc, act);
+    storeBlock(rows, lastDepth, n, a, aRow + lastK, lda, panel, lastK * n, acc, c, cOff + i0 * ldc, ldc);
+    if (act !== ACT_NONE) for (let r = 0; r < rows; r++) activateRange(c, cOff + (i0 + r) * ldc, n, act);
     i0 += rows;
   }
 }
@@ -90,32 +93,6 @@ function initAccumulators(rows: number, n: number, bias: Float32Array | null, bi
   for (let r = 0; r < rows; r++) {
     const value = bias[biasOff + r]!;
     for (let q = r; q < rows * n; q += rows) acc[q] = value;
-  }
-}
-
-/** c[cOff + r*ldc + j] = act(acc[j*rows + r]): the epilogue, fused into the only write of C. */
-function storeRows(rows: number, n: number, acc: Float64Array, c: Float32Array, cOff: number, ldc: number, act: number): void {
-  for (let r = 0; r < rows; r++) {
-    const cRow = cOff + r * ldc;
-    let q = r;
-    if (act === ACT_NONE) {
-      for (let j = 0; j < n; j++) {
-        c[cRow + j] = acc[q]!;
-        q += rows;
-      }
-    } else if (act === ACT_RELU) {
-      for (let j = 0; j < n; j++) {
-        const v = acc[q]!;
-        c[cRow + j] = v < 0 ? 0 : v;
-        q += rows;
-      }
-    } else {
-      for (let j = 0; j < n; j++) {
-        const v = acc[q]!;
-        c[cRow + j] = v < 0 ? 0 : v > 6 ? 6 : v;
-        q += rows;
-      }
-    }
   }
 }
 

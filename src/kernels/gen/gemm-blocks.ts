@@ -2,6 +2,8 @@
 //
 // rowsRkK(n, a, aIdx, lda, panel, pIdx, acc):
 //   acc[j*R + r] = acc[j*R + r] + tree_k(a[aIdx + r*lda + k] * panel[pIdx + j*K + k])
+// rowsRkKStore(..., c, cIdx, ldc, lo, hi), the last reduction block of a row block:
+//   c[cIdx + r*ldc + j] = clamp(acc[j*R + r] + tree_k(...), lo, hi)
 // for 0 <= j < n, 0 <= r < R: R*K values of A held in locals, one column of the packed panel
 // per iteration. tree_k is the same balanced sum in every kernel with the same K.
 /* eslint-disable */
@@ -1193,9 +1195,1447 @@ export function rows1k1(n: number, a: Float32Array, aIdx: number, lda: number, p
   }
 }
 
-/**
- * Runs the kernel for a block of `rows` rows (one of ROW_BLOCKS) and `k` reduction values (1..8).
- */
+/** 16 rows × 8 reduction values, the last block: writes C. */
+export function rows16k8Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const aRow2 = (aIdx + 2 * lda) | 0;
+  const aRow3 = (aIdx + 3 * lda) | 0;
+  const aRow4 = (aIdx + 4 * lda) | 0;
+  const aRow5 = (aIdx + 5 * lda) | 0;
+  const aRow6 = (aIdx + 6 * lda) | 0;
+  const aRow7 = (aIdx + 7 * lda) | 0;
+  const aRow8 = (aIdx + 8 * lda) | 0;
+  const aRow9 = (aIdx + 9 * lda) | 0;
+  const aRow10 = (aIdx + 10 * lda) | 0;
+  const aRow11 = (aIdx + 11 * lda) | 0;
+  const aRow12 = (aIdx + 12 * lda) | 0;
+  const aRow13 = (aIdx + 13 * lda) | 0;
+  const aRow14 = (aIdx + 14 * lda) | 0;
+  const aRow15 = (aIdx + 15 * lda) | 0;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!, a0_3 = a[aRow0 + 3]!, a0_4 = a[aRow0 + 4]!, a0_5 = a[aRow0 + 5]!, a0_6 = a[aRow0 + 6]!, a0_7 = a[aRow0 + 7]!;
+  const a1_0 = a[aRow1]!, a1_1 = a[aRow1 + 1]!, a1_2 = a[aRow1 + 2]!, a1_3 = a[aRow1 + 3]!, a1_4 = a[aRow1 + 4]!, a1_5 = a[aRow1 + 5]!, a1_6 = a[aRow1 + 6]!, a1_7 = a[aRow1 + 7]!;
+  const a2_0 = a[aRow2]!, a2_1 = a[aRow2 + 1]!, a2_2 = a[aRow2 + 2]!, a2_3 = a[aRow2 + 3]!, a2_4 = a[aRow2 + 4]!, a2_5 = a[aRow2 + 5]!, a2_6 = a[aRow2 + 6]!, a2_7 = a[aRow2 + 7]!;
+  const a3_0 = a[aRow3]!, a3_1 = a[aRow3 + 1]!, a3_2 = a[aRow3 + 2]!, a3_3 = a[aRow3 + 3]!, a3_4 = a[aRow3 + 4]!, a3_5 = a[aRow3 + 5]!, a3_6 = a[aRow3 + 6]!, a3_7 = a[aRow3 + 7]!;
+  const a4_0 = a[aRow4]!, a4_1 = a[aRow4 + 1]!, a4_2 = a[aRow4 + 2]!, a4_3 = a[aRow4 + 3]!, a4_4 = a[aRow4 + 4]!, a4_5 = a[aRow4 + 5]!, a4_6 = a[aRow4 + 6]!, a4_7 = a[aRow4 + 7]!;
+  const a5_0 = a[aRow5]!, a5_1 = a[aRow5 + 1]!, a5_2 = a[aRow5 + 2]!, a5_3 = a[aRow5 + 3]!, a5_4 = a[aRow5 + 4]!, a5_5 = a[aRow5 + 5]!, a5_6 = a[aRow5 + 6]!, a5_7 = a[aRow5 + 7]!;
+  const a6_0 = a[aRow6]!, a6_1 = a[aRow6 + 1]!, a6_2 = a[aRow6 + 2]!, a6_3 = a[aRow6 + 3]!, a6_4 = a[aRow6 + 4]!, a6_5 = a[aRow6 + 5]!, a6_6 = a[aRow6 + 6]!, a6_7 = a[aRow6 + 7]!;
+  const a7_0 = a[aRow7]!, a7_1 = a[aRow7 + 1]!, a7_2 = a[aRow7 + 2]!, a7_3 = a[aRow7 + 3]!, a7_4 = a[aRow7 + 4]!, a7_5 = a[aRow7 + 5]!, a7_6 = a[aRow7 + 6]!, a7_7 = a[aRow7 + 7]!;
+  const a8_0 = a[aRow8]!, a8_1 = a[aRow8 + 1]!, a8_2 = a[aRow8 + 2]!, a8_3 = a[aRow8 + 3]!, a8_4 = a[aRow8 + 4]!, a8_5 = a[aRow8 + 5]!, a8_6 = a[aRow8 + 6]!, a8_7 = a[aRow8 + 7]!;
+  const a9_0 = a[aRow9]!, a9_1 = a[aRow9 + 1]!, a9_2 = a[aRow9 + 2]!, a9_3 = a[aRow9 + 3]!, a9_4 = a[aRow9 + 4]!, a9_5 = a[aRow9 + 5]!, a9_6 = a[aRow9 + 6]!, a9_7 = a[aRow9 + 7]!;
+  const a10_0 = a[aRow10]!, a10_1 = a[aRow10 + 1]!, a10_2 = a[aRow10 + 2]!, a10_3 = a[aRow10 + 3]!, a10_4 = a[aRow10 + 4]!, a10_5 = a[aRow10 + 5]!, a10_6 = a[aRow10 + 6]!, a10_7 = a[aRow10 + 7]!;
+  const a11_0 = a[aRow11]!, a11_1 = a[aRow11 + 1]!, a11_2 = a[aRow11 + 2]!, a11_3 = a[aRow11 + 3]!, a11_4 = a[aRow11 + 4]!, a11_5 = a[aRow11 + 5]!, a11_6 = a[aRow11 + 6]!, a11_7 = a[aRow11 + 7]!;
+  const a12_0 = a[aRow12]!, a12_1 = a[aRow12 + 1]!, a12_2 = a[aRow12 + 2]!, a12_3 = a[aRow12 + 3]!, a12_4 = a[aRow12 + 4]!, a12_5 = a[aRow12 + 5]!, a12_6 = a[aRow12 + 6]!, a12_7 = a[aRow12 + 7]!;
+  const a13_0 = a[aRow13]!, a13_1 = a[aRow13 + 1]!, a13_2 = a[aRow13 + 2]!, a13_3 = a[aRow13 + 3]!, a13_4 = a[aRow13 + 4]!, a13_5 = a[aRow13 + 5]!, a13_6 = a[aRow13 + 6]!, a13_7 = a[aRow13 + 7]!;
+  const a14_0 = a[aRow14]!, a14_1 = a[aRow14 + 1]!, a14_2 = a[aRow14 + 2]!, a14_3 = a[aRow14 + 3]!, a14_4 = a[aRow14 + 4]!, a14_5 = a[aRow14 + 5]!, a14_6 = a[aRow14 + 6]!, a14_7 = a[aRow14 + 7]!;
+  const a15_0 = a[aRow15]!, a15_1 = a[aRow15 + 1]!, a15_2 = a[aRow15 + 2]!, a15_3 = a[aRow15 + 3]!, a15_4 = a[aRow15 + 4]!, a15_5 = a[aRow15 + 5]!, a15_6 = a[aRow15 + 6]!, a15_7 = a[aRow15 + 7]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  const cStep8 = 8 * ldc;
+  const cStep9 = 9 * ldc;
+  const cStep10 = 10 * ldc;
+  const cStep11 = 11 * ldc;
+  const cStep12 = 12 * ldc;
+  const cStep13 = 13 * ldc;
+  const cStep14 = 14 * ldc;
+  const cStep15 = 15 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!, b7 = panel[p + 7]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + (a0_6 * b6 + a0_7 * b7)));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3)) + ((a1_4 * b4 + a1_5 * b5) + (a1_6 * b6 + a1_7 * b7)));
+    c[cj + cStep2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + (a2_2 * b2 + a2_3 * b3)) + ((a2_4 * b4 + a2_5 * b5) + (a2_6 * b6 + a2_7 * b7)));
+    c[cj + cStep3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + (a3_2 * b2 + a3_3 * b3)) + ((a3_4 * b4 + a3_5 * b5) + (a3_6 * b6 + a3_7 * b7)));
+    c[cj + cStep4] = acc[q + 4]! + (((a4_0 * b0 + a4_1 * b1) + (a4_2 * b2 + a4_3 * b3)) + ((a4_4 * b4 + a4_5 * b5) + (a4_6 * b6 + a4_7 * b7)));
+    c[cj + cStep5] = acc[q + 5]! + (((a5_0 * b0 + a5_1 * b1) + (a5_2 * b2 + a5_3 * b3)) + ((a5_4 * b4 + a5_5 * b5) + (a5_6 * b6 + a5_7 * b7)));
+    c[cj + cStep6] = acc[q + 6]! + (((a6_0 * b0 + a6_1 * b1) + (a6_2 * b2 + a6_3 * b3)) + ((a6_4 * b4 + a6_5 * b5) + (a6_6 * b6 + a6_7 * b7)));
+    c[cj + cStep7] = acc[q + 7]! + (((a7_0 * b0 + a7_1 * b1) + (a7_2 * b2 + a7_3 * b3)) + ((a7_4 * b4 + a7_5 * b5) + (a7_6 * b6 + a7_7 * b7)));
+    c[cj + cStep8] = acc[q + 8]! + (((a8_0 * b0 + a8_1 * b1) + (a8_2 * b2 + a8_3 * b3)) + ((a8_4 * b4 + a8_5 * b5) + (a8_6 * b6 + a8_7 * b7)));
+    c[cj + cStep9] = acc[q + 9]! + (((a9_0 * b0 + a9_1 * b1) + (a9_2 * b2 + a9_3 * b3)) + ((a9_4 * b4 + a9_5 * b5) + (a9_6 * b6 + a9_7 * b7)));
+    c[cj + cStep10] = acc[q + 10]! + (((a10_0 * b0 + a10_1 * b1) + (a10_2 * b2 + a10_3 * b3)) + ((a10_4 * b4 + a10_5 * b5) + (a10_6 * b6 + a10_7 * b7)));
+    c[cj + cStep11] = acc[q + 11]! + (((a11_0 * b0 + a11_1 * b1) + (a11_2 * b2 + a11_3 * b3)) + ((a11_4 * b4 + a11_5 * b5) + (a11_6 * b6 + a11_7 * b7)));
+    c[cj + cStep12] = acc[q + 12]! + (((a12_0 * b0 + a12_1 * b1) + (a12_2 * b2 + a12_3 * b3)) + ((a12_4 * b4 + a12_5 * b5) + (a12_6 * b6 + a12_7 * b7)));
+    c[cj + cStep13] = acc[q + 13]! + (((a13_0 * b0 + a13_1 * b1) + (a13_2 * b2 + a13_3 * b3)) + ((a13_4 * b4 + a13_5 * b5) + (a13_6 * b6 + a13_7 * b7)));
+    c[cj + cStep14] = acc[q + 14]! + (((a14_0 * b0 + a14_1 * b1) + (a14_2 * b2 + a14_3 * b3)) + ((a14_4 * b4 + a14_5 * b5) + (a14_6 * b6 + a14_7 * b7)));
+    c[cj + cStep15] = acc[q + 15]! + (((a15_0 * b0 + a15_1 * b1) + (a15_2 * b2 + a15_3 * b3)) + ((a15_4 * b4 + a15_5 * b5) + (a15_6 * b6 + a15_7 * b7)));
+    p = (p + 8) | 0;
+    q = (q + 16) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 16 rows × 7 reduction values, the last block: writes C. */
+export function rows16k7Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const aRow2 = (aIdx + 2 * lda) | 0;
+  const aRow3 = (aIdx + 3 * lda) | 0;
+  const aRow4 = (aIdx + 4 * lda) | 0;
+  const aRow5 = (aIdx + 5 * lda) | 0;
+  const aRow6 = (aIdx + 6 * lda) | 0;
+  const aRow7 = (aIdx + 7 * lda) | 0;
+  const aRow8 = (aIdx + 8 * lda) | 0;
+  const aRow9 = (aIdx + 9 * lda) | 0;
+  const aRow10 = (aIdx + 10 * lda) | 0;
+  const aRow11 = (aIdx + 11 * lda) | 0;
+  const aRow12 = (aIdx + 12 * lda) | 0;
+  const aRow13 = (aIdx + 13 * lda) | 0;
+  const aRow14 = (aIdx + 14 * lda) | 0;
+  const aRow15 = (aIdx + 15 * lda) | 0;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!, a0_3 = a[aRow0 + 3]!, a0_4 = a[aRow0 + 4]!, a0_5 = a[aRow0 + 5]!, a0_6 = a[aRow0 + 6]!;
+  const a1_0 = a[aRow1]!, a1_1 = a[aRow1 + 1]!, a1_2 = a[aRow1 + 2]!, a1_3 = a[aRow1 + 3]!, a1_4 = a[aRow1 + 4]!, a1_5 = a[aRow1 + 5]!, a1_6 = a[aRow1 + 6]!;
+  const a2_0 = a[aRow2]!, a2_1 = a[aRow2 + 1]!, a2_2 = a[aRow2 + 2]!, a2_3 = a[aRow2 + 3]!, a2_4 = a[aRow2 + 4]!, a2_5 = a[aRow2 + 5]!, a2_6 = a[aRow2 + 6]!;
+  const a3_0 = a[aRow3]!, a3_1 = a[aRow3 + 1]!, a3_2 = a[aRow3 + 2]!, a3_3 = a[aRow3 + 3]!, a3_4 = a[aRow3 + 4]!, a3_5 = a[aRow3 + 5]!, a3_6 = a[aRow3 + 6]!;
+  const a4_0 = a[aRow4]!, a4_1 = a[aRow4 + 1]!, a4_2 = a[aRow4 + 2]!, a4_3 = a[aRow4 + 3]!, a4_4 = a[aRow4 + 4]!, a4_5 = a[aRow4 + 5]!, a4_6 = a[aRow4 + 6]!;
+  const a5_0 = a[aRow5]!, a5_1 = a[aRow5 + 1]!, a5_2 = a[aRow5 + 2]!, a5_3 = a[aRow5 + 3]!, a5_4 = a[aRow5 + 4]!, a5_5 = a[aRow5 + 5]!, a5_6 = a[aRow5 + 6]!;
+  const a6_0 = a[aRow6]!, a6_1 = a[aRow6 + 1]!, a6_2 = a[aRow6 + 2]!, a6_3 = a[aRow6 + 3]!, a6_4 = a[aRow6 + 4]!, a6_5 = a[aRow6 + 5]!, a6_6 = a[aRow6 + 6]!;
+  const a7_0 = a[aRow7]!, a7_1 = a[aRow7 + 1]!, a7_2 = a[aRow7 + 2]!, a7_3 = a[aRow7 + 3]!, a7_4 = a[aRow7 + 4]!, a7_5 = a[aRow7 + 5]!, a7_6 = a[aRow7 + 6]!;
+  const a8_0 = a[aRow8]!, a8_1 = a[aRow8 + 1]!, a8_2 = a[aRow8 + 2]!, a8_3 = a[aRow8 + 3]!, a8_4 = a[aRow8 + 4]!, a8_5 = a[aRow8 + 5]!, a8_6 = a[aRow8 + 6]!;
+  const a9_0 = a[aRow9]!, a9_1 = a[aRow9 + 1]!, a9_2 = a[aRow9 + 2]!, a9_3 = a[aRow9 + 3]!, a9_4 = a[aRow9 + 4]!, a9_5 = a[aRow9 + 5]!, a9_6 = a[aRow9 + 6]!;
+  const a10_0 = a[aRow10]!, a10_1 = a[aRow10 + 1]!, a10_2 = a[aRow10 + 2]!, a10_3 = a[aRow10 + 3]!, a10_4 = a[aRow10 + 4]!, a10_5 = a[aRow10 + 5]!, a10_6 = a[aRow10 + 6]!;
+  const a11_0 = a[aRow11]!, a11_1 = a[aRow11 + 1]!, a11_2 = a[aRow11 + 2]!, a11_3 = a[aRow11 + 3]!, a11_4 = a[aRow11 + 4]!, a11_5 = a[aRow11 + 5]!, a11_6 = a[aRow11 + 6]!;
+  const a12_0 = a[aRow12]!, a12_1 = a[aRow12 + 1]!, a12_2 = a[aRow12 + 2]!, a12_3 = a[aRow12 + 3]!, a12_4 = a[aRow12 + 4]!, a12_5 = a[aRow12 + 5]!, a12_6 = a[aRow12 + 6]!;
+  const a13_0 = a[aRow13]!, a13_1 = a[aRow13 + 1]!, a13_2 = a[aRow13 + 2]!, a13_3 = a[aRow13 + 3]!, a13_4 = a[aRow13 + 4]!, a13_5 = a[aRow13 + 5]!, a13_6 = a[aRow13 + 6]!;
+  const a14_0 = a[aRow14]!, a14_1 = a[aRow14 + 1]!, a14_2 = a[aRow14 + 2]!, a14_3 = a[aRow14 + 3]!, a14_4 = a[aRow14 + 4]!, a14_5 = a[aRow14 + 5]!, a14_6 = a[aRow14 + 6]!;
+  const a15_0 = a[aRow15]!, a15_1 = a[aRow15 + 1]!, a15_2 = a[aRow15 + 2]!, a15_3 = a[aRow15 + 3]!, a15_4 = a[aRow15 + 4]!, a15_5 = a[aRow15 + 5]!, a15_6 = a[aRow15 + 6]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  const cStep8 = 8 * ldc;
+  const cStep9 = 9 * ldc;
+  const cStep10 = 10 * ldc;
+  const cStep11 = 11 * ldc;
+  const cStep12 = 12 * ldc;
+  const cStep13 = 13 * ldc;
+  const cStep14 = 14 * ldc;
+  const cStep15 = 15 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + a0_6 * b6));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3)) + ((a1_4 * b4 + a1_5 * b5) + a1_6 * b6));
+    c[cj + cStep2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + (a2_2 * b2 + a2_3 * b3)) + ((a2_4 * b4 + a2_5 * b5) + a2_6 * b6));
+    c[cj + cStep3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + (a3_2 * b2 + a3_3 * b3)) + ((a3_4 * b4 + a3_5 * b5) + a3_6 * b6));
+    c[cj + cStep4] = acc[q + 4]! + (((a4_0 * b0 + a4_1 * b1) + (a4_2 * b2 + a4_3 * b3)) + ((a4_4 * b4 + a4_5 * b5) + a4_6 * b6));
+    c[cj + cStep5] = acc[q + 5]! + (((a5_0 * b0 + a5_1 * b1) + (a5_2 * b2 + a5_3 * b3)) + ((a5_4 * b4 + a5_5 * b5) + a5_6 * b6));
+    c[cj + cStep6] = acc[q + 6]! + (((a6_0 * b0 + a6_1 * b1) + (a6_2 * b2 + a6_3 * b3)) + ((a6_4 * b4 + a6_5 * b5) + a6_6 * b6));
+    c[cj + cStep7] = acc[q + 7]! + (((a7_0 * b0 + a7_1 * b1) + (a7_2 * b2 + a7_3 * b3)) + ((a7_4 * b4 + a7_5 * b5) + a7_6 * b6));
+    c[cj + cStep8] = acc[q + 8]! + (((a8_0 * b0 + a8_1 * b1) + (a8_2 * b2 + a8_3 * b3)) + ((a8_4 * b4 + a8_5 * b5) + a8_6 * b6));
+    c[cj + cStep9] = acc[q + 9]! + (((a9_0 * b0 + a9_1 * b1) + (a9_2 * b2 + a9_3 * b3)) + ((a9_4 * b4 + a9_5 * b5) + a9_6 * b6));
+    c[cj + cStep10] = acc[q + 10]! + (((a10_0 * b0 + a10_1 * b1) + (a10_2 * b2 + a10_3 * b3)) + ((a10_4 * b4 + a10_5 * b5) + a10_6 * b6));
+    c[cj + cStep11] = acc[q + 11]! + (((a11_0 * b0 + a11_1 * b1) + (a11_2 * b2 + a11_3 * b3)) + ((a11_4 * b4 + a11_5 * b5) + a11_6 * b6));
+    c[cj + cStep12] = acc[q + 12]! + (((a12_0 * b0 + a12_1 * b1) + (a12_2 * b2 + a12_3 * b3)) + ((a12_4 * b4 + a12_5 * b5) + a12_6 * b6));
+    c[cj + cStep13] = acc[q + 13]! + (((a13_0 * b0 + a13_1 * b1) + (a13_2 * b2 + a13_3 * b3)) + ((a13_4 * b4 + a13_5 * b5) + a13_6 * b6));
+    c[cj + cStep14] = acc[q + 14]! + (((a14_0 * b0 + a14_1 * b1) + (a14_2 * b2 + a14_3 * b3)) + ((a14_4 * b4 + a14_5 * b5) + a14_6 * b6));
+    c[cj + cStep15] = acc[q + 15]! + (((a15_0 * b0 + a15_1 * b1) + (a15_2 * b2 + a15_3 * b3)) + ((a15_4 * b4 + a15_5 * b5) + a15_6 * b6));
+    p = (p + 7) | 0;
+    q = (q + 16) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 16 rows × 6 reduction values, the last block: writes C. */
+export function rows16k6Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const aRow2 = (aIdx + 2 * lda) | 0;
+  const aRow3 = (aIdx + 3 * lda) | 0;
+  const aRow4 = (aIdx + 4 * lda) | 0;
+  const aRow5 = (aIdx + 5 * lda) | 0;
+  const aRow6 = (aIdx + 6 * lda) | 0;
+  const aRow7 = (aIdx + 7 * lda) | 0;
+  const aRow8 = (aIdx + 8 * lda) | 0;
+  const aRow9 = (aIdx + 9 * lda) | 0;
+  const aRow10 = (aIdx + 10 * lda) | 0;
+  const aRow11 = (aIdx + 11 * lda) | 0;
+  const aRow12 = (aIdx + 12 * lda) | 0;
+  const aRow13 = (aIdx + 13 * lda) | 0;
+  const aRow14 = (aIdx + 14 * lda) | 0;
+  const aRow15 = (aIdx + 15 * lda) | 0;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!, a0_3 = a[aRow0 + 3]!, a0_4 = a[aRow0 + 4]!, a0_5 = a[aRow0 + 5]!;
+  const a1_0 = a[aRow1]!, a1_1 = a[aRow1 + 1]!, a1_2 = a[aRow1 + 2]!, a1_3 = a[aRow1 + 3]!, a1_4 = a[aRow1 + 4]!, a1_5 = a[aRow1 + 5]!;
+  const a2_0 = a[aRow2]!, a2_1 = a[aRow2 + 1]!, a2_2 = a[aRow2 + 2]!, a2_3 = a[aRow2 + 3]!, a2_4 = a[aRow2 + 4]!, a2_5 = a[aRow2 + 5]!;
+  const a3_0 = a[aRow3]!, a3_1 = a[aRow3 + 1]!, a3_2 = a[aRow3 + 2]!, a3_3 = a[aRow3 + 3]!, a3_4 = a[aRow3 + 4]!, a3_5 = a[aRow3 + 5]!;
+  const a4_0 = a[aRow4]!, a4_1 = a[aRow4 + 1]!, a4_2 = a[aRow4 + 2]!, a4_3 = a[aRow4 + 3]!, a4_4 = a[aRow4 + 4]!, a4_5 = a[aRow4 + 5]!;
+  const a5_0 = a[aRow5]!, a5_1 = a[aRow5 + 1]!, a5_2 = a[aRow5 + 2]!, a5_3 = a[aRow5 + 3]!, a5_4 = a[aRow5 + 4]!, a5_5 = a[aRow5 + 5]!;
+  const a6_0 = a[aRow6]!, a6_1 = a[aRow6 + 1]!, a6_2 = a[aRow6 + 2]!, a6_3 = a[aRow6 + 3]!, a6_4 = a[aRow6 + 4]!, a6_5 = a[aRow6 + 5]!;
+  const a7_0 = a[aRow7]!, a7_1 = a[aRow7 + 1]!, a7_2 = a[aRow7 + 2]!, a7_3 = a[aRow7 + 3]!, a7_4 = a[aRow7 + 4]!, a7_5 = a[aRow7 + 5]!;
+  const a8_0 = a[aRow8]!, a8_1 = a[aRow8 + 1]!, a8_2 = a[aRow8 + 2]!, a8_3 = a[aRow8 + 3]!, a8_4 = a[aRow8 + 4]!, a8_5 = a[aRow8 + 5]!;
+  const a9_0 = a[aRow9]!, a9_1 = a[aRow9 + 1]!, a9_2 = a[aRow9 + 2]!, a9_3 = a[aRow9 + 3]!, a9_4 = a[aRow9 + 4]!, a9_5 = a[aRow9 + 5]!;
+  const a10_0 = a[aRow10]!, a10_1 = a[aRow10 + 1]!, a10_2 = a[aRow10 + 2]!, a10_3 = a[aRow10 + 3]!, a10_4 = a[aRow10 + 4]!, a10_5 = a[aRow10 + 5]!;
+  const a11_0 = a[aRow11]!, a11_1 = a[aRow11 + 1]!, a11_2 = a[aRow11 + 2]!, a11_3 = a[aRow11 + 3]!, a11_4 = a[aRow11 + 4]!, a11_5 = a[aRow11 + 5]!;
+  const a12_0 = a[aRow12]!, a12_1 = a[aRow12 + 1]!, a12_2 = a[aRow12 + 2]!, a12_3 = a[aRow12 + 3]!, a12_4 = a[aRow12 + 4]!, a12_5 = a[aRow12 + 5]!;
+  const a13_0 = a[aRow13]!, a13_1 = a[aRow13 + 1]!, a13_2 = a[aRow13 + 2]!, a13_3 = a[aRow13 + 3]!, a13_4 = a[aRow13 + 4]!, a13_5 = a[aRow13 + 5]!;
+  const a14_0 = a[aRow14]!, a14_1 = a[aRow14 + 1]!, a14_2 = a[aRow14 + 2]!, a14_3 = a[aRow14 + 3]!, a14_4 = a[aRow14 + 4]!, a14_5 = a[aRow14 + 5]!;
+  const a15_0 = a[aRow15]!, a15_1 = a[aRow15 + 1]!, a15_2 = a[aRow15 + 2]!, a15_3 = a[aRow15 + 3]!, a15_4 = a[aRow15 + 4]!, a15_5 = a[aRow15 + 5]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  const cStep8 = 8 * ldc;
+  const cStep9 = 9 * ldc;
+  const cStep10 = 10 * ldc;
+  const cStep11 = 11 * ldc;
+  const cStep12 = 12 * ldc;
+  const cStep13 = 13 * ldc;
+  const cStep14 = 14 * ldc;
+  const cStep15 = 15 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + ((a0_3 * b3 + a0_4 * b4) + a0_5 * b5));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + a1_2 * b2) + ((a1_3 * b3 + a1_4 * b4) + a1_5 * b5));
+    c[cj + cStep2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + a2_2 * b2) + ((a2_3 * b3 + a2_4 * b4) + a2_5 * b5));
+    c[cj + cStep3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + a3_2 * b2) + ((a3_3 * b3 + a3_4 * b4) + a3_5 * b5));
+    c[cj + cStep4] = acc[q + 4]! + (((a4_0 * b0 + a4_1 * b1) + a4_2 * b2) + ((a4_3 * b3 + a4_4 * b4) + a4_5 * b5));
+    c[cj + cStep5] = acc[q + 5]! + (((a5_0 * b0 + a5_1 * b1) + a5_2 * b2) + ((a5_3 * b3 + a5_4 * b4) + a5_5 * b5));
+    c[cj + cStep6] = acc[q + 6]! + (((a6_0 * b0 + a6_1 * b1) + a6_2 * b2) + ((a6_3 * b3 + a6_4 * b4) + a6_5 * b5));
+    c[cj + cStep7] = acc[q + 7]! + (((a7_0 * b0 + a7_1 * b1) + a7_2 * b2) + ((a7_3 * b3 + a7_4 * b4) + a7_5 * b5));
+    c[cj + cStep8] = acc[q + 8]! + (((a8_0 * b0 + a8_1 * b1) + a8_2 * b2) + ((a8_3 * b3 + a8_4 * b4) + a8_5 * b5));
+    c[cj + cStep9] = acc[q + 9]! + (((a9_0 * b0 + a9_1 * b1) + a9_2 * b2) + ((a9_3 * b3 + a9_4 * b4) + a9_5 * b5));
+    c[cj + cStep10] = acc[q + 10]! + (((a10_0 * b0 + a10_1 * b1) + a10_2 * b2) + ((a10_3 * b3 + a10_4 * b4) + a10_5 * b5));
+    c[cj + cStep11] = acc[q + 11]! + (((a11_0 * b0 + a11_1 * b1) + a11_2 * b2) + ((a11_3 * b3 + a11_4 * b4) + a11_5 * b5));
+    c[cj + cStep12] = acc[q + 12]! + (((a12_0 * b0 + a12_1 * b1) + a12_2 * b2) + ((a12_3 * b3 + a12_4 * b4) + a12_5 * b5));
+    c[cj + cStep13] = acc[q + 13]! + (((a13_0 * b0 + a13_1 * b1) + a13_2 * b2) + ((a13_3 * b3 + a13_4 * b4) + a13_5 * b5));
+    c[cj + cStep14] = acc[q + 14]! + (((a14_0 * b0 + a14_1 * b1) + a14_2 * b2) + ((a14_3 * b3 + a14_4 * b4) + a14_5 * b5));
+    c[cj + cStep15] = acc[q + 15]! + (((a15_0 * b0 + a15_1 * b1) + a15_2 * b2) + ((a15_3 * b3 + a15_4 * b4) + a15_5 * b5));
+    p = (p + 6) | 0;
+    q = (q + 16) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 16 rows × 5 reduction values, the last block: writes C. */
+export function rows16k5Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const aRow2 = (aIdx + 2 * lda) | 0;
+  const aRow3 = (aIdx + 3 * lda) | 0;
+  const aRow4 = (aIdx + 4 * lda) | 0;
+  const aRow5 = (aIdx + 5 * lda) | 0;
+  const aRow6 = (aIdx + 6 * lda) | 0;
+  const aRow7 = (aIdx + 7 * lda) | 0;
+  const aRow8 = (aIdx + 8 * lda) | 0;
+  const aRow9 = (aIdx + 9 * lda) | 0;
+  const aRow10 = (aIdx + 10 * lda) | 0;
+  const aRow11 = (aIdx + 11 * lda) | 0;
+  const aRow12 = (aIdx + 12 * lda) | 0;
+  const aRow13 = (aIdx + 13 * lda) | 0;
+  const aRow14 = (aIdx + 14 * lda) | 0;
+  const aRow15 = (aIdx + 15 * lda) | 0;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!, a0_3 = a[aRow0 + 3]!, a0_4 = a[aRow0 + 4]!;
+  const a1_0 = a[aRow1]!, a1_1 = a[aRow1 + 1]!, a1_2 = a[aRow1 + 2]!, a1_3 = a[aRow1 + 3]!, a1_4 = a[aRow1 + 4]!;
+  const a2_0 = a[aRow2]!, a2_1 = a[aRow2 + 1]!, a2_2 = a[aRow2 + 2]!, a2_3 = a[aRow2 + 3]!, a2_4 = a[aRow2 + 4]!;
+  const a3_0 = a[aRow3]!, a3_1 = a[aRow3 + 1]!, a3_2 = a[aRow3 + 2]!, a3_3 = a[aRow3 + 3]!, a3_4 = a[aRow3 + 4]!;
+  const a4_0 = a[aRow4]!, a4_1 = a[aRow4 + 1]!, a4_2 = a[aRow4 + 2]!, a4_3 = a[aRow4 + 3]!, a4_4 = a[aRow4 + 4]!;
+  const a5_0 = a[aRow5]!, a5_1 = a[aRow5 + 1]!, a5_2 = a[aRow5 + 2]!, a5_3 = a[aRow5 + 3]!, a5_4 = a[aRow5 + 4]!;
+  const a6_0 = a[aRow6]!, a6_1 = a[aRow6 + 1]!, a6_2 = a[aRow6 + 2]!, a6_3 = a[aRow6 + 3]!, a6_4 = a[aRow6 + 4]!;
+  const a7_0 = a[aRow7]!, a7_1 = a[aRow7 + 1]!, a7_2 = a[aRow7 + 2]!, a7_3 = a[aRow7 + 3]!, a7_4 = a[aRow7 + 4]!;
+  const a8_0 = a[aRow8]!, a8_1 = a[aRow8 + 1]!, a8_2 = a[aRow8 + 2]!, a8_3 = a[aRow8 + 3]!, a8_4 = a[aRow8 + 4]!;
+  const a9_0 = a[aRow9]!, a9_1 = a[aRow9 + 1]!, a9_2 = a[aRow9 + 2]!, a9_3 = a[aRow9 + 3]!, a9_4 = a[aRow9 + 4]!;
+  const a10_0 = a[aRow10]!, a10_1 = a[aRow10 + 1]!, a10_2 = a[aRow10 + 2]!, a10_3 = a[aRow10 + 3]!, a10_4 = a[aRow10 + 4]!;
+  const a11_0 = a[aRow11]!, a11_1 = a[aRow11 + 1]!, a11_2 = a[aRow11 + 2]!, a11_3 = a[aRow11 + 3]!, a11_4 = a[aRow11 + 4]!;
+  const a12_0 = a[aRow12]!, a12_1 = a[aRow12 + 1]!, a12_2 = a[aRow12 + 2]!, a12_3 = a[aRow12 + 3]!, a12_4 = a[aRow12 + 4]!;
+  const a13_0 = a[aRow13]!, a13_1 = a[aRow13 + 1]!, a13_2 = a[aRow13 + 2]!, a13_3 = a[aRow13 + 3]!, a13_4 = a[aRow13 + 4]!;
+  const a14_0 = a[aRow14]!, a14_1 = a[aRow14 + 1]!, a14_2 = a[aRow14 + 2]!, a14_3 = a[aRow14 + 3]!, a14_4 = a[aRow14 + 4]!;
+  const a15_0 = a[aRow15]!, a15_1 = a[aRow15 + 1]!, a15_2 = a[aRow15 + 2]!, a15_3 = a[aRow15 + 3]!, a15_4 = a[aRow15 + 4]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  const cStep8 = 8 * ldc;
+  const cStep9 = 9 * ldc;
+  const cStep10 = 10 * ldc;
+  const cStep11 = 11 * ldc;
+  const cStep12 = 12 * ldc;
+  const cStep13 = 13 * ldc;
+  const cStep14 = 14 * ldc;
+  const cStep15 = 15 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + (a0_3 * b3 + a0_4 * b4));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + a1_2 * b2) + (a1_3 * b3 + a1_4 * b4));
+    c[cj + cStep2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + a2_2 * b2) + (a2_3 * b3 + a2_4 * b4));
+    c[cj + cStep3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + a3_2 * b2) + (a3_3 * b3 + a3_4 * b4));
+    c[cj + cStep4] = acc[q + 4]! + (((a4_0 * b0 + a4_1 * b1) + a4_2 * b2) + (a4_3 * b3 + a4_4 * b4));
+    c[cj + cStep5] = acc[q + 5]! + (((a5_0 * b0 + a5_1 * b1) + a5_2 * b2) + (a5_3 * b3 + a5_4 * b4));
+    c[cj + cStep6] = acc[q + 6]! + (((a6_0 * b0 + a6_1 * b1) + a6_2 * b2) + (a6_3 * b3 + a6_4 * b4));
+    c[cj + cStep7] = acc[q + 7]! + (((a7_0 * b0 + a7_1 * b1) + a7_2 * b2) + (a7_3 * b3 + a7_4 * b4));
+    c[cj + cStep8] = acc[q + 8]! + (((a8_0 * b0 + a8_1 * b1) + a8_2 * b2) + (a8_3 * b3 + a8_4 * b4));
+    c[cj + cStep9] = acc[q + 9]! + (((a9_0 * b0 + a9_1 * b1) + a9_2 * b2) + (a9_3 * b3 + a9_4 * b4));
+    c[cj + cStep10] = acc[q + 10]! + (((a10_0 * b0 + a10_1 * b1) + a10_2 * b2) + (a10_3 * b3 + a10_4 * b4));
+    c[cj + cStep11] = acc[q + 11]! + (((a11_0 * b0 + a11_1 * b1) + a11_2 * b2) + (a11_3 * b3 + a11_4 * b4));
+    c[cj + cStep12] = acc[q + 12]! + (((a12_0 * b0 + a12_1 * b1) + a12_2 * b2) + (a12_3 * b3 + a12_4 * b4));
+    c[cj + cStep13] = acc[q + 13]! + (((a13_0 * b0 + a13_1 * b1) + a13_2 * b2) + (a13_3 * b3 + a13_4 * b4));
+    c[cj + cStep14] = acc[q + 14]! + (((a14_0 * b0 + a14_1 * b1) + a14_2 * b2) + (a14_3 * b3 + a14_4 * b4));
+    c[cj + cStep15] = acc[q + 15]! + (((a15_0 * b0 + a15_1 * b1) + a15_2 * b2) + (a15_3 * b3 + a15_4 * b4));
+    p = (p + 5) | 0;
+    q = (q + 16) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 16 rows × 4 reduction values, the last block: writes C. */
+export function rows16k4Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const aRow2 = (aIdx + 2 * lda) | 0;
+  const aRow3 = (aIdx + 3 * lda) | 0;
+  const aRow4 = (aIdx + 4 * lda) | 0;
+  const aRow5 = (aIdx + 5 * lda) | 0;
+  const aRow6 = (aIdx + 6 * lda) | 0;
+  const aRow7 = (aIdx + 7 * lda) | 0;
+  const aRow8 = (aIdx + 8 * lda) | 0;
+  const aRow9 = (aIdx + 9 * lda) | 0;
+  const aRow10 = (aIdx + 10 * lda) | 0;
+  const aRow11 = (aIdx + 11 * lda) | 0;
+  const aRow12 = (aIdx + 12 * lda) | 0;
+  const aRow13 = (aIdx + 13 * lda) | 0;
+  const aRow14 = (aIdx + 14 * lda) | 0;
+  const aRow15 = (aIdx + 15 * lda) | 0;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!, a0_3 = a[aRow0 + 3]!;
+  const a1_0 = a[aRow1]!, a1_1 = a[aRow1 + 1]!, a1_2 = a[aRow1 + 2]!, a1_3 = a[aRow1 + 3]!;
+  const a2_0 = a[aRow2]!, a2_1 = a[aRow2 + 1]!, a2_2 = a[aRow2 + 2]!, a2_3 = a[aRow2 + 3]!;
+  const a3_0 = a[aRow3]!, a3_1 = a[aRow3 + 1]!, a3_2 = a[aRow3 + 2]!, a3_3 = a[aRow3 + 3]!;
+  const a4_0 = a[aRow4]!, a4_1 = a[aRow4 + 1]!, a4_2 = a[aRow4 + 2]!, a4_3 = a[aRow4 + 3]!;
+  const a5_0 = a[aRow5]!, a5_1 = a[aRow5 + 1]!, a5_2 = a[aRow5 + 2]!, a5_3 = a[aRow5 + 3]!;
+  const a6_0 = a[aRow6]!, a6_1 = a[aRow6 + 1]!, a6_2 = a[aRow6 + 2]!, a6_3 = a[aRow6 + 3]!;
+  const a7_0 = a[aRow7]!, a7_1 = a[aRow7 + 1]!, a7_2 = a[aRow7 + 2]!, a7_3 = a[aRow7 + 3]!;
+  const a8_0 = a[aRow8]!, a8_1 = a[aRow8 + 1]!, a8_2 = a[aRow8 + 2]!, a8_3 = a[aRow8 + 3]!;
+  const a9_0 = a[aRow9]!, a9_1 = a[aRow9 + 1]!, a9_2 = a[aRow9 + 2]!, a9_3 = a[aRow9 + 3]!;
+  const a10_0 = a[aRow10]!, a10_1 = a[aRow10 + 1]!, a10_2 = a[aRow10 + 2]!, a10_3 = a[aRow10 + 3]!;
+  const a11_0 = a[aRow11]!, a11_1 = a[aRow11 + 1]!, a11_2 = a[aRow11 + 2]!, a11_3 = a[aRow11 + 3]!;
+  const a12_0 = a[aRow12]!, a12_1 = a[aRow12 + 1]!, a12_2 = a[aRow12 + 2]!, a12_3 = a[aRow12 + 3]!;
+  const a13_0 = a[aRow13]!, a13_1 = a[aRow13 + 1]!, a13_2 = a[aRow13 + 2]!, a13_3 = a[aRow13 + 3]!;
+  const a14_0 = a[aRow14]!, a14_1 = a[aRow14 + 1]!, a14_2 = a[aRow14 + 2]!, a14_3 = a[aRow14 + 3]!;
+  const a15_0 = a[aRow15]!, a15_1 = a[aRow15 + 1]!, a15_2 = a[aRow15 + 2]!, a15_3 = a[aRow15 + 3]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  const cStep8 = 8 * ldc;
+  const cStep9 = 9 * ldc;
+  const cStep10 = 10 * ldc;
+  const cStep11 = 11 * ldc;
+  const cStep12 = 12 * ldc;
+  const cStep13 = 13 * ldc;
+  const cStep14 = 14 * ldc;
+  const cStep15 = 15 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!;
+    c[cj] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3));
+    c[cj + ldc] = acc[q + 1]! + ((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3));
+    c[cj + cStep2] = acc[q + 2]! + ((a2_0 * b0 + a2_1 * b1) + (a2_2 * b2 + a2_3 * b3));
+    c[cj + cStep3] = acc[q + 3]! + ((a3_0 * b0 + a3_1 * b1) + (a3_2 * b2 + a3_3 * b3));
+    c[cj + cStep4] = acc[q + 4]! + ((a4_0 * b0 + a4_1 * b1) + (a4_2 * b2 + a4_3 * b3));
+    c[cj + cStep5] = acc[q + 5]! + ((a5_0 * b0 + a5_1 * b1) + (a5_2 * b2 + a5_3 * b3));
+    c[cj + cStep6] = acc[q + 6]! + ((a6_0 * b0 + a6_1 * b1) + (a6_2 * b2 + a6_3 * b3));
+    c[cj + cStep7] = acc[q + 7]! + ((a7_0 * b0 + a7_1 * b1) + (a7_2 * b2 + a7_3 * b3));
+    c[cj + cStep8] = acc[q + 8]! + ((a8_0 * b0 + a8_1 * b1) + (a8_2 * b2 + a8_3 * b3));
+    c[cj + cStep9] = acc[q + 9]! + ((a9_0 * b0 + a9_1 * b1) + (a9_2 * b2 + a9_3 * b3));
+    c[cj + cStep10] = acc[q + 10]! + ((a10_0 * b0 + a10_1 * b1) + (a10_2 * b2 + a10_3 * b3));
+    c[cj + cStep11] = acc[q + 11]! + ((a11_0 * b0 + a11_1 * b1) + (a11_2 * b2 + a11_3 * b3));
+    c[cj + cStep12] = acc[q + 12]! + ((a12_0 * b0 + a12_1 * b1) + (a12_2 * b2 + a12_3 * b3));
+    c[cj + cStep13] = acc[q + 13]! + ((a13_0 * b0 + a13_1 * b1) + (a13_2 * b2 + a13_3 * b3));
+    c[cj + cStep14] = acc[q + 14]! + ((a14_0 * b0 + a14_1 * b1) + (a14_2 * b2 + a14_3 * b3));
+    c[cj + cStep15] = acc[q + 15]! + ((a15_0 * b0 + a15_1 * b1) + (a15_2 * b2 + a15_3 * b3));
+    p = (p + 4) | 0;
+    q = (q + 16) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 16 rows × 3 reduction values, the last block: writes C. */
+export function rows16k3Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const aRow2 = (aIdx + 2 * lda) | 0;
+  const aRow3 = (aIdx + 3 * lda) | 0;
+  const aRow4 = (aIdx + 4 * lda) | 0;
+  const aRow5 = (aIdx + 5 * lda) | 0;
+  const aRow6 = (aIdx + 6 * lda) | 0;
+  const aRow7 = (aIdx + 7 * lda) | 0;
+  const aRow8 = (aIdx + 8 * lda) | 0;
+  const aRow9 = (aIdx + 9 * lda) | 0;
+  const aRow10 = (aIdx + 10 * lda) | 0;
+  const aRow11 = (aIdx + 11 * lda) | 0;
+  const aRow12 = (aIdx + 12 * lda) | 0;
+  const aRow13 = (aIdx + 13 * lda) | 0;
+  const aRow14 = (aIdx + 14 * lda) | 0;
+  const aRow15 = (aIdx + 15 * lda) | 0;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!;
+  const a1_0 = a[aRow1]!, a1_1 = a[aRow1 + 1]!, a1_2 = a[aRow1 + 2]!;
+  const a2_0 = a[aRow2]!, a2_1 = a[aRow2 + 1]!, a2_2 = a[aRow2 + 2]!;
+  const a3_0 = a[aRow3]!, a3_1 = a[aRow3 + 1]!, a3_2 = a[aRow3 + 2]!;
+  const a4_0 = a[aRow4]!, a4_1 = a[aRow4 + 1]!, a4_2 = a[aRow4 + 2]!;
+  const a5_0 = a[aRow5]!, a5_1 = a[aRow5 + 1]!, a5_2 = a[aRow5 + 2]!;
+  const a6_0 = a[aRow6]!, a6_1 = a[aRow6 + 1]!, a6_2 = a[aRow6 + 2]!;
+  const a7_0 = a[aRow7]!, a7_1 = a[aRow7 + 1]!, a7_2 = a[aRow7 + 2]!;
+  const a8_0 = a[aRow8]!, a8_1 = a[aRow8 + 1]!, a8_2 = a[aRow8 + 2]!;
+  const a9_0 = a[aRow9]!, a9_1 = a[aRow9 + 1]!, a9_2 = a[aRow9 + 2]!;
+  const a10_0 = a[aRow10]!, a10_1 = a[aRow10 + 1]!, a10_2 = a[aRow10 + 2]!;
+  const a11_0 = a[aRow11]!, a11_1 = a[aRow11 + 1]!, a11_2 = a[aRow11 + 2]!;
+  const a12_0 = a[aRow12]!, a12_1 = a[aRow12 + 1]!, a12_2 = a[aRow12 + 2]!;
+  const a13_0 = a[aRow13]!, a13_1 = a[aRow13 + 1]!, a13_2 = a[aRow13 + 2]!;
+  const a14_0 = a[aRow14]!, a14_1 = a[aRow14 + 1]!, a14_2 = a[aRow14 + 2]!;
+  const a15_0 = a[aRow15]!, a15_1 = a[aRow15 + 1]!, a15_2 = a[aRow15 + 2]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  const cStep8 = 8 * ldc;
+  const cStep9 = 9 * ldc;
+  const cStep10 = 10 * ldc;
+  const cStep11 = 11 * ldc;
+  const cStep12 = 12 * ldc;
+  const cStep13 = 13 * ldc;
+  const cStep14 = 14 * ldc;
+  const cStep15 = 15 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!;
+    c[cj] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + a0_2 * b2);
+    c[cj + ldc] = acc[q + 1]! + ((a1_0 * b0 + a1_1 * b1) + a1_2 * b2);
+    c[cj + cStep2] = acc[q + 2]! + ((a2_0 * b0 + a2_1 * b1) + a2_2 * b2);
+    c[cj + cStep3] = acc[q + 3]! + ((a3_0 * b0 + a3_1 * b1) + a3_2 * b2);
+    c[cj + cStep4] = acc[q + 4]! + ((a4_0 * b0 + a4_1 * b1) + a4_2 * b2);
+    c[cj + cStep5] = acc[q + 5]! + ((a5_0 * b0 + a5_1 * b1) + a5_2 * b2);
+    c[cj + cStep6] = acc[q + 6]! + ((a6_0 * b0 + a6_1 * b1) + a6_2 * b2);
+    c[cj + cStep7] = acc[q + 7]! + ((a7_0 * b0 + a7_1 * b1) + a7_2 * b2);
+    c[cj + cStep8] = acc[q + 8]! + ((a8_0 * b0 + a8_1 * b1) + a8_2 * b2);
+    c[cj + cStep9] = acc[q + 9]! + ((a9_0 * b0 + a9_1 * b1) + a9_2 * b2);
+    c[cj + cStep10] = acc[q + 10]! + ((a10_0 * b0 + a10_1 * b1) + a10_2 * b2);
+    c[cj + cStep11] = acc[q + 11]! + ((a11_0 * b0 + a11_1 * b1) + a11_2 * b2);
+    c[cj + cStep12] = acc[q + 12]! + ((a12_0 * b0 + a12_1 * b1) + a12_2 * b2);
+    c[cj + cStep13] = acc[q + 13]! + ((a13_0 * b0 + a13_1 * b1) + a13_2 * b2);
+    c[cj + cStep14] = acc[q + 14]! + ((a14_0 * b0 + a14_1 * b1) + a14_2 * b2);
+    c[cj + cStep15] = acc[q + 15]! + ((a15_0 * b0 + a15_1 * b1) + a15_2 * b2);
+    p = (p + 3) | 0;
+    q = (q + 16) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 16 rows × 2 reduction values, the last block: writes C. */
+export function rows16k2Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const aRow2 = (aIdx + 2 * lda) | 0;
+  const aRow3 = (aIdx + 3 * lda) | 0;
+  const aRow4 = (aIdx + 4 * lda) | 0;
+  const aRow5 = (aIdx + 5 * lda) | 0;
+  const aRow6 = (aIdx + 6 * lda) | 0;
+  const aRow7 = (aIdx + 7 * lda) | 0;
+  const aRow8 = (aIdx + 8 * lda) | 0;
+  const aRow9 = (aIdx + 9 * lda) | 0;
+  const aRow10 = (aIdx + 10 * lda) | 0;
+  const aRow11 = (aIdx + 11 * lda) | 0;
+  const aRow12 = (aIdx + 12 * lda) | 0;
+  const aRow13 = (aIdx + 13 * lda) | 0;
+  const aRow14 = (aIdx + 14 * lda) | 0;
+  const aRow15 = (aIdx + 15 * lda) | 0;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!;
+  const a1_0 = a[aRow1]!, a1_1 = a[aRow1 + 1]!;
+  const a2_0 = a[aRow2]!, a2_1 = a[aRow2 + 1]!;
+  const a3_0 = a[aRow3]!, a3_1 = a[aRow3 + 1]!;
+  const a4_0 = a[aRow4]!, a4_1 = a[aRow4 + 1]!;
+  const a5_0 = a[aRow5]!, a5_1 = a[aRow5 + 1]!;
+  const a6_0 = a[aRow6]!, a6_1 = a[aRow6 + 1]!;
+  const a7_0 = a[aRow7]!, a7_1 = a[aRow7 + 1]!;
+  const a8_0 = a[aRow8]!, a8_1 = a[aRow8 + 1]!;
+  const a9_0 = a[aRow9]!, a9_1 = a[aRow9 + 1]!;
+  const a10_0 = a[aRow10]!, a10_1 = a[aRow10 + 1]!;
+  const a11_0 = a[aRow11]!, a11_1 = a[aRow11 + 1]!;
+  const a12_0 = a[aRow12]!, a12_1 = a[aRow12 + 1]!;
+  const a13_0 = a[aRow13]!, a13_1 = a[aRow13 + 1]!;
+  const a14_0 = a[aRow14]!, a14_1 = a[aRow14 + 1]!;
+  const a15_0 = a[aRow15]!, a15_1 = a[aRow15 + 1]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  const cStep8 = 8 * ldc;
+  const cStep9 = 9 * ldc;
+  const cStep10 = 10 * ldc;
+  const cStep11 = 11 * ldc;
+  const cStep12 = 12 * ldc;
+  const cStep13 = 13 * ldc;
+  const cStep14 = 14 * ldc;
+  const cStep15 = 15 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!;
+    c[cj] = acc[q]! + (a0_0 * b0 + a0_1 * b1);
+    c[cj + ldc] = acc[q + 1]! + (a1_0 * b0 + a1_1 * b1);
+    c[cj + cStep2] = acc[q + 2]! + (a2_0 * b0 + a2_1 * b1);
+    c[cj + cStep3] = acc[q + 3]! + (a3_0 * b0 + a3_1 * b1);
+    c[cj + cStep4] = acc[q + 4]! + (a4_0 * b0 + a4_1 * b1);
+    c[cj + cStep5] = acc[q + 5]! + (a5_0 * b0 + a5_1 * b1);
+    c[cj + cStep6] = acc[q + 6]! + (a6_0 * b0 + a6_1 * b1);
+    c[cj + cStep7] = acc[q + 7]! + (a7_0 * b0 + a7_1 * b1);
+    c[cj + cStep8] = acc[q + 8]! + (a8_0 * b0 + a8_1 * b1);
+    c[cj + cStep9] = acc[q + 9]! + (a9_0 * b0 + a9_1 * b1);
+    c[cj + cStep10] = acc[q + 10]! + (a10_0 * b0 + a10_1 * b1);
+    c[cj + cStep11] = acc[q + 11]! + (a11_0 * b0 + a11_1 * b1);
+    c[cj + cStep12] = acc[q + 12]! + (a12_0 * b0 + a12_1 * b1);
+    c[cj + cStep13] = acc[q + 13]! + (a13_0 * b0 + a13_1 * b1);
+    c[cj + cStep14] = acc[q + 14]! + (a14_0 * b0 + a14_1 * b1);
+    c[cj + cStep15] = acc[q + 15]! + (a15_0 * b0 + a15_1 * b1);
+    p = (p + 2) | 0;
+    q = (q + 16) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 16 rows × 1 reduction value, the last block: writes C. */
+export function rows16k1Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const aRow2 = (aIdx + 2 * lda) | 0;
+  const aRow3 = (aIdx + 3 * lda) | 0;
+  const aRow4 = (aIdx + 4 * lda) | 0;
+  const aRow5 = (aIdx + 5 * lda) | 0;
+  const aRow6 = (aIdx + 6 * lda) | 0;
+  const aRow7 = (aIdx + 7 * lda) | 0;
+  const aRow8 = (aIdx + 8 * lda) | 0;
+  const aRow9 = (aIdx + 9 * lda) | 0;
+  const aRow10 = (aIdx + 10 * lda) | 0;
+  const aRow11 = (aIdx + 11 * lda) | 0;
+  const aRow12 = (aIdx + 12 * lda) | 0;
+  const aRow13 = (aIdx + 13 * lda) | 0;
+  const aRow14 = (aIdx + 14 * lda) | 0;
+  const aRow15 = (aIdx + 15 * lda) | 0;
+  const a0_0 = a[aRow0]!;
+  const a1_0 = a[aRow1]!;
+  const a2_0 = a[aRow2]!;
+  const a3_0 = a[aRow3]!;
+  const a4_0 = a[aRow4]!;
+  const a5_0 = a[aRow5]!;
+  const a6_0 = a[aRow6]!;
+  const a7_0 = a[aRow7]!;
+  const a8_0 = a[aRow8]!;
+  const a9_0 = a[aRow9]!;
+  const a10_0 = a[aRow10]!;
+  const a11_0 = a[aRow11]!;
+  const a12_0 = a[aRow12]!;
+  const a13_0 = a[aRow13]!;
+  const a14_0 = a[aRow14]!;
+  const a15_0 = a[aRow15]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  const cStep8 = 8 * ldc;
+  const cStep9 = 9 * ldc;
+  const cStep10 = 10 * ldc;
+  const cStep11 = 11 * ldc;
+  const cStep12 = 12 * ldc;
+  const cStep13 = 13 * ldc;
+  const cStep14 = 14 * ldc;
+  const cStep15 = 15 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!;
+    c[cj] = acc[q]! + a0_0 * b0;
+    c[cj + ldc] = acc[q + 1]! + a1_0 * b0;
+    c[cj + cStep2] = acc[q + 2]! + a2_0 * b0;
+    c[cj + cStep3] = acc[q + 3]! + a3_0 * b0;
+    c[cj + cStep4] = acc[q + 4]! + a4_0 * b0;
+    c[cj + cStep5] = acc[q + 5]! + a5_0 * b0;
+    c[cj + cStep6] = acc[q + 6]! + a6_0 * b0;
+    c[cj + cStep7] = acc[q + 7]! + a7_0 * b0;
+    c[cj + cStep8] = acc[q + 8]! + a8_0 * b0;
+    c[cj + cStep9] = acc[q + 9]! + a9_0 * b0;
+    c[cj + cStep10] = acc[q + 10]! + a10_0 * b0;
+    c[cj + cStep11] = acc[q + 11]! + a11_0 * b0;
+    c[cj + cStep12] = acc[q + 12]! + a12_0 * b0;
+    c[cj + cStep13] = acc[q + 13]! + a13_0 * b0;
+    c[cj + cStep14] = acc[q + 14]! + a14_0 * b0;
+    c[cj + cStep15] = acc[q + 15]! + a15_0 * b0;
+    p = (p + 1) | 0;
+    q = (q + 16) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 8 rows × 8 reduction values, the last block: writes C. */
+export function rows8k8Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const aRow2 = (aIdx + 2 * lda) | 0;
+  const aRow3 = (aIdx + 3 * lda) | 0;
+  const aRow4 = (aIdx + 4 * lda) | 0;
+  const aRow5 = (aIdx + 5 * lda) | 0;
+  const aRow6 = (aIdx + 6 * lda) | 0;
+  const aRow7 = (aIdx + 7 * lda) | 0;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!, a0_3 = a[aRow0 + 3]!, a0_4 = a[aRow0 + 4]!, a0_5 = a[aRow0 + 5]!, a0_6 = a[aRow0 + 6]!, a0_7 = a[aRow0 + 7]!;
+  const a1_0 = a[aRow1]!, a1_1 = a[aRow1 + 1]!, a1_2 = a[aRow1 + 2]!, a1_3 = a[aRow1 + 3]!, a1_4 = a[aRow1 + 4]!, a1_5 = a[aRow1 + 5]!, a1_6 = a[aRow1 + 6]!, a1_7 = a[aRow1 + 7]!;
+  const a2_0 = a[aRow2]!, a2_1 = a[aRow2 + 1]!, a2_2 = a[aRow2 + 2]!, a2_3 = a[aRow2 + 3]!, a2_4 = a[aRow2 + 4]!, a2_5 = a[aRow2 + 5]!, a2_6 = a[aRow2 + 6]!, a2_7 = a[aRow2 + 7]!;
+  const a3_0 = a[aRow3]!, a3_1 = a[aRow3 + 1]!, a3_2 = a[aRow3 + 2]!, a3_3 = a[aRow3 + 3]!, a3_4 = a[aRow3 + 4]!, a3_5 = a[aRow3 + 5]!, a3_6 = a[aRow3 + 6]!, a3_7 = a[aRow3 + 7]!;
+  const a4_0 = a[aRow4]!, a4_1 = a[aRow4 + 1]!, a4_2 = a[aRow4 + 2]!, a4_3 = a[aRow4 + 3]!, a4_4 = a[aRow4 + 4]!, a4_5 = a[aRow4 + 5]!, a4_6 = a[aRow4 + 6]!, a4_7 = a[aRow4 + 7]!;
+  const a5_0 = a[aRow5]!, a5_1 = a[aRow5 + 1]!, a5_2 = a[aRow5 + 2]!, a5_3 = a[aRow5 + 3]!, a5_4 = a[aRow5 + 4]!, a5_5 = a[aRow5 + 5]!, a5_6 = a[aRow5 + 6]!, a5_7 = a[aRow5 + 7]!;
+  const a6_0 = a[aRow6]!, a6_1 = a[aRow6 + 1]!, a6_2 = a[aRow6 + 2]!, a6_3 = a[aRow6 + 3]!, a6_4 = a[aRow6 + 4]!, a6_5 = a[aRow6 + 5]!, a6_6 = a[aRow6 + 6]!, a6_7 = a[aRow6 + 7]!;
+  const a7_0 = a[aRow7]!, a7_1 = a[aRow7 + 1]!, a7_2 = a[aRow7 + 2]!, a7_3 = a[aRow7 + 3]!, a7_4 = a[aRow7 + 4]!, a7_5 = a[aRow7 + 5]!, a7_6 = a[aRow7 + 6]!, a7_7 = a[aRow7 + 7]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!, b7 = panel[p + 7]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + (a0_6 * b6 + a0_7 * b7)));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3)) + ((a1_4 * b4 + a1_5 * b5) + (a1_6 * b6 + a1_7 * b7)));
+    c[cj + cStep2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + (a2_2 * b2 + a2_3 * b3)) + ((a2_4 * b4 + a2_5 * b5) + (a2_6 * b6 + a2_7 * b7)));
+    c[cj + cStep3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + (a3_2 * b2 + a3_3 * b3)) + ((a3_4 * b4 + a3_5 * b5) + (a3_6 * b6 + a3_7 * b7)));
+    c[cj + cStep4] = acc[q + 4]! + (((a4_0 * b0 + a4_1 * b1) + (a4_2 * b2 + a4_3 * b3)) + ((a4_4 * b4 + a4_5 * b5) + (a4_6 * b6 + a4_7 * b7)));
+    c[cj + cStep5] = acc[q + 5]! + (((a5_0 * b0 + a5_1 * b1) + (a5_2 * b2 + a5_3 * b3)) + ((a5_4 * b4 + a5_5 * b5) + (a5_6 * b6 + a5_7 * b7)));
+    c[cj + cStep6] = acc[q + 6]! + (((a6_0 * b0 + a6_1 * b1) + (a6_2 * b2 + a6_3 * b3)) + ((a6_4 * b4 + a6_5 * b5) + (a6_6 * b6 + a6_7 * b7)));
+    c[cj + cStep7] = acc[q + 7]! + (((a7_0 * b0 + a7_1 * b1) + (a7_2 * b2 + a7_3 * b3)) + ((a7_4 * b4 + a7_5 * b5) + (a7_6 * b6 + a7_7 * b7)));
+    p = (p + 8) | 0;
+    q = (q + 8) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 8 rows × 7 reduction values, the last block: writes C. */
+export function rows8k7Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const aRow2 = (aIdx + 2 * lda) | 0;
+  const aRow3 = (aIdx + 3 * lda) | 0;
+  const aRow4 = (aIdx + 4 * lda) | 0;
+  const aRow5 = (aIdx + 5 * lda) | 0;
+  const aRow6 = (aIdx + 6 * lda) | 0;
+  const aRow7 = (aIdx + 7 * lda) | 0;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!, a0_3 = a[aRow0 + 3]!, a0_4 = a[aRow0 + 4]!, a0_5 = a[aRow0 + 5]!, a0_6 = a[aRow0 + 6]!;
+  const a1_0 = a[aRow1]!, a1_1 = a[aRow1 + 1]!, a1_2 = a[aRow1 + 2]!, a1_3 = a[aRow1 + 3]!, a1_4 = a[aRow1 + 4]!, a1_5 = a[aRow1 + 5]!, a1_6 = a[aRow1 + 6]!;
+  const a2_0 = a[aRow2]!, a2_1 = a[aRow2 + 1]!, a2_2 = a[aRow2 + 2]!, a2_3 = a[aRow2 + 3]!, a2_4 = a[aRow2 + 4]!, a2_5 = a[aRow2 + 5]!, a2_6 = a[aRow2 + 6]!;
+  const a3_0 = a[aRow3]!, a3_1 = a[aRow3 + 1]!, a3_2 = a[aRow3 + 2]!, a3_3 = a[aRow3 + 3]!, a3_4 = a[aRow3 + 4]!, a3_5 = a[aRow3 + 5]!, a3_6 = a[aRow3 + 6]!;
+  const a4_0 = a[aRow4]!, a4_1 = a[aRow4 + 1]!, a4_2 = a[aRow4 + 2]!, a4_3 = a[aRow4 + 3]!, a4_4 = a[aRow4 + 4]!, a4_5 = a[aRow4 + 5]!, a4_6 = a[aRow4 + 6]!;
+  const a5_0 = a[aRow5]!, a5_1 = a[aRow5 + 1]!, a5_2 = a[aRow5 + 2]!, a5_3 = a[aRow5 + 3]!, a5_4 = a[aRow5 + 4]!, a5_5 = a[aRow5 + 5]!, a5_6 = a[aRow5 + 6]!;
+  const a6_0 = a[aRow6]!, a6_1 = a[aRow6 + 1]!, a6_2 = a[aRow6 + 2]!, a6_3 = a[aRow6 + 3]!, a6_4 = a[aRow6 + 4]!, a6_5 = a[aRow6 + 5]!, a6_6 = a[aRow6 + 6]!;
+  const a7_0 = a[aRow7]!, a7_1 = a[aRow7 + 1]!, a7_2 = a[aRow7 + 2]!, a7_3 = a[aRow7 + 3]!, a7_4 = a[aRow7 + 4]!, a7_5 = a[aRow7 + 5]!, a7_6 = a[aRow7 + 6]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + a0_6 * b6));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3)) + ((a1_4 * b4 + a1_5 * b5) + a1_6 * b6));
+    c[cj + cStep2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + (a2_2 * b2 + a2_3 * b3)) + ((a2_4 * b4 + a2_5 * b5) + a2_6 * b6));
+    c[cj + cStep3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + (a3_2 * b2 + a3_3 * b3)) + ((a3_4 * b4 + a3_5 * b5) + a3_6 * b6));
+    c[cj + cStep4] = acc[q + 4]! + (((a4_0 * b0 + a4_1 * b1) + (a4_2 * b2 + a4_3 * b3)) + ((a4_4 * b4 + a4_5 * b5) + a4_6 * b6));
+    c[cj + cStep5] = acc[q + 5]! + (((a5_0 * b0 + a5_1 * b1) + (a5_2 * b2 + a5_3 * b3)) + ((a5_4 * b4 + a5_5 * b5) + a5_6 * b6));
+    c[cj + cStep6] = acc[q + 6]! + (((a6_0 * b0 + a6_1 * b1) + (a6_2 * b2 + a6_3 * b3)) + ((a6_4 * b4 + a6_5 * b5) + a6_6 * b6));
+    c[cj + cStep7] = acc[q + 7]! + (((a7_0 * b0 + a7_1 * b1) + (a7_2 * b2 + a7_3 * b3)) + ((a7_4 * b4 + a7_5 * b5) + a7_6 * b6));
+    p = (p + 7) | 0;
+    q = (q + 8) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 8 rows × 6 reduction values, the last block: writes C. */
+export function rows8k6Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const aRow2 = (aIdx + 2 * lda) | 0;
+  const aRow3 = (aIdx + 3 * lda) | 0;
+  const aRow4 = (aIdx + 4 * lda) | 0;
+  const aRow5 = (aIdx + 5 * lda) | 0;
+  const aRow6 = (aIdx + 6 * lda) | 0;
+  const aRow7 = (aIdx + 7 * lda) | 0;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!, a0_3 = a[aRow0 + 3]!, a0_4 = a[aRow0 + 4]!, a0_5 = a[aRow0 + 5]!;
+  const a1_0 = a[aRow1]!, a1_1 = a[aRow1 + 1]!, a1_2 = a[aRow1 + 2]!, a1_3 = a[aRow1 + 3]!, a1_4 = a[aRow1 + 4]!, a1_5 = a[aRow1 + 5]!;
+  const a2_0 = a[aRow2]!, a2_1 = a[aRow2 + 1]!, a2_2 = a[aRow2 + 2]!, a2_3 = a[aRow2 + 3]!, a2_4 = a[aRow2 + 4]!, a2_5 = a[aRow2 + 5]!;
+  const a3_0 = a[aRow3]!, a3_1 = a[aRow3 + 1]!, a3_2 = a[aRow3 + 2]!, a3_3 = a[aRow3 + 3]!, a3_4 = a[aRow3 + 4]!, a3_5 = a[aRow3 + 5]!;
+  const a4_0 = a[aRow4]!, a4_1 = a[aRow4 + 1]!, a4_2 = a[aRow4 + 2]!, a4_3 = a[aRow4 + 3]!, a4_4 = a[aRow4 + 4]!, a4_5 = a[aRow4 + 5]!;
+  const a5_0 = a[aRow5]!, a5_1 = a[aRow5 + 1]!, a5_2 = a[aRow5 + 2]!, a5_3 = a[aRow5 + 3]!, a5_4 = a[aRow5 + 4]!, a5_5 = a[aRow5 + 5]!;
+  const a6_0 = a[aRow6]!, a6_1 = a[aRow6 + 1]!, a6_2 = a[aRow6 + 2]!, a6_3 = a[aRow6 + 3]!, a6_4 = a[aRow6 + 4]!, a6_5 = a[aRow6 + 5]!;
+  const a7_0 = a[aRow7]!, a7_1 = a[aRow7 + 1]!, a7_2 = a[aRow7 + 2]!, a7_3 = a[aRow7 + 3]!, a7_4 = a[aRow7 + 4]!, a7_5 = a[aRow7 + 5]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + ((a0_3 * b3 + a0_4 * b4) + a0_5 * b5));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + a1_2 * b2) + ((a1_3 * b3 + a1_4 * b4) + a1_5 * b5));
+    c[cj + cStep2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + a2_2 * b2) + ((a2_3 * b3 + a2_4 * b4) + a2_5 * b5));
+    c[cj + cStep3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + a3_2 * b2) + ((a3_3 * b3 + a3_4 * b4) + a3_5 * b5));
+    c[cj + cStep4] = acc[q + 4]! + (((a4_0 * b0 + a4_1 * b1) + a4_2 * b2) + ((a4_3 * b3 + a4_4 * b4) + a4_5 * b5));
+    c[cj + cStep5] = acc[q + 5]! + (((a5_0 * b0 + a5_1 * b1) + a5_2 * b2) + ((a5_3 * b3 + a5_4 * b4) + a5_5 * b5));
+    c[cj + cStep6] = acc[q + 6]! + (((a6_0 * b0 + a6_1 * b1) + a6_2 * b2) + ((a6_3 * b3 + a6_4 * b4) + a6_5 * b5));
+    c[cj + cStep7] = acc[q + 7]! + (((a7_0 * b0 + a7_1 * b1) + a7_2 * b2) + ((a7_3 * b3 + a7_4 * b4) + a7_5 * b5));
+    p = (p + 6) | 0;
+    q = (q + 8) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 8 rows × 5 reduction values, the last block: writes C. */
+export function rows8k5Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const aRow2 = (aIdx + 2 * lda) | 0;
+  const aRow3 = (aIdx + 3 * lda) | 0;
+  const aRow4 = (aIdx + 4 * lda) | 0;
+  const aRow5 = (aIdx + 5 * lda) | 0;
+  const aRow6 = (aIdx + 6 * lda) | 0;
+  const aRow7 = (aIdx + 7 * lda) | 0;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!, a0_3 = a[aRow0 + 3]!, a0_4 = a[aRow0 + 4]!;
+  const a1_0 = a[aRow1]!, a1_1 = a[aRow1 + 1]!, a1_2 = a[aRow1 + 2]!, a1_3 = a[aRow1 + 3]!, a1_4 = a[aRow1 + 4]!;
+  const a2_0 = a[aRow2]!, a2_1 = a[aRow2 + 1]!, a2_2 = a[aRow2 + 2]!, a2_3 = a[aRow2 + 3]!, a2_4 = a[aRow2 + 4]!;
+  const a3_0 = a[aRow3]!, a3_1 = a[aRow3 + 1]!, a3_2 = a[aRow3 + 2]!, a3_3 = a[aRow3 + 3]!, a3_4 = a[aRow3 + 4]!;
+  const a4_0 = a[aRow4]!, a4_1 = a[aRow4 + 1]!, a4_2 = a[aRow4 + 2]!, a4_3 = a[aRow4 + 3]!, a4_4 = a[aRow4 + 4]!;
+  const a5_0 = a[aRow5]!, a5_1 = a[aRow5 + 1]!, a5_2 = a[aRow5 + 2]!, a5_3 = a[aRow5 + 3]!, a5_4 = a[aRow5 + 4]!;
+  const a6_0 = a[aRow6]!, a6_1 = a[aRow6 + 1]!, a6_2 = a[aRow6 + 2]!, a6_3 = a[aRow6 + 3]!, a6_4 = a[aRow6 + 4]!;
+  const a7_0 = a[aRow7]!, a7_1 = a[aRow7 + 1]!, a7_2 = a[aRow7 + 2]!, a7_3 = a[aRow7 + 3]!, a7_4 = a[aRow7 + 4]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + (a0_3 * b3 + a0_4 * b4));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + a1_2 * b2) + (a1_3 * b3 + a1_4 * b4));
+    c[cj + cStep2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + a2_2 * b2) + (a2_3 * b3 + a2_4 * b4));
+    c[cj + cStep3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + a3_2 * b2) + (a3_3 * b3 + a3_4 * b4));
+    c[cj + cStep4] = acc[q + 4]! + (((a4_0 * b0 + a4_1 * b1) + a4_2 * b2) + (a4_3 * b3 + a4_4 * b4));
+    c[cj + cStep5] = acc[q + 5]! + (((a5_0 * b0 + a5_1 * b1) + a5_2 * b2) + (a5_3 * b3 + a5_4 * b4));
+    c[cj + cStep6] = acc[q + 6]! + (((a6_0 * b0 + a6_1 * b1) + a6_2 * b2) + (a6_3 * b3 + a6_4 * b4));
+    c[cj + cStep7] = acc[q + 7]! + (((a7_0 * b0 + a7_1 * b1) + a7_2 * b2) + (a7_3 * b3 + a7_4 * b4));
+    p = (p + 5) | 0;
+    q = (q + 8) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 8 rows × 4 reduction values, the last block: writes C. */
+export function rows8k4Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const aRow2 = (aIdx + 2 * lda) | 0;
+  const aRow3 = (aIdx + 3 * lda) | 0;
+  const aRow4 = (aIdx + 4 * lda) | 0;
+  const aRow5 = (aIdx + 5 * lda) | 0;
+  const aRow6 = (aIdx + 6 * lda) | 0;
+  const aRow7 = (aIdx + 7 * lda) | 0;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!, a0_3 = a[aRow0 + 3]!;
+  const a1_0 = a[aRow1]!, a1_1 = a[aRow1 + 1]!, a1_2 = a[aRow1 + 2]!, a1_3 = a[aRow1 + 3]!;
+  const a2_0 = a[aRow2]!, a2_1 = a[aRow2 + 1]!, a2_2 = a[aRow2 + 2]!, a2_3 = a[aRow2 + 3]!;
+  const a3_0 = a[aRow3]!, a3_1 = a[aRow3 + 1]!, a3_2 = a[aRow3 + 2]!, a3_3 = a[aRow3 + 3]!;
+  const a4_0 = a[aRow4]!, a4_1 = a[aRow4 + 1]!, a4_2 = a[aRow4 + 2]!, a4_3 = a[aRow4 + 3]!;
+  const a5_0 = a[aRow5]!, a5_1 = a[aRow5 + 1]!, a5_2 = a[aRow5 + 2]!, a5_3 = a[aRow5 + 3]!;
+  const a6_0 = a[aRow6]!, a6_1 = a[aRow6 + 1]!, a6_2 = a[aRow6 + 2]!, a6_3 = a[aRow6 + 3]!;
+  const a7_0 = a[aRow7]!, a7_1 = a[aRow7 + 1]!, a7_2 = a[aRow7 + 2]!, a7_3 = a[aRow7 + 3]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!;
+    c[cj] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3));
+    c[cj + ldc] = acc[q + 1]! + ((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3));
+    c[cj + cStep2] = acc[q + 2]! + ((a2_0 * b0 + a2_1 * b1) + (a2_2 * b2 + a2_3 * b3));
+    c[cj + cStep3] = acc[q + 3]! + ((a3_0 * b0 + a3_1 * b1) + (a3_2 * b2 + a3_3 * b3));
+    c[cj + cStep4] = acc[q + 4]! + ((a4_0 * b0 + a4_1 * b1) + (a4_2 * b2 + a4_3 * b3));
+    c[cj + cStep5] = acc[q + 5]! + ((a5_0 * b0 + a5_1 * b1) + (a5_2 * b2 + a5_3 * b3));
+    c[cj + cStep6] = acc[q + 6]! + ((a6_0 * b0 + a6_1 * b1) + (a6_2 * b2 + a6_3 * b3));
+    c[cj + cStep7] = acc[q + 7]! + ((a7_0 * b0 + a7_1 * b1) + (a7_2 * b2 + a7_3 * b3));
+    p = (p + 4) | 0;
+    q = (q + 8) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 8 rows × 3 reduction values, the last block: writes C. */
+export function rows8k3Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const aRow2 = (aIdx + 2 * lda) | 0;
+  const aRow3 = (aIdx + 3 * lda) | 0;
+  const aRow4 = (aIdx + 4 * lda) | 0;
+  const aRow5 = (aIdx + 5 * lda) | 0;
+  const aRow6 = (aIdx + 6 * lda) | 0;
+  const aRow7 = (aIdx + 7 * lda) | 0;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!;
+  const a1_0 = a[aRow1]!, a1_1 = a[aRow1 + 1]!, a1_2 = a[aRow1 + 2]!;
+  const a2_0 = a[aRow2]!, a2_1 = a[aRow2 + 1]!, a2_2 = a[aRow2 + 2]!;
+  const a3_0 = a[aRow3]!, a3_1 = a[aRow3 + 1]!, a3_2 = a[aRow3 + 2]!;
+  const a4_0 = a[aRow4]!, a4_1 = a[aRow4 + 1]!, a4_2 = a[aRow4 + 2]!;
+  const a5_0 = a[aRow5]!, a5_1 = a[aRow5 + 1]!, a5_2 = a[aRow5 + 2]!;
+  const a6_0 = a[aRow6]!, a6_1 = a[aRow6 + 1]!, a6_2 = a[aRow6 + 2]!;
+  const a7_0 = a[aRow7]!, a7_1 = a[aRow7 + 1]!, a7_2 = a[aRow7 + 2]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!;
+    c[cj] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + a0_2 * b2);
+    c[cj + ldc] = acc[q + 1]! + ((a1_0 * b0 + a1_1 * b1) + a1_2 * b2);
+    c[cj + cStep2] = acc[q + 2]! + ((a2_0 * b0 + a2_1 * b1) + a2_2 * b2);
+    c[cj + cStep3] = acc[q + 3]! + ((a3_0 * b0 + a3_1 * b1) + a3_2 * b2);
+    c[cj + cStep4] = acc[q + 4]! + ((a4_0 * b0 + a4_1 * b1) + a4_2 * b2);
+    c[cj + cStep5] = acc[q + 5]! + ((a5_0 * b0 + a5_1 * b1) + a5_2 * b2);
+    c[cj + cStep6] = acc[q + 6]! + ((a6_0 * b0 + a6_1 * b1) + a6_2 * b2);
+    c[cj + cStep7] = acc[q + 7]! + ((a7_0 * b0 + a7_1 * b1) + a7_2 * b2);
+    p = (p + 3) | 0;
+    q = (q + 8) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 8 rows × 2 reduction values, the last block: writes C. */
+export function rows8k2Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const aRow2 = (aIdx + 2 * lda) | 0;
+  const aRow3 = (aIdx + 3 * lda) | 0;
+  const aRow4 = (aIdx + 4 * lda) | 0;
+  const aRow5 = (aIdx + 5 * lda) | 0;
+  const aRow6 = (aIdx + 6 * lda) | 0;
+  const aRow7 = (aIdx + 7 * lda) | 0;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!;
+  const a1_0 = a[aRow1]!, a1_1 = a[aRow1 + 1]!;
+  const a2_0 = a[aRow2]!, a2_1 = a[aRow2 + 1]!;
+  const a3_0 = a[aRow3]!, a3_1 = a[aRow3 + 1]!;
+  const a4_0 = a[aRow4]!, a4_1 = a[aRow4 + 1]!;
+  const a5_0 = a[aRow5]!, a5_1 = a[aRow5 + 1]!;
+  const a6_0 = a[aRow6]!, a6_1 = a[aRow6 + 1]!;
+  const a7_0 = a[aRow7]!, a7_1 = a[aRow7 + 1]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!;
+    c[cj] = acc[q]! + (a0_0 * b0 + a0_1 * b1);
+    c[cj + ldc] = acc[q + 1]! + (a1_0 * b0 + a1_1 * b1);
+    c[cj + cStep2] = acc[q + 2]! + (a2_0 * b0 + a2_1 * b1);
+    c[cj + cStep3] = acc[q + 3]! + (a3_0 * b0 + a3_1 * b1);
+    c[cj + cStep4] = acc[q + 4]! + (a4_0 * b0 + a4_1 * b1);
+    c[cj + cStep5] = acc[q + 5]! + (a5_0 * b0 + a5_1 * b1);
+    c[cj + cStep6] = acc[q + 6]! + (a6_0 * b0 + a6_1 * b1);
+    c[cj + cStep7] = acc[q + 7]! + (a7_0 * b0 + a7_1 * b1);
+    p = (p + 2) | 0;
+    q = (q + 8) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 8 rows × 1 reduction value, the last block: writes C. */
+export function rows8k1Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const aRow2 = (aIdx + 2 * lda) | 0;
+  const aRow3 = (aIdx + 3 * lda) | 0;
+  const aRow4 = (aIdx + 4 * lda) | 0;
+  const aRow5 = (aIdx + 5 * lda) | 0;
+  const aRow6 = (aIdx + 6 * lda) | 0;
+  const aRow7 = (aIdx + 7 * lda) | 0;
+  const a0_0 = a[aRow0]!;
+  const a1_0 = a[aRow1]!;
+  const a2_0 = a[aRow2]!;
+  const a3_0 = a[aRow3]!;
+  const a4_0 = a[aRow4]!;
+  const a5_0 = a[aRow5]!;
+  const a6_0 = a[aRow6]!;
+  const a7_0 = a[aRow7]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!;
+    c[cj] = acc[q]! + a0_0 * b0;
+    c[cj + ldc] = acc[q + 1]! + a1_0 * b0;
+    c[cj + cStep2] = acc[q + 2]! + a2_0 * b0;
+    c[cj + cStep3] = acc[q + 3]! + a3_0 * b0;
+    c[cj + cStep4] = acc[q + 4]! + a4_0 * b0;
+    c[cj + cStep5] = acc[q + 5]! + a5_0 * b0;
+    c[cj + cStep6] = acc[q + 6]! + a6_0 * b0;
+    c[cj + cStep7] = acc[q + 7]! + a7_0 * b0;
+    p = (p + 1) | 0;
+    q = (q + 8) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 4 rows × 8 reduction values, the last block: writes C. */
+export function rows4k8Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const aRow2 = (aIdx + 2 * lda) | 0;
+  const aRow3 = (aIdx + 3 * lda) | 0;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!, a0_3 = a[aRow0 + 3]!, a0_4 = a[aRow0 + 4]!, a0_5 = a[aRow0 + 5]!, a0_6 = a[aRow0 + 6]!, a0_7 = a[aRow0 + 7]!;
+  const a1_0 = a[aRow1]!, a1_1 = a[aRow1 + 1]!, a1_2 = a[aRow1 + 2]!, a1_3 = a[aRow1 + 3]!, a1_4 = a[aRow1 + 4]!, a1_5 = a[aRow1 + 5]!, a1_6 = a[aRow1 + 6]!, a1_7 = a[aRow1 + 7]!;
+  const a2_0 = a[aRow2]!, a2_1 = a[aRow2 + 1]!, a2_2 = a[aRow2 + 2]!, a2_3 = a[aRow2 + 3]!, a2_4 = a[aRow2 + 4]!, a2_5 = a[aRow2 + 5]!, a2_6 = a[aRow2 + 6]!, a2_7 = a[aRow2 + 7]!;
+  const a3_0 = a[aRow3]!, a3_1 = a[aRow3 + 1]!, a3_2 = a[aRow3 + 2]!, a3_3 = a[aRow3 + 3]!, a3_4 = a[aRow3 + 4]!, a3_5 = a[aRow3 + 5]!, a3_6 = a[aRow3 + 6]!, a3_7 = a[aRow3 + 7]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!, b7 = panel[p + 7]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + (a0_6 * b6 + a0_7 * b7)));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3)) + ((a1_4 * b4 + a1_5 * b5) + (a1_6 * b6 + a1_7 * b7)));
+    c[cj + cStep2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + (a2_2 * b2 + a2_3 * b3)) + ((a2_4 * b4 + a2_5 * b5) + (a2_6 * b6 + a2_7 * b7)));
+    c[cj + cStep3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + (a3_2 * b2 + a3_3 * b3)) + ((a3_4 * b4 + a3_5 * b5) + (a3_6 * b6 + a3_7 * b7)));
+    p = (p + 8) | 0;
+    q = (q + 4) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 4 rows × 7 reduction values, the last block: writes C. */
+export function rows4k7Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const aRow2 = (aIdx + 2 * lda) | 0;
+  const aRow3 = (aIdx + 3 * lda) | 0;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!, a0_3 = a[aRow0 + 3]!, a0_4 = a[aRow0 + 4]!, a0_5 = a[aRow0 + 5]!, a0_6 = a[aRow0 + 6]!;
+  const a1_0 = a[aRow1]!, a1_1 = a[aRow1 + 1]!, a1_2 = a[aRow1 + 2]!, a1_3 = a[aRow1 + 3]!, a1_4 = a[aRow1 + 4]!, a1_5 = a[aRow1 + 5]!, a1_6 = a[aRow1 + 6]!;
+  const a2_0 = a[aRow2]!, a2_1 = a[aRow2 + 1]!, a2_2 = a[aRow2 + 2]!, a2_3 = a[aRow2 + 3]!, a2_4 = a[aRow2 + 4]!, a2_5 = a[aRow2 + 5]!, a2_6 = a[aRow2 + 6]!;
+  const a3_0 = a[aRow3]!, a3_1 = a[aRow3 + 1]!, a3_2 = a[aRow3 + 2]!, a3_3 = a[aRow3 + 3]!, a3_4 = a[aRow3 + 4]!, a3_5 = a[aRow3 + 5]!, a3_6 = a[aRow3 + 6]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + a0_6 * b6));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3)) + ((a1_4 * b4 + a1_5 * b5) + a1_6 * b6));
+    c[cj + cStep2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + (a2_2 * b2 + a2_3 * b3)) + ((a2_4 * b4 + a2_5 * b5) + a2_6 * b6));
+    c[cj + cStep3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + (a3_2 * b2 + a3_3 * b3)) + ((a3_4 * b4 + a3_5 * b5) + a3_6 * b6));
+    p = (p + 7) | 0;
+    q = (q + 4) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 4 rows × 6 reduction values, the last block: writes C. */
+export function rows4k6Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const aRow2 = (aIdx + 2 * lda) | 0;
+  const aRow3 = (aIdx + 3 * lda) | 0;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!, a0_3 = a[aRow0 + 3]!, a0_4 = a[aRow0 + 4]!, a0_5 = a[aRow0 + 5]!;
+  const a1_0 = a[aRow1]!, a1_1 = a[aRow1 + 1]!, a1_2 = a[aRow1 + 2]!, a1_3 = a[aRow1 + 3]!, a1_4 = a[aRow1 + 4]!, a1_5 = a[aRow1 + 5]!;
+  const a2_0 = a[aRow2]!, a2_1 = a[aRow2 + 1]!, a2_2 = a[aRow2 + 2]!, a2_3 = a[aRow2 + 3]!, a2_4 = a[aRow2 + 4]!, a2_5 = a[aRow2 + 5]!;
+  const a3_0 = a[aRow3]!, a3_1 = a[aRow3 + 1]!, a3_2 = a[aRow3 + 2]!, a3_3 = a[aRow3 + 3]!, a3_4 = a[aRow3 + 4]!, a3_5 = a[aRow3 + 5]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + ((a0_3 * b3 + a0_4 * b4) + a0_5 * b5));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + a1_2 * b2) + ((a1_3 * b3 + a1_4 * b4) + a1_5 * b5));
+    c[cj + cStep2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + a2_2 * b2) + ((a2_3 * b3 + a2_4 * b4) + a2_5 * b5));
+    c[cj + cStep3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + a3_2 * b2) + ((a3_3 * b3 + a3_4 * b4) + a3_5 * b5));
+    p = (p + 6) | 0;
+    q = (q + 4) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 4 rows × 5 reduction values, the last block: writes C. */
+export function rows4k5Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const aRow2 = (aIdx + 2 * lda) | 0;
+  const aRow3 = (aIdx + 3 * lda) | 0;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!, a0_3 = a[aRow0 + 3]!, a0_4 = a[aRow0 + 4]!;
+  const a1_0 = a[aRow1]!, a1_1 = a[aRow1 + 1]!, a1_2 = a[aRow1 + 2]!, a1_3 = a[aRow1 + 3]!, a1_4 = a[aRow1 + 4]!;
+  const a2_0 = a[aRow2]!, a2_1 = a[aRow2 + 1]!, a2_2 = a[aRow2 + 2]!, a2_3 = a[aRow2 + 3]!, a2_4 = a[aRow2 + 4]!;
+  const a3_0 = a[aRow3]!, a3_1 = a[aRow3 + 1]!, a3_2 = a[aRow3 + 2]!, a3_3 = a[aRow3 + 3]!, a3_4 = a[aRow3 + 4]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + (a0_3 * b3 + a0_4 * b4));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + a1_2 * b2) + (a1_3 * b3 + a1_4 * b4));
+    c[cj + cStep2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + a2_2 * b2) + (a2_3 * b3 + a2_4 * b4));
+    c[cj + cStep3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + a3_2 * b2) + (a3_3 * b3 + a3_4 * b4));
+    p = (p + 5) | 0;
+    q = (q + 4) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 4 rows × 4 reduction values, the last block: writes C. */
+export function rows4k4Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const aRow2 = (aIdx + 2 * lda) | 0;
+  const aRow3 = (aIdx + 3 * lda) | 0;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!, a0_3 = a[aRow0 + 3]!;
+  const a1_0 = a[aRow1]!, a1_1 = a[aRow1 + 1]!, a1_2 = a[aRow1 + 2]!, a1_3 = a[aRow1 + 3]!;
+  const a2_0 = a[aRow2]!, a2_1 = a[aRow2 + 1]!, a2_2 = a[aRow2 + 2]!, a2_3 = a[aRow2 + 3]!;
+  const a3_0 = a[aRow3]!, a3_1 = a[aRow3 + 1]!, a3_2 = a[aRow3 + 2]!, a3_3 = a[aRow3 + 3]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!;
+    c[cj] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3));
+    c[cj + ldc] = acc[q + 1]! + ((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3));
+    c[cj + cStep2] = acc[q + 2]! + ((a2_0 * b0 + a2_1 * b1) + (a2_2 * b2 + a2_3 * b3));
+    c[cj + cStep3] = acc[q + 3]! + ((a3_0 * b0 + a3_1 * b1) + (a3_2 * b2 + a3_3 * b3));
+    p = (p + 4) | 0;
+    q = (q + 4) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 4 rows × 3 reduction values, the last block: writes C. */
+export function rows4k3Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const aRow2 = (aIdx + 2 * lda) | 0;
+  const aRow3 = (aIdx + 3 * lda) | 0;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!;
+  const a1_0 = a[aRow1]!, a1_1 = a[aRow1 + 1]!, a1_2 = a[aRow1 + 2]!;
+  const a2_0 = a[aRow2]!, a2_1 = a[aRow2 + 1]!, a2_2 = a[aRow2 + 2]!;
+  const a3_0 = a[aRow3]!, a3_1 = a[aRow3 + 1]!, a3_2 = a[aRow3 + 2]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!;
+    c[cj] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + a0_2 * b2);
+    c[cj + ldc] = acc[q + 1]! + ((a1_0 * b0 + a1_1 * b1) + a1_2 * b2);
+    c[cj + cStep2] = acc[q + 2]! + ((a2_0 * b0 + a2_1 * b1) + a2_2 * b2);
+    c[cj + cStep3] = acc[q + 3]! + ((a3_0 * b0 + a3_1 * b1) + a3_2 * b2);
+    p = (p + 3) | 0;
+    q = (q + 4) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 4 rows × 2 reduction values, the last block: writes C. */
+export function rows4k2Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const aRow2 = (aIdx + 2 * lda) | 0;
+  const aRow3 = (aIdx + 3 * lda) | 0;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!;
+  const a1_0 = a[aRow1]!, a1_1 = a[aRow1 + 1]!;
+  const a2_0 = a[aRow2]!, a2_1 = a[aRow2 + 1]!;
+  const a3_0 = a[aRow3]!, a3_1 = a[aRow3 + 1]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!;
+    c[cj] = acc[q]! + (a0_0 * b0 + a0_1 * b1);
+    c[cj + ldc] = acc[q + 1]! + (a1_0 * b0 + a1_1 * b1);
+    c[cj + cStep2] = acc[q + 2]! + (a2_0 * b0 + a2_1 * b1);
+    c[cj + cStep3] = acc[q + 3]! + (a3_0 * b0 + a3_1 * b1);
+    p = (p + 2) | 0;
+    q = (q + 4) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 4 rows × 1 reduction value, the last block: writes C. */
+export function rows4k1Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const aRow2 = (aIdx + 2 * lda) | 0;
+  const aRow3 = (aIdx + 3 * lda) | 0;
+  const a0_0 = a[aRow0]!;
+  const a1_0 = a[aRow1]!;
+  const a2_0 = a[aRow2]!;
+  const a3_0 = a[aRow3]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!;
+    c[cj] = acc[q]! + a0_0 * b0;
+    c[cj + ldc] = acc[q + 1]! + a1_0 * b0;
+    c[cj + cStep2] = acc[q + 2]! + a2_0 * b0;
+    c[cj + cStep3] = acc[q + 3]! + a3_0 * b0;
+    p = (p + 1) | 0;
+    q = (q + 4) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 2 rows × 8 reduction values, the last block: writes C. */
+export function rows2k8Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!, a0_3 = a[aRow0 + 3]!, a0_4 = a[aRow0 + 4]!, a0_5 = a[aRow0 + 5]!, a0_6 = a[aRow0 + 6]!, a0_7 = a[aRow0 + 7]!;
+  const a1_0 = a[aRow1]!, a1_1 = a[aRow1 + 1]!, a1_2 = a[aRow1 + 2]!, a1_3 = a[aRow1 + 3]!, a1_4 = a[aRow1 + 4]!, a1_5 = a[aRow1 + 5]!, a1_6 = a[aRow1 + 6]!, a1_7 = a[aRow1 + 7]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!, b7 = panel[p + 7]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + (a0_6 * b6 + a0_7 * b7)));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3)) + ((a1_4 * b4 + a1_5 * b5) + (a1_6 * b6 + a1_7 * b7)));
+    p = (p + 8) | 0;
+    q = (q + 2) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 2 rows × 7 reduction values, the last block: writes C. */
+export function rows2k7Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!, a0_3 = a[aRow0 + 3]!, a0_4 = a[aRow0 + 4]!, a0_5 = a[aRow0 + 5]!, a0_6 = a[aRow0 + 6]!;
+  const a1_0 = a[aRow1]!, a1_1 = a[aRow1 + 1]!, a1_2 = a[aRow1 + 2]!, a1_3 = a[aRow1 + 3]!, a1_4 = a[aRow1 + 4]!, a1_5 = a[aRow1 + 5]!, a1_6 = a[aRow1 + 6]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + a0_6 * b6));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3)) + ((a1_4 * b4 + a1_5 * b5) + a1_6 * b6));
+    p = (p + 7) | 0;
+    q = (q + 2) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 2 rows × 6 reduction values, the last block: writes C. */
+export function rows2k6Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!, a0_3 = a[aRow0 + 3]!, a0_4 = a[aRow0 + 4]!, a0_5 = a[aRow0 + 5]!;
+  const a1_0 = a[aRow1]!, a1_1 = a[aRow1 + 1]!, a1_2 = a[aRow1 + 2]!, a1_3 = a[aRow1 + 3]!, a1_4 = a[aRow1 + 4]!, a1_5 = a[aRow1 + 5]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + ((a0_3 * b3 + a0_4 * b4) + a0_5 * b5));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + a1_2 * b2) + ((a1_3 * b3 + a1_4 * b4) + a1_5 * b5));
+    p = (p + 6) | 0;
+    q = (q + 2) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 2 rows × 5 reduction values, the last block: writes C. */
+export function rows2k5Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!, a0_3 = a[aRow0 + 3]!, a0_4 = a[aRow0 + 4]!;
+  const a1_0 = a[aRow1]!, a1_1 = a[aRow1 + 1]!, a1_2 = a[aRow1 + 2]!, a1_3 = a[aRow1 + 3]!, a1_4 = a[aRow1 + 4]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + (a0_3 * b3 + a0_4 * b4));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + a1_2 * b2) + (a1_3 * b3 + a1_4 * b4));
+    p = (p + 5) | 0;
+    q = (q + 2) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 2 rows × 4 reduction values, the last block: writes C. */
+export function rows2k4Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!, a0_3 = a[aRow0 + 3]!;
+  const a1_0 = a[aRow1]!, a1_1 = a[aRow1 + 1]!, a1_2 = a[aRow1 + 2]!, a1_3 = a[aRow1 + 3]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!;
+    c[cj] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3));
+    c[cj + ldc] = acc[q + 1]! + ((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3));
+    p = (p + 4) | 0;
+    q = (q + 2) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 2 rows × 3 reduction values, the last block: writes C. */
+export function rows2k3Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!;
+  const a1_0 = a[aRow1]!, a1_1 = a[aRow1 + 1]!, a1_2 = a[aRow1 + 2]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!;
+    c[cj] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + a0_2 * b2);
+    c[cj + ldc] = acc[q + 1]! + ((a1_0 * b0 + a1_1 * b1) + a1_2 * b2);
+    p = (p + 3) | 0;
+    q = (q + 2) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 2 rows × 2 reduction values, the last block: writes C. */
+export function rows2k2Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!;
+  const a1_0 = a[aRow1]!, a1_1 = a[aRow1 + 1]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!;
+    c[cj] = acc[q]! + (a0_0 * b0 + a0_1 * b1);
+    c[cj + ldc] = acc[q + 1]! + (a1_0 * b0 + a1_1 * b1);
+    p = (p + 2) | 0;
+    q = (q + 2) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 2 rows × 1 reduction value, the last block: writes C. */
+export function rows2k1Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const aRow1 = (aIdx + lda) | 0;
+  const a0_0 = a[aRow0]!;
+  const a1_0 = a[aRow1]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!;
+    c[cj] = acc[q]! + a0_0 * b0;
+    c[cj + ldc] = acc[q + 1]! + a1_0 * b0;
+    p = (p + 1) | 0;
+    q = (q + 2) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 1 row × 8 reduction values, the last block: writes C. */
+export function rows1k8Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!, a0_3 = a[aRow0 + 3]!, a0_4 = a[aRow0 + 4]!, a0_5 = a[aRow0 + 5]!, a0_6 = a[aRow0 + 6]!, a0_7 = a[aRow0 + 7]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!, b7 = panel[p + 7]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + (a0_6 * b6 + a0_7 * b7)));
+    p = (p + 8) | 0;
+    q = (q + 1) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 1 row × 7 reduction values, the last block: writes C. */
+export function rows1k7Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!, a0_3 = a[aRow0 + 3]!, a0_4 = a[aRow0 + 4]!, a0_5 = a[aRow0 + 5]!, a0_6 = a[aRow0 + 6]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + a0_6 * b6));
+    p = (p + 7) | 0;
+    q = (q + 1) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 1 row × 6 reduction values, the last block: writes C. */
+export function rows1k6Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!, a0_3 = a[aRow0 + 3]!, a0_4 = a[aRow0 + 4]!, a0_5 = a[aRow0 + 5]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + ((a0_3 * b3 + a0_4 * b4) + a0_5 * b5));
+    p = (p + 6) | 0;
+    q = (q + 1) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 1 row × 5 reduction values, the last block: writes C. */
+export function rows1k5Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!, a0_3 = a[aRow0 + 3]!, a0_4 = a[aRow0 + 4]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + (a0_3 * b3 + a0_4 * b4));
+    p = (p + 5) | 0;
+    q = (q + 1) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 1 row × 4 reduction values, the last block: writes C. */
+export function rows1k4Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!, a0_3 = a[aRow0 + 3]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!;
+    c[cj] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3));
+    p = (p + 4) | 0;
+    q = (q + 1) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 1 row × 3 reduction values, the last block: writes C. */
+export function rows1k3Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!, a0_2 = a[aRow0 + 2]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!;
+    c[cj] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + a0_2 * b2);
+    p = (p + 3) | 0;
+    q = (q + 1) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 1 row × 2 reduction values, the last block: writes C. */
+export function rows1k2Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const a0_0 = a[aRow0]!, a0_1 = a[aRow0 + 1]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!;
+    c[cj] = acc[q]! + (a0_0 * b0 + a0_1 * b1);
+    p = (p + 2) | 0;
+    q = (q + 1) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 1 row × 1 reduction value, the last block: writes C. */
+export function rows1k1Store(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aRow0 = aIdx;
+  const a0_0 = a[aRow0]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!;
+    c[cj] = acc[q]! + a0_0 * b0;
+    p = (p + 1) | 0;
+    q = (q + 1) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** acc += A·panel for a block of `rows` rows (one of ROW_BLOCKS) and `k` reduction values (1..8). */
 export function accumulateBlock(rows: number, k: number, n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
   switch (rows) {
     case 16:
@@ -1260,4 +2700,71 @@ export function accumulateBlock(rows: number, k: number, n: number, a: Float32Ar
       break;
   }
   throw new RangeError(`accumulateBlock: unsupported block ${rows}x${k}`);
+}
+
+/** The last reduction block of a row block: C = clamp(acc + A·panel, lo, hi), for `rows` in ROW_BLOCKS and `k` in 1..8. */
+export function storeBlock(rows: number, k: number, n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  switch (rows) {
+    case 16:
+      switch (k) {
+        case 8: rows16k8Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 7: rows16k7Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 6: rows16k6Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 5: rows16k5Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 4: rows16k4Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 3: rows16k3Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 2: rows16k2Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 1: rows16k1Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+      }
+      break;
+    case 8:
+      switch (k) {
+        case 8: rows8k8Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 7: rows8k7Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 6: rows8k6Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 5: rows8k5Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 4: rows8k4Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 3: rows8k3Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 2: rows8k2Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 1: rows8k1Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+      }
+      break;
+    case 4:
+      switch (k) {
+        case 8: rows4k8Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 7: rows4k7Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 6: rows4k6Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 5: rows4k5Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 4: rows4k4Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 3: rows4k3Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 2: rows4k2Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 1: rows4k1Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+      }
+      break;
+    case 2:
+      switch (k) {
+        case 8: rows2k8Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 7: rows2k7Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 6: rows2k6Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 5: rows2k5Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 4: rows2k4Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 3: rows2k3Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 2: rows2k2Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 1: rows2k1Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+      }
+      break;
+    case 1:
+      switch (k) {
+        case 8: rows1k8Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 7: rows1k7Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 6: rows1k6Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 5: rows1k5Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 4: rows1k4Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 3: rows1k3Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 2: rows1k2Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 1: rows1k1Store(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+      }
+      break;
+  }
+  throw new RangeError(`storeBlock: unsupported block ${rows}x${k}`);
 }
