@@ -5,7 +5,7 @@
  * plain Node ESM and from strict TypeScript (NodeNext and Bundler resolution).
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,10 @@ import { ensureBuilt, ROOT } from '../browser/ensure-built.mjs';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'consumer');
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
+const CONFIG_LIBS = {
+  'tsconfig.nodenext.json': 'NodeNext resolution, lib ES2022 + @types/node, no DOM',
+  'tsconfig.bundler.json': 'Bundler resolution, lib ES2022 + DOM, no Node types',
+};
 
 let failures = 0;
 function check(ok, message) {
@@ -89,11 +93,15 @@ async function main() {
     checkTarball(pkg.files.map((f) => f.path), pkg);
 
     const project = join(scratch, 'consumer');
-    execFileSync('mkdir', ['-p', project]);
+    mkdirSync(project);
     for (const file of ['package.json', 'tsconfig.nodenext.json', 'tsconfig.bundler.json', 'esm.mjs']) copyFileSync(join(FIXTURES, file), join(project, file));
     copyFileSync(join(FIXTURES, 'typed.ts.txt'), join(project, 'typed.ts'));
     const install = run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', join(scratch, pkg.filename)], project);
     if (!check(install.ok, `npm install of the tarball failed:\n${install.output}`)) return;
+    // The Node-style consumer compiles against Node's types and no DOM library; this project's
+    // @types/node stands in for the consumer's own (the install is offline).
+    mkdirSync(join(project, 'node_modules/@types'), { recursive: true });
+    symlinkSync(join(ROOT, 'node_modules/@types/node'), join(project, 'node_modules/@types/node'), 'dir');
     const installed = JSON.parse(readFileSync(join(project, 'node_modules/sepconv/package.json'), 'utf8'));
     console.log(`installed sepconv@${installed.version} into a scratch project (offline)`);
 
@@ -108,7 +116,7 @@ async function main() {
     const configs = ['tsconfig.nodenext.json', 'tsconfig.bundler.json'];
     const checks = await Promise.all(configs.map((config) => runAsync(process.execPath, [TSC, '-p', config], project)));
     for (const [i, tsc] of checks.entries()) {
-      if (check(tsc.ok, `tsc -p ${configs[i]} failed:\n${tsc.output}`)) console.log(`  tsc --noEmit -p ${configs[i]} (strict): ok`);
+      if (check(tsc.ok, `tsc -p ${configs[i]} failed:\n${tsc.output}`)) console.log(`  tsc --noEmit -p ${configs[i]} (strict, ${CONFIG_LIBS[configs[i]]}): ok`);
     }
   } finally {
     rmSync(scratch, { recursive: true, force: true });
