@@ -1,0 +1,240 @@
+#!/usr/bin/env node
+/**
+ * The threads dimension: each workload on 1 thread (sepconv's prepared plans, the fastest
+ * single-thread path) against the worker pool with 2 threads and with every core, in one process,
+ * interleaved so that a noisy machine hits every configuration alike.
+ *
+ *   node bench/threads.mjs [--filter name[,name…]] [--quick] [--rounds n] [--save] [--threshold]
+ *
+ * Pool configurations take ordinary Float32Array inputs and weights, so the copies into shared
+ * memory are inside the timing; "shared" rows take tensors already in shared memory
+ * (`zeros(shape, { shared: true })`). Chains keep their activations in preallocated shared buffers,
+ * as a pooled `forwardAsync` does. `--threshold` instead times 1×1 GEMMs of growing size on 1 and
+ * 2 threads with every call split, to locate the work size below which splitting does not pay.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { convOptions, inputShape, weightShape, WORKLOADS } from './workloads.mjs';
+
+const benchDir = path.dirname(fileURLToPath(import.meta.url));
+const rootDir = path.dirname(benchDir);
+const distIndex = path.join(rootDir, 'dist', 'index.js');
+if (!existsSync(distIndex)) {
+  console.error('bench/threads: dist/ is missing; run `npm run build` first');
+  process.exit(2);
+}
+const sep = await import(pathToFileURL(distIndex).href);
+
+function parseArgs(argv) {
+  const opts = { filter: null, quick: false, rounds: 7, save: false, threshold: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--quick') opts.quick = true;
+    else if (arg === '--save') opts.save = true;
+    else if (arg === '--threshold') opts.threshold = true;
+    else if (arg === '--filter') opts.filter = (argv[++i] ?? '').split(',').filter(Boolean);
+    else if (arg === '--rounds') opts.rounds = Number(argv[++i]);
+    else {
+      console.error(`usage: node bench/threads.mjs [--filter name[,name…]] [--quick] [--rounds n] [--save] [--threshold]\nunknown argument ${JSON.stringify(arg)}`);
+      process.exit(2);
+    }
+  }
+  if (!Number.isInteger(opts.rounds) || opts.rounds < 1) {
+    console.error('bench/threads: --rounds needs a positive integer');
+    process.exit(2);
+  }
+  if (opts.quick) opts.rounds = 2;
+  return opts;
+}
+const opts = parseArgs(process.argv.slice(2));
+
+/** mulberry32, as in the tests: the same seeded data on every run. */
+function random(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const size = (shape) => shape.reduce((a, b) => a * b, 1);
+
+function fill(n, next, shared = false) {
+  const data = shared ? new Float32Array(new SharedArrayBuffer(n * 4)) : new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = next() * 2 - 1;
+  return data;
+}
+
+function sharedOf(data) {
+  const copy = new Float32Array(new SharedArrayBuffer(data.byteLength));
+  copy.set(data);
+  return copy;
+}
+
+const median = (xs) => {
+  const s = xs.slice().sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+const cores = os.availableParallelism();
+const macsOf = (layers, weights) =>
+  layers.reduce((sum, spec, i) => {
+    const g = sep.conv2dGeometry(inputShape(spec), weights[i].shape, convOptions(spec));
+    return sum + g.outChannels * g.outHeight * g.outWidth * (g.inChannels / g.groups) * g.kernelH * g.kernelW;
+  }, 0);
+
+/** One configuration of a workload: `run()` returns a promise (or nothing) and leaves the final output in `output()`. */
+async function prepare(kind, workload, input, weights, pools) {
+  const specs = workload.layers;
+  const outShapes = specs.map((spec, i) => sep.conv2dGeometry(inputShape(spec), weights[i].shape, convOptions(spec)).outputShape.slice());
+  const largest = Math.max(...outShapes.map(size));
+  if (kind === '1 thread') {
+    const buffers = [new Float32Array(largest), new Float32Array(largest)];
+    const outs = outShapes.map((shape, i) => ({ shape, data: buffers[i % 2].subarray(0, size(shape)) }));
+    const plans = specs.map((spec, i) => sep.prepareConv2d(weights[i], convOptions(spec)));
+    const x0 = { shape: inputShape(specs[0]), data: input };
+    return {
+      run() {
+        let x = x0;
+        for (let i = 0; i < plans.length; i++) x = plans[i].run(x, outs[i]);
+      },
+      output: () => outs[outs.length - 1].data,
+    };
+  }
+  const [threadsLabel, shared] = kind.split(', ');
+  const pool = pools.get(threadsLabel);
+  const buffers = [sep.zeros([largest], { shared: true }).data, sep.zeros([largest], { shared: true }).data];
+  const outs = outShapes.map((shape, i) => ({ shape, data: buffers[i % 2].subarray(0, size(shape)) }));
+  const x0 = { shape: inputShape(specs[0]), data: shared ? sharedOf(input) : input };
+  const w = shared ? weights.map((t) => ({ shape: t.shape, data: sharedOf(t.data) })) : weights;
+  return {
+    async run() {
+      let x = x0;
+      for (let i = 0; i < specs.length; i++) x = await pool.conv2d(x, w[i], { ...convOptions(specs[i]), out: outs[i] });
+    },
+    output: () => outs[outs.length - 1].data,
+  };
+}
+
+function sameBits(a, b) {
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  if (ua.length !== ub.length) return false;
+  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return false;
+  return true;
+}
+
+async function timeWorkloads() {
+  const pools = new Map([['2 threads', sep.createWorkerPool({ threads: 2 })]]);
+  if (cores > 2) pools.set(`${cores} threads`, sep.createWorkerPool({ threads: cores }));
+  await Promise.all([...pools.values()].map((p) => p.ready()));
+  const kinds = ['1 thread', ...[...pools.keys()].flatMap((k) => [k, `${k}, shared`])];
+  const workloads = WORKLOADS.filter((w) => !opts.filter || opts.filter.some((f) => w.name.includes(f)));
+  if (workloads.length === 0) throw new Error(`--filter ${opts.filter} matches no workload`);
+  console.log(`threads bench: ${cores} logical cores (${os.cpus()[0]?.model ?? 'unknown cpu'}), Node ${process.version}, ${opts.rounds} interleaved rounds`);
+  console.log(`load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (other processes on these cores halve the second thread)`);
+  const results = [];
+  for (const workload of workloads) {
+    const next = random(1234);
+    const input = fill(size(inputShape(workload.layers[0])), next);
+    const weights = workload.layers.map((spec) => ({ shape: weightShape(spec), data: fill(size(weightShape(spec)), next) }));
+    const macs = macsOf(workload.layers, weights);
+    const configs = [];
+    for (const kind of kinds) configs.push({ kind, ...(await prepare(kind, workload, input, weights, pools)), samples: [] });
+    // Results are checked bit for bit before timing, and the warm-up runs every path.
+    for (const c of configs) await c.run();
+    const reference = Float32Array.from(configs[0].output());
+    for (const c of configs.slice(1)) {
+      await c.run();
+      if (!sameBits(c.output(), reference)) throw new Error(`${workload.name}: ${c.kind} differs from 1 thread`);
+    }
+    const estimate = performance.now();
+    await configs[0].run();
+    const oneRun = performance.now() - estimate;
+    const perSample = Math.max(1, Math.min(20, Math.round(25 / Math.max(oneRun, 0.01))));
+    for (let round = 0; round < opts.rounds; round++) {
+      // Rotate the order each round, so drift does not favour whoever runs first.
+      for (let k = 0; k < configs.length; k++) {
+        const c = configs[(k + round) % configs.length];
+        for (let s = 0; s < 3; s++) {
+          const start = performance.now();
+          for (let r = 0; r < perSample; r++) await c.run();
+          c.samples.push((performance.now() - start) / perSample);
+        }
+      }
+    }
+    const base = median(configs[0].samples);
+    const row = { workload: workload.name, macs, configs: {} };
+    for (const c of configs) {
+      const ms = median(c.samples);
+      row.configs[c.kind] = {
+        medianMs: +ms.toFixed(3), minMs: +Math.min(...c.samples).toFixed(3), maxMs: +Math.max(...c.samples).toFixed(3),
+        gflops: +((2 * macs) / (ms * 1e6)).toFixed(2), speedup: +(base / ms).toFixed(2), samples: c.samples.length,
+      };
+    }
+    results.push(row);
+    const cells = configs.map((c) => `${c.kind}: ${row.configs[c.kind].medianMs.toFixed(2)} ms (${row.configs[c.kind].speedup.toFixed(2)}×)`);
+    console.log(`${workload.name.padEnd(14)} ${cells.join(' | ')}`);
+  }
+  await Promise.all([...pools.values()].map((p) => p.dispose()));
+  return { kinds, results };
+}
+
+function markdown({ kinds, results }) {
+  const head = `| workload | MACs | ${kinds.map((k) => `${k} ms (×)`).join(' | ')} |`;
+  const rule = `|---|---:|${kinds.map(() => '---:').join('|')}|`;
+  const rows = results.map((r) =>
+    `| ${r.workload} | ${(r.macs / 1e6).toFixed(1)}M | ${kinds.map((k) => `${r.configs[k].medianMs.toFixed(2)} (${r.configs[k].speedup.toFixed(2)}×)`).join(' | ')} |`);
+  return [head, rule, ...rows].join('\n');
+}
+
+/** 1×1 GEMMs of growing size, split on 2 threads whatever their size: where does it start to pay? */
+async function threshold() {
+  const pool = sep.createWorkerPool({ threads: 2, minSliceMacs: 0 });
+  await pool.ready();
+  console.log('channels × pixels   MACs     1 thread ms   2 threads ms   speedup');
+  for (const [channels, pixels] of [[16, 49], [32, 49], [32, 196], [64, 196], [64, 392], [128, 196], [64, 784], [128, 784], [256, 784]]) {
+    const next = random(7);
+    const x = { shape: [1, channels, 1, pixels], data: fill(channels * pixels, next, true) };
+    const w = { shape: [channels, channels, 1, 1], data: fill(channels * channels, next, true) };
+    const out = sep.zeros([1, channels, 1, pixels], { shared: true });
+    const plan = sep.prepareConv2d(w);
+    const one = [];
+    const two = [];
+    const reps = Math.max(5, Math.round(2e7 / (channels * channels * pixels)));
+    for (let round = 0; round < 15; round++) {
+      let start = performance.now();
+      for (let r = 0; r < reps; r++) plan.run(x, out);
+      one.push((performance.now() - start) / reps);
+      start = performance.now();
+      for (let r = 0; r < reps; r++) await pool.conv2d(x, w, { out });
+      two.push((performance.now() - start) / reps);
+    }
+    const macs = channels * channels * pixels;
+    const a = median(one);
+    const b = median(two);
+    console.log(`${`${channels} × ${pixels}`.padEnd(18)}${(macs / 1e6).toFixed(2).padStart(6)}M ${a.toFixed(4).padStart(12)} ${b.toFixed(4).padStart(14)} ${(a / b).toFixed(2).padStart(9)}×`);
+  }
+  await pool.dispose();
+}
+
+if (opts.threshold) {
+  await threshold();
+} else {
+  const table = await timeWorkloads();
+  console.log(`\n${markdown(table)}`);
+  if (opts.save || (!opts.filter && !opts.quick)) {
+    const dir = path.join(benchDir, 'results');
+    mkdirSync(dir, { recursive: true });
+    const meta = { date: new Date().toISOString(), node: process.version, cores, loadavg: os.loadavg(), rounds: opts.rounds };
+    writeFileSync(path.join(dir, 'threads.json'), `${JSON.stringify({ ...meta, ...table }, null, 2)}\n`);
+    writeFileSync(path.join(dir, 'threads.md'), `${markdown(table)}\n`);
+    console.log('wrote bench/results/threads.json and threads.md');
+  }
+}
