@@ -294,7 +294,7 @@ function markdownTable(results, engineNames) {
       (row.flops / 1e6).toFixed(1),
       `${fmtMs(s.medianMs)} (${fmtMs(s.minMs)}–${fmtMs(s.maxMs)})`,
       s.gflops.toFixed(2),
-      `≥ ${row.target[0]}`,
+      `≥ ${row.target[0]} ${row.engines.sepconv.gflops >= row.target[0] ? '✓' : '✗'}`,
       ...others.map((n) => (row.engines[n] ? fmtMs(row.engines[n].medianMs) : '—')),
       ...others.map((n) => (row.engines[n] ? `${fmtRatio(row.engines[n].medianMs / s.medianMs)}×` : '—')),
     ];
@@ -303,12 +303,20 @@ function markdownTable(results, engineNames) {
   return lines.join('\n');
 }
 
+/** The MobileNetV1 line of the issue's headline target: GFLOP/s of every engine on the chain. */
+function chainSummary(results) {
+  const row = results.find((r) => r.name === 'mobilenet_v1');
+  if (!row) return [];
+  const parts = Object.entries(row.engines).map(([n, e]) => `${n} ${fmtMs(e.medianMs)} ms = ${e.gflops.toFixed(2)} GFLOP/s`);
+  return [`mobilenet_v1 (${row.macs.toLocaleString('en-US')} MACs): ${parts.join(', ')}.`];
+}
+
 function textTable(results, engineNames) {
   const others = engineNames.filter((n) => n !== 'sepconv');
   const header = ['workload', 'MFLOP', 'sepconv ms', 'min–max', 'GFLOP/s', 'target', ...others.flatMap((n) => [`${n} ms`, `× ${n}`])];
   const rows = results.map((row) => {
     const s = row.engines.sepconv;
-    return [row.name, (row.flops / 1e6).toFixed(1), fmtMs(s.medianMs), `${fmtMs(s.minMs)}–${fmtMs(s.maxMs)}`, s.gflops.toFixed(2), `≥${row.target[0]}`,
+    return [row.name, (row.flops / 1e6).toFixed(1), fmtMs(s.medianMs), `${fmtMs(s.minMs)}–${fmtMs(s.maxMs)}`, s.gflops.toFixed(2), `≥${row.target[0]} ${s.gflops >= row.target[0] ? '✓' : '✗'}`,
       ...others.flatMap((n) => (row.engines[n] ? [fmtMs(row.engines[n].medianMs), `${fmtRatio(row.engines[n].medianMs / s.medianMs)}×`] : ['—', '—']))];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -419,6 +427,7 @@ async function main() {
   const table = textTable(results, engineNames);
   console.log(`\n${table}\n`);
   console.log('ms = median per call (batch 1, one thread); "× vs X" = X median / sepconv median (above 1: sepconv is faster).');
+  for (const line of chainSummary(results)) console.log(line);
   if (memory) {
     console.log(`mobilenet_v1 memory: sepconv holds weights ${mb(memory.weightBytes)}, activations ${mb(memory.activationBytes)} (two ping-pong buffers), ` +
       `plan scratch ${mb(memory.scratchBytes)}; process arrayBuffers peak +${mb(memory.arrayBuffersPeakDeltaBytes)} over the baseline.`);
@@ -451,7 +460,8 @@ async function main() {
     markdownTable(results, engineNames),
     '',
     'Median ms per call, batch 1, one thread; GFLOP/s = 2·MACs / median. "× vs X" = X\'s median / sepconv\'s median (above 1: sepconv is faster). ' +
-      'Target = issue 3\'s single-thread GFLOP/s goal.',
+      'Target = issue 3\'s single-thread GFLOP/s goal (✓ met, ✗ not met in this run).',
+    ...chainSummary(results).map((line) => `\n${line}`),
     ...(memory ? ['', `MobileNetV1 chain memory (sepconv): weights ${mb(memory.weightBytes)}, activations ${mb(memory.activationBytes)}, plan scratch ${mb(memory.scratchBytes)}; ` +
       `process arrayBuffers peak +${mb(memory.arrayBuffersPeakDeltaBytes)}.` +
       Object.entries(memory.peers).map(([n, m]) => ` ${n}: peak tensor bytes ${mb(m.peakTensorBytes)}.`).join('')] : []),
