@@ -18,8 +18,10 @@ const REFERENCE_TOLERANCE = 1e-4;
 const KERNEL_PATHS = ['depthwise3x3s1', 'depthwise3x3s2', 'depthwise', 'pointwise', 'grouped'];
 
 let failures = 0;
+let passes = 0;
 function check(ok, message) {
-  if (!ok) {
+  if (ok) passes++;
+  else {
     failures++;
     console.log(`  FAIL ${message}`);
   }
@@ -136,7 +138,7 @@ async function main() {
     console.log(`test:browser FAILED: ${failures} check(s) failed (${seconds} s)`);
     process.exit(1);
   }
-  console.log(`test:browser passed (${seconds} s)`);
+  console.log(`test:browser passed: ${passes} checks (${seconds} s)`);
 }
 
 main().catch((error) => {

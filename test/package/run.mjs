@@ -19,8 +19,10 @@ const CONFIG_LIBS = {
 };
 
 let failures = 0;
+let passes = 0;
 function check(ok, message) {
-  if (!ok) {
+  if (ok) passes++;
+  else {
     failures++;
     console.log(`  FAIL ${message}`);
   }
@@ -126,7 +128,7 @@ async function main() {
     console.log(`test:package FAILED: ${failures} check(s) failed (${seconds} s)`);
     process.exit(1);
   }
-  console.log(`test:package passed (${seconds} s)`);
+  console.log(`test:package passed: ${passes} checks (${seconds} s)`);
 }
 
 main().catch((error) => {
