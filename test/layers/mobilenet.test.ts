@@ -33,11 +33,11 @@ function randomizeBatchNorms(model: Module, seed: number): void {
 function countAllocations(fn: () => void): number {
   let count = 0;
   const saved = [globalThis.Float32Array, globalThis.Float64Array] as const;
-  const counting = <T extends object>(ctor: T): T =>
+  const counting = <T extends new (...args: never[]) => object>(ctor: T): T =>
     new Proxy(ctor, {
-      construct(target, args, newTarget) {
+      construct(target, args) {
         count++;
-        return Reflect.construct(target as never, args, newTarget === counting ? target : newTarget);
+        return Reflect.construct(target, args);
       },
     });
   globalThis.Float32Array = counting(saved[0]);
