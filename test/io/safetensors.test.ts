@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DepthwiseSeparableConv2d, SafetensorsError, loadSafetensors, parseSafetensors, saveSafetensors, type Tensor,
+} from '../../src/index.js';
+import { expectBitwiseEqual, randomTensor, rng } from '../helpers.js';
+
+const ascii = (s: string): number[] => Array.from(s, (ch) => ch.charCodeAt(0));
+
+/** A file assembled byte by byte: 8-byte little-endian header length, the header text, then the data bytes. */
+function file(header: string, data: number[]): Uint8Array {
+  const n = header.length;
+  return new Uint8Array([n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, n >>> 24, 0, 0, 0, 0, ...ascii(header), ...data]);
+}
+
+// Written out from the format's specification; values hand-encoded (little-endian).
+const HEADER =
+  '{"__metadata__":{"format":"pt"},' +
+  '"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},' +
+  '"b":{"dtype":"F16","shape":[4],"data_offsets":[16,24]},' +
+  '"c":{"dtype":"BF16","shape":[2,1],"data_offsets":[24,28]},' +
+  '"d":{"dtype":"F64","shape":[1],"data_offsets":[28,36]}}';
+const DATA = [
+  0x00, 0x00, 0x80, 0x3f, /* 1.0 */ 0x00, 0x00, 0x20, 0x40, /* 2.5 */ 0x00, 0x00, 0x40, 0xc0, /* -3 */ 0xcd, 0xcc, 0xcc, 0x3d, /* 0.1f */
+  0x00, 0x3c, /* 1.0 */ 0x00, 0xc0, /* -2 */ 0xff, 0x7b, /* 65504 */ 0x01, 0x00, /* 2^-24 (subnormal) */
+  0x80, 0x3f, /* 1.0 */ 0x00, 0xbf, /* -0.5 */
+  0x9a, 0x99, 0x99, 0x99, 0x99, 0x99, 0xb9, 0x3f, /* 0.1 (float64) */
+];
+
+describe('loadSafetensors', () => {
+  it('reads a file built byte by byte from the specification (F32 as is; F16, BF16, F64 converted)', () => {
+    const { tensors, metadata } = parseSafetensors(file(HEADER, DATA));
+    expect(metadata).toEqual({ format: 'pt' });
+    expect(Object.keys(tensors).sort()).toEqual(['a', 'b', 'c', 'd']);
+    expect(tensors.a).toEqual({ shape: [2, 2], data: new Float32Array([1, 2.5, -3, Math.fround(0.1)]) });
+    expect(tensors.b).toEqual({ shape: [4], data: new Float32Array([1, -2, 65504, 2 ** -24]) });
+    expect(tensors.c).toEqual({ shape: [2, 1], data: new Float32Array([1, -0.5]) });
+    expect(tensors.d).toEqual({ shape: [1], data: new Float32Array([Math.fround(0.1)]) });
+    // The header may be padded with spaces; an ArrayBuffer and a Uint8Array inside a larger buffer work too.
+    const padded = file(HEADER + '    ', DATA);
+    expect(loadSafetensors(padded.slice().buffer).a!.data[1]).toBe(2.5);
+    const big = new Uint8Array(padded.length + 3);
+    big.set(padded, 3);
+    expect(loadSafetensors(big.subarray(3)).d!.data[0]).toBe(Math.fround(0.1));
+  });
+
+  it('F16 specials: infinity, NaN, negative zero', () => {
+    const t = loadSafetensors(file('{"h":{"dtype":"F16","shape":[4],"data_offsets":[0,8]}}', [0x00, 0x7c, 0x00, 0xfc, 0x01, 0x7e, 0x00, 0x80])).h!;
+    expect(t.data[0]).toBe(Infinity);
+    expect(t.data[1]).toBe(-Infinity);
+    expect(Number.isNaN(t.data[2])).toBe(true);
+    expect(Object.is(t.data[3], -0)).toBe(true);
+  });
+
+  it('the result does not alias the file bytes', () => {
+    const bytes = file(HEADER, DATA);
+    const t = loadSafetensors(bytes).a!;
+    bytes.fill(0);
+    expect(t.data[0]).toBe(1);
+  });
+
+  it('other dtypes: a clear error, or left out with skipUnsupported (PyTorch saves num_batches_tracked as I64)', () => {
+    const header = '{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"n":{"dtype":"I64","shape":[],"data_offsets":[4,12]}}';
+    const bytes = file(header, [0, 0, 0x80, 0x3f, 7, 0, 0, 0, 0, 0, 0, 0]);
+    expect(() => loadSafetensors(bytes)).toThrow(/tensor "n" has dtype I64; sepconv loads F32, F16, BF16, F64 .*skipUnsupported/);
+    const parsed = parseSafetensors(bytes, { skipUnsupported: true });
+    expect(Object.keys(parsed.tensors)).toEqual(['w']);
+    expect(parsed.skipped).toEqual(['n']);
+  });
+
+  const malformed: [string, Uint8Array, RegExp][] = [
+    ['shorter than 8 bytes', new Uint8Array([1, 0, 0]), /truncated file: 3 bytes, shorter than the 8-byte header length prefix/],
+    ['header length past the end', file(HEADER, DATA).subarray(0, 40), /truncated file: the header length prefix says \d+ bytes, but only 32 follow/],
+    ['bad JSON', file('{"a":{"dtype":"F32",', []), /header is not valid UTF-8 JSON/],
+    ['invalid UTF-8', new Uint8Array([2, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xfe]), /not valid UTF-8 JSON/],
+    ['header not an object', file('[1,2]', []), /header must be a JSON object/],
+    ['entry not an object', file('{"a":3}', []), /header entry "a" must be an object/],
+    ['missing shape', file('{"a":{"dtype":"F32","data_offsets":[0,4]}}', [0, 0, 0, 0]), /tensor "a": shape must be an array of non-negative integers/],
+    ['bad offsets', file('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0]}}', [0, 0, 0, 0]), /data_offsets must be \[begin, end\]/],
+    ['negative offsets', file('{"a":{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}}', [0, 0, 0, 0]), /data_offsets must be \[begin, end\]/],
+    ['end before begin', file('{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}}', [0, 0, 0, 0]), /end before they begin/],
+    ['unknown dtype', file('{"a":{"dtype":"F33","shape":[1],"data_offsets":[0,4]}}', [0, 0, 0, 0]), /tensor "a" has an unknown dtype "F33"/],
+    ['size disagrees with shape', file('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}', [0, 0, 0, 0]), /span 4 bytes, but F32 shape \[2\] needs 8/],
+    ['truncated data (offsets out of range)', file(HEADER, DATA.slice(0, 30)), /tensor "d": data_offsets \[28, 36\] run past the end of the data section \(30 bytes/],
+    [
+      'overlapping offsets',
+      file('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', [0, 0, 0, 0, 0, 0, 0, 0]),
+      /tensors "a" \[0, 8\] and "b" \[4, 8\] have overlapping data_offsets/,
+    ],
+    ['a gap between tensors', file('{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', [0, 0, 0, 0, 0, 0, 0, 0]), /data bytes \[0, 4\) belong to no tensor/],
+    ['trailing bytes', file('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', [0, 0, 0, 0, 9]), /has 5 bytes but the tensors cover 4/],
+    ['bad __metadata__', file('{"__metadata__":{"v":1}}', []), /__metadata__ must be an object of string values/],
+    ['zero-size tensor', file('{"a":{"dtype":"F32","shape":[0,3],"data_offsets":[0,0]}}', []), /shape \[0, 3\] with no elements/],
+  ];
+  for (const [label, bytes, message] of malformed) {
+    it(`rejects ${label}`, () => {
+      expect(() => loadSafetensors(bytes)).toThrow(SafetensorsError);
+      expect(() => loadSafetensors(bytes)).toThrow(message);
+    });
+  }
+
+  it('rejects a non-byte argument with a TypeError', () => {
+    expect(() => loadSafetensors('file.safetensors' as never)).toThrow(TypeError);
+    expect(() => loadSafetensors([1, 2, 3] as never)).toThrow(/bytes must be a Uint8Array/);
+  });
+});
+
+describe('saveSafetensors', () => {
+  it('round trips tensors and metadata; header is sorted, 8-byte aligned and follows the spec', () => {
+    const dict: Record<string, Tensor> = {
+      'z.weight': randomTensor([3, 2, 1, 1], rng(1)),
+      'a.bias': randomTensor([3], rng(2)),
+      scalar: { shape: [], data: new Float32Array([4]) },
+    };
+    const bytes = saveSafetensors(dict, { format: 'pt', note: 'x' });
+    const view = new DataView(bytes.buffer);
+    const n = view.getUint32(0, true);
+    expect(view.getUint32(4, true)).toBe(0);
+    expect((8 + n) % 8).toBe(0);
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+    expect(header.__metadata__).toEqual({ format: 'pt', note: 'x' });
+    expect(header['a.bias']).toEqual({ dtype: 'F32', shape: [3], data_offsets: [0, 12] });
+    expect(header.scalar).toEqual({ dtype: 'F32', shape: [], data_offsets: [12, 16] });
+    expect(header['z.weight']).toEqual({ dtype: 'F32', shape: [3, 2, 1, 1], data_offsets: [16, 40] });
+    expect(bytes.length).toBe(8 + n + 40);
+    const { tensors, metadata } = parseSafetensors(bytes);
+    expect(metadata).toEqual({ format: 'pt', note: 'x' });
+    for (const [k, t] of Object.entries(dict)) {
+      expect(tensors[k]!.shape).toEqual(t.shape);
+      expectBitwiseEqual(tensors[k]!.data, t.data, k);
+    }
+  });
+
+  it('a model state dict survives save → load → loadStateDict', () => {
+    const a = new DepthwiseSeparableConv2d({ inChannels: 3, kernelsPerLayer: 2, outChannels: 5, seed: 1 });
+    const b = new DepthwiseSeparableConv2d({ inChannels: 3, kernelsPerLayer: 2, outChannels: 5, seed: 2 });
+    b.loadStateDict(loadSafetensors(saveSafetensors(a.stateDict())));
+    const x = randomTensor([1, 3, 6, 6], rng(3));
+    expectBitwiseEqual(b.forward(x).data, a.forward(x).data, 'model');
+  });
+
+  it('rejects bad input before writing anything', () => {
+    expect(() => saveSafetensors({ __metadata__: randomTensor([1], rng(1)) })).toThrow(/"__metadata__" is reserved/);
+    expect(() => saveSafetensors({ a: { shape: [2], data: new Float32Array(3) } })).toThrow(/a.data.length must equal/);
+    expect(() => saveSafetensors({}, { v: 1 } as never)).toThrow(/metadata must be an object of string values/);
+    expect(() => saveSafetensors(null as never)).toThrow(TypeError);
+  });
+});
