@@ -15,7 +15,7 @@ import { Scratch } from '../kernels/scratch.js';
 import { checkOptionNames, outputFor, validateConv2d, type Conv2dCall, type Conv2dOptions } from '../kernels/validate.js';
 import { controlLength, doneIndex, PROGRESS, statusIndex, STATUS_ERROR, type FaultKind, type FromWorker } from './messages.js';
 import { loadPlatform, sharedMemoryAvailable, type Platform, type PoolWorker } from './platform.js';
-import { DEFAULT_MIN_SLICE_MACS, planSlices, type Slice } from './split.js';
+import { DEFAULT_MIN_SLICE_MACS, planSlices, sliceReads, type Range, type Slice } from './split.js';
 import { runTask, type ConvTask } from './task.js';
 
 export interface WorkerPoolOptions {
@@ -358,9 +358,12 @@ export class WorkerPool {
       await this.waitUntil(() => this.slots.every((slot) => this.idle(slot)), abort);
 
       const g = call.geometry;
-      const input = this.sharedCopy(call.input.data, SHARED_INPUT);
-      const weight = this.sharedCopy(call.weight.data, SHARED_WEIGHT);
-      const bias = call.bias === null ? null : this.sharedCopy(call.bias, SHARED_BIAS);
+      // The calling thread computes from the caller's arrays; only what the workers read is
+      // copied into shared memory (already shared data is used in place).
+      const reads = sliceReads(g, slices.slice(1));
+      const input = this.sharedPart(call.input.data, reads.input, SHARED_INPUT);
+      const weight = this.sharedPart(call.weight.data, reads.weight, SHARED_WEIGHT);
+      const bias = call.bias === null ? null : this.sharedPart(call.bias, [0, call.bias.length], SHARED_BIAS);
       const size = shapeSize(g.outputShape);
       let result: Tensor;
       let output: Float32Array;
@@ -373,15 +376,18 @@ export class WorkerPool {
       }
 
       const job = (this.nextJob = (this.nextJob + 1) | 0);
-      const taskOf = (slice: Slice): ConvTask => ({ geometry: g, input, weight, bias, act: call.act, output, ...slice });
       for (let i = 0; i < participants.length; i++) {
         const slot = participants[i]!;
         slot.lastPosted = job;
-        slot.worker!.post({ type: 'run', job, task: taskOf(slices[i + 1]!) });
+        const task: ConvTask = { geometry: g, input, weight, bias, act: call.act, output, ...slices[i + 1]! };
+        slot.worker!.post({ type: 'run', job, task });
       }
+      const own: ConvTask = {
+        geometry: g, input: call.input.data, weight: call.weight.data, bias: call.bias, act: call.act, output, ...slices[0]!,
+      };
       let mainError: unknown = null;
       try {
-        runTask(taskOf(slices[0]!), this.mainScratch);
+        runTask(own, this.mainScratch);
       } catch (error) {
         mainError = error;
       }
@@ -407,11 +413,15 @@ export class WorkerPool {
     return slot.worker === null || Atomics.load(this.control!, doneIndex(slot.index)) === slot.lastPosted;
   }
 
-  /** The data in shared memory: as is when it already is, else copied into the pool's scratch. */
-  private sharedCopy(data: Float32Array, role: number): Float32Array {
+  /**
+   * `data` as shared memory for the workers: itself when it already is; otherwise the pool's
+   * shared scratch for `role`, with elements `[start, end)` copied to the same positions (the
+   * rest is not read by any worker).
+   */
+  private sharedPart(data: Float32Array, [start, end]: Range, role: number): Float32Array {
     if (isShared(data)) return data;
     const copy = this.shared.get(role, data.length);
-    copy.set(data);
+    if (end > start) copy.set(data.subarray(start, end), start);
     return copy;
   }
 

@@ -67,3 +67,36 @@ function balanced(n: number, parts: number): [number, number][] {
   for (let i = 0; i < parts; i++) ranges.push([Math.floor((i * n) / parts), Math.floor(((i + 1) * n) / parts)]);
   return ranges;
 }
+
+/** A half-open range of element indices. */
+export type Range = readonly [number, number];
+
+/**
+ * The elements of the input and weight that `slices` (contiguous and in order) read, so that only
+ * those need to be in shared memory for the workers. Ranges are conservative: the whole array when
+ * a slice's reads are not one contiguous run (several images with a channel split, or a padding
+ * mode, whose padded copy reads every plane).
+ */
+export function sliceReads(g: Conv2dGeometry, slices: readonly Slice[]): { input: Range; weight: Range } {
+  const inImage = g.inChannels * g.inHeight * g.inWidth;
+  const perOutput = (g.inChannels / g.groups) * g.kernelH * g.kernelW;
+  const allInput: Range = [0, g.batch * inImage];
+  const allWeight: Range = [0, g.outChannels * perOutput];
+  if (slices.length === 0) return { input: [0, 0], weight: [0, 0] };
+  const first = slices[0]!;
+  const last = slices[slices.length - 1]!;
+  const imageSplit = first.channelStart === 0 && last.channelEnd === g.outChannels && slices.every((s) => s.channelStart === 0 && s.channelEnd === g.outChannels);
+  if (imageSplit) {
+    const input: Range = g.paddingMode === 'zeros' ? [first.imageStart * inImage, last.imageEnd * inImage] : allInput;
+    return { input, weight: allWeight };
+  }
+  const weight: Range = [first.channelStart * perOutput, last.channelEnd * perOutput];
+  if (g.batch > 1 || g.paddingMode !== 'zeros') return { input: allInput, weight };
+  // Output channel o reads input channels of its group: [group·Cin/groups, (group+1)·Cin/groups).
+  const coutPerGroup = g.outChannels / g.groups;
+  const cinPerGroup = g.inChannels / g.groups;
+  const plane = g.inHeight * g.inWidth;
+  const firstGroup = Math.floor(first.channelStart / coutPerGroup);
+  const endGroup = Math.ceil(last.channelEnd / coutPerGroup);
+  return { input: [firstGroup * cinPerGroup * plane, endGroup * cinPerGroup * plane], weight };
+}

@@ -2,7 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import { kernelSetup } from '../../src/kernels/conv2d.js';
 import { conv2dGeometry, type GeometryOptions } from '../../src/kernels/geometry.js';
-import { convMacs, GEMM_CHANNEL_UNIT, planSlices, type Slice } from '../../src/parallel/split.js';
+import { convMacs, GEMM_CHANNEL_UNIT, planSlices, sliceReads, type Slice } from '../../src/parallel/split.js';
+import { runTask } from '../../src/parallel/task.js';
+import { Scratch } from '../../src/kernels/scratch.js';
+import { expectBitwiseEqual, randomTensor, rng } from '../helpers.js';
 
 function plan(x: number[], w: number[], options: GeometryOptions, threads: number, minSliceMacs = 0): { slices: Slice[]; macs: number } {
   const g = conv2dGeometry(x, w, options);
@@ -81,5 +84,40 @@ describe('planSlices', () => {
     expect(medium.length).toBe(Math.floor(mediumMacs / (1 << 18)));
     const { slices: large } = plan([1, 128, 56, 56], [128, 128, 1, 1], {}, 4, 1 << 18);
     expect(large).toHaveLength(4);
+  });
+});
+
+describe('sliceReads', () => {
+  it('covers everything the worker slices read: NaN outside the ranges changes nothing', () => {
+    const random = rng(31);
+    const cases: [number[], number[], GeometryOptions][] = [
+      [[1, 32, 6, 6], [32, 1, 3, 3], { groups: 32, padding: 1 }],
+      [[1, 8, 6, 6], [24, 1, 3, 3], { groups: 8, padding: 1, stride: 2 }],
+      [[1, 64, 5, 5], [64, 16, 3, 3], { groups: 4, padding: 1 }],
+      [[1, 24, 5, 5], [48, 24, 1, 1], {}],
+      [[1, 12, 7, 7], [36, 3, 1, 1], { groups: 4, stride: 2 }],
+      [[4, 16, 5, 5], [32, 16, 3, 3], { padding: 1 }],
+      [[3, 8, 5, 5], [8, 1, 3, 3], { groups: 8, padding: 1 }],
+      [[1, 8, 6, 6], [8, 1, 3, 3], { groups: 8, padding: 1, paddingMode: 'reflect' }],
+    ];
+    for (const [xs, ws, options] of cases) {
+      const g = conv2dGeometry(xs, ws, options);
+      const x = randomTensor(xs, random);
+      const w = randomTensor(ws, random);
+      for (const threads of [2, 3, 4]) {
+        const slices = planSlices(g, kernelSetup(g).path, threads, 0);
+        const label = `x=[${xs}] w=[${ws}] ${JSON.stringify(options)} threads=${threads}`;
+        const reads = sliceReads(g, slices.slice(1));
+        const maskedInput = x.data.map((v, i) => (i >= reads.input[0] && i < reads.input[1] ? v : Number.NaN));
+        const maskedWeight = w.data.map((v, i) => (i >= reads.weight[0] && i < reads.weight[1] ? v : Number.NaN));
+        const full = new Float32Array(xs[0]! * g.outChannels * g.outHeight * g.outWidth);
+        const masked = new Float32Array(full.length);
+        for (const slice of slices.slice(1)) {
+          runTask({ geometry: g, input: x.data, weight: w.data, bias: null, act: 0, output: full, ...slice }, new Scratch());
+          runTask({ geometry: g, input: maskedInput, weight: maskedWeight, bias: null, act: 0, output: masked, ...slice }, new Scratch());
+        }
+        expectBitwiseEqual(masked, full, label);
+      }
+    }
   });
 });
