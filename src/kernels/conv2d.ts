@@ -2,14 +2,14 @@
  * The one dispatcher: every conv2d call is validated, its padding mode resolved, and then routed
  * by `selectKernelPath` to exactly one kernel file.
  */
-import { asTensor, describeValue, type Tensor, type TensorLike } from '../tensor.js';
+import { asTensor, describeValue, isNdArrayView, type Tensor, type TensorLike } from '../tensor.js';
 import { depthwiseConv } from './depthwise.js';
 import type { Conv2dGeometry } from './geometry.js';
 import { groupedConv } from './grouped.js';
 import { padInput, paddedInputSize } from './pad.js';
 import { pointwiseConv } from './pointwise.js';
 import { Scratch, SLOT_PADDED } from './scratch.js';
-import { checkOptionNames, outputFor, validateConv2d, type Conv2dCall, type Conv2dOptions } from './validate.js';
+import { CONV2D_OPTION_NAMES, checkOptionNames, outputFor, validateConv2d, type Conv2dCall, type Conv2dOptions } from './validate.js';
 
 export type KernelPath = 'depthwise3x3s1' | 'depthwise3x3s2' | 'depthwise' | 'pointwise' | 'grouped';
 
@@ -116,7 +116,8 @@ export type DepthwiseConv2dOptions = Omit<Conv2dOptions, 'groups'>;
  * Output channel `c·K + q` reads input channel `c`.
  */
 export function depthwiseConv2d(input: TensorLike, weight: TensorLike, options: DepthwiseConv2dOptions = {}): Tensor {
-  if ('groups' in (options as object) && (options as Conv2dOptions).groups !== undefined) {
+  checkOptionNames(options, CONV2D_OPTION_NAMES, 'depthwiseConv2d');
+  if ((options as Conv2dOptions).groups !== undefined) {
     throw new TypeError('depthwiseConv2d: unknown option "groups"; groups is implied (= input channels)');
   }
   const x = asTensor(input, 'input');
@@ -125,7 +126,8 @@ export function depthwiseConv2d(input: TensorLike, weight: TensorLike, options: 
     throw new RangeError(`weight must be [Cin*K, 1, kH, kW] for a depthwise convolution, got shape ${describeValue(w.shape)}`);
   }
   const inChannels = x.shape.length === 4 ? x.shape[1] : x.shape[0];
-  return conv2d(x, w, { ...options, groups: inChannels });
+  // The caller's objects, not the gathered copies: `out` aliasing is judged on the caller's memory.
+  return conv2d(input, weight, { ...options, groups: inChannels });
 }
 
 export type PointwiseConv2dOptions = Pick<Conv2dOptions, 'bias' | 'stride' | 'groups' | 'activation' | 'out'>;
@@ -134,9 +136,16 @@ export type PointwiseConv2dOptions = Pick<Conv2dOptions, 'bias' | 'stride' | 'gr
 export function pointwiseConv2d(input: TensorLike, weight: TensorLike, options: PointwiseConv2dOptions = {}): Tensor {
   checkOptionNames(options, ['bias', 'stride', 'groups', 'activation', 'out'], 'pointwiseConv2d');
   const w = asTensor(weight, 'weight');
-  if (w.shape.length === 2) return conv2d(input, { shape: [w.shape[0]!, w.shape[1]!, 1, 1], data: w.data }, options);
+  if (w.shape.length === 2) {
+    // Reshaped over the caller's own memory (a view stays a view), so `out` aliasing is still caught.
+    const shape = [w.shape[0]!, w.shape[1]!, 1, 1];
+    const w4 = isNdArrayView(weight)
+      ? { data: weight.data, shape, stride: [...weight.stride, 1, 1], offset: weight.offset }
+      : { shape, data: w.data };
+    return conv2d(input, w4, options);
+  }
   if (w.shape.length !== 4 || w.shape[2] !== 1 || w.shape[3] !== 1) {
     throw new RangeError(`weight must be [Cout, Cin/groups, 1, 1] or [Cout, Cin/groups] for a pointwise convolution, got shape ${describeValue(w.shape)}`);
   }
-  return conv2d(input, w, options);
+  return conv2d(input, weight, options);
 }

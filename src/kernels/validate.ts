@@ -14,7 +14,7 @@ export interface Conv2dOptions extends GeometryOptions {
   out?: Tensor;
 }
 
-const CONV2D_OPTION_NAMES = ['bias', 'stride', 'padding', 'dilation', 'groups', 'paddingMode', 'activation', 'out'];
+export const CONV2D_OPTION_NAMES: readonly string[] = ['bias', 'stride', 'padding', 'dilation', 'groups', 'paddingMode', 'activation', 'out'];
 
 /** A validated call: contiguous tensors, the resolved geometry, the epilogue. */
 export interface Conv2dCall {

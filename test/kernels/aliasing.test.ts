@@ -159,6 +159,42 @@ describe('out sharing memory with input, weight or bias is rejected by every ent
   }
 });
 
+describe('out overlapping the memory behind a non-contiguous view is rejected by every entry point', () => {
+  for (const c of CASES) {
+    for (const [fnName, fn] of entryPoints(c)) {
+      it(`${fnName}: ${c.name}`, () => {
+        const { x, w, bias, outShape } = make(c);
+        const size = outShape.reduce((a, b) => a * b, 1);
+        const [n, ci, h, wd] = c.x as [number, number, number, number];
+        const xBacking = new Float32Array(x.data.length + size);
+        const xView = ndarray(xBacking, [n, h, wd, ci]).transpose(0, 3, 1, 2);
+        const outOverX = { shape: outShape, data: xBacking.subarray(1, 1 + size) };
+        expect(() => fn(xView, w, { ...c.options, bias, out: outOverX })).toThrow(/out must not share memory with input/);
+        const [o, i, kh, kw] = c.w as [number, number, number, number];
+        const wBacking = new Float32Array(w.data.length + size);
+        const wView = ndarray(wBacking, [kh, kw, i, o]).transpose(3, 2, 0, 1);
+        const outOverW = { shape: outShape, data: wBacking.subarray(1, 1 + size) };
+        expect(() => fn(x, wView, { ...c.options, bias, out: outOverW })).toThrow(/out must not share memory with weight/);
+        expect(xBacking.every((v) => v === 0) && wBacking.every((v) => v === 0), 'nothing written').toBe(true);
+      });
+    }
+  }
+});
+
+describe('pointwiseConv2d with a 2-D [Cout, Cin] weight view', () => {
+  it('gives the 4-D result and rejects an out over the view\'s memory', () => {
+    const x = randomTensor([2, 6, 4, 5], random);
+    const backing = randomArray(6 * 9 + 360);
+    const view = ndarray(backing, [6, 9]).transpose(1, 0); // [9, 6] over backing[0..54), column-major
+    const expected = conv2d(x, { shape: [9, 6, 1, 1], data: contiguous(view).data });
+    expectBitwiseEqual(pointwiseConv2d(x, view).data, expected.data, '2-D view weight');
+    const before = new Float32Array(backing);
+    const overlapping = { shape: [2, 9, 4, 5], data: backing.subarray(50, 410) };
+    expect(() => pointwiseConv2d(x, view, { out: overlapping })).toThrow(/out must not share memory with weight/);
+    expectBitwiseEqual(backing, before, 'backing unchanged');
+  });
+});
+
 describe('determinism: repeated calls are bitwise identical', () => {
   for (const c of CASES) {
     for (const [fnName, fn] of entryPoints(c)) {

@@ -252,7 +252,7 @@ describe('validation: option names and the options object', () => {
   });
   it('unknown option name in depthwiseConv2d → TypeError', () => {
     const dw = randomTensor([8, 1, 3, 3], random);
-    expectError(() => depthwiseConv2d(x, dw, { strides: 2 } as Conv2dOptions), TypeError, /unknown option "strides"/);
+    expectError(() => depthwiseConv2d(x, dw, { strides: 2 } as Conv2dOptions), TypeError, /depthwiseConv2d: unknown option "strides"/);
   });
   it('depthwiseConv2d rejects groups (implied) and a weight that is not [Cin·K, 1, kH, kW]', () => {
     const dw = randomTensor([8, 1, 3, 3], random);
@@ -271,6 +271,12 @@ describe('validation: option names and the options object', () => {
       expectError(() => conv2d(x, w, bad as unknown as Conv2dOptions), TypeError, /conv2d: options must be an object/);
       expectError(() => referenceConv2d(x, w, bad as unknown as Conv2dOptions), TypeError, /referenceConv2d: options must be an object/);
       expectError(() => pointwiseConv2d(x, randomTensor([6, 4], random), bad as unknown as Conv2dOptions), TypeError, /options must be an object/);
+    }
+  });
+  it('options that are not an object → TypeError naming options (depthwiseConv2d)', () => {
+    const dw = randomTensor([8, 1, 3, 3], random);
+    for (const bad of [null, 3, 'same', [1]]) {
+      expectError(() => depthwiseConv2d(x, dw, bad as unknown as Conv2dOptions), TypeError, /depthwiseConv2d: options must be an object/);
     }
   });
   it('an option explicitly set to undefined is the default, not an unknown name', () => {
