@@ -51,6 +51,10 @@ describe('golden conv2d cases (onnxruntime oracle)', () => {
     it(`${c.name} via conv2d [${path}]`, () => {
       expectClose(conv2d(input, weight, { ...options, bias }), expected, 1e-4, c.name);
     });
+    it(`${c.name} via conv2d with fused relu6 = clamp(oracle, 0, 6)`, () => {
+      const clamped = { shape: expected.shape, data: expected.data.map((v) => Math.min(6, Math.max(0, v))) };
+      expectClose(conv2d(input, weight, { ...options, bias, activation: 'relu6' }), clamped, 1e-4, c.name);
+    });
     it(`${c.name} via referenceConv2d`, () => {
       expectClose(referenceConv2d(input, weight, { ...options, bias }), expected, 1e-4, c.name);
     });
