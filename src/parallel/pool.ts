@@ -14,7 +14,7 @@ import { executeConv2d, kernelSetup, type DepthwiseConv2dOptions, type Pointwise
 import { Scratch } from '../kernels/scratch.js';
 import { checkOptionNames, outputFor, validateConv2d, type Conv2dCall, type Conv2dOptions } from '../kernels/validate.js';
 import { controlLength, doneIndex, PROGRESS, statusIndex, STATUS_ERROR, type FaultKind, type FromWorker } from './messages.js';
-import { loadPlatform, sharedMemoryAvailable, type Platform, type PoolWorker } from './platform.js';
+import { isNode, loadPlatform, sharedMemoryAvailable, type Platform, type PoolWorker } from './platform.js';
 import { DEFAULT_MIN_SLICE_MACS, planSlices, sliceReads, type Range, type Slice } from './split.js';
 import { runTask, type ConvTask } from './task.js';
 
@@ -39,6 +39,9 @@ export class WorkerPoolError extends Error {
 }
 
 const POOL = 'sepconv worker pool';
+/** Bounds on blocking the calling thread while workers finish (see `waitUntil`). */
+const MAX_BLOCK_MS = 50;
+const BLOCK_SLACK_MS = 2;
 let isolationWarned = false;
 
 function warnNoIsolation(): void {
@@ -139,6 +142,8 @@ export class WorkerPool {
   private abort: Deferred<never> | null = null;
   private progressMessage: Deferred<void> = deferred();
   private readonly waitAsync: WaitAsync | undefined = findWaitAsync();
+  /** Whether `Atomics.wait` may block this thread (not on a browser's main thread). */
+  private readonly canBlock = isNode() || typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined';
 
   /** Use `createWorkerPool`. */
   constructor(options: WorkerPoolOptions = {}) {
@@ -386,13 +391,16 @@ export class WorkerPool {
         geometry: g, input: call.input.data, weight: call.weight.data, bias: call.bias, act: call.act, output, ...slices[0]!,
       };
       let mainError: unknown = null;
+      const ownStart = performance.now();
       try {
         runTask(own, this.mainScratch);
       } catch (error) {
         mainError = error;
       }
+      // Workers got slices like this thread's: allow them about as long again, plus scheduling slack.
+      const blockMs = Math.min(MAX_BLOCK_MS, performance.now() - ownStart + BLOCK_SLACK_MS);
       const control = this.control!;
-      await this.waitUntil(() => participants.every((slot) => Atomics.load(control, doneIndex(slot.index)) === job), abort);
+      await this.waitUntil(() => participants.every((slot) => Atomics.load(control, doneIndex(slot.index)) === job), abort, blockMs);
       if (mainError !== null) throw mainError;
       for (const slot of participants) {
         if (Atomics.load(control, statusIndex(slot.index)) === STATUS_ERROR) {
@@ -425,8 +433,25 @@ export class WorkerPool {
     return copy;
   }
 
-  private async waitUntil(condition: () => boolean, abort: Deferred<never>): Promise<void> {
+  /**
+   * Waits for `condition` (re-checked whenever a worker reports progress). With `blockMs` > 0 and
+   * where this thread may block (Node, or inside a worker), it first blocks in `Atomics.wait` for
+   * up to that long: waking from a futex is faster than an event-loop turn, and the workers
+   * normally finish within a few microseconds of the calling thread. A worker's death cannot be
+   * seen while blocked, hence the bound; after it the wait goes asynchronous.
+   */
+  private async waitUntil(condition: () => boolean, abort: Deferred<never>, blockMs = 0): Promise<void> {
     const control = this.control!;
+    if (blockMs > 0 && this.canBlock) {
+      const deadline = performance.now() + blockMs;
+      while (!condition()) {
+        const seen = Atomics.load(control, PROGRESS);
+        if (condition()) return;
+        const left = deadline - performance.now();
+        if (left <= 0) break;
+        Atomics.wait(control, PROGRESS, seen, left);
+      }
+    }
     while (!condition()) {
       if (this.disposed) throw new WorkerPoolError(`${POOL}: disposed while a call was running; the call was abandoned`);
       const seen = Atomics.load(control, PROGRESS);
