@@ -3,12 +3,14 @@
  *
  *   Y[o, p] = act(bias[o] + sum_c W[o, c] * X[c, p])    p over the Hout·Wout output pixels,
  *
- * with W the group's `[Cout/groups, Cin/groups]` weights and X its input channels. Zero padding
- * only. With stride > 1 the strided pixels are first gathered into contiguous scratch.
+ * with W the group's `[Cout/groups, Cin/groups]` weights (row-major, as given) and X its input
+ * channels. Zero padding only. With stride 1, X is the input itself; with a larger stride the
+ * strided pixels are packed straight into the GEMM's panels (im2col.ts), never gathered whole.
  */
 import type { Conv2dGeometry } from './geometry.js';
-import { sgemm } from './gemm.js';
-import { SLOT_COLUMNS, type Scratch } from './scratch.js';
+import { gemmPanel, packPanel, panelColumns, ROW_BLOCK } from './gemm.js';
+import { packConvPanel } from './im2col.js';
+import { SLOT_ACCUMULATORS, SLOT_PANEL, type Scratch } from './scratch.js';
 
 export function pointwiseConv(
   g: Conv2dGeometry,
@@ -21,42 +23,23 @@ export function pointwiseConv(
   const coutPerGroup = Cout / groups;
   const pixels = Ho * Wo;
   const strided = g.strideH !== 1 || g.strideW !== 1;
-  const gathered = strided ? scratch.get(SLOT_COLUMNS, Cin * pixels) : null;
+  const columns = Math.min(pixels, panelColumns(cinPerGroup));
+  const panel = scratch.get(SLOT_PANEL, cinPerGroup * columns);
+  const acc = scratch.getFloat64(SLOT_ACCUMULATORS, ROW_BLOCK * columns);
   for (let n = 0; n < g.batch; n++) {
-    let b = x;
-    let bBase = n * Cin * H * W;
-    if (gathered !== null) {
-      gatherStrided(x, bBase, Cin, H, W, g.strideH, g.strideW, Ho, Wo, gathered);
-      b = gathered;
-      bBase = 0;
-    }
     for (let group = 0; group < groups; group++) {
       // This group's output channels within [channelStart, channelEnd).
       const o0 = Math.max(channelStart, group * coutPerGroup);
       const o1 = Math.min(channelEnd, (group + 1) * coutPerGroup);
       if (o1 <= o0) continue;
-      sgemm(
-        o1 - o0, pixels, cinPerGroup,
-        w, o0 * cinPerGroup, cinPerGroup,
-        b, bBase + group * cinPerGroup * pixels, pixels,
-        y, (n * Cout + o0) * pixels, pixels,
-        bias, o0, act,
-      );
-    }
-  }
-}
-
-/** dst[c, i, j] = x[xOff + c*H*W + (i*sh)*W + j*sw] for the `Ho × Wo` strided pixels. */
-function gatherStrided(
-  x: Float32Array, xOff: number, C: number, H: number, W: number,
-  strideH: number, strideW: number, Ho: number, Wo: number, dst: Float32Array,
-): void {
-  let d = 0;
-  for (let c = 0; c < C; c++) {
-    const plane = xOff + c * H * W;
-    for (let i = 0; i < Ho; i++) {
-      const row = plane + i * strideH * W;
-      for (let j = 0; j < Wo; j++) dst[d++] = x[row + j * strideW]!;
+      const xGroup = (n * Cin + group * cinPerGroup) * H * W;
+      const yBase = (n * Cout + o0) * pixels;
+      for (let p0 = 0; p0 < pixels; p0 += columns) {
+        const width = Math.min(columns, pixels - p0);
+        if (strided) packConvPanel(g, x, xGroup, cinPerGroup, p0, width, panel);
+        else packPanel(cinPerGroup, width, x, xGroup + p0, pixels, panel);
+        gemmPanel(o1 - o0, width, cinPerGroup, w, o0 * cinPerGroup, cinPerGroup, panel, y, yBase + p0, pixels, bias, o0, act, acc);
+      }
     }
   }
 }
