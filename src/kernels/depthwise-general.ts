@@ -3,11 +3,13 @@
  * padding, writing one output plane with the fused epilogue. Used for every depthwise shape the
  * specialised 3×3 kernels do not take (5×5, dilated, strided other than 1 and 2, wide padding).
  *
- * The plane is split into an interior, where every tap is inside the input and the loops run
- * without bounds tests, and a border frame that clips the taps per output. Each output sums
- * `bias + Σ_p Σ_q w·x` in the same row-major tap order in both regions.
+ * Each output row first clips the filter rows to those inside the input; its outputs then split
+ * into an interior, whose taps are all inside the input columns and run without tests, and the
+ * left/right edges, which clip their filter columns. Each output's value depends only on the
+ * geometry and its own position, never on which channel range computes it.
  */
 import { ACT_NONE, ACT_RELU6 } from './epilogue.js';
+import { clampedOutput } from './depthwise-epilogue.js';
 
 /** First output index whose window starts at or after input index 0. */
 function firstInside(pad: number, stride: number): number {
@@ -29,64 +31,153 @@ export function depthwisePlane(
   bias: number, act: number,
   y: Float32Array, yOff: number, Ho: number, Wo: number,
 ): void {
-  const lo = act === ACT_NONE ? -Infinity : 0;
-  const hi = act === ACT_RELU6 ? 6 : Infinity;
-  const iLo = Math.min(Ho, firstInside(padTop, strideH));
-  const iHi = Math.max(iLo, Math.min(Ho, lastInsideEnd(H, padTop, kH, strideH, dilationH)));
+  const clamp = act !== ACT_NONE;
+  const top = +(act === ACT_RELU6 ? 6 : Infinity);
   const jLo = Math.min(Wo, firstInside(padLeft, strideW));
   const jHi = Math.max(jLo, Math.min(Wo, lastInsideEnd(W, padLeft, kW, strideW, dilationW)));
   const rowStep = dilationH * W;
   for (let i = 0; i < Ho; i++) {
+    // Only the filter rows p in [pLo, pHi) land inside the input; the others read zero padding.
+    const rowStart = i * strideH - padTop;
+    const pLo = rowStart >= 0 ? 0 : Math.min(kH, Math.ceil(-rowStart / dilationH));
+    const pHi = Math.max(pLo, Math.min(kH, Math.floor((H - 1 - rowStart) / dilationH) + 1));
+    const xRow = xOff + (rowStart + pLo * dilationH) * W - padLeft;
+    const wRow = wOff + pLo * kW;
+    const rows = pHi - pLo;
     const yRow = yOff + i * Wo;
-    if (i < iLo || i >= iHi) {
-      borderSpan(x, xOff, H, W, w, wOff, kH, kW, strideH, strideW, dilationH, dilationW, padTop, padLeft, bias, lo, hi, y, yRow, i, 0, Wo);
-      continue;
-    }
-    borderSpan(x, xOff, H, W, w, wOff, kH, kW, strideH, strideW, dilationH, dilationW, padTop, padLeft, bias, lo, hi, y, yRow, i, 0, jLo);
-    const xRow = xOff + (i * strideH - padTop) * W - padLeft;
-    for (let j = jLo; j < jHi; j++) {
-      let sum = bias;
-      let xp = (xRow + j * strideW) | 0;
-      let wp = wOff;
-      for (let p = 0; p < kH; p++) {
-        let xq = xp;
-        const wEnd = (wp + kW) | 0;
-        for (; wp < wEnd; wp = (wp + 1) | 0) {
-          sum += x[xq]! * w[wp]!;
-          xq = (xq + dilationW) | 0;
-        }
-        xp = (xp + rowStep) | 0;
-      }
-      y[yRow + j] = sum < lo ? lo : sum > hi ? hi : sum;
-    }
-    borderSpan(x, xOff, H, W, w, wOff, kH, kW, strideH, strideW, dilationH, dilationW, padTop, padLeft, bias, lo, hi, y, yRow, i, jHi, Wo);
+    clippedSpan(x, xRow, W, w, wRow, rows, kW, rowStep, strideW, dilationW, padLeft, bias, clamp, top, y, yRow, 0, jLo);
+    interiorSpan(x, xRow, w, wRow, rows, kW, rowStep, strideW, dilationW, bias, clamp, top, y, yRow, jLo, jHi);
+    clippedSpan(x, xRow, W, w, wRow, rows, kW, rowStep, strideW, dilationW, padLeft, bias, clamp, top, y, yRow, jHi, Wo);
   }
 }
 
-/** Outputs `[jStart, jEnd)` of output row `i`, skipping taps that fall in the zero padding. */
-function borderSpan(
-  x: Float32Array, xOff: number, H: number, W: number,
-  w: Float32Array, wOff: number, kH: number, kW: number,
-  strideH: number, strideW: number, dilationH: number, dilationW: number,
-  padTop: number, padLeft: number,
-  bias: number, lo: number, hi: number,
-  y: Float32Array, yRow: number, i: number, jStart: number, jEnd: number,
+/** Per-row float64 sums of the interior; grows to the widest row seen and is then reused. */
+let rowSums = new Float64Array(64);
+
+/**
+ * Outputs `[jStart, jEnd)` of one row whose taps all lie inside the input columns. The row's
+ * float64 sums are built filter row by filter row, up to five taps at a time with their weights
+ * in locals: a streaming loop over the outputs with no short inner loop and no loop-carried sum,
+ * measured ~3× faster than looping over the taps per output. With stride 1 and dilation 1 the
+ * taps of neighbouring outputs overlap and a sliding window needs one new load per output.
+ */
+function interiorSpan(
+  x: Float32Array, xRow: number, w: Float32Array, wRow: number, rows: number, kW: number,
+  rowStep: number, strideW: number, dilationW: number,
+  bias: number, clamp: boolean, top: number,
+  y: Float32Array, yRow: number, jStart: number, jEnd: number,
 ): void {
-  const rowStart = i * strideH - padTop;
+  const n = jEnd - jStart;
+  if (n <= 0) return;
+  if (rowSums.length < n) rowSums = new Float64Array(n);
+  const sums = rowSums;
+  for (let j = 0; j < n; j++) sums[j] = bias;
+  const unit = strideW === 1 && dilationW === 1;
+  let xp = xRow + jStart * strideW;
+  let wp = wRow;
+  for (let p = 0; p < rows; p++) {
+    let q = 0;
+    for (; q + 5 <= kW; q += 5) {
+      if (unit) addTaps5Sliding(sums, n, x, xp + q, w, wp + q);
+      else addTaps5(sums, n, x, xp + q * dilationW, strideW, dilationW, w, wp + q);
+    }
+    const rest = kW - q;
+    const xq = xp + q * dilationW;
+    if (rest === 4) addTaps4(sums, n, x, xq, strideW, dilationW, w, wp + q);
+    else if (rest === 3) {
+      if (unit) addTaps3Sliding(sums, n, x, xq, w, wp + q);
+      else addTaps3(sums, n, x, xq, strideW, dilationW, w, wp + q);
+    } else if (rest === 2) addTaps2(sums, n, x, xq, strideW, dilationW, w, wp + q);
+    else if (rest === 1) addTaps1(sums, n, x, xq, strideW, w[wp + q]!);
+    xp += rowStep;
+    wp += kW;
+  }
+  const q0 = yRow + jStart;
+  for (let j = 0; j < n; j++) y[q0 + j] = clampedOutput(sums[j]!, clamp, top);
+}
+
+// sums[j] += Σ_t w[wp + t] · x[xp + j·stride + t·dilation], for t < K taps.
+
+function addTaps5(sums: Float64Array, n: number, x: Float32Array, xp: number, stride: number, d: number, w: Float32Array, wp: number): void {
+  const v0 = w[wp]!, v1 = w[wp + 1]!, v2 = w[wp + 2]!, v3 = w[wp + 3]!, v4 = w[wp + 4]!;
+  const d2 = 2 * d, d3 = 3 * d, d4 = 4 * d;
+  for (let j = 0; j < n; j++, xp = (xp + stride) | 0) {
+    sums[j] += (v0 * x[xp]! + v1 * x[xp + d]!) + (v2 * x[xp + d2]! + v3 * x[xp + d3]!) + v4 * x[xp + d4]!;
+  }
+}
+
+function addTaps4(sums: Float64Array, n: number, x: Float32Array, xp: number, stride: number, d: number, w: Float32Array, wp: number): void {
+  const v0 = w[wp]!, v1 = w[wp + 1]!, v2 = w[wp + 2]!, v3 = w[wp + 3]!;
+  const d2 = 2 * d, d3 = 3 * d;
+  for (let j = 0; j < n; j++, xp = (xp + stride) | 0) {
+    sums[j] += (v0 * x[xp]! + v1 * x[xp + d]!) + (v2 * x[xp + d2]! + v3 * x[xp + d3]!);
+  }
+}
+
+function addTaps3(sums: Float64Array, n: number, x: Float32Array, xp: number, stride: number, d: number, w: Float32Array, wp: number): void {
+  const v0 = w[wp]!, v1 = w[wp + 1]!, v2 = w[wp + 2]!;
+  const d2 = 2 * d;
+  for (let j = 0; j < n; j++, xp = (xp + stride) | 0) {
+    sums[j] += (v0 * x[xp]! + v1 * x[xp + d]!) + v2 * x[xp + d2]!;
+  }
+}
+
+function addTaps2(sums: Float64Array, n: number, x: Float32Array, xp: number, stride: number, d: number, w: Float32Array, wp: number): void {
+  const v0 = w[wp]!, v1 = w[wp + 1]!;
+  for (let j = 0; j < n; j++, xp = (xp + stride) | 0) {
+    sums[j] += v0 * x[xp]! + v1 * x[xp + d]!;
+  }
+}
+
+function addTaps1(sums: Float64Array, n: number, x: Float32Array, xp: number, stride: number, v0: number): void {
+  for (let j = 0; j < n; j++, xp = (xp + stride) | 0) sums[j] += v0 * x[xp]!;
+}
+
+function addTaps5Sliding(sums: Float64Array, n: number, x: Float32Array, xp: number, w: Float32Array, wp: number): void {
+  const v0 = w[wp]!, v1 = w[wp + 1]!, v2 = w[wp + 2]!, v3 = w[wp + 3]!, v4 = w[wp + 4]!;
+  let a0 = x[xp]!, a1 = x[xp + 1]!, a2 = x[xp + 2]!, a3 = x[xp + 3]!;
+  xp = (xp + 4) | 0;
+  for (let j = 0; j < n; j++, xp = (xp + 1) | 0) {
+    const a4 = x[xp]!;
+    sums[j] += (v0 * a0 + v1 * a1) + (v2 * a2 + v3 * a3) + v4 * a4;
+    a0 = a1; a1 = a2; a2 = a3; a3 = a4;
+  }
+}
+
+function addTaps3Sliding(sums: Float64Array, n: number, x: Float32Array, xp: number, w: Float32Array, wp: number): void {
+  const v0 = w[wp]!, v1 = w[wp + 1]!, v2 = w[wp + 2]!;
+  let a0 = x[xp]!, a1 = x[xp + 1]!;
+  xp = (xp + 2) | 0;
+  for (let j = 0; j < n; j++, xp = (xp + 1) | 0) {
+    const a2 = x[xp]!;
+    sums[j] += (v0 * a0 + v1 * a1) + v2 * a2;
+    a0 = a1; a1 = a2;
+  }
+}
+
+/** Outputs `[jStart, jEnd)` of one row near the left/right edge: each clips its filter columns. */
+function clippedSpan(
+  x: Float32Array, xRow: number, W: number, w: Float32Array, wRow: number, rows: number, kW: number,
+  rowStep: number, strideW: number, dilationW: number, padLeft: number,
+  bias: number, clamp: boolean, top: number,
+  y: Float32Array, yRow: number, jStart: number, jEnd: number,
+): void {
   for (let j = jStart; j < jEnd; j++) {
     const colStart = j * strideW - padLeft;
+    const qLo = colStart >= 0 ? 0 : Math.min(kW, Math.ceil(-colStart / dilationW));
+    const qHi = Math.max(qLo, Math.min(kW, Math.floor((W - 1 - colStart) / dilationW) + 1));
     let sum = bias;
-    for (let p = 0; p < kH; p++) {
-      const r = rowStart + p * dilationH;
-      if (r < 0 || r >= H) continue;
-      const xRow = xOff + r * W;
-      const wRow = wOff + p * kW;
-      for (let q = 0; q < kW; q++) {
-        const col = colStart + q * dilationW;
-        if (col < 0 || col >= W) continue;
-        sum += x[xRow + col]! * w[wRow + q]!;
+    let xp = xRow + j * strideW + qLo * dilationW;
+    let wp = wRow + qLo;
+    for (let p = 0; p < rows; p++) {
+      let xq = xp;
+      for (let q = qLo; q < qHi; q++) {
+        sum += x[xq]! * w[wp + q - qLo]!;
+        xq += dilationW;
       }
+      xp += rowStep;
+      wp += kW;
     }
-    y[yRow + j] = sum < lo ? lo : sum > hi ? hi : sum;
+    y[yRow + j] = clampedOutput(sum, clamp, top);
   }
 }
