@@ -162,7 +162,8 @@ export class WorkerPool {
       throw new RangeError(`minSliceMacs must be a non-negative number, got ${describeValue(minSliceMacs)}`);
     }
     this.requestedThreads = threads;
-    this.resolvedThreads = threads ?? 1;
+    // Browsers (and Node ≥ 21) know the core count synchronously; Node 20 learns it at startup.
+    this.resolvedThreads = threads ?? Math.max(1, (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1);
     this.workerUrl = workerUrl;
     this.minSliceMacs = minSliceMacs ?? DEFAULT_MIN_SLICE_MACS;
     this.startup = this.start();
