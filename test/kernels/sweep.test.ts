@@ -30,6 +30,7 @@ const BRANCHES: Record<KernelPath, true> = {
   grouped: true,
 };
 const PER_BRANCH = 100;
+const LARGE_PER_BRANCH = 6;
 
 interface Config {
   branch: KernelPath;
@@ -101,12 +102,20 @@ function macs(c: Config): number {
   return (c.batch ?? 1) * c.cout * ho * wo * (c.cin / c.groups) * c.kh * c.kw;
 }
 
-function generate(branch: KernelPath, count: number, seed: number): Config[] {
+/**
+ * `large` configurations (0.2–4M MACs, up to 300 channels, up to 40×40) cross the GEMM's row blocks,
+ * reduction blocks and column panels, which the small ones only reach in one dimension at a time.
+ */
+function generate(branch: KernelPath, count: number, seed: number, large = false): Config[] {
   const random = rng(seed);
   const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-  const size = () => (random() < 0.5 ? pick([1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17]) : int(1, 24));
-  const channels = () => (random() < 0.5 ? pick([1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 24, 33]) : int(1, 20));
+  const size = large
+    ? () => int(10, 40)
+    : () => (random() < 0.5 ? pick([1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17]) : int(1, 24));
+  const channels = large
+    ? () => pick([16, 17, 31, 32, 33, 48, 64, 65, 130, 300])
+    : () => (random() < 0.5 ? pick([1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 24, 33]) : int(1, 20));
   const divisors = (n: number) => Array.from({ length: n }, (_, i) => i + 1).filter((d) => n % d === 0);
   const modes: PaddingMode[] = ['zeros', 'zeros', 'reflect', 'replicate', 'circular'];
   const activations: Activation[] = ['none', 'relu', 'relu6'];
@@ -166,7 +175,7 @@ function generate(branch: KernelPath, count: number, seed: number): Config[] {
       c = {
         ...base,
         cin,
-        cout: groups * (random() < 0.5 ? pick([1, 4, 7, 8, 9, 15, 16, 17]) : int(1, 12)),
+        cout: groups * (large ? pick([16, 17, 33, 64]) : random() < 0.5 ? pick([1, 4, 7, 8, 9, 15, 16, 17]) : int(1, 12)),
         groups,
         kh: 1,
         kw: 1,
@@ -181,7 +190,7 @@ function generate(branch: KernelPath, count: number, seed: number): Config[] {
       c = {
         ...base,
         cin,
-        cout: groups * int(1, Math.max(1, Math.floor(24 / groups))),
+        cout: large ? groups * pick([16, 17, 33]) : groups * int(1, Math.max(1, Math.floor(24 / groups))),
         groups,
         kh: int(1, 7),
         kw: int(1, 7),
@@ -190,7 +199,8 @@ function generate(branch: KernelPath, count: number, seed: number): Config[] {
         padding: smallPadding(3),
       };
     }
-    if (!valid(c) || expectedBranch(c) !== branch || macs(c) > 150_000) continue;
+    const work = macs(c);
+    if (!valid(c) || expectedBranch(c) !== branch || (large ? work < 200_000 || work > 4_000_000 : work > 150_000)) continue;
     configs.push(c);
   }
   return configs;
@@ -210,7 +220,8 @@ const seeds: Record<KernelPath, number> = { depthwise3x3s1: 11, depthwise3x3s2: 
 for (const branch of Object.keys(BRANCHES) as KernelPath[]) {
   describe(`sweep: ${branch}`, () => {
     const random = rng(seeds[branch] * 1000);
-    for (const c of generate(branch, PER_BRANCH, seeds[branch])) {
+    const configs = [...generate(branch, PER_BRANCH, seeds[branch]), ...generate(branch, LARGE_PER_BRANCH, seeds[branch] + 100, true)];
+    for (const c of configs) {
       it(describeConfig(c), () => {
         const xShape = c.batch === null ? [c.cin, c.h, c.w] : [c.batch, c.cin, c.h, c.w];
         const x = randomTensor(xShape, random);
@@ -251,7 +262,7 @@ for (const branch of Object.keys(BRANCHES) as KernelPath[]) {
 describe('sweep coverage', () => {
   it('every dispatch branch was taken by its configurations', () => {
     for (const branch of Object.keys(BRANCHES) as KernelPath[]) {
-      expect(hits.get(branch) ?? 0, branch).toBe(PER_BRANCH);
+      expect(hits.get(branch) ?? 0, branch).toBe(PER_BRANCH + LARGE_PER_BRANCH);
     }
   });
   it('the configurations cover batch sizes, unbatched input, padding forms and modes, strides, dilations, kernels, groups, multipliers, bias and activations', () => {
