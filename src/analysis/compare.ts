@@ -145,6 +145,12 @@ export interface SeparableTimings {
  * pair is timed as it runs in a network: the depthwise step, then the pointwise step on its output.
  */
 export function timeSeparable(comparison: SeparableComparison, options: TimingOptions & { seed?: number } = {}): SeparableTimings {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`timeSeparable: options must be an object, got ${describeValue(options)}`);
+  for (const key of Object.keys(options)) {
+    if (!['repeats', 'warmup', 'seed'].includes(key)) {
+      throw new TypeError(`timeSeparable: unknown option ${JSON.stringify(key)}; expected repeats, warmup, seed`);
+    }
+  }
   const { seed = 1, ...timing } = options;
   const { spec, costs } = comparison;
   const random = seededRandom(seed);

@@ -35,6 +35,11 @@ export function formatPercent(fraction: number, digits = 1): string {
   return `${(fraction * 100).toFixed(digits)}%`;
 }
 
+/** "1 run", "3 runs". */
+export function runs(count: number): string {
+  return `${count} run${count === 1 ? '' : 's'}`;
+}
+
 export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
@@ -107,7 +112,7 @@ export function formatComparison(comparison: SeparableComparison, timings?: Sepa
   if (timings) {
     lines.push(
       `Measured time ratio separable/standard: ${formatMs(timings.separable.medianMs)} / ${formatMs(timings.standard.medianMs)} = ` +
-        `${timings.timeRatio.toFixed(3)} (${(1 / timings.timeRatio).toFixed(2)}x faster; median of ${timings.standard.runs} runs after warm-up)`,
+        `${timings.timeRatio.toFixed(3)} (${(1 / timings.timeRatio).toFixed(2)}x faster; median of ${runs(timings.standard.runs)} after warm-up)`,
     );
   }
   lines.push(
@@ -202,7 +207,7 @@ export function formatProfile(p: ModelProfile): string {
     e.macs > 0 ? ((2 * e.macs) / (e.ms * 1e6)).toFixed(2) : '',
   ]);
   const lines = [
-    `${p.modelType} profile for input ${formatShape(p.inputShape)}: each leaf timed alone on its real input with a preallocated output, median of ${p.repeats} runs after ${p.warmup} warm-up run${p.warmup === 1 ? '' : 's'}`,
+    `${p.modelType} profile for input ${formatShape(p.inputShape)}: each leaf timed alone on its real input with a preallocated output, median of ${runs(p.repeats)} after ${p.warmup} warm-up run${p.warmup === 1 ? '' : 's'}`,
     '',
     renderTable(columns, rows),
     '',

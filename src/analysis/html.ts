@@ -6,7 +6,7 @@
 import type { SeparableComparison, SeparableTimings, VariantName } from './compare.js';
 import type { ModelProfile } from './profile.js';
 import type { ModelSummary } from './summary.js';
-import { formatCompact, formatInt, formatMs, formatPercent, formatShape } from './format.js';
+import { formatCompact, formatInt, formatMs, formatPercent, formatShape, runs } from './format.js';
 
 export interface ReportInput {
   readonly title?: string;
@@ -183,7 +183,7 @@ export function htmlReport(input: ReportInput): string {
       : s!.rows.map((r) => ({ name: r.name, type: r.type, macs: r.macs, macShare: r.macShare }));
     const heading = p ? 'MACs vs measured time per layer' : 'MACs per layer';
     const note = p
-      ? `<p class="note">Each layer timed alone on its real input, median of ${p.repeats} runs. Sum of layer medians ${escapeHtml(formatMs(p.leafTotalMs))}` +
+      ? `<p class="note">Each layer timed alone on its real input, median of ${runs(p.repeats)}. Sum of layer medians ${escapeHtml(formatMs(p.leafTotalMs))}` +
         (Number.isFinite(p.forwardMs)
           ? `; whole model: forward ${escapeHtml(formatMs(p.forwardMs))} (${p.forwardGflops.toFixed(2)} GFLOP/s), compiled plan ${escapeHtml(formatMs(p.compiledMs))} (${p.compiledGflops.toFixed(2)} GFLOP/s)`
           : '') +

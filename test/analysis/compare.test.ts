@@ -61,5 +61,13 @@ describe('timeSeparable and formatComparison', () => {
     expect(text).toContain('(equal)');
     expect(text).toContain('Median time');
     expect(text).toContain(`${(c.standard.macs).toLocaleString('en-US')}`);
+    expect(text).toContain('median of 3 runs after warm-up');
+  });
+
+  it('timeSeparable refuses unknown or invalid options', () => {
+    const c = compareSeparable({ inChannels: 2, outChannels: 2, kernelSize: 3, height: 4, width: 4 });
+    expect(() => timeSeparable(c, { repeat: 2 } as never)).toThrow(/unknown option "repeat"/);
+    expect(() => timeSeparable(c, { repeats: 0 })).toThrow(/repeats must be an integer >= 1, got 0/);
+    expect(() => timeSeparable(c, { warmup: -1 })).toThrow(/warmup must be an integer >= 0, got -1/);
   });
 });
