@@ -9,7 +9,7 @@
  * Loop-carried state is then two partial sums per output row instead of a 3×3 window, which
  * leaves V8's ~15 float registers for the nine weights and the new loads; two output rows share
  * each loaded column (four loads per two outputs). Measured on V8 11 this beat a sliding 3-wide
- * window by about 40%.
+ * window by 20–40%.
  *
  * A missing top or bottom input row (padding) is handled by a two-row variant rather than by
  * zeroed weights pointing at a real row, because `0 * Infinity` would turn an infinite input into
