@@ -279,6 +279,27 @@ describe('validation: option names and the options object', () => {
       expectError(() => depthwiseConv2d(x, dw, bad as unknown as Conv2dOptions), TypeError, /depthwiseConv2d: options must be an object/);
     }
   });
+  it('bad option values are rejected by depthwiseConv2d and pointwiseConv2d too, before writing out', () => {
+    const dw = randomTensor([8, 1, 3, 3], random);
+    const pw = randomTensor([6, 4], random);
+    const cases: [Record<string, unknown>, ErrorClass, RegExp][] = [
+      [{ activation: 'gelu' }, RangeError, /activation.*"gelu"/],
+      [{ stride: 0 }, RangeError, /stride must be a positive integer, got 0/],
+      [{ stride: [1, 2, 3] }, TypeError, /stride must be an integer or a pair/],
+      [{ bias: new Float32Array(3) }, RangeError, /bias length must equal out_channels/],
+      [{ bias: 'none' }, TypeError, /bias must be a Float32Array/],
+    ];
+    for (const [options, type, message] of cases) {
+      const dwOut = { shape: [1, 8, 3, 3], data: new Float32Array(72).fill(-7777) };
+      expectError(() => depthwiseConv2d(x, dw, { ...(options as Conv2dOptions), out: dwOut }), type, message);
+      expect(dwOut.data.every((v) => v === -7777)).toBe(true);
+      const pwOut = { shape: [1, 6, 5, 5], data: new Float32Array(150).fill(-7777) };
+      expectError(() => pointwiseConv2d(x, pw, { ...(options as Conv2dOptions), out: pwOut }), type, message);
+      expect(pwOut.data.every((v) => v === -7777)).toBe(true);
+    }
+    expectError(() => depthwiseConv2d(x, dw, { paddingMode: 'mirror' as 'reflect', padding: 1 }), RangeError, /paddingMode.*"mirror"/);
+    expectError(() => depthwiseConv2d(x, dw, { padding: 'same', stride: 2 }), RangeError, /padding='same'/);
+  });
   it('an option explicitly set to undefined is the default, not an unknown name', () => {
     expect(conv2d(x, w, { stride: undefined, bias: undefined } as Conv2dOptions).shape).toEqual([1, 6, 3, 3]);
   });
