@@ -231,7 +231,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       io.stderr(`sepconv${known ? ` ${command}` : ''}: error: ${error.message}\nRun '${hint}' for usage.\n`);
       return 2;
     }
-    io.stderr(`sepconv: error: ${error instanceof Error ? error.message : String(error)}\n`);
+    const known = command !== undefined && Object.prototype.hasOwnProperty.call(COMMANDS, command);
+    io.stderr(`sepconv${known ? ` ${command}` : ''}: error: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   }
 }
