@@ -4,10 +4,10 @@
  */
 import { describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import type { FusedActivation } from './conv.js';
-import { Module, type PlanStep } from './module.js';
+import { Module, type InPlaceCapable, type PlanStep } from './module.js';
 import { asTensor } from '../tensor.js';
 
-abstract class ElementwiseModule extends Module {
+abstract class ElementwiseModule extends Module implements InPlaceCapable {
   /** Writes f(x[i]) into y[i] for every i (x and y may be the same array). */
   protected abstract apply(x: Float32Array, y: Float32Array): void;
 
@@ -29,6 +29,25 @@ abstract class ElementwiseModule extends Module {
       run: (input) => {
         this.apply(input.data, out.data);
         return out;
+      },
+    };
+  }
+
+  override producesNewTensor(): boolean {
+    return true;
+  }
+
+  forwardInPlace(x: Tensor): Tensor {
+    this.apply(x.data, x.data);
+    return x;
+  }
+
+  planInPlace(inputShape: readonly number[]): PlanStep {
+    return {
+      outputShape: inputShape.slice(),
+      run: (input) => {
+        this.apply(input.data, input.data);
+        return input;
       },
     };
   }

@@ -1,6 +1,6 @@
 /** `nn.BatchNorm2d` for inference: normalises with the running statistics. */
 import { describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
-import { checkInput, Module, type PlanStep } from './module.js';
+import { checkInput, Module, type InPlaceCapable, type PlanStep } from './module.js';
 import { checkOptions, positiveInteger } from './conv.js';
 
 export interface BatchNorm2dOptions {
@@ -22,7 +22,7 @@ function pythonFloat(v: number): string {
  * `weight`, `bias` (when affine), `running_mean`, `running_var`, `num_batches_tracked`
  * (a scalar; a loaded dictionary may omit it since inference does not use it).
  */
-export class BatchNorm2d extends Module {
+export class BatchNorm2d extends Module implements InPlaceCapable {
   readonly numFeatures: number;
   readonly eps: number;
   readonly momentum: number;
@@ -117,9 +117,29 @@ export class BatchNorm2d extends Module {
     return inputShape.slice();
   }
 
+  override producesNewTensor(): boolean {
+    return true;
+  }
+
+  forwardInPlace(x: Tensor): Tensor {
+    this.outputShape(x.shape);
+    const { scale, shift } = this.scaleShift();
+    this.apply(x, x.data, scale, shift);
+    return x;
+  }
+
+  planInPlace(inputShape: readonly number[]): PlanStep {
+    return this.planInto(inputShape, null);
+  }
+
   override plan(inputShape: readonly number[]): PlanStep {
     const outputShape = this.outputShape(inputShape);
-    const out: Tensor = { shape: outputShape, data: new Float32Array(shapeSize(outputShape)) };
+    return this.planInto(inputShape, { shape: outputShape, data: new Float32Array(shapeSize(outputShape)) });
+  }
+
+  /** A planned step writing into `out`, or into its input when `out` is null. */
+  private planInto(inputShape: readonly number[], out: Tensor | null): PlanStep {
+    const outputShape = this.outputShape(inputShape);
     let version = this.stateVersion;
     let { scale, shift } = this.scaleShift();
     return {
@@ -129,8 +149,9 @@ export class BatchNorm2d extends Module {
           ({ scale, shift } = this.scaleShift());
           version = this.stateVersion;
         }
-        this.apply(input, out.data, scale, shift);
-        return out;
+        const target = out ?? input;
+        this.apply(input, target.data, scale, shift);
+        return target;
       },
     };
   }

@@ -139,6 +139,10 @@ export class Conv2d extends Module implements FusableModule {
     return this.bias !== null;
   }
 
+  override producesNewTensor(): boolean {
+    return true;
+  }
+
   /**
    * Multiplies output channel o by scale[o] and adds shift[o] (weights and bias, computed in
    * float64), creating the bias if the layer had none. This is how a following BatchNorm is folded
@@ -399,6 +403,10 @@ export class DepthwiseSeparableConv2d extends Module implements FusableModule {
       'pointwise',
       new PointwiseConv2d({ inChannels: this.inChannels * this.kernelsPerLayer, outChannels: this.outChannels, bias: pointwiseBias, generator }),
     );
+  }
+
+  override producesNewTensor(): boolean {
+    return true;
   }
 
   forward(x: TensorLike): Tensor {

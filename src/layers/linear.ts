@@ -36,6 +36,10 @@ export class Linear extends Module {
     return [['weight', this.weight], ['bias', this.bias]];
   }
 
+  override producesNewTensor(): boolean {
+    return true;
+  }
+
   outputShape(inputShape: readonly number[]): number[] {
     if (inputShape.length < 1 || inputShape[inputShape.length - 1] !== this.inFeatures) {
       throw new RangeError(`Linear: input must be [..., ${this.inFeatures}], got shape ${describeValue(inputShape)}`);

@@ -45,6 +45,19 @@ export interface PlanStep {
 
 export type StateDict = Record<string, Tensor>;
 
+/**
+ * A layer that can overwrite its input with its output (element-wise layers, BatchNorm). A
+ * container uses this only on tensors it produced itself, never on a caller's input.
+ */
+export interface InPlaceCapable {
+  forwardInPlace(x: Tensor): Tensor;
+  planInPlace(inputShape: readonly number[]): PlanStep;
+}
+
+export function isInPlaceCapable(m: Module): m is Module & InPlaceCapable {
+  return typeof (m as Partial<InPlaceCapable>).forwardInPlace === 'function';
+}
+
 export class StateDictError extends Error {
   readonly missingKeys: string[];
   readonly unexpectedKeys: string[];
@@ -120,6 +133,14 @@ export abstract class Module {
   /** Local names of buffers that a loaded dictionary may omit. */
   protected optionalBuffers(): readonly string[] {
     return [];
+  }
+
+  /**
+   * True when `forward` (and a planned step) always returns a tensor of its own, never a view of
+   * its input, so the next layer may overwrite it.
+   */
+  producesNewTensor(): boolean {
+    return false;
   }
 
   /** The configuration shown between the parentheses of `toString()` (PyTorch's `extra_repr`). */

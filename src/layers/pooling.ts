@@ -136,6 +136,10 @@ abstract class Pool2d extends Module {
     return this.geometry(inputShape).outputShape;
   }
 
+  override producesNewTensor(): boolean {
+    return true;
+  }
+
   protected abstract pool(x: Float32Array, g: PoolGeometry, y: Float32Array): void;
 
   forward(x: TensorLike): Tensor {
@@ -316,6 +320,10 @@ export class AdaptiveAvgPool2d extends Module {
 
   outputShape(inputShape: readonly number[]): number[] {
     return this.dims(inputShape).shape;
+  }
+
+  override producesNewTensor(): boolean {
+    return true;
   }
 
   private pool(x: Float32Array, planes: number, H: number, W: number, y: Float32Array): void {

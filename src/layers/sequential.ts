@@ -3,7 +3,7 @@ import type { Tensor, TensorLike } from '../tensor.js';
 import { asTensor, describeValue } from '../tensor.js';
 import { fusedActivationOf, Identity } from './activation.js';
 import { isFusable, type FusedActivation } from './conv.js';
-import { Module, type ForwardAsyncOptions, type PlanStep } from './module.js';
+import { isInPlaceCapable, Module, type ForwardAsyncOptions, type PlanStep } from './module.js';
 
 /**
  * A group of consecutive children run as one call: a fusable module (a convolution) whose next
@@ -86,18 +86,35 @@ export class Sequential extends Module {
     return result;
   }
 
+  /*
+   * `owned` tracks whether the current tensor was made by an earlier child (never the caller's
+   * input, never a view of it): element-wise layers and BatchNorm then overwrite it in place
+   * instead of allocating.
+   */
   forward(x: TensorLike): Tensor {
     let y = asTensor(x, 'input');
+    let owned = false;
     for (const { module, activation } of this.segments()) {
+      if (owned && isInPlaceCapable(module)) {
+        y = module.forwardInPlace(y);
+        continue;
+      }
       y = activation !== null && isFusable(module) ? module.forwardFused(y, activation) : module.forward(y);
+      owned = module.producesNewTensor();
     }
     return y;
   }
 
   override async forwardAsync(x: TensorLike, options: ForwardAsyncOptions = {}): Promise<Tensor> {
     let y = asTensor(x, 'input');
+    let owned = false;
     for (const { module, activation } of this.segments()) {
+      if (owned && isInPlaceCapable(module)) {
+        y = module.forwardInPlace(y);
+        continue;
+      }
       y = activation !== null && isFusable(module) ? await module.forwardAsyncFused(y, activation, options) : await module.forwardAsync(y, options);
+      owned = module.producesNewTensor();
     }
     return y;
   }
@@ -111,8 +128,15 @@ export class Sequential extends Module {
   override plan(inputShape: readonly number[]): PlanStep {
     const steps: PlanStep[] = [];
     let shape: readonly number[] = inputShape.slice();
+    let owned = false;
     for (const { module, activation } of this.segments()) {
-      const step = activation !== null && isFusable(module) ? module.planFused(shape, activation) : module.plan(shape);
+      let step: PlanStep;
+      if (owned && isInPlaceCapable(module)) {
+        step = module.planInPlace(shape);
+      } else {
+        step = activation !== null && isFusable(module) ? module.planFused(shape, activation) : module.plan(shape);
+        owned = module.producesNewTensor();
+      }
       steps.push(step);
       shape = step.outputShape;
     }

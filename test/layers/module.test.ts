@@ -157,6 +157,28 @@ describe('Module: names, state dict, loading', () => {
     expect(net.forward(randomTensor([2, 3, 10, 10], rng(1))).shape).toEqual([2, 2]);
   });
 
+  it('element-wise layers and BatchNorm run in place only on tensors the container made, never on the caller\'s input', () => {
+    const bn = new BatchNorm2d(3);
+    bn.runningMean.data.set([1, 2, 3]);
+    const x = randomTensor([1, 3, 4, 4], rng(2));
+    const copy = Float32Array.from(x.data);
+    const first = new Sequential(new ReLU(), bn, new Flatten(), new ReLU());
+    const y = first.forward(x);
+    expectBitwiseEqual(x.data, copy, 'input untouched by forward');
+    first.compile([1, 3, 4, 4]).run(x);
+    expectBitwiseEqual(x.data, copy, 'input untouched by a compiled run');
+    // The same values as running each layer on its own.
+    const separate = new ReLU().forward(new Flatten().forward(bn.forward(new ReLU().forward(x))));
+    expectBitwiseEqual(y.data, separate.data, 'in place = separate');
+    // After a conv, BatchNorm and ReLU overwrite the conv's output: same values as separate layers.
+    const net = new Sequential(new Conv2d({ inChannels: 3, outChannels: 2, kernelSize: 1, seed: 1 }), new BatchNorm2d(2), new ReLU());
+    bn.runningMean.data.set([0.5, -0.5, 0]);
+    net.at<BatchNorm2d>(1).loadStateDict({ running_mean: { shape: [2], data: new Float32Array([0.3, -0.2]) } }, { strict: false });
+    const expected = new ReLU().forward(net.at(1).forward(net.at(0).forward(x)));
+    expectBitwiseEqual(net.forward(x).data, expected.data, 'forward');
+    expectBitwiseEqual(net.compile([1, 3, 4, 4]).run(x).data, expected.data, 'compiled');
+  });
+
   it('named Sequential children keep their names in keys', () => {
     const net = new Sequential({ conv0: new Conv2d({ inChannels: 1, outChannels: 2, kernelSize: 1 }), act: new ReLU() });
     expect(Object.keys(net.stateDict())).toEqual(['conv0.weight', 'conv0.bias']);
