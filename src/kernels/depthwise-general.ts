@@ -58,8 +58,8 @@ let rowSums = new Float64Array(64);
  * Outputs `[jStart, jEnd)` of one row whose taps all lie inside the input columns. The row's
  * float64 sums are built filter row by filter row, up to five taps at a time with their weights
  * in locals: a streaming loop over the outputs with no short inner loop and no loop-carried sum,
- * measured ~3× faster than looping over the taps per output. With stride 1 and dilation 1 the
- * taps of neighbouring outputs overlap and a sliding window needs one new load per output.
+ * measured ~3× faster than looping over the taps per output. When taps of different outputs
+ * coincide (dilation a multiple of the stride) a sliding window needs one new load per output.
  */
 function interiorSpan(
   x: Float32Array, xRow: number, w: Float32Array, wRow: number, rows: number, kW: number,
@@ -72,21 +72,24 @@ function interiorSpan(
   if (rowSums.length < n) rowSums = new Float64Array(n);
   const sums = rowSums;
   for (let j = 0; j < n; j++) sums[j] = bias;
-  const unit = strideW === 1 && dilationW === 1;
+  // When the dilation is a multiple of the stride, the outputs `phases` apart have taps shifted
+  // by exactly one dilation step, so each phase's outputs can slide a window along the row.
+  const phases = dilationW % strideW === 0 ? dilationW / strideW : 0;
   let xp = xRow + jStart * strideW;
   let wp = wRow;
   for (let p = 0; p < rows; p++) {
     let q = 0;
     for (; q + 5 <= kW; q += 5) {
-      if (unit) addTaps5Sliding(sums, n, x, xp + q, w, wp + q);
-      else addTaps5(sums, n, x, xp + q * dilationW, strideW, dilationW, w, wp + q);
+      const xq = xp + q * dilationW;
+      if (phases === 0) addTaps5(sums, n, x, xq, strideW, dilationW, w, wp + q);
+      else for (let f = 0; f < phases; f++) addTaps5Sliding(sums, f, phases, n, x, xq + f * strideW, dilationW, w, wp + q);
     }
     const rest = kW - q;
     const xq = xp + q * dilationW;
     if (rest === 4) addTaps4(sums, n, x, xq, strideW, dilationW, w, wp + q);
     else if (rest === 3) {
-      if (unit) addTaps3Sliding(sums, n, x, xq, w, wp + q);
-      else addTaps3(sums, n, x, xq, strideW, dilationW, w, wp + q);
+      if (phases === 0) addTaps3(sums, n, x, xq, strideW, dilationW, w, wp + q);
+      else for (let f = 0; f < phases; f++) addTaps3Sliding(sums, f, phases, n, x, xq + f * strideW, dilationW, w, wp + q);
     } else if (rest === 2) addTaps2(sums, n, x, xq, strideW, dilationW, w, wp + q);
     else if (rest === 1) addTaps1(sums, n, x, xq, strideW, w[wp + q]!);
     xp += rowStep;
@@ -133,22 +136,28 @@ function addTaps1(sums: Float64Array, n: number, x: Float32Array, xp: number, st
   for (let j = 0; j < n; j++, xp = (xp + stride) | 0) sums[j] += v0 * x[xp]!;
 }
 
-function addTaps5Sliding(sums: Float64Array, n: number, x: Float32Array, xp: number, w: Float32Array, wp: number): void {
+/**
+ * Sliding variants: outputs j = first, first + step, ... < n, whose windows start `d` apart in x
+ * (the tap spacing), so each output needs one new load.
+ */
+function addTaps5Sliding(sums: Float64Array, first: number, step: number, n: number, x: Float32Array, xp: number, d: number, w: Float32Array, wp: number): void {
+  if (first >= n) return;
   const v0 = w[wp]!, v1 = w[wp + 1]!, v2 = w[wp + 2]!, v3 = w[wp + 3]!, v4 = w[wp + 4]!;
-  let a0 = x[xp]!, a1 = x[xp + 1]!, a2 = x[xp + 2]!, a3 = x[xp + 3]!;
-  xp = (xp + 4) | 0;
-  for (let j = 0; j < n; j++, xp = (xp + 1) | 0) {
+  let a0 = x[xp]!, a1 = x[xp + d]!, a2 = x[xp + 2 * d]!, a3 = x[xp + 3 * d]!;
+  xp = (xp + 4 * d) | 0;
+  for (let j = first; j < n; j = (j + step) | 0, xp = (xp + d) | 0) {
     const a4 = x[xp]!;
     sums[j] += (v0 * a0 + v1 * a1) + (v2 * a2 + v3 * a3) + v4 * a4;
     a0 = a1; a1 = a2; a2 = a3; a3 = a4;
   }
 }
 
-function addTaps3Sliding(sums: Float64Array, n: number, x: Float32Array, xp: number, w: Float32Array, wp: number): void {
+function addTaps3Sliding(sums: Float64Array, first: number, step: number, n: number, x: Float32Array, xp: number, d: number, w: Float32Array, wp: number): void {
+  if (first >= n) return;
   const v0 = w[wp]!, v1 = w[wp + 1]!, v2 = w[wp + 2]!;
-  let a0 = x[xp]!, a1 = x[xp + 1]!;
-  xp = (xp + 2) | 0;
-  for (let j = 0; j < n; j++, xp = (xp + 1) | 0) {
+  let a0 = x[xp]!, a1 = x[xp + d]!;
+  xp = (xp + 2 * d) | 0;
+  for (let j = first; j < n; j = (j + step) | 0, xp = (xp + d) | 0) {
     const a2 = x[xp]!;
     sums[j] += (v0 * a0 + v1 * a1) + v2 * a2;
     a0 = a1; a1 = a2;
