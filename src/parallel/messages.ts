@@ -9,13 +9,19 @@ import type { ConvTask } from './task.js';
 /**
  * Control array layout (Int32Array over a SharedArrayBuffer):
  *   [PROGRESS]          bumped (and notified) after every completed job, by any worker
- *   [doneIndex(i)]      the id of the last job worker i finished
+ *   [doneIndex(i)]      the id of the last job worker i finished (or skipped)
  *   [statusIndex(i)]    0 when that job succeeded, 1 when it threw (details follow by message)
+ *   [offerIndex(i)]     the id of the job whose slice is on offer to worker i, 0 once claimed:
+ *                       the worker and the calling thread both try to claim it (compareExchange),
+ *                       so a slice whose worker has not started yet can be taken over
  */
 export const PROGRESS = 0;
-export const doneIndex = (worker: number): number => 1 + 2 * worker;
-export const statusIndex = (worker: number): number => 2 + 2 * worker;
-export const controlLength = (workers: number): number => 1 + 2 * workers;
+export const doneIndex = (worker: number): number => 1 + 3 * worker;
+export const statusIndex = (worker: number): number => 2 + 3 * worker;
+export const offerIndex = (worker: number): number => 3 + 3 * worker;
+export const controlLength = (workers: number): number => 1 + 3 * workers;
+/** The value of an offer slot once its slice has been claimed. */
+export const CLAIMED = 0;
 export const STATUS_OK = 0;
 export const STATUS_ERROR = 1;
 

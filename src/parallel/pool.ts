@@ -13,7 +13,7 @@ import { asTensor, describeValue, shapeSize, type Tensor, type TensorLike } from
 import { executeConv2d, kernelSetup, type DepthwiseConv2dOptions, type PointwiseConv2dOptions } from '../kernels/conv2d.js';
 import { Scratch } from '../kernels/scratch.js';
 import { checkOptionNames, outputFor, validateConv2d, type Conv2dCall, type Conv2dOptions } from '../kernels/validate.js';
-import { controlLength, doneIndex, PROGRESS, statusIndex, STATUS_ERROR, type FaultKind, type FromWorker } from './messages.js';
+import { CLAIMED, controlLength, doneIndex, offerIndex, PROGRESS, statusIndex, STATUS_ERROR, type FaultKind, type FromWorker } from './messages.js';
 import { isNode, loadPlatform, sharedMemoryAvailable, type Platform, type PoolWorker } from './platform.js';
 import { DEFAULT_MIN_SLICE_MACS, planSlices, sliceReads, type Range, type Slice } from './split.js';
 import { runTask, type ConvTask } from './task.js';
@@ -32,6 +32,24 @@ export interface WorkerPoolOptions {
   workerUrl?: string | URL;
   /** Smallest slice worth sending to a worker, in multiply-adds (default measured, see `DEFAULT_MIN_SLICE_MACS`). */
   minSliceMacs?: number;
+  /**
+   * When the calling thread has finished its own slice, it computes any worker's slice that the
+   * worker has not started yet (default true), so a descheduled or slow-to-wake worker costs
+   * nothing on a busy machine. Results are the same either way.
+   */
+  steal?: boolean;
+}
+
+/** Counters since the pool was created. */
+export interface WorkerPoolStats {
+  /** Calls that ran entirely on the calling thread (too small to split, or one thread). */
+  readonly unsplitCalls: number;
+  /** Calls split over threads. */
+  readonly splitCalls: number;
+  /** Slices computed by workers. */
+  readonly workerSlices: number;
+  /** Worker slices the calling thread took over because their worker had not started them. */
+  readonly stolenSlices: number;
 }
 
 export class WorkerPoolError extends Error {
@@ -103,6 +121,8 @@ interface WorkerSlot {
   started: boolean;
   /** The id of the last job posted to it: it is idle when its done flag equals this. */
   lastPosted: number;
+  /** The id of the last job whose slice the calling thread took over (the worker will skip it). */
+  stolenJob: number;
   /** Errors reported by message, by job id, for jobs whose status flag says they failed. */
   readonly errors: Map<number, Deferred<{ name: string; message: string }>>;
 }
@@ -129,6 +149,10 @@ export class WorkerPool {
   private resolvedThreads = 1;
   private readonly workerUrl: string | URL | undefined;
   private readonly minSliceMacs: number;
+  private readonly steal: boolean;
+  /** Set by `injectFault`: the next split call leaves every slice to its worker. */
+  private stealSuspended = false;
+  private counters = { unsplitCalls: 0, splitCalls: 0, workerSlices: 0, stolenSlices: 0 };
   private platform: Platform | null = null;
   private control: Int32Array | null = null;
   private readonly slots: WorkerSlot[] = [];
@@ -150,8 +174,12 @@ export class WorkerPool {
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(`createWorkerPool: options must be an object, got ${describeValue(options)}`);
     }
-    checkOptionNames(options, ['threads', 'workerUrl', 'minSliceMacs'], 'createWorkerPool');
-    const { threads, workerUrl, minSliceMacs } = options;
+    checkOptionNames(options, ['threads', 'workerUrl', 'minSliceMacs', 'steal'], 'createWorkerPool');
+    const { threads, workerUrl, minSliceMacs, steal } = options;
+    if (steal !== undefined && typeof steal !== 'boolean') {
+      throw new TypeError(`steal must be a boolean, got ${describeValue(steal)}`);
+    }
+    this.steal = steal ?? true;
     if (threads !== undefined && (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1)) {
       throw new RangeError(`threads must be a positive integer, got ${describeValue(threads)}`);
     }
@@ -249,11 +277,20 @@ export class WorkerPool {
     await Promise.all(terminations);
   }
 
-  /** Test hook: makes worker `index` fail its next job in the given way. */
+  /** Counters of how calls were run. */
+  stats(): WorkerPoolStats {
+    return { ...this.counters };
+  }
+
+  /**
+   * Test hook: makes worker `index` fail its next job in the given way (and keeps the calling
+   * thread from taking that job's slices over, so the fault really happens in the worker).
+   */
   injectFault(index: number, kind: FaultKind): void {
     const worker = this.slots[index]?.worker;
     if (!worker) throw new RangeError(`injectFault: no worker ${index}`);
     worker.post({ type: 'fault', kind });
+    this.stealSuspended = true;
   }
 
   private async start(): Promise<void> {
@@ -269,7 +306,7 @@ export class WorkerPool {
     if (this.disposed || threads <= 1) return;
     this.control = new Int32Array(new SharedArrayBuffer(controlLength(threads - 1) * Int32Array.BYTES_PER_ELEMENT));
     for (let i = 0; i < threads - 1; i++) {
-      const slot: WorkerSlot = { index: i, worker: null, ready: deferred(), started: false, lastPosted: 0, errors: new Map() };
+      const slot: WorkerSlot = { index: i, worker: null, ready: deferred(), started: false, lastPosted: 0, stolenJob: 0, errors: new Map() };
       this.slots.push(slot);
       this.spawn(slot);
     }
@@ -314,6 +351,7 @@ export class WorkerPool {
 
   private onDeath(slot: WorkerSlot, worker: PoolWorker, reason: string): void {
     if (slot.worker !== worker || this.disposed) return;
+    const busy = !this.idle(slot);
     slot.worker = null;
     const error = new WorkerPoolError(`${POOL}: worker ${slot.index} ${reason}`);
     if (!slot.started) {
@@ -323,7 +361,6 @@ export class WorkerPool {
       this.wakeWaiters();
       return;
     }
-    const busy = Atomics.load(this.control!, doneIndex(slot.index)) !== slot.lastPosted;
     if (busy) this.abort?.reject(new WorkerPoolError(`${POOL}: worker ${slot.index} died during a call (${reason}); it has been replaced and the call rejected`));
     slot.ready = deferred();
     slot.started = false;
@@ -346,6 +383,7 @@ export class WorkerPool {
     const setup = kernelSetup(call.geometry);
     const slices = this.slots.length === 0 ? null : planSlices(call.geometry, setup.path, this.resolvedThreads, this.minSliceMacs);
     if (slices === null || slices.length <= 1) {
+      this.counters.unsplitCalls++;
       const y = outputFor(call);
       executeConv2d(call, y.data, this.mainScratch);
       return y;
@@ -381,29 +419,45 @@ export class WorkerPool {
         result = { shape: g.outputShape.slice(), data: output };
       }
 
-      const job = (this.nextJob = (this.nextJob + 1) | 0);
+      const control = this.control!;
+      // Ids stay positive, so an offer (the job id) is never confused with CLAIMED (0).
+      const job = (this.nextJob = this.nextJob >= 0x3fffffff ? 1 : this.nextJob + 1);
+      this.counters.splitCalls++;
       for (let i = 0; i < participants.length; i++) {
         const slot = participants[i]!;
         slot.lastPosted = job;
+        Atomics.store(control, offerIndex(slot.index), job);
         const task: ConvTask = { geometry: g, input, weight, bias, act: call.act, output, ...slices[i + 1]! };
         slot.worker!.post({ type: 'run', job, task });
       }
-      const own: ConvTask = {
-        geometry: g, input: call.input.data, weight: call.weight.data, bias: call.bias, act: call.act, output, ...slices[0]!,
-      };
+      // This thread reads the caller's own arrays, for its slice and any it takes over.
+      const ownTask = (slice: Slice): ConvTask => ({
+        geometry: g, input: call.input.data, weight: call.weight.data, bias: call.bias, act: call.act, output, ...slice,
+      });
       let mainError: unknown = null;
       const ownStart = performance.now();
       try {
-        runTask(own, this.mainScratch);
+        runTask(ownTask(slices[0]!), this.mainScratch);
+        if (this.steal && !this.stealSuspended) {
+          for (let i = participants.length - 1; i >= 0; i--) {
+            const slot = participants[i]!;
+            if (Atomics.compareExchange(control, offerIndex(slot.index), job, CLAIMED) !== job) continue;
+            slot.stolenJob = job;
+            this.counters.stolenSlices++;
+            runTask(ownTask(slices[i + 1]!), this.mainScratch);
+          }
+        }
       } catch (error) {
         mainError = error;
       }
+      this.stealSuspended = false;
+      const workers = participants.filter((slot) => slot.stolenJob !== job);
+      this.counters.workerSlices += workers.length;
       // Workers got slices like this thread's: allow them about as long again, plus scheduling slack.
       const blockMs = Math.min(MAX_BLOCK_MS, performance.now() - ownStart + BLOCK_SLACK_MS);
-      const control = this.control!;
-      await this.waitUntil(() => participants.every((slot) => Atomics.load(control, doneIndex(slot.index)) === job), abort, blockMs);
+      await this.waitUntil(() => workers.every((slot) => Atomics.load(control, doneIndex(slot.index)) === job), abort, blockMs);
       if (mainError !== null) throw mainError;
-      for (const slot of participants) {
+      for (const slot of workers) {
         if (Atomics.load(control, statusIndex(slot.index)) === STATUS_ERROR) {
           const report = await Promise.race([this.errorFor(slot, job).promise, abort.promise]);
           slot.errors.delete(job);
@@ -418,8 +472,11 @@ export class WorkerPool {
     }
   }
 
+  /** Whether a worker can no longer touch shared memory of earlier calls. */
   private idle(slot: WorkerSlot): boolean {
-    return slot.worker === null || Atomics.load(this.control!, doneIndex(slot.index)) === slot.lastPosted;
+    // A slice that was taken over is skipped by its worker without reading anything.
+    if (slot.worker === null || slot.stolenJob === slot.lastPosted) return true;
+    return Atomics.load(this.control!, doneIndex(slot.index)) === slot.lastPosted;
   }
 
   /**

@@ -4,7 +4,7 @@
  * file serves Node `worker_threads` and browser module workers.
  */
 import { Scratch } from '../kernels/scratch.js';
-import { doneIndex, PROGRESS, statusIndex, STATUS_ERROR, STATUS_OK, type FaultKind, type FromWorker, type ToWorker } from './messages.js';
+import { CLAIMED, doneIndex, offerIndex, PROGRESS, statusIndex, STATUS_ERROR, STATUS_OK, type FaultKind, type FromWorker, type ToWorker } from './messages.js';
 import { isNode } from './platform.js';
 import { runTask } from './task.js';
 
@@ -82,6 +82,11 @@ port.listen((message) => {
       pendingFault = message.kind;
       return;
     case 'run': {
+      // The calling thread may have taken this slice over already; then there is nothing to do.
+      if (Atomics.compareExchange(control!, offerIndex(index), message.job, CLAIMED) !== message.job) {
+        complete(message.job, true);
+        return;
+      }
       let ok = true;
       try {
         if (pendingFault !== null) injectedFault();

@@ -24,7 +24,8 @@ const report = { crossOriginIsolated: globalThis.crossOriginIsolated === true, c
 window.sepconvPool = report;
 let pool = null;
 try {
-  pool = lib.createWorkerPool({ threads: 3, minSliceMacs: 0 });
+  // Split every call and leave every slice to its worker, so the workers really compute.
+  pool = lib.createWorkerPool({ threads: 3, minSliceMacs: 0, steal: false });
   await pool.ready();
   report.threads = pool.threads;
   report.outputShared = false;
@@ -43,6 +44,7 @@ try {
   const expected = model.forward(input);
   const actual = await model.forwardAsync(input, { pool });
   report.cases.push({ name: 'MobileNetV1 x0.25 forwardAsync', difference: firstDifference(actual.data, expected.data) });
+  report.stats = pool.stats();
   // A second pool in the same page must not warn again.
   const second = lib.createWorkerPool({ threads: 2 });
   await second.ready();

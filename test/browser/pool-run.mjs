@@ -40,9 +40,12 @@ async function runPage(context, isolated) {
     check(report.outputShared === isolated, `${label}: pooled outputs ${report.outputShared ? 'are' : 'are not'} in shared memory`);
     check(warnings.length === (isolated ? 0 : 1), `${label}: ${warnings.length} pool warnings (${warnings.join(' | ')})`);
     if (!isolated && warnings[0]) check(/Cross-Origin-Embedder-Policy: require-corp/.test(warnings[0]), `${label}: the warning does not name the headers: ${warnings[0]}`);
+    const stats = report.stats ?? {};
+    if (isolated) check(stats.workerSlices > 20, `${label}: workers computed only ${stats.workerSlices} slices`);
+    else check(stats.splitCalls === 0, `${label}: ${stats.splitCalls} calls were split without shared memory`);
     check(report.cases.length > 10, `${label}: only ${report.cases.length} cases ran`);
     for (const c of report.cases) check(c.difference === null, `${label}: ${c.name}: pooled differs from sync at ${c.difference}`);
-    console.log(`  threads ${report.threads}, ${report.cases.filter((c) => c.difference === null).length}/${report.cases.length} cases bitwise equal to sync, ${warnings.length} warning(s)`);
+    console.log(`  threads ${report.threads}, ${stats.workerSlices} slices computed in workers, ${report.cases.filter((c) => c.difference === null).length}/${report.cases.length} cases bitwise equal to sync, ${warnings.length} warning(s)`);
   } finally {
     context.off('console', listener);
     await server.close();

@@ -3,9 +3,12 @@ import { createWorkerPool, type WorkerPool, type WorkerPoolOptions } from '../..
 
 export const WORKER_URL = new URL('../../dist/parallel/worker.js', import.meta.url);
 
-/** A pool that splits every call it can (`minSliceMacs: 0`), so small test shapes exercise the workers. */
+/**
+ * A pool that splits every call it can (`minSliceMacs: 0`) and never takes a worker's slice over
+ * (`steal: false`), so even small test shapes are computed partly in the workers.
+ */
 export function testPool(threads: number, options: WorkerPoolOptions = {}): WorkerPool {
-  return createWorkerPool({ threads, workerUrl: WORKER_URL, minSliceMacs: 0, ...options });
+  return createWorkerPool({ threads, workerUrl: WORKER_URL, minSliceMacs: 0, steal: false, ...options });
 }
 
 /** A copy of `data` in a SharedArrayBuffer. */

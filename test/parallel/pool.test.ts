@@ -164,6 +164,16 @@ for (const threads of [1, 2, 3]) {
       expectBitwiseEqual((await pool.pointwiseConv2d(x, pw, { stride: 2 })).data, pointwiseConv2d(x, pw, { stride: 2 }).data, 'pointwise');
     });
 
+    it('workers computed slices (the calls above were split)', () => {
+      const stats = pool.stats();
+      if (threads === 1) expect(stats.splitCalls).toBe(0);
+      else {
+        expect(stats.splitCalls).toBeGreaterThan(50);
+        expect(stats.workerSlices).toBeGreaterThanOrEqual(stats.splitCalls);
+        expect(stats.stolenSlices).toBe(0);
+      }
+    });
+
     it('concurrent calls are queued and each gets its own result', async () => {
       const random = rng(9);
       const calls = Array.from({ length: 6 }, (_, i) => ({
@@ -175,6 +185,25 @@ for (const threads of [1, 2, 3]) {
     });
   });
 }
+
+describe('pool with stealing (the default)', () => {
+  it('is bitwise equal whoever computes each slice, and the workers stay in step', async () => {
+    const pool = testPool(3, { steal: true });
+    try {
+      await pool.ready();
+      for (let round = 0; round < 3; round++) {
+        for (const c of sweep) {
+          expectBitwiseEqual((await pool.conv2d(c.input, c.weight, c.options)).data, conv2d(c.input, c.weight, c.options).data, `${c.label} steal`);
+        }
+      }
+      const stats = pool.stats();
+      expect(stats.splitCalls).toBeGreaterThan(0);
+      expect(stats.workerSlices + stats.stolenSlices).toBeGreaterThanOrEqual(stats.splitCalls);
+    } finally {
+      await pool.dispose();
+    }
+  });
+});
 
 describe('pool validation', () => {
   let pool: WorkerPool;
@@ -222,5 +251,6 @@ describe('pool validation', () => {
     expect(() => createWorkerPool({ threads: 0 })).toThrow(/threads must be a positive integer, got 0/);
     expect(() => createWorkerPool({ threads: 1.5 })).toThrow(RangeError);
     expect(() => createWorkerPool({ thread: 2 } as never)).toThrow(/unknown option "thread"/);
+    expect(() => createWorkerPool({ steal: 1 } as never)).toThrow(/steal must be a boolean, got 1/);
   });
 });
