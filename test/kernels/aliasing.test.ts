@@ -195,6 +195,30 @@ describe('pointwiseConv2d with a 2-D [Cout, Cin] weight view', () => {
   });
 });
 
+describe('NaN and Infinity propagate like the reference (no zero-skipping shortcuts)', () => {
+  for (const c of CASES) {
+    it(`conv2d: ${c.name}`, () => {
+      const { x, w, bias } = make(c);
+      x.data[Math.floor(x.data.length / 3)] = NaN;
+      x.data[Math.floor((2 * x.data.length) / 3)] = Infinity;
+      w.data[w.data.length - 1] = 0; // 0 · Infinity is NaN, not 0
+      const got = conv2d(x, w, { ...c.options, bias }).data;
+      const ref = referenceConv2d(x, w, { ...c.options, bias }).data;
+      let special = 0;
+      for (let i = 0; i < ref.length; i++) {
+        const r = ref[i]!;
+        if (!Number.isFinite(r)) {
+          special++;
+          expect(Object.is(got[i], r) || (Number.isNaN(got[i]) && Number.isNaN(r)), `index ${i}: got ${got[i]}, expected ${r}`).toBe(true);
+        } else {
+          expect(Math.abs(got[i]! - r) <= 1e-4 * (1 + Math.abs(r)), `index ${i}: got ${got[i]}, expected ${r}`).toBe(true);
+        }
+      }
+      expect(special).toBeGreaterThan(0);
+    });
+  }
+});
+
 describe('determinism: repeated calls are bitwise identical', () => {
   for (const c of CASES) {
     for (const [fnName, fn] of entryPoints(c)) {
