@@ -48,7 +48,8 @@ function parseArgs(argv) {
   if (opts.quick) opts.rounds = 2;
   return opts;
 }
-const opts = parseArgs(process.argv.slice(2));
+const invokedDirectly = process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+let opts = invokedDirectly ? parseArgs(process.argv.slice(2)) : parseArgs([]);
 
 /** mulberry32, as in the tests: the same seeded data on every run. */
 function random(seed) {
@@ -109,6 +110,7 @@ async function prepare(kind, workload, input, weights, pools) {
   }
   const [threadsLabel, shared] = kind.split(', ');
   const pool = pools.get(threadsLabel);
+  let before = pool.stats();
   const buffers = [sep.zeros([largest], { shared: true }).data, sep.zeros([largest], { shared: true }).data];
   const outs = outShapes.map((shape, i) => ({ shape, data: buffers[i % 2].subarray(0, size(shape)) }));
   const x0 = { shape: inputShape(specs[0]), data: shared ? sharedOf(input) : input };
@@ -119,6 +121,14 @@ async function prepare(kind, workload, input, weights, pools) {
       for (let i = 0; i < specs.length; i++) x = await pool.conv2d(x, w[i], { ...convOptions(specs[i]), out: outs[i] });
     },
     output: () => outs[outs.length - 1].data,
+    /** Share of worker slices the calling thread took over since the last call (a sign of a busy machine). */
+    stolenShare() {
+      const now = pool.stats();
+      const stolen = now.stolenSlices - before.stolenSlices;
+      const total = stolen + now.workerSlices - before.workerSlices;
+      before = now;
+      return total === 0 ? 0 : stolen / total;
+    },
   };
 }
 
@@ -154,6 +164,7 @@ async function timeWorkloads() {
       await c.run();
       if (!sameBits(c.output(), reference)) throw new Error(`${workload.name}: ${c.kind} differs from 1 thread`);
     }
+    for (const c of configs) c.stolenShare?.();
     const estimate = performance.now();
     await configs[0].run();
     const oneRun = performance.now() - estimate;
@@ -177,9 +188,14 @@ async function timeWorkloads() {
         medianMs: +ms.toFixed(3), minMs: +Math.min(...c.samples).toFixed(3), maxMs: +Math.max(...c.samples).toFixed(3),
         gflops: +((2 * macs) / (ms * 1e6)).toFixed(2), speedup: +(base / ms).toFixed(2), samples: c.samples.length,
       };
+      if (c.stolenShare) row.configs[c.kind].stolenShare = +c.stolenShare().toFixed(3);
     }
     results.push(row);
-    const cells = configs.map((c) => `${c.kind}: ${row.configs[c.kind].medianMs.toFixed(2)} ms (${row.configs[c.kind].speedup.toFixed(2)}×)`);
+    const cells = configs.map((c) => {
+      const r = row.configs[c.kind];
+      const stolen = r.stolenShare === undefined ? '' : `, ${(100 * r.stolenShare).toFixed(0)}% stolen`;
+      return `${c.kind}: ${r.medianMs.toFixed(2)} ms (${r.speedup.toFixed(2)}×${stolen})`;
+    });
     console.log(`${workload.name.padEnd(14)} ${cells.join(' | ')}`);
   }
   await Promise.all([...pools.values()].map((p) => p.dispose()));
@@ -224,17 +240,31 @@ async function threshold() {
   await pool.dispose();
 }
 
-if (opts.threshold) {
-  await threshold();
-} else {
+/**
+ * Runs the threads table (for `bench/run.mjs` to call): `options` as the command-line flags.
+ * Resolves to `{ kinds, results, markdown }`; writes bench/results/threads.{json,md} when `save`.
+ */
+export async function runThreadsBench(options = {}) {
+  opts = { ...parseArgs([]), ...options };
+  if (opts.quick) opts.rounds = Math.min(opts.rounds, 2);
   const table = await timeWorkloads();
-  console.log(`\n${markdown(table)}`);
-  if (opts.save || (!opts.filter && !opts.quick)) {
+  const md = markdown(table);
+  if (opts.save) {
     const dir = path.join(benchDir, 'results');
     mkdirSync(dir, { recursive: true });
     const meta = { date: new Date().toISOString(), node: process.version, cores, loadavg: os.loadavg(), rounds: opts.rounds };
     writeFileSync(path.join(dir, 'threads.json'), `${JSON.stringify({ ...meta, ...table }, null, 2)}\n`);
-    writeFileSync(path.join(dir, 'threads.md'), `${markdown(table)}\n`);
+    writeFileSync(path.join(dir, 'threads.md'), `${md}\n`);
     console.log('wrote bench/results/threads.json and threads.md');
+  }
+  return { ...table, markdown: md };
+}
+
+if (invokedDirectly) {
+  if (opts.threshold) {
+    await threshold();
+  } else {
+    const { markdown: md } = await runThreadsBench({ ...opts, save: opts.save || (!opts.filter && !opts.quick) });
+    console.log(`\n${md}`);
   }
 }

@@ -12,7 +12,7 @@ export { prepareConv2d, Conv2dPlan } from './kernels/plan.js';
 export type { PrepareConv2dOptions } from './kernels/plan.js';
 // Worker pool: every core, over SharedArrayBuffer (Node worker_threads and browser Web Workers).
 export { createWorkerPool, WorkerPool, WorkerPoolError } from './parallel/pool.js';
-export type { WorkerPoolOptions } from './parallel/pool.js';
+export type { WorkerPoolOptions, WorkerPoolStats } from './parallel/pool.js';
 // Layers (PyTorch-style modules) and weight loading.
 export { Module, CompiledModel, StateDictError } from './layers/module.js';
 export type { ConvRunner, ForwardAsyncOptions, LoadStateDictOptions, LoadStateDictResult, PlanStep, StateDict } from './layers/module.js';
