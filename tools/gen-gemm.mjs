@@ -1,15 +1,26 @@
 #!/usr/bin/env node
-// Generates src/kernels/gen/gemm-blocks.ts: the unrolled inner kernels of sgemm.
+// Generates src/kernels/gen/gemm-blocks.ts: the unrolled inner kernels of sgemm (gemm.ts).
 //
-// Each kernel `rowsRkK(n, a, aIdx, lda, panel, pIdx, acc)` adds to the float64 accumulators of a
-// block of R rows of C over n columns the contribution of K (1..8) consecutive values of the
-// reduction dimension:
+// A kernel handles a block of R rows of C (R in ROW_BLOCKS), K (1..8) consecutive reduction
+// steps and n columns of a packed panel (8 values of one column contiguous, see packPanel):
 //
-//   acc[j*R + r] += tree_k(a[aIdx + r*lda + k] * panel[pIdx + j*K + k])     0 <= j < n, 0 <= r < R
+//   v[r, j] = prev[r, j] + tree_K(a[aIdx + r*lda + k] * panel[pIdx + j*K + k])
 //
-// The R*K values of A are loop-invariant locals; the loop carries only the column. tree_k sums
-// the K products as a balanced tree, and every kernel uses the same tree for the same K, so an
-// element's value does not depend on which row block (R) computed it.
+// The R*K values of A are loop-invariant locals and the loop carries only the column, so when
+// V8 spills some of them a spill costs a reload, not a dependency chain (GUIDE §4). tree_K sums
+// the K products as a balanced tree; every kernel uses the same tree for the same K, so an
+// element's value does not depend on which row block or mode computed it.
+//
+// Modes (prev is the float64 accumulator acc[j*R + r], or the row's bias for `first`):
+//   accumulate   acc = acc + tree
+//   first        acc = bias + tree                  (R = 16, K = 8: the first block of a long K)
+//   store        c = acc + tree                     (the last block; C row stride ldc)
+//   storeRelu    c = relu(acc + tree)               (R = 16 only; others use store + a relu pass)
+//   storeRelu6   c = relu6(acc + tree)
+// relu(v) is (v + |v|)·0.5: exact, and free of the branch that mispredicts on mixed signs (it
+// gives NaN for v = -Infinity, fixed by a rarely taken branch); relu6 then clamps at 6 with a
+// branch (rarely taken too). Fusing gives bitwise the same values as
+// store + relu pass, because rounding to float32 is monotonic.
 //
 // Usage: node tools/gen-gemm.mjs
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -18,6 +29,7 @@ import { fileURLToPath } from 'node:url';
 
 export const ROW_BLOCKS = [16, 8, 4, 2, 1];
 export const K_BLOCK = 8;
+const FULL_ROWS = ROW_BLOCKS[0];
 
 /**
  * The balanced sum of `terms` as source text, parenthesised when compound. Every kernel uses it,
@@ -29,20 +41,27 @@ function tree(terms) {
   return `(${tree(terms.slice(0, half))} + ${tree(terms.slice(half))})`;
 }
 
-/**
- * Source of one kernel. `store` kernels handle the last reduction block of a row block: instead
- * of updating the accumulator they write `clamp(acc + tree, lo, hi)` to C (the fused epilogue;
- * lo/hi are -Infinity/Infinity, 0/Infinity or 0/6, and NaN passes through).
- */
-function kernel(rows, k, store) {
+const MODE_SUFFIX = { accumulate: '', first: 'First', store: 'Store', storeRelu: 'StoreRelu', storeRelu6: 'StoreRelu6' };
+const MODE_DOC = {
+  accumulate: 'acc += A·panel',
+  first: 'acc = bias + A·panel (first block)',
+  store: 'C = acc + A·panel (last block)',
+  storeRelu: 'C = relu(acc + A·panel) (last block)',
+  storeRelu6: 'C = relu6(acc + A·panel) (last block)',
+};
+
+function kernelName(rows, k, mode) {
+  return `rows${rows}k${k}${MODE_SUFFIX[mode]}`;
+}
+
+function kernel(rows, k, mode) {
+  const stores = mode.startsWith('store');
   const lines = [];
-  const name = `rows${rows}k${k}${store ? 'Store' : ''}`;
-  const what = `${rows} row${rows > 1 ? 's' : ''} × ${k} reduction value${k > 1 ? 's' : ''}`;
-  lines.push(store ? `/** ${what}, the last block: writes C. */` : `/** ${what}. */`);
-  const storeParams = store ? ', c: Float32Array, cIdx: number, ldc: number' : '';
-  lines.push(
-    `export function ${name}(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array${storeParams}): void {`,
-  );
+  lines.push(`/** ${rows} row${rows > 1 ? 's' : ''} × ${k} reduction step${k > 1 ? 's' : ''}: ${MODE_DOC[mode]}. */`);
+  const params = ['n: number', 'a: Float32Array', 'aIdx: number', 'lda: number', 'panel: Float32Array', 'pIdx: number', 'acc: Float64Array'];
+  if (mode === 'first') params.push('bias: Float32Array', 'biasIdx: number');
+  if (stores) params.push('c: Float32Array', 'cIdx: number', 'ldc: number');
+  lines.push(`export function ${kernelName(rows, k, mode)}(${params.join(', ')}): void {`);
   for (let r = 0; r < rows; r++) {
     const rowStart = r === 0 ? 'aIdx' : `(aIdx + ${r === 1 ? 'lda' : `${r} * lda`}) | 0`;
     lines.push(`  const aRow${r} = ${rowStart};`);
@@ -52,7 +71,12 @@ function kernel(rows, k, store) {
     for (let t = 0; t < k; t++) decls.push(`a${r}_${t} = a[${t === 0 ? `aRow${r}` : `aRow${r} + ${t}`}]!`);
     lines.push(`  const ${decls.join(', ')};`);
   }
-  if (store) {
+  if (mode === 'first') {
+    const decls = [];
+    for (let r = 0; r < rows; r++) decls.push(`bias${r} = bias[${r === 0 ? 'biasIdx' : `biasIdx + ${r}`}]!`);
+    lines.push(`  const ${decls.join(', ')};`);
+  }
+  if (stores) {
     for (let r = 2; r < rows; r++) lines.push(`  const cStep${r} = ${r} * ldc;`);
     lines.push('  let cj = cIdx | 0;');
   }
@@ -67,47 +91,54 @@ function kernel(rows, k, store) {
     for (let t = 0; t < k; t++) terms.push(`a${r}_${t} * b${t}`);
     const sum = tree(terms);
     const index = r === 0 ? 'q' : `q + ${r}`;
-    // Written out as acc + tree (not +=) so the evaluation order is explicit.
-    if (store) {
-      const target = r === 0 ? 'cj' : r === 1 ? 'cj + ldc' : `cj + cStep${r}`;
-      lines.push(`    c[${target}] = acc[${index}]! + ${sum};`);
+    const prev = mode === 'first' ? `bias${r}` : `acc[${index}]!`;
+    // prev + tree, written out (not +=) so the evaluation order is explicit.
+    const value = `${prev} + ${sum}`;
+    const target = r === 0 ? 'cj' : r === 1 ? 'cj + ldc' : `cj + cStep${r}`;
+    if (mode === 'accumulate' || mode === 'first') {
+      lines.push(`    acc[${index}] = ${value};`);
+    } else if (mode === 'store') {
+      lines.push(`    c[${target}] = ${value};`);
     } else {
-      lines.push(`    acc[${index}] = acc[${index}]! + ${sum};`);
+      lines.push(`    const v${r} = ${value};`);
+      lines.push(`    const u${r} = (v${r} + Math.abs(v${r})) * 0.5;`);
+      // u is NaN only for v = NaN (kept) or v = -Infinity (relu gives 0): a rarely taken branch.
+      const relu = `u${r} === u${r} ? u${r} : v${r} < 0 ? 0 : v${r}`;
+      lines.push(`    c[${target}] = ${mode === 'storeRelu' ? relu : `u${r} > 6 ? 6 : ${relu}`};`);
     }
   }
   lines.push(`    p = (p + ${k}) | 0;`);
   lines.push(`    q = (q + ${rows}) | 0;`);
-  if (store) lines.push('    cj = (cj + 1) | 0;');
+  if (stores) lines.push('    cj = (cj + 1) | 0;');
   lines.push('  }');
   lines.push('}');
   return lines.join('\n');
 }
 
-function dispatcher(store) {
+/** A switch over (rows, k) for the kernels of `mode` that exist for `rowBlocks`. */
+function dispatcher(name, mode, rowBlocks, doc) {
+  const stores = mode.startsWith('store');
+  const params = ['rows: number', 'k: number', 'n: number', 'a: Float32Array', 'aIdx: number', 'lda: number', 'panel: Float32Array', 'pIdx: number', 'acc: Float64Array'];
+  const args = ['n', 'a', 'aIdx', 'lda', 'panel', 'pIdx', 'acc'];
+  if (stores) {
+    params.push('c: Float32Array', 'cIdx: number', 'ldc: number');
+    args.push('c', 'cIdx', 'ldc');
+  }
   const lines = [];
-  const name = store ? 'storeBlock' : 'accumulateBlock';
-  const extra = store ? ', c: Float32Array, cIdx: number, ldc: number' : '';
-  const extraArgs = store ? ', c, cIdx, ldc' : '';
-  lines.push(
-    store
-      ? '/** The last reduction block of a row block: C = clamp(acc + A·panel, lo, hi), for `rows` in ROW_BLOCKS and `k` in 1..8. */'
-      : '/** acc += A·panel for a block of `rows` rows (one of ROW_BLOCKS) and `k` reduction values (1..8). */',
-  );
-  lines.push(
-    `export function ${name}(rows: number, k: number, n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array${extra}): void {`,
-  );
+  lines.push(`/** ${doc} */`);
+  lines.push(`export function ${name}(${params.join(', ')}): void {`);
   lines.push('  switch (rows) {');
-  for (const rows of ROW_BLOCKS) {
+  for (const rows of rowBlocks) {
     lines.push(`    case ${rows}:`);
     lines.push('      switch (k) {');
     for (let k = K_BLOCK; k >= 1; k--) {
-      lines.push(`        case ${k}: rows${rows}k${k}${store ? 'Store' : ''}(n, a, aIdx, lda, panel, pIdx, acc${extraArgs}); return;`);
+      lines.push(`        case ${k}: ${kernelName(rows, k, mode)}(${args.join(', ')}); return;`);
     }
     lines.push('      }');
     lines.push('      break;');
   }
   lines.push('  }');
-  lines.push(`  throw new RangeError(\`${name}: unsupported block \${rows}x\${k}\`);`);
+  lines.push(`  throw new RangeError(\`${name}: no kernel for \${rows} rows × \${k} steps\`);`);
   lines.push('}');
   return lines.join('\n');
 }
@@ -116,29 +147,30 @@ export function generate() {
   const parts = [];
   parts.push('// Generated by tools/gen-gemm.mjs, do not edit. Regenerate with `node tools/gen-gemm.mjs`.');
   parts.push('//');
-  parts.push('// rowsRkK(n, a, aIdx, lda, panel, pIdx, acc):');
-  parts.push('//   acc[j*R + r] = acc[j*R + r] + tree_k(a[aIdx + r*lda + k] * panel[pIdx + j*K + k])');
-  parts.push('// rowsRkKStore(..., c, cIdx, ldc, lo, hi), the last reduction block of a row block:');
-  parts.push('//   c[cIdx + r*ldc + j] = clamp(acc[j*R + r] + tree_k(...), lo, hi)');
-  parts.push('// for 0 <= j < n, 0 <= r < R: R*K values of A held in locals, one column of the packed panel');
-  parts.push('// per iteration. tree_k is the same balanced sum in every kernel with the same K.');
-  parts.push('/* eslint-disable */');
+  parts.push('// Kernels rowsRkK<Mode> for a block of R rows of C, K reduction steps, n panel columns:');
+  parts.push('//   v[r, j] = prev[r, j] + tree_K(a[aIdx + r*lda + k] * panel[pIdx + j*K + k])');
+  parts.push('// with prev the float64 accumulator acc[j*R + r] (or the bias for First), written back to acc');
+  parts.push('// or, for Store*, to c[cIdx + r*ldc + j] (with relu/relu6 for StoreRelu/StoreRelu6).');
+  parts.push('// tree_K is the same balanced sum in every kernel with the same K. See the generator for why.');
   parts.push('');
   parts.push(`export const ROW_BLOCKS: readonly number[] = [${ROW_BLOCKS.join(', ')}];`);
   parts.push(`export const K_BLOCK = ${K_BLOCK};`);
   parts.push('');
-  for (const store of [false, true]) {
-    for (const rows of ROW_BLOCKS) {
-      for (let k = K_BLOCK; k >= 1; k--) {
-        parts.push(kernel(rows, k, store));
-        parts.push('');
-      }
+  for (const rows of ROW_BLOCKS) {
+    for (let k = K_BLOCK; k >= 1; k--) {
+      parts.push(kernel(rows, k, 'accumulate'), '');
+      parts.push(kernel(rows, k, 'store'), '');
     }
   }
-  parts.push(dispatcher(false));
-  parts.push('');
-  parts.push(dispatcher(true));
-  parts.push('');
+  parts.push(kernel(FULL_ROWS, K_BLOCK, 'first'), '');
+  for (let k = K_BLOCK; k >= 1; k--) {
+    parts.push(kernel(FULL_ROWS, k, 'storeRelu'), '');
+    parts.push(kernel(FULL_ROWS, k, 'storeRelu6'), '');
+  }
+  parts.push(dispatcher('accumulateBlock', 'accumulate', ROW_BLOCKS, 'acc += A·panel for `rows` in ROW_BLOCKS and `k` in 1..8.'), '');
+  parts.push(dispatcher('storeBlock', 'store', ROW_BLOCKS, 'The last block: C = acc + A·panel, for `rows` in ROW_BLOCKS and `k` in 1..8.'), '');
+  parts.push(dispatcher('storeBlockRelu', 'storeRelu', [FULL_ROWS], `The last block of a full ${FULL_ROWS}-row block: C = relu(acc + A·panel), \`k\` in 1..8.`), '');
+  parts.push(dispatcher('storeBlockRelu6', 'storeRelu6', [FULL_ROWS], `The last block of a full ${FULL_ROWS}-row block: C = relu6(acc + A·panel), \`k\` in 1..8.`), '');
   return parts.join('\n');
 }
 

@@ -19,7 +19,7 @@
  * GEMM by rows or columns (a worker pool does) gives bitwise the same values.
  */
 import { ACT_NONE, ACT_RELU } from './epilogue.js';
-import { accumulateBlock, K_BLOCK, storeBlock } from './gen/gemm-blocks.js';
+import { accumulateBlock, K_BLOCK, rows16k8First, storeBlock, storeBlockRelu, storeBlockRelu6 } from './gen/gemm-blocks.js';
 import { Scratch, SLOT_ACCUMULATORS, SLOT_PANEL } from './scratch.js';
 
 /** Rows of C per full block (the largest generated row block). */
@@ -70,48 +70,70 @@ export function gemmPanel(
 ): void {
   const lastK = K > K_BLOCK ? K - 1 - ((K - 1) % K_BLOCK) : 0;
   const lastDepth = K - lastK;
+  const biasRow = bias === null ? zeroBias(M) : bias;
+  const biasStart = bias === null ? 0 : biasOff;
   let i0 = 0;
   while (i0 < M) {
     const left = M - i0;
     const rows = left >= 16 ? 16 : left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
-    initAccumulators(rows, n, bias, biasOff + i0, acc);
     const aRow = aOff + i0 * lda;
-    for (let k0 = 0; k0 < lastK; k0 += K_BLOCK) {
+    const cRow = cOff + i0 * ldc;
+    let k0 = 0;
+    if (rows === 16 && lastK > 0) {
+      rows16k8First(n, a, aRow, lda, panel, 0, acc, biasRow, biasStart + i0);
+      k0 = K_BLOCK;
+    } else {
+      initAccumulators(rows, n, biasRow, biasStart + i0, acc);
+    }
+    for (; k0 < lastK; k0 += K_BLOCK) {
       accumulateBlock(rows, K_BLOCK, n, a, aRow + k0, lda, panel, k0 * n, acc);
     }
-    storeBlock(rows, lastDepth, n, a, aRow + lastK, lda, panel, lastK * n, acc, c, cOff + i0 * ldc, ldc);
-    if (act !== ACT_NONE) for (let r = 0; r < rows; r++) activateRow(c, cOff + (i0 + r) * ldc, n, act);
+    const aLast = aRow + lastK;
+    const pLast = lastK * n;
+    if (rows === 16 && act !== ACT_NONE) {
+      if (act === ACT_RELU) storeBlockRelu(16, lastDepth, n, a, aLast, lda, panel, pLast, acc, c, cRow, ldc);
+      else storeBlockRelu6(16, lastDepth, n, a, aLast, lda, panel, pLast, acc, c, cRow, ldc);
+    } else {
+      storeBlock(rows, lastDepth, n, a, aLast, lda, panel, pLast, acc, c, cRow, ldc);
+      if (act !== ACT_NONE) for (let r = 0; r < rows; r++) activateRow(c, cRow + r * ldc, n, act);
+    }
     i0 += rows;
   }
 }
 
+let zeros = new Float32Array(ROW_BLOCK);
+
+/** A zero bias of at least `length` entries, shared (read only). */
+function zeroBias(length: number): Float32Array {
+  if (zeros.length < length) zeros = new Float32Array(length);
+  return zeros;
+}
+
 /**
  * Applies relu/relu6 in place to `c[off, off + n)`, rows just written and still in cache.
- * max(v, 0) is computed as (v + |v|)·0.5, exact for every float (NaN stays NaN, −0 becomes +0):
- * on data of mixed sign a `v < 0` branch mispredicts half the time and costs ~5× more.
- * Values above 6 are rare, so relu6's upper clamp can stay a branch.
+ * max(v, 0) is computed as (v + |v|)·0.5, exact for every finite float (−0 becomes +0): on data of
+ * mixed sign a `v < 0` branch mispredicts half the time and costs ~5× more. That gives NaN only
+ * for v = NaN (kept) and v = −Infinity (→ 0), both handled by a rarely taken branch, as is
+ * relu6's clamp at 6.
  */
 function activateRow(c: Float32Array, off: number, n: number, act: number): void {
   const end = off + n;
   if (act === ACT_RELU) {
     for (let i = off; i < end; i++) {
       const v = c[i]!;
-      c[i] = (v + Math.abs(v)) * 0.5;
+      const u = (v + Math.abs(v)) * 0.5;
+      c[i] = u === u ? u : v < 0 ? 0 : v;
     }
   } else {
     for (let i = off; i < end; i++) {
       const v = c[i]!;
       const u = (v + Math.abs(v)) * 0.5;
-      c[i] = u > 6 ? 6 : u;
+      c[i] = u > 6 ? 6 : u === u ? u : v < 0 ? 0 : v;
     }
   }
 }
 
-function initAccumulators(rows: number, n: number, bias: Float32Array | null, biasOff: number, acc: Float64Array): void {
-  if (bias === null) {
-    acc.fill(0, 0, rows * n);
-    return;
-  }
+function initAccumulators(rows: number, n: number, bias: Float32Array, biasOff: number, acc: Float64Array): void {
   for (let r = 0; r < rows; r++) {
     const value = bias[biasOff + r]!;
     for (let q = r; q < rows * n; q += rows) acc[q] = value;

@@ -131,7 +131,7 @@ describe('sgemm values do not depend on the tiling', () => {
       const a = randomArray(M * K, random);
       const b = randomArray(K * N, random);
       const bias = randomArray(M, random);
-      for (const act of [ACT_NONE, ACT_RELU6]) {
+      for (const act of [ACT_NONE, ACT_RELU, ACT_RELU6]) {
         const full = new Float32Array(M * N);
         sgemm(M, N, K, a, 0, K, b, 0, N, full, 0, N, bias, 0, act);
         const cuts: [number, number, number, number][] = [
@@ -163,6 +163,33 @@ describe('sgemm values do not depend on the tiling', () => {
     sgemm(40, 90, 70, a, 0, 70, b, 0, 90, c2, 0, 90, null, 0, ACT_NONE);
     expectBitwiseEqual(c1, c2, 'repeat');
   });
+});
+
+describe('sgemm special values', () => {
+  // 17 rows: one full 16-row block (fused epilogue) and one leftover row (separate pass).
+  for (const act of [ACT_NONE, ACT_RELU, ACT_RELU6]) {
+    it(`NaN and infinities propagate like the float64 definition, act=${act}`, () => {
+      const M = 17;
+      const N = 6;
+      const K = 11;
+      const random = rng(123 + act);
+      const a = randomArray(M * K, random);
+      const b = randomArray(K * N, random);
+      b[0 * N + 1] = Number.NaN; // column 1: NaN
+      b[3 * N + 2] = Infinity; // column 2: +/-Infinity depending on the row's a[., 3]
+      b[10 * N + 3] = -Infinity; // column 3, in the last (leftover) reduction block
+      const bias = randomArray(M, random);
+      const c = new Float32Array(M * N);
+      sgemm(M, N, K, a, 0, K, b, 0, N, c, 0, N, bias, 0, act);
+      const expected = referenceGemm(layout(M, N, K), a, b, bias, act);
+      for (let i = 0; i < M * N; i++) {
+        const e = expected[i]!;
+        if (Number.isNaN(e)) expect(c[i], `index ${i}`).toBeNaN();
+        else if (!Number.isFinite(e)) expect(c[i], `index ${i}`).toBe(e);
+        else expect(Math.abs(c[i]! - e), `index ${i}`).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(e)));
+      }
+    });
+  }
 });
 
 describe('packPanel', () => {
