@@ -1,7 +1,8 @@
 /** `nn.BatchNorm2d` for inference: normalises with the running statistics. */
 import { describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
+import { ACT_NONE, ACT_RELU6, activationCode } from '../kernels/epilogue.js';
 import { checkInput, Module, type InPlaceCapable, type PlanStep } from './module.js';
-import { checkOptions, positiveInteger } from './conv.js';
+import { checkOptions, positiveInteger, type FusableModule, type FusedActivation } from './conv.js';
 
 export interface BatchNorm2dOptions {
   eps?: number;
@@ -22,7 +23,7 @@ function pythonFloat(v: number): string {
  * `weight`, `bias` (when affine), `running_mean`, `running_var`, `num_batches_tracked`
  * (a scalar; a loaded dictionary may omit it since inference does not use it).
  */
-export class BatchNorm2d extends Module implements InPlaceCapable {
+export class BatchNorm2d extends Module implements InPlaceCapable, FusableModule {
   readonly numFeatures: number;
   readonly eps: number;
   readonly momentum: number;
@@ -80,31 +81,54 @@ export class BatchNorm2d extends Module implements InPlaceCapable {
     return { scale, shift };
   }
 
-  private apply(x: Tensor, y: Float32Array, scale: Float64Array, shift: Float64Array): void {
+  /** y = x·scale + shift per channel, then the activation (0 none, 1 relu, 2 relu6); y may be x. */
+  private apply(x: Tensor, y: Float32Array, scale: Float64Array, shift: Float64Array, act: number): void {
     const batched = x.shape.length === 4;
     const batch = batched ? x.shape[0]! : 1;
     const c = this.numFeatures;
     const plane = batched ? x.shape[2]! * x.shape[3]! : x.shape[1]! * x.shape[2]!;
     const data = x.data;
+    const high = act === ACT_RELU6 ? 6 : Infinity;
     let index = 0;
     for (let n = 0; n < batch; n++) {
       for (let ch = 0; ch < c; ch++) {
         const s = scale[ch]!;
         const t = shift[ch]!;
         const end = index + plane;
-        for (let i = index; i < end; i++) y[i] = data[i]! * s + t;
+        if (act === ACT_NONE) {
+          for (let i = index; i < end; i++) y[i] = data[i]! * s + t;
+        } else {
+          // NaN fails both comparisons and passes through, as in the fused conv epilogue.
+          for (let i = index; i < end; i++) {
+            const v = data[i]! * s + t;
+            y[i] = v < 0 ? 0 : v > high ? high : v;
+          }
+        }
         index = end;
       }
     }
   }
 
   forward(x: TensorLike): Tensor {
+    return this.forwardFusedInto(x, undefined, false);
+  }
+
+  /** BatchNorm then ReLU/ReLU6 in one pass (a Sequential does this for BN followed by an activation). */
+  forwardFused(x: TensorLike, activation: FusedActivation): Tensor {
+    return this.forwardFusedInto(x, activation, false);
+  }
+
+  async forwardAsyncFused(x: TensorLike, activation: FusedActivation): Promise<Tensor> {
+    return this.forwardFused(x, activation);
+  }
+
+  private forwardFusedInto(x: TensorLike, activation: FusedActivation | undefined, inPlace: boolean): Tensor {
     const input = checkInput(x, 'BatchNorm2d', [3, 4], '[N, C, H, W] or [C, H, W]');
     this.outputShape(input.shape);
-    const y = new Float32Array(input.data.length);
+    const y = inPlace ? input.data : new Float32Array(input.data.length);
     const { scale, shift } = this.scaleShift();
-    this.apply(input, y, scale, shift);
-    return { shape: input.shape.slice(), data: y };
+    this.apply(input, y, scale, shift, activation === undefined ? ACT_NONE : activationCode(activation));
+    return inPlace ? input : { shape: input.shape.slice(), data: y };
   }
 
   outputShape(inputShape: readonly number[]): number[] {
@@ -121,25 +145,28 @@ export class BatchNorm2d extends Module implements InPlaceCapable {
     return true;
   }
 
-  forwardInPlace(x: Tensor): Tensor {
-    this.outputShape(x.shape);
-    const { scale, shift } = this.scaleShift();
-    this.apply(x, x.data, scale, shift);
-    return x;
+  forwardInPlace(x: Tensor, activation?: FusedActivation): Tensor {
+    return this.forwardFusedInto(x, activation, true);
   }
 
-  planInPlace(inputShape: readonly number[]): PlanStep {
-    return this.planInto(inputShape, null);
+  planInPlace(inputShape: readonly number[], activation?: FusedActivation): PlanStep {
+    return this.planInto(inputShape, null, activation);
   }
 
   override plan(inputShape: readonly number[]): PlanStep {
     const outputShape = this.outputShape(inputShape);
-    return this.planInto(inputShape, { shape: outputShape, data: new Float32Array(shapeSize(outputShape)) });
+    return this.planInto(inputShape, { shape: outputShape, data: new Float32Array(shapeSize(outputShape)) }, undefined);
+  }
+
+  planFused(inputShape: readonly number[], activation: FusedActivation): PlanStep {
+    const outputShape = this.outputShape(inputShape);
+    return this.planInto(inputShape, { shape: outputShape, data: new Float32Array(shapeSize(outputShape)) }, activation);
   }
 
   /** A planned step writing into `out`, or into its input when `out` is null. */
-  private planInto(inputShape: readonly number[], out: Tensor | null): PlanStep {
+  private planInto(inputShape: readonly number[], out: Tensor | null, activation: FusedActivation | undefined): PlanStep {
     const outputShape = this.outputShape(inputShape);
+    const act = activation === undefined ? ACT_NONE : activationCode(activation);
     let version = this.stateVersion;
     let { scale, shift } = this.scaleShift();
     return {
@@ -150,7 +177,7 @@ export class BatchNorm2d extends Module implements InPlaceCapable {
           version = this.stateVersion;
         }
         const target = out ?? input;
-        this.apply(input, target.data, scale, shift);
+        this.apply(input, target.data, scale, shift, act);
         return target;
       },
     };

@@ -50,8 +50,9 @@ export type StateDict = Record<string, Tensor>;
  * container uses this only on tensors it produced itself, never on a caller's input.
  */
 export interface InPlaceCapable {
-  forwardInPlace(x: Tensor): Tensor;
-  planInPlace(inputShape: readonly number[]): PlanStep;
+  /** `activation` is only passed to layers that accept a fused one (BatchNorm). */
+  forwardInPlace(x: Tensor, activation?: 'relu' | 'relu6'): Tensor;
+  planInPlace(inputShape: readonly number[], activation?: 'relu' | 'relu6'): PlanStep;
 }
 
 export function isInPlaceCapable(m: Module): m is Module & InPlaceCapable {

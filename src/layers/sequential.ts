@@ -6,9 +6,9 @@ import { isFusable, type FusedActivation } from './conv.js';
 import { isInPlaceCapable, Module, type ForwardAsyncOptions, type PlanStep } from './module.js';
 
 /**
- * A group of consecutive children run as one call: a fusable module (a convolution) whose next
- * non-Identity sibling is ReLU/ReLU6 takes that activation into its output write and the
- * activation module is skipped.
+ * A group of consecutive children run as one call: a fusable module (a convolution, a separable
+ * block, a BatchNorm) whose next non-Identity sibling is ReLU/ReLU6 takes that activation into its
+ * output write and the activation module is skipped.
  */
 interface Segment {
   readonly module: Module;
@@ -96,7 +96,7 @@ export class Sequential extends Module {
     let owned = false;
     for (const { module, activation } of this.segments()) {
       if (owned && isInPlaceCapable(module)) {
-        y = module.forwardInPlace(y);
+        y = module.forwardInPlace(y, activation ?? undefined);
         continue;
       }
       y = activation !== null && isFusable(module) ? module.forwardFused(y, activation) : module.forward(y);
@@ -110,7 +110,7 @@ export class Sequential extends Module {
     let owned = false;
     for (const { module, activation } of this.segments()) {
       if (owned && isInPlaceCapable(module)) {
-        y = module.forwardInPlace(y);
+        y = module.forwardInPlace(y, activation ?? undefined);
         continue;
       }
       y = activation !== null && isFusable(module) ? await module.forwardAsyncFused(y, activation, options) : await module.forwardAsync(y, options);
@@ -132,7 +132,7 @@ export class Sequential extends Module {
     for (const { module, activation } of this.segments()) {
       let step: PlanStep;
       if (owned && isInPlaceCapable(module)) {
-        step = module.planInPlace(shape);
+        step = module.planInPlace(shape, activation ?? undefined);
       } else {
         step = activation !== null && isFusable(module) ? module.planFused(shape, activation) : module.plan(shape);
         owned = module.producesNewTensor();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BatchNorm2d, Flatten, Identity, LeakyReLU, Linear, ReLU, ReLU6, type Tensor } from '../../src/index.js';
+import { BatchNorm2d, Flatten, Identity, LeakyReLU, Linear, ReLU, ReLU6, Sequential, type Tensor } from '../../src/index.js';
 import { randomTensor, rng } from '../helpers.js';
 
 describe('activations', () => {
@@ -36,6 +36,18 @@ describe('BatchNorm2d', () => {
     const unbatched = bn.forward({ shape: [3, 2, 3], data: x.data.subarray(0, 18) });
     expect(Array.from(unbatched.data)).toEqual(Array.from(y.data.subarray(0, 18)));
     expect(() => bn.forward(randomTensor([1, 4, 2, 2], rng(1)))).toThrow(/BatchNorm2d: expected input \[N, 3, H, W\]/);
+  });
+
+  it('followed by ReLU/ReLU6 in a Sequential, runs as one fused pass with the same values', () => {
+    const bn = new BatchNorm2d(2);
+    bn.loadStateDict({ running_mean: { shape: [2], data: new Float32Array([0.2, -4]) }, weight: { shape: [2], data: new Float32Array([3, 2]) } }, { strict: false });
+    const x = randomTensor([1, 2, 3, 3], rng(4));
+    const copy = Float32Array.from(x.data);
+    const separate = new ReLU6().forward(bn.forward(x));
+    expect(Array.from(new Sequential(bn, new ReLU6()).forward(x).data)).toEqual(Array.from(separate.data));
+    expect(Array.from(new Sequential(bn, new ReLU6()).compile([1, 2, 3, 3]).run(x).data)).toEqual(Array.from(separate.data));
+    expect(separate.data.some((v) => v === 6) && separate.data.some((v) => v === 0)).toBe(true);
+    expect(Array.from(x.data)).toEqual(Array.from(copy));
   });
 
   it('affine=false has no parameters, only buffers', () => {
