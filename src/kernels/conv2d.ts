@@ -22,8 +22,8 @@ const atMostOne = (pad: number): boolean => pad === 0 || pad === 1;
  *      a. 3×3, dilation 1, stride 1×1, every pad 0 or 1   → depthwise3x3s1
  *      b. 3×3, dilation 1, stride 2×2, every pad 0 or 1   → depthwise3x3s2
  *      c. otherwise                                        → depthwise (general)
- *   2. 1×1 kernel and no padding (any stride, any groups)  → pointwise (GEMM)
- *   3. everything else                                     → grouped (im2col + GEMM per group)
+ *   2. 1×1 kernel and no padding (any stride, any groups)  → pointwise (GEMM per image and group)
+ *   3. everything else                                     → grouped (implicit-im2col GEMM per group)
  */
 export function selectKernelPath(g: Conv2dGeometry): KernelPath {
   if (g.groups === g.inChannels) {
