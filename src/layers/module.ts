@@ -63,18 +63,21 @@ export class StateDictError extends Error {
   readonly missingKeys: string[];
   readonly unexpectedKeys: string[];
   readonly mismatchedKeys: string[];
+  /** Keys whose value is not a valid tensor. */
+  readonly invalidKeys: string[];
 
-  constructor(moduleName: string, missing: string[], unexpected: string[], mismatches: string[], invalid: string[]) {
+  /** `mismatches` and `invalid` map a key to the sentence describing its problem. */
+  constructor(moduleName: string, missing: string[], unexpected: string[], mismatches: Map<string, string>, invalid: Map<string, string>) {
     const parts: string[] = [];
     if (missing.length > 0) parts.push(`Missing key(s): ${missing.map((k) => JSON.stringify(k)).join(', ')}.`);
     if (unexpected.length > 0) parts.push(`Unexpected key(s): ${unexpected.map((k) => JSON.stringify(k)).join(', ')}.`);
-    for (const m of mismatches) parts.push(m);
-    for (const m of invalid) parts.push(m);
+    parts.push(...mismatches.values(), ...invalid.values());
     super(`Error(s) in loading state dict for ${moduleName}; nothing was changed:\n\t${parts.join('\n\t')}`);
     this.name = 'StateDictError';
     this.missingKeys = missing;
     this.unexpectedKeys = unexpected;
-    this.mismatchedKeys = mismatches.map((m) => m.slice(m.indexOf('"') + 1, m.indexOf('"', m.indexOf('"') + 1)));
+    this.mismatchedKeys = [...mismatches.keys()];
+    this.invalidKeys = [...invalid.keys()];
   }
 }
 
@@ -262,8 +265,8 @@ export abstract class Module {
     const entries = this.stateEntries();
     const known = new Set(entries.map((e) => e.key));
     const missing: string[] = [];
-    const mismatches: string[] = [];
-    const invalid: string[] = [];
+    const mismatches = new Map<string, string>();
+    const invalid = new Map<string, string>();
     const writes: [Tensor, Float32Array, Module][] = [];
     for (const entry of entries) {
       if (!Object.prototype.hasOwnProperty.call(dict, entry.key)) {
@@ -274,11 +277,12 @@ export abstract class Module {
       try {
         value = asTensor(dict[entry.key], entry.key);
       } catch (error) {
-        invalid.push(`invalid value for "${entry.key}": ${(error as Error).message}`);
+        invalid.set(entry.key, `invalid value for "${entry.key}": ${(error as Error).message}`);
         continue;
       }
       if (!sameShape(value.shape, entry.target.shape)) {
-        mismatches.push(
+        mismatches.set(
+          entry.key,
           `size mismatch for "${entry.key}": copying a tensor with shape ${describeValue(value.shape)} from the dict, the shape in the current model is ${describeValue(entry.target.shape)}.`,
         );
         continue;
@@ -286,7 +290,7 @@ export abstract class Module {
       writes.push([entry.target, value.data, entry.owner]);
     }
     const unexpected = Object.keys(dict).filter((k) => !known.has(k));
-    const failed = mismatches.length > 0 || invalid.length > 0 || (strict && (missing.length > 0 || unexpected.length > 0));
+    const failed = mismatches.size > 0 || invalid.size > 0 || (strict && (missing.length > 0 || unexpected.length > 0));
     if (failed) {
       throw new StateDictError(this.constructor.name, strict ? missing : [], strict ? unexpected : [], mismatches, invalid);
     }

@@ -70,7 +70,8 @@ describe('Module: names, state dict, loading', () => {
     const e = error as StateDictError;
     expect(e.missingKeys).toEqual(['1.running_var', '3.pointwise.bias']);
     expect(e.unexpectedKeys).toEqual(['extra.weight']);
-    expect(e.mismatchedKeys).toEqual(['0.weight']);
+    expect(e.mismatchedKeys).toEqual(["0.weight"]);
+    expect(e.invalidKeys).toEqual([]);
     expect(e.message).toMatch(/Missing key\(s\): "1.running_var", "3.pointwise.bias"/);
     expect(e.message).toMatch(/Unexpected key\(s\): "extra.weight"/);
     expect(e.message).toMatch(/size mismatch for "0.weight": copying a tensor with shape \[4, 3, 3, 1\] from the dict, the shape in the current model is \[4, 3, 3, 3\]/);
