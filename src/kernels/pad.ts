@@ -19,13 +19,17 @@ export function paddedInputSize(g: Conv2dGeometry): { height: number; width: num
   return { height: g.inHeight + g.padTop + g.padBottom, width: g.inWidth + g.padLeft + g.padRight };
 }
 
+let colSourceTable = new Int32Array(0);
+
 /** Writes the mode-padded copy of `src` (`[N, C, H, W]`) into `dst`. */
 export function padInput(src: Float32Array, dst: Float32Array, g: Conv2dGeometry): void {
   const { height: paddedH, width: paddedW } = paddedInputSize(g);
   const H = g.inHeight;
   const W = g.inWidth;
   const planes = g.batch * g.inChannels;
-  const colSource = new Int32Array(paddedW);
+  // Reused across calls (it only grows), so a prepared plan's steady state allocates nothing.
+  if (colSourceTable.length < paddedW) colSourceTable = new Int32Array(paddedW);
+  const colSource = colSourceTable;
   for (let j = 0; j < paddedW; j++) colSource[j] = mapIndex(j - g.padLeft, W, g.paddingMode);
   let d = 0;
   for (let plane = 0; plane < planes; plane++) {

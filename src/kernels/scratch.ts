@@ -4,10 +4,8 @@
  */
 /** The mode-padded copy of the input (non-zero padding modes). */
 export const SLOT_PADDED = 0;
-/** Gathered or im2col'ed columns, when a path materialises them. */
-export const SLOT_COLUMNS = 1;
 /** The packed panel of B that the GEMM kernels stream over. */
-export const SLOT_PANEL = 2;
+export const SLOT_PANEL = 1;
 
 // Float64 slots (a separate numbering, see getFloat64).
 /** The float64 accumulators of one block of C rows. */

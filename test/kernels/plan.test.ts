@@ -21,6 +21,30 @@ const cases: Case[] = [
   { x: [5, 6, 6], w: [7, 5, 2, 2], options: { padding: 'same' }, path: 'grouped' },
 ];
 
+/** Counts Float32Array/Float64Array/Int32Array constructions while `fn` runs. */
+function countTypedArrays(fn: () => void): number {
+  let count = 0;
+  const saved = [globalThis.Float32Array, globalThis.Float64Array, globalThis.Int32Array] as const;
+  const counting = <T extends new (...args: never[]) => object>(ctor: T): T =>
+    new Proxy(ctor, {
+      construct(target, args) {
+        count++;
+        return Reflect.construct(target, args);
+      },
+    });
+  globalThis.Float32Array = counting(saved[0]);
+  globalThis.Float64Array = counting(saved[1]);
+  globalThis.Int32Array = counting(saved[2]);
+  try {
+    fn();
+  } finally {
+    globalThis.Float32Array = saved[0];
+    globalThis.Float64Array = saved[1];
+    globalThis.Int32Array = saved[2];
+  }
+  return count;
+}
+
 function label(c: Case, bias: boolean): string {
   return `x=[${c.x}] w=[${c.w}] ${JSON.stringify(c.options)} bias=${bias}`;
 }
@@ -65,6 +89,20 @@ describe('prepareConv2d', () => {
     // setWeights without a bias keeps the plan's bias.
     plan.setWeights({ shape: w.shape, data: wCopy });
     expectBitwiseEqual(plan.run(x).data, conv2d(x, { shape: w.shape, data: wCopy }, { padding: 1, bias }).data, 'weights restored');
+  });
+
+  it('allocates no typed arrays per run in a steady state when out is given', () => {
+    const random = rng(15);
+    for (const c of cases) {
+      const x = randomTensor(c.x, random);
+      const plan = prepareConv2d(randomTensor(c.w, random), { ...c.options, bias: randomTensor([c.w[0]!], random).data });
+      const out = plan.run(x);
+      plan.run(x, out);
+      expect(countTypedArrays(() => plan.run(x, out)), label(c, true)).toBe(0);
+    }
+    // The counter works: a run without out allocates the output.
+    const plan = prepareConv2d(randomTensor([4, 3, 1, 1], random));
+    expect(countTypedArrays(() => plan.run(randomTensor([1, 3, 4, 4], random)))).toBeGreaterThan(0);
   });
 
   it('does not modify its inputs', () => {
