@@ -91,7 +91,7 @@ function addInteriorTaps(
     if (phases === 0) addTaps3(sums, jStart, jEnd, x, xq, stride, d, w, wp + q);
     else for (let f = 0; f < phases; f++) addTaps3Sliding(sums, jStart + f, phases, jEnd, x, xq + f * stride, d, w, wp + q);
   } else if (rest === 2) addTaps2(sums, jStart, jEnd, x, xq, stride, d, w, wp + q);
-  else if (rest === 1) addTaps1(sums, jStart, jEnd, x, xq, stride, w[wp + q]!);
+  else if (rest === 1) addTaps1(sums, jStart, jEnd, x, xq, stride, w, wp + q);
 }
 
 /**
@@ -108,11 +108,10 @@ function addEdgeTaps(
     const shift = q * d - padLeft;
     const first = Math.max(0, Math.ceil(-shift / stride));
     const end = Math.min(Wo, Math.floor((W - 1 - shift) / stride) + 1);
-    const v = w[wp + q]!;
     const leftEnd = Math.min(jLo, end);
-    if (first < leftEnd) addTaps1(sums, first, leftEnd, x, xRow + first * stride + q * d, stride, v);
+    if (first < leftEnd) addTaps1(sums, first, leftEnd, x, xRow + first * stride + q * d, stride, w, wp + q);
     const rightStart = Math.max(jHi, first);
-    if (rightStart < end) addTaps1(sums, rightStart, end, x, xRow + rightStart * stride + q * d, stride, v);
+    if (rightStart < end) addTaps1(sums, rightStart, end, x, xRow + rightStart * stride + q * d, stride, w, wp + q);
   }
 }
 
@@ -149,7 +148,8 @@ function addTaps2(sums: Float64Array, jStart: number, jEnd: number, x: Float32Ar
   }
 }
 
-function addTaps1(sums: Float64Array, jStart: number, jEnd: number, x: Float32Array, xp: number, stride: number, v0: number): void {
+function addTaps1(sums: Float64Array, jStart: number, jEnd: number, x: Float32Array, xp: number, stride: number, w: Float32Array, wp: number): void {
+  const v0 = w[wp]!;
   for (let j = jStart; j < jEnd; j++, xp = (xp + stride) | 0) sums[j] += v0 * x[xp]!;
 }
 
