@@ -54,3 +54,5 @@ export type { Timing, TimingOptions } from './analysis/timing.js';
 export { formatSummary, formatProfile, formatComparison } from './analysis/format.js';
 export { htmlReport } from './analysis/html.js';
 export type { ReportInput } from './analysis/html.js';
+export { tinyFaceDetector } from './layers/tinyface.js';
+export type { TinyFaceDetectorOptions } from './layers/tinyface.js';

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   Conv2d, DepthwiseSeparableConv2d, LeakyReLU, MaxPool2d, Sequential, loadSafetensors, saveSafetensors,
-  type Module, type Tensor,
+  tinyFaceDetector, type Module, type Tensor,
 } from '../src/index.js';
 import { readFloat32, SHARED_DIR } from './helpers.js';
 
@@ -35,7 +35,7 @@ const separable = (inChannels: number, outChannels: number): DepthwiseSeparableC
   new DepthwiseSeparableConv2d({ inChannels, outChannels, bias: { depthwise: false, pointwise: true } });
 
 /** The network as a user would write it (names match the weight files). */
-function tinyFaceDetector(): Sequential {
+function handWritten(): Sequential {
   return new Sequential({
     conv0: new Conv2d({ inChannels: 3, outChannels: 16, kernelSize: 3 }),
     leaky0: new LeakyReLU(slope),
@@ -97,31 +97,36 @@ describe('tiny face detector (real trained weights)', () => {
   const weights = readWeights();
 
   it('the rebuilt network has the documented 193,321 parameters and exactly the weight files as keys', () => {
-    const model = tinyFaceDetector();
-    expect(model.numParameters()).toBe(193321);
-    expect(Object.keys(model.stateDict()).sort()).toEqual(Object.keys(weights).sort());
+    for (const model of [handWritten(), tinyFaceDetector()]) {
+      expect(model.numParameters()).toBe(193321);
+      expect(Object.keys(model.stateDict()).sort()).toEqual(Object.keys(weights).sort());
+    }
+    expect(String(tinyFaceDetector())).toBe(String(handWritten()));
   });
 
-  it('reproduces the three taps within max|y-expected|/max|expected| <= 1e-3', () => {
-    const model = tinyFaceDetector();
-    model.loadStateDict(weights);
-    const outputs = forwardWithTaps(model, input);
-    const ratios: Record<string, number> = {};
-    for (const tap of spec.taps) {
-      const actual = outputs.get(TAP_CHILD[tap.name]!)!;
-      expect(actual.shape, tap.name).toEqual(tap.shape);
-      ratios[tap.name] = ratio(actual, readFloat32(join(DIR, tap.file)));
-    }
-    console.log('tiny face tap error ratios', ratios);
-    for (const [name, r] of Object.entries(ratios)) expect(r, name).toBeLessThanOrEqual(1e-3);
-    // forward (fused path) and a compiled plan agree with the layer-by-layer run.
-    const expectedOut = outputs.get('conv8')!;
-    expect(ratio(model.forward(input), expectedOut.data)).toBe(0);
-    const compiled = model.compile(input.shape);
-    const first = compiled.run(input);
-    expect(ratio(first, expectedOut.data)).toBe(0);
-    expect(compiled.run(input)).toBe(first);
-  });
+  const builders = [['written by hand', handWritten], ['tinyFaceDetector()', () => tinyFaceDetector()]] as const;
+  for (const [label, build] of builders) {
+    it(`${label}: reproduces the three taps within max|y-expected|/max|expected| <= 1e-3`, () => {
+      const model = build();
+      model.loadStateDict(weights);
+      const outputs = forwardWithTaps(model, input);
+      const ratios: Record<string, number> = {};
+      for (const tap of spec.taps) {
+        const actual = outputs.get(TAP_CHILD[tap.name]!)!;
+        expect(actual.shape, tap.name).toEqual(tap.shape);
+        ratios[tap.name] = ratio(actual, readFloat32(join(DIR, tap.file)));
+      }
+      console.log(`tiny face tap error ratios (${label})`, ratios);
+      for (const [name, r] of Object.entries(ratios)) expect(r, name).toBeLessThanOrEqual(1e-3);
+      // forward (fused path) and a compiled plan agree with the layer-by-layer run.
+      const expectedOut = outputs.get('conv8')!;
+      expect(ratio(model.forward(input), expectedOut.data)).toBe(0);
+      const compiled = model.compile(input.shape);
+      const first = compiled.run(input);
+      expect(ratio(first, expectedOut.data)).toBe(0);
+      expect(compiled.run(input)).toBe(first);
+    });
+  }
 
   it('loads the same weights through a safetensors file', () => {
     const model = tinyFaceDetector();
