@@ -13,6 +13,9 @@
  * adding an 8-term tree sum to each row's float64 accumulator. V8 spills some of those locals,
  * but a spill then only costs a reload: the loop carries nothing but the column index.
  *
+ * Bias and activation are fused: the bias is where the sums start, and the last block of
+ * reduction steps writes C through the activation (branch-free relu, see activateRow).
+ *
  * Determinism across tilings: C[i, j] is always computed as
  *   ((bias + tree8(k = 0..7)) + tree8(k = 8..15)) + ... + tree_r(the K mod 8 last steps)
  * whatever M, N, the offsets, the row block or the panel the element falls in, so splitting a
@@ -57,8 +60,10 @@ export function packPanel(K: number, n: number, b: Float32Array, bOff: number, l
 
 /**
  * C = act(bias + A·P) for one packed panel P (K × n, see packPanel) into `c[cOff + i*ldc + j]`,
- * using `acc` (at least ROW_BLOCK·n float64s) for the running sums. The last block of reduction
- * steps writes C directly, with the activation as a clamp to [lo, hi].
+ * using `acc` (at least ROW_BLOCK·n float64s) for the running sums. In a full 16-row block the
+ * first 8-step block starts from the bias and the last one writes C with the activation fused;
+ * leftover rows initialise the accumulators and apply the activation in a pass over the rows just
+ * written. Both give the same values (see the generator).
  */
 export function gemmPanel(
   M: number, n: number, K: number,
@@ -68,6 +73,10 @@ export function gemmPanel(
   bias: Float32Array | null, biasOff: number, act: number,
   acc: Float64Array,
 ): void {
+  if (K <= 0) {
+    biasOnly(M, n, c, cOff, ldc, bias, biasOff, act);
+    return;
+  }
   const lastK = K > K_BLOCK ? K - 1 - ((K - 1) % K_BLOCK) : 0;
   const lastDepth = K - lastK;
   const biasRow = bias === null ? zeroBias(M) : bias;
@@ -133,6 +142,14 @@ function activateRow(c: Float32Array, off: number, n: number, act: number): void
   }
 }
 
+/** The empty sum: C = act(bias). */
+function biasOnly(M: number, n: number, c: Float32Array, cOff: number, ldc: number, bias: Float32Array | null, biasOff: number, act: number): void {
+  for (let i = 0; i < M; i++) {
+    c.fill(bias === null ? 0 : bias[biasOff + i]!, cOff + i * ldc, cOff + i * ldc + n);
+    if (act !== ACT_NONE) activateRow(c, cOff + i * ldc, n, act);
+  }
+}
+
 function initAccumulators(rows: number, n: number, bias: Float32Array, biasOff: number, acc: Float64Array): void {
   for (let r = 0; r < rows; r++) {
     const value = bias[biasOff + r]!;
@@ -156,7 +173,7 @@ export function sgemm(
 ): void {
   if (M <= 0 || N <= 0) return;
   const columns = N < panelColumns(K) ? N : panelColumns(K);
-  const panel = scratch.get(SLOT_PANEL, K * columns);
+  const panel = scratch.get(SLOT_PANEL, Math.max(1, K * columns));
   const acc = scratch.getFloat64(SLOT_ACCUMULATORS, ROW_BLOCK * columns);
   for (let j0 = 0; j0 < N; j0 += columns) {
     const n = N - j0 < columns ? N - j0 : columns;

@@ -114,6 +114,13 @@ describe('sgemm against a float64 reference', () => {
       checkAgainstReference(layout(M, N, K, 1), true, ACT_RELU, seed++, scratch);
     }
   });
+  it('with K zero writes act(bias)', () => {
+    const c = new Float32Array(2 * 3).fill(SENTINEL);
+    sgemm(2, 3, 0, new Float32Array(0), 0, 0, new Float32Array(0), 0, 3, c, 0, 3, Float32Array.of(-1, 7), 0, ACT_RELU6);
+    expect(Array.from(c)).toEqual([0, 0, 0, 6, 6, 6]);
+    sgemm(2, 3, 0, new Float32Array(0), 0, 0, new Float32Array(0), 0, 3, c, 0, 3, null, 0, ACT_NONE);
+    expect(Array.from(c)).toEqual([0, 0, 0, 0, 0, 0]);
+  });
   it('with M or N zero writes nothing', () => {
     const c = new Float32Array(8).fill(SENTINEL);
     sgemm(0, 4, 3, new Float32Array(12), 0, 3, new Float32Array(12), 0, 4, c, 0, 4, null, 0, ACT_NONE);
