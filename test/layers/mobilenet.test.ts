@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  BatchNorm2d, Conv2d, Identity, ReLU6, Sequential, conv2d, foldBatchNorm, mobilenetV1,
+  BatchNorm2d, Conv2d, DepthwiseSeparableConv2d, Identity, ReLU6, Sequential, conv2d, foldBatchNorm, mobilenetV1,
   type ConvRunner, type Module, type Tensor,
 } from '../../src/index.js';
 import { expectBitwiseEqual, randomTensor, rng } from '../helpers.js';
@@ -140,6 +140,24 @@ describe('foldBatchNorm', () => {
     const bn = net.at<BatchNorm2d>(1);
     const scale = bn.weight!.data[2]! / Math.sqrt(bn.runningVar.data[2]! + bn.eps);
     expect(folded.at<Conv2d>(0).weight.data[2 * 36 + 5]).toBeCloseTo(net.at<Conv2d>(0).weight.data[2 * 36 + 5]! * scale, 6);
+  });
+
+  it('folds into a separable block\'s pointwise conv and handles affine=false; leaves unrelated layers alone', () => {
+    const net = new Sequential(
+      new DepthwiseSeparableConv2d({ inChannels: 3, outChannels: 5, seed: 3 }),
+      new BatchNorm2d(5, { affine: false }),
+      new ReLU6(),
+      new BatchNorm2d(5),
+    );
+    for (const bn of [net.at<BatchNorm2d>(1), net.at<BatchNorm2d>(3)]) {
+      bn.runningMean.data.set([0.1, -0.2, 0.3, 0, 0.05]);
+      bn.runningVar.data.set([0.5, 2, 1, 0.25, 0.1]);
+    }
+    const folded = foldBatchNorm(net);
+    expect(folded.at(1)).toBeInstanceOf(Identity);
+    expect(folded.at(3)).toBeInstanceOf(BatchNorm2d); // after a ReLU6, nothing to fold into
+    const x = randomTensor([1, 3, 7, 7], rng(9));
+    expect(relativeError(folded.forward(x), net.forward(x))).toBeLessThanOrEqual(1e-5);
   });
 
   it('MobileNetV1 folded = unfolded within 1e-5 relative; convs then fuse ReLU6; the original is untouched', async () => {
