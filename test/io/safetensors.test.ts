@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  DepthwiseSeparableConv2d, SafetensorsError, loadSafetensors, parseSafetensors, saveSafetensors, type Tensor,
+  BatchNorm2d, Conv2d, DepthwiseSeparableConv2d, SafetensorsError, Sequential, loadSafetensors, parseSafetensors, saveSafetensors, type Tensor,
 } from '../../src/index.js';
 import { expectBitwiseEqual, randomTensor, rng } from '../helpers.js';
 
@@ -101,6 +101,38 @@ describe('loadSafetensors', () => {
   it('rejects a non-byte argument with a TypeError', () => {
     expect(() => loadSafetensors('file.safetensors' as never)).toThrow(TypeError);
     expect(() => loadSafetensors([1, 2, 3] as never)).toThrow(/bytes must be a Uint8Array/);
+  });
+});
+
+describe('a file laid out as safetensors.torch.save_file writes a conv-BN state_dict', () => {
+  it('loads into Sequential(Conv2d, BatchNorm2d) with skipUnsupported (num_batches_tracked is I64)', () => {
+    // save_file puts 8-byte dtypes first, then sorts by name; "format": "pt" metadata; header padded to 8.
+    const entries: [string, string, number[], number[]][] = [
+      ['1.num_batches_tracked', 'I64', [], [5, 0, 0, 0, 0, 0, 0, 0]],
+      ['0.weight', 'F32', [2, 1, 1, 1], [0.5, -1]],
+      ['1.bias', 'F32', [2], [0.25, 0]],
+      ['1.running_mean', 'F32', [2], [1, 2]],
+      ['1.running_var', 'F32', [2], [4, 1]],
+      ['1.weight', 'F32', [2], [2, 3]],
+    ];
+    const data: number[] = [];
+    const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
+    for (const [name, dtype, shape, values] of entries) {
+      const begin = data.length;
+      if (dtype === 'I64') data.push(...values);
+      else for (const v of values) data.push(...new Uint8Array(new Float32Array([v]).buffer));
+      header[name] = { dtype, shape, data_offsets: [begin, data.length] };
+    }
+    let text = JSON.stringify(header);
+    text += ' '.repeat((8 - (text.length % 8)) % 8);
+    const bytes = file(text, data);
+    const net = new Sequential(new Conv2d({ inChannels: 1, outChannels: 2, kernelSize: 1, bias: false }), new BatchNorm2d(2));
+    expect(() => net.loadStateDict(loadSafetensors(bytes))).toThrow(/dtype I64/);
+    net.loadStateDict(loadSafetensors(bytes, { skipUnsupported: true }));
+    const y = net.forward({ shape: [1, 1, 1, 1], data: new Float32Array([2]) });
+    // channel 0: (2·0.5 − 1)/√(4 + 1e-5)·2 + 0.25; channel 1: (2·(−1) − 2)/√(1 + 1e-5)·3 + 0
+    expect(y.data[0]).toBeCloseTo(0.25, 6);
+    expect(y.data[1]).toBeCloseTo(-12 / Math.sqrt(1 + 1e-5), 5);
   });
 });
 
