@@ -20,6 +20,10 @@ export interface PoolGeometry {
   readonly outHeight: number;
   readonly outWidth: number;
   readonly outputShape: number[];
+  /** For output row i, the kernel rows [rowTaps[2i], rowTaps[2i+1]) that land on real input rows. */
+  readonly rowTaps: Int32Array;
+  /** Likewise for output columns. */
+  readonly colTaps: Int32Array;
 }
 
 function resolvePoolPadding(padding: unknown): { pad: ExplicitPadding; explicit: boolean } {
@@ -104,32 +108,38 @@ abstract class Pool2d extends Module {
         `${name}: output size must be at least 1x1, got ${outHeight}x${outWidth} for input ${inHeight}x${inWidth}, kernelSize [${this.kernelSize.join(', ')}], padding {top: ${p.top}, bottom: ${p.bottom}, left: ${p.left}, right: ${p.right}}`,
       );
     }
-    this.checkWindows(inHeight, outHeight, 0, p.top);
-    this.checkWindows(inWidth, outWidth, 1, p.left);
     return {
       batched, batch, channels, inHeight, inWidth, outHeight, outWidth,
       outputShape: batched ? [batch, channels, outHeight, outWidth] : [channels, outHeight, outWidth],
+      rowTaps: this.windowTaps(inHeight, outHeight, 0, p.top),
+      colTaps: this.windowTaps(inWidth, outWidth, 1, p.left),
     };
   }
 
-  /** Every window must reach at least one real cell, or a max pool would produce −inf. */
-  private checkWindows(size: number, outSize: number, axis: 0 | 1, padBefore: number): void {
+  /**
+   * The range of kernel taps of each window that falls on real cells (so kernels need no bounds
+   * checks). Every window must reach at least one real cell, or a max pool would produce −inf.
+   */
+  private windowTaps(size: number, outSize: number, axis: 0 | 1, padBefore: number): Int32Array {
     const k = this.kernelSize[axis];
     const s = this.stride[axis];
     const d = this.dilation[axis];
+    const taps = new Int32Array(2 * outSize);
     for (let o = 0; o < outSize; o++) {
       const start = o * s - padBefore;
-      let real = false;
-      for (let t = 0; t < k && !real; t++) {
-        const i = start + t * d;
-        real = i >= 0 && i < size;
-      }
-      if (!real) {
+      let first = 0;
+      while (first < k && start + first * d < 0) first++;
+      let end = first;
+      while (end < k && start + end * d < size) end++;
+      taps[2 * o] = first;
+      taps[2 * o + 1] = end;
+      if (end === first) {
         throw new RangeError(
           `${this.constructor.name}: output ${axis === 0 ? 'row' : 'column'} ${o} would pool over padding only (input size ${size}, padding before ${padBefore}, kernel ${k}, stride ${s}, dilation ${d}); reduce the padding`,
         );
       }
     }
+    return taps;
   }
 
   outputShape(inputShape: readonly number[]): number[] {
@@ -192,29 +202,41 @@ export class MaxPool2d extends Pool2d {
   }
 
   protected pool(x: Float32Array, g: PoolGeometry, y: Float32Array): void {
-    const [kh, kw] = this.kernelSize;
     const [sh, sw] = this.stride;
     const [dh, dw] = this.dilation;
     const { top, left } = this.padding;
-    const { inHeight: H, inWidth: W, outHeight: OH, outWidth: OW } = g;
+    const { inHeight: H, inWidth: W, outHeight: OH, outWidth: OW, rowTaps, colTaps } = g;
     const planes = g.batch * g.channels;
     let yi = 0;
     for (let plane = 0; plane < planes; plane++) {
       const base = plane * H * W;
       for (let oy = 0; oy < OH; oy++) {
-        const y0 = oy * sh - top;
+        const p0 = rowTaps[2 * oy]!;
+        const p1 = rowTaps[2 * oy + 1]!;
+        const rowStart = base + (oy * sh - top + p0 * dh) * W;
         for (let ox = 0; ox < OW; ox++) {
-          const x0 = ox * sw - left;
-          let m = -Infinity;
-          for (let p = 0; p < kh; p++) {
-            const iy = y0 + p * dh;
-            if (iy < 0 || iy >= H) continue;
-            const row = base + iy * W;
-            for (let q = 0; q < kw; q++) {
-              const ix = x0 + q * dw;
-              if (ix < 0 || ix >= W) continue;
-              const v = x[row + ix]!;
-              if (v > m || v !== v) m = v;
+          const q0 = colTaps[2 * ox]!;
+          const q1 = colTaps[2 * ox + 1]!;
+          const start = (rowStart + ox * sw - left + q0 * dw) | 0;
+          let m: number;
+          if (p1 - p0 === 2 && q1 - q0 === 2 && dw === 1) {
+            // The common full 2×2 window; `v !== v` lets NaN win, as in PyTorch.
+            const below = (start + dh * W) | 0;
+            m = x[start]!;
+            const b = x[start + 1]!;
+            const c = x[below]!;
+            const d = x[below + 1]!;
+            if (b > m || b !== b) m = b;
+            if (c > m || c !== c) m = c;
+            if (d > m || d !== d) m = d;
+          } else {
+            m = -Infinity;
+            for (let p = 0; p < p1 - p0; p++) {
+              const row = (start + p * dh * W) | 0;
+              for (let q = 0; q < q1 - q0; q++) {
+                const v = x[row + q * dw]!;
+                if (v > m || v !== v) m = v;
+              }
             }
           }
           y[yi++] = m;

@@ -66,6 +66,12 @@ describe('MaxPool2d', () => {
   it('NaN propagates; bad options are rejected with the parameter named', () => {
     const x: Tensor = { shape: [1, 1, 2, 2], data: new Float32Array([1, NaN, 3, 2]) };
     expect(Number.isNaN(new MaxPool2d(2).forward(x).data[0])).toBe(true);
+    for (const at of [0, 3]) {
+      const data = new Float32Array([1, 5, 3, 2]);
+      data[at] = NaN;
+      expect(Number.isNaN(new MaxPool2d(2).forward({ shape: [1, 1, 2, 2], data }).data[0]), `NaN at ${at}`).toBe(true);
+      expect(Number.isNaN(new MaxPool2d({ kernelSize: 3, padding: 1 }).forward({ shape: [1, 1, 2, 2], data }).data[0]), `3x3 NaN at ${at}`).toBe(true);
+    }
     expect(() => new MaxPool2d({ kernelSize: 2, padding: 2 })).toThrow(/padding should be at most half/);
     expect(() => new MaxPool2d({ kernelSize: 2, stride: 1, padding: { top: 2, bottom: 0, left: 0, right: 0 } }).forward(x)).toThrow(/row 0 would pool over padding only/);
     expect(() => new MaxPool2d({ kernelSize: 3 }).forward(x)).toThrow(/output size must be at least 1x1/);
