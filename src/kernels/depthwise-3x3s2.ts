@@ -14,7 +14,6 @@
  */
 import { ACT_NONE, ACT_RELU6 } from './epilogue.js';
 import { depthwisePlane } from './depthwise-general.js';
-import { clampedOutput } from './depthwise-epilogue.js';
 
 export function depthwise3x3s2(
   x: Float32Array, xOff: number, H: number, W: number,
@@ -182,4 +181,11 @@ function rowPairFrom5(
     y[q] = clampedOutput(upper + (w2 * x[p]! + w5 * x[p + W]! + w8 * c), clamp, top);
     y[q + Wo] = clampedOutput(lower + (w2 * c + w5 * x[p + W3]! + w8 * x[p + W4]!), clamp, top);
   }
+}
+
+/** The fused activation, as in depthwise-3x3s1.ts (a local copy: imported functions are re-checked per call). */
+function clampedOutput(v: number, clamp: boolean, hi: number): number {
+  if (!clamp) return v;
+  const r = v === -Infinity ? 0 : (v + Math.abs(v)) * 0.5;
+  return r > hi ? hi : r;
 }

@@ -12,7 +12,6 @@
  * on the geometry and its position, never on which channel range computes it.
  */
 import { ACT_NONE, ACT_RELU6 } from './epilogue.js';
-import { clampedOutput } from './depthwise-epilogue.js';
 
 export function depthwisePlane(
   x: Float32Array, xOff: number, H: number, W: number,
@@ -162,4 +161,11 @@ function addTaps3Sliding(sums: Float64Array, first: number, step: number, end: n
     sums[j] += (v0 * a0 + v1 * a1) + v2 * a2;
     a0 = a1; a1 = a2;
   }
+}
+
+/** The fused activation, as in depthwise-3x3s1.ts (a local copy: imported functions are re-checked per call). */
+function clampedOutput(v: number, clamp: boolean, hi: number): number {
+  if (!clamp) return v;
+  const r = v === -Infinity ? 0 : (v + Math.abs(v)) * 0.5;
+  return r > hi ? hi : r;
 }
