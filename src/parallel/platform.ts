@@ -42,8 +42,13 @@ export async function loadPlatform(): Promise<Platform> {
     // A computed specifier keeps browser bundlers from following the Node adapter.
     const nodeAdapter = './node-platform.js';
     const module = (await import(/* @vite-ignore */ /* webpackIgnore: true */ nodeAdapter)) as typeof import('./node-platform.js');
-    return module.nodePlatform;
+    return checked(module.nodePlatform, nodeAdapter);
   }
   const module = await import('./browser-platform.js');
-  return module.browserPlatform;
+  return checked(module.browserPlatform, './browser-platform.js');
+}
+
+function checked(platform: Platform | undefined, from: string): Platform {
+  if (platform === undefined) throw new Error(`sepconv worker pool: ${from} exports no platform adapter (is the build complete?)`);
+  return platform;
 }
