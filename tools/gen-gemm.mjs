@@ -22,8 +22,9 @@
 // branch (rarely taken too). Fusing gives bitwise the same values as
 // store + relu pass, because rounding to float32 is monotonic.
 //
-// Usage: node tools/gen-gemm.mjs
-import { mkdirSync, writeFileSync } from 'node:fs';
+// Usage: node tools/gen-gemm.mjs            (writes the file)
+//        node tools/gen-gemm.mjs --check    (fails if the committed file is stale)
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -176,7 +177,17 @@ export function generate() {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const target = resolve(dirname(fileURLToPath(import.meta.url)), '../src/kernels/gen/gemm-blocks.ts');
-  mkdirSync(dirname(target), { recursive: true });
-  writeFileSync(target, generate());
-  console.log(`wrote ${target}`);
+  if (process.argv.includes('--check')) {
+    // Exit status 1 when the committed file differs from what this generator writes.
+    const current = existsSync(target) ? readFileSync(target, 'utf8') : '';
+    if (current !== generate()) {
+      console.error(`${target} is out of date: run node tools/gen-gemm.mjs`);
+      process.exit(1);
+    }
+    console.log(`${target} is up to date`);
+  } else {
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, generate());
+    console.log(`wrote ${target}`);
+  }
 }

@@ -1,3 +1,6 @@
+import { spawnSync } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ACT_NONE, ACT_RELU, ACT_RELU6 } from '../../src/kernels/epilogue.js';
 import { packPanel, panelColumns, ROW_BLOCK, sgemm } from '../../src/kernels/gemm.js';
@@ -218,6 +221,15 @@ describe('sgemm special values', () => {
       }
     });
   }
+});
+
+describe('generated kernels', () => {
+  it('src/kernels/gen/gemm-blocks.ts is what tools/gen-gemm.mjs generates', () => {
+    const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+    const result = spawnSync(process.execPath, [resolve(root, 'tools/gen-gemm.mjs'), '--check'], { encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
 });
 
 describe('packPanel', () => {
