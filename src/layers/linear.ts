@@ -56,9 +56,20 @@ export class Linear extends Module {
       const xOff = r * K;
       for (let o = 0; o < N; o++) {
         const wOff = o * K;
-        let sum = b === undefined ? 0 : b[o]!;
-        for (let k = 0; k < K; k++) sum += x[xOff + k]! * w[wOff + k]!;
-        y[r * N + o] = sum;
+        // Four independent partial sums break the add dependency chain.
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        let k = 0;
+        for (; k + 3 < K; k += 4) {
+          s0 += x[xOff + k]! * w[wOff + k]!;
+          s1 += x[xOff + k + 1]! * w[wOff + k + 1]!;
+          s2 += x[xOff + k + 2]! * w[wOff + k + 2]!;
+          s3 += x[xOff + k + 3]! * w[wOff + k + 3]!;
+        }
+        for (; k < K; k++) s0 += x[xOff + k]! * w[wOff + k]!;
+        y[r * N + o] = (b === undefined ? 0 : b[o]!) + (s0 + s1 + (s2 + s3));
       }
     }
   }
