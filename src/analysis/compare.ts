@@ -147,8 +147,8 @@ export interface SeparableTimings {
 export function timeSeparable(comparison: SeparableComparison, options: TimingOptions & { seed?: number } = {}): SeparableTimings {
   if (typeof options !== 'object' || options === null) throw new TypeError(`timeSeparable: options must be an object, got ${describeValue(options)}`);
   for (const key of Object.keys(options)) {
-    if (!['repeats', 'warmup', 'seed'].includes(key)) {
-      throw new TypeError(`timeSeparable: unknown option ${JSON.stringify(key)}; expected repeats, warmup, seed`);
+    if (!['repeats', 'warmup', 'minTimeMs', 'seed'].includes(key)) {
+      throw new TypeError(`timeSeparable: unknown option ${JSON.stringify(key)}; expected repeats, warmup, minTimeMs, seed`);
     }
   }
   const { seed = 1, ...timing } = options;

@@ -91,11 +91,11 @@ export function formatComparison(comparison: SeparableComparison, timings?: Sepa
     { header: 'MACs', align: 'right' },
     { header: 'FLOPs', align: 'right' },
   ];
-  if (timings) columns.push({ header: 'Median time', align: 'right' }, { header: 'GFLOP/s', align: 'right' });
+  if (timings) columns.push({ header: 'Median time', align: 'right' }, { header: 'Runs', align: 'right' }, { header: 'GFLOP/s', align: 'right' });
   const rows = VARIANTS.map((name) => {
     const v = comparison[name];
     const row = [v.description, formatShape(v.outputShape), formatInt(v.params), formatInt(v.macs), formatCompact(v.flops)];
-    if (timings) row.push(formatMs(timings[name].medianMs), timings[name].gflops.toFixed(2));
+    if (timings) row.push(formatMs(timings[name].medianMs), String(timings[name].runs), timings[name].gflops.toFixed(2));
     return row;
   });
   const ratio = comparison.macRatio;
@@ -112,7 +112,7 @@ export function formatComparison(comparison: SeparableComparison, timings?: Sepa
   if (timings) {
     lines.push(
       `Measured time ratio separable/standard: ${formatMs(timings.separable.medianMs)} / ${formatMs(timings.standard.medianMs)} = ` +
-        `${timings.timeRatio.toFixed(3)} (${(1 / timings.timeRatio).toFixed(2)}x faster; median of ${runs(timings.standard.runs)} after warm-up)`,
+        `${timings.timeRatio.toFixed(3)} (${(1 / timings.timeRatio).toFixed(2)}x faster; medians of the runs counted above, after a warm-up run)`,
     );
   }
   lines.push(
@@ -207,7 +207,7 @@ export function formatProfile(p: ModelProfile): string {
     e.macs > 0 ? ((2 * e.macs) / (e.ms * 1e6)).toFixed(2) : '',
   ]);
   const lines = [
-    `${p.modelType} profile for input ${formatShape(p.inputShape)}: each leaf timed alone on its real input with a preallocated output, median of ${runs(p.repeats)} after ${p.warmup} warm-up run${p.warmup === 1 ? '' : 's'}`,
+    `${p.modelType} profile for input ${formatShape(p.inputShape)}: each leaf timed alone on its real input with a preallocated output, median of ${p.minTimeMs > 0 ? `at least ${runs(p.repeats)} (more until ${p.minTimeMs} ms)` : runs(p.repeats)} after ${p.warmup} warm-up run${p.warmup === 1 ? '' : 's'}`,
     '',
     renderTable(columns, rows),
     '',

@@ -150,13 +150,13 @@ export function htmlReport(input: ReportInput): string {
     const rows = VARIANTS.map((name) => {
       const v = comparison[name];
       const row = [v.description, formatShape(v.outputShape), formatInt(v.params), formatInt(v.macs)];
-      if (timings) row.push(formatMs(timings[name].medianMs), timings[name].gflops.toFixed(2));
+      if (timings) row.push(formatMs(timings[name].medianMs), String(timings[name].runs), timings[name].gflops.toFixed(2));
       return row;
     });
-    const headers = ['Variant', 'Output shape', 'Params', 'MACs', ...(timings ? ['Median time', 'GFLOP/s'] : [])];
+    const headers = ['Variant', 'Output shape', 'Params', 'MACs', ...(timings ? ['Median time', 'Runs', 'GFLOP/s'] : [])];
     sections.push(
       `<section id="comparison"><h2>Standard vs depthwise-separable convolution</h2>` +
-        table(headers, rows, [false, false, true, true, true, true]) +
+        table(headers, rows, [false, false, true, true, true, true, true]) +
         `<p>MAC ratio separable/standard = ${comparison.macRatio.toFixed(6)}; closed form ${escapeHtml(comparison.closedFormText)} = ${comparison.closedForm.toFixed(6)}` +
         (timings ? `; measured time ratio = ${timings.timeRatio.toFixed(3)}` : '') +
         `.</p>${comparisonChart(comparison, timings)}</section>`,
@@ -183,7 +183,7 @@ export function htmlReport(input: ReportInput): string {
       : s!.rows.map((r) => ({ name: r.name, type: r.type, macs: r.macs, macShare: r.macShare }));
     const heading = p ? 'MACs vs measured time per layer' : 'MACs per layer';
     const note = p
-      ? `<p class="note">Each layer timed alone on its real input, median of ${runs(p.repeats)}. Sum of layer medians ${escapeHtml(formatMs(p.leafTotalMs))}` +
+      ? `<p class="note">Each layer timed alone on its real input, median of ${p.minTimeMs > 0 ? `at least ${runs(p.repeats)} (more until ${p.minTimeMs} ms)` : runs(p.repeats)}. Sum of layer medians ${escapeHtml(formatMs(p.leafTotalMs))}` +
         (Number.isFinite(p.forwardMs)
           ? `; whole model: forward ${escapeHtml(formatMs(p.forwardMs))} (${p.forwardGflops.toFixed(2)} GFLOP/s), compiled plan ${escapeHtml(formatMs(p.compiledMs))} (${p.compiledGflops.toFixed(2)} GFLOP/s)`
           : '') +

@@ -23,6 +23,8 @@ export interface ProfileRow {
   readonly flops: number;
   /** Median wall time of this leaf's forward, in milliseconds. */
   readonly medianMs: number;
+  /** Timed runs behind the median (`repeats`, or more with `minTimeMs`). */
+  readonly runs: number;
   /** medianMs / the sum of every leaf's medianMs. */
   readonly timeShare: number;
   /** macs / total MACs. */
@@ -36,6 +38,7 @@ export interface ModelProfile {
   readonly inputShape: readonly number[];
   readonly repeats: number;
   readonly warmup: number;
+  readonly minTimeMs: number;
   readonly rows: readonly ProfileRow[];
   /** Sum of the leaves' median times. */
   readonly leafTotalMs: number;
@@ -61,11 +64,11 @@ export interface ProfileOptions extends TimingOptions {
 export function profile(model: Module, input: TensorLike, options: ProfileOptions = {}): ModelProfile {
   if (typeof options !== 'object' || options === null) throw new TypeError(`profile: options must be an object, got ${describeValue(options)}`);
   for (const key of Object.keys(options)) {
-    if (!['repeats', 'warmup', 'skipForward'].includes(key)) {
-      throw new TypeError(`profile: unknown option ${JSON.stringify(key)}; expected repeats, warmup, skipForward`);
+    if (!['repeats', 'warmup', 'minTimeMs', 'skipForward'].includes(key)) {
+      throw new TypeError(`profile: unknown option ${JSON.stringify(key)}; expected repeats, warmup, minTimeMs, skipForward`);
     }
   }
-  const { repeats, warmup } = resolveTimingOptions(options);
+  const { repeats, warmup, minTimeMs } = resolveTimingOptions(options);
   const x = asTensor(input, 'input');
   const info = summary(model, x.shape);
   const calls = traceLeaves(model, x.shape);
@@ -78,6 +81,7 @@ export function profile(model: Module, input: TensorLike, options: ProfileOption
   }
   activation = x;
   const times: number[] = [];
+  const runCounts: number[] = [];
   for (const step of steps) {
     const leafInput = activation;
     let output: Tensor | null = null;
@@ -85,16 +89,18 @@ export function profile(model: Module, input: TensorLike, options: ProfileOption
     const run = (): void => {
       output = step.run(leafInput);
     };
-    times.push(measure(run, { repeats, warmup }).medianMs);
+    const timing = measure(run, { repeats, warmup, minTimeMs });
+    times.push(timing.medianMs);
+    runCounts.push(timing.runs);
     activation = output!;
   }
   const leafTotalMs = times.reduce((a, b) => a + b, 0);
   let forwardMs = NaN;
   let compiledMs = NaN;
   if (!options.skipForward) {
-    forwardMs = measure(() => void model.forward(x), { repeats, warmup }).medianMs;
+    forwardMs = measure(() => void model.forward(x), { repeats, warmup, minTimeMs }).medianMs;
     const compiled = model.compile(x.shape);
-    compiledMs = measure(() => void compiled.run(x), { repeats, warmup }).medianMs;
+    compiledMs = measure(() => void compiled.run(x), { repeats, warmup, minTimeMs }).medianMs;
   }
   const macs = info.totals.macs;
   const rows: ProfileRow[] = info.rows.map((row, i) => ({
@@ -105,6 +111,7 @@ export function profile(model: Module, input: TensorLike, options: ProfileOption
     macs: row.macs,
     flops: row.flops,
     medianMs: times[i]!,
+    runs: runCounts[i]!,
     timeShare: leafTotalMs > 0 ? times[i]! / leafTotalMs : 0,
     macShare: row.macShare,
     gflops: row.macs > 0 ? gflops(row.flops, times[i]!) : 0,
@@ -114,6 +121,7 @@ export function profile(model: Module, input: TensorLike, options: ProfileOption
     inputShape: x.shape.slice(),
     repeats,
     warmup,
+    minTimeMs,
     rows,
     leafTotalMs,
     forwardMs,

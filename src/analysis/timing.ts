@@ -10,6 +10,11 @@ export interface TimingOptions {
   repeats?: number;
   /** Untimed runs before them (default 1). */
   warmup?: number;
+  /**
+   * Keep adding timed runs until they add up to this many milliseconds (default 0; at most 1000
+   * runs), so that fast operations get enough samples for a stable median at little cost.
+   */
+  minTimeMs?: number;
 }
 
 export interface Timing {
@@ -33,24 +38,34 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-export function resolveTimingOptions(options: TimingOptions = {}): { repeats: number; warmup: number } {
+export const MAX_RUNS = 1000;
+
+export function resolveTimingOptions(options: TimingOptions = {}): { repeats: number; warmup: number; minTimeMs: number } {
+  const minTimeMs = options.minTimeMs === undefined ? 0 : options.minTimeMs;
+  if (typeof minTimeMs !== 'number' || !Number.isFinite(minTimeMs) || minTimeMs < 0) {
+    throw new RangeError(`minTimeMs must be a finite number >= 0, got ${describeValue(options.minTimeMs)}`);
+  }
   return {
     repeats: options.repeats === undefined ? 5 : checkRepeats(options.repeats, 'repeats', 1),
     warmup: options.warmup === undefined ? 1 : checkRepeats(options.warmup, 'warmup', 0),
+    minTimeMs,
   };
 }
 
 /** Times `run` and returns the median, min and max in milliseconds. */
 export function measure(run: () => void, options: TimingOptions = {}): Timing {
-  const { repeats, warmup } = resolveTimingOptions(options);
+  const { repeats, warmup, minTimeMs } = resolveTimingOptions(options);
   for (let i = 0; i < warmup; i++) run();
   const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
+  let total = 0;
+  while (times.length < repeats || (total < minTimeMs && times.length < MAX_RUNS)) {
     const start = performance.now();
     run();
-    times.push(performance.now() - start);
+    const elapsed = performance.now() - start;
+    times.push(elapsed);
+    total += elapsed;
   }
-  return { medianMs: median(times), minMs: Math.min(...times), maxMs: Math.max(...times), runs: repeats };
+  return { medianMs: median(times), minMs: Math.min(...times), maxMs: Math.max(...times), runs: times.length };
 }
 
 /** Achieved GFLOP/s (1e9 FLOPs per second) for `flops` done in `ms` milliseconds. */

@@ -25,6 +25,10 @@ export const processIo: CliIo = {
   writeFile: (path, content) => writeFileSync(path, content),
 };
 
+/** Fast measurements are repeated until they add up to this long, for a stable median. */
+const COMPARE_MIN_MS = 100;
+const PROFILE_MIN_MS = 20;
+
 const OUTPUT_FLAGS: FlagSpecs = {
   json: { type: 'boolean', help: 'print machine-readable JSON instead of text' },
   html: { type: 'string', valueName: 'file', help: 'also write a self-contained HTML report with SVG charts to this file' },
@@ -39,7 +43,7 @@ const COMPARE_FLAGS: FlagSpecs = {
   stride: { type: 'pair', min: 1, default: [1, 1], help: 'stride s or sHxsW' },
   padding: { type: 'pair', min: 0, help: 'padding p or pHxpW (default floor((k-1)/2): same size at stride 1)' },
   batch: { type: 'int', min: 1, max: 1024, default: 1, help: 'batch size' },
-  repeats: { type: 'int', min: 1, max: 1000, default: 5, help: 'timed runs per variant (median reported)' },
+  repeats: { type: 'int', min: 1, max: 1000, default: 5, help: `timed runs per variant at least, fast ones run until ${COMPARE_MIN_MS} ms (median reported)` },
   'no-timing': { type: 'boolean', help: 'report exact costs only, do not run the kernels' },
   ...OUTPUT_FLAGS,
 };
@@ -53,12 +57,12 @@ const SUMMARY_FLAGS: FlagSpecs = {
   classes: { type: 'int', min: 1, max: 1_000_000, default: 1000, help: 'number of classes' },
   batch: { type: 'int', min: 1, max: 1024, default: 1, help: 'batch size' },
   profile: { type: 'boolean', help: 'also time every layer (median time share vs MAC share)' },
-  repeats: { type: 'int', min: 1, max: 1000, default: 3, help: 'timed runs per layer with --profile (median reported)' },
+  repeats: { type: 'int', min: 1, max: 1000, default: 3, help: `timed runs per layer with --profile at least, fast ones run until ${PROFILE_MIN_MS} ms (median reported)` },
   ...OUTPUT_FLAGS,
 };
 
 const DEMO_FLAGS: FlagSpecs = {
-  repeats: { type: 'int', min: 1, max: 1000, default: 3, help: 'timed runs per measurement (median reported)' },
+  repeats: { type: 'int', min: 1, max: 1000, default: 3, help: 'timed runs per measurement at least (median reported)' },
   ...OUTPUT_FLAGS,
 };
 
@@ -124,7 +128,7 @@ function runCompare(flags: Record<string, unknown>, out: Emitted): void {
     padding: flags.padding as [number, number] | undefined,
     batch: flags.batch as number,
   });
-  const timings = flags['no-timing'] ? undefined : timeSeparable(comparison, { repeats: flags.repeats as number, warmup: 1 });
+  const timings = flags['no-timing'] ? undefined : timeSeparable(comparison, { repeats: flags.repeats as number, warmup: 1, minTimeMs: COMPARE_MIN_MS });
   addComparison(out, comparison, timings);
 }
 
@@ -152,7 +156,7 @@ function addSummary(out: Emitted, s: ModelSummary): void {
 function addProfile(out: Emitted, model: ReturnType<typeof mobilenetV1>, inputShape: number[], repeats: number): void {
   const size = inputShape.reduce((a, b) => a * b, 1);
   const input = { shape: inputShape, data: randomData(size, seededRandom(2)) };
-  const p = profile(model, input, { repeats, warmup: 1 });
+  const p = profile(model, input, { repeats, warmup: 1, minTimeMs: PROFILE_MIN_MS });
   out.text.push(formatProfile(p));
   out.data.profile = profileForJson(p);
   out.report = { ...out.report, profile: p };
@@ -167,7 +171,7 @@ function runSummary(flags: Record<string, unknown>, out: Emitted): void {
 function runDemo(flags: Record<string, unknown>, out: Emitted): void {
   const repeats = flags.repeats as number;
   const comparison = compareSeparable({ inChannels: 128, outChannels: 128, kernelSize: 3, height: 56, width: 56 });
-  addComparison(out, comparison, timeSeparable(comparison, { repeats, warmup: 1 }));
+  addComparison(out, comparison, timeSeparable(comparison, { repeats, warmup: 1, minTimeMs: COMPARE_MIN_MS }));
   const model = mobilenetV1({ seed: 0 });
   const inputShape = [1, 3, 224, 224];
   addSummary(out, summary(model, inputShape));

@@ -61,7 +61,8 @@ describe('timeSeparable and formatComparison', () => {
     expect(text).toContain('(equal)');
     expect(text).toContain('Median time');
     expect(text).toContain(`${(c.standard.macs).toLocaleString('en-US')}`);
-    expect(text).toContain('median of 3 runs after warm-up');
+    expect(text).toContain('medians of the runs counted above');
+    expect(text).toMatch(/Median time\s+Runs\s+GFLOP\/s/);
   });
 
   it('timeSeparable refuses unknown or invalid options', () => {
