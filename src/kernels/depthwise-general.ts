@@ -74,29 +74,29 @@ function copyPadded(x: Float32Array, xOff: number, H: number, W: number, padTop:
 }
 
 /**
- * Adds one filter row to outputs `[0, n)`; `xp` is tap 0 of output 0. When taps of different
- * outputs coincide (dilation a multiple of the stride) a sliding window needs one new load per
- * output; outputs `phases` apart are the ones whose windows are one tap apart.
+ * Adds one filter row to outputs `[0, n)`; `xp` is tap 0 of output 0. When the dilation is a
+ * multiple of the stride, outputs `dilation/stride` apart have windows one tap apart, so each of
+ * those phases slides a window over its outputs: one new load per output instead of one per
+ * tap. (Stride 2 could slide too, over even and odd taps separately, but the second pass over
+ * the sums cost more than the loads it saved: measured 1.8 → 1.45 GFLOP/s on 5×5 s2 28×28.)
  */
 function addTaps(
   sums: Float64Array, n: number,
   x: Float32Array, xp: number, stride: number, d: number,
   w: Float32Array, wp: number, kW: number,
 ): void {
-  const phases = d % stride === 0 ? d / stride : 0;
-  let q = 0;
-  for (; q + 5 <= kW; q += 5) {
-    const xq = xp + q * d;
-    if (phases === 0) addTaps5(sums, 0, n, x, xq, stride, d, w, wp + q);
-    else for (let f = 0; f < phases; f++) addTaps5Sliding(sums, f, phases, n, x, xq + f * stride, d, w, wp + q);
+  if (d % stride === 0) {
+    const phases = d / stride;
+    for (let f = 0; f < phases; f++) addTapsSliding(sums, f, phases, n, x, xp + f * stride, d, w, wp, kW);
+    return;
   }
+  let q = 0;
+  for (; q + 5 <= kW; q += 5) addTaps5(sums, 0, n, x, xp + q * d, stride, d, w, wp + q);
   const rest = kW - q;
   const xq = xp + q * d;
   if (rest === 4) addTaps4(sums, 0, n, x, xq, stride, d, w, wp + q);
-  else if (rest === 3) {
-    if (phases === 0) addTaps3(sums, 0, n, x, xq, stride, d, w, wp + q);
-    else for (let f = 0; f < phases; f++) addTaps3Sliding(sums, f, phases, n, x, xq + f * stride, d, w, wp + q);
-  } else if (rest === 2) addTaps2(sums, 0, n, x, xq, stride, d, w, wp + q);
+  else if (rest === 3) addTaps3(sums, 0, n, x, xq, stride, d, w, wp + q);
+  else if (rest === 2) addTaps2(sums, 0, n, x, xq, stride, d, w, wp + q);
   else if (rest === 1) addTaps1(sums, 0, n, x, xq, stride, w, wp + q);
 }
 
@@ -138,28 +138,72 @@ function addTaps1(sums: Float64Array, jStart: number, jEnd: number, x: Float32Ar
   for (let j = jStart; j < jEnd; j++, xp = (xp + stride) | 0) sums[j] += v0 * x[xp]!;
 }
 
-/** Sliding variants: outputs j = first, first + step, ... < end, whose windows start `d` apart in x. */
-function addTaps5Sliding(sums: Float64Array, first: number, step: number, end: number, x: Float32Array, xp: number, d: number, w: Float32Array, wp: number): void {
+/**
+ * sums[j] += Σ_t w[wp + t] · x[xp + (k + t)·D] for the k-th output j = first + k·step < end:
+ * windows of consecutive outputs are one tap (D) apart, so each output loads one new value.
+ * Up to five taps per pass, weights in locals.
+ */
+function addTapsSliding(
+  sums: Float64Array, first: number, step: number, end: number,
+  x: Float32Array, xp: number, D: number, w: Float32Array, wp: number, taps: number,
+): void {
   if (first >= end) return;
+  let t = 0;
+  for (; t + 5 <= taps; t += 5) addTaps5Sliding(sums, first, step, end, x, xp + t * D, D, w, wp + t);
+  const rest = taps - t;
+  const xq = xp + t * D;
+  const wq = wp + t;
+  if (rest === 4) addTaps4Sliding(sums, first, step, end, x, xq, D, w, wq);
+  else if (rest === 3) addTaps3Sliding(sums, first, step, end, x, xq, D, w, wq);
+  else if (rest === 2) addTaps2Sliding(sums, first, step, end, x, xq, D, w, wq);
+  else if (rest === 1) {
+    const v0 = w[wq]!;
+    let xr = xq;
+    for (let j = first; j < end; j = (j + step) | 0, xr = (xr + D) | 0) sums[j] += v0 * x[xr]!;
+  }
+}
+
+function addTaps5Sliding(sums: Float64Array, first: number, step: number, end: number, x: Float32Array, xp: number, D: number, w: Float32Array, wp: number): void {
   const v0 = w[wp]!, v1 = w[wp + 1]!, v2 = w[wp + 2]!, v3 = w[wp + 3]!, v4 = w[wp + 4]!;
-  let a0 = x[xp]!, a1 = x[xp + d]!, a2 = x[xp + 2 * d]!, a3 = x[xp + 3 * d]!;
-  xp = (xp + 4 * d) | 0;
-  for (let j = first; j < end; j = (j + step) | 0, xp = (xp + d) | 0) {
+  let a0 = x[xp]!, a1 = x[xp + D]!, a2 = x[xp + 2 * D]!, a3 = x[xp + 3 * D]!;
+  xp = (xp + 4 * D) | 0;
+  for (let j = first; j < end; j = (j + step) | 0, xp = (xp + D) | 0) {
     const a4 = x[xp]!;
     sums[j] += (v0 * a0 + v1 * a1) + (v2 * a2 + v3 * a3) + v4 * a4;
     a0 = a1; a1 = a2; a2 = a3; a3 = a4;
   }
 }
 
-function addTaps3Sliding(sums: Float64Array, first: number, step: number, end: number, x: Float32Array, xp: number, d: number, w: Float32Array, wp: number): void {
-  if (first >= end) return;
+function addTaps4Sliding(sums: Float64Array, first: number, step: number, end: number, x: Float32Array, xp: number, D: number, w: Float32Array, wp: number): void {
+  const v0 = w[wp]!, v1 = w[wp + 1]!, v2 = w[wp + 2]!, v3 = w[wp + 3]!;
+  let a0 = x[xp]!, a1 = x[xp + D]!, a2 = x[xp + 2 * D]!;
+  xp = (xp + 3 * D) | 0;
+  for (let j = first; j < end; j = (j + step) | 0, xp = (xp + D) | 0) {
+    const a3 = x[xp]!;
+    sums[j] += (v0 * a0 + v1 * a1) + (v2 * a2 + v3 * a3);
+    a0 = a1; a1 = a2; a2 = a3;
+  }
+}
+
+function addTaps3Sliding(sums: Float64Array, first: number, step: number, end: number, x: Float32Array, xp: number, D: number, w: Float32Array, wp: number): void {
   const v0 = w[wp]!, v1 = w[wp + 1]!, v2 = w[wp + 2]!;
-  let a0 = x[xp]!, a1 = x[xp + d]!;
-  xp = (xp + 2 * d) | 0;
-  for (let j = first; j < end; j = (j + step) | 0, xp = (xp + d) | 0) {
+  let a0 = x[xp]!, a1 = x[xp + D]!;
+  xp = (xp + 2 * D) | 0;
+  for (let j = first; j < end; j = (j + step) | 0, xp = (xp + D) | 0) {
     const a2 = x[xp]!;
     sums[j] += (v0 * a0 + v1 * a1) + v2 * a2;
     a0 = a1; a1 = a2;
+  }
+}
+
+function addTaps2Sliding(sums: Float64Array, first: number, step: number, end: number, x: Float32Array, xp: number, D: number, w: Float32Array, wp: number): void {
+  const v0 = w[wp]!, v1 = w[wp + 1]!;
+  let a0 = x[xp]!;
+  xp = (xp + D) | 0;
+  for (let j = first; j < end; j = (j + step) | 0, xp = (xp + D) | 0) {
+    const a1 = x[xp]!;
+    sums[j] += v0 * a0 + v1 * a1;
+    a0 = a1;
   }
 }
 
