@@ -44,6 +44,43 @@ describe('Conv2d', () => {
     });
   }
 
+  it('seeded sweep: 40 valid random layer configs (groups, depthwise multipliers, stride, dilation, asymmetric padding, modes) vs referenceConv2d', () => {
+    const random = rng(2024);
+    const pick = <T,>(values: readonly T[]): T => values[Math.floor(random() * values.length)]!;
+    let checked = 0;
+    for (let i = 0; i < 60 && checked < 40; i++) {
+      const groups = pick([1, 1, 2, 3]);
+      const depthwise = random() < 0.3;
+      const inChannels = depthwise ? pick([1, 3, 4]) : groups * pick([1, 2, 3]);
+      const outChannels = depthwise ? inChannels * pick([1, 2]) : groups * pick([1, 2, 4]);
+      const kernelSize: [number, number] = [pick([1, 2, 3, 5]), pick([1, 3])];
+      const stride = pick([1, 2, [2, 1] as [number, number]]);
+      const dilation = pick([1, 1, 2]);
+      const paddingMode = pick(['zeros', 'zeros', 'reflect', 'replicate', 'circular'] as const);
+      const padding = pick([0, 1, [1, 0] as [number, number], { top: 0, bottom: 1, left: 1, right: 0 }]);
+      const options: Conv2dLayerOptions = {
+        inChannels, outChannels, kernelSize, stride, dilation, padding, paddingMode,
+        groups: depthwise ? inChannels : groups, bias: random() < 0.7, seed: i,
+      };
+      const shape = [pick([1, 2]), inChannels, 5 + Math.floor(random() * 6), 5 + Math.floor(random() * 6)];
+      const label = `#${i} ${JSON.stringify({ ...options, seed: undefined })} x=${JSON.stringify(shape)}`;
+      const layer = new Conv2d(options);
+      const x = randomTensor(shape, random);
+      try {
+        layer.outputShape(shape);
+      } catch {
+        // The kernel does not fit this input; the same call must then fail in forward too.
+        expect(() => layer.forward(x), label).toThrow(RangeError);
+        continue;
+      }
+      const y = layer.forward(x);
+      expectClose(y, referenceConv2d(x, layer.weight, layer.convOptions()), 1e-5, label);
+      expectBitwiseEqual(layer.compile(shape).run(x).data, y.data, `${label} compiled`);
+      checked++;
+    }
+    expect(checked).toBe(40);
+  });
+
   it('exposes resolved configuration for analysis code', () => {
     const layer = new Conv2d({ inChannels: 4, outChannels: 8, kernelSize: [3, 5], stride: [2, 1], padding: [1, 2], dilation: 1, groups: 2, bias: false });
     expect(layer.kernelSize).toEqual([3, 5]);
