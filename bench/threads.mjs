@@ -11,6 +11,10 @@
  * (`zeros(shape, { shared: true })`). Chains keep their activations in preallocated shared buffers,
  * as a pooled `forwardAsync` does. `--threshold` instead times 1×1 GEMMs of growing size on 1 and
  * 2 threads with every call split, to locate the work size below which splitting does not pay.
+ *
+ * Besides wall-clock medians it reports each configuration's CPU time (all threads, from
+ * `process.cpuUsage`) relative to one thread: the extra work splitting costs. Wall-clock speed-ups
+ * need idle cores; the CPU-time ratio does not, so it stays meaningful on a shared machine.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -156,7 +160,7 @@ async function timeWorkloads() {
     const weights = workload.layers.map((spec) => ({ shape: weightShape(spec), data: fill(size(weightShape(spec)), next) }));
     const macs = macsOf(workload.layers, weights);
     const configs = [];
-    for (const kind of kinds) configs.push({ kind, ...(await prepare(kind, workload, input, weights, pools)), samples: [] });
+    for (const kind of kinds) configs.push({ kind, ...(await prepare(kind, workload, input, weights, pools)), samples: [], cpu: [] });
     // Results are checked bit for bit before timing, and the warm-up runs every path.
     for (const c of configs) await c.run();
     const reference = Float32Array.from(configs[0].output());
@@ -174,19 +178,25 @@ async function timeWorkloads() {
       for (let k = 0; k < configs.length; k++) {
         const c = configs[(k + round) % configs.length];
         for (let s = 0; s < 3; s++) {
+          const cpuStart = process.cpuUsage();
           const start = performance.now();
           for (let r = 0; r < perSample; r++) await c.run();
           c.samples.push((performance.now() - start) / perSample);
+          const cpu = process.cpuUsage(cpuStart);
+          c.cpu.push((cpu.user + cpu.system) / 1000 / perSample);
         }
       }
     }
     const base = median(configs[0].samples);
+    const baseCpu = median(configs[0].cpu);
     const row = { workload: workload.name, macs, configs: {} };
     for (const c of configs) {
       const ms = median(c.samples);
       row.configs[c.kind] = {
         medianMs: +ms.toFixed(3), minMs: +Math.min(...c.samples).toFixed(3), maxMs: +Math.max(...c.samples).toFixed(3),
         gflops: +((2 * macs) / (ms * 1e6)).toFixed(2), speedup: +(base / ms).toFixed(2), samples: c.samples.length,
+        // CPU time of all threads: what splitting costs in extra work, whatever else runs on the machine.
+        cpuMs: +median(c.cpu).toFixed(3), cpuRatio: +(median(c.cpu) / baseCpu).toFixed(3),
       };
       if (c.stolenShare) row.configs[c.kind].stolenShare = +c.stolenShare().toFixed(3);
     }
@@ -194,7 +204,7 @@ async function timeWorkloads() {
     const cells = configs.map((c) => {
       const r = row.configs[c.kind];
       const stolen = r.stolenShare === undefined ? '' : `, ${(100 * r.stolenShare).toFixed(0)}% stolen`;
-      return `${c.kind}: ${r.medianMs.toFixed(2)} ms (${r.speedup.toFixed(2)}×${stolen})`;
+      return `${c.kind}: ${r.medianMs.toFixed(2)} ms (${r.speedup.toFixed(2)}×${stolen}; cpu ${r.cpuRatio.toFixed(2)}×)`;
     });
     console.log(`${workload.name.padEnd(14)} ${cells.join(' | ')}`);
   }
@@ -203,10 +213,10 @@ async function timeWorkloads() {
 }
 
 function markdown({ kinds, results }) {
-  const head = `| workload | MACs | ${kinds.map((k) => `${k} ms (×)`).join(' | ')} |`;
+  const head = `| workload | MACs | ${kinds.map((k) => `${k}: ms (speed-up, CPU time ×)`).join(' | ')} |`;
   const rule = `|---|---:|${kinds.map(() => '---:').join('|')}|`;
-  const rows = results.map((r) =>
-    `| ${r.workload} | ${(r.macs / 1e6).toFixed(1)}M | ${kinds.map((k) => `${r.configs[k].medianMs.toFixed(2)} (${r.configs[k].speedup.toFixed(2)}×)`).join(' | ')} |`);
+  const cell = (c) => `${c.medianMs.toFixed(2)} (${c.speedup.toFixed(2)}×, ${c.cpuRatio.toFixed(2)})`;
+  const rows = results.map((r) => `| ${r.workload} | ${(r.macs / 1e6).toFixed(1)}M | ${kinds.map((k) => cell(r.configs[k])).join(' | ')} |`);
   return [head, rule, ...rows].join('\n');
 }
 
