@@ -1,9 +1,12 @@
 /** An idle or disposed pool never keeps a Node process alive. */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ensureWorkerBuilt } from './ensure-worker-built.js';
+
+beforeAll(ensureWorkerBuilt, 300_000);
 
 const DIST_POOL = new URL('../../dist/parallel/pool.js', import.meta.url).href;
 

@@ -3,11 +3,14 @@
  * replaced and its call rejected, dispose() during a call rejects it, and the pool keeps working
  * after each recoverable fault.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { beforeAll, afterEach, describe, expect, it } from 'vitest';
 import { conv2d } from '../../src/kernels/conv2d.js';
 import { createWorkerPool, WorkerPoolError, type WorkerPool } from '../../src/parallel/pool.js';
 import { expectBitwiseEqual, randomTensor, rng } from '../helpers.js';
 import { testPool } from './pool-helpers.js';
+import { ensureWorkerBuilt } from './ensure-worker-built.js';
+
+beforeAll(ensureWorkerBuilt, 300_000);
 
 const random = rng(21);
 const input = randomTensor([1, 32, 12, 12], random);

@@ -6,6 +6,9 @@ import type { WorkerPool } from '../../src/parallel/pool.js';
 import { expectBitwiseEqual, randomTensor, rng } from '../helpers.js';
 import { testPool, WORKER_URL } from './pool-helpers.js';
 import { createWorkerPool } from '../../src/parallel/pool.js';
+import { ensureWorkerBuilt } from './ensure-worker-built.js';
+
+beforeAll(ensureWorkerBuilt, 300_000);
 
 describe('MobileNetV1 (width 0.25) on the pool', () => {
   const model = mobilenetV1({ widthMultiplier: 0.25, seed: 1 });

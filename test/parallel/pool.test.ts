@@ -11,6 +11,9 @@ import { zeros, type Tensor } from '../../src/tensor.js';
 import type { WorkerPool } from '../../src/parallel/pool.js';
 import { SHARED_DIR, expectBitwiseEqual, randomTensor, readFloat32, rng } from '../helpers.js';
 import { sharedCopy, testPool } from './pool-helpers.js';
+import { ensureWorkerBuilt } from './ensure-worker-built.js';
+
+beforeAll(ensureWorkerBuilt, 300_000);
 
 const GOLDEN_DIR = join(SHARED_DIR, 'golden', 'conv2d');
 
