@@ -207,7 +207,12 @@ function addTaps2Sliding(sums: Float64Array, first: number, step: number, end: n
   }
 }
 
-/** The fused activation, as in depthwise-3x3s1.ts (a local copy: imported functions are re-checked per call). */
+/**
+ * The fused activation: min(max(v, 0), hi) when `clamp`, with max(v, 0) as (v + |v|)·0.5, exact
+ * and free of a data-dependent branch (see tools/gen-depthwise.mjs); -Infinity, which that
+ * formula turns into NaN, is tested for. A local copy: optimized code re-checks an imported
+ * function (a live binding) on every call.
+ */
 function clampedOutput(v: number, clamp: boolean, hi: number): number {
   if (!clamp) return v;
   const r = v === -Infinity ? 0 : (v + Math.abs(v)) * 0.5;

@@ -4,6 +4,9 @@
  * input plane), then the whole path through the dispatcher (batch, channel multiplier, bias,
  * activation, channel ranges), always against `referenceConv2d`.
  */
+import { spawnSync } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { depthwise3x3s1 } from '../../src/kernels/depthwise-3x3s1.js';
 import { depthwise3x3s2 } from '../../src/kernels/depthwise-3x3s2.js';
@@ -276,5 +279,14 @@ describe('depthwise special values', () => {
         expect(Number.isNaN(actual.data[k]!), `${activation} index ${k}`).toBe(Number.isNaN(expected.data[k]!));
       }
     }
+  });
+});
+
+describe('generated depthwise row loops', () => {
+  it('src/kernels/gen/depthwise-3x3-rows.ts is what tools/gen-depthwise.mjs generates', () => {
+    const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+    const result = spawnSync(process.execPath, [resolve(root, 'tools/gen-depthwise.mjs'), '--check'], { encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
   });
 });
