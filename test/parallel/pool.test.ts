@@ -208,6 +208,32 @@ describe('pool with stealing (the default)', () => {
   });
 });
 
+describe('pool with the default work threshold', () => {
+  it('splits large calls, keeps small ones and copy-bound ones (large non-shared input) on the calling thread', async () => {
+    const pool = testPool(2, { minSliceMacs: undefined, steal: true });
+    try {
+      const random = rng(41);
+      const calls: [string, Tensor, Tensor, Conv2dOptions, 'split' | 'unsplit'][] = [];
+      const dwInput = randomTensor([1, 64, 112, 112], random);
+      const dwWeight = randomTensor([64, 1, 3, 3], random);
+      const dwOptions: Conv2dOptions = { groups: 64, stride: 2, padding: 1 };
+      calls.push(['pointwise 128x28x28->128 (12.8M MACs)', randomTensor([1, 128, 28, 28], random), randomTensor([128, 128, 1, 1], random), {}, 'split']);
+      calls.push(['pointwise 16x7x7->16 (12.5K MACs)', randomTensor([1, 16, 7, 7], random), randomTensor([16, 16, 1, 1], random), {}, 'unsplit']);
+      calls.push(['depthwise s2 on a 3.2 MB ordinary array', dwInput, dwWeight, dwOptions, 'unsplit']);
+      calls.push(['the same in shared memory', { shape: dwInput.shape, data: sharedCopy(dwInput.data) }, dwWeight, dwOptions, 'split']);
+      for (const [label, x, w, options, expected] of calls) {
+        const before = pool.stats();
+        const y = await pool.conv2d(x, w, options);
+        const after = pool.stats();
+        expectBitwiseEqual(y.data, conv2d(x, w, options).data, label);
+        expect(after.splitCalls - before.splitCalls, label).toBe(expected === 'split' ? 1 : 0);
+      }
+    } finally {
+      await pool.dispose();
+    }
+  });
+});
+
 describe('pool validation', () => {
   let pool: WorkerPool;
   beforeAll(() => {
