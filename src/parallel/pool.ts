@@ -4,10 +4,12 @@
  * are bitwise the same as the synchronous `conv2d`: each output value is computed by one thread
  * with the same kernel code.
  *
- * Per call: validate on the calling thread (bad input rejects before any work is sent), copy any
- * non-shared input, weight or bias into the pool's shared scratch, post one job to each worker
- * taking part, compute the first slice here, then wait for the workers' completion flags.
- * Layers too small to pay for the round trip run entirely on the calling thread.
+ * Per call: validate on the calling thread (bad input rejects before any work is sent), copy the
+ * part of any non-shared input, weight or bias that the workers read into the pool's shared
+ * scratch, post one job to each worker taking part, compute the first slice here (from the
+ * caller's own arrays), take over any worker slice not yet started, then wait for the workers'
+ * completion flags. Layers too small to pay for the round trip, or whose copy would cost more
+ * than splitting saves, run entirely on the calling thread.
  */
 import { asTensor, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import { executeConv2d, kernelSetup, type DepthwiseConv2dOptions, type PointwiseConv2dOptions } from '../kernels/conv2d.js';
