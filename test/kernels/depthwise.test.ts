@@ -79,6 +79,10 @@ function checkPlane(
       if (Number.isNaN(plane[k]!)) throw new Error(`${name}: output (${Math.floor(k / Wo)}, ${k % Wo}) not written`);
     }
     expectClose({ shape: expected.shape, data: plane }, expected, 1e-5, name);
+    // And against the general kernel on the same plane (the specialised kernels' other oracle).
+    const viaGeneral = new Float32Array(Ho * Wo);
+    depthwisePlane(x, GUARD, H, W, w, 3, 3, 3, stride, stride, 1, 1, pad.top, pad.left, bias, code, viaGeneral, 0, Ho, Wo);
+    expectClose({ shape: expected.shape, data: plane }, { shape: expected.shape, data: viaGeneral }, 1e-5, `${name} vs depthwisePlane`);
     checked++;
   }
   return checked;
