@@ -22,7 +22,7 @@
 // branch (rarely taken too). Fusing gives bitwise the same values as
 // store + relu pass, because rounding to float32 is monotonic.
 //
-// Usage: npm run gen  (= node tools/gen-gemm.mjs: writes the file)
+// Usage: npm run gen  (runs this and gen-depthwise.mjs: writes the files)
 //        node tools/gen-gemm.mjs --check  (fails if the committed file is stale)
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
