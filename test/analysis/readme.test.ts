@@ -4,62 +4,30 @@
  * analysis prints today.
  */
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { compareSeparable } from '../../src/analysis/compare.js';
 import { formatComparison, formatSummary } from '../../src/analysis/format.js';
 import { summary } from '../../src/analysis/summary.js';
 import { mobilenetV1 } from '../../src/layers/mobilenet.js';
+import { readmeSection, runExample, tsBlocks } from '../readme-examples.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const HEADING = '## Analysis and the demo';
-const start = readme.indexOf(`\n${HEADING}\n`);
-const end = start < 0 ? -1 : readme.indexOf('\n## ', start + HEADING.length + 2);
-const section = start < 0 ? '' : readme.slice(start, end < 0 ? undefined : end);
-
-function format(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(format).join(', ')}]`;
-  if (typeof value === 'string') return `'${value}'`;
-  return String(value);
-}
+const found = readmeSection(HEADING);
+const section = found ?? '';
 
 describe('README "Analysis and the demo"', () => {
   it('exists', () => {
-    expect(start).toBeGreaterThanOrEqual(0);
+    expect(found).toBeDefined();
   });
 
-  const blocks = [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  const blocks = tsBlocks(section);
   blocks.forEach((block, index) => {
     it(`example ${index + 1} prints what its comments say`, async () => {
-      const lines = block.split('\n');
-      const expectations = new Map<number, string>();
-      const source = lines
-        .map((line, i) => {
-          const comment = /console\.log\(.*\);\s*\/\/\s*(.+)$/.exec(line);
-          if (comment) expectations.set(i, comment[1]!.trim());
-          return line
-            .replace(/console\.log\(/, `__log(${i}, `)
-            .replace(/from 'sepconv'/, `from '${pathToFileURL(join(ROOT, 'src/index.ts')).href}'`);
-        })
-        .join('\n');
-      const logged = new Map<number, string>();
-      const global = globalThis as { __analysisReadmeLog?: (line: number, ...args: unknown[]) => void };
-      global.__analysisReadmeLog = (line, ...args) => logged.set(line, args.map(format).join(' '));
-      const dir = mkdtempSync(join(tmpdir(), 'sepconv-analysis-readme-'));
-      try {
-        const file = join(dir, `example-${index + 1}.ts`);
-        writeFileSync(file, `const __log = (globalThis as any).__analysisReadmeLog;\n${source}\n`);
-        await import(pathToFileURL(file).href);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-        delete global.__analysisReadmeLog;
-      }
+      const { lines, expectations, logged } = await runExample(block, index, 'sepconv-analysis-readme-');
       expect(expectations.size).toBeGreaterThan(0);
       for (const [line, expected] of expectations) {
-        expect(logged.get(line), `README line "${lines[line]!.trim()}"`).toBe(expected);
+        // The last value printed from that line, printed in full.
+        const printed = logged.filter((l) => l.line === line).at(-1)?.text;
+        expect(printed, `README line "${lines[line]!.trim()}"`).toBe(expected);
       }
     });
   });
