@@ -1,8 +1,15 @@
-/** Shared test utilities: a seeded PRNG, random tensors, and element-wise comparison. */
+/**
+ * Shared test utilities: a seeded PRNG, random tensors, element-wise comparison, and the checks
+ * shared by the GEMM-based conv kernels.
+ */
 import { expect } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ACT_NONE, ACT_RELU, ACT_RELU6, type Activation } from '../src/kernels/epilogue.js';
+import { conv2dGeometry, type Conv2dGeometry, type GeometryOptions } from '../src/kernels/geometry.js';
+import { referenceConv2d } from '../src/kernels/reference.js';
+import { Scratch } from '../src/kernels/scratch.js';
 import type { Tensor } from '../src/tensor.js';
 
 /** The shared oracle folder beside the repository (`../shared`). */
@@ -61,5 +68,86 @@ export function expectBitwiseEqual(a: Float32Array, b: Float32Array, label = '')
   const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
   for (let i = 0; i < ua.length; i++) {
     if (ua[i] !== ub[i]) throw new Error(`${label}: bitwise mismatch at flat index ${i}: ${a[i]} vs ${b[i]}`);
+  }
+}
+
+/** Fills outputs before a kernel runs, so that a missing or stray write shows. */
+export const SENTINEL = -777.25;
+export const ACTS: readonly [Activation, number][] = [['none', ACT_NONE], ['relu', ACT_RELU], ['relu6', ACT_RELU6]];
+
+/** The signature shared by the GEMM-based kernels (pointwiseConv, groupedConv). */
+export type ConvKernel = (
+  g: Conv2dGeometry,
+  x: Float32Array, w: Float32Array, bias: Float32Array | null, act: number,
+  y: Float32Array, scratch: Scratch,
+  channelStart?: number, channelEnd?: number,
+) => void;
+
+export interface KernelCase {
+  x: number[];
+  w: number[];
+  options: GeometryOptions;
+}
+
+export function kernelCaseName(c: KernelCase, act: Activation, bias: boolean): string {
+  return `x=[${c.x}] w=[${c.w}] ${JSON.stringify(c.options)} act=${act} bias=${bias}`;
+}
+
+/**
+ * Runs `kernel` directly into a sentinel-filled output and checks it against the reference, and
+ * that it left its input and weight alone.
+ */
+export function checkKernel(kernel: ConvKernel, c: KernelCase, act: Activation, code: number, withBias: boolean, seed: number): void {
+  const random = rng(seed);
+  const x = randomTensor(c.x, random);
+  const w = randomTensor(c.w, random);
+  const bias = withBias ? randomTensor([c.w[0]!], random).data.map((v) => v * 4) : null;
+  const g = conv2dGeometry(x.shape, w.shape, c.options);
+  const y = new Float32Array(g.outputShape.reduce((a, b) => a * b, 1)).fill(SENTINEL);
+  const xCopy = x.data.slice();
+  const wCopy = w.data.slice();
+  kernel(g, x.data, w.data, bias, code, y, new Scratch());
+  const expected = referenceConv2d(x, w, { ...c.options, bias, activation: act });
+  expectClose({ shape: g.outputShape.slice(), data: y }, expected, 1e-5, kernelCaseName(c, act, withBias));
+  expectBitwiseEqual(x.data, xCopy, 'input unchanged');
+  expectBitwiseEqual(w.data, wCopy, 'weight unchanged');
+}
+
+/** Computing the output channels in pieces (several splits, one scratch per split) gives bitwise the one-call result. */
+export function checkChannelSplits(kernel: ConvKernel, c: KernelCase, act: number, seed: number): void {
+  const random = rng(seed);
+  const x = randomTensor(c.x, random);
+  const w = randomTensor(c.w, random);
+  const bias = randomTensor([c.w[0]!], random).data;
+  const g = conv2dGeometry(x.shape, w.shape, c.options);
+  const size = g.outputShape.reduce((a, b) => a * b, 1);
+  const full = new Float32Array(size);
+  kernel(g, x.data, w.data, bias, act, full, new Scratch());
+  for (const cuts of [[0, 1, 37], [0, 15, 16, 17, 36], [0, 9, 18, 27, 36], [0, 5, 21, 37]]) {
+    const cout = c.w[0]!;
+    const bounds = cuts.map((v) => Math.min(v, cout));
+    if (bounds[bounds.length - 1] !== cout) bounds.push(cout);
+    const y = new Float32Array(size).fill(SENTINEL);
+    const scratch = new Scratch();
+    for (let i = 0; i + 1 < bounds.length; i++) kernel(g, x.data, w.data, bias, act, y, scratch, bounds[i], bounds[i + 1]);
+    expectBitwiseEqual(y, full, `cuts ${bounds}`);
+  }
+}
+
+/** A call for channels [start, end) of a 1×4×5×5 input writes those channels' planes and nothing else. */
+export function checkOnlyRequestedChannels(
+  kernel: ConvKernel, weightShape: number[], options: GeometryOptions, start: number, end: number, seed: number,
+): void {
+  const random = rng(seed);
+  const x = randomTensor([1, 4, 5, 5], random);
+  const w = randomTensor(weightShape, random);
+  const g = conv2dGeometry(x.shape, w.shape, options);
+  const plane = g.outHeight * g.outWidth;
+  const y = new Float32Array(g.outChannels * plane).fill(SENTINEL);
+  kernel(g, x.data, w.data, null, ACT_NONE, y, new Scratch(), start, end);
+  for (let i = 0; i < y.length; i++) {
+    const channel = Math.floor(i / plane);
+    if (channel < start || channel >= end) expect(y[i]).toBe(SENTINEL);
+    else expect(y[i]).not.toBe(SENTINEL);
   }
 }

@@ -16,11 +16,10 @@ import { conv2dGeometry } from '../../src/kernels/geometry.js';
 import { referenceConv2d } from '../../src/kernels/reference.js';
 import { Scratch } from '../../src/kernels/scratch.js';
 import { validateConv2d } from '../../src/kernels/validate.js';
-import { ACT_NONE, ACT_RELU, ACT_RELU6, type Activation } from '../../src/kernels/epilogue.js';
+import type { Activation } from '../../src/kernels/epilogue.js';
 import type { Tensor } from '../../src/tensor.js';
-import { expectBitwiseEqual, expectClose, randomTensor, rng } from './../helpers.js';
+import { ACTS, expectBitwiseEqual, expectClose, randomTensor, rng } from './../helpers.js';
 
-const ACTS: readonly [Activation, number][] = [['none', ACT_NONE], ['relu', ACT_RELU], ['relu6', ACT_RELU6]];
 /** Every combination of top, bottom, left, right in {0, 1}. */
 const PADS = Array.from({ length: 16 }, (_, m) => ({ top: m & 1, bottom: (m >> 1) & 1, left: (m >> 2) & 1, right: (m >> 3) & 1 }));
 const padName = (p: { top: number; bottom: number; left: number; right: number }): string => `${p.top}.${p.bottom}.${p.left}.${p.right}`;

@@ -1,44 +1,16 @@
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { ACT_NONE, ACT_RELU, ACT_RELU6, type Activation } from '../../src/kernels/epilogue.js';
 import { panelColumns } from '../../src/kernels/gemm.js';
-import { conv2dGeometry, type GeometryOptions } from '../../src/kernels/geometry.js';
 import { groupedConv } from '../../src/kernels/grouped.js';
-import { referenceConv2d } from '../../src/kernels/reference.js';
-import { Scratch } from '../../src/kernels/scratch.js';
-import { expectBitwiseEqual, expectClose, randomTensor, rng } from '../helpers.js';
+import {
+  ACTS, checkChannelSplits, checkKernel, checkOnlyRequestedChannels, kernelCaseName, type KernelCase,
+} from '../helpers.js';
 
-const SENTINEL = -777.25;
-const ACTS: [Activation, number][] = [['none', ACT_NONE], ['relu', ACT_RELU], ['relu6', ACT_RELU6]];
+/** The grouped kernel is general: it runs directly on every case, whatever the dispatcher would pick. */
+const check = (c: KernelCase, act: Activation, code: number, withBias: boolean, seed: number): void =>
+  checkKernel(groupedConv, c, act, code, withBias, seed);
 
-interface Case {
-  x: number[];
-  w: number[];
-  options: GeometryOptions;
-}
-
-function name(c: Case, act: Activation, bias: boolean): string {
-  return `x=[${c.x}] w=[${c.w}] ${JSON.stringify(c.options)} act=${act} bias=${bias}`;
-}
-
-/**
- * Runs the grouped kernel directly (whatever the dispatcher would pick: the kernel is general)
- * into a sentinel-filled output and checks it against the reference.
- */
-function check(c: Case, act: Activation, code: number, withBias: boolean, seed: number): void {
-  const random = rng(seed);
-  const x = randomTensor(c.x, random);
-  const w = randomTensor(c.w, random);
-  const bias = withBias ? randomTensor([c.w[0]!], random).data.map((v) => v * 4) : null;
-  const g = conv2dGeometry(x.shape, w.shape, c.options);
-  const y = new Float32Array(g.outputShape.reduce((a, b) => a * b, 1)).fill(SENTINEL);
-  const xCopy = x.data.slice();
-  groupedConv(g, x.data, w.data, bias, code, y, new Scratch());
-  const expected = referenceConv2d(x, w, { ...c.options, bias, activation: act });
-  expectClose({ shape: g.outputShape.slice(), data: y }, expected, 1e-5, name(c, act, withBias));
-  expectBitwiseEqual(x.data, xCopy, 'input unchanged');
-}
-
-const cases: Case[] = [
+const cases: KernelCase[] = [
   // 3x3 same padding, odd sizes, rows not multiples of anything
   { x: [1, 3, 7, 9], w: [5, 3, 3, 3], options: { padding: 1 } },
   { x: [2, 4, 6, 5], w: [17, 4, 3, 3], options: { padding: 1 } },
@@ -74,7 +46,7 @@ describe('groupedConv (implicit GEMM) against the reference', () => {
     for (const [act, code] of ACTS) {
       for (const withBias of [false, true]) {
         const s = seed++;
-        it(name(c, act, withBias), () => check(c, act, code, withBias, s));
+        it(kernelCaseName(c, act, withBias), () => check(c, act, code, withBias, s));
       }
     }
   }
@@ -84,12 +56,12 @@ describe('groupedConv (implicit GEMM) against the reference', () => {
     const columns = panelColumns(depth);
     for (const pixels of [columns - 1, columns, columns + 1, 2 * columns + 1]) {
       // An image of 1 row of `pixels` columns, padded 1 so every edge case shows up.
-      const c: Case = { x: [1, depthChannels, 1, pixels], w: [18, depthChannels, 3, 3], options: { padding: 1 } };
+      const c: KernelCase = { x: [1, depthChannels, 1, pixels], w: [18, depthChannels, 3, 3], options: { padding: 1 } };
       const s = seed++;
       it(`panel edge: depth=${depth} columns=${columns} pixels=${pixels}`, () => check(c, 'relu', ACT_RELU, true, s));
     }
     // Panels that start in the middle of an output row and span several rows.
-    const wide: Case = { x: [1, depthChannels, 9, Math.ceil(columns / 4) + 3], w: [5, depthChannels, 3, 3], options: { padding: 1, stride: [1, 1] } };
+    const wide: KernelCase = { x: [1, depthChannels, 9, Math.ceil(columns / 4) + 3], w: [5, depthChannels, 3, 3], options: { padding: 1, stride: [1, 1] } };
     const s = seed++;
     it(`panels across rows: x=[${wide.x}]`, () => check(wide, 'none', ACT_NONE, false, s));
   }
@@ -99,38 +71,8 @@ describe('groupedConv channel ranges', () => {
   for (const c of [
     { x: [2, 8, 9, 10], w: [37, 8, 3, 3], options: { padding: 1 } },
     { x: [1, 8, 9, 10], w: [36, 2, 3, 3], options: { padding: 1, groups: 4, stride: 2 } },
-  ] as Case[]) {
-    it(`every split of x=[${c.x}] w=[${c.w}] gives bitwise the full result`, () => {
-      const random = rng(5);
-      const x = randomTensor(c.x, random);
-      const w = randomTensor(c.w, random);
-      const bias = randomTensor([c.w[0]!], random).data;
-      const g = conv2dGeometry(x.shape, w.shape, c.options);
-      const size = g.outputShape.reduce((a, b) => a * b, 1);
-      const full = new Float32Array(size);
-      groupedConv(g, x.data, w.data, bias, ACT_RELU6, full, new Scratch());
-      for (const cuts of [[0, 1, 37], [0, 15, 16, 17, 36], [0, 9, 18, 27, 36], [0, 5, 21, 37]]) {
-        const cout = c.w[0]!;
-        const bounds = cuts.map((v) => Math.min(v, cout));
-        if (bounds[bounds.length - 1] !== cout) bounds.push(cout);
-        const y = new Float32Array(size).fill(SENTINEL);
-        const scratch = new Scratch();
-        for (let i = 0; i + 1 < bounds.length; i++) groupedConv(g, x.data, w.data, bias, ACT_RELU6, y, scratch, bounds[i], bounds[i + 1]);
-        expectBitwiseEqual(y, full, `cuts ${bounds}`);
-      }
-    });
+  ] as KernelCase[]) {
+    it(`every split of x=[${c.x}] w=[${c.w}] gives bitwise the full result`, () => checkChannelSplits(groupedConv, c, ACT_RELU6, 5));
   }
-  it('computes only the requested channels', () => {
-    const random = rng(6);
-    const x = randomTensor([1, 4, 5, 5], random);
-    const w = randomTensor([10, 4, 3, 3], random);
-    const g = conv2dGeometry(x.shape, w.shape, { padding: 1 });
-    const y = new Float32Array(10 * 25).fill(SENTINEL);
-    groupedConv(g, x.data, w.data, null, ACT_NONE, y, new Scratch(), 3, 7);
-    for (let i = 0; i < y.length; i++) {
-      const channel = Math.floor(i / 25);
-      if (channel < 3 || channel >= 7) expect(y[i]).toBe(SENTINEL);
-      else expect(y[i]).not.toBe(SENTINEL);
-    }
-  });
+  it('computes only the requested channels', () => checkOnlyRequestedChannels(groupedConv, [10, 4, 3, 3], { padding: 1 }, 3, 7, 6));
 });

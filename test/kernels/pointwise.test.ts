@@ -1,43 +1,18 @@
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { pointwiseConv2d } from '../../src/kernels/conv2d.js';
 import { ACT_NONE, ACT_RELU, ACT_RELU6, type Activation } from '../../src/kernels/epilogue.js';
 import { panelColumns } from '../../src/kernels/gemm.js';
-import { conv2dGeometry, type GeometryOptions } from '../../src/kernels/geometry.js';
 import { pointwiseConv } from '../../src/kernels/pointwise.js';
 import { referenceConv2d } from '../../src/kernels/reference.js';
-import { Scratch } from '../../src/kernels/scratch.js';
-import { expectBitwiseEqual, expectClose, randomTensor, rng } from '../helpers.js';
+import {
+  ACTS, checkChannelSplits, checkKernel, checkOnlyRequestedChannels, expectClose, kernelCaseName, randomTensor, rng,
+  type KernelCase,
+} from '../helpers.js';
 
-const SENTINEL = -777.25;
-const ACTS: [Activation, number][] = [['none', ACT_NONE], ['relu', ACT_RELU], ['relu6', ACT_RELU6]];
+const check = (c: KernelCase, act: Activation, code: number, withBias: boolean, seed: number): void =>
+  checkKernel(pointwiseConv, c, act, code, withBias, seed);
 
-interface Case {
-  x: number[];
-  w: number[];
-  options: GeometryOptions;
-}
-
-function name(c: Case, act: Activation, bias: boolean): string {
-  return `x=[${c.x}] w=[${c.w}] ${JSON.stringify(c.options)} act=${act} bias=${bias}`;
-}
-
-function check(c: Case, act: Activation, code: number, withBias: boolean, seed: number): void {
-  const random = rng(seed);
-  const x = randomTensor(c.x, random);
-  const w = randomTensor(c.w, random);
-  const bias = withBias ? randomTensor([c.w[0]!], random).data.map((v) => v * 4) : null;
-  const g = conv2dGeometry(x.shape, w.shape, c.options);
-  const y = new Float32Array(g.outputShape.reduce((a, b) => a * b, 1)).fill(SENTINEL);
-  const xCopy = x.data.slice();
-  const wCopy = w.data.slice();
-  pointwiseConv(g, x.data, w.data, bias, code, y, new Scratch());
-  const expected = referenceConv2d(x, w, { ...c.options, bias, activation: act });
-  expectClose({ shape: g.outputShape.slice(), data: y }, expected, 1e-5, name(c, act, withBias));
-  expectBitwiseEqual(x.data, xCopy, 'input unchanged');
-  expectBitwiseEqual(w.data, wCopy, 'weight unchanged');
-}
-
-const cases: Case[] = [
+const cases: KernelCase[] = [
   { x: [1, 1, 1, 1], w: [1, 1, 1, 1], options: {} },
   { x: [1, 3, 5, 7], w: [4, 3, 1, 1], options: {} },
   // row leftovers (Cout = 1..17, 31..33) and reduction leftovers (Cin = 1..9, 15..17)
@@ -63,7 +38,7 @@ describe('pointwiseConv against the reference', () => {
     for (const [act, code] of ACTS) {
       for (const withBias of [false, true]) {
         const s = seed++;
-        it(name(c, act, withBias), () => check(c, act, code, withBias, s));
+        it(kernelCaseName(c, act, withBias), () => check(c, act, code, withBias, s));
       }
     }
   }
@@ -92,38 +67,8 @@ describe('pointwiseConv channel ranges', () => {
   for (const c of [
     { x: [2, 24, 7, 9], w: [37, 24, 1, 1], options: {} },
     { x: [1, 24, 7, 9], w: [36, 6, 1, 1], options: { groups: 4, stride: 2 } },
-  ] as Case[]) {
-    it(`every split of x=[${c.x}] w=[${c.w}] gives bitwise the full result`, () => {
-      const random = rng(8);
-      const x = randomTensor(c.x, random);
-      const w = randomTensor(c.w, random);
-      const bias = randomTensor([c.w[0]!], random).data;
-      const g = conv2dGeometry(x.shape, w.shape, c.options);
-      const size = g.outputShape.reduce((a, b) => a * b, 1);
-      const full = new Float32Array(size);
-      pointwiseConv(g, x.data, w.data, bias, ACT_RELU, full, new Scratch());
-      for (const cuts of [[0, 1, 37], [0, 15, 16, 17, 36], [0, 9, 18, 27, 36], [0, 5, 21, 37]]) {
-        const cout = c.w[0]!;
-        const bounds = cuts.map((v) => Math.min(v, cout));
-        if (bounds[bounds.length - 1] !== cout) bounds.push(cout);
-        const y = new Float32Array(size).fill(SENTINEL);
-        const scratch = new Scratch();
-        for (let i = 0; i + 1 < bounds.length; i++) pointwiseConv(g, x.data, w.data, bias, ACT_RELU, y, scratch, bounds[i], bounds[i + 1]);
-        expectBitwiseEqual(y, full, `cuts ${bounds}`);
-      }
-    });
+  ] as KernelCase[]) {
+    it(`every split of x=[${c.x}] w=[${c.w}] gives bitwise the full result`, () => checkChannelSplits(pointwiseConv, c, ACT_RELU, 8));
   }
-  it('computes only the requested channels', () => {
-    const random = rng(9);
-    const x = randomTensor([1, 4, 5, 5], random);
-    const w = randomTensor([10, 4, 1, 1], random);
-    const g = conv2dGeometry(x.shape, w.shape, {});
-    const y = new Float32Array(10 * 25).fill(SENTINEL);
-    pointwiseConv(g, x.data, w.data, null, ACT_NONE, y, new Scratch(), 2, 9);
-    for (let i = 0; i < y.length; i++) {
-      const channel = Math.floor(i / 25);
-      if (channel < 2 || channel >= 9) expect(y[i]).toBe(SENTINEL);
-      else expect(y[i]).not.toBe(SENTINEL);
-    }
-  });
+  it('computes only the requested channels', () => checkOnlyRequestedChannels(pointwiseConv, [10, 4, 1, 1], {}, 2, 9, 9));
 });
