@@ -1,13 +1,13 @@
 /**
- * Shared test utilities: a seeded PRNG, random tensors, element-wise comparison, and the checks
- * shared by the GEMM-based conv kernels.
+ * Shared test utilities: a seeded PRNG, random tensors, element-wise comparison, PyTorch's padding
+ * rules restated independently of the library, and the checks shared by the GEMM-based conv kernels.
  */
 import { expect } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ACT_NONE, ACT_RELU, ACT_RELU6, type Activation } from '../src/kernels/epilogue.js';
-import { conv2dGeometry, type Conv2dGeometry, type GeometryOptions } from '../src/kernels/geometry.js';
+import { conv2dGeometry, type Conv2dGeometry, type GeometryOptions, type Padding, type PaddingMode } from '../src/kernels/geometry.js';
 import { referenceConv2d } from '../src/kernels/reference.js';
 import { Scratch } from '../src/kernels/scratch.js';
 import type { Tensor } from '../src/tensor.js';
@@ -69,6 +69,60 @@ export function expectBitwiseEqual(a: Float32Array, b: Float32Array, label = '')
   for (let i = 0; i < ua.length; i++) {
     if (ua[i] !== ub[i]) throw new Error(`${label}: bitwise mismatch at flat index ${i}: ${a[i]} vs ${b[i]}`);
   }
+}
+
+export interface Sides {
+  top: number;
+  bottom: number;
+  left: number;
+  right: number;
+}
+
+/** The spatial part of a Conv2d configuration, as the sweeps generate it. */
+export interface SpatialConfig {
+  h: number;
+  w: number;
+  kh: number;
+  kw: number;
+  stride: readonly [number, number];
+  dilation: readonly [number, number];
+  padding: Padding;
+  mode: PaddingMode;
+}
+
+/** The four paddings, from PyTorch's definitions (not from the library). */
+export function pytorchSides(c: SpatialConfig): Sides {
+  const p = c.padding;
+  if (p === 'valid') return { top: 0, bottom: 0, left: 0, right: 0 };
+  if (p === 'same') {
+    const th = c.dilation[0] * (c.kh - 1);
+    const tw = c.dilation[1] * (c.kw - 1);
+    return { top: th >> 1, bottom: th - (th >> 1), left: tw >> 1, right: tw - (tw >> 1) };
+  }
+  if (typeof p === 'number') return { top: p, bottom: p, left: p, right: p };
+  if (Array.isArray(p)) return { top: p[0]!, bottom: p[0]!, left: p[1]!, right: p[1]! };
+  return p as Sides;
+}
+
+/**
+ * Whether PyTorch accepts the configuration: 'same' only with stride 1, reflect padding smaller
+ * than the input, circular padding at most the input, and an output of at least one pixel.
+ */
+export function pytorchAccepts(c: SpatialConfig): boolean {
+  const s = pytorchSides(c);
+  if (c.padding === 'same' && (c.stride[0] !== 1 || c.stride[1] !== 1)) return false;
+  if (c.mode === 'reflect' && (Math.max(s.top, s.bottom) >= c.h || Math.max(s.left, s.right) >= c.w)) return false;
+  if (c.mode === 'circular' && (Math.max(s.top, s.bottom) > c.h || Math.max(s.left, s.right) > c.w)) return false;
+  return c.h + s.top + s.bottom - c.dilation[0] * (c.kh - 1) >= 1 && c.w + s.left + s.right - c.dilation[1] * (c.kw - 1) >= 1;
+}
+
+/** Output height and width by PyTorch's formula. */
+export function pytorchOutputSize(c: SpatialConfig): { ho: number; wo: number } {
+  const s = pytorchSides(c);
+  return {
+    ho: Math.floor((c.h + s.top + s.bottom - c.dilation[0] * (c.kh - 1) - 1) / c.stride[0]) + 1,
+    wo: Math.floor((c.w + s.left + s.right - c.dilation[1] * (c.kw - 1) - 1) / c.stride[1]) + 1,
+  };
 }
 
 /** Fills outputs before a kernel runs, so that a missing or stray write shows. */

@@ -9,7 +9,7 @@ import { describe, it, expect } from 'vitest';
 import ndarray, { type NdArray } from 'ndarray';
 import ops from 'ndarray-ops';
 import { referenceConv2d, type Activation, type Conv2dOptions, type PaddingMode, type Tensor } from '../../src/index.js';
-import { expectClose, randomTensor, rng } from '../helpers.js';
+import { expectClose, pytorchAccepts, pytorchOutputSize, pytorchSides, randomTensor, rng } from '../helpers.js';
 
 interface Config {
   n: number | null; // null: unbatched input
@@ -26,20 +26,6 @@ interface Config {
   mode: PaddingMode;
   bias: boolean;
   activation: Activation;
-}
-
-/** The four paddings, written from PyTorch's documentation rather than taken from the library. */
-function sides(c: Config): { top: number; bottom: number; left: number; right: number } {
-  const p = c.padding;
-  if (p === 'valid') return { top: 0, bottom: 0, left: 0, right: 0 };
-  if (p === 'same') {
-    const th = c.dilation[0] * (c.kh - 1);
-    const tw = c.dilation[1] * (c.kw - 1);
-    return { top: th >> 1, bottom: th - (th >> 1), left: tw >> 1, right: tw - (tw >> 1) };
-  }
-  if (typeof p === 'number') return { top: p, bottom: p, left: p, right: p };
-  if (Array.isArray(p)) return { top: p[0], bottom: p[0], left: p[1], right: p[1] };
-  return p;
 }
 
 /** Pads the last axis of a 4-D float64 array by (before, after) using slices, like np.pad. */
@@ -67,13 +53,12 @@ function padLastAxis(src: NdArray<Float64Array>, before: number, after: number, 
 /** y = act(bias + Σ w[o,c,p,q] · xpad[:, g·cpg + c, p·dh :: sh, q·dw :: sw]) with ndarray-ops. */
 function independentConv(x: Tensor, weight: Tensor, bias: Float32Array | null, c: Config): Tensor {
   const n = c.n ?? 1;
-  const pad = sides(c);
+  const pad = pytorchSides(c);
   const x64 = ndarray(Float64Array.from(x.data), [n, c.cin, c.h, c.w]);
   // Pad W, then swap axes to pad H with the same routine.
   const padW = padLastAxis(x64, pad.left, pad.right, c.mode);
   const padHW = padLastAxis(padW.transpose(0, 1, 3, 2), pad.top, pad.bottom, c.mode).transpose(0, 1, 3, 2);
-  const ho = Math.floor((c.h + pad.top + pad.bottom - c.dilation[0] * (c.kh - 1) - 1) / c.stride[0]) + 1;
-  const wo = Math.floor((c.w + pad.left + pad.right - c.dilation[1] * (c.kw - 1) - 1) / c.stride[1]) + 1;
+  const { ho, wo } = pytorchOutputSize(c);
   const y = ndarray(new Float64Array(n * c.cout * ho * wo), [n, c.cout, ho, wo]);
   ops.assigns(y, 0);
   const term = ndarray(new Float64Array(n * ho * wo), [n, ho, wo]);
@@ -104,19 +89,6 @@ function independentConv(x: Tensor, weight: Tensor, bias: Float32Array | null, c
 function describeConfig(c: Config): string {
   const x = c.n === null ? [c.cin, c.h, c.w] : [c.n, c.cin, c.h, c.w];
   return `x=[${x}] w=[${c.cout},${c.cin / c.groups},${c.kh},${c.kw}] s=${c.stride} d=${c.dilation} p=${JSON.stringify(c.padding)} ${c.mode} g=${c.groups}${c.bias ? ' bias' : ''} ${c.activation}`;
-}
-
-function outputFits(c: Config): boolean {
-  const pad = sides(c);
-  const modeOk =
-    c.mode === 'reflect'
-      ? Math.max(pad.top, pad.bottom) < c.h && Math.max(pad.left, pad.right) < c.w
-      : c.mode === 'circular'
-        ? Math.max(pad.top, pad.bottom) <= c.h && Math.max(pad.left, pad.right) <= c.w
-        : true;
-  const ho = c.h + pad.top + pad.bottom - c.dilation[0] * (c.kh - 1);
-  const wo = c.w + pad.left + pad.right - c.dilation[1] * (c.kw - 1);
-  return modeOk && ho >= 1 && wo >= 1 && !(c.padding === 'same' && (c.stride[0] > 1 || c.stride[1] > 1));
 }
 
 /** A seeded set of valid configurations; every padding form and mode, groups, bias and activation appear. */
@@ -157,7 +129,7 @@ function configurations(count: number, seed: number): Config[] {
       // A large bias shift makes relu6 clip from above too.
       activation: activations[i % 3]!,
     };
-    if (outputFits(c)) configs.push(c);
+    if (pytorchAccepts(c)) configs.push(c);
   }
   return configs;
 }

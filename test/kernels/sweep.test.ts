@@ -19,7 +19,7 @@ import {
   type PaddingMode,
 } from '../../src/index.js';
 import { kernelSetup } from '../../src/kernels/conv2d.js';
-import { expectClose, randomTensor, rng } from '../helpers.js';
+import { expectClose, pytorchAccepts, pytorchOutputSize, pytorchSides, randomTensor, rng, type Sides } from '../helpers.js';
 
 /** Every branch of selectKernelPath; a Record so that a new branch fails the typecheck here. */
 const BRANCHES: Record<KernelPath, true> = {
@@ -50,41 +50,12 @@ interface Config {
   activation: Activation;
 }
 
-interface Sides {
-  top: number;
-  bottom: number;
-  left: number;
-  right: number;
-}
-
-/** The four paddings, from PyTorch's definitions (not from the library). */
-function sides(c: Config): Sides {
-  const p = c.padding;
-  if (p === 'valid') return { top: 0, bottom: 0, left: 0, right: 0 };
-  if (p === 'same') {
-    const th = c.dilation[0] * (c.kh - 1);
-    const tw = c.dilation[1] * (c.kw - 1);
-    return { top: th >> 1, bottom: th - (th >> 1), left: tw >> 1, right: tw - (tw >> 1) };
-  }
-  if (typeof p === 'number') return { top: p, bottom: p, left: p, right: p };
-  if (Array.isArray(p)) return { top: p[0]!, bottom: p[0]!, left: p[1]!, right: p[1]! };
-  return p as Sides;
-}
-
-function valid(c: Config): boolean {
-  const s = sides(c);
-  if (c.padding === 'same' && (c.stride[0] !== 1 || c.stride[1] !== 1)) return false;
-  if (c.mode === 'reflect' && (Math.max(s.top, s.bottom) >= c.h || Math.max(s.left, s.right) >= c.w)) return false;
-  if (c.mode === 'circular' && (Math.max(s.top, s.bottom) > c.h || Math.max(s.left, s.right) > c.w)) return false;
-  return c.h + s.top + s.bottom - c.dilation[0] * (c.kh - 1) >= 1 && c.w + s.left + s.right - c.dilation[1] * (c.kw - 1) >= 1;
-}
-
 /**
  * The dispatch rule as documented in conv2d.ts, restated independently: non-zero padding modes
  * are applied first (a padded copy), so the kernels see zero padding of 0.
  */
 function expectedBranch(c: Config): KernelPath {
-  const s = c.mode === 'zeros' ? sides(c) : { top: 0, bottom: 0, left: 0, right: 0 };
+  const s = c.mode === 'zeros' ? pytorchSides(c) : { top: 0, bottom: 0, left: 0, right: 0 };
   const pads = [s.top, s.bottom, s.left, s.right];
   if (c.groups === c.cin) {
     const is3x3 = c.kh === 3 && c.kw === 3 && c.dilation[0] === 1 && c.dilation[1] === 1 && pads.every((p) => p <= 1);
@@ -96,9 +67,7 @@ function expectedBranch(c: Config): KernelPath {
 }
 
 function macs(c: Config): number {
-  const s = sides(c);
-  const ho = Math.floor((c.h + s.top + s.bottom - c.dilation[0] * (c.kh - 1) - 1) / c.stride[0]) + 1;
-  const wo = Math.floor((c.w + s.left + s.right - c.dilation[1] * (c.kw - 1) - 1) / c.stride[1]) + 1;
+  const { ho, wo } = pytorchOutputSize(c);
   return (c.batch ?? 1) * c.cout * ho * wo * (c.cin / c.groups) * c.kh * c.kw;
 }
 
@@ -200,7 +169,7 @@ function generate(branch: KernelPath, count: number, seed: number, large = false
       };
     }
     const work = macs(c);
-    if (!valid(c) || expectedBranch(c) !== branch || (large ? work < 200_000 || work > 4_000_000 : work > 150_000)) continue;
+    if (!pytorchAccepts(c) || expectedBranch(c) !== branch || (large ? work < 200_000 || work > 4_000_000 : work > 150_000)) continue;
     configs.push(c);
   }
   return configs;
@@ -248,7 +217,7 @@ for (const branch of Object.keys(BRANCHES) as KernelPath[]) {
           const { groups: _groups, ...rest } = options;
           expectClose(depthwiseConv2d(x, weight, rest), expected, 1e-4, `depthwiseConv2d ${describeConfig(c)}`);
         }
-        const s = sides(c);
+        const s = pytorchSides(c);
         if (c.kh === 1 && c.kw === 1 && s.top + s.bottom + s.left + s.right === 0) {
           const w2 = { shape: [c.cout, c.cin / c.groups], data: weight.data };
           const pointwise = pointwiseConv2d(x, w2, { stride: c.stride, groups: c.groups, bias, activation: c.activation });
