@@ -1,6 +1,7 @@
 /**
  * Shared test utilities: a seeded PRNG, random tensors, element-wise comparison, PyTorch's padding
- * rules restated independently of the library, and the checks shared by the GEMM-based conv kernels.
+ * rules restated independently of the library, checks shared by the GEMM-based conv kernels, and
+ * an allocation counter.
  */
 import { expect } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
@@ -204,4 +205,30 @@ export function checkOnlyRequestedChannels(
     if (channel < start || channel >= end) expect(y[i]).toBe(SENTINEL);
     else expect(y[i]).not.toBe(SENTINEL);
   }
+}
+
+type TypedArrayName = 'Float32Array' | 'Float64Array' | 'Int32Array';
+
+/** Counts constructions of the named typed arrays while `fn` runs. */
+export function countTypedArrays(
+  fn: () => void,
+  names: readonly TypedArrayName[] = ['Float32Array', 'Float64Array', 'Int32Array'],
+): number {
+  let count = 0;
+  const global = globalThis as unknown as Record<TypedArrayName, new (...args: never[]) => object>;
+  const saved = names.map((name) => global[name]);
+  const counting = <T extends new (...args: never[]) => object>(ctor: T): T =>
+    new Proxy(ctor, {
+      construct(target, args) {
+        count++;
+        return Reflect.construct(target, args);
+      },
+    });
+  names.forEach((name, i) => (global[name] = counting(saved[i]!)));
+  try {
+    fn();
+  } finally {
+    names.forEach((name, i) => (global[name] = saved[i]!));
+  }
+  return count;
 }

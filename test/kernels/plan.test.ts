@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { conv2d, prepareConv2d, referenceConv2d, type PrepareConv2dOptions, type Tensor } from '../../src/index.js';
-import { expectBitwiseEqual, expectClose, randomTensor, rng } from '../helpers.js';
+import { countTypedArrays, expectBitwiseEqual, expectClose, randomTensor, rng } from '../helpers.js';
 
 interface Case {
   x: number[];
@@ -20,30 +20,6 @@ const cases: Case[] = [
   { x: [1, 4, 8, 8], w: [6, 4, 1, 1], options: { padding: 1, paddingMode: 'circular' }, path: 'pointwise' },
   { x: [5, 6, 6], w: [7, 5, 2, 2], options: { padding: 'same' }, path: 'grouped' },
 ];
-
-/** Counts Float32Array/Float64Array/Int32Array constructions while `fn` runs. */
-function countTypedArrays(fn: () => void): number {
-  let count = 0;
-  const saved = [globalThis.Float32Array, globalThis.Float64Array, globalThis.Int32Array] as const;
-  const counting = <T extends new (...args: never[]) => object>(ctor: T): T =>
-    new Proxy(ctor, {
-      construct(target, args) {
-        count++;
-        return Reflect.construct(target, args);
-      },
-    });
-  globalThis.Float32Array = counting(saved[0]);
-  globalThis.Float64Array = counting(saved[1]);
-  globalThis.Int32Array = counting(saved[2]);
-  try {
-    fn();
-  } finally {
-    globalThis.Float32Array = saved[0];
-    globalThis.Float64Array = saved[1];
-    globalThis.Int32Array = saved[2];
-  }
-  return count;
-}
 
 function label(c: Case, bias: boolean): string {
   return `x=[${c.x}] w=[${c.w}] ${JSON.stringify(c.options)} bias=${bias}`;

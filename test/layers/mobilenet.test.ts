@@ -3,7 +3,7 @@ import {
   BatchNorm2d, Conv2d, DepthwiseSeparableConv2d, Identity, ReLU6, Sequential, conv2d, foldBatchNorm, mobilenetV1,
   type ConvRunner, type Module, type Tensor,
 } from '../../src/index.js';
-import { expectBitwiseEqual, randomTensor, rng } from '../helpers.js';
+import { countTypedArrays, expectBitwiseEqual, randomTensor, rng } from '../helpers.js';
 
 function relativeError(a: Tensor, b: Tensor): number {
   let err = 0;
@@ -29,27 +29,8 @@ function randomizeBatchNorms(model: Module, seed: number): void {
   }
 }
 
-/** Counts typed-array constructions (Float32Array, Float64Array) while `fn` runs. */
-function countAllocations(fn: () => void): number {
-  let count = 0;
-  const saved = [globalThis.Float32Array, globalThis.Float64Array] as const;
-  const counting = <T extends new (...args: never[]) => object>(ctor: T): T =>
-    new Proxy(ctor, {
-      construct(target, args) {
-        count++;
-        return Reflect.construct(target, args);
-      },
-    });
-  globalThis.Float32Array = counting(saved[0]);
-  globalThis.Float64Array = counting(saved[1]);
-  try {
-    fn();
-  } finally {
-    globalThis.Float32Array = saved[0];
-    globalThis.Float64Array = saved[1];
-  }
-  return count;
-}
+/** Counts Float32Array and Float64Array constructions while `fn` runs. */
+const countAllocations = (fn: () => void): number => countTypedArrays(fn, ['Float32Array', 'Float64Array']);
 
 describe('mobilenetV1', () => {
   afterEach(() => {
