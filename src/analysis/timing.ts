@@ -3,6 +3,7 @@
  * kernels and every branch has been taken), then the median of the timed runs, which shrugs off
  * the occasional slow run caused by garbage collection or a busy machine.
  */
+import { Generator } from '../layers/init.js';
 import { describeValue } from '../tensor.js';
 
 export interface TimingOptions {
@@ -73,16 +74,13 @@ export function gflops(flops: number, ms: number): number {
   return ms > 0 ? flops / (ms * 1e6) : 0;
 }
 
-/** mulberry32: a small deterministic PRNG, so measured inputs are the same on every run. */
+/**
+ * Floats in [0, 1) from the library's seeded generator (the one layers initialise from), so
+ * measured inputs are the same on every run. Any number is accepted as a seed, as `seed >>> 0`.
+ */
 export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const generator = new Generator(seed >>> 0);
+  return () => generator.random();
 }
 
 /** A Float32Array of `size` values uniform in [-1, 1). */
