@@ -42,7 +42,7 @@ export {
 export {
   conv2dCost, linearCost, batchNorm2dCost, activationCost, pool2dCost, adaptiveAvgPool2dCost, reshapeCost, addCosts,
 } from './analysis/cost.js';
-export type { LayerCost, Conv2dSpec, Conv2dCost, LinearSpec, BatchNorm2dSpec, Pool2dSpec } from './analysis/cost.js';
+export type { CostCounts, LayerCost, Conv2dSpec, Conv2dCost, LinearSpec, BatchNorm2dSpec, Pool2dSpec } from './analysis/cost.js';
 export { compareSeparable, timeSeparable } from './analysis/compare.js';
 export type { SeparableSpec, SeparableComparison, SeparableTimings, VariantCost, VariantTiming, VariantName } from './analysis/compare.js';
 export { summary, traceLeaves, leafCost } from './analysis/summary.js';

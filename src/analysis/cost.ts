@@ -27,9 +27,8 @@ import {
   type PaddingMode,
 } from '../kernels/geometry.js';
 
-/** What every cost rule reports for one operation. */
-export interface LayerCost {
-  readonly outputShape: readonly number[];
+/** The counts every cost rule reports; they add up over layers (see `sumCounts`). */
+export interface CostCounts {
   /** Trainable parameters. */
   readonly params: number;
   /** Non-trainable state (BatchNorm running statistics), counted apart from params. */
@@ -41,6 +40,11 @@ export interface LayerCost {
   readonly biasAdds: number;
   /** BatchNorm, activation and pooling operations; not part of macs or flops. */
   readonly elementwiseOps: number;
+}
+
+/** What every cost rule reports for one operation. */
+export interface LayerCost extends CostCounts {
+  readonly outputShape: readonly number[];
 }
 
 export interface Conv2dSpec {
@@ -305,28 +309,25 @@ export function adaptiveAvgPool2dCost(inputShape: readonly number[], outputSize:
   };
 }
 
-/** Adds the counts of several costs (the output shape is the last one's). */
-export function addCosts(costs: readonly LayerCost[]): LayerCost {
-  if (costs.length === 0) throw new RangeError('addCosts needs at least one cost');
+/** The counts of several layers added up (flops stays 2 · macs); all zero for none. */
+export function sumCounts(items: readonly CostCounts[]): CostCounts {
   let params = 0;
   let bufferCount = 0;
   let macs = 0;
   let biasAdds = 0;
   let elementwiseOps = 0;
-  for (const c of costs) {
+  for (const c of items) {
     params += c.params;
     bufferCount += c.bufferCount;
     macs += c.macs;
     biasAdds += c.biasAdds;
     elementwiseOps += c.elementwiseOps;
   }
-  return {
-    outputShape: costs[costs.length - 1]!.outputShape.slice(),
-    params,
-    bufferCount,
-    macs,
-    flops: 2 * macs,
-    biasAdds,
-    elementwiseOps,
-  };
+  return { params, bufferCount, macs, flops: 2 * macs, biasAdds, elementwiseOps };
+}
+
+/** Adds the counts of several costs (the output shape is the last one's). */
+export function addCosts(costs: readonly LayerCost[]): LayerCost {
+  if (costs.length === 0) throw new RangeError('addCosts needs at least one cost');
+  return { outputShape: costs[costs.length - 1]!.outputShape.slice(), ...sumCounts(costs) };
 }

@@ -9,7 +9,7 @@
  * (shared weights) has its parameters counted at its first use only, its MACs at every use
  * (it does run every time).
  */
-import { describeValue, shapeSize } from '../tensor.js';
+import { describeValue, shapeSize, type Tensor } from '../tensor.js';
 import { Module } from '../layers/module.js';
 import { Conv2d } from '../layers/conv.js';
 import { BatchNorm2d } from '../layers/batchnorm.js';
@@ -24,13 +24,15 @@ import {
   linearCost,
   pool2dCost,
   reshapeCost,
+  sumCounts,
+  type CostCounts,
   type LayerCost,
 } from './cost.js';
 
 /** What a leaf does, for grouping totals: MACs only ever come from 'conv' and 'linear'. */
 export type LayerKind = 'conv' | 'linear' | 'batchnorm' | 'activation' | 'pool' | 'reshape' | 'other';
 
-export interface SummaryRow {
+export interface SummaryRow extends CostCounts {
   /** Dotted path as in `namedModules()` / state-dict keys (`features.1.depthwise`). */
   readonly name: string;
   /** The module's class name. */
@@ -44,10 +46,6 @@ export interface SummaryRow {
   readonly params: number;
   /** Buffer values (BatchNorm running statistics); 0 on later uses of a shared module. */
   readonly bufferCount: number;
-  readonly macs: number;
-  readonly flops: number;
-  readonly biasAdds: number;
-  readonly elementwiseOps: number;
   /** This row's MACs / the total MACs (0 when the model has none). */
   readonly macShare: number;
   /** Bytes of the output this leaf allocates (0 for views such as Flatten and Identity). */
@@ -63,14 +61,7 @@ export interface KindTotal {
   readonly macs: number;
 }
 
-export interface SummaryTotals {
-  readonly params: number;
-  readonly bufferCount: number;
-  readonly macs: number;
-  /** 2 · macs. */
-  readonly flops: number;
-  readonly biasAdds: number;
-  readonly elementwiseOps: number;
+export interface SummaryTotals extends CostCounts {
   readonly byKind: Readonly<Record<LayerKind, KindTotal>>;
   readonly inputBytes: number;
   /** Every leaf output of one forward pass, if each is kept (what a forward allocates). */
@@ -104,18 +95,15 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-/** Parameters a module holds itself (not through children). */
-function ownParameterCount(module: Module): number {
+/** Values of the named tensors a module holds itself: keys without a dot (not through children). */
+function ownValues(named: readonly [string, Tensor][]): number {
   let total = 0;
-  for (const [key, p] of module.namedParameters()) if (!key.includes('.')) total += shapeSize(p.shape);
+  for (const [key, t] of named) if (!key.includes('.')) total += shapeSize(t.shape);
   return total;
 }
 
-function ownBufferCount(module: Module): number {
-  let total = 0;
-  for (const [key, b] of module.namedBuffers()) if (!key.includes('.')) total += shapeSize(b.shape);
-  return total;
-}
+const ownParameterCount = (module: Module): number => ownValues(module.namedParameters());
+const ownBufferCount = (module: Module): number => ownValues(module.namedBuffers());
 
 /**
  * The leaf calls of one forward pass in execution order, with their input and output shapes.
@@ -255,19 +243,11 @@ export function summary(model: Module, inputShape: readonly number[]): ModelSumm
       costed,
     };
   });
-  let params = 0;
-  let bufferCount = 0;
-  let macs = 0;
-  let biasAdds = 0;
-  let elementwiseOps = 0;
+  const counts = sumCounts(draft);
+  const { macs } = counts;
   let activationBytes = 0;
   const byKind = Object.fromEntries(KINDS.map((k) => [k, { layers: 0, macs: 0 }])) as Record<LayerKind, { layers: number; macs: number }>;
   for (const row of draft) {
-    params += row.params;
-    bufferCount += row.bufferCount;
-    macs += row.macs;
-    biasAdds += row.biasAdds;
-    elementwiseOps += row.elementwiseOps;
     activationBytes += row.outputBytes;
     byKind[row.kind].layers++;
     byKind[row.kind].macs += row.macs;
@@ -279,17 +259,12 @@ export function summary(model: Module, inputShape: readonly number[]): ModelSumm
     outputShape: calls.length > 0 ? calls[calls.length - 1]!.outputShape.slice() : inputShape.slice(),
     rows,
     totals: {
-      params,
-      bufferCount,
-      macs,
-      flops: 2 * macs,
-      biasAdds,
-      elementwiseOps,
+      ...counts,
       byKind,
       inputBytes: shapeSize(inputShape) * BYTES,
       activationBytes,
-      parameterBytes: params * BYTES,
-      bufferBytes: bufferCount * BYTES,
+      parameterBytes: counts.params * BYTES,
+      bufferBytes: counts.bufferCount * BYTES,
     },
     uncosted: [...new Set(rows.filter((r) => !r.costed).map((r) => r.type))],
   };
