@@ -15,7 +15,7 @@ import { BatchNorm2d } from './batchnorm.js';
 import { checkOptions, Conv2d, DepthwiseConv2d, PointwiseConv2d } from './conv.js';
 import { resolveGenerator, type Generator, type InitOptions } from './init.js';
 import { Flatten, Linear } from './linear.js';
-import { Module, type ForwardAsyncOptions, type PlanStep } from './module.js';
+import { chainedOutputShape, chainSteps, Module, type ForwardAsyncOptions, type PlanStep } from './module.js';
 import { AdaptiveAvgPool2d } from './pooling.js';
 import { Sequential } from './sequential.js';
 
@@ -105,9 +105,7 @@ export class MobileNetV1 extends Module {
   }
 
   outputShape(inputShape: readonly number[]): number[] {
-    let shape = inputShape.slice();
-    for (const child of this.children()) shape = child.outputShape(shape);
-    return shape;
+    return chainedOutputShape(this.children(), inputShape);
   }
 
   override plan(inputShape: readonly number[]): PlanStep {
@@ -118,14 +116,7 @@ export class MobileNetV1 extends Module {
       steps.push(step);
       shape = step.outputShape;
     }
-    return {
-      outputShape: shape,
-      run: (input) => {
-        let y = input;
-        for (const step of steps) y = step.run(y);
-        return y;
-      },
-    };
+    return chainSteps(steps, shape);
   }
 
   override extraRepr(): string {

@@ -59,6 +59,25 @@ export function isInPlaceCapable(m: Module): m is Module & InPlaceCapable {
   return typeof (m as Partial<InPlaceCapable>).forwardInPlace === 'function';
 }
 
+/** The output shape of `modules` run one after another, each on the previous one's output. */
+export function chainedOutputShape(modules: readonly Module[], inputShape: readonly number[]): number[] {
+  let shape = inputShape.slice();
+  for (const module of modules) shape = module.outputShape(shape);
+  return shape;
+}
+
+/** One plan step that runs `steps` in order, each on the previous one's output. */
+export function chainSteps(steps: readonly PlanStep[], outputShape: readonly number[]): PlanStep {
+  return {
+    outputShape,
+    run: (input) => {
+      let y = input;
+      for (let i = 0; i < steps.length; i++) y = steps[i]!.run(y);
+      return y;
+    },
+  };
+}
+
 export class StateDictError extends Error {
   readonly missingKeys: string[];
   readonly unexpectedKeys: string[];

@@ -3,7 +3,7 @@ import type { Tensor, TensorLike } from '../tensor.js';
 import { asTensor, describeValue } from '../tensor.js';
 import { fusedActivationOf, Identity } from './activation.js';
 import { isFusable, type FusedActivation } from './conv.js';
-import { isInPlaceCapable, Module, type ForwardAsyncOptions, type PlanStep } from './module.js';
+import { chainedOutputShape, chainSteps, isInPlaceCapable, Module, type ForwardAsyncOptions, type InPlaceCapable, type PlanStep } from './module.js';
 
 /**
  * A group of consecutive children run as one call: a fusable module (a convolution, a separable
@@ -14,6 +14,14 @@ interface Segment {
   readonly module: Module;
   readonly activation: FusedActivation | null;
 }
+
+/**
+ * A segment as forward, forwardAsync and plan run it: `inPlace` when the module can overwrite a
+ * tensor that an earlier segment made (never the caller's input, never a view of it).
+ */
+type ScheduledSegment =
+  | { readonly module: Module & InPlaceCapable; readonly activation: FusedActivation | null; readonly inPlace: true }
+  | { readonly module: Module; readonly activation: FusedActivation | null; readonly inPlace: false };
 
 /**
  * Children are named by position (`new Sequential(a, b)` → "0", "1"), or by the keys of one
@@ -91,62 +99,59 @@ export class Sequential extends Module {
    * input, never a view of it): element-wise layers and BatchNorm then overwrite it in place
    * instead of allocating.
    */
+  private schedule(): ScheduledSegment[] {
+    let owned = false;
+    return this.segments().map(({ module, activation }): ScheduledSegment => {
+      if (owned && isInPlaceCapable(module)) return { module, activation, inPlace: true };
+      owned = module.producesNewTensor();
+      return { module, activation, inPlace: false };
+    });
+  }
+
   forward(x: TensorLike): Tensor {
     let y = asTensor(x, 'input');
-    let owned = false;
-    for (const { module, activation } of this.segments()) {
-      if (owned && isInPlaceCapable(module)) {
-        y = module.forwardInPlace(y, activation ?? undefined);
+    for (const segment of this.schedule()) {
+      if (segment.inPlace) {
+        y = segment.module.forwardInPlace(y, segment.activation ?? undefined);
         continue;
       }
+      const { module, activation } = segment;
       y = activation !== null && isFusable(module) ? module.forwardFused(y, activation) : module.forward(y);
-      owned = module.producesNewTensor();
     }
     return y;
   }
 
   override async forwardAsync(x: TensorLike, options: ForwardAsyncOptions = {}): Promise<Tensor> {
     let y = asTensor(x, 'input');
-    let owned = false;
-    for (const { module, activation } of this.segments()) {
-      if (owned && isInPlaceCapable(module)) {
-        y = module.forwardInPlace(y, activation ?? undefined);
+    for (const segment of this.schedule()) {
+      if (segment.inPlace) {
+        y = segment.module.forwardInPlace(y, segment.activation ?? undefined);
         continue;
       }
+      const { module, activation } = segment;
       y = activation !== null && isFusable(module) ? await module.forwardAsyncFused(y, activation, options) : await module.forwardAsync(y, options);
-      owned = module.producesNewTensor();
     }
     return y;
   }
 
   outputShape(inputShape: readonly number[]): number[] {
-    let shape = inputShape.slice();
-    for (const layer of this.children()) shape = layer.outputShape(shape);
-    return shape;
+    return chainedOutputShape(this.children(), inputShape);
   }
 
   override plan(inputShape: readonly number[]): PlanStep {
     const steps: PlanStep[] = [];
     let shape: readonly number[] = inputShape.slice();
-    let owned = false;
-    for (const { module, activation } of this.segments()) {
+    for (const segment of this.schedule()) {
       let step: PlanStep;
-      if (owned && isInPlaceCapable(module)) {
-        step = module.planInPlace(shape, activation ?? undefined);
+      if (segment.inPlace) {
+        step = segment.module.planInPlace(shape, segment.activation ?? undefined);
       } else {
+        const { module, activation } = segment;
         step = activation !== null && isFusable(module) ? module.planFused(shape, activation) : module.plan(shape);
-        owned = module.producesNewTensor();
       }
       steps.push(step);
       shape = step.outputShape;
     }
-    return {
-      outputShape: shape,
-      run: (input) => {
-        let y = input;
-        for (let i = 0; i < steps.length; i++) y = steps[i]!.run(y);
-        return y;
-      },
-    };
+    return chainSteps(steps, shape);
   }
 }
