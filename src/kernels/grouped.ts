@@ -7,10 +7,12 @@
  *
  * The weights `[Cout, Cin/groups, kH, kW]` already are the row-major A of each group. B is never
  * materialised: each panel of output pixels is packed straight from the input (im2col.ts), so
- * the scratch is one panel (at most 256 KiB, see gemm.ts) plus the accumulators.
+ * the scratch is one panel (at most 256 KiB, see gemm.ts) plus the accumulators. A 1×1 kernel
+ * with stride 1 and no padding (the pointwise path, pointwise.ts) has B = the group's input
+ * channels as they lie in memory, so its panels are plain copies of it (packPanel).
  */
 import type { Conv2dGeometry } from './geometry.js';
-import { gemmPanel, panelColumns, ROW_BLOCK } from './gemm.js';
+import { gemmPanel, packPanel, panelColumns, ROW_BLOCK } from './gemm.js';
 import { packConvPanel } from './im2col.js';
 import { SLOT_ACCUMULATORS, SLOT_PANEL, type Scratch } from './scratch.js';
 
@@ -25,6 +27,8 @@ export function groupedConv(
   const coutPerGroup = Cout / groups;
   const depth = cinPerGroup * g.kernelH * g.kernelW;
   const pixels = Ho * Wo;
+  const contiguous = g.kernelH === 1 && g.kernelW === 1 && g.strideH === 1 && g.strideW === 1 &&
+    g.padTop === 0 && g.padBottom === 0 && g.padLeft === 0 && g.padRight === 0;
   const columns = Math.min(pixels, panelColumns(depth));
   const panel = scratch.get(SLOT_PANEL, depth * columns);
   const acc = scratch.getFloat64(SLOT_ACCUMULATORS, ROW_BLOCK * columns);
@@ -38,7 +42,8 @@ export function groupedConv(
       const yBase = (n * Cout + o0) * pixels;
       for (let p0 = 0; p0 < pixels; p0 += columns) {
         const width = Math.min(columns, pixels - p0);
-        packConvPanel(g, x, xGroup, cinPerGroup, p0, width, panel);
+        if (contiguous) packPanel(cinPerGroup, width, x, xGroup + p0, pixels, panel);
+        else packConvPanel(g, x, xGroup, cinPerGroup, p0, width, panel);
         gemmPanel(o1 - o0, width, depth, w, o0 * depth, depth, panel, y, yBase + p0, pixels, bias, o0, act, acc);
       }
     }
