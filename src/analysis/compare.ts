@@ -11,7 +11,7 @@
  */
 import { conv2d } from '../kernels/conv2d.js';
 import { describeValue, shapeSize as sizeOf, type Tensor } from '../tensor.js';
-import { resolvePair, type IntPair } from '../kernels/geometry.js';
+import { positiveInteger, resolvePair, type IntPair } from '../kernels/geometry.js';
 import { conv2dCost, type Conv2dCost } from './cost.js';
 import { gflops, measure, randomData, seededRandom, type Timing, type TimingOptions } from './timing.js';
 
@@ -63,13 +63,6 @@ export interface SeparableComparison {
 }
 
 const SPEC_KEYS = ['inChannels', 'outChannels', 'kernelSize', 'height', 'width', 'kernelsPerLayer', 'stride', 'padding', 'batch'];
-
-function positiveInteger(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new RangeError(`${name} must be a positive integer, got ${describeValue(value)}`);
-  }
-  return value;
-}
 
 function variant(name: VariantName, description: string, cost: { params: number; macs: number; outputShape: readonly number[] }): VariantCost {
   return { name, description, params: cost.params, macs: cost.macs, flops: 2 * cost.macs, outputShape: cost.outputShape.slice() };

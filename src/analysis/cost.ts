@@ -19,6 +19,7 @@
 import { describeValue, shapeSize } from '../tensor.js';
 import {
   conv2dGeometry,
+  positiveInteger,
   resolvePadding,
   resolvePair,
   type Conv2dGeometry,
@@ -88,13 +89,6 @@ function checkSpecKeys(spec: unknown, allowed: readonly string[], fn: string): v
       throw new TypeError(`${fn}: unknown field ${JSON.stringify(key)}; expected one of ${allowed.join(', ')}`);
     }
   }
-}
-
-function positiveInteger(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new RangeError(`${name} must be a positive integer, got ${describeValue(value)}`);
-  }
-  return value;
 }
 
 function checkInputShape(shape: unknown, name: string, ranks: readonly number[], expected: string): readonly number[] {

@@ -53,7 +53,8 @@ export interface Conv2dGeometry {
 
 const PADDING_MODES: readonly PaddingMode[] = ['zeros', 'reflect', 'replicate', 'circular'];
 
-function positiveInt(value: unknown, name: string, min = 1): number {
+/** Returns `value` if it is an integer ≥ `min` (1 unless given; 0 for "non-negative"), else throws a RangeError naming it. */
+export function positiveInteger(value: unknown, name: string, min = 1): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
     const what = min === 0 ? 'a non-negative integer' : 'a positive integer';
     throw new RangeError(`${name} must be ${what}, got ${describeValue(value)}`);
@@ -61,15 +62,23 @@ function positiveInt(value: unknown, name: string, min = 1): number {
   return value;
 }
 
+/** Returns `value` if it is one of the padding modes, else throws a RangeError naming them. */
+export function checkPaddingMode(value: unknown): PaddingMode {
+  if (!(PADDING_MODES as readonly unknown[]).includes(value)) {
+    throw new RangeError(`paddingMode must be one of ${PADDING_MODES.map((m) => `'${m}'`).join(', ')}, got ${describeValue(value)}`);
+  }
+  return value as PaddingMode;
+}
+
 /** Resolves an int-or-pair option (`stride`, `dilation`, `kernelSize`, ...) to `[h, w]`. */
 export function resolvePair(value: unknown, name: string, fallback: number, min = 1): [number, number] {
   if (value === undefined) return [fallback, fallback];
   if (typeof value === 'number') {
-    positiveInt(value, name, min);
+    positiveInteger(value, name, min);
     return [value, value];
   }
   if (Array.isArray(value) && value.length === 2) {
-    return [positiveInt(value[0], `${name}[0]`, min), positiveInt(value[1], `${name}[1]`, min)];
+    return [positiveInteger(value[0], `${name}[0]`, min), positiveInteger(value[1], `${name}[1]`, min)];
   }
   throw new TypeError(`${name} must be an integer or a pair [h, w], got ${describeValue(value)}`);
 }
@@ -109,10 +118,10 @@ export function resolvePadding(
       }
     }
     return {
-      top: positiveInt(p.top, 'padding.top', 0),
-      bottom: positiveInt(p.bottom, 'padding.bottom', 0),
-      left: positiveInt(p.left, 'padding.left', 0),
-      right: positiveInt(p.right, 'padding.right', 0),
+      top: positiveInteger(p.top, 'padding.top', 0),
+      bottom: positiveInteger(p.bottom, 'padding.bottom', 0),
+      left: positiveInteger(p.left, 'padding.left', 0),
+      right: positiveInteger(p.right, 'padding.right', 0),
     };
   }
   throw new TypeError(
@@ -152,7 +161,7 @@ export function conv2dGeometry(
   const batched = inputShape.length === 4;
   const [batch, inChannels, inHeight, inWidth] = batched ? inputShape : [1, ...inputShape];
   const [outChannels, channelsPerGroup, kernelH, kernelW] = weightShape as [number, number, number, number];
-  const groups = options.groups === undefined ? 1 : positiveInt(options.groups, 'groups');
+  const groups = options.groups === undefined ? 1 : positiveInteger(options.groups, 'groups');
   if (inChannels! % groups !== 0) {
     throw new RangeError(`in_channels must be divisible by groups: input has ${inChannels} channels, groups=${groups}`);
   }
@@ -167,10 +176,7 @@ export function conv2dGeometry(
   const stride = resolvePair(options.stride, 'stride', 1);
   const dilation = resolvePair(options.dilation, 'dilation', 1);
   const pad = resolvePadding(options.padding, [kernelH, kernelW], stride, dilation);
-  const paddingMode = options.paddingMode ?? 'zeros';
-  if (!PADDING_MODES.includes(paddingMode)) {
-    throw new RangeError(`paddingMode must be one of ${PADDING_MODES.map((m) => `'${m}'`).join(', ')}, got ${describeValue(paddingMode)}`);
-  }
+  const paddingMode = checkPaddingMode(options.paddingMode ?? 'zeros');
   if (paddingMode === 'reflect') {
     if (pad.top >= inHeight! || pad.bottom >= inHeight! || pad.left >= inWidth! || pad.right >= inWidth!) {
       throw new RangeError(

@@ -12,7 +12,7 @@
 import { asTensor, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import { kernelSetup, runKernel, type KernelPath, type KernelSetup } from './conv2d.js';
 import type { Activation } from './epilogue.js';
-import { conv2dGeometry, resolvePadding, resolvePair, type Conv2dGeometry, type GeometryOptions } from './geometry.js';
+import { checkPaddingMode, conv2dGeometry, resolvePadding, resolvePair, type Conv2dGeometry, type GeometryOptions } from './geometry.js';
 import { Scratch } from './scratch.js';
 import { checkOptionNames, resolveActivation, resolveBias } from './validate.js';
 
@@ -23,7 +23,6 @@ export interface PrepareConv2dOptions extends GeometryOptions {
 }
 
 const PREPARE_OPTION_NAMES = ['bias', 'stride', 'padding', 'dilation', 'groups', 'paddingMode', 'activation'];
-const PADDING_MODES = ['zeros', 'reflect', 'replicate', 'circular'];
 
 function sharesMemory(a: Float32Array, b: Float32Array): boolean {
   if (a.buffer !== b.buffer) return false;
@@ -70,9 +69,7 @@ export class Conv2dPlan {
     if (outChannels % groups !== 0) {
       throw new RangeError(`out_channels must be divisible by groups: weight.shape[0]=${outChannels}, groups=${groups}`);
     }
-    if (options.paddingMode !== undefined && !PADDING_MODES.includes(options.paddingMode)) {
-      throw new RangeError(`paddingMode must be one of ${PADDING_MODES.map((m) => `'${m}'`).join(', ')}, got ${describeValue(options.paddingMode)}`);
-    }
+    if (options.paddingMode !== undefined) checkPaddingMode(options.paddingMode);
     const bias = resolveBias(options.bias, outChannels);
     this.act = resolveActivation(options.activation);
     this.weightShape = w.shape.slice();

@@ -2,7 +2,9 @@
 import { describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import { ACT_NONE, ACT_RELU6, activationCode } from '../kernels/epilogue.js';
 import { checkInput, Module, type InPlaceCapable, type PlanStep } from './module.js';
-import { checkOptions, positiveInteger, type FusableModule, type FusedActivation } from './conv.js';
+import { positiveInteger } from '../kernels/geometry.js';
+import { checkOptionNames } from '../kernels/validate.js';
+import type { FusableModule, FusedActivation } from './conv.js';
 
 export interface BatchNorm2dOptions {
   eps?: number;
@@ -36,7 +38,7 @@ export class BatchNorm2d extends Module implements InPlaceCapable, FusableModule
 
   constructor(numFeatures: number, options: BatchNorm2dOptions = {}) {
     super();
-    checkOptions(options, ['eps', 'momentum', 'affine'], 'BatchNorm2d');
+    checkOptionNames(options, ['eps', 'momentum', 'affine'], 'BatchNorm2d');
     this.numFeatures = positiveInteger(numFeatures, 'numFeatures');
     this.eps = options.eps ?? 1e-5;
     if (typeof this.eps !== 'number' || !(this.eps >= 0)) throw new RangeError(`eps must be a non-negative number, got ${describeValue(options.eps)}`);

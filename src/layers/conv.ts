@@ -7,7 +7,9 @@ import { conv2d } from '../kernels/conv2d.js';
 import { prepareConv2d } from '../kernels/plan.js';
 import type { Activation } from '../kernels/epilogue.js';
 import {
+  checkPaddingMode,
   conv2dGeometry,
+  positiveInteger,
   resolvePadding,
   resolvePair,
   type ExplicitPadding,
@@ -15,7 +17,7 @@ import {
   type Padding,
   type PaddingMode,
 } from '../kernels/geometry.js';
-import type { Conv2dOptions } from '../kernels/validate.js';
+import { checkOptionNames, type Conv2dOptions } from '../kernels/validate.js';
 import { checkInput, Module, type ForwardAsyncOptions, type PlanStep } from './module.js';
 import { resolveGenerator, uniformFanIn, type InitOptions } from './init.js';
 
@@ -33,26 +35,6 @@ export interface Conv2dLayerOptions extends InitOptions {
   groups?: number;
   bias?: boolean;
   paddingMode?: PaddingMode;
-}
-
-const PADDING_MODES: readonly PaddingMode[] = ['zeros', 'reflect', 'replicate', 'circular'];
-
-export function checkOptions(options: unknown, allowed: readonly string[], layer: string): void {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TypeError(`${layer}: options must be an object, got ${describeValue(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key) && (options as Record<string, unknown>)[key] !== undefined) {
-      throw new TypeError(`${layer}: unknown option ${JSON.stringify(key)}; expected one of ${allowed.join(', ')}`);
-    }
-  }
-}
-
-export function positiveInteger(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new RangeError(`${name} must be a positive integer, got ${describeValue(value)}`);
-  }
-  return value;
 }
 
 function pairRepr(p: readonly [number, number]): string {
@@ -103,7 +85,7 @@ export class Conv2d extends Module implements FusableModule {
 
   constructor(options: Conv2dLayerOptions) {
     super();
-    checkOptions(options, CONV_OPTION_NAMES, new.target.name);
+    checkOptionNames(options, CONV_OPTION_NAMES, new.target.name);
     this.inChannels = positiveInteger(options.inChannels, 'inChannels');
     this.outChannels = positiveInteger(options.outChannels, 'outChannels');
     if (options.kernelSize === undefined) throw new TypeError(`${new.target.name}: kernelSize is required`);
@@ -119,10 +101,7 @@ export class Conv2d extends Module implements FusableModule {
     if (this.outChannels % this.groups !== 0) {
       throw new RangeError(`outChannels must be divisible by groups: outChannels=${this.outChannels}, groups=${this.groups}`);
     }
-    this.paddingMode = options.paddingMode ?? 'zeros';
-    if (!PADDING_MODES.includes(this.paddingMode)) {
-      throw new RangeError(`paddingMode must be one of ${PADDING_MODES.map((m) => `'${m}'`).join(', ')}, got ${describeValue(this.paddingMode)}`);
-    }
+    this.paddingMode = checkPaddingMode(options.paddingMode ?? 'zeros');
     const hasBias = options.bias ?? true;
     if (typeof hasBias !== 'boolean') throw new TypeError(`bias must be a boolean, got ${describeValue(options.bias)}`);
     const generator = resolveGenerator(options);
@@ -294,7 +273,7 @@ export class DepthwiseConv2d extends Conv2d {
   readonly kernelsPerLayer: number;
 
   constructor(options: DepthwiseConv2dLayerOptions) {
-    checkOptions(options, ['inChannels', 'kernelsPerLayer', 'kernelSize', 'stride', 'padding', 'dilation', 'bias', 'paddingMode', 'seed', 'generator'], 'DepthwiseConv2d');
+    checkOptionNames(options, ['inChannels', 'kernelsPerLayer', 'kernelSize', 'stride', 'padding', 'dilation', 'bias', 'paddingMode', 'seed', 'generator'], 'DepthwiseConv2d');
     const inChannels = positiveInteger(options.inChannels, 'inChannels');
     const kernelsPerLayer = positiveInteger(options.kernelsPerLayer ?? 1, 'kernelsPerLayer');
     super({
@@ -325,7 +304,7 @@ export interface PointwiseConv2dLayerOptions extends InitOptions {
 /** The seed's `pointwise_conv(nin, nout)`: `nn.Conv2d(nin, nout, kernel_size=1)`. */
 export class PointwiseConv2d extends Conv2d {
   constructor(options: PointwiseConv2dLayerOptions) {
-    checkOptions(options, ['inChannels', 'outChannels', 'stride', 'groups', 'bias', 'seed', 'generator'], 'PointwiseConv2d');
+    checkOptionNames(options, ['inChannels', 'outChannels', 'stride', 'groups', 'bias', 'seed', 'generator'], 'PointwiseConv2d');
     super({
       inChannels: options.inChannels,
       outChannels: options.outChannels,
@@ -373,7 +352,7 @@ export class DepthwiseSeparableConv2d extends Module implements FusableModule {
 
   constructor(options: DepthwiseSeparableConv2dLayerOptions) {
     super();
-    checkOptions(
+    checkOptionNames(
       options,
       ['inChannels', 'kernelsPerLayer', 'outChannels', 'kernelSize', 'stride', 'padding', 'dilation', 'bias', 'paddingMode', 'seed', 'generator'],
       'DepthwiseSeparableConv2d',

@@ -1,7 +1,8 @@
 /** `nn.Linear` and `nn.Flatten`. */
 import { describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import { asTensor } from '../tensor.js';
-import { checkOptions, positiveInteger } from './conv.js';
+import { positiveInteger } from '../kernels/geometry.js';
+import { checkOptionNames } from '../kernels/validate.js';
 import { resolveGenerator, uniformFanIn, type InitOptions } from './init.js';
 import { Module, type PlanStep } from './module.js';
 
@@ -21,7 +22,7 @@ export class Linear extends Module {
 
   constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
     super();
-    checkOptions(options, ['bias', 'seed', 'generator'], 'Linear');
+    checkOptionNames(options, ['bias', 'seed', 'generator'], 'Linear');
     this.inFeatures = positiveInteger(inFeatures, 'inFeatures');
     this.outFeatures = positiveInteger(outFeatures, 'outFeatures');
     const hasBias = options.bias ?? true;

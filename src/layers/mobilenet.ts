@@ -12,7 +12,8 @@ import type { Tensor, TensorLike } from '../tensor.js';
 import { describeValue } from '../tensor.js';
 import { ReLU6 } from './activation.js';
 import { BatchNorm2d } from './batchnorm.js';
-import { checkOptions, Conv2d, DepthwiseConv2d, PointwiseConv2d } from './conv.js';
+import { checkOptionNames } from '../kernels/validate.js';
+import { Conv2d, DepthwiseConv2d, PointwiseConv2d } from './conv.js';
 import { resolveGenerator, type Generator, type InitOptions } from './init.js';
 import { Flatten, Linear } from './linear.js';
 import { chainedOutputShape, chainSteps, Module, type ForwardAsyncOptions, type PlanStep } from './module.js';
@@ -58,7 +59,7 @@ export class MobileNetV1 extends Module {
 
   constructor(options: MobileNetV1Options = {}) {
     super();
-    checkOptions(options, ['widthMultiplier', 'numClasses', 'inChannels', 'seed', 'generator'], 'mobilenetV1');
+    checkOptionNames(options, ['widthMultiplier', 'numClasses', 'inChannels', 'seed', 'generator'], 'mobilenetV1');
     const alpha = options.widthMultiplier ?? 1;
     if (typeof alpha !== 'number' || !(alpha > 0) || !Number.isFinite(alpha)) {
       throw new RangeError(`widthMultiplier must be a positive number, got ${describeValue(options.widthMultiplier)}`);

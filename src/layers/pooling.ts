@@ -7,7 +7,7 @@
 import { describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import { resolvePair, type ExplicitPadding, type IntPair } from '../kernels/geometry.js';
 import { checkInput, Module, type PlanStep } from './module.js';
-import { checkOptions } from './conv.js';
+import { checkOptionNames } from '../kernels/validate.js';
 
 export type PoolPadding = IntPair | ExplicitPadding;
 
@@ -197,7 +197,7 @@ export interface MaxPool2dOptions {
 export class MaxPool2d extends Pool2d {
   constructor(options: MaxPool2dOptions | IntPair) {
     const o = (typeof options === 'number' || Array.isArray(options) ? { kernelSize: options } : options) as MaxPool2dOptions;
-    checkOptions(o, ['kernelSize', 'stride', 'padding', 'dilation', 'ceilMode'], 'MaxPool2d');
+    checkOptionNames(o, ['kernelSize', 'stride', 'padding', 'dilation', 'ceilMode'], 'MaxPool2d');
     super('MaxPool2d', o.kernelSize, o.stride, o.padding, o.dilation, o.ceilMode);
   }
 
@@ -268,7 +268,7 @@ export class AvgPool2d extends Pool2d {
 
   constructor(options: AvgPool2dOptions | IntPair) {
     const o = (typeof options === 'number' || Array.isArray(options) ? { kernelSize: options } : options) as AvgPool2dOptions;
-    checkOptions(o, ['kernelSize', 'stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride'], 'AvgPool2d');
+    checkOptionNames(o, ['kernelSize', 'stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride'], 'AvgPool2d');
     super('AvgPool2d', o.kernelSize, o.stride, o.padding, 1, o.ceilMode);
     this.countIncludePad = o.countIncludePad ?? true;
     const divisor = o.divisorOverride ?? null;
