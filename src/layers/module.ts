@@ -220,13 +220,7 @@ export abstract class Module {
 
   /** Learnable parameters with their state-dict keys (absent optional ones are skipped). */
   namedParameters(): [string, Tensor][] {
-    const result: [string, Tensor][] = [];
-    for (const [prefix, module] of this.namedModules()) {
-      for (const [name, p] of module.ownParameters()) {
-        if (p !== null) result.push([prefix === '' ? name : `${prefix}.${name}`, p]);
-      }
-    }
-    return result;
+    return this.namedTensors((module) => module.ownParameters());
   }
 
   parameters(): Tensor[] {
@@ -234,9 +228,16 @@ export abstract class Module {
   }
 
   namedBuffers(): [string, Tensor][] {
+    return this.namedTensors((module) => module.ownBuffers());
+  }
+
+  /** The tensors `own` gives for every module, under their state-dict keys; null ones are skipped. */
+  private namedTensors(own: (module: Module) => readonly [string, Tensor | null][]): [string, Tensor][] {
     const result: [string, Tensor][] = [];
     for (const [prefix, module] of this.namedModules()) {
-      for (const [name, b] of module.ownBuffers()) result.push([prefix === '' ? name : `${prefix}.${name}`, b]);
+      for (const [name, t] of own(module)) {
+        if (t !== null) result.push([prefix === '' ? name : `${prefix}.${name}`, t]);
+      }
     }
     return result;
   }
