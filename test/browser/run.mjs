@@ -12,21 +12,14 @@ import { ensureBuilt, ROOT } from './ensure-built.mjs';
 import { launchBrowser, openPage } from './harness.mjs';
 import { maxRelativeError, runCases, CONV_CASES, LAYER_EXPORTS } from './cases.js';
 import { startServer } from './server.mjs';
+import { runMain, scriptChecks } from '../script-checks.mjs';
 
 const CROSS_ENGINE_TOLERANCE = 1e-6;
 const REFERENCE_TOLERANCE = 1e-4;
 const KERNEL_PATHS = ['depthwise3x3s1', 'depthwise3x3s2', 'depthwise', 'pointwise', 'grouped'];
 
-let failures = 0;
-let passes = 0;
-function check(ok, message) {
-  if (ok) passes++;
-  else {
-    failures++;
-    console.log(`  FAIL ${message}`);
-  }
-  return ok;
-}
+const checks = scriptChecks('test:browser');
+const { check } = checks;
 
 function fromBase64(text) {
   const bytes = Buffer.from(text, 'base64');
@@ -106,7 +99,6 @@ async function checkExamplePage(context, origin) {
 }
 
 async function main() {
-  const started = Date.now();
   ensureBuilt();
   const lib = await import(pathToFileURL(join(ROOT, 'dist/index.js')).href);
   const nodeStarted = performance.now();
@@ -133,15 +125,7 @@ async function main() {
     await browser.close();
     await server.close();
   }
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  if (failures > 0) {
-    console.log(`test:browser FAILED: ${failures} check(s) failed (${seconds} s)`);
-    process.exit(1);
-  }
-  console.log(`test:browser passed: ${passes} checks (${seconds} s)`);
+  checks.finish();
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+runMain(main);

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureBuilt, ROOT } from '../browser/ensure-built.mjs';
+import { runMain, scriptChecks } from '../script-checks.mjs';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'consumer');
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
@@ -18,16 +19,8 @@ const CONFIG_LIBS = {
   'tsconfig.bundler.json': 'Bundler resolution, lib ES2022 + DOM, no Node types',
 };
 
-let failures = 0;
-let passes = 0;
-function check(ok, message) {
-  if (ok) passes++;
-  else {
-    failures++;
-    console.log(`  FAIL ${message}`);
-  }
-  return ok;
-}
+const checks = scriptChecks('test:package');
+const { check } = checks;
 
 function run(command, args, cwd) {
   const result = spawnSync(command, args, { cwd, encoding: 'utf8' });
@@ -85,7 +78,6 @@ function checkTarball(files, pkg) {
 }
 
 async function main() {
-  const started = Date.now();
   ensureBuilt();
   const scratch = mkdtempSync(join(tmpdir(), 'sepconv-package-'));
   try {
@@ -123,15 +115,7 @@ async function main() {
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  if (failures > 0) {
-    console.log(`test:package FAILED: ${failures} check(s) failed (${seconds} s)`);
-    process.exit(1);
-  }
-  console.log(`test:package passed: ${passes} checks (${seconds} s)`);
+  checks.finish();
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+runMain(main);
