@@ -9,21 +9,14 @@ import { describe, it, expect } from 'vitest';
 import ndarray, { type NdArray } from 'ndarray';
 import ops from 'ndarray-ops';
 import { referenceConv2d, type Activation, type Conv2dOptions, type PaddingMode, type Tensor } from '../../src/index.js';
-import { expectClose, pytorchAccepts, pytorchOutputSize, pytorchSides, randomTensor, rng } from '../helpers.js';
+import { expectClose, pytorchAccepts, pytorchOutputSize, pytorchSides, randomTensor, rng, type SpatialConfig } from '../helpers.js';
 
-interface Config {
+interface Config extends SpatialConfig {
   n: number | null; // null: unbatched input
   cin: number;
   cout: number;
   groups: number;
-  h: number;
-  w: number;
-  kh: number;
-  kw: number;
-  stride: [number, number];
-  dilation: [number, number];
   padding: 'same' | 'valid' | number | [number, number] | { top: number; bottom: number; left: number; right: number };
-  mode: PaddingMode;
   bias: boolean;
   activation: Activation;
 }

@@ -19,7 +19,7 @@ import {
   type PaddingMode,
 } from '../../src/index.js';
 import { kernelSetup } from '../../src/kernels/conv2d.js';
-import { expectClose, pytorchAccepts, pytorchOutputSize, pytorchSides, randomTensor, rng, type Sides } from '../helpers.js';
+import { expectClose, pytorchAccepts, pytorchOutputSize, pytorchSides, randomTensor, rng, type Sides, type SpatialConfig } from '../helpers.js';
 
 /** Every branch of selectKernelPath; a Record so that a new branch fails the typecheck here. */
 const BRANCHES: Record<KernelPath, true> = {
@@ -32,20 +32,12 @@ const BRANCHES: Record<KernelPath, true> = {
 const PER_BRANCH = 100;
 const LARGE_PER_BRANCH = 6;
 
-interface Config {
+interface Config extends SpatialConfig {
   branch: KernelPath;
   batch: number | null; // null: unbatched [Cin, H, W]
   cin: number;
   cout: number;
   groups: number;
-  h: number;
-  w: number;
-  kh: number;
-  kw: number;
-  stride: [number, number];
-  dilation: [number, number];
-  padding: Padding;
-  mode: PaddingMode;
   bias: boolean;
   activation: Activation;
 }
