@@ -27,11 +27,12 @@ const rootDir = path.dirname(benchDir);
 // Options
 
 function parseArgs(argv) {
-  const opts = { filter: null, quick: false, peers: true, save: false, rounds: null };
+  const opts = { filter: null, quick: false, peers: true, threads: true, save: false, rounds: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quick') opts.quick = true;
     else if (arg === '--no-peers') opts.peers = false;
+    else if (arg === '--no-threads') opts.threads = false;
     else if (arg === '--save') opts.save = true;
     else if (arg === '--filter' || arg.startsWith('--filter=')) {
       const value = arg === '--filter' ? argv[++i] : arg.slice('--filter='.length);
@@ -48,11 +49,12 @@ function parseArgs(argv) {
 }
 
 function usage(problem) {
-  const text = `usage: node bench/run.mjs [--filter name[,name…]] [--quick] [--no-peers] [--rounds n] [--save]
+  const text = `usage: node bench/run.mjs [--filter name[,name…]] [--quick] [--no-peers] [--no-threads] [--rounds n] [--save]
   --filter   only workloads whose name contains one of the given strings
              (${WORKLOADS.map((w) => w.name).join(', ')})
   --quick    one short round per engine (well under a minute); for a smoke test, not for figures
   --no-peers sepconv (and its reference path) only, without TensorFlow.js
+  --no-threads skip the threads table (1 thread vs the worker pool with 2 threads and all cores)
   --rounds   interleaved timing rounds per workload (default 5, 1 with --quick)
   --save     write bench/results/latest.{json,md} even for a partial run`;
   if (problem) {
@@ -457,8 +459,21 @@ async function main() {
   const partial = opts.filter !== null || opts.quick || !opts.peers || opts.rounds !== null;
   if (partial && !opts.save) {
     log(`${elapsed()} partial run: bench/results/latest.* left unchanged (add --save to write them)`);
-    return;
+  } else {
+    writeResults(results, engineNames, memory, loadStart, loadEnd, allEngines, machine);
   }
+  if (opts.threads) await threadsTable(partial && !opts.save);
+}
+
+/** The threads dimension (bench/threads.mjs): 1 thread vs the worker pool, same workloads. */
+async function threadsTable(partial) {
+  log(`${elapsed()} threads table: 1 thread vs the worker pool (2 threads, all cores)`);
+  const { runThreadsBench } = await import('./threads.mjs');
+  const { markdown } = await runThreadsBench({ filter: opts.filter, quick: opts.quick, save: !partial });
+  console.log(`\n${markdown}\n`);
+}
+
+function writeResults(results, engineNames, memory, loadStart, loadEnd, allEngines, machine) {
   const date = new Date().toISOString();
   const report = {
     date,
