@@ -1,35 +1,11 @@
 /** Every onnxruntime-generated case in ../shared/golden/conv2d, through every entry point it fits. */
 import { describe, it, expect } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { conv2d, depthwiseConv2d, pointwiseConv2d, referenceConv2d, selectKernelPath, conv2dGeometry } from '../src/index.js';
-import type { Conv2dOptions, Tensor } from '../src/index.js';
-import { SHARED_DIR, expectClose, readFloat32 } from './helpers.js';
+import type { Conv2dOptions } from '../src/index.js';
+import { expectClose, loadGoldenCases, loadGoldenTensor } from './helpers.js';
 
-const GOLDEN_DIR = join(SHARED_DIR, 'golden', 'conv2d');
-
-interface GoldenCase {
-  name: string;
-  input: { shape: number[]; file: string };
-  weight: { shape: number[]; file: string };
-  bias: { shape: number[]; file: string } | null;
-  stride: [number, number];
-  padding: { top: number; bottom: number; left: number; right: number };
-  dilation: [number, number];
-  groups: number;
-  paddingMode: 'zeros' | 'reflect' | 'replicate' | 'circular';
-  output: { shape: number[]; file: string };
-}
-
-function load(entry: { shape: number[]; file: string }): Tensor {
-  return { shape: entry.shape, data: readFloat32(join(GOLDEN_DIR, entry.file)) };
-}
-
-// A missing folder must fail the suite, not skip it.
-if (!existsSync(join(GOLDEN_DIR, 'manifest.json'))) {
-  throw new Error(`golden data not found at ${GOLDEN_DIR}; the repository expects ../shared beside it`);
-}
-const manifest = JSON.parse(readFileSync(join(GOLDEN_DIR, 'manifest.json'), 'utf8')) as { cases: GoldenCase[] };
+const manifest = { cases: loadGoldenCases() };
+const load = loadGoldenTensor;
 
 describe('golden conv2d cases (onnxruntime oracle)', () => {
   it('has the cases', () => {

@@ -232,3 +232,33 @@ export function countTypedArrays(
   }
   return count;
 }
+
+/** One case of the onnxruntime oracle (`../shared/golden/conv2d/manifest.json`; its README has the format). */
+export interface GoldenCase {
+  name: string;
+  input: { shape: number[]; file: string };
+  weight: { shape: number[]; file: string };
+  bias: { shape: number[]; file: string } | null;
+  stride: [number, number];
+  padding: { top: number; bottom: number; left: number; right: number };
+  dilation: [number, number];
+  groups: number;
+  paddingMode: 'zeros' | 'reflect' | 'replicate' | 'circular';
+  output: { shape: number[]; file: string };
+}
+
+export const GOLDEN_DIR = resolve(SHARED_DIR, 'golden', 'conv2d');
+
+/** The golden cases; throws (failing the suite rather than skipping it) when the folder is missing. */
+export function loadGoldenCases(): GoldenCase[] {
+  const manifestPath = resolve(GOLDEN_DIR, 'manifest.json');
+  if (!existsSync(manifestPath)) {
+    throw new Error(`golden data not found at ${GOLDEN_DIR}; the repository expects ../shared beside it`);
+  }
+  return (JSON.parse(readFileSync(manifestPath, 'utf8')) as { cases: GoldenCase[] }).cases;
+}
+
+/** A golden tensor file as a Tensor of its listed shape. */
+export function loadGoldenTensor(entry: { shape: number[]; file: string }): Tensor {
+  return { shape: entry.shape, data: readFloat32(resolve(GOLDEN_DIR, entry.file)) };
+}

@@ -116,6 +116,16 @@ export type DepthwiseConv2dOptions = Omit<Conv2dOptions, 'groups'>;
  * Output channel `c·K + q` reads input channel `c`.
  */
 export function depthwiseConv2d(input: TensorLike, weight: TensorLike, options: DepthwiseConv2dOptions = {}): Tensor {
+  // The caller's objects, not gathered copies: `out` aliasing is judged on the caller's memory.
+  return conv2d(input, weight, { ...options, groups: depthwiseGroups(input, weight, options) });
+}
+
+/**
+ * The checks of a depthwise call that `conv2d` does not make (no `groups` option, a
+ * `[Cin*K, 1, kH, kW]` weight), in the order the synchronous API and the pool both make them;
+ * returns the implied groups (= input channels).
+ */
+export function depthwiseGroups(input: TensorLike, weight: TensorLike, options: DepthwiseConv2dOptions): number {
   checkOptionNames(options, CONV2D_OPTION_NAMES, 'depthwiseConv2d');
   if ((options as Conv2dOptions).groups !== undefined) {
     throw new TypeError('depthwiseConv2d: unknown option "groups"; groups is implied (= input channels)');
@@ -125,9 +135,7 @@ export function depthwiseConv2d(input: TensorLike, weight: TensorLike, options: 
   if (w.shape.length !== 4 || w.shape[1] !== 1) {
     throw new RangeError(`weight must be [Cin*K, 1, kH, kW] for a depthwise convolution, got shape ${describeValue(w.shape)}`);
   }
-  const inChannels = x.shape.length === 4 ? x.shape[1] : x.shape[0];
-  // The caller's objects, not the gathered copies: `out` aliasing is judged on the caller's memory.
-  return conv2d(input, weight, { ...options, groups: inChannels });
+  return (x.shape.length === 4 ? x.shape[1] : x.shape[0])!;
 }
 
 export type PointwiseConv2dOptions = Pick<Conv2dOptions, 'bias' | 'stride' | 'groups' | 'activation' | 'out'>;

@@ -12,7 +12,7 @@
  * than splitting saves, run entirely on the calling thread.
  */
 import { asTensor, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
-import { executeConv2d, kernelSetup, type DepthwiseConv2dOptions, type PointwiseConv2dOptions } from '../kernels/conv2d.js';
+import { depthwiseGroups, executeConv2d, kernelSetup, type DepthwiseConv2dOptions, type PointwiseConv2dOptions } from '../kernels/conv2d.js';
 import { Scratch } from '../kernels/scratch.js';
 import { checkOptionNames, outputFor, validateConv2d, type Conv2dCall, type Conv2dOptions } from '../kernels/validate.js';
 import { CLAIMED, controlLength, doneIndex, offerIndex, PROGRESS, statusIndex, STATUS_ERROR, type FaultKind, type FromWorker } from './messages.js';
@@ -237,16 +237,7 @@ export class WorkerPool {
   depthwiseConv2d(input: TensorLike, weight: TensorLike, options: DepthwiseConv2dOptions = {}): Promise<Tensor> {
     try {
       // The same checks, in the same order and wording, as the synchronous depthwiseConv2d.
-      if (typeof options === 'object' && options !== null && 'groups' in options && (options as Conv2dOptions).groups !== undefined) {
-        throw new TypeError('depthwiseConv2d: unknown option "groups"; groups is implied (= input channels)');
-      }
-      const x = asTensor(input, 'input');
-      const w = asTensor(weight, 'weight');
-      if (w.shape.length !== 4 || w.shape[1] !== 1) {
-        throw new RangeError(`weight must be [Cin*K, 1, kH, kW] for a depthwise convolution, got shape ${describeValue(w.shape)}`);
-      }
-      const inChannels = x.shape.length === 4 ? x.shape[1] : x.shape[0];
-      return this.conv2d(x, w, { ...options, groups: inChannels });
+      return this.conv2d(input, weight, { ...options, groups: depthwiseGroups(input, weight, options) });
     } catch (error) {
       return Promise.reject(error);
     }

@@ -3,37 +3,19 @@
  * with 1, 2 and 3 threads (3 is more than this machine's cores and must still be right).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { conv2d, depthwiseConv2d, pointwiseConv2d } from '../../src/kernels/conv2d.js';
 import type { Conv2dOptions } from '../../src/kernels/validate.js';
 import { zeros, type Tensor } from '../../src/tensor.js';
 import type { WorkerPool } from '../../src/parallel/pool.js';
-import { SHARED_DIR, expectBitwiseEqual, randomTensor, readFloat32, rng } from '../helpers.js';
+import { expectBitwiseEqual, loadGoldenCases, loadGoldenTensor, randomTensor, rng } from '../helpers.js';
 import { sharedCopy, testPool } from './pool-helpers.js';
 import { ensureWorkerBuilt } from './ensure-worker-built.js';
 
 beforeAll(ensureWorkerBuilt, 300_000);
 
-const GOLDEN_DIR = join(SHARED_DIR, 'golden', 'conv2d');
-
-interface GoldenCase {
-  name: string;
-  input: { shape: number[]; file: string };
-  weight: { shape: number[]; file: string };
-  bias: { shape: number[]; file: string } | null;
-  stride: [number, number];
-  padding: { top: number; bottom: number; left: number; right: number };
-  dilation: [number, number];
-  groups: number;
-  paddingMode: 'zeros' | 'reflect' | 'replicate' | 'circular';
-}
-
-if (!existsSync(join(GOLDEN_DIR, 'manifest.json'))) {
-  throw new Error(`golden data not found at ${GOLDEN_DIR}; the repository expects ../shared beside it`);
-}
-const manifest = JSON.parse(readFileSync(join(GOLDEN_DIR, 'manifest.json'), 'utf8')) as { cases: GoldenCase[] };
-const load = (entry: { shape: number[]; file: string }): Tensor => ({ shape: entry.shape, data: readFloat32(join(GOLDEN_DIR, entry.file)) });
+const manifest = { cases: loadGoldenCases() };
+const load = loadGoldenTensor;
 
 interface SweepCase {
   label: string;
