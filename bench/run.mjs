@@ -18,7 +18,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
 import { createReferenceEngine, createSepconvEngine } from './sepconv-engines.mjs';
-import { convOptions, inputShape, weightShape, WORKLOADS } from './workloads.mjs';
+import { convOptions, inputShape, rng, weightShape, WORKLOADS } from './workloads.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const rootDir = path.dirname(benchDir);
@@ -78,17 +78,6 @@ const elapsed = () => `${((performance.now() - startedAt) / 1000).toFixed(1).pad
 // ---------------------------------------------------------------------------------------------
 // Data
 
-/** mulberry32: a small seeded PRNG, so every run (and every engine) sees the same numbers. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function uniform(size, scale, next) {
   const out = new Float32Array(size);

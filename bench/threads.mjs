@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { convOptions, inputShape, weightShape, WORKLOADS } from './workloads.mjs';
+import { convOptions, inputShape, rng, weightShape, WORKLOADS } from './workloads.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const rootDir = path.dirname(benchDir);
@@ -55,17 +55,6 @@ function parseArgs(argv) {
 const invokedDirectly = process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
 let opts = invokedDirectly ? parseArgs(process.argv.slice(2)) : parseArgs([]);
 
-/** mulberry32, as in the tests: the same seeded data on every run. */
-function random(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const size = (shape) => shape.reduce((a, b) => a * b, 1);
 
@@ -155,7 +144,7 @@ async function timeWorkloads() {
   console.log(`load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (other processes on these cores halve the second thread)`);
   const results = [];
   for (const workload of workloads) {
-    const next = random(1234);
+    const next = rng(1234);
     const input = fill(size(inputShape(workload.layers[0])), next);
     const weights = workload.layers.map((spec) => ({ shape: weightShape(spec), data: fill(size(weightShape(spec)), next) }));
     const macs = macsOf(workload.layers, weights);
@@ -226,7 +215,7 @@ async function threshold() {
   await pool.ready();
   console.log('channels × pixels   MACs     1 thread ms   2 threads ms   speedup');
   for (const [channels, pixels] of [[16, 49], [32, 49], [32, 196], [64, 196], [64, 392], [128, 196], [64, 784], [128, 784], [256, 784]]) {
-    const next = random(7);
+    const next = rng(7);
     const x = { shape: [1, channels, 1, pixels], data: fill(channels * pixels, next, true) };
     const w = { shape: [channels, channels, 1, 1], data: fill(channels * channels, next, true) };
     const out = sep.zeros([1, channels, 1, pixels], { shared: true });

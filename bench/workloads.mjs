@@ -97,3 +97,15 @@ export const weightShape = (spec) => [spec.outChannels, spec.inChannels / spec.g
 
 /** The options of a layer as sepconv's `conv2d` takes them. @param {ConvSpec} spec */
 export const convOptions = (spec) => ({ stride: spec.stride, padding: spec.pad, groups: spec.groups });
+
+/** mulberry32: a small seeded PRNG, so every run (and every engine) sees the same numbers. */
+export function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
