@@ -11,6 +11,7 @@ import { ACT_NONE, ACT_RELU, ACT_RELU6, type Activation } from '../src/kernels/e
 import { conv2dGeometry, type Conv2dGeometry, type GeometryOptions, type Padding, type PaddingMode } from '../src/kernels/geometry.js';
 import { referenceConv2d } from '../src/kernels/reference.js';
 import { Scratch } from '../src/kernels/scratch.js';
+import type { Conv2dOptions } from '../src/kernels/validate.js';
 import type { Tensor } from '../src/tensor.js';
 
 /** The shared oracle folder beside the repository (`../shared`). */
@@ -89,6 +90,14 @@ export interface SpatialConfig {
   dilation: readonly [number, number];
   padding: Padding;
   mode: PaddingMode;
+}
+
+/** The conv2d options of a configuration with groups, bias and activation. */
+export function configOptions(
+  c: SpatialConfig & { groups: number; activation: Activation },
+  bias: Float32Array | null,
+): Conv2dOptions {
+  return { stride: c.stride, dilation: c.dilation, padding: c.padding, paddingMode: c.mode, groups: c.groups, bias, activation: c.activation };
 }
 
 /** The four paddings, from PyTorch's definitions (not from the library). */

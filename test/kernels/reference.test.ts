@@ -8,8 +8,8 @@
 import { describe, it, expect } from 'vitest';
 import ndarray, { type NdArray } from 'ndarray';
 import ops from 'ndarray-ops';
-import { referenceConv2d, type Activation, type Conv2dOptions, type PaddingMode, type Tensor } from '../../src/index.js';
-import { expectClose, pytorchAccepts, pytorchOutputSize, pytorchSides, randomTensor, rng, type SpatialConfig } from '../helpers.js';
+import { referenceConv2d, type Activation, type PaddingMode, type Tensor } from '../../src/index.js';
+import { configOptions, expectClose, pytorchAccepts, pytorchOutputSize, pytorchSides, randomTensor, rng, type SpatialConfig } from '../helpers.js';
 
 interface Config extends SpatialConfig {
   n: number | null; // null: unbatched input
@@ -137,15 +137,7 @@ describe('referenceConv2d vs an independent ndarray-ops computation', () => {
       // Scaled up so that relu6 has values above 6 to clip.
       for (let i = 0; i < x.data.length; i++) x.data[i]! *= 4;
       const bias = c.bias ? randomTensor([c.cout], random).data : null;
-      const options: Conv2dOptions = {
-        stride: c.stride,
-        dilation: c.dilation,
-        padding: c.padding,
-        paddingMode: c.mode,
-        groups: c.groups,
-        bias,
-        activation: c.activation,
-      };
+      const options = configOptions(c, bias);
       const expected = independentConv(x, weight, bias, c);
       expectClose(referenceConv2d(x, weight, options), expected, 1e-5, describeConfig(c));
     });

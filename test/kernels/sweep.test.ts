@@ -13,13 +13,12 @@ import {
   pointwiseConv2d,
   referenceConv2d,
   type Activation,
-  type Conv2dOptions,
   type KernelPath,
   type Padding,
   type PaddingMode,
 } from '../../src/index.js';
 import { kernelSetup } from '../../src/kernels/conv2d.js';
-import { expectClose, pytorchAccepts, pytorchOutputSize, pytorchSides, randomTensor, rng, type Sides, type SpatialConfig } from '../helpers.js';
+import { configOptions, expectClose, pytorchAccepts, pytorchOutputSize, pytorchSides, randomTensor, rng, type Sides, type SpatialConfig } from '../helpers.js';
 
 /** Every branch of selectKernelPath; a Record so that a new branch fails the typecheck here. */
 const BRANCHES: Record<KernelPath, true> = {
@@ -190,15 +189,7 @@ for (const branch of Object.keys(BRANCHES) as KernelPath[]) {
         if (c.activation === 'relu6') for (let i = 0; i < x.data.length; i++) x.data[i]! *= 4;
         const weight = randomTensor([c.cout, c.cin / c.groups, c.kh, c.kw], random);
         const bias = c.bias ? randomTensor([c.cout], random).data : null;
-        const options: Conv2dOptions = {
-          stride: c.stride,
-          dilation: c.dilation,
-          padding: c.padding,
-          paddingMode: c.mode,
-          groups: c.groups,
-          bias,
-          activation: c.activation,
-        };
+        const options = configOptions(c, bias);
         const path = kernelSetup(conv2dGeometry(xShape, weight.shape, options)).path;
         expect(path, 'dispatch branch').toBe(c.branch);
         hits.set(path, (hits.get(path) ?? 0) + 1);
