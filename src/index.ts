@@ -9,6 +9,10 @@ export { conv2d, depthwiseConv2d, pointwiseConv2d, selectKernelPath } from './ke
 export type { KernelPath, DepthwiseConv2dOptions, PointwiseConv2dOptions } from './kernels/conv2d.js';
 export { referenceConv2d } from './kernels/reference.js';
 export { prepareConv2d, Conv2dPlan } from './kernels/plan.js';
+export { conv2dBackward, selectBackwardPath } from './kernels/conv2d-backward.js';
+export type { BackwardPath } from './kernels/conv2d-backward.js';
+export type { Conv2dBackwardOptions, Conv2dBackwardNeeds, Conv2dGradients } from './kernels/validate-backward.js';
+export { referenceConv2dBackward } from './kernels/reference-backward.js';
 export type { PrepareConv2dOptions } from './kernels/plan.js';
 // Worker pool: every core, over SharedArrayBuffer (Node worker_threads and browser Web Workers).
 export { createWorkerPool, WorkerPool, WorkerPoolError } from './parallel/pool.js';

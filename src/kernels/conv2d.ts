@@ -39,7 +39,7 @@ export function selectKernelPath(g: Conv2dGeometry): KernelPath {
 }
 
 /** The geometry of the same convolution on an already mode-padded input, with zero padding. */
-function withPaddingApplied(g: Conv2dGeometry): Conv2dGeometry {
+export function withPaddingApplied(g: Conv2dGeometry): Conv2dGeometry {
   const { height, width } = paddedInputSize(g);
   return { ...g, inHeight: height, inWidth: width, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0, paddingMode: 'zeros' };
 }

@@ -40,3 +40,30 @@ export function padInput(src: Float32Array, dst: Float32Array, g: Conv2dGeometry
     }
   }
 }
+
+/**
+ * The adjoint of `padInput`: adds each value of the gradient with respect to the mode-padded
+ * input (`src`, `[N, C, H + top + bottom, W + left + right]`) onto the input element it was
+ * copied from, writing the gradient with respect to the caller's input into `dst` (overwritten).
+ * Reflect, replicate and circular borders thus scatter their gradient back onto the rows and
+ * columns they repeat. Values are added in the padded array's row-major order, so the result is
+ * the same on every call.
+ */
+export function foldPaddedGradient(src: Float32Array, dst: Float32Array, g: Conv2dGeometry): void {
+  const { height: paddedH, width: paddedW } = paddedInputSize(g);
+  const H = g.inHeight;
+  const W = g.inWidth;
+  const planes = g.batch * g.inChannels;
+  if (colSourceTable.length < paddedW) colSourceTable = new Int32Array(paddedW);
+  const colSource = colSourceTable;
+  for (let j = 0; j < paddedW; j++) colSource[j] = mapIndex(j - g.padLeft, W, g.paddingMode);
+  dst.fill(0, 0, planes * H * W);
+  let s = 0;
+  for (let plane = 0; plane < planes; plane++) {
+    const planeBase = plane * H * W;
+    for (let i = 0; i < paddedH; i++) {
+      const rowBase = planeBase + mapIndex(i - g.padTop, H, g.paddingMode) * W;
+      for (let j = 0; j < paddedW; j++) dst[rowBase + colSource[j]!] += src[s++]!;
+    }
+  }
+}

@@ -7,11 +7,11 @@
  */
 import type { Tensor, TensorLike } from '../tensor.js';
 import { activate } from './epilogue.js';
-import type { PaddingMode } from './geometry.js';
+import type { Conv2dGeometry, PaddingMode } from './geometry.js';
 import { outputFor, validateConv2d, type Conv2dOptions } from './validate.js';
 
 /** Index into an axis of length `size` for padded coordinate `i` (may be out of range), or -1 for a zero. */
-function sourceIndex(i: number, size: number, mode: PaddingMode): number {
+export function sourceIndex(i: number, size: number, mode: PaddingMode): number {
   if (i >= 0 && i < size) return i;
   switch (mode) {
     case 'zeros':
@@ -27,12 +27,19 @@ function sourceIndex(i: number, size: number, mode: PaddingMode): number {
 
 export function referenceConv2d(input: TensorLike, weight: TensorLike, options?: Conv2dOptions): Tensor {
   const call = validateConv2d(input, weight, options, 'referenceConv2d');
-  const g = call.geometry;
-  const x = call.input.data;
-  const w = call.weight.data;
-  const bias = call.bias;
   const y = outputFor(call);
-  const out = y.data;
+  referenceConvolve(call.geometry, call.input.data, call.weight.data, call.bias, call.act, y.data);
+  return y;
+}
+
+/**
+ * The reference loops on plain arrays of numbers: with Float64Array operands and output the
+ * whole convolution is float64 (finite-difference checks of the backward use that).
+ */
+export function referenceConvolve(
+  g: Conv2dGeometry, x: ArrayLike<number>, w: ArrayLike<number>, bias: ArrayLike<number> | null, act: number,
+  out: { [index: number]: number },
+): void {
   const cinPerGroup = g.inChannels / g.groups;
   const coutPerGroup = g.outChannels / g.groups;
   let index = 0;
@@ -56,10 +63,9 @@ export function referenceConv2d(input: TensorLike, weight: TensorLike, options?:
               }
             }
           }
-          out[index++] = activate(sum, call.act);
+          out[index++] = activate(sum, act);
         }
       }
     }
   }
-  return y;
 }

@@ -6,10 +6,18 @@
 export const SLOT_PADDED = 0;
 /** The packed panel of B that the GEMM kernels stream over. */
 export const SLOT_PANEL = 1;
+/** Backward: the gradient with respect to the mode-padded input, before it is folded back. */
+export const SLOT_PADDED_GRADIENT = 2;
+/** Backward: a gradient computed here first, then added into the caller's (`accumulate`). */
+export const SLOT_GRADIENT_STAGING = 3;
+/** Backward: a second packed operand (the transposed panels of the gradient GEMMs). */
+export const SLOT_PANEL_2 = 4;
 
 // Float64 slots (a separate numbering, see getFloat64).
 /** The float64 accumulators of one block of C rows. */
 export const SLOT_ACCUMULATORS = 0;
+/** Backward: float64 running sums of a gradient (gradWeight over the batch, one gradInput image). */
+export const SLOT_GRADIENT_SUMS = 1;
 
 export class Scratch {
   private readonly slots: Float32Array[] = [];

@@ -1,0 +1,147 @@
+/**
+ * The backward dispatcher: every conv2dBackward call is validated, its padding mode resolved
+ * (the kernels run on the mode-padded input with zero padding, and the gradient with respect to
+ * that padded input is folded back onto the caller's input), and each gradient is routed by
+ * `selectBackwardPath` to one kernel file.
+ *
+ *   gradInput  = the transposed convolution of gradOutput (∂L/∂x)
+ *   gradWeight = the correlation of gradOutput with the input, summed over the batch (∂L/∂w)
+ *   gradBias   = gradOutput summed over batch, rows and columns (∂L/∂b)
+ */
+import { shapeSize, type Tensor, type TensorLike } from '../tensor.js';
+import { withPaddingApplied } from './conv2d.js';
+import type { Conv2dGeometry } from './geometry.js';
+import { groupedGradInput, groupedGradWeight } from './grouped-backward.js';
+import { foldPaddedGradient, padInput } from './pad.js';
+import { Scratch, SLOT_GRADIENT_STAGING, SLOT_PADDED, SLOT_PADDED_GRADIENT } from './scratch.js';
+import { validateConv2dBackward, type Conv2dBackwardCall, type Conv2dBackwardOptions, type Conv2dGradients } from './validate-backward.js';
+
+export type BackwardPath = 'grouped';
+
+/**
+ * The backward dispatch rule, on the geometry after padding-mode resolution (only zero padding
+ * remains):
+ *   everything → grouped (the generic scatter/gather kernels)
+ */
+export function selectBackwardPath(_g: Conv2dGeometry): BackwardPath {
+  return 'grouped';
+}
+
+/** What the backward kernels see for a call of geometry `callGeometry` (see conv2d.ts's KernelSetup). */
+export interface BackwardSetup {
+  readonly callGeometry: Conv2dGeometry;
+  /** The zero-padding geometry the kernels run on (the mode-padded input's). */
+  readonly geometry: Conv2dGeometry;
+  readonly path: BackwardPath;
+  /** Floats of the mode-padded input (0 for zero padding). */
+  readonly paddedSize: number;
+}
+
+export function backwardSetup(callGeometry: Conv2dGeometry): BackwardSetup {
+  if (callGeometry.paddingMode === 'zeros') {
+    return { callGeometry, geometry: callGeometry, path: selectBackwardPath(callGeometry), paddedSize: 0 };
+  }
+  const geometry = withPaddingApplied(callGeometry);
+  const paddedSize = geometry.batch * geometry.inChannels * geometry.inHeight * geometry.inWidth;
+  return { callGeometry, geometry, path: selectBackwardPath(geometry), paddedSize };
+}
+
+/** gradInput of the zero-padding geometry into `dx` (overwritten). */
+function runGradInput(setup: BackwardSetup, dy: Float32Array, w: Float32Array, dx: Float32Array, scratch: Scratch): void {
+  groupedGradInput(setup.geometry, dy, w, dx, scratch);
+}
+
+/** gradWeight of the zero-padding geometry into `dw` (overwritten). */
+function runGradWeight(setup: BackwardSetup, dy: Float32Array, x: Float32Array, dw: Float32Array, scratch: Scratch): void {
+  groupedGradWeight(setup.geometry, dy, x, dw, scratch);
+}
+
+/** gradBias[o] = sum over batch and pixels of dy[n, o, ·], in float64, in memory order. */
+export function gradBiasSums(g: Conv2dGeometry, dy: Float32Array, db: Float32Array): void {
+  const pixels = g.outHeight * g.outWidth;
+  for (let o = 0; o < g.outChannels; o++) {
+    let sum = 0;
+    for (let n = 0; n < g.batch; n++) {
+      const base = (n * g.outChannels + o) * pixels;
+      for (let k = 0; k < pixels; k++) sum += dy[base + k]!;
+    }
+    db[o] = sum;
+  }
+}
+
+function addInto(dst: Float32Array, src: Float32Array, length: number): void {
+  for (let i = 0; i < length; i++) dst[i] += src[i]!;
+}
+
+/**
+ * Where a gradient of `size` floats is computed: the caller's out (overwriting), a staging buffer
+ * to be added into it (`accumulate`), or a new array.
+ */
+function target(out: Tensor | null, accumulate: boolean, size: number, scratch: Scratch): Float32Array {
+  if (out === null) return new Float32Array(size);
+  return accumulate ? scratch.get(SLOT_GRADIENT_STAGING, size) : out.data;
+}
+
+function finish(out: Tensor | null, accumulate: boolean, computed: Float32Array, shape: readonly number[]): Tensor {
+  if (out === null) return { shape: shape.slice(), data: computed };
+  if (accumulate) addInto(out.data, computed, out.data.length);
+  return out;
+}
+
+/** Runs a validated backward call with `scratch` for temporaries. */
+export function executeConv2dBackward(call: Conv2dBackwardCall, scratch: Scratch): Conv2dGradients {
+  const setup = backwardSetup(call.geometry);
+  const cg = call.geometry;
+  const dy = call.gradOutput.data;
+  const w = call.weight.data;
+  let gradInput: Tensor | null = null;
+  let gradWeight: Tensor | null = null;
+  let gradBias: Tensor | null = null;
+  if (call.needsWeight) {
+    let x = call.input.data;
+    if (setup.paddedSize > 0) {
+      const padded = scratch.get(SLOT_PADDED, setup.paddedSize);
+      padInput(x, padded, cg);
+      x = padded;
+    }
+    const size = w.length;
+    const dw = target(call.gradWeightOut, call.accumulate, size, scratch);
+    runGradWeight(setup, dy, x, dw, scratch);
+    gradWeight = finish(call.gradWeightOut, call.accumulate, dw, call.weight.shape);
+  }
+  if (call.needsBias) {
+    const db = target(call.gradBiasOut, call.accumulate, cg.outChannels, scratch);
+    gradBiasSums(cg, dy, db);
+    gradBias = finish(call.gradBiasOut, call.accumulate, db, [cg.outChannels]);
+  }
+  if (call.needsInput) {
+    const size = shapeSize(call.input.shape);
+    const dx = target(call.gradInputOut, call.accumulate, size, scratch);
+    if (setup.paddedSize > 0) {
+      const paddedGradient = scratch.get(SLOT_PADDED_GRADIENT, setup.paddedSize);
+      runGradInput(setup, dy, w, paddedGradient, scratch);
+      foldPaddedGradient(paddedGradient, dx, cg);
+    } else {
+      runGradInput(setup, dy, w, dx, scratch);
+    }
+    gradInput = finish(call.gradInputOut, call.accumulate, dx, call.input.shape);
+  }
+  return { gradInput, gradWeight, gradBias };
+}
+
+/** Reused by every call: JavaScript runs one call at a time, and a steady state then allocates nothing. */
+const sharedScratch = new Scratch();
+
+/**
+ * The gradients of `conv2d(input, weight, options)` for the upstream gradient `gradOutput` (the
+ * forward output's shape), with PyTorch's semantics: gradInput with respect to the caller's
+ * un-padded input for every padding mode, gradWeight and gradBias summed over the batch.
+ * `options` are conv2d's (without `out`; `activation` only 'none') plus `needs` and the
+ * preallocated `gradInputOut` / `gradWeightOut` / `gradBiasOut` with `accumulate`.
+ */
+export function conv2dBackward(
+  gradOutput: TensorLike, input: TensorLike, weight: TensorLike, options?: Conv2dBackwardOptions,
+): Conv2dGradients {
+  const call = validateConv2dBackward(gradOutput, input, weight, options);
+  return executeConv2dBackward(call, sharedScratch);
+}
