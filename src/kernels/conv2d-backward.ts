@@ -11,19 +11,33 @@
 import { shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import { withPaddingApplied } from './conv2d.js';
 import type { Conv2dGeometry } from './geometry.js';
+import { depthwiseGradInput, depthwiseGradWeight } from './depthwise-backward.js';
 import { groupedGradInput, groupedGradWeight } from './grouped-backward.js';
 import { foldPaddedGradient, padInput } from './pad.js';
 import { Scratch, SLOT_GRADIENT_STAGING, SLOT_PADDED, SLOT_PADDED_GRADIENT } from './scratch.js';
 import { validateConv2dBackward, type Conv2dBackwardCall, type Conv2dBackwardOptions, type Conv2dGradients } from './validate-backward.js';
 
-export type BackwardPath = 'grouped';
+export type BackwardPath = 'depthwise3x3s1' | 'depthwise3x3s2' | 'depthwise' | 'grouped';
+
+const atMostOne = (pad: number): boolean => pad === 0 || pad === 1;
 
 /**
- * The backward dispatch rule, on the geometry after padding-mode resolution (only zero padding
- * remains):
- *   everything → grouped (the generic scatter/gather kernels)
+ * The backward dispatch rule, in order (on the geometry after padding-mode resolution, so only
+ * zero padding remains); the same conditions as the forward's selectKernelPath:
+ *   1. groups == Cin (depthwise, any channel multiplier K = Cout/Cin):
+ *      a. 3×3, dilation 1, stride 1×1, every pad 0 or 1   → depthwise3x3s1
+ *      b. 3×3, dilation 1, stride 2×2, every pad 0 or 1   → depthwise3x3s2
+ *      c. otherwise                                        → depthwise (general)
+ *   2. everything else                                     → grouped
  */
-export function selectBackwardPath(_g: Conv2dGeometry): BackwardPath {
+export function selectBackwardPath(g: Conv2dGeometry): BackwardPath {
+  if (g.groups === g.inChannels) {
+    const is3x3 = g.kernelH === 3 && g.kernelW === 3 && g.dilationH === 1 && g.dilationW === 1;
+    const smallPads = atMostOne(g.padTop) && atMostOne(g.padBottom) && atMostOne(g.padLeft) && atMostOne(g.padRight);
+    if (is3x3 && smallPads && g.strideH === 1 && g.strideW === 1) return 'depthwise3x3s1';
+    if (is3x3 && smallPads && g.strideH === 2 && g.strideW === 2) return 'depthwise3x3s2';
+    return 'depthwise';
+  }
   return 'grouped';
 }
 
@@ -48,12 +62,16 @@ export function backwardSetup(callGeometry: Conv2dGeometry): BackwardSetup {
 
 /** gradInput of the zero-padding geometry into `dx` (overwritten). */
 function runGradInput(setup: BackwardSetup, dy: Float32Array, w: Float32Array, dx: Float32Array, scratch: Scratch): void {
-  groupedGradInput(setup.geometry, dy, w, dx, scratch);
+  const path = setup.path;
+  if (path === 'grouped') groupedGradInput(setup.geometry, dy, w, dx, scratch);
+  else depthwiseGradInput(path, setup.geometry, dy, w, dx, scratch);
 }
 
 /** gradWeight of the zero-padding geometry into `dw` (overwritten). */
 function runGradWeight(setup: BackwardSetup, dy: Float32Array, x: Float32Array, dw: Float32Array, scratch: Scratch): void {
-  groupedGradWeight(setup.geometry, dy, x, dw, scratch);
+  const path = setup.path;
+  if (path === 'grouped') groupedGradWeight(setup.geometry, dy, x, dw, scratch);
+  else depthwiseGradWeight(path, setup.geometry, dy, x, dw, scratch);
 }
 
 /** gradBias[o] = sum over batch and pixels of dy[n, o, ·], in float64, in memory order. */

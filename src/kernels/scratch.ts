@@ -12,6 +12,8 @@ export const SLOT_PADDED_GRADIENT = 2;
 export const SLOT_GRADIENT_STAGING = 3;
 /** Backward: a second packed operand (the transposed panels of the gradient GEMMs). */
 export const SLOT_PANEL_2 = 4;
+/** Backward: the filters rearranged for gradInput (rotated by 180°, or transposed). */
+export const SLOT_FILTERS = 5;
 
 // Float64 slots (a separate numbering, see getFloat64).
 /** The float64 accumulators of one block of C rows. */
