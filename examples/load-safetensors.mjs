@@ -55,8 +55,8 @@ if (path === undefined) {
   console.log(`wrote ${path} (a seeded, calibrated stand-in for trained weights)`);
 }
 
-// PyTorch stores BatchNorm's num_batches_tracked as int64; inference does not need it.
-const weights = loadSafetensors(readFileSync(path), { skipUnsupported: true });
+// PyTorch stores BatchNorm's num_batches_tracked as int64 (I64); it loads as a BigInt64Array count.
+const weights = loadSafetensors(readFileSync(path));
 const model = mobilenetV1({ numClasses: weights['fc.weight'].shape[0] });
 model.loadStateDict(weights);
 console.log(`loaded ${Object.keys(weights).length} tensors, ${model.numParameters()} parameters`);

@@ -1,6 +1,8 @@
 // The public API of sepconv: re-exports only.
 export { tensor, zeros, shapeSize, asTensor, isNdArrayView } from './tensor.js';
 export type { Tensor, TensorLike, NdArrayView, AllocOptions } from './tensor.js';
+export { isInt64Tensor } from './int64.js';
+export type { Int64Tensor, StateTensor, StateTensorLike } from './int64.js';
 export { conv2dGeometry, convOutputSize, resolvePadding, resolvePair } from './kernels/geometry.js';
 export type { Conv2dGeometry, GeometryOptions, Padding, ExplicitPadding, PaddingMode, IntPair } from './kernels/geometry.js';
 export type { Activation } from './kernels/epilogue.js';

@@ -63,11 +63,12 @@ export function expectClose(actual: Tensor, expected: Tensor, tol = 1e-4, label 
   }
 }
 
-/** Asserts bitwise equality of two float arrays. */
-export function expectBitwiseEqual(a: Float32Array, b: Float32Array, label = ''): void {
+/** Asserts bitwise equality of two float arrays (or two int64 arrays, as state dicts hold for counts). */
+export function expectBitwiseEqual(a: Float32Array | BigInt64Array, b: Float32Array | BigInt64Array, label = ''): void {
   expect(a.length, `${label} length`).toBe(b.length);
-  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  expect(a.constructor, `${label} element type`).toBe(b.constructor);
+  const ua = a instanceof BigInt64Array ? a : new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const ub = b instanceof BigInt64Array ? b : new Uint32Array(b.buffer, b.byteOffset, b.length);
   for (let i = 0; i < ua.length; i++) {
     if (ua[i] !== ub[i]) throw new Error(`${label}: bitwise mismatch at flat index ${i}: ${a[i]} vs ${b[i]}`);
   }

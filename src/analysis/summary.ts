@@ -96,7 +96,7 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /** Values of the named tensors a module holds itself: keys without a dot (not through children). */
-function ownValues(named: readonly [string, Tensor][]): number {
+function ownValues(named: readonly [string, { readonly shape: readonly number[] }][]): number {
   let total = 0;
   for (const [key, t] of named) if (!key.includes('.')) total += shapeSize(t.shape);
   return total;

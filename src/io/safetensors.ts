@@ -6,11 +6,19 @@
  * The header maps each tensor name to `{ dtype, shape, data_offsets: [begin, end] }` (offsets in
  * bytes, relative to the start of the data section) plus an optional `"__metadata__"` object of
  * string values. Tensors are C-order, little-endian. F32 loads as is; F16, BF16 and F64 are
- * converted to float32. A PyTorch `state_dict` written by `safetensors.torch.save_file` therefore
- * loads into the matching sepconv model with `loadStateDict`.
+ * converted to float32; I64 (PyTorch's `torch.long`, e.g. BatchNorm's `num_batches_tracked`) loads
+ * as an int64 tensor (`BigInt64Array`). A PyTorch `state_dict` written by
+ * `safetensors.torch.save_file` therefore loads into the matching sepconv model with `loadStateDict`.
+ *
+ * The header is read by a strict parser: duplicate names are an error (JSON.parse would keep the
+ * last one silently), and the returned records have no prototype, so a tensor may be named
+ * "__proto__" like any other.
  */
-import { describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
+import { describeValue, shapeSize } from '../tensor.js';
 import { asTensor } from '../tensor.js';
+import { asInt64Tensor, isInt64Tensor, type StateTensor, type StateTensorLike } from '../int64.js';
+import { checkOptionNames } from '../kernels/validate.js';
+import { JsonSyntaxError, parseJson, type JsonValue } from './json.js';
 
 /** Every dtype the format defines, with its size in bytes (sub-byte F4 types are rejected by name). */
 const DTYPE_BYTES: Record<string, number> = {
@@ -20,19 +28,20 @@ const DTYPE_BYTES: Record<string, number> = {
   I64: 8, U64: 8, F64: 8,
   C64: 8,
 };
-const LOADABLE = ['F32', 'F16', 'BF16', 'F64'];
+const LOADABLE = ['F32', 'F16', 'BF16', 'F64', 'I64'];
+/** The largest header accepted (the limit of the reference implementation, 100 MB). */
+export const MAX_HEADER_BYTES = 100_000_000;
+/** A header is at most an object of entries holding arrays; deeper nesting only appears in extra fields. */
+const MAX_HEADER_DEPTH = 32;
 
 export interface LoadSafetensorsOptions {
-  /**
-   * Leave out tensors of a dtype sepconv cannot convert (I64, U8, BOOL, ...) instead of failing.
-   * PyTorch's BatchNorm saves `num_batches_tracked` as I64; skipping it is harmless because
-   * `loadStateDict` does not require that key.
-   */
+  /** Leave out tensors of a dtype sepconv does not load (U8, BOOL, I32, ...) instead of failing. */
   skipUnsupported?: boolean;
 }
 
 export interface SafetensorsContents {
-  readonly tensors: Record<string, Tensor>;
+  /** By name, in file order; a record without a prototype (any name, "__proto__" included, is an own key). */
+  readonly tensors: Record<string, StateTensor>;
   readonly metadata: Record<string, string> | null;
   /** Names left out because of their dtype (only with `skipUnsupported`). */
   readonly skipped: string[];
@@ -60,23 +69,28 @@ function toBytes(bytes: unknown): Uint8Array {
   throw new TypeError(`loadSafetensors: bytes must be a Uint8Array (or ArrayBuffer), got ${describeValue(bytes)}`);
 }
 
-function parseEntry(name: string, raw: unknown): HeaderEntry {
+/** A name as shown in messages: quoted, and cut short if long. */
+function quote(name: string): string {
+  return JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
+}
+
+function parseEntry(name: string, raw: JsonValue): HeaderEntry {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new SafetensorsError(`header entry ${JSON.stringify(name)} must be an object { dtype, shape, data_offsets }, got ${describeValue(raw)}`);
+    throw new SafetensorsError(`header entry ${quote(name)} must be an object { dtype, shape, data_offsets }, got ${describeValue(raw)}`);
   }
-  const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
-  if (typeof dtype !== 'string') throw new SafetensorsError(`tensor ${JSON.stringify(name)}: dtype must be a string, got ${describeValue(dtype)}`);
-  if (!Array.isArray(shape) || !shape.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 0)) {
-    throw new SafetensorsError(`tensor ${JSON.stringify(name)}: shape must be an array of non-negative integers, got ${describeValue(shape)}`);
+  const { dtype, shape, data_offsets: offsets } = raw as Record<string, JsonValue | undefined>;
+  if (typeof dtype !== 'string') throw new SafetensorsError(`tensor ${quote(name)}: dtype must be a string, got ${describeValue(dtype)}`);
+  if (!Array.isArray(shape) || !shape.every((d) => typeof d === 'number' && Number.isInteger(d) && Number.isSafeInteger(d) && d >= 0)) {
+    throw new SafetensorsError(`tensor ${quote(name)}: shape must be an array of non-negative integers, got ${describeValue(shape)}`);
   }
   if (
     !Array.isArray(offsets) || offsets.length !== 2 ||
     !offsets.every((o) => typeof o === 'number' && Number.isSafeInteger(o) && o >= 0)
   ) {
-    throw new SafetensorsError(`tensor ${JSON.stringify(name)}: data_offsets must be [begin, end] (non-negative integers), got ${describeValue(offsets)}`);
+    throw new SafetensorsError(`tensor ${quote(name)}: data_offsets must be [begin, end] (non-negative integers), got ${describeValue(offsets)}`);
   }
   const [begin, end] = offsets as [number, number];
-  if (end < begin) throw new SafetensorsError(`tensor ${JSON.stringify(name)}: data_offsets [${begin}, ${end}] end before they begin`);
+  if (end < begin) throw new SafetensorsError(`tensor ${quote(name)}: data_offsets [${begin}, ${end}] end before they begin`);
   return { name, dtype, shape: shape as number[], begin, end };
 }
 
@@ -89,6 +103,18 @@ function halfToFloat(h: number): number {
   if (exponent === 0) return sign * mantissa * 2 ** -24;
   if (exponent === 31) return mantissa === 0 ? sign * Infinity : NaN;
   return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+}
+
+function decodeInt64(entry: HeaderEntry, bytes: Uint8Array, dataStart: number): BigInt64Array {
+  const count = shapeSize(entry.shape);
+  const out = new BigInt64Array(count);
+  if (littleEndianHost) {
+    new Uint8Array(out.buffer).set(bytes.subarray(dataStart + entry.begin, dataStart + entry.end));
+  } else {
+    const view = new DataView(bytes.buffer, bytes.byteOffset + dataStart + entry.begin, entry.end - entry.begin);
+    for (let i = 0; i < count; i++) out[i] = view.getBigInt64(8 * i, true);
+  }
+  return out;
 }
 
 function decode(entry: HeaderEntry, bytes: Uint8Array, dataStart: number): Float32Array {
@@ -124,21 +150,34 @@ function decode(entry: HeaderEntry, bytes: Uint8Array, dataStart: number): Float
 /** Parses a safetensors file; see `loadSafetensors`. Also returns `__metadata__`. */
 export function parseSafetensors(input: Uint8Array | ArrayBuffer, options: LoadSafetensorsOptions = {}): SafetensorsContents {
   const bytes = toBytes(input);
-  if (typeof options !== 'object' || options === null) throw new TypeError(`loadSafetensors: options must be an object, got ${describeValue(options)}`);
+  checkOptionNames(options, ['skipUnsupported'], 'loadSafetensors');
+  const skipUnsupported = options.skipUnsupported ?? false;
+  if (typeof skipUnsupported !== 'boolean') {
+    throw new TypeError(`loadSafetensors: skipUnsupported must be a boolean, got ${describeValue(skipUnsupported)}`);
+  }
   if (bytes.length < 8) {
     throw new SafetensorsError(`truncated file: ${bytes.length} bytes, shorter than the 8-byte header length prefix`);
   }
   const lengths = new DataView(bytes.buffer, bytes.byteOffset, 8);
   const headerLength = lengths.getUint32(0, true) + lengths.getUint32(4, true) * 4294967296;
+  if (headerLength > MAX_HEADER_BYTES) {
+    throw new SafetensorsError(`the header length prefix says ${headerLength} bytes, more than the limit of ${MAX_HEADER_BYTES}`);
+  }
   if (headerLength > bytes.length - 8) {
     throw new SafetensorsError(`truncated file: the header length prefix says ${headerLength} bytes, but only ${bytes.length - 8} follow it`);
   }
-  let header: unknown;
+  let text: string;
   try {
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength));
-    header = JSON.parse(text);
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength));
+  } catch {
+    throw new SafetensorsError(`the ${headerLength}-byte header is not valid UTF-8`);
+  }
+  let header: JsonValue;
+  try {
+    header = parseJson(text, MAX_HEADER_DEPTH);
   } catch (error) {
-    throw new SafetensorsError(`the ${headerLength}-byte header is not valid UTF-8 JSON (${(error as Error).message})`);
+    if (!(error instanceof JsonSyntaxError)) throw error;
+    throw new SafetensorsError(`the ${headerLength}-byte header is not valid JSON: ${error.message}`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
     throw new SafetensorsError(`the header must be a JSON object, got ${describeValue(header)}`);
@@ -150,9 +189,9 @@ export function parseSafetensors(input: Uint8Array | ArrayBuffer, options: LoadS
   for (const [name, raw] of Object.entries(header)) {
     if (name === '__metadata__') {
       if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || !Object.values(raw).every((v) => typeof v === 'string')) {
-        throw new SafetensorsError(`__metadata__ must be an object of string values, got ${JSON.stringify(raw)}`);
+        throw new SafetensorsError(`__metadata__ must be an object of string values, got ${describeValue(raw)}`);
       }
-      metadata = { ...(raw as Record<string, string>) };
+      metadata = raw as Record<string, string>;
       continue;
     }
     entries.push(parseEntry(name, raw));
@@ -160,17 +199,17 @@ export function parseSafetensors(input: Uint8Array | ArrayBuffer, options: LoadS
   for (const e of entries) {
     const size = DTYPE_BYTES[e.dtype];
     if (size === undefined) {
-      throw new SafetensorsError(`tensor ${JSON.stringify(e.name)} has an unknown dtype ${JSON.stringify(e.dtype)}`);
+      throw new SafetensorsError(`tensor ${quote(e.name)} has an unknown dtype ${JSON.stringify(e.dtype)}`);
     }
     const expected = shapeSize(e.shape) * size;
     if (e.end - e.begin !== expected) {
       throw new SafetensorsError(
-        `tensor ${JSON.stringify(e.name)}: data_offsets [${e.begin}, ${e.end}] span ${e.end - e.begin} bytes, but ${e.dtype} shape ${describeValue(e.shape)} needs ${expected}`,
+        `tensor ${quote(e.name)}: data_offsets [${e.begin}, ${e.end}] span ${e.end - e.begin} bytes, but ${e.dtype} shape ${describeValue(e.shape)} needs ${expected}`,
       );
     }
     if (e.end > dataLength) {
       throw new SafetensorsError(
-        `tensor ${JSON.stringify(e.name)}: data_offsets [${e.begin}, ${e.end}] run past the end of the data section (${dataLength} bytes; the file may be truncated)`,
+        `tensor ${quote(e.name)}: data_offsets [${e.begin}, ${e.end}] run past the end of the data section (${dataLength} bytes; the file may be truncated)`,
       );
     }
   }
@@ -182,70 +221,80 @@ export function parseSafetensors(input: Uint8Array | ArrayBuffer, options: LoadS
     if (e.begin < cursor) {
       const other = sorted[i - 1]!;
       throw new SafetensorsError(
-        `tensors ${JSON.stringify(other.name)} [${other.begin}, ${other.end}] and ${JSON.stringify(e.name)} [${e.begin}, ${e.end}] have overlapping data_offsets`,
+        `tensors ${quote(other.name)} [${other.begin}, ${other.end}] and ${quote(e.name)} [${e.begin}, ${e.end}] have overlapping data_offsets`,
       );
     }
     if (e.begin > cursor) {
-      throw new SafetensorsError(`data bytes [${cursor}, ${e.begin}) belong to no tensor (before ${JSON.stringify(e.name)}); data_offsets must be contiguous`);
+      throw new SafetensorsError(`data bytes [${cursor}, ${e.begin}) belong to no tensor (before ${quote(e.name)}); data_offsets must be contiguous`);
     }
     cursor = e.end;
   }
   if (cursor !== dataLength) {
     throw new SafetensorsError(`the data section has ${dataLength} bytes but the tensors cover ${cursor}; the file is truncated or has trailing bytes`);
   }
-  const tensors: Record<string, Tensor> = {};
+  const tensors = Object.create(null) as Record<string, StateTensor>;
   const skipped: string[] = [];
   for (const e of entries) {
     if (!LOADABLE.includes(e.dtype)) {
-      if (options.skipUnsupported) {
+      if (skipUnsupported) {
         skipped.push(e.name);
         continue;
       }
       throw new SafetensorsError(
-        `tensor ${JSON.stringify(e.name)} has dtype ${e.dtype}; sepconv loads ${LOADABLE.join(', ')} (as float32). Pass { skipUnsupported: true } to leave such tensors out`,
+        `tensor ${quote(e.name)} has dtype ${e.dtype}; sepconv loads F32, F16, BF16, F64 (as float32) and I64. Pass { skipUnsupported: true } to leave such tensors out`,
       );
     }
     if (e.shape.some((d) => d === 0)) {
-      throw new SafetensorsError(`tensor ${JSON.stringify(e.name)} has shape ${describeValue(e.shape)} with no elements; sepconv tensors need every dimension >= 1`);
+      throw new SafetensorsError(`tensor ${quote(e.name)} has shape ${describeValue(e.shape)} with no elements; sepconv tensors need every dimension >= 1`);
     }
-    tensors[e.name] = { shape: e.shape.slice(), data: decode(e, bytes, dataStart) };
+    tensors[e.name] = {
+      shape: e.shape.slice(),
+      data: e.dtype === 'I64' ? decodeInt64(e, bytes, dataStart) : decode(e, bytes, dataStart),
+    } as StateTensor;
   }
   return { tensors, metadata, skipped };
 }
 
 /**
- * Reads a safetensors file into float32 tensors by name (copies: the result does not alias
- * `bytes`). Throws a SafetensorsError naming the problem for a truncated file, a bad header,
- * overlapping or out-of-range offsets, or a dtype other than F32/F16/BF16/F64.
+ * Reads a safetensors file into tensors by name (copies: the result does not alias `bytes`):
+ * float32 tensors, and int64 ones (`BigInt64Array` data) for I64. Throws a SafetensorsError naming
+ * the problem for a truncated file, a bad header (duplicate names included), overlapping or
+ * out-of-range offsets, or a dtype other than F32/F16/BF16/F64/I64.
  */
-export function loadSafetensors(bytes: Uint8Array | ArrayBuffer, options: LoadSafetensorsOptions = {}): Record<string, Tensor> {
+export function loadSafetensors(bytes: Uint8Array | ArrayBuffer, options: LoadSafetensorsOptions = {}): Record<string, StateTensor> {
   return parseSafetensors(bytes, options).tensors;
 }
 
 /**
- * Writes tensors (as F32) in the safetensors format, names sorted, the header padded with spaces
- * to a multiple of 8 bytes so the data is aligned. `metadata` becomes `__metadata__`.
+ * Writes tensors in the safetensors format: float32 ones as F32, int64 ones (`BigInt64Array`
+ * data) as I64. Names are sorted and may be any string but `"__metadata__"` ("__proto__"
+ * included: the dictionary's own keys are used); the header is padded with spaces to a multiple of
+ * 8 bytes so the data is aligned. `metadata` becomes `__metadata__`.
  */
-export function saveSafetensors(dict: Record<string, TensorLike>, metadata?: Record<string, string>): Uint8Array {
+export function saveSafetensors(dict: Record<string, StateTensorLike>, metadata?: Record<string, string>): Uint8Array {
   if (typeof dict !== 'object' || dict === null || Array.isArray(dict)) {
     throw new TypeError(`saveSafetensors: dict must be an object mapping names to tensors, got ${describeValue(dict)}`);
   }
-  const header: Record<string, unknown> = {};
+  // No prototype, so that a tensor named "__proto__" is written as an ordinary key.
+  const header = Object.create(null) as Record<string, unknown>;
   if (metadata !== undefined) {
-    if (typeof metadata !== 'object' || metadata === null || !Object.values(metadata).every((v) => typeof v === 'string')) {
+    if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata) || !Object.values(metadata).every((v) => typeof v === 'string')) {
       throw new TypeError(`saveSafetensors: metadata must be an object of string values, got ${describeValue(metadata)}`);
     }
-    header.__metadata__ = { ...metadata };
+    const copy = Object.create(null) as Record<string, string>;
+    for (const key of Object.keys(metadata)) copy[key] = metadata[key]!;
+    header.__metadata__ = copy;
   }
   const names = Object.keys(dict).sort();
-  const tensors: Tensor[] = [];
+  const tensors: StateTensor[] = [];
   let offset = 0;
   for (const name of names) {
     if (name === '__metadata__') throw new RangeError('saveSafetensors: "__metadata__" is reserved and cannot name a tensor');
-    const t = asTensor(dict[name], name);
+    const value = dict[name];
+    const t: StateTensor = isInt64Tensor(value) ? asInt64Tensor(value, name) : asTensor(value, name);
     tensors.push(t);
-    header[name] = { dtype: 'F32', shape: t.shape.slice(), data_offsets: [offset, offset + 4 * t.data.length] };
-    offset += 4 * t.data.length;
+    header[name] = { dtype: isInt64Tensor(t) ? 'I64' : 'F32', shape: t.shape.slice(), data_offsets: [offset, offset + t.data.byteLength] };
+    offset += t.data.byteLength;
   }
   let json = JSON.stringify(header);
   const encoder = new TextEncoder();
@@ -264,6 +313,8 @@ export function saveSafetensors(dict: Record<string, TensorLike>, metadata?: Rec
   for (const t of tensors) {
     if (littleEndianHost) {
       out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), position);
+    } else if (isInt64Tensor(t)) {
+      for (let i = 0; i < t.data.length; i++) view.setBigInt64(position + 8 * i, t.data[i]!, true);
     } else {
       for (let i = 0; i < t.data.length; i++) view.setFloat32(position + 4 * i, t.data[i]!, true);
     }

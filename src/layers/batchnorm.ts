@@ -5,6 +5,7 @@ import { checkInput, Module, type InPlaceCapable, type PlanStep } from './module
 import { positiveInteger } from '../kernels/geometry.js';
 import { checkOptionNames } from '../kernels/validate.js';
 import type { FusableModule, FusedActivation } from './conv.js';
+import type { Int64Tensor, StateTensor } from '../int64.js';
 
 export interface BatchNorm2dOptions {
   eps?: number;
@@ -23,7 +24,7 @@ function pythonFloat(v: number): string {
 /**
  * y = (x − running_mean) / sqrt(running_var + eps) · weight + bias, per channel. State-dict keys:
  * `weight`, `bias` (when affine), `running_mean`, `running_var`, `num_batches_tracked`
- * (a scalar; a loaded dictionary may omit it since inference does not use it).
+ * (an int64 scalar, as PyTorch's; a loaded dictionary may omit it since inference does not use it).
  */
 export class BatchNorm2d extends Module implements InPlaceCapable, FusableModule {
   readonly numFeatures: number;
@@ -34,7 +35,8 @@ export class BatchNorm2d extends Module implements InPlaceCapable, FusableModule
   readonly bias: Tensor | null;
   readonly runningMean: Tensor;
   readonly runningVar: Tensor;
-  readonly numBatchesTracked: Tensor;
+  /** The number of training batches seen: an int64 scalar (`BigInt64Array` of length 1), as in PyTorch. */
+  readonly numBatchesTracked: Int64Tensor;
 
   constructor(numFeatures: number, options: BatchNorm2dOptions = {}) {
     super();
@@ -50,14 +52,14 @@ export class BatchNorm2d extends Module implements InPlaceCapable, FusableModule
     this.bias = this.affine ? { shape: [c], data: new Float32Array(c) } : null;
     this.runningMean = { shape: [c], data: new Float32Array(c) };
     this.runningVar = { shape: [c], data: new Float32Array(c).fill(1) };
-    this.numBatchesTracked = { shape: [], data: new Float32Array(1) };
+    this.numBatchesTracked = { shape: [], data: new BigInt64Array(1) };
   }
 
   protected override ownParameters(): [string, Tensor | null][] {
     return this.affine ? [['weight', this.weight], ['bias', this.bias]] : [];
   }
 
-  protected override ownBuffers(): [string, Tensor][] {
+  protected override ownBuffers(): [string, StateTensor][] {
     return [['running_mean', this.runningMean], ['running_var', this.runningVar], ['num_batches_tracked', this.numBatchesTracked]];
   }
 

@@ -7,7 +7,8 @@
  * PyTorch `state_dict` of the same architecture loads with `loadStateDict`.
  */
 import { asTensor, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
-import type { Conv2dOptions } from '../kernels/validate.js';
+import { checkOptionNames, type Conv2dOptions } from '../kernels/validate.js';
+import { asInt64Tensor, isInt64Tensor, type Int64Tensor, type StateTensor, type StateTensorLike } from '../int64.js';
 
 /**
  * Whatever can run a conv2d asynchronously (a worker pool, for instance). `forwardAsync` hands
@@ -43,7 +44,8 @@ export interface PlanStep {
   run(input: Tensor): Tensor;
 }
 
-export type StateDict = Record<string, Tensor>;
+/** Parameters and buffers by key: float32 tensors, and int64 ones for counts (`num_batches_tracked`). */
+export type StateDict = Record<string, StateTensor>;
 
 /**
  * A layer that can overwrite its input with its output (element-wise layers, BatchNorm). A
@@ -102,7 +104,7 @@ export class StateDictError extends Error {
 
 interface StateEntry {
   readonly key: string;
-  readonly target: Tensor;
+  readonly target: StateTensor;
   readonly owner: Module;
   /** May be absent from a loaded dictionary without counting as missing. */
   readonly optional: boolean;
@@ -112,8 +114,26 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-function copyTensor(t: Tensor): Tensor {
-  return { shape: t.shape.slice(), data: Float32Array.from(t.data) };
+function copyTensor(t: StateTensor): StateTensor {
+  return isInt64Tensor(t) ? { shape: t.shape.slice(), data: t.data.slice() } : { shape: t.shape.slice(), data: t.data.slice() };
+}
+
+/**
+ * The values of `value` in the element type of `target` (a copy when converting), as PyTorch's
+ * `copy_` converts: int64 to float32 by rounding, float32 to int64 by truncation toward zero.
+ * Non-finite values cannot become int64 and are an error.
+ */
+function convertFor(target: StateTensor, value: StateTensor, key: string): Float32Array | BigInt64Array {
+  if (isInt64Tensor(target) === isInt64Tensor(value)) return value.data;
+  if (isInt64Tensor(value)) return Float32Array.from(value.data, (v) => Number(v));
+  const data = value.data as Float32Array;
+  const out = new BigInt64Array(data.length);
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (!Number.isFinite(v)) throw new RangeError(`${key} is an int64 buffer, but element ${i} is ${v}, which has no int64 value`);
+    out[i] = BigInt(Math.trunc(v));
+  }
+  return out;
 }
 
 function indent(text: string): string {
@@ -149,7 +169,7 @@ export abstract class Module {
   }
 
   /** This module's own buffers (saved, not learned), by local name. */
-  protected ownBuffers(): [string, Tensor][] {
+  protected ownBuffers(): [string, StateTensor][] {
     return [];
   }
 
@@ -227,13 +247,13 @@ export abstract class Module {
     return this.namedParameters().map(([, p]) => p);
   }
 
-  namedBuffers(): [string, Tensor][] {
+  namedBuffers(): [string, StateTensor][] {
     return this.namedTensors((module) => module.ownBuffers());
   }
 
   /** The tensors `own` gives for every module, under their state-dict keys; null ones are skipped. */
-  private namedTensors(own: (module: Module) => readonly [string, Tensor | null][]): [string, Tensor][] {
-    const result: [string, Tensor][] = [];
+  private namedTensors<T extends StateTensor>(own: (module: Module) => readonly [string, T | null][]): [string, T][] {
+    const result: [string, T][] = [];
     for (const [prefix, module] of this.namedModules()) {
       for (const [name, t] of own(module)) {
         if (t !== null) result.push([prefix === '' ? name : `${prefix}.${name}`, t]);
@@ -275,48 +295,61 @@ export abstract class Module {
    * Copies the values of `dict` into this model's parameters and buffers. Every problem —
    * missing keys and unexpected keys (when `strict`), shape mismatches and invalid values (always)
    * — is reported by name in one StateDictError, and on failure nothing is changed. The caller's
-   * tensors are copied, never kept.
+   * tensors are copied, never kept; values that share memory with the model's own tensors (a
+   * dictionary built from the model's live tensors, reordered) are staged in copies first, so every
+   * value is read before any is overwritten. int64 values load into float32 tensors and float32
+   * values into int64 buffers (`num_batches_tracked`) converted as PyTorch's `copy_` does.
    */
-  loadStateDict(dict: Record<string, TensorLike>, options: LoadStateDictOptions = {}): LoadStateDictResult {
+  loadStateDict(dict: Record<string, StateTensorLike>, options: LoadStateDictOptions = {}): LoadStateDictResult {
     if (typeof dict !== 'object' || dict === null || Array.isArray(dict)) {
       throw new TypeError(`loadStateDict: dict must be an object mapping keys to tensors, got ${describeValue(dict)}`);
     }
+    checkOptionNames(options, ['strict'], 'loadStateDict');
     const strict = options.strict ?? true;
+    if (typeof strict !== 'boolean') throw new TypeError(`loadStateDict: strict must be a boolean, got ${describeValue(strict)}`);
     const entries = this.stateEntries();
     const known = new Set(entries.map((e) => e.key));
     const missing: string[] = [];
     const mismatches = new Map<string, string>();
     const invalid = new Map<string, string>();
-    const writes: [Tensor, Float32Array, Module][] = [];
+    const writes: [StateTensor, Float32Array | BigInt64Array, Module][] = [];
     for (const entry of entries) {
       if (!Object.prototype.hasOwnProperty.call(dict, entry.key)) {
         if (!entry.optional) missing.push(entry.key);
         continue;
       }
-      let value: Tensor;
+      let value: StateTensor;
+      let data: Float32Array | BigInt64Array;
       try {
-        value = asTensor(dict[entry.key], entry.key);
+        const raw = dict[entry.key];
+        value = isInt64Tensor(raw) ? asInt64Tensor(raw, entry.key) : asTensor(raw, entry.key);
+        if (!sameShape(value.shape, entry.target.shape)) {
+          mismatches.set(
+            entry.key,
+            `size mismatch for "${entry.key}": copying a tensor with shape ${describeValue(value.shape)} from the dict, the shape in the current model is ${describeValue(entry.target.shape)}.`,
+          );
+          continue;
+        }
+        data = convertFor(entry.target, value, entry.key);
       } catch (error) {
         invalid.set(entry.key, `invalid value for "${entry.key}": ${(error as Error).message}`);
         continue;
       }
-      if (!sameShape(value.shape, entry.target.shape)) {
-        mismatches.set(
-          entry.key,
-          `size mismatch for "${entry.key}": copying a tensor with shape ${describeValue(value.shape)} from the dict, the shape in the current model is ${describeValue(entry.target.shape)}.`,
-        );
-        continue;
-      }
-      writes.push([entry.target, value.data, entry.owner]);
+      writes.push([entry.target, data, entry.owner]);
     }
     const unexpected = Object.keys(dict).filter((k) => !known.has(k));
     const failed = mismatches.size > 0 || invalid.size > 0 || (strict && (missing.length > 0 || unexpected.length > 0));
     if (failed) {
       throw new StateDictError(this.constructor.name, strict ? missing : [], strict ? unexpected : [], mismatches, invalid);
     }
+    // Stage every source that lives in memory the writes below overwrite.
+    const targetBuffers = new Set<ArrayBufferLike>(entries.map((e) => e.target.data.buffer));
+    for (const write of writes) {
+      if (targetBuffers.has(write[1].buffer)) write[1] = write[1].slice();
+    }
     const touched = new Set<Module>();
     for (const [target, data, owner] of writes) {
-      (target.data as Float32Array).set(data);
+      (target.data as Float32Array | BigInt64Array).set(data as never);
       touched.add(owner);
     }
     for (const module of touched) module.stateVersion++;
@@ -374,8 +407,8 @@ function cloneValue(value: unknown, memo = new Map<unknown, unknown>()): unknown
   if (typeof value !== 'object' || value === null) return value;
   const seen = memo.get(value);
   if (seen !== undefined) return seen;
-  if (value instanceof Float32Array) {
-    const copy = Float32Array.from(value);
+  if (value instanceof Float32Array || value instanceof BigInt64Array) {
+    const copy = value.slice();
     memo.set(value, copy);
     return copy;
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  BatchNorm2d, Conv2d, DepthwiseSeparableConv2d, SafetensorsError, Sequential, loadSafetensors, parseSafetensors, saveSafetensors, type Tensor,
+  BatchNorm2d, Conv2d, DepthwiseSeparableConv2d, SafetensorsError, Sequential, isInt64Tensor, loadSafetensors, parseSafetensors, saveSafetensors, type Tensor,
 } from '../../src/index.js';
 import { expectBitwiseEqual, randomTensor, rng } from '../helpers.js';
 
@@ -58,20 +58,66 @@ describe('loadSafetensors', () => {
     expect(t.data[0]).toBe(1);
   });
 
-  it('other dtypes: a clear error, or left out with skipUnsupported (PyTorch saves num_batches_tracked as I64)', () => {
-    const header = '{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"n":{"dtype":"I64","shape":[],"data_offsets":[4,12]}}';
-    const bytes = file(header, [0, 0, 0x80, 0x3f, 7, 0, 0, 0, 0, 0, 0, 0]);
-    expect(() => loadSafetensors(bytes)).toThrow(/tensor "n" has dtype I64; sepconv loads F32, F16, BF16, F64 .*skipUnsupported/);
+  it('I64 loads as an int64 tensor (BigInt64Array), exactly, including values beyond 2^53', () => {
+    const header = '{"n":{"dtype":"I64","shape":[3],"data_offsets":[0,24]}}';
+    const bytes = file(header, [7, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 0, 0, 0, 0, 0, 0x20, 0]);
+    const n = loadSafetensors(bytes).n!;
+    expect(n.data).toBeInstanceOf(BigInt64Array);
+    expect(Array.from(n.data as BigInt64Array)).toEqual([7n, -1n, 2n ** 53n + 1n]);
+    expect(isInt64Tensor(n)).toBe(true);
+    // Saved back as I64, byte for byte.
+    expect(saveSafetensors({ n }).subarray(-24)).toEqual(bytes.subarray(-24));
+  });
+
+  it('other dtypes: a clear error, or left out with skipUnsupported', () => {
+    const header = '{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"m":{"dtype":"U8","shape":[4],"data_offsets":[4,8]}}';
+    const bytes = file(header, [0, 0, 0x80, 0x3f, 1, 0, 1, 1]);
+    expect(() => loadSafetensors(bytes)).toThrow(/tensor "m" has dtype U8; sepconv loads F32, F16, BF16, F64 \(as float32\) and I64.*skipUnsupported/);
     const parsed = parseSafetensors(bytes, { skipUnsupported: true });
     expect(Object.keys(parsed.tensors)).toEqual(['w']);
-    expect(parsed.skipped).toEqual(['n']);
+    expect(parsed.skipped).toEqual(['m']);
+  });
+
+  it('a tensor named "__proto__" is an own key of a record without a prototype, and round trips', () => {
+    const header = '{"__proto__":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"constructor":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}';
+    const tensors = loadSafetensors(file(header, [0, 0, 0x80, 0x3f, 0, 0, 0, 0x40]));
+    expect(Object.getPrototypeOf(tensors)).toBe(null);
+    expect(Object.keys(tensors)).toEqual(['__proto__', 'constructor']);
+    expect(Object.prototype.hasOwnProperty.call(tensors, '__proto__')).toBe(true);
+    expect(tensors['__proto__']!.data[0]).toBe(1);
+    const again = loadSafetensors(saveSafetensors(tensors));
+    expect(Object.keys(again).sort()).toEqual(['__proto__', 'constructor']);
+    expect(again['__proto__']!.data[0]).toBe(1);
+    expect(again['constructor']!.data[0]).toBe(2);
+    // A plain object built with a computed "__proto__" key is written the same way.
+    const plain = { ['__proto__']: { shape: [1], data: new Float32Array([3]) } };
+    expect(loadSafetensors(saveSafetensors(plain))['__proto__']!.data[0]).toBe(3);
+    // Metadata keys too.
+    const meta = parseSafetensors(file('{"__metadata__":{"__proto__":"x"}}', [])).metadata!;
+    expect(Object.keys(meta)).toEqual(['__proto__']);
+    expect(meta['__proto__']).toBe('x');
+  });
+
+  it('options are validated: an object with a boolean skipUnsupported and nothing else', () => {
+    const bytes = file(HEADER, DATA);
+    expect(() => loadSafetensors(bytes, null as never)).toThrow(/loadSafetensors: options must be an object, got null/);
+    expect(() => loadSafetensors(bytes, 'skip' as never)).toThrow(TypeError);
+    expect(() => loadSafetensors(bytes, { skipUnsupported: 'yes' } as never)).toThrow(/skipUnsupported must be a boolean, got "yes"/);
+    expect(() => loadSafetensors(bytes, { skipUnsuported: true } as never)).toThrow(/unknown option "skipUnsuported"/);
   });
 
   const malformed: [string, Uint8Array, RegExp][] = [
     ['shorter than 8 bytes', new Uint8Array([1, 0, 0]), /truncated file: 3 bytes, shorter than the 8-byte header length prefix/],
     ['header length past the end', file(HEADER, DATA).subarray(0, 40), /truncated file: the header length prefix says \d+ bytes, but only 32 follow/],
-    ['bad JSON', file('{"a":{"dtype":"F32",', []), /header is not valid UTF-8 JSON/],
-    ['invalid UTF-8', new Uint8Array([2, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xfe]), /not valid UTF-8 JSON/],
+    ['bad JSON', file('{"a":{"dtype":"F32",', []), /header is not valid JSON: expected a string key at position 20/],
+    ['invalid UTF-8', new Uint8Array([2, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xfe]), /not valid UTF-8/],
+    ['a header length above the limit', new Uint8Array([0, 0, 0, 0, 1, 0, 0, 0]), /header length prefix says 4294967296 bytes, more than the limit of 100000000/],
+    ['duplicate tensor names', file('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', [0, 0, 0, 0]), /duplicate key "a" at position 54/],
+    ['duplicate fields in an entry', file('{"a":{"dtype":"F32","dtype":"F16","shape":[1],"data_offsets":[0,4]}}', [0, 0, 0, 0]), /duplicate key "dtype"/],
+    ['duplicate __metadata__', file('{"__metadata__":{},"__metadata__":{}}', []), /duplicate key "__metadata__"/],
+    ['duplicate metadata keys', file('{"__metadata__":{"k":"a","k":"b"}}', []), /duplicate key "k"/],
+    ['a shape dimension above 2^53', file('{"a":{"dtype":"F32","shape":[9007199254740993],"data_offsets":[0,4]}}', [0, 0, 0, 0]), /shape must be an array of non-negative integers/],
+    ['trailing text after the header object', file('{} x', []), /unexpected text after the JSON value at position 3/],
     ['header not an object', file('[1,2]', []), /header must be a JSON object/],
     ['entry not an object', file('{"a":3}', []), /header entry "a" must be an object/],
     ['missing shape', file('{"a":{"dtype":"F32","data_offsets":[0,4]}}', [0, 0, 0, 0]), /tensor "a": shape must be an array of non-negative integers/],
@@ -98,6 +144,19 @@ describe('loadSafetensors', () => {
     });
   }
 
+  it('deeply nested headers are rejected by depth, not by a stack overflow', () => {
+    const deep = '['.repeat(5000) + ']'.repeat(5000);
+    const inEntry = file(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"x":${deep}}}`, [0, 0, 0, 0]);
+    const inMetadata = file(`{"__metadata__":{"k":${deep}}}`, []);
+    for (const bytes of [inEntry, inMetadata]) {
+      expect(() => loadSafetensors(bytes)).toThrow(SafetensorsError);
+      expect(() => loadSafetensors(bytes)).toThrow(/nesting deeper than 32 levels/);
+    }
+    // Unknown extra fields of reasonable depth are ignored, as the reference implementation does.
+    const extra = file('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"x":{"y":[1,{"z":null}]}}}', [0, 0, 0x80, 0x3f]);
+    expect(loadSafetensors(extra).a!.data[0]).toBe(1);
+  });
+
   it('rejects a non-byte argument with a TypeError', () => {
     expect(() => loadSafetensors('file.safetensors' as never)).toThrow(TypeError);
     expect(() => loadSafetensors([1, 2, 3] as never)).toThrow(/bytes must be a Uint8Array/);
@@ -105,7 +164,7 @@ describe('loadSafetensors', () => {
 });
 
 describe('a file laid out as safetensors.torch.save_file writes a conv-BN state_dict', () => {
-  it('loads into Sequential(Conv2d, BatchNorm2d) with skipUnsupported (num_batches_tracked is I64)', () => {
+  it('loads into Sequential(Conv2d, BatchNorm2d), num_batches_tracked (I64) included, and saves it back as I64', () => {
     // save_file puts 8-byte dtypes first, then sorts by name; "format": "pt" metadata; header padded to 8.
     const entries: [string, string, number[], number[]][] = [
       ['1.num_batches_tracked', 'I64', [], [5, 0, 0, 0, 0, 0, 0, 0]],
@@ -127,8 +186,19 @@ describe('a file laid out as safetensors.torch.save_file writes a conv-BN state_
     text += ' '.repeat((8 - (text.length % 8)) % 8);
     const bytes = file(text, data);
     const net = new Sequential(new Conv2d({ inChannels: 1, outChannels: 2, kernelSize: 1, bias: false }), new BatchNorm2d(2));
-    expect(() => net.loadStateDict(loadSafetensors(bytes))).toThrow(/dtype I64/);
-    net.loadStateDict(loadSafetensors(bytes, { skipUnsupported: true }));
+    net.loadStateDict(loadSafetensors(bytes));
+    expect(net.at<BatchNorm2d>(1).numBatchesTracked.data[0]).toBe(5n);
+    // Saved back, num_batches_tracked is I64 again, with the same bytes.
+    const saved = saveSafetensors(net.stateDict(), { format: 'pt' });
+    const savedHeader = JSON.parse(new TextDecoder().decode(saved.subarray(8, 8 + Number(new DataView(saved.buffer).getBigUint64(0, true)))));
+    expect(savedHeader['1.num_batches_tracked']).toEqual({ dtype: 'I64', shape: [], data_offsets: expect.any(Array) });
+    const [begin] = savedHeader['1.num_batches_tracked'].data_offsets as number[];
+    const dataStart = saved.length - 48;
+    expect(Array.from(saved.subarray(dataStart + begin!, dataStart + begin! + 8))).toEqual([5, 0, 0, 0, 0, 0, 0, 0]);
+    // skipUnsupported still leaves BatchNorm's count alone (it is optional).
+    const other = new Sequential(new Conv2d({ inChannels: 1, outChannels: 2, kernelSize: 1, bias: false }), new BatchNorm2d(2));
+    other.loadStateDict(loadSafetensors(bytes, { skipUnsupported: true }));
+    expect(other.at<BatchNorm2d>(1).numBatchesTracked.data[0]).toBe(5n);
     const y = net.forward({ shape: [1, 1, 1, 1], data: new Float32Array([2]) });
     // channel 0: (2·0.5 − 1)/√(4 + 1e-5)·2 + 0.25; channel 1: (2·(−1) − 2)/√(1 + 1e-5)·3 + 0
     expect(y.data[0]).toBeCloseTo(0.25, 6);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   BatchNorm2d, Conv2d, DepthwiseSeparableConv2d, Linear, ReLU, Sequential, StateDictError, MaxPool2d, Flatten, AdaptiveAvgPool2d,
-  type Tensor,
+  type StateTensorLike,
 } from '../../src/index.js';
 import { expectBitwiseEqual, randomTensor, rng } from '../helpers.js';
 
@@ -15,7 +15,7 @@ function smallNet(seed: number): Sequential {
 }
 
 function snapshot(m: Sequential): Record<string, number[]> {
-  return Object.fromEntries(Object.entries(m.stateDict()).map(([k, t]) => [k, Array.from(t.data)]));
+  return Object.fromEntries(Object.entries(m.stateDict()).map(([k, t]) => [k, Array.from(t.data, Number)]));
 }
 
 describe('Module: names, state dict, loading', () => {
@@ -47,14 +47,14 @@ describe('Module: names, state dict, loading', () => {
     expect(result).toEqual({ missingKeys: [], unexpectedKeys: [] });
     expectBitwiseEqual(b.forward(x).data, a.forward(x).data, 'round trip');
     const dict = a.stateDict();
-    dict['0.weight']!.data.fill(0);
+    (dict['0.weight']!.data as Float32Array).fill(0);
     expect(a.at<Conv2d>(0).weight.data.some((v) => v !== 0)).toBe(true);
   });
 
   it('strict loading reports missing, unexpected and mismatched keys all at once and changes nothing', () => {
     const net = smallNet(1);
     const before = snapshot(net);
-    const dict: Record<string, Tensor> = net.stateDict();
+    const dict: Record<string, StateTensorLike> = net.stateDict();
     delete dict['3.pointwise.bias'];
     delete dict['1.running_var'];
     dict['extra.weight'] = { shape: [1], data: new Float32Array(1) };
@@ -91,6 +91,65 @@ describe('Module: names, state dict, loading', () => {
     expect(snapshot(net)).toEqual(before);
   });
 
+  it('loadStateDict validates its options like every other API', () => {
+    const net = smallNet(1);
+    const dict = net.stateDict();
+    expect(() => net.loadStateDict(dict, null as never)).toThrow(/loadStateDict: options must be an object, got null/);
+    expect(() => net.loadStateDict(dict, 0 as never)).toThrow(TypeError);
+    expect(() => net.loadStateDict(dict, 'strict' as never)).toThrow(/options must be an object/);
+    expect(() => net.loadStateDict(dict, { strict: 0 } as never)).toThrow(/strict must be a boolean, got 0/);
+    expect(() => net.loadStateDict(dict, { strict: 'no' } as never)).toThrow(/strict must be a boolean, got "no"/);
+    expect(() => net.loadStateDict(dict, { strikt: false } as never)).toThrow(/unknown option "strikt"; expected one of strict/);
+    expect(net.loadStateDict(dict, { strict: false })).toEqual({ missingKeys: [], unexpectedKeys: [] });
+  });
+
+  it('a dictionary of the model\'s own live tensors, two layers swapped, loads as if copied first', () => {
+    const net = new Sequential(
+      new Conv2d({ inChannels: 2, outChannels: 2, kernelSize: 3, seed: 1 }),
+      new Conv2d({ inChannels: 2, outChannels: 2, kernelSize: 3, seed: 2 }),
+    );
+    const a = net.at<Conv2d>(0);
+    const b = net.at<Conv2d>(1);
+    const wa = Float32Array.from(a.weight.data), wb = Float32Array.from(b.weight.data);
+    const ba = Float32Array.from(a.bias!.data), bb = Float32Array.from(b.bias!.data);
+    net.loadStateDict({ '0.weight': b.weight, '0.bias': b.bias!, '1.weight': a.weight, '1.bias': a.bias! });
+    expectBitwiseEqual(a.weight.data, wb, '0.weight');
+    expectBitwiseEqual(b.weight.data, wa, '1.weight');
+    expectBitwiseEqual(a.bias!.data, bb, '0.bias');
+    expectBitwiseEqual(b.bias!.data, ba, '1.bias');
+    // A view of a live tensor (sharing its buffer) is staged too.
+    const shifted = { shape: [2], data: a.bias!.data.subarray(0, 2) };
+    net.loadStateDict({ '1.bias': shifted }, { strict: false });
+    expectBitwiseEqual(b.bias!.data, bb, '1.bias from a view of 0.bias');
+  });
+
+  it('num_batches_tracked is an int64 count; float32 and int64 values convert as PyTorch copy_ does', () => {
+    const net = smallNet(1);
+    const bn = net.at<BatchNorm2d>(1);
+    expect(bn.numBatchesTracked.data).toBeInstanceOf(BigInt64Array);
+    const dict = net.stateDict();
+    expect(dict['1.num_batches_tracked']!.data).toBeInstanceOf(BigInt64Array);
+    net.loadStateDict({ ...dict, '1.num_batches_tracked': { shape: [], data: new BigInt64Array([2n ** 60n]) } });
+    expect(bn.numBatchesTracked.data[0]).toBe(2n ** 60n);
+    net.loadStateDict({ ...dict, '1.num_batches_tracked': { shape: [], data: new Float32Array([7.9]) } });
+    expect(bn.numBatchesTracked.data[0]).toBe(7n);
+    net.loadStateDict({ ...dict, '1.running_mean': { shape: [4], data: new BigInt64Array([1n, -2n, 3n, 4n]) } });
+    expect(Array.from(bn.runningMean.data)).toEqual([1, -2, 3, 4]);
+    expect(bn.numBatchesTracked.data[0]).toBe(0n); // dict's own count
+    bn.numBatchesTracked.data[0] = 7n;
+    expect(() => net.loadStateDict({ ...dict, '1.num_batches_tracked': { shape: [], data: new Float32Array([NaN]) } })).toThrow(
+      /invalid value for "1.num_batches_tracked": .*element 0 is NaN, which has no int64 value/,
+    );
+    expect(() => net.loadStateDict({ ...dict, '1.num_batches_tracked': { shape: [1], data: new BigInt64Array(1) } })).toThrow(/size mismatch for "1.num_batches_tracked"/);
+    expect(() => net.loadStateDict({ ...dict, '1.num_batches_tracked': { shape: [], data: new BigInt64Array(2) } })).toThrow(/invalid value for "1.num_batches_tracked"/);
+    // stateDict and clone copy the count.
+    (dict['1.num_batches_tracked']!.data as BigInt64Array)[0] = 99n;
+    expect(bn.numBatchesTracked.data[0]).toBe(7n);
+    const copy = bn.clone();
+    copy.numBatchesTracked.data[0] = 5n;
+    expect(bn.numBatchesTracked.data[0]).toBe(7n);
+  });
+
   it('num_batches_tracked may be absent (PyTorch files saved as I64 can skip it)', () => {
     const net = smallNet(1);
     const dict = net.stateDict();
@@ -101,10 +160,10 @@ describe('Module: names, state dict, loading', () => {
   it('loading copies the caller\'s data (later changes to it do not leak in)', () => {
     const net = smallNet(1);
     const dict = net.stateDict();
-    const w = dict['3.pointwise.weight']!;
-    w.data.fill(2);
+    const w = dict['3.pointwise.weight']!.data as Float32Array;
+    w.fill(2);
     net.loadStateDict(dict);
-    w.data.fill(3);
+    w.fill(3);
     expect(net.at<DepthwiseSeparableConv2d>(3).pointwise.weight.data[0]).toBe(2);
   });
 
