@@ -6,6 +6,8 @@
  * never imports ndarray. Views that are not contiguous are gathered into a fresh array; the
  * caller's data is never written.
  */
+import { checkElements, checkShapeElements, dataField, describeValue, MAX_DIMENSION, ownElement, readBoolean, readOptions } from './kernels/checks.js';
+
 
 export interface Tensor {
   readonly shape: readonly number[];
@@ -22,6 +24,8 @@ export interface NdArrayView {
 
 export type TensorLike = Tensor | NdArrayView;
 
+export { describeValue };
+
 export interface AllocOptions {
   /** Allocate the data in a SharedArrayBuffer (for worker pools). */
   shared?: boolean;
@@ -34,32 +38,24 @@ export function shapeSize(shape: readonly number[]): number {
   return size;
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return `[${value.map(describe).join(', ')}]`;
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'object') {
-    const ctor = (value as object).constructor;
-    return ctor && ctor.name && ctor.name !== 'Object' ? ctor.name : 'object';
-  }
-  return String(value);
-}
+const describe = describeValue;
 
-/** A short, readable rendering of a received value for error messages. */
-export function describeValue(value: unknown): string {
-  return describe(value);
-}
-
-/** Throws unless every dimension is a positive integer. */
+/**
+ * Throws unless `shape` is an array of integers from 1 to MAX_DIMENSION (own elements only:
+ * a hole is not a dimension).
+ */
 export function checkShape(shape: unknown, name: string): asserts shape is readonly number[] {
   if (!Array.isArray(shape)) {
     throw new TypeError(`${name}.shape must be an array of positive integers, got ${describe(shape)}`);
   }
   for (let i = 0; i < shape.length; i++) {
-    const d = shape[i];
-    if (typeof d !== 'number' || !Number.isInteger(d) || d < 1) {
+    const d = ownElement(shape, i);
+    if (typeof d !== 'number') {
+      throw new TypeError(`${name}.shape[${i}] must be a positive integer, got ${describe(d)} (shape ${describe(shape)})`);
+    }
+    if (!Number.isInteger(d) || d < 1 || d > MAX_DIMENSION) {
       throw new RangeError(
-        `${name}.shape[${i}] must be a positive integer, got ${describe(d)} (shape ${describe(shape)})`,
+        `${name}.shape[${i}] must be an integer from 1 to ${MAX_DIMENSION}, got ${describe(d)} (shape ${describe(shape)})`,
       );
     }
   }
@@ -71,36 +67,45 @@ export function tensor(data: Float32Array | ArrayLike<number>, shape: readonly n
   if (typeof data !== 'object' || data === null || typeof (data as ArrayLike<number>).length !== 'number') {
     throw new TypeError(`tensor: data must be a Float32Array or an array of numbers, got ${describe(data)}`);
   }
-  const array = data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
-  const size = shapeSize(shape);
-  if (array.length !== size) {
+  const size = checkShapeElements(shape, 'tensor');
+  const length = (data as ArrayLike<number>).length;
+  if (length !== size) {
     throw new RangeError(
-      `tensor: data.length must equal the product of shape ${describe(shape)} = ${size}, got ${array.length}`,
+      `tensor: data.length must equal the product of shape ${describe(shape)} = ${size}, got ${describe(length)}`,
     );
   }
-  return { shape: shape.slice(), data: array };
+  if (data instanceof Float32Array) return { shape: shape.slice(), data };
+  // Checked before copying, so a string or an object in the data is reported, not turned into NaN.
+  const source = data as ArrayLike<unknown>;
+  for (let i = 0; i < size; i++) {
+    const v = source[i];
+    if (typeof v !== 'number') {
+      throw new TypeError(`tensor: data[${i}] must be a number, got ${describe(v)}`);
+    }
+  }
+  return { shape: shape.slice(), data: Float32Array.from(source as ArrayLike<number>) };
 }
 
 /** A new tensor of zeros; `{ shared: true }` puts it in a SharedArrayBuffer. */
 export function zeros(shape: readonly number[], options: AllocOptions = {}): Tensor {
   checkShape(shape, 'zeros');
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`zeros: options must be an object like { shared: true }, got ${describe(options)}`);
-  }
-  const size = shapeSize(shape);
-  const data = options.shared
+  const o = readOptions(options, ['shared'], 'zeros');
+  const shared = readBoolean(o.shared, 'zeros: options.shared', false);
+  const size = checkShapeElements(shape, 'zeros');
+  const data = shared
     ? new Float32Array(new SharedArrayBuffer(size * Float32Array.BYTES_PER_ELEMENT))
     : new Float32Array(size);
   return { shape: shape.slice(), data };
 }
 
+/** True when `x` has the structure of an ndarray view (an array `stride` and a number `offset`). */
 export function isNdArrayView(x: unknown): x is NdArrayView {
-  return (
-    typeof x === 'object' &&
-    x !== null &&
-    Array.isArray((x as NdArrayView).stride) &&
-    typeof (x as NdArrayView).offset === 'number'
-  );
+  return typeof x === 'object' && x !== null && Array.isArray(dataField(x, 'stride')) && typeof dataField(x, 'offset') === 'number';
+}
+
+/** True when `x` carries a `stride` or `offset` field, i.e. the caller meant a view. */
+function looksLikeView(x: object): boolean {
+  return dataField(x, 'stride') !== undefined || dataField(x, 'offset') !== undefined;
 }
 
 /**
@@ -111,14 +116,13 @@ export function asTensor(x: unknown, name: string): Tensor {
   if (typeof x !== 'object' || x === null) {
     throw new TypeError(`${name} must be a Tensor ({ shape, data: Float32Array }) or an ndarray view, got ${describe(x)}`);
   }
-  const candidate = x as { shape?: unknown; data?: unknown };
-  if (!(candidate.data instanceof Float32Array)) {
-    throw new TypeError(`${name}.data must be a Float32Array, got ${describe(candidate.data)}`);
+  const data = dataField(x, 'data');
+  if (!(data instanceof Float32Array)) {
+    throw new TypeError(`${name}.data must be a Float32Array, got ${describe(data)}`);
   }
-  checkShape(candidate.shape, name);
-  const shape = candidate.shape;
-  const data = candidate.data;
-  if (!isNdArrayView(x)) {
+  const shape = dataField(x, 'shape');
+  checkShape(shape, name);
+  if (!looksLikeView(x)) {
     const size = shapeSize(shape);
     if (data.length !== size) {
       throw new RangeError(
@@ -127,16 +131,25 @@ export function asTensor(x: unknown, name: string): Tensor {
     }
     return x as Tensor;
   }
-  return gatherView(x, name);
+  return gatherView(shape, dataField(x, 'stride'), dataField(x, 'offset'), data, name);
 }
 
-function gatherView(view: NdArrayView, name: string): Tensor {
-  const { shape, stride, offset, data } = view;
+function gatherView(shape: readonly number[], strideValue: unknown, offset: unknown, data: Float32Array, name: string): Tensor {
   const rank = shape.length;
-  if (stride.length !== rank || !stride.every((s) => Number.isInteger(s))) {
-    throw new TypeError(`${name}.stride must be ${rank} integers, got ${describe(stride)}`);
+  if (!Array.isArray(strideValue) || strideValue.length !== rank) {
+    throw new TypeError(`${name}.stride must be an array of ${rank} integers, got ${describe(strideValue)}`);
   }
-  if (!Number.isInteger(offset)) throw new TypeError(`${name}.offset must be an integer, got ${describe(offset)}`);
+  const stride: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const s = ownElement(strideValue, i);
+    if (typeof s !== 'number' || !Number.isSafeInteger(s)) {
+      throw new TypeError(`${name}.stride[${i}] must be an integer, got ${describe(s)} (stride ${describe(strideValue)})`);
+    }
+    stride.push(s);
+  }
+  if (typeof offset !== 'number' || !Number.isSafeInteger(offset)) {
+    throw new TypeError(`${name}.offset must be an integer, got ${describe(offset)}`);
+  }
   // The lowest and highest addressed elements must lie inside data.
   let lo = offset;
   let hi = offset;
@@ -159,6 +172,7 @@ function gatherView(view: NdArrayView, name: string): Tensor {
     expected *= shape[i]!;
   }
   if (contiguous) return { shape: shape.slice(), data };
+  checkElements(size, `${name} (a strided view gathered into a contiguous copy)`);
   const out = new Float32Array(size);
   const index = new Array<number>(rank).fill(0);
   let src = offset;

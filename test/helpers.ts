@@ -217,7 +217,7 @@ export function checkOnlyRequestedChannels(
   }
 }
 
-type TypedArrayName = 'Float32Array' | 'Float64Array' | 'Int32Array';
+type TypedArrayName = 'Float32Array' | 'Float64Array' | 'Int32Array' | 'Uint32Array' | 'Int16Array' | 'Uint16Array' | 'Int8Array' | 'Uint8Array' | 'Uint8ClampedArray';
 
 /** Counts constructions of the named typed arrays while `fn` runs. */
 export function countTypedArrays(

@@ -9,7 +9,8 @@ import { groupedConv } from './grouped.js';
 import { padInput, paddedInputSize } from './pad.js';
 import { pointwiseConv } from './pointwise.js';
 import { Scratch, SLOT_PADDED } from './scratch.js';
-import { CONV2D_OPTION_NAMES, checkOptionNames, outputFor, validateConv2d, type Conv2dCall, type Conv2dOptions } from './validate.js';
+import { paddedExtent } from './depthwise-general.js';
+import { CONV2D_OPTION_NAMES, checkElements, checkOptionNames, outputFor, ownProperty, validateConv2d, type Conv2dCall, type Conv2dOptions } from './validate.js';
 
 export type KernelPath = 'depthwise3x3s1' | 'depthwise3x3s2' | 'depthwise' | 'pointwise' | 'grouped';
 
@@ -59,11 +60,26 @@ export interface KernelSetup {
 
 export function kernelSetup(callGeometry: Conv2dGeometry): KernelSetup {
   if (callGeometry.paddingMode === 'zeros') {
-    return { callGeometry, geometry: callGeometry, path: selectKernelPath(callGeometry), paddedSize: 0 };
+    const path = selectKernelPath(callGeometry);
+    checkDepthwisePlane(callGeometry, path);
+    return { callGeometry, geometry: callGeometry, path, paddedSize: 0 };
   }
   const geometry = withPaddingApplied(callGeometry);
-  const paddedSize = geometry.batch * geometry.inChannels * geometry.inHeight * geometry.inWidth;
-  return { callGeometry, geometry, path: selectKernelPath(geometry), paddedSize };
+  const paddedSize = checkElements(
+    geometry.batch * geometry.inChannels * geometry.inHeight * geometry.inWidth,
+    `the ${callGeometry.paddingMode}-padded copy of the input`,
+  );
+  const path = selectKernelPath(geometry);
+  checkDepthwisePlane(geometry, path);
+  return { callGeometry, geometry, path, paddedSize };
+}
+
+/** The general depthwise kernel copies a padded plane (wide padding, large strides): checked before any call allocates it. */
+function checkDepthwisePlane(g: Conv2dGeometry, path: KernelPath): void {
+  if (path !== 'depthwise') return;
+  const height = paddedExtent(g.inHeight, g.padTop, g.outHeight, g.strideH, g.kernelH, g.dilationH);
+  const width = paddedExtent(g.inWidth, g.padLeft, g.outWidth, g.strideW, g.kernelW, g.dilationW);
+  checkElements(height * width, 'the zero-padded input plane of the depthwise kernel');
 }
 
 /**
@@ -127,7 +143,7 @@ export function depthwiseConv2d(input: TensorLike, weight: TensorLike, options: 
  */
 export function depthwiseGroups(input: TensorLike, weight: TensorLike, options: DepthwiseConv2dOptions): number {
   checkOptionNames(options, CONV2D_OPTION_NAMES, 'depthwiseConv2d');
-  if ((options as Conv2dOptions).groups !== undefined) {
+  if (ownProperty(options, 'groups') !== undefined) {
     throw new TypeError('depthwiseConv2d: unknown option "groups"; groups is implied (= input channels)');
   }
   const x = asTensor(input, 'input');

@@ -25,8 +25,8 @@ export function depthwisePlane(
   const top = +(act === ACT_RELU6 ? 6 : Infinity);
   // The input extent the outputs reach, padding included (bottom/right padding beyond the last
   // window is never read).
-  const Hp = Math.max(H + padTop, (Ho - 1) * strideH + (kH - 1) * dilationH + 1);
-  const Wp = Math.max(W + padLeft, (Wo - 1) * strideW + (kW - 1) * dilationW + 1);
+  const Hp = paddedExtent(H, padTop, Ho, strideH, kH, dilationH);
+  const Wp = paddedExtent(W, padLeft, Wo, strideW, kW, dilationW);
   let src = x;
   let srcOff = xOff;
   let srcW = W;
@@ -52,6 +52,11 @@ export function depthwisePlane(
     const yRow = yOff + i * Wo;
     for (let j = 0; j < Wo; j++) y[yRow + j] = clampedOutput(sums[j]!, clamp, top);
   }
+}
+
+/** Rows (or columns) of the zero-bordered plane `depthwisePlane` works on: the input and its padding, as far as the last window reaches. */
+export function paddedExtent(size: number, padBefore: number, outSize: number, stride: number, kernel: number, dilation: number): number {
+  return Math.max(size + padBefore, (outSize - 1) * stride + (kernel - 1) * dilation + 1);
 }
 
 /** Float64 sums of one output row; grows to the widest row seen and is then reused. */

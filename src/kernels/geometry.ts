@@ -5,6 +5,7 @@
  *   Hout = floor((H + padTop + padBottom - dilationH*(kH-1) - 1) / strideH) + 1   (same for W)
  */
 import { checkShape, describeValue } from '../tensor.js';
+import { describeKey, isOptionsObject, MAX_DIMENSION, ownElement, ownProperty } from './checks.js';
 
 export type IntPair = number | readonly [number, number];
 export interface ExplicitPadding {
@@ -53,11 +54,17 @@ export interface Conv2dGeometry {
 
 const PADDING_MODES: readonly PaddingMode[] = ['zeros', 'reflect', 'replicate', 'circular'];
 
-/** Returns `value` if it is an integer ≥ `min` (1 unless given; 0 for "non-negative"), else throws a RangeError naming it. */
+/**
+ * Returns `value` if it is an integer from `min` (1 unless given; 0 for "non-negative") to
+ * MAX_DIMENSION, else throws a RangeError naming it.
+ */
 export function positiveInteger(value: unknown, name: string, min = 1): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
     const what = min === 0 ? 'a non-negative integer' : 'a positive integer';
     throw new RangeError(`${name} must be ${what}, got ${describeValue(value)}`);
+  }
+  if (value > MAX_DIMENSION) {
+    throw new RangeError(`${name} must be at most ${MAX_DIMENSION} (sepconv's dimension limit, 2^32 - 1), got ${describeValue(value)}`);
   }
   return value;
 }
@@ -78,7 +85,7 @@ export function resolvePair(value: unknown, name: string, fallback: number, min 
     return [value, value];
   }
   if (Array.isArray(value) && value.length === 2) {
-    return [positiveInteger(value[0], `${name}[0]`, min), positiveInteger(value[1], `${name}[1]`, min)];
+    return [positiveInteger(ownElement(value, 0), `${name}[0]`, min), positiveInteger(ownElement(value, 1), `${name}[1]`, min)];
   }
   throw new TypeError(`${name} must be an integer or a pair [h, w], got ${describeValue(value)}`);
 }
@@ -111,22 +118,36 @@ export function resolvePadding(
     return { top: h, bottom: h, left: w, right: w };
   }
   if (typeof padding === 'object' && padding !== null) {
-    const p = padding as Record<string, unknown>;
-    for (const key of Object.keys(p)) {
-      if (key !== 'top' && key !== 'bottom' && key !== 'left' && key !== 'right') {
-        throw new TypeError(`padding has an unknown key ${JSON.stringify(key)}; expected { top, bottom, left, right }`);
-      }
-    }
-    return {
-      top: positiveInteger(p.top, 'padding.top', 0),
-      bottom: positiveInteger(p.bottom, 'padding.bottom', 0),
-      left: positiveInteger(p.left, 'padding.left', 0),
-      right: positiveInteger(p.right, 'padding.right', 0),
-    };
+    return resolveExplicitPadding(padding);
   }
   throw new TypeError(
     `padding must be an integer, a pair [h, w], 'same', 'valid' or { top, bottom, left, right }, got ${describeValue(padding)}`,
   );
+}
+
+/**
+ * Reads an explicit `{ top, bottom, left, right }` padding object through its own properties:
+ * an unknown key (own or inherited from anything but Object.prototype) is a TypeError, and an
+ * inherited side is not read.
+ */
+export function resolveExplicitPadding(padding: object): ExplicitPadding {
+  // Own keys only: an inherited `top` is not padding, and an inherited unknown key is unknown.
+  for (let o: object | null = padding; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    for (const key of Object.keys(o)) {
+      if (key !== 'top' && key !== 'bottom' && key !== 'left' && key !== 'right') {
+        throw new TypeError(`padding has an unknown key ${describeKey(key)}; expected { top, bottom, left, right }`);
+      }
+      if (o !== padding && !Object.prototype.hasOwnProperty.call(padding, key)) {
+        throw new TypeError(`padding.${key} is inherited, not an own property; expected { top, bottom, left, right }`);
+      }
+    }
+  }
+  return {
+    top: positiveInteger(ownProperty(padding, 'top'), 'padding.top', 0),
+    bottom: positiveInteger(ownProperty(padding, 'bottom'), 'padding.bottom', 0),
+    left: positiveInteger(ownProperty(padding, 'left'), 'padding.left', 0),
+    right: positiveInteger(ownProperty(padding, 'right'), 'padding.right', 0),
+  };
 }
 
 /** Output length of one spatial axis, or a value < 1 when the kernel does not fit. */
@@ -147,9 +168,11 @@ export function conv2dGeometry(
   // Public entry point: the shapes may come straight from a user, not from a checked tensor.
   checkShape(inputShape, 'input');
   checkShape(weightShape, 'weight');
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+  if (!isOptionsObject(options)) {
     throw new TypeError(`conv2dGeometry: options must be an object, got ${describeValue(options)}`);
   }
+  // Own properties only, so a polluted Object.prototype cannot change the geometry.
+  const option = (key: keyof GeometryOptions): unknown => ownProperty(options, key);
   if (inputShape.length !== 3 && inputShape.length !== 4) {
     throw new RangeError(
       `input must be 4-D [N, Cin, H, W] or unbatched 3-D [Cin, H, W], got shape ${describeValue(inputShape)} (rank ${inputShape.length})`,
@@ -161,7 +184,8 @@ export function conv2dGeometry(
   const batched = inputShape.length === 4;
   const [batch, inChannels, inHeight, inWidth] = batched ? inputShape : [1, ...inputShape];
   const [outChannels, channelsPerGroup, kernelH, kernelW] = weightShape as [number, number, number, number];
-  const groups = options.groups === undefined ? 1 : positiveInteger(options.groups, 'groups');
+  const groupsOption = option('groups');
+  const groups = groupsOption === undefined ? 1 : positiveInteger(groupsOption, 'groups');
   if (inChannels! % groups !== 0) {
     throw new RangeError(`in_channels must be divisible by groups: input has ${inChannels} channels, groups=${groups}`);
   }
@@ -173,10 +197,10 @@ export function conv2dGeometry(
       `weight.shape[1] must equal in_channels/groups = ${inChannels}/${groups} = ${inChannels! / groups}, got ${channelsPerGroup} (weight shape ${describeValue(weightShape)}, input shape ${describeValue(inputShape)})`,
     );
   }
-  const stride = resolvePair(options.stride, 'stride', 1);
-  const dilation = resolvePair(options.dilation, 'dilation', 1);
-  const pad = resolvePadding(options.padding, [kernelH, kernelW], stride, dilation);
-  const paddingMode = checkPaddingMode(options.paddingMode ?? 'zeros');
+  const stride = resolvePair(option('stride'), 'stride', 1);
+  const dilation = resolvePair(option('dilation'), 'dilation', 1);
+  const pad = resolvePadding(option('padding'), [kernelH, kernelW], stride, dilation);
+  const paddingMode = checkPaddingMode(option('paddingMode') ?? 'zeros');
   if (paddingMode === 'reflect') {
     if (pad.top >= inHeight! || pad.bottom >= inHeight! || pad.left >= inWidth! || pad.right >= inWidth!) {
       throw new RangeError(

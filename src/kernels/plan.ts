@@ -9,12 +9,12 @@
  * share storage). After changing them, call `plan.setWeights(weight, bias)`, which copies the new
  * values into the plan's own buffers (same shapes) without allocating.
  */
-import { asTensor, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
+import { asTensor, describeValue, type Tensor, type TensorLike } from '../tensor.js';
 import { kernelSetup, runKernel, type KernelPath, type KernelSetup } from './conv2d.js';
 import type { Activation } from './epilogue.js';
 import { checkPaddingMode, conv2dGeometry, resolvePadding, resolvePair, type Conv2dGeometry, type GeometryOptions } from './geometry.js';
 import { Scratch } from './scratch.js';
-import { checkOptionNames, resolveActivation, resolveBias } from './validate.js';
+import { checkShapeElements, readOptions, resolveActivation, resolveBias } from './validate.js';
 
 export interface PrepareConv2dOptions extends GeometryOptions {
   bias?: Float32Array | TensorLike | null;
@@ -48,11 +48,9 @@ export class Conv2dPlan {
   private cachedSetup: KernelSetup | null = null;
 
   /** Use `prepareConv2d`. */
-  constructor(weight: TensorLike, options: PrepareConv2dOptions = {}) {
-    if (typeof options !== 'object' || options === null) {
-      throw new TypeError(`prepareConv2d: options must be an object, got ${describeValue(options)}`);
-    }
-    checkOptionNames(options, PREPARE_OPTION_NAMES, 'prepareConv2d');
+  constructor(weight: TensorLike, callerOptions: PrepareConv2dOptions = {}) {
+    // Own properties only, read once.
+    const options = readOptions<PrepareConv2dOptions>(callerOptions, PREPARE_OPTION_NAMES, 'prepareConv2d');
     const w = asTensor(weight, 'weight');
     if (w.shape.length !== 4) {
       throw new RangeError(`weight must be 4-D [Cout, Cin/groups, kH, kW], got shape ${describeValue(w.shape)} (rank ${w.shape.length})`);
@@ -135,7 +133,7 @@ export class Conv2dPlan {
     const outputShape = setup.callGeometry.outputShape;
     let y: Tensor;
     if (out === undefined || out === null) {
-      y = { shape: outputShape.slice(), data: new Float32Array(shapeSize(outputShape)) };
+      y = { shape: outputShape.slice(), data: new Float32Array(checkShapeElements(outputShape, 'output')) };
     } else {
       y = asTensor(out, 'out');
       if (y.data !== out.data) {

@@ -10,6 +10,7 @@
  *   gradWeight[o,c,p,q] = sum_{n,i,j} gradOutput[n,o,i,j] * x[n, G(o)+c, src(..), src(..)]
  *   gradBias[o]     = sum_{n,i,j} gradOutput[n,o,i,j]
  */
+import { checkShapeElements } from './checks.js';
 import { shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import { sourceIndex } from './reference.js';
 import { validateConv2dBackward, type Conv2dBackwardOptions, type Conv2dGradients } from './validate-backward.js';
@@ -54,7 +55,7 @@ export function referenceConv2dBackward(
     }
   }
   const result = (values: Float64Array, shape: readonly number[]): Tensor => {
-    const data = new Float32Array(shapeSize(shape));
+    const data = new Float32Array(checkShapeElements(shape, 'gradient'));
     data.set(values);
     return { shape: shape.slice(), data };
   };

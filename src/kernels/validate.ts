@@ -2,9 +2,19 @@
  * Validation of a conv2d call: everything is checked, and every problem reported with the
  * parameter's name, the value received and what was expected, before any work is done.
  */
-import { asTensor, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
+import { asTensor, describeValue, type Tensor, type TensorLike } from '../tensor.js';
 import { ACTIVATIONS, activationCode, type Activation } from './epilogue.js';
+import { checkElements, checkShapeElements, dataField, readOptions } from './checks.js';
 import { conv2dGeometry, type Conv2dGeometry, type GeometryOptions } from './geometry.js';
+
+// The shared checks (bounded descriptions, own-property option reading, typed readers, size
+// limits) live in checks.ts, which imports nothing; every module may import them from here.
+export {
+  allocFloat32, checkElements, checkOptionNames, checkShapeElements, dataField, describeKey, describeValue, isOptionsObject,
+  MAX_DIMENSION, MAX_ELEMENTS, MAX_POOL_THREADS, MAX_THREADS_PER_CORE, ownElement, ownProperty, readBoolean, readEnum, readInteger, readNumber,
+  readOptions,
+} from './checks.js';
+export type { NumberRange } from './checks.js';
 
 export interface Conv2dOptions extends GeometryOptions {
   bias?: Float32Array | TensorLike | null;
@@ -27,18 +37,6 @@ export interface Conv2dCall {
   readonly out: Tensor | null;
 }
 
-/** Throws a TypeError if `options` is not a plain options object or has a key outside `allowed`. */
-export function checkOptionNames(options: unknown, allowed: readonly string[], fn: string): void {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TypeError(`${fn}: options must be an object, got ${describeValue(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key) && (options as Record<string, unknown>)[key] !== undefined) {
-      throw new TypeError(`${fn}: unknown option ${JSON.stringify(key)}; expected one of ${allowed.join(', ')}`);
-    }
-  }
-}
-
 function sharesMemory(a: Float32Array, b: Float32Array): boolean {
   if (a.buffer !== b.buffer) return false;
   const aEnd = a.byteOffset + a.byteLength;
@@ -50,7 +48,7 @@ export function resolveBias(bias: unknown, outChannels: number, name = 'bias'): 
   if (bias === undefined || bias === null) return null;
   let data: Float32Array;
   if (bias instanceof Float32Array) data = bias;
-  else if (typeof bias === 'object' && bias !== null && 'data' in bias) {
+  else if (typeof bias === 'object' && bias !== null && dataField(bias, 'data') !== undefined) {
     const t = asTensor(bias, name);
     if (t.shape.length !== 1) throw new RangeError(`${name} must be 1-D [Cout], got shape ${describeValue(t.shape)}`);
     data = t.data;
@@ -78,7 +76,7 @@ export function resolveActivation(activation: unknown): number {
 export function callerData(x: unknown): Float32Array | null {
   if (x instanceof Float32Array) return x;
   if (typeof x === 'object' && x !== null) {
-    const data = (x as { data?: unknown }).data;
+    const data = dataField(x, 'data');
     if (data instanceof Float32Array) return data;
   }
   return null;
@@ -118,11 +116,12 @@ export function checkOut(
 
 /** Validates a whole `conv2d(input, weight, options)` call. */
 export function validateConv2d(input: unknown, weight: unknown, options: Conv2dOptions | undefined, fn = 'conv2d'): Conv2dCall {
-  const opts: Conv2dOptions = options === undefined ? {} : options;
-  checkOptionNames(opts, CONV2D_OPTION_NAMES, fn);
+  // Own properties only: nothing inherited (a polluted Object.prototype included) is an option.
+  const opts = readOptions<Conv2dOptions>(options, CONV2D_OPTION_NAMES, fn);
   const x = asTensor(input, 'input');
   const w = asTensor(weight, 'weight');
   const geometry = conv2dGeometry(x.shape, w.shape, opts);
+  if (opts.out === undefined || opts.out === null) checkShapeElements(geometry.outputShape, `${fn} output`);
   const bias = resolveBias(opts.bias, geometry.outChannels);
   const act = resolveActivation(opts.activation);
   const out =
@@ -136,5 +135,5 @@ export function validateConv2d(input: unknown, weight: unknown, options: Conv2dO
 export function outputFor(call: Conv2dCall): Tensor {
   if (call.out) return call.out;
   const shape = call.geometry.outputShape;
-  return { shape: shape.slice(), data: new Float32Array(shapeSize(shape)) };
+  return { shape: shape.slice(), data: new Float32Array(checkShapeElements(shape, 'output')) };
 }

@@ -2,7 +2,8 @@
  * Element-wise activations. After a convolution inside a Sequential, ReLU and ReLU6 are not run
  * as separate passes: the container fuses them into the convolution's output write.
  */
-import { describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
+import { checkShapeElements, readNumber, readOptions } from '../kernels/checks.js';
+import { checkShape, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import type { FusedActivation } from './conv.js';
 import { Module, type InPlaceCapable, type PlanStep } from './module.js';
 import { asTensor } from '../tensor.js';
@@ -19,11 +20,12 @@ abstract class ElementwiseModule extends Module implements InPlaceCapable {
   }
 
   outputShape(inputShape: readonly number[]): number[] {
+    checkShape(inputShape, 'input');
     return inputShape.slice();
   }
 
   override plan(inputShape: readonly number[]): PlanStep {
-    const out: Tensor = { shape: inputShape.slice(), data: new Float32Array(shapeSize(inputShape)) };
+    const out: Tensor = { shape: inputShape.slice(), data: new Float32Array(checkShapeElements(inputShape, 'output')) };
     return {
       outputShape: out.shape,
       run: (input) => {
@@ -84,11 +86,11 @@ export class LeakyReLU extends ElementwiseModule {
 
   constructor(negativeSlope: number | { negativeSlope?: number } = 0.01) {
     super();
-    const slope = typeof negativeSlope === 'object' && negativeSlope !== null ? (negativeSlope.negativeSlope ?? 0.01) : negativeSlope;
-    if (typeof slope !== 'number' || !Number.isFinite(slope)) {
-      throw new TypeError(`LeakyReLU: negativeSlope must be a finite number, got ${describeValue(slope)}`);
-    }
-    this.negativeSlope = slope;
+    // An options object is read like every other (own names only; `{ slope: 0.2 }` is an unknown option, not 0.01).
+    const slope = typeof negativeSlope === 'object' && negativeSlope !== null
+      ? readOptions(negativeSlope, ['negativeSlope'], 'LeakyReLU').negativeSlope
+      : negativeSlope;
+    this.negativeSlope = readNumber(slope, 'LeakyReLU: negativeSlope', 0.01);
   }
 
   protected apply(x: Float32Array, y: Float32Array): void {
@@ -111,6 +113,7 @@ export class Identity extends Module {
   }
 
   outputShape(inputShape: readonly number[]): number[] {
+    checkShape(inputShape, 'input');
     return inputShape.slice();
   }
 

@@ -1,9 +1,9 @@
 /** `nn.BatchNorm2d` for inference: normalises with the running statistics. */
-import { describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
+import { checkShape, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import { ACT_NONE, ACT_RELU6, activationCode } from '../kernels/epilogue.js';
 import { checkInput, Module, type InPlaceCapable, type PlanStep } from './module.js';
 import { positiveInteger } from '../kernels/geometry.js';
-import { checkOptionNames } from '../kernels/validate.js';
+import { checkElements, checkShapeElements, readBoolean, readNumber, readOptions } from '../kernels/validate.js';
 import type { FusableModule, FusedActivation } from './conv.js';
 import type { Int64Tensor, StateTensor } from '../int64.js';
 
@@ -38,15 +38,15 @@ export class BatchNorm2d extends Module implements InPlaceCapable, FusableModule
   /** The number of training batches seen: an int64 scalar (`BigInt64Array` of length 1), as in PyTorch. */
   readonly numBatchesTracked: Int64Tensor;
 
-  constructor(numFeatures: number, options: BatchNorm2dOptions = {}) {
+  constructor(numFeatures: number, callerOptions: BatchNorm2dOptions = {}) {
     super();
-    checkOptionNames(options, ['eps', 'momentum', 'affine'], 'BatchNorm2d');
-    this.numFeatures = positiveInteger(numFeatures, 'numFeatures');
-    this.eps = options.eps ?? 1e-5;
-    if (typeof this.eps !== 'number' || !(this.eps >= 0)) throw new RangeError(`eps must be a non-negative number, got ${describeValue(options.eps)}`);
-    this.momentum = options.momentum ?? 0.1;
-    this.affine = options.affine ?? true;
-    if (typeof this.affine !== 'boolean') throw new TypeError(`affine must be a boolean, got ${describeValue(options.affine)}`);
+    // Own properties only, read once: nothing inherited is an option.
+    const options = readOptions<BatchNorm2dOptions>(callerOptions, ['eps', 'momentum', 'affine'], 'BatchNorm2d');
+    this.numFeatures = checkElements(positiveInteger(numFeatures, 'numFeatures'), 'BatchNorm2d: numFeatures (per-channel statistics)');
+    this.eps = readNumber(options.eps, 'BatchNorm2d: eps', 1e-5, { min: 0 });
+    // PyTorch's running-average factor: a fraction.
+    this.momentum = readNumber(options.momentum, 'BatchNorm2d: momentum', 0.1, { min: 0, max: 1 });
+    this.affine = readBoolean(options.affine, 'BatchNorm2d: affine', true);
     const c = this.numFeatures;
     this.weight = this.affine ? { shape: [c], data: new Float32Array(c).fill(1) } : null;
     this.bias = this.affine ? { shape: [c], data: new Float32Array(c) } : null;
@@ -136,6 +136,7 @@ export class BatchNorm2d extends Module implements InPlaceCapable, FusableModule
   }
 
   outputShape(inputShape: readonly number[]): number[] {
+    checkShape(inputShape, 'input');
     const channels = inputShape.length === 4 ? inputShape[1] : inputShape.length === 3 ? inputShape[0] : undefined;
     if (channels !== this.numFeatures) {
       throw new RangeError(
@@ -159,12 +160,12 @@ export class BatchNorm2d extends Module implements InPlaceCapable, FusableModule
 
   override plan(inputShape: readonly number[]): PlanStep {
     const outputShape = this.outputShape(inputShape);
-    return this.planInto(inputShape, { shape: outputShape, data: new Float32Array(shapeSize(outputShape)) }, undefined);
+    return this.planInto(inputShape, { shape: outputShape, data: new Float32Array(checkShapeElements(outputShape, 'BatchNorm2d output')) }, undefined);
   }
 
   planFused(inputShape: readonly number[], activation: FusedActivation): PlanStep {
     const outputShape = this.outputShape(inputShape);
-    return this.planInto(inputShape, { shape: outputShape, data: new Float32Array(shapeSize(outputShape)) }, activation);
+    return this.planInto(inputShape, { shape: outputShape, data: new Float32Array(checkShapeElements(outputShape, 'BatchNorm2d output')) }, activation);
   }
 
   /** A planned step writing into `out`, or into its input when `out` is null. */

@@ -17,7 +17,7 @@ import {
   type Padding,
   type PaddingMode,
 } from '../kernels/geometry.js';
-import { checkOptionNames, type Conv2dOptions } from '../kernels/validate.js';
+import { readOptions, type Conv2dOptions, checkShapeElements } from '../kernels/validate.js';
 import { checkInput, Module, type ForwardAsyncOptions, type PlanStep } from './module.js';
 import { resolveGenerator, uniformFanIn, type InitOptions } from './init.js';
 
@@ -83,9 +83,10 @@ export class Conv2d extends Module implements FusableModule {
   /** Null when built with `bias: false`. */
   readonly bias: Tensor | null;
 
-  constructor(options: Conv2dLayerOptions) {
+  constructor(callerOptions: Conv2dLayerOptions) {
     super();
-    checkOptionNames(options, CONV_OPTION_NAMES, new.target.name);
+    // Own properties only, read once: nothing inherited is an option.
+    const options = readOptions<Conv2dLayerOptions>(callerOptions, CONV_OPTION_NAMES, new.target.name);
     this.inChannels = positiveInteger(options.inChannels, 'inChannels');
     this.outChannels = positiveInteger(options.outChannels, 'outChannels');
     if (options.kernelSize === undefined) throw new TypeError(`${new.target.name}: kernelSize is required`);
@@ -108,7 +109,7 @@ export class Conv2d extends Module implements FusableModule {
     const cinPerGroup = this.inChannels / this.groups;
     const weightShape = [this.outChannels, cinPerGroup, this.kernelSize[0], this.kernelSize[1]];
     const fanIn = cinPerGroup * this.kernelSize[0] * this.kernelSize[1];
-    this.weight = { shape: weightShape, data: uniformFanIn(new Float32Array(shapeSize(weightShape)), fanIn, generator) };
+    this.weight = { shape: weightShape, data: uniformFanIn(new Float32Array(checkShapeElements(weightShape, 'weight')), fanIn, generator) };
     this.bias = hasBias
       ? { shape: [this.outChannels], data: uniformFanIn(new Float32Array(this.outChannels), fanIn, generator) }
       : null;
@@ -235,7 +236,7 @@ export class Conv2d extends Module implements FusableModule {
  */
 function planConv(layer: Conv2d, inputShape: readonly number[], activation: FusedActivation | undefined): PlanStep {
   const outputShape = layer.outputShape(inputShape);
-  const out: Tensor = { shape: outputShape, data: new Float32Array(shapeSize(outputShape)) };
+  const out: Tensor = { shape: outputShape, data: new Float32Array(checkShapeElements(outputShape, 'output')) };
   let prepared = prepareConv2d(layer.weight, layer.convOptions(activation));
   let version = layer.stateVersion;
   let hadBias = layer.bias !== null;
@@ -272,8 +273,9 @@ export interface DepthwiseConv2dLayerOptions extends InitOptions {
 export class DepthwiseConv2d extends Conv2d {
   readonly kernelsPerLayer: number;
 
-  constructor(options: DepthwiseConv2dLayerOptions) {
-    checkOptionNames(options, ['inChannels', 'kernelsPerLayer', 'kernelSize', 'stride', 'padding', 'dilation', 'bias', 'paddingMode', 'seed', 'generator'], 'DepthwiseConv2d');
+  constructor(callerOptions: DepthwiseConv2dLayerOptions) {
+    // Own properties only, read once: nothing inherited is an option.
+    const options = readOptions<DepthwiseConv2dLayerOptions>(callerOptions, ['inChannels', 'kernelsPerLayer', 'kernelSize', 'stride', 'padding', 'dilation', 'bias', 'paddingMode', 'seed', 'generator'], 'DepthwiseConv2d');
     const inChannels = positiveInteger(options.inChannels, 'inChannels');
     const kernelsPerLayer = positiveInteger(options.kernelsPerLayer ?? 1, 'kernelsPerLayer');
     super({
@@ -303,11 +305,12 @@ export interface PointwiseConv2dLayerOptions extends InitOptions {
 
 /** The seed's `pointwise_conv(nin, nout)`: `nn.Conv2d(nin, nout, kernel_size=1)`. */
 export class PointwiseConv2d extends Conv2d {
-  constructor(options: PointwiseConv2dLayerOptions) {
-    checkOptionNames(options, ['inChannels', 'outChannels', 'stride', 'groups', 'bias', 'seed', 'generator'], 'PointwiseConv2d');
+  constructor(callerOptions: PointwiseConv2dLayerOptions) {
+    // Own properties only, read once: nothing inherited is an option.
+    const options = readOptions<PointwiseConv2dLayerOptions>(callerOptions, ['inChannels', 'outChannels', 'stride', 'groups', 'bias', 'seed', 'generator'], 'PointwiseConv2d');
     super({
-      inChannels: options.inChannels,
-      outChannels: options.outChannels,
+      inChannels: options.inChannels as number,
+      outChannels: options.outChannels as number,
       kernelSize: 1,
       stride: options.stride ?? 1,
       groups: options.groups ?? 1,
@@ -350,13 +353,10 @@ export class DepthwiseSeparableConv2d extends Module implements FusableModule {
     return this.getChild('pointwise');
   }
 
-  constructor(options: DepthwiseSeparableConv2dLayerOptions) {
+  constructor(callerOptions: DepthwiseSeparableConv2dLayerOptions) {
     super();
-    checkOptionNames(
-      options,
-      ['inChannels', 'kernelsPerLayer', 'outChannels', 'kernelSize', 'stride', 'padding', 'dilation', 'bias', 'paddingMode', 'seed', 'generator'],
-      'DepthwiseSeparableConv2d',
-    );
+    // Own properties only, read once: nothing inherited is an option.
+    const options = readOptions<DepthwiseSeparableConv2dLayerOptions>(callerOptions, ['inChannels', 'kernelsPerLayer', 'outChannels', 'kernelSize', 'stride', 'padding', 'dilation', 'bias', 'paddingMode', 'seed', 'generator'], 'DepthwiseSeparableConv2d');
     this.inChannels = positiveInteger(options.inChannels, 'inChannels');
     this.kernelsPerLayer = positiveInteger(options.kernelsPerLayer ?? 1, 'kernelsPerLayer');
     this.outChannels = positiveInteger(options.outChannels, 'outChannels');

@@ -1,8 +1,8 @@
 /** `nn.Linear` and `nn.Flatten`. */
-import { describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
+import { checkShape, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import { asTensor } from '../tensor.js';
 import { positiveInteger } from '../kernels/geometry.js';
-import { checkOptionNames } from '../kernels/validate.js';
+import { checkElements, checkShapeElements, readBoolean, readInteger, readOptions } from '../kernels/validate.js';
 import { resolveGenerator, uniformFanIn, type InitOptions } from './init.js';
 import { Module, type PlanStep } from './module.js';
 
@@ -20,15 +20,15 @@ export class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
 
-  constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
+  constructor(inFeatures: number, outFeatures: number, callerOptions: LinearOptions = {}) {
     super();
-    checkOptionNames(options, ['bias', 'seed', 'generator'], 'Linear');
+    // Own properties only, read once: nothing inherited is an option.
+    const options = readOptions<LinearOptions>(callerOptions, ['bias', 'seed', 'generator'], 'Linear');
     this.inFeatures = positiveInteger(inFeatures, 'inFeatures');
     this.outFeatures = positiveInteger(outFeatures, 'outFeatures');
-    const hasBias = options.bias ?? true;
-    if (typeof hasBias !== 'boolean') throw new TypeError(`bias must be a boolean, got ${describeValue(options.bias)}`);
+    const hasBias = readBoolean(options.bias, 'Linear: bias', true);
     const generator = resolveGenerator(options);
-    const w = new Float32Array(this.outFeatures * this.inFeatures);
+    const w = new Float32Array(checkElements(this.outFeatures * this.inFeatures, 'Linear weight (outFeatures × inFeatures)'));
     this.weight = { shape: [this.outFeatures, this.inFeatures], data: uniformFanIn(w, this.inFeatures, generator) };
     this.bias = hasBias ? { shape: [this.outFeatures], data: uniformFanIn(new Float32Array(this.outFeatures), this.inFeatures, generator) } : null;
   }
@@ -42,6 +42,7 @@ export class Linear extends Module {
   }
 
   outputShape(inputShape: readonly number[]): number[] {
+    checkShape(inputShape, 'input');
     if (inputShape.length < 1 || inputShape[inputShape.length - 1] !== this.inFeatures) {
       throw new RangeError(`Linear: input must be [..., ${this.inFeatures}], got shape ${describeValue(inputShape)}`);
     }
@@ -78,14 +79,14 @@ export class Linear extends Module {
   forward(x: TensorLike): Tensor {
     const input = asTensor(x, 'input');
     const shape = this.outputShape(input.shape);
-    const y = new Float32Array(shapeSize(shape));
+    const y = new Float32Array(checkShapeElements(shape, 'Linear output'));
     this.apply(input.data, input.data.length / this.inFeatures, y);
     return { shape, data: y };
   }
 
   override plan(inputShape: readonly number[]): PlanStep {
     const shape = this.outputShape(inputShape);
-    const out: Tensor = { shape, data: new Float32Array(shapeSize(shape)) };
+    const out: Tensor = { shape, data: new Float32Array(checkShapeElements(shape, 'Linear output')) };
     const rows = shapeSize(inputShape) / this.inFeatures;
     return {
       outputShape: shape,
@@ -101,6 +102,9 @@ export class Linear extends Module {
   }
 }
 
+/** Flatten's dimensions are checked against this rank at construction (a dimension beyond it can never fit an input). */
+const MAX_FLATTEN_DIM = 64;
+
 /** `nn.Flatten(startDim = 1, endDim = -1)`: merges dimensions; shares the input's data (no copy). */
 export class Flatten extends Module {
   readonly startDim: number;
@@ -108,13 +112,13 @@ export class Flatten extends Module {
 
   constructor(startDim = 1, endDim = -1) {
     super();
-    if (!Number.isInteger(startDim)) throw new TypeError(`Flatten: startDim must be an integer, got ${describeValue(startDim)}`);
-    if (!Number.isInteger(endDim)) throw new TypeError(`Flatten: endDim must be an integer, got ${describeValue(endDim)}`);
-    this.startDim = startDim;
-    this.endDim = endDim;
+    // Checked here, not first at forward time: a dimension beyond ±64 can never fit an input.
+    this.startDim = readInteger(startDim, 'Flatten: startDim', 1, -MAX_FLATTEN_DIM, MAX_FLATTEN_DIM);
+    this.endDim = readInteger(endDim, 'Flatten: endDim', -1, -MAX_FLATTEN_DIM, MAX_FLATTEN_DIM);
   }
 
   outputShape(inputShape: readonly number[]): number[] {
+    checkShape(inputShape, 'input');
     const rank = inputShape.length;
     const start = this.startDim < 0 ? this.startDim + rank : this.startDim;
     const end = this.endDim < 0 ? this.endDim + rank : this.endDim;

@@ -12,7 +12,7 @@ import type { Tensor, TensorLike } from '../tensor.js';
 import { describeValue } from '../tensor.js';
 import { ReLU6 } from './activation.js';
 import { BatchNorm2d } from './batchnorm.js';
-import { checkOptionNames } from '../kernels/validate.js';
+import { checkElements, readInteger, readNumber, readOptions } from '../kernels/validate.js';
 import { Conv2d, DepthwiseConv2d, PointwiseConv2d } from './conv.js';
 import { resolveGenerator, type Generator, type InitOptions } from './init.js';
 import { Flatten, Linear } from './linear.js';
@@ -57,17 +57,19 @@ export class MobileNetV1 extends Module {
   readonly widthMultiplier: number;
   readonly numClasses: number;
 
-  constructor(options: MobileNetV1Options = {}) {
+  constructor(callerOptions: MobileNetV1Options = {}) {
     super();
-    checkOptionNames(options, ['widthMultiplier', 'numClasses', 'inChannels', 'seed', 'generator'], 'mobilenetV1');
-    const alpha = options.widthMultiplier ?? 1;
-    if (typeof alpha !== 'number' || !(alpha > 0) || !Number.isFinite(alpha)) {
-      throw new RangeError(`widthMultiplier must be a positive number, got ${describeValue(options.widthMultiplier)}`);
-    }
-    const numClasses = options.numClasses ?? 1000;
-    if (!Number.isInteger(numClasses) || numClasses < 1) throw new RangeError(`numClasses must be a positive integer, got ${describeValue(numClasses)}`);
-    const inChannels = options.inChannels ?? 3;
-    if (!Number.isInteger(inChannels) || inChannels < 1) throw new RangeError(`inChannels must be a positive integer, got ${describeValue(inChannels)}`);
+    // Own properties only, read once: nothing inherited is an option.
+    const options = readOptions<MobileNetV1Options>(callerOptions, ['widthMultiplier', 'numClasses', 'inChannels', 'seed', 'generator'], 'mobilenetV1');
+    const alpha = readNumber(options.widthMultiplier, 'mobilenetV1: widthMultiplier', 1, { min: 0, minExclusive: true });
+    const numClasses = readInteger(options.numClasses, 'mobilenetV1: numClasses', 1000);
+    const inChannels = readInteger(options.inChannels, 'mobilenetV1: inChannels', 3);
+    // The largest weights, checked before any layer is built: the 1024→1024 pointwise
+    // convolution (widthMultiplier) and the classifier (numClasses).
+    const widest = Math.max(1, Math.floor(1024 * alpha));
+    checkElements(widest * widest, 'mobilenetV1: the widest pointwise weight (widthMultiplier)');
+    checkElements(widest * numClasses, 'mobilenetV1: the classifier weight (numClasses)');
+    checkElements(Math.max(1, Math.floor(32 * alpha)) * inChannels * 9, 'mobilenetV1: the first convolution weight (inChannels)');
     this.widthMultiplier = alpha;
     this.numClasses = numClasses;
     const width = (c: number): number => Math.max(1, Math.floor(c * alpha));

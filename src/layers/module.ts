@@ -6,8 +6,8 @@
  * child names with dots, exactly as PyTorch does (`depthwise.weight`, `0.running_mean`), so a
  * PyTorch `state_dict` of the same architecture loads with `loadStateDict`.
  */
-import { asTensor, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
-import { checkOptionNames, type Conv2dOptions } from '../kernels/validate.js';
+import { asTensor, checkShape, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
+import { checkOptionNames, checkShapeElements, type Conv2dOptions } from '../kernels/validate.js';
 import { asInt64Tensor, isInt64Tensor, type Int64Tensor, type StateTensor, type StateTensorLike } from '../int64.js';
 
 /**
@@ -440,9 +440,14 @@ export class CompiledModel {
   private readonly step: PlanStep;
 
   constructor(readonly module: Module, inputShape: readonly number[]) {
-    if (!Array.isArray(inputShape) || !inputShape.every((d) => Number.isInteger(d) && d >= 1)) {
+    if (!Array.isArray(inputShape)) {
       throw new TypeError(`compile: inputShape must be an array of positive integers, got ${describeValue(inputShape)}`);
     }
+    checkShape(inputShape, 'compile: input');
+    // Checked before planning: the input of that shape, then the output (shape-only work), so
+    // an impossible compile fails before any plan buffer is allocated.
+    checkShapeElements(inputShape, 'compile: inputShape');
+    checkShapeElements(module.outputShape(inputShape), 'compile: the output');
     this.inputShape = inputShape.slice();
     this.step = module.plan(this.inputShape);
     this.outputShape = this.step.outputShape.slice();

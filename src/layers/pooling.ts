@@ -4,10 +4,10 @@
  * lets a padded cell win (PyTorch pads with −inf), so explicit padding with the odd cell at the
  * bottom/right reproduces TensorFlow's `'SAME'` pooling.
  */
-import { describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
-import { resolvePair, type ExplicitPadding, type IntPair } from '../kernels/geometry.js';
+import { checkShape, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
+import { resolveExplicitPadding, resolvePair, type ExplicitPadding, type IntPair } from '../kernels/geometry.js';
 import { checkInput, Module, type PlanStep } from './module.js';
-import { checkOptionNames } from '../kernels/validate.js';
+import { checkElements, checkShapeElements, readBoolean, readOptions } from '../kernels/validate.js';
 
 export type PoolPadding = IntPair | ExplicitPadding;
 
@@ -32,23 +32,45 @@ function resolvePoolPadding(padding: unknown): { pad: ExplicitPadding; explicit:
     const [h, w] = resolvePair(padding, 'padding', 0, 0);
     return { pad: { top: h, bottom: h, left: w, right: w }, explicit: false };
   }
-  if (typeof padding === 'object' && padding !== null) {
-    const p = padding as Record<string, unknown>;
-    for (const key of Object.keys(p)) {
-      if (!['top', 'bottom', 'left', 'right'].includes(key)) {
-        throw new TypeError(`padding has an unknown key ${JSON.stringify(key)}; expected { top, bottom, left, right }`);
-      }
-    }
-    const side = (name: string): number => {
-      const v = p[name];
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
-        throw new RangeError(`padding.${name} must be a non-negative integer, got ${describeValue(v)}`);
-      }
-      return v;
-    };
-    return { pad: { top: side('top'), bottom: side('bottom'), left: side('left'), right: side('right') }, explicit: true };
-  }
+  if (typeof padding === 'object' && padding !== null) return { pad: resolveExplicitPadding(padding), explicit: true };
   throw new TypeError(`padding must be an integer, a pair [h, w] or { top, bottom, left, right }, got ${describeValue(padding)}`);
+}
+
+/** Kernel taps `[first, end)` of the window starting at `start` that land on real cells (first ≥ end: none). */
+function tapRange(start: number, size: number, kernel: number, dilation: number): [number, number] {
+  const first = start >= 0 ? 0 : Math.ceil(-start / dilation);
+  const end = Math.min(kernel, Math.ceil((size - start) / dilation));
+  return [first, end];
+}
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
+}
+
+/**
+ * The windows of one axis that could pool over padding only, without walking every window or
+ * tap (shape-only work stays small whatever the kernel and padding): a window starting at or
+ * after 0 reaches a real cell iff it starts before `size`, worst for the last one; a window
+ * starting before 0 first reaches 0 or beyond at the offset (start mod dilation), which is a
+ * real cell whenever dilation ≤ size, worst for window 0 (the most taps to skip); only with
+ * dilation > size do the offsets matter, and they repeat every dilation/gcd(stride, dilation)
+ * windows. Returns the first window that reaches no real cell, or -1.
+ */
+function windowOverPaddingOnly(size: number, outSize: number, kernel: number, stride: number, dilation: number, padBefore: number): number {
+  const reaches = (o: number): boolean => {
+    const [first, end] = tapRange(o * stride - padBefore, size, kernel, dilation);
+    return first < end;
+  };
+  if (outSize < 1) return -1;
+  if (!reaches(0)) return 0;
+  if (!reaches(outSize - 1)) return outSize - 1;
+  if (dilation > size) {
+    const leading = Math.min(outSize, Math.ceil(padBefore / stride));
+    const period = dilation / gcd(stride, dilation);
+    for (let o = 0; o < Math.min(leading, period); o++) if (!reaches(o)) return o;
+  }
+  return -1;
 }
 
 /** PyTorch's pooling output size, including the ceil-mode rule that the last window must start inside the input or the leading padding. */
@@ -89,12 +111,13 @@ abstract class Pool2d extends Module {
         );
       }
     }
-    if (ceilMode !== undefined && typeof ceilMode !== 'boolean') throw new TypeError(`ceilMode must be a boolean, got ${describeValue(ceilMode)}`);
-    this.ceilMode = ceilMode ?? false;
+    this.ceilMode = readBoolean(ceilMode, `${name}: ceilMode`, false);
   }
 
-  geometry(inputShape: readonly number[]): PoolGeometry {
+  /** Output sizes and checks from the shapes alone, in constant work (no window loop). */
+  private outputSizes(inputShape: readonly number[]): Omit<PoolGeometry, 'rowTaps' | 'colTaps'> {
     const name = this.constructor.name;
+    checkShape(inputShape, 'input');
     if (inputShape.length !== 3 && inputShape.length !== 4) {
       throw new RangeError(`${name}: input must be [N, C, H, W] or [C, H, W], got shape ${describeValue(inputShape)}`);
     }
@@ -108,17 +131,37 @@ abstract class Pool2d extends Module {
         `${name}: output size must be at least 1x1, got ${outHeight}x${outWidth} for input ${inHeight}x${inWidth}, kernelSize [${this.kernelSize.join(', ')}], padding {top: ${p.top}, bottom: ${p.bottom}, left: ${p.left}, right: ${p.right}}`,
       );
     }
+    for (const axis of [0, 1] as const) {
+      const size = axis === 0 ? inHeight : inWidth;
+      const padBefore = axis === 0 ? p.top : p.left;
+      const [k, s, d] = [this.kernelSize[axis], this.stride[axis], this.dilation[axis]];
+      const o = windowOverPaddingOnly(size, axis === 0 ? outHeight : outWidth, k, s, d, padBefore);
+      if (o >= 0) {
+        throw new RangeError(
+          `${name}: output ${axis === 0 ? 'row' : 'column'} ${o} would pool over padding only (input size ${size}, padding before ${padBefore}, kernel ${k}, stride ${s}, dilation ${d}); reduce the padding`,
+        );
+      }
+    }
+    const outputShape = batched ? [batch, channels, outHeight, outWidth] : [channels, outHeight, outWidth];
+    return { batched, batch, channels, inHeight, inWidth, outHeight, outWidth, outputShape };
+  }
+
+  /** The geometry with its tap tables; the output size is checked against the size limit first. */
+  geometry(inputShape: readonly number[]): PoolGeometry {
+    const sizes = this.outputSizes(inputShape);
+    checkShapeElements(sizes.outputShape, `${this.constructor.name} output`);
+    const p = this.padding;
     return {
-      batched, batch, channels, inHeight, inWidth, outHeight, outWidth,
-      outputShape: batched ? [batch, channels, outHeight, outWidth] : [channels, outHeight, outWidth],
-      rowTaps: this.windowTaps(inHeight, outHeight, 0, p.top),
-      colTaps: this.windowTaps(inWidth, outWidth, 1, p.left),
+      ...sizes,
+      rowTaps: this.windowTaps(sizes.inHeight, sizes.outHeight, 0, p.top),
+      colTaps: this.windowTaps(sizes.inWidth, sizes.outWidth, 1, p.left),
     };
   }
 
   /**
    * The range of kernel taps of each window that falls on real cells (so kernels need no bounds
-   * checks). Every window must reach at least one real cell, or a max pool would produce −inf.
+   * checks), in constant work per window; `outputSizes` has checked that every window reaches a
+   * real cell (or a max pool would produce −inf).
    */
   private windowTaps(size: number, outSize: number, axis: 0 | 1, padBefore: number): Int32Array {
     const k = this.kernelSize[axis];
@@ -126,24 +169,15 @@ abstract class Pool2d extends Module {
     const d = this.dilation[axis];
     const taps = new Int32Array(2 * outSize);
     for (let o = 0; o < outSize; o++) {
-      const start = o * s - padBefore;
-      let first = 0;
-      while (first < k && start + first * d < 0) first++;
-      let end = first;
-      while (end < k && start + end * d < size) end++;
+      const [first, end] = tapRange(o * s - padBefore, size, k, d);
       taps[2 * o] = first;
       taps[2 * o + 1] = end;
-      if (end === first) {
-        throw new RangeError(
-          `${this.constructor.name}: output ${axis === 0 ? 'row' : 'column'} ${o} would pool over padding only (input size ${size}, padding before ${padBefore}, kernel ${k}, stride ${s}, dilation ${d}); reduce the padding`,
-        );
-      }
     }
     return taps;
   }
 
   outputShape(inputShape: readonly number[]): number[] {
-    return this.geometry(inputShape).outputShape;
+    return this.outputSizes(inputShape).outputShape;
   }
 
   override producesNewTensor(): boolean {
@@ -155,14 +189,14 @@ abstract class Pool2d extends Module {
   forward(x: TensorLike): Tensor {
     const input = checkInput(x, this.constructor.name, [3, 4], '[N, C, H, W] or [C, H, W]');
     const g = this.geometry(input.shape);
-    const y = new Float32Array(shapeSize(g.outputShape));
+    const y = new Float32Array(checkShapeElements(g.outputShape, 'output'));
     this.pool(input.data, g, y);
     return { shape: g.outputShape, data: y };
   }
 
   override plan(inputShape: readonly number[]): PlanStep {
     const g = this.geometry(inputShape);
-    const out: Tensor = { shape: g.outputShape, data: new Float32Array(shapeSize(g.outputShape)) };
+    const out: Tensor = { shape: g.outputShape, data: new Float32Array(checkShapeElements(g.outputShape, 'output')) };
     return {
       outputShape: g.outputShape,
       run: (input) => {
@@ -195,9 +229,9 @@ export interface MaxPool2dOptions {
 
 /** `nn.MaxPool2d`: max over each window; padded cells never win. NaN propagates, as in PyTorch. */
 export class MaxPool2d extends Pool2d {
-  constructor(options: MaxPool2dOptions | IntPair) {
-    const o = (typeof options === 'number' || Array.isArray(options) ? { kernelSize: options } : options) as MaxPool2dOptions;
-    checkOptionNames(o, ['kernelSize', 'stride', 'padding', 'dilation', 'ceilMode'], 'MaxPool2d');
+  constructor(optionsOrKernel: MaxPool2dOptions | IntPair) {
+    const options = typeof optionsOrKernel === 'number' || Array.isArray(optionsOrKernel) ? { kernelSize: optionsOrKernel } : optionsOrKernel;
+    const o = readOptions<MaxPool2dOptions>(options, ['kernelSize', 'stride', 'padding', 'dilation', 'ceilMode'], 'MaxPool2d');
     super('MaxPool2d', o.kernelSize, o.stride, o.padding, o.dilation, o.ceilMode);
   }
 
@@ -266,11 +300,11 @@ export class AvgPool2d extends Pool2d {
   readonly countIncludePad: boolean;
   readonly divisorOverride: number | null;
 
-  constructor(options: AvgPool2dOptions | IntPair) {
-    const o = (typeof options === 'number' || Array.isArray(options) ? { kernelSize: options } : options) as AvgPool2dOptions;
-    checkOptionNames(o, ['kernelSize', 'stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride'], 'AvgPool2d');
+  constructor(optionsOrKernel: AvgPool2dOptions | IntPair) {
+    const options = typeof optionsOrKernel === 'number' || Array.isArray(optionsOrKernel) ? { kernelSize: optionsOrKernel } : optionsOrKernel;
+    const o = readOptions<AvgPool2dOptions>(options, ['kernelSize', 'stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride'], 'AvgPool2d');
     super('AvgPool2d', o.kernelSize, o.stride, o.padding, 1, o.ceilMode);
-    this.countIncludePad = o.countIncludePad ?? true;
+    this.countIncludePad = readBoolean(o.countIncludePad, 'AvgPool2d: countIncludePad', true);
     const divisor = o.divisorOverride ?? null;
     if (divisor !== null && (typeof divisor !== 'number' || !Number.isInteger(divisor) || divisor < 1)) {
       throw new RangeError(`divisorOverride must be a positive integer or null, got ${describeValue(divisor)}`);
@@ -328,9 +362,11 @@ export class AdaptiveAvgPool2d extends Module {
   constructor(outputSize: IntPair) {
     super();
     this.outputSize = resolvePair(outputSize, 'outputSize', 1);
+    checkElements(this.outputSize[0] * this.outputSize[1], 'AdaptiveAvgPool2d: each output plane (outputSize)');
   }
 
   private dims(inputShape: readonly number[]): { batched: boolean; planes: number; H: number; W: number; shape: number[] } {
+    checkShape(inputShape, 'input');
     if (inputShape.length !== 3 && inputShape.length !== 4) {
       throw new RangeError(`AdaptiveAvgPool2d: input must be [N, C, H, W] or [C, H, W], got shape ${describeValue(inputShape)}`);
     }
@@ -373,14 +409,14 @@ export class AdaptiveAvgPool2d extends Module {
   forward(x: TensorLike): Tensor {
     const input = checkInput(x, 'AdaptiveAvgPool2d', [3, 4], '[N, C, H, W] or [C, H, W]');
     const d = this.dims(input.shape);
-    const y = new Float32Array(shapeSize(d.shape));
+    const y = new Float32Array(checkShapeElements(d.shape, 'output'));
     this.pool(input.data, d.planes, d.H, d.W, y);
     return { shape: d.shape, data: y };
   }
 
   override plan(inputShape: readonly number[]): PlanStep {
     const d = this.dims(inputShape);
-    const out: Tensor = { shape: d.shape, data: new Float32Array(shapeSize(d.shape)) };
+    const out: Tensor = { shape: d.shape, data: new Float32Array(checkShapeElements(d.shape, 'output')) };
     return {
       outputShape: d.shape,
       run: (input) => {

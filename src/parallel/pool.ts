@@ -14,7 +14,7 @@
 import { asTensor, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import { depthwiseGroups, executeConv2d, kernelSetup, type DepthwiseConv2dOptions, type PointwiseConv2dOptions } from '../kernels/conv2d.js';
 import { Scratch } from '../kernels/scratch.js';
-import { checkOptionNames, outputFor, validateConv2d, type Conv2dCall, type Conv2dOptions } from '../kernels/validate.js';
+import { checkElements, MAX_POOL_THREADS, MAX_THREADS_PER_CORE, outputFor, readBoolean, readOptions, validateConv2d, type Conv2dCall, type Conv2dOptions } from '../kernels/validate.js';
 import { CLAIMED, controlLength, doneIndex, offerIndex, PROGRESS, statusIndex, STATUS_ERROR, type FaultKind, type FromWorker } from './messages.js';
 import { isNode, loadPlatform, sharedMemoryAvailable, type Platform, type PoolWorker } from './platform.js';
 import { convMacs, DEFAULT_MIN_SLICE_MACS, planSlices, sliceReads, type Range, type Slice } from './split.js';
@@ -84,6 +84,7 @@ function isShared(data: Float32Array): boolean {
 }
 
 function sharedFloats(size: number): Float32Array {
+  checkElements(size, 'a shared-memory copy for the pool');
   return new Float32Array(new SharedArrayBuffer(Math.max(1, size) * Float32Array.BYTES_PER_ELEMENT), 0, size);
 }
 
@@ -178,19 +179,18 @@ export class WorkerPool {
   private readonly canBlock = isNode() || typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined';
 
   /** Use `createWorkerPool`. */
-  constructor(options: WorkerPoolOptions = {}) {
-    if (typeof options !== 'object' || options === null) {
-      throw new TypeError(`createWorkerPool: options must be an object, got ${describeValue(options)}`);
-    }
-    checkOptionNames(options, ['threads', 'workerUrl', 'minSliceMacs', 'steal'], 'createWorkerPool');
+  constructor(callerOptions: WorkerPoolOptions = {}) {
+    // Own properties only, read once: nothing inherited is an option.
+    const options = readOptions<WorkerPoolOptions>(callerOptions, ['threads', 'workerUrl', 'minSliceMacs', 'steal'], 'createWorkerPool');
     const { threads, workerUrl, minSliceMacs, steal } = options;
-    if (steal !== undefined && typeof steal !== 'boolean') {
-      throw new TypeError(`steal must be a boolean, got ${describeValue(steal)}`);
-    }
-    this.steal = steal ?? true;
+    this.steal = readBoolean(steal, 'steal', true);
     if (threads !== undefined && (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1)) {
       throw new RangeError(`threads must be a positive integer, got ${describeValue(threads)}`);
     }
+    // Browsers (and Node ≥ 21) know the core count synchronously; otherwise start() checks it
+    // against the platform's count before any worker or control block exists.
+    const knownCores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+    if (threads !== undefined) checkThreadCount(threads, typeof knownCores === 'number' && knownCores >= 1 ? knownCores : null);
     if (workerUrl !== undefined && typeof workerUrl !== 'string' && !(workerUrl instanceof URL)) {
       throw new TypeError(`workerUrl must be a string or a URL, got ${describeValue(workerUrl)}`);
     }
@@ -246,7 +246,7 @@ export class WorkerPool {
   /** `pointwiseConv2d` on the pool (weight `[Cout, Cin/groups, 1, 1]` or `[Cout, Cin/groups]`). */
   pointwiseConv2d(input: TensorLike, weight: TensorLike, options: PointwiseConv2dOptions = {}): Promise<Tensor> {
     try {
-      checkOptionNames(options, ['bias', 'stride', 'groups', 'activation', 'out'], 'pointwiseConv2d');
+      readOptions(options, ['bias', 'stride', 'groups', 'activation', 'out'], 'pointwiseConv2d');
       const w = asTensor(weight, 'weight');
       if (w.shape.length === 2) return this.conv2d(input, { shape: [w.shape[0]!, w.shape[1]!, 1, 1], data: w.data }, options);
       if (w.shape.length !== 4 || w.shape[2] !== 1 || w.shape[3] !== 1) {
@@ -300,7 +300,9 @@ export class WorkerPool {
     }
     const platform = await loadPlatform();
     this.platform = platform;
-    const threads = this.requestedThreads ?? platform.defaultThreads();
+    const cores = platform.defaultThreads();
+    if (this.requestedThreads !== undefined) checkThreadCount(this.requestedThreads, cores);
+    const threads = this.requestedThreads ?? cores;
     this.resolvedThreads = threads;
     if (this.disposed || threads <= 1) return;
     this.control = new Int32Array(new SharedArrayBuffer(controlLength(threads - 1) * Int32Array.BYTES_PER_ELEMENT));
@@ -547,6 +549,18 @@ export class WorkerPool {
  * first slice of every call). Workers start in the background; the first call waits for them.
  * An idle pool does not keep a Node process alive; `dispose()` stops it.
  */
+/**
+ * Threads above MAX_THREADS_PER_CORE × the hardware threads only add memory and contention; an
+ * absolute ceiling applies while the core count is not yet known (Node 20 learns it at startup).
+ */
+function checkThreadCount(threads: number, cores: number | null): void {
+  const limit = cores === null ? MAX_POOL_THREADS : Math.min(MAX_POOL_THREADS, MAX_THREADS_PER_CORE * cores);
+  if (threads > limit) {
+    const why = cores === null ? `sepconv's ceiling of ${MAX_POOL_THREADS}` : `${MAX_THREADS_PER_CORE} × ${cores} hardware threads`;
+    throw new RangeError(`threads must be at most ${limit} (${why}), got ${describeValue(threads)}`);
+  }
+}
+
 export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
   return new WorkerPool(options);
 }
