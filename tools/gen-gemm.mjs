@@ -74,7 +74,8 @@ function kernel(rows, k, mode) {
   }
   if (mode === 'first') {
     const decls = [];
-    for (let r = 0; r < rows; r++) decls.push(`bias${r} = bias[${r === 0 ? 'biasIdx' : `biasIdx + ${r}`}]!`);
+    // `+ 0` reads a −0 bias as +0 (PyTorch's sums start from +0 and add the bias; see epilogue.ts).
+    for (let r = 0; r < rows; r++) decls.push(`bias${r} = bias[${r === 0 ? 'biasIdx' : `biasIdx + ${r}`}]! + 0`);
     lines.push(`  const ${decls.join(', ')};`);
   }
   if (stores) {

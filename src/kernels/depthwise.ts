@@ -30,7 +30,7 @@ export function depthwiseConv(
       const c = Math.floor(o / multiplier);
       const xOff = (n * Cin + c) * inPlane;
       const yOff = (n * Cout + o) * outPlane;
-      const b = bias === null ? 0 : bias[o]!;
+      const b = bias === null ? 0 : bias[o]! + 0; // −0 → +0, see epilogue.ts
       if (path === 'depthwise3x3s1') {
         depthwise3x3s1(x, xOff, H, W, w, o * 9, g.padTop, g.padLeft, b, act, y, yOff, Ho, Wo);
       } else if (path === 'depthwise3x3s2') {

@@ -1,6 +1,11 @@
 /**
  * The epilogue every kernel applies as it writes an output value: add the bias, then the fused
  * activation. Activations are small integer codes so that kernels stay monomorphic.
+ *
+ * Signed zeros: the result is (+0 + Σ products) + bias, as PyTorch's oneDNN convolutions and its
+ * linear layers compute it, so a sum of −0 products with a −0 bias (or none) is +0. Kernels start
+ * their sums from the bias instead, which gives the same result, sign of zero included, once a −0
+ * bias is read as `bias + 0` (= +0): every kernel and every tier reads the bias that way.
  */
 
 export type Activation = 'none' | 'relu' | 'relu6';

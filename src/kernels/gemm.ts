@@ -145,14 +145,15 @@ function activateRow(c: Float32Array, off: number, n: number, act: number): void
 /** The empty sum: C = act(bias). */
 function biasOnly(M: number, n: number, c: Float32Array, cOff: number, ldc: number, bias: Float32Array | null, biasOff: number, act: number): void {
   for (let i = 0; i < M; i++) {
-    c.fill(bias === null ? 0 : bias[biasOff + i]!, cOff + i * ldc, cOff + i * ldc + n);
+    // `+ 0` turns a −0 bias into +0: PyTorch adds the bias to a sum that starts from +0 (see epilogue.ts).
+    c.fill(bias === null ? 0 : bias[biasOff + i]! + 0, cOff + i * ldc, cOff + i * ldc + n);
     if (act !== ACT_NONE) activateRow(c, cOff + i * ldc, n, act);
   }
 }
 
 function initAccumulators(rows: number, n: number, bias: Float32Array, biasOff: number, acc: Float64Array): void {
   for (let r = 0; r < rows; r++) {
-    const value = bias[biasOff + r]!;
+    const value = bias[biasOff + r]! + 0; // −0 → +0, see epilogue.ts
     for (let q = r; q < rows * n; q += rows) acc[q] = value;
   }
 }

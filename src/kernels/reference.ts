@@ -48,7 +48,8 @@ export function referenceConvolve(
       const group = Math.floor(o / coutPerGroup);
       for (let i = 0; i < g.outHeight; i++) {
         for (let j = 0; j < g.outWidth; j++) {
-          let sum = bias ? bias[o]! : 0;
+          // Starting from the bias + 0 is starting from +0 and adding the bias last, in sign: see epilogue.ts.
+          let sum = bias ? bias[o]! + 0 : 0;
           for (let c = 0; c < cinPerGroup; c++) {
             const channel = group * cinPerGroup + c;
             for (let p = 0; p < g.kernelH; p++) {

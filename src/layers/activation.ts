@@ -80,7 +80,7 @@ export class ReLU6 extends ElementwiseModule {
   }
 }
 
-/** `nn.LeakyReLU(negativeSlope = 0.01)`: x ≥ 0 ? x : negativeSlope·x. */
+/** `nn.LeakyReLU(negativeSlope = 0.01)`: x > 0 ? x : negativeSlope·x. */
 export class LeakyReLU extends ElementwiseModule {
   readonly negativeSlope: number;
 
@@ -97,7 +97,8 @@ export class LeakyReLU extends ElementwiseModule {
     const slope = this.negativeSlope;
     for (let i = 0; i < x.length; i++) {
       const v = x[i]!;
-      y[i] = v >= 0 ? v : slope * v;
+      // PyTorch's rule, x > 0 ? x : slope·x: with a negative slope, −0 maps to +0 and +0 to −0.
+      y[i] = v > 0 ? v : slope * v;
     }
   }
 

@@ -2667,7 +2667,7 @@ export function rows16k8First(n: number, a: Float32Array, aIdx: number, lda: num
   const a13_0 = a[aRow13]!, a13_1 = a[aRow13 + 1]!, a13_2 = a[aRow13 + 2]!, a13_3 = a[aRow13 + 3]!, a13_4 = a[aRow13 + 4]!, a13_5 = a[aRow13 + 5]!, a13_6 = a[aRow13 + 6]!, a13_7 = a[aRow13 + 7]!;
   const a14_0 = a[aRow14]!, a14_1 = a[aRow14 + 1]!, a14_2 = a[aRow14 + 2]!, a14_3 = a[aRow14 + 3]!, a14_4 = a[aRow14 + 4]!, a14_5 = a[aRow14 + 5]!, a14_6 = a[aRow14 + 6]!, a14_7 = a[aRow14 + 7]!;
   const a15_0 = a[aRow15]!, a15_1 = a[aRow15 + 1]!, a15_2 = a[aRow15 + 2]!, a15_3 = a[aRow15 + 3]!, a15_4 = a[aRow15 + 4]!, a15_5 = a[aRow15 + 5]!, a15_6 = a[aRow15 + 6]!, a15_7 = a[aRow15 + 7]!;
-  const bias0 = bias[biasIdx]!, bias1 = bias[biasIdx + 1]!, bias2 = bias[biasIdx + 2]!, bias3 = bias[biasIdx + 3]!, bias4 = bias[biasIdx + 4]!, bias5 = bias[biasIdx + 5]!, bias6 = bias[biasIdx + 6]!, bias7 = bias[biasIdx + 7]!, bias8 = bias[biasIdx + 8]!, bias9 = bias[biasIdx + 9]!, bias10 = bias[biasIdx + 10]!, bias11 = bias[biasIdx + 11]!, bias12 = bias[biasIdx + 12]!, bias13 = bias[biasIdx + 13]!, bias14 = bias[biasIdx + 14]!, bias15 = bias[biasIdx + 15]!;
+  const bias0 = bias[biasIdx]! + 0, bias1 = bias[biasIdx + 1]! + 0, bias2 = bias[biasIdx + 2]! + 0, bias3 = bias[biasIdx + 3]! + 0, bias4 = bias[biasIdx + 4]! + 0, bias5 = bias[biasIdx + 5]! + 0, bias6 = bias[biasIdx + 6]! + 0, bias7 = bias[biasIdx + 7]! + 0, bias8 = bias[biasIdx + 8]! + 0, bias9 = bias[biasIdx + 9]! + 0, bias10 = bias[biasIdx + 10]! + 0, bias11 = bias[biasIdx + 11]! + 0, bias12 = bias[biasIdx + 12]! + 0, bias13 = bias[biasIdx + 13]! + 0, bias14 = bias[biasIdx + 14]! + 0, bias15 = bias[biasIdx + 15]! + 0;
   let p = pIdx | 0;
   let q = 0;
   for (let j = 0; j < n; j++) {
