@@ -8,9 +8,10 @@
  *
  * gradWeight: dW[p, q] = sum_{i,j} dY[i, j] · x[i + p − pt, j + q − pl]. For each filter row p
  * and output row i, the three taps of that row are three dot products of the dY row with the
- * x row shifted by 0, 1, 2: one pass slides a 3-wide window of x along the row, so each column
- * costs one dY load and one x load for three multiply-adds, with the three float64 sums in
- * locals. Columns whose window hangs over the padding are added by a short edge loop.
+ * x row shifted by 0, 1, 2: one pass slides a window of x along the row, two output columns per
+ * step (two dY and two x loads for six multiply-adds, each sum's chain advancing once per step),
+ * with the three float64 sums in locals. With padding 0 or 1, at most one column on each side
+ * misses a tap; those are added by straight-line code, so the loop tests no bounds.
  */
 import { depthwise3x3s1 } from './depthwise-3x3s1.js';
 import { depthwiseGradInputPlane } from './depthwise-general-backward.js';
@@ -44,48 +45,59 @@ export function depthwise3x3s1GradWeight(
   padTop: number, padLeft: number,
   dw: Float32Array, dwOff: number, accumulate: boolean,
 ): void {
-  // Columns j in [jA, jB) have all three taps inside the row: j − pl ≥ 0 and j − pl + 2 ≤ W − 1.
+  // Output columns j in [jA, jB) read all three taps inside the row (j − pl ≥ 0 and
+  // j − pl + 2 ≤ W − 1). With padding 0 or 1 at most one column on each side does not: column 0
+  // when pl = 1 (no tap 0) and column Wo − 1 when it hangs over the right padding (no tap 2).
   const jA = padLeft;
-  const jB = Math.min(Wo, W - 2 + padLeft);
+  const jB = Math.max(jA, Math.min(Wo, W - 2 + padLeft));
+  const leftEdge = jA === 1 && Wo > 0;
+  const rightEdge = jB < Wo;
+  const span = jB - jA;
+  const pairs = span >> 1;
+  const odd = (span & 1) === 1;
   for (let p = 0; p < 3; p++) {
-    const iStart = Math.max(0, padTop - p);
-    const iEnd = Math.min(Ho, H + padTop - p);
     let s0 = 0;
     let s1 = 0;
     let s2 = 0;
+    const iStart = Math.max(0, padTop - p);
+    const iEnd = Math.min(Ho, H + padTop - p);
     for (let i = iStart; i < iEnd; i++) {
       const dRow = (dyOff + i * Wo) | 0;
+      // x column of output j, tap q is j + q − pl: xRow + j + q.
       const xRow = (xOff + (i + p - padTop) * W - padLeft) | 0;
-      // Edge columns (window partly in the padding), then the interior.
-      for (let j = 0; j < jA && j < Wo; j++) {
-        const d = dy[dRow + j]!;
-        const xs = xRow + j;
-        if (j - padLeft >= 0) s0 += d * x[xs]!;
-        if (j - padLeft + 1 >= 0 && j - padLeft + 1 < W) s1 += d * x[xs + 1]!;
-        if (j - padLeft + 2 < W) s2 += d * x[xs + 2]!;
+      if (leftEdge) {
+        const v = dy[dRow]!;
+        s1 += v * x[xRow + 1]!;
+        if (W > 1) s2 += v * x[xRow + 2]!;
       }
-      if (jB > jA) {
+      if (span > 0) {
+        let d = (dRow + jA) | 0;
         let xs = (xRow + jA) | 0;
         let a0 = x[xs]!;
         let a1 = x[xs + 1]!;
-        xs = (xs + 2) | 0;
-        const dEnd = (dRow + jB) | 0;
-        for (let d = (dRow + jA) | 0; d < dEnd; d = (d + 1) | 0, xs = (xs + 1) | 0) {
-          const a2 = x[xs]!;
+        // Two output columns per step: taps (a0, a1, a2) for column j, (a1, a2, a3) for j + 1.
+        for (let m = 0; m < pairs; m++, d = (d + 2) | 0, xs = (xs + 2) | 0) {
+          const v0 = dy[d]!, v1 = dy[d + 1]!;
+          const a2 = x[xs + 2]!, a3 = x[xs + 3]!;
+          s0 += v0 * a0 + v1 * a1;
+          s1 += v0 * a1 + v1 * a2;
+          s2 += v0 * a2 + v1 * a3;
+          a0 = a2;
+          a1 = a3;
+        }
+        if (odd) {
           const v = dy[d]!;
           s0 += v * a0;
           s1 += v * a1;
-          s2 += v * a2;
-          a0 = a1;
-          a1 = a2;
+          s2 += v * x[xs + 2]!;
         }
       }
-      for (let j = Math.max(jB, jA); j < Wo; j++) {
-        const d = dy[dRow + j]!;
-        const xs = xRow + j;
-        if (j - padLeft >= 0 && j - padLeft < W) s0 += d * x[xs]!;
-        if (j - padLeft + 1 >= 0 && j - padLeft + 1 < W) s1 += d * x[xs + 1]!;
-        if (j - padLeft + 2 >= 0 && j - padLeft + 2 < W) s2 += d * x[xs + 2]!;
+      if (rightEdge) {
+        // Column Wo − 1 = jB: taps 0 and (if inside the row) 1.
+        const v = dy[dRow + jB]!;
+        const c = xRow + jB;
+        s0 += v * x[c]!;
+        if (jB - padLeft + 1 < W) s1 += v * x[c + 1]!;
       }
     }
     const o = dwOff + 3 * p;

@@ -1,123 +1,130 @@
 /**
  * Depthwise 3×3, stride 2, dilation 1, padding 0 or 1 per side: backward of one plane.
  *
- * gradInput, the transposed convolution written as a gather: input row r receives filter row p
- * from output row i = (r + pt − p) / 2 when that is a whole number in [0, Ho). So rows with
- * r + pt even take filter rows 0 and 2 (output rows i and i − 1), the others filter row 1 only;
- * along a row the same holds for columns: with e = 2j − pl,
+ * gradInput, the transposed convolution written as a gather. Input row r, column s receives
+ * filter tap (p, q) from output (i, j) when r + pt = 2i + p and s + pl = 2j + q. With t = r + pt
+ * and u = s + pl:
  *
- *   dX[e]     = b0·dY[j] + b2·dY[j − 1]        dX[e + 1] = b1·dY[j]
+ *   t odd:  filter row 1 from output row (t − 1)/2        t even: row 0 from t/2 and row 2 from t/2 − 1
+ *   u odd:  b1·dY[(u − 1)/2]                              u even: b0·dY[u/2] + b2·dY[u/2 − 1]
  *
- * so each output value is loaded once per filter row and every multiply-add is useful (9 per
- * output pixel, the forward's count). Values are summed in float64 in a fixed order (filter row
- * 0 before 2, tap 0 before 2) and stored once.
+ * dY is first copied into a plane with one zero row and column on every side, so every input
+ * pixel takes the same formula (no edge cases), and input rows are produced in pairs (t odd,
+ * t + 1 even) that share the two output rows they read: per output column, 2 loads, 9
+ * multiply-adds and 4 stores, every multiply-add useful. Float64 sums in a fixed order.
  *
  * gradWeight: dW[p, q] = sum_{i,j} dY[i, j] · x[2i + p − pt, 2j + q − pl]: per filter row and
- * output row, three dot products of the dY row with the x row at stride 2; the window of output
- * j + 1 starts where output j's ends, so each column costs one dY and two x loads for three
- * multiply-adds, float64 sums in locals. Columns touching the padding go through an edge loop.
+ * output row, three dot products of the dY row with the x row at stride 2, two output columns
+ * per step (the window of column j + 1 starts where column j's ends), float64 sums in locals.
  */
 
-/** The contribution of filter row (b0, b1, b2) applied to dY row `d` at input column s (edges only). */
-function edgeColumn(dy: Float32Array, d: number, Wo: number, b0: number, b1: number, b2: number, s: number, padLeft: number): number {
-  const t = s + padLeft;
-  if ((t & 1) === 1) {
-    const j = (t - 1) >> 1;
-    return j >= 0 && j < Wo ? b1 * dy[d + j]! : 0;
+let paddedOutput = new Float32Array(256);
+let staging = new Float32Array(256);
+
+/** Copies the Ho×Wo plane at `src[srcOff]` into `dst` ((Ho + 2)×(Wo + 2)) with a zero border of one. */
+function copyWithBorder(src: Float32Array, srcOff: number, Ho: number, Wo: number, dst: Float32Array): void {
+  const Wq = Wo + 2;
+  dst.fill(0, 0, Wq);
+  let o = Wq;
+  let s = srcOff;
+  for (let i = 0; i < Ho; i++) {
+    dst[o++] = 0;
+    for (let j = 0; j < Wo; j++) dst[o++] = src[s++]!;
+    dst[o++] = 0;
   }
-  const j = t >> 1;
-  const first = j < Wo ? b0 * dy[d + j]! : 0;
-  return first + (j >= 1 && j - 1 < Wo ? b2 * dy[d + j - 1]! : 0);
+  dst.fill(0, o, o + Wq);
 }
 
 /**
- * One input row from one output row `d` and filter row (b0, b1, b2) at `w[wr]`:
- * out[s] = (accumulate ? out[s] : 0) + contribution.
+ * Input row with t odd: filter row 1 (b0, b1, b2) from bordered output row `a` (column u of the
+ * input reads bordered columns ⌊u/2⌋ and ⌊u/2⌋ + 1). Columns u from pl to pl + W − 1.
  */
-function rowFromOne(
-  dy: Float32Array, d: number, Wo: number, w: Float32Array, wr: number, padLeft: number,
-  dx: Float32Array, o: number, W: number, accumulate: boolean,
-): void {
-  const b0 = w[wr]!, b1 = w[wr + 1]!, b2 = w[wr + 2]!;
-  // Interior: j ≥ 1 and both e = 2j − pl and e + 1 inside the row.
-  const jEnd = Math.min(Wo, (W - 2 + padLeft) >> 1 >= 0 ? ((W - 2 + padLeft) >> 1) + 1 : 0);
+function oddRow(dp: Float32Array, a: number, b0: number, b1: number, b2: number, dx: Float32Array, o: number, W: number, pl: number): void {
   let s = 0;
-  const headEnd = Math.min(W, 2 - padLeft);
-  for (; s < headEnd; s++) {
-    const v = edgeColumn(dy, d, Wo, b0, b1, b2, s, padLeft);
-    dx[o + s] = accumulate ? dx[o + s]! + v : v;
+  let k = a;
+  if (pl === 0) {
+    // u = 0 (even): b0·dY[0] + b2·dY[−1].
+    dx[o] = b0 * dp[a + 1]! + b2 * dp[a]!;
+    s = 1;
   }
-  if (jEnd > 1) {
-    let prev = dy[d]!;
-    let e = (o + 2 - padLeft) | 0;
-    const last = (d + jEnd) | 0;
-    if (accumulate) {
-      for (let k = (d + 1) | 0; k < last; k = (k + 1) | 0, e = (e + 2) | 0) {
-        const cur = dy[k]!;
-        dx[e] = dx[e]! + (b0 * cur + b2 * prev);
-        dx[e + 1] = dx[e + 1]! + b1 * cur;
-        prev = cur;
-      }
-    } else {
-      for (let k = (d + 1) | 0; k < last; k = (k + 1) | 0, e = (e + 2) | 0) {
-        const cur = dy[k]!;
-        dx[e] = b0 * cur + b2 * prev;
-        dx[e + 1] = b1 * cur;
-        prev = cur;
-      }
-    }
-    s = 2 * jEnd - padLeft;
+  // Units (u = 2j + 1 odd, u + 1 even) for j = (s + pl − 1)/2 ...: read bordered j + 1 and j + 2.
+  let prev = dp[k + 1]!;
+  k = (k + 2) | 0;
+  for (; s + 1 < W; s += 2, k = (k + 1) | 0) {
+    const cur = dp[k]!;
+    dx[o + s] = b1 * prev;
+    dx[o + s + 1] = b0 * cur + b2 * prev;
+    prev = cur;
   }
-  for (; s < W; s++) {
-    const v = edgeColumn(dy, d, Wo, b0, b1, b2, s, padLeft);
-    dx[o + s] = accumulate ? dx[o + s]! + v : v;
-  }
+  if (s < W) dx[o + s] = b1 * prev;
 }
 
-/** One input row from output rows `dA` (filter row at `w[wa]`) and `dB` (filter row at `w[wb]`). */
-function rowFromTwo(
-  dy: Float32Array, dA: number, dB: number, Wo: number, w: Float32Array, wa: number, wb: number, padLeft: number,
-  dx: Float32Array, o: number, W: number, accumulate: boolean,
+/** Input row with t even: filter row 0 (c*) from bordered row `b` and filter row 2 (e*) from bordered row `a`. */
+function evenRow(
+  dp: Float32Array, a: number, b: number,
+  c0: number, c1: number, c2: number, e0: number, e1: number, e2: number,
+  dx: Float32Array, o: number, W: number, pl: number,
 ): void {
-  const a0 = w[wa]!, a1 = w[wa + 1]!, a2 = w[wa + 2]!;
-  const c0 = w[wb]!, c1 = w[wb + 1]!, c2 = w[wb + 2]!;
-  const jEnd = Math.min(Wo, (W - 2 + padLeft) >> 1 >= 0 ? ((W - 2 + padLeft) >> 1) + 1 : 0);
   let s = 0;
-  const headEnd = Math.min(W, 2 - padLeft);
-  for (; s < headEnd; s++) {
-    const v = edgeColumn(dy, dA, Wo, a0, a1, a2, s, padLeft) + edgeColumn(dy, dB, Wo, c0, c1, c2, s, padLeft);
-    dx[o + s] = accumulate ? dx[o + s]! + v : v;
+  if (pl === 0) {
+    dx[o] = (c0 * dp[b + 1]! + c2 * dp[b]!) + (e0 * dp[a + 1]! + e2 * dp[a]!);
+    s = 1;
   }
-  if (jEnd > 1) {
-    let prevA = dy[dA]!;
-    let prevB = dy[dB]!;
-    let e = (o + 2 - padLeft) | 0;
-    let kB = (dB + 1) | 0;
-    const last = (dA + jEnd) | 0;
-    if (accumulate) {
-      for (let kA = (dA + 1) | 0; kA < last; kA = (kA + 1) | 0, kB = (kB + 1) | 0, e = (e + 2) | 0) {
-        const curA = dy[kA]!;
-        const curB = dy[kB]!;
-        dx[e] = dx[e]! + ((a0 * curA + a2 * prevA) + (c0 * curB + c2 * prevB));
-        dx[e + 1] = dx[e + 1]! + (a1 * curA + c1 * curB);
-        prevA = curA;
-        prevB = curB;
-      }
-    } else {
-      for (let kA = (dA + 1) | 0; kA < last; kA = (kA + 1) | 0, kB = (kB + 1) | 0, e = (e + 2) | 0) {
-        const curA = dy[kA]!;
-        const curB = dy[kB]!;
-        dx[e] = (a0 * curA + a2 * prevA) + (c0 * curB + c2 * prevB);
-        dx[e + 1] = a1 * curA + c1 * curB;
-        prevA = curA;
-        prevB = curB;
-      }
+  let prevA = dp[a + 1]!;
+  let prevB = dp[b + 1]!;
+  let kA = (a + 2) | 0;
+  let kB = (b + 2) | 0;
+  for (; s + 1 < W; s += 2, kA = (kA + 1) | 0, kB = (kB + 1) | 0) {
+    const curA = dp[kA]!;
+    const curB = dp[kB]!;
+    dx[o + s] = c1 * prevB + e1 * prevA;
+    dx[o + s + 1] = (c0 * curB + c2 * prevB) + (e0 * curA + e2 * prevA);
+    prevA = curA;
+    prevB = curB;
+  }
+  if (s < W) dx[o + s] = c1 * prevB + e1 * prevA;
+}
+
+/**
+ * `pairs` pairs of input rows from `o` on: the odd-t row (filter row 1 from bordered row a) and
+ * the even-t row after it (filter row 0 from bordered row a + 1, row 2 from a), sharing loads.
+ */
+function rowPairs(
+  dp: Float32Array, aFirst: number, Wq: number, w: Float32Array, wOff: number,
+  dx: Float32Array, oFirst: number, W: number, pl: number, pairs: number,
+): void {
+  const w0 = w[wOff]!, w1 = w[wOff + 1]!, w2 = w[wOff + 2]!;
+  const w3 = w[wOff + 3]!, w4 = w[wOff + 4]!, w5 = w[wOff + 5]!;
+  const w6 = w[wOff + 6]!, w7 = w[wOff + 7]!, w8 = w[wOff + 8]!;
+  for (let m = 0; m < pairs; m++) {
+    const a = (aFirst + m * Wq) | 0;
+    const b = (a + Wq) | 0;
+    const o = (oFirst + 2 * m * W) | 0;
+    const o2 = (o + W) | 0;
+    let s = 0;
+    if (pl === 0) {
+      dx[o] = w3 * dp[a + 1]! + w5 * dp[a]!;
+      dx[o2] = (w0 * dp[b + 1]! + w2 * dp[b]!) + (w6 * dp[a + 1]! + w8 * dp[a]!);
+      s = 1;
     }
-    s = 2 * jEnd - padLeft;
-  }
-  for (; s < W; s++) {
-    const v = edgeColumn(dy, dA, Wo, a0, a1, a2, s, padLeft) + edgeColumn(dy, dB, Wo, c0, c1, c2, s, padLeft);
-    dx[o + s] = accumulate ? dx[o + s]! + v : v;
+    let prevA = dp[a + 1]!;
+    let prevB = dp[b + 1]!;
+    let kA = (a + 2) | 0;
+    let kB = (b + 2) | 0;
+    for (; s + 1 < W; s += 2, kA = (kA + 1) | 0, kB = (kB + 1) | 0) {
+      const curA = dp[kA]!;
+      const curB = dp[kB]!;
+      dx[o + s] = w4 * prevA;
+      dx[o + s + 1] = w3 * curA + w5 * prevA;
+      dx[o2 + s] = w1 * prevB + w7 * prevA;
+      dx[o2 + s + 1] = (w0 * curB + w2 * prevB) + (w6 * curA + w8 * prevA);
+      prevA = curA;
+      prevB = curB;
+    }
+    if (s < W) {
+      dx[o + s] = w4 * prevA;
+      dx[o2 + s] = w1 * prevB + w7 * prevA;
+    }
   }
 }
 
@@ -127,25 +134,51 @@ export function depthwise3x3s2GradInput(
   w: Float32Array, wOff: number, padTop: number, padLeft: number,
   dx: Float32Array, dxOff: number, H: number, W: number, accumulate: boolean,
 ): void {
-  for (let r = 0; r < H; r++) {
-    const o = dxOff + r * W;
+  const Wq = Wo + 2;
+  const bordered = (Ho + 2) * Wq;
+  if (paddedOutput.length < bordered) paddedOutput = new Float32Array(bordered);
+  const dp = paddedOutput;
+  copyWithBorder(dy, dyOff, Ho, Wo, dp);
+  let target = dx;
+  let o = dxOff;
+  if (accumulate) {
+    if (staging.length < H * W) staging = new Float32Array(H * W);
+    target = staging;
+    o = 0;
+  }
+  const first = o;
+  // Input row r has t = r + pt; output row i is bordered row i + 1. Rows past the last output
+  // row's reach read the zero border, rows beyond it are zero.
+  let r = 0;
+  if (padTop === 0) {
+    // t = 0 (even): filter row 0 from output row 0, row 2 from output row −1.
+    evenRow(dp, 0, Wq, w[wOff]!, w[wOff + 1]!, w[wOff + 2]!, w[wOff + 6]!, w[wOff + 7]!, w[wOff + 8]!, target, o, W, padLeft);
+    r = 1;
+    o += W;
+  }
+  // From here t = r + pt is odd at r; the pair (t, t + 1) reads output rows (t − 1)/2 and (t + 1)/2,
+  // all inside the bordered plane while (t + 1)/2 ≤ Ho.
+  const tFirst = r + padTop;
+  const reachable = Math.max(0, Math.min(Math.floor((H - r) / 2), Ho + 1 - (tFirst + 1) / 2));
+  rowPairs(dp, ((tFirst - 1) / 2 + 1) * Wq, Wq, w, wOff, target, o, W, padLeft, reachable);
+  r += 2 * reachable;
+  o += 2 * W * reachable;
+  for (; r < H; r++, o += W) {
     const t = r + padTop;
     if ((t & 1) === 1) {
-      // Filter row 1 from output row (t − 1) / 2.
       const i = (t - 1) >> 1;
-      if (i < Ho) rowFromOne(dy, dyOff + i * Wo, Wo, w, wOff + 3, padLeft, dx, o, W, accumulate);
-      else if (!accumulate) dx.fill(0, o, o + W);
+      if (i < Ho) oddRow(dp, (i + 1) * Wq, w[wOff + 3]!, w[wOff + 4]!, w[wOff + 5]!, target, o, W, padLeft);
+      else target.fill(0, o, o + W);
     } else {
-      // Filter row 0 from output row t / 2, filter row 2 from output row t / 2 − 1.
       const i = t >> 1;
-      const hasRow0 = i < Ho;
-      const hasRow2 = i >= 1 && i - 1 < Ho;
-      if (hasRow0 && hasRow2) rowFromTwo(dy, dyOff + i * Wo, dyOff + (i - 1) * Wo, Wo, w, wOff, wOff + 6, padLeft, dx, o, W, accumulate);
-      else if (hasRow0) rowFromOne(dy, dyOff + i * Wo, Wo, w, wOff, padLeft, dx, o, W, accumulate);
-      else if (hasRow2) rowFromOne(dy, dyOff + (i - 1) * Wo, Wo, w, wOff + 6, padLeft, dx, o, W, accumulate);
-      else if (!accumulate) dx.fill(0, o, o + W);
+      if (i <= Ho) {
+        evenRow(dp, i * Wq, (i + 1) * Wq, w[wOff]!, w[wOff + 1]!, w[wOff + 2]!, w[wOff + 6]!, w[wOff + 7]!, w[wOff + 8]!, target, o, W, padLeft);
+      } else {
+        target.fill(0, o, o + W);
+      }
     }
   }
+  if (accumulate) for (let k = 0; k < H * W; k++) dx[dxOff + k] += target[first + k]!;
 }
 
 /** dW (9 values at `dw[dwOff]`) = (accumulate ? dW : 0) + the plane's gradient. */
@@ -155,9 +188,15 @@ export function depthwise3x3s2GradWeight(
   padTop: number, padLeft: number,
   dw: Float32Array, dwOff: number, accumulate: boolean,
 ): void {
-  // Columns j in [jA, jB) have all three taps inside the row: 2j − pl ≥ 0 and 2j − pl + 2 ≤ W − 1.
-  const jA = (padLeft + 1) >> 1;
+  // Output columns j in [jA, jB) read all three taps inside the row: 2j − pl ≥ 0 and
+  // 2j − pl + 2 ≤ W − 1. At most one column on each side does not (column 0 when pl = 1, the
+  // last column when its window hangs over the right padding); straight-line code adds those.
+  const jA = padLeft;
   const jB = Math.max(jA, Math.min(Wo, ((W - 3 + padLeft) >> 1) + 1));
+  const leftEdge = jA === 1 && Wo > 0;
+  const span = jB - jA;
+  const pairs = span >> 1;
+  const odd = (span & 1) === 1;
   for (let p = 0; p < 3; p++) {
     let s0 = 0;
     let s1 = 0;
@@ -166,34 +205,41 @@ export function depthwise3x3s2GradWeight(
       const r = 2 * i + p - padTop;
       if (r < 0 || r >= H) continue;
       const dRow = (dyOff + i * Wo) | 0;
+      // x column of output j, tap q is 2j + q − pl: xRow + 2j + q.
       const xRow = (xOff + r * W - padLeft) | 0;
-      for (let j = 0; j < jA && j < Wo; j++) {
-        const d = dy[dRow + j]!;
-        const c = 2 * j - padLeft;
-        if (c >= 0 && c < W) s0 += d * x[xRow + 2 * j]!;
-        if (c + 1 >= 0 && c + 1 < W) s1 += d * x[xRow + 2 * j + 1]!;
-        if (c + 2 >= 0 && c + 2 < W) s2 += d * x[xRow + 2 * j + 2]!;
+      if (leftEdge) {
+        const v = dy[dRow]!;
+        s1 += v * x[xRow + 1]!;
+        if (W > 1) s2 += v * x[xRow + 2]!;
       }
-      if (jB > jA) {
+      if (span > 0) {
+        let d = (dRow + jA) | 0;
         let xs = (xRow + 2 * jA) | 0;
         let a0 = x[xs]!;
-        const dEnd = (dRow + jB) | 0;
-        for (let d = (dRow + jA) | 0; d < dEnd; d = (d + 1) | 0, xs = (xs + 2) | 0) {
-          const a1 = x[xs + 1]!;
-          const a2 = x[xs + 2]!;
+        // Two output columns per step: taps (a0, a1, a2) for column j, (a2, a3, a4) for j + 1.
+        for (let m = 0; m < pairs; m++, d = (d + 2) | 0, xs = (xs + 4) | 0) {
+          const v0 = dy[d]!, v1 = dy[d + 1]!;
+          const a1 = x[xs + 1]!, a2 = x[xs + 2]!, a3 = x[xs + 3]!, a4 = x[xs + 4]!;
+          s0 += v0 * a0 + v1 * a2;
+          s1 += v0 * a1 + v1 * a3;
+          s2 += v0 * a2 + v1 * a4;
+          a0 = a4;
+        }
+        if (odd) {
           const v = dy[d]!;
           s0 += v * a0;
-          s1 += v * a1;
-          s2 += v * a2;
-          a0 = a2;
+          s1 += v * x[xs + 1]!;
+          s2 += v * x[xs + 2]!;
         }
       }
       for (let j = jB; j < Wo; j++) {
-        const d = dy[dRow + j]!;
+        // The last column: taps inside the row only.
+        if (j === 0 && leftEdge) continue;
+        const v = dy[dRow + j]!;
         const c = 2 * j - padLeft;
-        if (c >= 0 && c < W) s0 += d * x[xRow + 2 * j]!;
-        if (c + 1 >= 0 && c + 1 < W) s1 += d * x[xRow + 2 * j + 1]!;
-        if (c + 2 >= 0 && c + 2 < W) s2 += d * x[xRow + 2 * j + 2]!;
+        if (c >= 0 && c < W) s0 += v * x[xRow + 2 * j]!;
+        if (c + 1 >= 0 && c + 1 < W) s1 += v * x[xRow + 2 * j + 1]!;
+        if (c + 2 < W) s2 += v * x[xRow + 2 * j + 2]!;
       }
     }
     const o = dwOff + 3 * p;
