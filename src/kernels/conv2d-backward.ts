@@ -13,11 +13,12 @@ import { withPaddingApplied } from './conv2d.js';
 import type { Conv2dGeometry } from './geometry.js';
 import { depthwiseGradInput, depthwiseGradWeight } from './depthwise-backward.js';
 import { groupedGradInput, groupedGradWeight } from './grouped-backward.js';
+import { pointwiseGradInput, pointwiseGradWeight } from './pointwise-backward.js';
 import { foldPaddedGradient, padInput } from './pad.js';
 import { Scratch, SLOT_GRADIENT_STAGING, SLOT_PADDED, SLOT_PADDED_GRADIENT } from './scratch.js';
 import { validateConv2dBackward, type Conv2dBackwardCall, type Conv2dBackwardOptions, type Conv2dGradients } from './validate-backward.js';
 
-export type BackwardPath = 'depthwise3x3s1' | 'depthwise3x3s2' | 'depthwise' | 'grouped';
+export type BackwardPath = 'depthwise3x3s1' | 'depthwise3x3s2' | 'depthwise' | 'pointwise' | 'grouped';
 
 const atMostOne = (pad: number): boolean => pad === 0 || pad === 1;
 
@@ -28,7 +29,8 @@ const atMostOne = (pad: number): boolean => pad === 0 || pad === 1;
  *      a. 3×3, dilation 1, stride 1×1, every pad 0 or 1   → depthwise3x3s1
  *      b. 3×3, dilation 1, stride 2×2, every pad 0 or 1   → depthwise3x3s2
  *      c. otherwise                                        → depthwise (general)
- *   2. everything else                                     → grouped
+ *   2. 1×1 kernel and no padding (any stride, any groups)  → pointwise (two GEMMs per image and group)
+ *   3. everything else                                     → grouped (dual forward convolution or col2im; im2col GEMM)
  */
 export function selectBackwardPath(g: Conv2dGeometry): BackwardPath {
   if (g.groups === g.inChannels) {
@@ -38,6 +40,8 @@ export function selectBackwardPath(g: Conv2dGeometry): BackwardPath {
     if (is3x3 && smallPads && g.strideH === 2 && g.strideW === 2) return 'depthwise3x3s2';
     return 'depthwise';
   }
+  const noPadding = g.padTop === 0 && g.padBottom === 0 && g.padLeft === 0 && g.padRight === 0;
+  if (g.kernelH === 1 && g.kernelW === 1 && noPadding) return 'pointwise';
   return 'grouped';
 }
 
@@ -64,6 +68,7 @@ export function backwardSetup(callGeometry: Conv2dGeometry): BackwardSetup {
 function runGradInput(setup: BackwardSetup, dy: Float32Array, w: Float32Array, dx: Float32Array, scratch: Scratch): void {
   const path = setup.path;
   if (path === 'grouped') groupedGradInput(setup.geometry, dy, w, dx, scratch);
+  else if (path === 'pointwise') pointwiseGradInput(setup.geometry, dy, w, dx, scratch);
   else depthwiseGradInput(path, setup.geometry, dy, w, dx, scratch);
 }
 
@@ -71,6 +76,7 @@ function runGradInput(setup: BackwardSetup, dy: Float32Array, w: Float32Array, d
 function runGradWeight(setup: BackwardSetup, dy: Float32Array, x: Float32Array, dw: Float32Array, scratch: Scratch): void {
   const path = setup.path;
   if (path === 'grouped') groupedGradWeight(setup.geometry, dy, x, dw, scratch);
+  else if (path === 'pointwise') pointwiseGradWeight(setup.geometry, dy, x, dw, scratch);
   else depthwiseGradWeight(path, setup.geometry, dy, x, dw, scratch);
 }
 

@@ -1,83 +1,103 @@
 /**
  * The generic backward path: any kernel size, stride, dilation, zero padding and groups.
  *
- *   gradInput[c, r, s]   = sum_{o in group, p, q, (i, j) : i*sh + p*dh - pt = r, j*sw + q*dw - pl = s} w[o, c, p, q] * dY[o, i, j]
- *   gradWeight[o, c, p, q] = sum_{n, i, j} dY[n, o, i, j] * x[n, c, i*sh + p*dh - pt, j*sw + q*dw - pl]   (0 outside)
+ * gradWeight, per group: dW_g = dY_g · B_gᵀ, B the im2col of the input, as a GEMM whose
+ * transposed panels are packed straight from the input (gemm-gradient.ts), bounded scratch.
  *
- * Straightforward scatter/gather loops with float64 sums (see the dispatcher for the faster
- * paths). Every value is summed in a fixed order, so results are bitwise repeatable.
+ * gradInput, two routes:
+ *   - stride 1 with every pad ≤ dilation·(k − 1) on its axis: the gradient is a forward
+ *     convolution of dY with the filters rotated by 180° and transposed per group
+ *     (W'[c, o, u, v] = W[o, c, kH−1−u, kW−1−v]) and padding dilation·(k − 1) − pad, run by the
+ *     forward's implicit-GEMM kernel (grouped.ts) at forward speed;
+ *   - otherwise col2im: per image, group and panel of output pixels, dCol = W_gᵀ · dY_g on the
+ *     forward's GEMM into a bounded block of columns, each added onto the input element its tap
+ *     read (gemm-gradient.ts).
  */
 import type { Conv2dGeometry } from './geometry.js';
-import { SLOT_GRADIENT_SUMS, type Scratch } from './scratch.js';
+import { gemmPanel, packPanel, panelColumns, ROW_BLOCK } from './gemm.js';
+import { addColumnsToImage, transposeGroupWeights, weightGradientGemm } from './gemm-gradient.js';
+import { groupedConv } from './grouped.js';
+import { SLOT_ACCUMULATORS, SLOT_COLUMNS, SLOT_FILTERS, SLOT_PANEL, type Scratch } from './scratch.js';
 
-/** Writes the gradient with respect to the (zero-padded geometry's) input of every image into `dx`. */
-export function groupedGradInput(g: Conv2dGeometry, dy: Float32Array, w: Float32Array, dx: Float32Array, scratch: Scratch): void {
-  const { inChannels: Cin, outChannels: Cout, groups, inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo, kernelH: kH, kernelW: kW } = g;
-  const { strideH: sh, strideW: sw, dilationH: dh, dilationW: dw, padTop: pt, padLeft: pl } = g;
-  const cinPerGroup = Cin / groups;
-  const coutPerGroup = Cout / groups;
-  const image = Cin * H * W;
-  const sums = scratch.getFloat64(SLOT_GRADIENT_SUMS, image);
-  for (let n = 0; n < g.batch; n++) {
-    sums.fill(0, 0, image);
-    for (let o = 0; o < Cout; o++) {
-      const group = Math.floor(o / coutPerGroup);
-      const dyPlane = (n * Cout + o) * Ho * Wo;
-      for (let c = 0; c < cinPerGroup; c++) {
-        const plane = (group * cinPerGroup + c) * H * W;
-        for (let p = 0; p < kH; p++) {
-          for (let q = 0; q < kW; q++) {
-            const wv = w[((o * cinPerGroup + c) * kH + p) * kW + q]!;
-            const colShift = q * dw - pl;
-            for (let i = 0; i < Ho; i++) {
-              const r = i * sh + p * dh - pt;
-              if (r < 0 || r >= H) continue;
-              const row = plane + r * W;
-              const dyRow = dyPlane + i * Wo;
-              for (let j = 0; j < Wo; j++) {
-                const s = j * sw + colShift;
-                if (s >= 0 && s < W) sums[row + s] += wv * dy[dyRow + j]!;
-              }
-            }
-          }
-        }
-      }
+/** Whether gradInput is a forward convolution of dY (stride 1, no pad beyond the kernel's reach). */
+export function gradInputIsForwardConvolution(g: Conv2dGeometry): boolean {
+  const reachH = g.dilationH * (g.kernelH - 1);
+  const reachW = g.dilationW * (g.kernelW - 1);
+  return g.strideH === 1 && g.strideW === 1 && g.padTop <= reachH && g.padBottom <= reachH && g.padLeft <= reachW && g.padRight <= reachW;
+}
+
+/** The geometry of that forward convolution: dY in, gradInput out. */
+function dualGeometry(g: Conv2dGeometry): Conv2dGeometry {
+  const reachH = g.dilationH * (g.kernelH - 1);
+  const reachW = g.dilationW * (g.kernelW - 1);
+  return {
+    ...g,
+    batched: true,
+    inChannels: g.outChannels,
+    inHeight: g.outHeight,
+    inWidth: g.outWidth,
+    outChannels: g.inChannels,
+    padTop: reachH - g.padTop,
+    padBottom: reachH - g.padBottom,
+    padLeft: reachW - g.padLeft,
+    padRight: reachW - g.padRight,
+    outHeight: g.inHeight,
+    outWidth: g.inWidth,
+    outputShape: [g.batch, g.inChannels, g.inHeight, g.inWidth],
+  };
+}
+
+/** W'[c, o, u, v] = W[o_global, c_local, kH−1−u, kW−1−v], the filters of the dual convolution. */
+function rotateAndTranspose(g: Conv2dGeometry, w: Float32Array, out: Float32Array): void {
+  const cinPerGroup = g.inChannels / g.groups;
+  const coutPerGroup = g.outChannels / g.groups;
+  const taps = g.kernelH * g.kernelW;
+  for (let c = 0; c < g.inChannels; c++) {
+    const group = Math.floor(c / cinPerGroup);
+    const cLocal = c - group * cinPerGroup;
+    for (let o = 0; o < coutPerGroup; o++) {
+      const src = ((group * coutPerGroup + o) * cinPerGroup + cLocal) * taps;
+      const dst = (c * coutPerGroup + o) * taps;
+      for (let t = 0; t < taps; t++) out[dst + t] = w[src + taps - 1 - t]!;
     }
-    const base = n * image;
-    for (let k = 0; k < image; k++) dx[base + k] = sums[k]!;
   }
 }
 
-/** Writes the gradient with respect to the weights, summed over the batch, into `dwOut`. */
-export function groupedGradWeight(g: Conv2dGeometry, dy: Float32Array, x: Float32Array, dwOut: Float32Array, _scratch: Scratch): void {
-  const { inChannels: Cin, outChannels: Cout, groups, inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo, kernelH: kH, kernelW: kW } = g;
-  const { strideH: sh, strideW: sw, dilationH: dh, dilationW: dw, padTop: pt, padLeft: pl } = g;
+/** Floats of dCol per block: depth × pixels ≤ 64 Ki (256 KiB). */
+const COLUMNS_BUDGET = 1 << 16;
+
+export function groupedGradInput(g: Conv2dGeometry, dy: Float32Array, w: Float32Array, dx: Float32Array, scratch: Scratch): void {
+  const { inChannels: Cin, outChannels: Cout, groups, inHeight: H, inWidth: W } = g;
   const cinPerGroup = Cin / groups;
   const coutPerGroup = Cout / groups;
-  for (let o = 0; o < Cout; o++) {
-    const group = Math.floor(o / coutPerGroup);
-    for (let c = 0; c < cinPerGroup; c++) {
-      for (let p = 0; p < kH; p++) {
-        for (let q = 0; q < kW; q++) {
-          const colShift = q * dw - pl;
-          let sum = 0;
-          for (let n = 0; n < g.batch; n++) {
-            const plane = (n * Cin + group * cinPerGroup + c) * H * W;
-            const dyPlane = (n * Cout + o) * Ho * Wo;
-            for (let i = 0; i < Ho; i++) {
-              const r = i * sh + p * dh - pt;
-              if (r < 0 || r >= H) continue;
-              const row = plane + r * W;
-              const dyRow = dyPlane + i * Wo;
-              for (let j = 0; j < Wo; j++) {
-                const s = j * sw + colShift;
-                if (s >= 0 && s < W) sum += dy[dyRow + j]! * x[row + s]!;
-              }
-            }
-          }
-          dwOut[((o * cinPerGroup + c) * kH + p) * kW + q] = sum;
-        }
+  const depth = cinPerGroup * g.kernelH * g.kernelW;
+  const filters = scratch.get(SLOT_FILTERS, Cin * coutPerGroup * g.kernelH * g.kernelW);
+  if (gradInputIsForwardConvolution(g)) {
+    rotateAndTranspose(g, w, filters);
+    groupedConv(dualGeometry(g), dy, filters, null, 0, dx, scratch);
+    return;
+  }
+  transposeGroupWeights(w, groups, coutPerGroup, depth, filters);
+  const pixels = g.outHeight * g.outWidth;
+  const columns = Math.min(pixels, panelColumns(coutPerGroup), Math.max(16, Math.floor(COLUMNS_BUDGET / depth)));
+  const panel = scratch.get(SLOT_PANEL, coutPerGroup * columns);
+  const acc = scratch.getFloat64(SLOT_ACCUMULATORS, ROW_BLOCK * columns);
+  const cols = scratch.get(SLOT_COLUMNS, depth * columns);
+  dx.fill(0, 0, g.batch * Cin * H * W);
+  for (let n = 0; n < g.batch; n++) {
+    for (let group = 0; group < groups; group++) {
+      const xGroup = (n * Cin + group * cinPerGroup) * H * W;
+      const dyGroup = (n * Cout + group * coutPerGroup) * pixels;
+      for (let p0 = 0; p0 < pixels; p0 += columns) {
+        const width = Math.min(columns, pixels - p0);
+        packPanel(coutPerGroup, width, dy, dyGroup + p0, pixels, panel);
+        gemmPanel(depth, width, coutPerGroup, filters, group * depth * coutPerGroup, coutPerGroup, panel, cols, 0, width, null, 0, 0, acc);
+        addColumnsToImage(g, cols, cinPerGroup, p0, width, dx, xGroup);
       }
     }
   }
+}
+
+export function groupedGradWeight(g: Conv2dGeometry, dy: Float32Array, x: Float32Array, dw: Float32Array, scratch: Scratch): void {
+  weightGradientGemm(g, dy, x, dw, scratch, false);
 }

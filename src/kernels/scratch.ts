@@ -14,6 +14,8 @@ export const SLOT_GRADIENT_STAGING = 3;
 export const SLOT_PANEL_2 = 4;
 /** Backward: the filters rearranged for gradInput (rotated by 180°, or transposed). */
 export const SLOT_FILTERS = 5;
+/** Backward: a block of gradient columns (dCol = Wᵀ·dY) before it is scattered onto gradInput. */
+export const SLOT_COLUMNS = 6;
 
 // Float64 slots (a separate numbering, see getFloat64).
 /** The float64 accumulators of one block of C rows. */

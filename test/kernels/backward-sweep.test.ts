@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { conv2dBackward, conv2dGeometry, referenceConv2dBackward } from '../../src/index.js';
 import type { BackwardPath, Conv2dBackwardOptions } from '../../src/index.js';
 import { backwardSetup } from '../../src/kernels/conv2d-backward.js';
+import { gradInputIsForwardConvolution } from '../../src/kernels/grouped-backward.js';
 import { expectBitwiseEqual, expectClose, randomTensor, rng } from '../helpers.js';
 
 interface SweepCase {
@@ -84,4 +85,47 @@ describe('general depthwise backward sweep', () => {
     }
   }
   cases.forEach((c, i) => it(`x=[${c.x}] w=[${c.w}] ${JSON.stringify(c.options)}`, () => check(c, 3000 + i)));
+});
+
+describe('pointwise backward sweep (GEMM tile edges: rows 16/8/4/2/1, panel columns, reduction chunks)', () => {
+  const cases: SweepCase[] = [];
+  // [batch, cin, cout, h, w, stride, groups]: Cout/groups around the 16-row blocks, Cin/groups
+  // around the 64-column panels, pixels around the 256-pixel chunks and the 8-step blocks.
+  const shapes: [number, number, number, number, number, number, number][] = [
+    [1, 2, 1, 1, 1, 1, 1], [2, 3, 5, 4, 4, 1, 1], [1, 8, 16, 16, 16, 1, 1], [2, 9, 17, 17, 15, 1, 1],
+    [1, 64, 15, 8, 8, 1, 1], [1, 65, 33, 3, 3, 1, 1], [2, 63, 7, 16, 17, 1, 1], [1, 16, 31, 1, 257, 1, 1],
+    [3, 12, 24, 5, 7, 1, 4], [2, 130, 10, 4, 4, 1, 2], [2, 8, 16, 9, 9, 2, 1], [1, 6, 4, 7, 10, 3, 2],
+    [2, 4, 8, 9, 8, 1, 1], [1, 2, 3, 5, 5, 2, 1],
+  ];
+  for (const [batch, cin, cout, h, w, stride, groups] of shapes) {
+    cases.push({ x: [batch, cin, h, w], w: [cout, cin / groups, 1, 1], options: { stride, groups }, path: 'pointwise' });
+  }
+  cases.forEach((c, i) => it(`x=[${c.x}] w=[${c.w}] ${JSON.stringify(c.options)}`, () => check(c, 4000 + i)));
+});
+
+describe('generic (grouped) backward sweep: the dual forward convolution and col2im routes', () => {
+  const cases: (SweepCase & { dual: boolean })[] = [];
+  const shapes: [number[], number[], Conv2dBackwardOptions][] = [
+    [[1, 3, 9, 9], [4, 3, 3, 3], { padding: 1 }],
+    [[2, 4, 8, 7], [18, 2, 3, 3], { padding: 1, groups: 2 }],
+    [[1, 3, 17, 16], [8, 3, 3, 3], { padding: 1, stride: 2 }],
+    [[2, 6, 7, 9], [6, 3, 2, 4], { padding: { top: 1, bottom: 0, left: 3, right: 2 }, groups: 2 }],
+    [[1, 2, 8, 8], [3, 2, 3, 3], { padding: 2, dilation: 2 }],
+    [[1, 2, 8, 8], [3, 2, 3, 3], { padding: 3 }],
+    [[2, 9, 11, 6], [6, 3, 5, 1], { stride: [2, 1], padding: [2, 0], groups: 3 }],
+    [[1, 16, 12, 12], [16, 16, 3, 3], { padding: 'same' }],
+    [[1, 70, 6, 6], [20, 70, 3, 3], { padding: 1 }],
+    [[1, 3, 23, 25], [5, 3, 3, 3], { stride: 2, padding: 1 }],
+    [[2, 4, 6, 6], [4, 2, 1, 1], { padding: 1, groups: 2 }],
+    [[1, 2, 5, 5], [3, 2, 2, 2], { stride: 3, dilation: 2, padding: [2, 1] }],
+  ];
+  for (const [x, w, options] of shapes) {
+    const g = conv2dGeometry(x, w, options);
+    cases.push({ x, w, options, path: 'grouped', dual: gradInputIsForwardConvolution(g) });
+  }
+  it('covers both gradInput routes', () => {
+    expect(cases.some((c) => c.dual)).toBe(true);
+    expect(cases.some((c) => !c.dual)).toBe(true);
+  });
+  cases.forEach((c, i) => it(`x=[${c.x}] w=[${c.w}] ${JSON.stringify(c.options)} ${c.dual ? 'dual forward' : 'col2im'}`, () => check(c, 5000 + i)));
 });
