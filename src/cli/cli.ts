@@ -10,6 +10,7 @@ import { htmlReport } from '../analysis/html.js';
 import { profile, type ModelProfile } from '../analysis/profile.js';
 import { summary, type ModelSummary } from '../analysis/summary.js';
 import { seededRandom, randomData } from '../analysis/timing.js';
+import { withShapeOnlyParameters } from '../layers/init.js';
 import { mobilenetV1 } from '../layers/mobilenet.js';
 import { describeFlags, parseFlags, UsageError, type FlagSpecs } from './args.js';
 
@@ -114,10 +115,24 @@ interface Emitted {
   report: Parameters<typeof htmlReport>[0];
 }
 
+/**
+ * Runs the shape-only part of a command (costs, summaries: no weights, no timing): a RangeError or
+ * TypeError there means the flag values do not fit together (a kernel larger than the input, ...),
+ * a usage error. Errors of the work that follows (a size limit, running out of memory) are not.
+ */
+function fromFlags<T>(work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    if (error instanceof RangeError || error instanceof TypeError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
 function runCompare(flags: Record<string, unknown>, out: Emitted): void {
   const [kh, kw] = flags.kernel as [number, number];
   const [height, width] = flags.size as [number, number];
-  const comparison = compareSeparable({
+  const comparison = fromFlags(() => compareSeparable({
     inChannels: flags['in-channels'] as number,
     outChannels: flags['out-channels'] as number,
     kernelSize: [kh, kw],
@@ -127,7 +142,7 @@ function runCompare(flags: Record<string, unknown>, out: Emitted): void {
     stride: flags.stride as [number, number],
     padding: flags.padding as [number, number] | undefined,
     batch: flags.batch as number,
-  });
+  }));
   const timings = flags['no-timing'] ? undefined : timeSeparable(comparison, { repeats: flags.repeats as number, warmup: 1, minTimeMs: COMPARE_MIN_MS });
   addComparison(out, comparison, timings);
 }
@@ -141,10 +156,13 @@ function addComparison(out: Emitted, comparison: SeparableComparison, timings: S
   out.report = { ...out.report, comparison, timings };
 }
 
-function buildModel(flags: Record<string, unknown>): { model: ReturnType<typeof mobilenetV1>; inputShape: number[] } {
+function buildModel(flags: Record<string, unknown>): ReturnType<typeof mobilenetV1> {
+  return mobilenetV1({ widthMultiplier: flags.width as number, numClasses: flags.classes as number, seed: 0 });
+}
+
+function inputShapeOf(flags: Record<string, unknown>): number[] {
   const [height, width] = flags['input-size'] as [number, number];
-  const model = mobilenetV1({ widthMultiplier: flags.width as number, numClasses: flags.classes as number, seed: 0 });
-  return { model, inputShape: [flags.batch as number, 3, height, width] };
+  return [flags.batch as number, 3, height, width];
 }
 
 function addSummary(out: Emitted, s: ModelSummary): void {
@@ -163,9 +181,10 @@ function addProfile(out: Emitted, model: ReturnType<typeof mobilenetV1>, inputSh
 }
 
 function runSummary(flags: Record<string, unknown>, out: Emitted): void {
-  const { model, inputShape } = buildModel(flags);
-  addSummary(out, summary(model, inputShape));
-  if (flags.profile) addProfile(out, model, inputShape, flags.repeats as number);
+  const inputShape = inputShapeOf(flags);
+  // Counted from shapes: the model is built without weights (a 1,000,000-class head costs nothing).
+  addSummary(out, fromFlags(() => summary(withShapeOnlyParameters(() => buildModel(flags)), inputShape)));
+  if (flags.profile) addProfile(out, buildModel(flags), inputShape, flags.repeats as number);
 }
 
 function runDemo(flags: Record<string, unknown>, out: Emitted): void {
@@ -215,13 +234,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     }
     const flags = parseFlags(rest, COMMANDS[command]!.flags);
     const out: Emitted = { text: [], data: { command }, report: { title: TITLES[command] } };
-    try {
-      RUNNERS[command]!(flags, out);
-    } catch (error) {
-      // Values that pass the flag checks can still be inconsistent (a kernel larger than the input, ...).
-      if (error instanceof RangeError || error instanceof TypeError) throw new UsageError(error.message);
-      throw error;
-    }
+    RUNNERS[command]!(flags, out);
     if (typeof flags.html === 'string') {
       io.writeFile(flags.html, htmlReport(out.report));
       io.stderr(`sepconv: wrote HTML report to ${flags.html}\n`);

@@ -6,6 +6,7 @@ import { positiveInteger } from '../kernels/geometry.js';
 import { checkElements, checkShapeElements, readBoolean, readNumber, readOptions } from '../kernels/validate.js';
 import type { FusableModule, FusedActivation } from './conv.js';
 import type { Int64Tensor, StateTensor } from '../int64.js';
+import { parameterData } from './init.js';
 
 export interface BatchNorm2dOptions {
   eps?: number;
@@ -48,10 +49,10 @@ export class BatchNorm2d extends Module implements InPlaceCapable, FusableModule
     this.momentum = readNumber(options.momentum, 'BatchNorm2d: momentum', 0.1, { min: 0, max: 1 });
     this.affine = readBoolean(options.affine, 'BatchNorm2d: affine', true);
     const c = this.numFeatures;
-    this.weight = this.affine ? { shape: [c], data: new Float32Array(c).fill(1) } : null;
-    this.bias = this.affine ? { shape: [c], data: new Float32Array(c) } : null;
-    this.runningMean = { shape: [c], data: new Float32Array(c) };
-    this.runningVar = { shape: [c], data: new Float32Array(c).fill(1) };
+    this.weight = this.affine ? { shape: [c], data: parameterData(c, 'BatchNorm2d weight').fill(1) } : null;
+    this.bias = this.affine ? { shape: [c], data: parameterData(c, 'BatchNorm2d bias') } : null;
+    this.runningMean = { shape: [c], data: parameterData(c, 'BatchNorm2d running_mean') };
+    this.runningVar = { shape: [c], data: parameterData(c, 'BatchNorm2d running_var').fill(1) };
     this.numBatchesTracked = { shape: [], data: new BigInt64Array(1) };
   }
 

@@ -19,7 +19,7 @@ import {
 } from '../kernels/geometry.js';
 import { readOptions, type Conv2dOptions, checkShapeElements } from '../kernels/validate.js';
 import { checkInput, Module, type ForwardAsyncOptions, type PlanStep } from './module.js';
-import { resolveGenerator, uniformFanIn, type InitOptions } from './init.js';
+import { parameterData, resolveGenerator, uniformFanIn, type InitOptions } from './init.js';
 
 /** An activation a convolution can apply in its output write (fused, no extra pass). */
 export type FusedActivation = Exclude<Activation, 'none'>;
@@ -109,9 +109,9 @@ export class Conv2d extends Module implements FusableModule {
     const cinPerGroup = this.inChannels / this.groups;
     const weightShape = [this.outChannels, cinPerGroup, this.kernelSize[0], this.kernelSize[1]];
     const fanIn = cinPerGroup * this.kernelSize[0] * this.kernelSize[1];
-    this.weight = { shape: weightShape, data: uniformFanIn(new Float32Array(checkShapeElements(weightShape, 'weight')), fanIn, generator) };
+    this.weight = { shape: weightShape, data: uniformFanIn(parameterData(shapeSize(weightShape), `${new.target.name} weight of shape [${weightShape.join(', ')}]`), fanIn, generator) };
     this.bias = hasBias
-      ? { shape: [this.outChannels], data: uniformFanIn(new Float32Array(this.outChannels), fanIn, generator) }
+      ? { shape: [this.outChannels], data: uniformFanIn(parameterData(this.outChannels, 'bias'), fanIn, generator) }
       : null;
   }
 

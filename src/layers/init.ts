@@ -3,6 +3,7 @@
  * from the same seed are identical. Without an explicit generator or seed a layer draws from the
  * global default generator, which `manualSeed` reseeds (as `torch.manual_seed` does).
  */
+import { checkElements, describeValue, ownProperty } from '../kernels/checks.js';
 
 /** A small deterministic PRNG (sfc32: 128-bit state, passes PractRand to 2^40+ bytes). */
 export class Generator {
@@ -81,14 +82,50 @@ export interface InitOptions {
 
 /** The generator a layer constructor should use: `generator`, else a fresh one from `seed`, else the default. */
 export function resolveGenerator(options: InitOptions | undefined): Generator {
-  if (options?.generator !== undefined) {
-    if (!(options.generator instanceof Generator)) {
-      throw new TypeError('generator must be a Generator instance');
+  // Own properties only (a layer may pass the caller's object straight through).
+  const own = (key: keyof InitOptions): unknown => (options === undefined || options === null ? undefined : ownProperty(options, key));
+  const generator = own('generator');
+  if (generator !== undefined) {
+    if (!(generator instanceof Generator)) {
+      throw new TypeError(`generator must be a Generator instance, got ${describeValue(generator)}`);
     }
-    return options.generator;
+    return generator;
   }
-  if (options?.seed !== undefined) return new Generator(options.seed);
+  const seed = own('seed');
+  if (seed !== undefined) return new Generator(seed as number);
   return defaultGenerator;
+}
+
+let shapeOnlyBuilds = 0;
+const NO_DATA = new Float32Array(0);
+
+/**
+ * The data array of a new parameter or buffer of `elements` values, checked against the size
+ * limit. Inside `withShapeOnlyParameters` it is an empty placeholder instead (nothing allocated).
+ */
+export function parameterData(elements: number, name: string): Float32Array {
+  if (shapeOnlyBuilds > 0) return NO_DATA;
+  return new Float32Array(checkElements(elements, name));
+}
+
+/** `checkElements` for parameters a constructor is about to create; nothing to check in a shape-only build. */
+export function checkParameterElements(elements: number, name: string): void {
+  if (shapeOnlyBuilds === 0) checkElements(elements, name);
+}
+
+/**
+ * Runs `build` with every parameter and buffer created through `parameterData` left empty: the
+ * modules have their full structure and parameter shapes (what `summary` and cost analysis read)
+ * but no weights, like PyTorch's `meta` device. Such a model must not be run or saved; it is
+ * for counting only (the CLI's `summary` uses it, so a 1,000,000-class model is not allocated).
+ */
+export function withShapeOnlyParameters<T>(build: () => T): T {
+  shapeOnlyBuilds++;
+  try {
+    return build();
+  } finally {
+    shapeOnlyBuilds--;
+  }
 }
 
 /**

@@ -3,7 +3,7 @@ import { checkShape, describeValue, shapeSize, type Tensor, type TensorLike } fr
 import { asTensor } from '../tensor.js';
 import { positiveInteger } from '../kernels/geometry.js';
 import { checkElements, checkShapeElements, readBoolean, readInteger, readOptions } from '../kernels/validate.js';
-import { resolveGenerator, uniformFanIn, type InitOptions } from './init.js';
+import { parameterData, resolveGenerator, uniformFanIn, type InitOptions } from './init.js';
 import { Module, type PlanStep } from './module.js';
 
 export interface LinearOptions extends InitOptions {
@@ -28,9 +28,9 @@ export class Linear extends Module {
     this.outFeatures = positiveInteger(outFeatures, 'outFeatures');
     const hasBias = readBoolean(options.bias, 'Linear: bias', true);
     const generator = resolveGenerator(options);
-    const w = new Float32Array(checkElements(this.outFeatures * this.inFeatures, 'Linear weight (outFeatures × inFeatures)'));
+    const w = parameterData(this.outFeatures * this.inFeatures, 'Linear weight (outFeatures × inFeatures)');
     this.weight = { shape: [this.outFeatures, this.inFeatures], data: uniformFanIn(w, this.inFeatures, generator) };
-    this.bias = hasBias ? { shape: [this.outFeatures], data: uniformFanIn(new Float32Array(this.outFeatures), this.inFeatures, generator) } : null;
+    this.bias = hasBias ? { shape: [this.outFeatures], data: uniformFanIn(parameterData(this.outFeatures, 'Linear bias'), this.inFeatures, generator) } : null;
   }
 
   protected override ownParameters(): [string, Tensor | null][] {

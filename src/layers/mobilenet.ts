@@ -12,9 +12,9 @@ import type { Tensor, TensorLike } from '../tensor.js';
 import { describeValue } from '../tensor.js';
 import { ReLU6 } from './activation.js';
 import { BatchNorm2d } from './batchnorm.js';
-import { checkElements, readInteger, readNumber, readOptions } from '../kernels/validate.js';
+import { readInteger, readNumber, readOptions } from '../kernels/validate.js';
 import { Conv2d, DepthwiseConv2d, PointwiseConv2d } from './conv.js';
-import { resolveGenerator, type Generator, type InitOptions } from './init.js';
+import { resolveGenerator, type Generator, type InitOptions, checkParameterElements } from './init.js';
 import { Flatten, Linear } from './linear.js';
 import { chainedOutputShape, chainSteps, Module, type ForwardAsyncOptions, type PlanStep } from './module.js';
 import { AdaptiveAvgPool2d } from './pooling.js';
@@ -67,9 +67,9 @@ export class MobileNetV1 extends Module {
     // The largest weights, checked before any layer is built: the 1024→1024 pointwise
     // convolution (widthMultiplier) and the classifier (numClasses).
     const widest = Math.max(1, Math.floor(1024 * alpha));
-    checkElements(widest * widest, 'mobilenetV1: the widest pointwise weight (widthMultiplier)');
-    checkElements(widest * numClasses, 'mobilenetV1: the classifier weight (numClasses)');
-    checkElements(Math.max(1, Math.floor(32 * alpha)) * inChannels * 9, 'mobilenetV1: the first convolution weight (inChannels)');
+    checkParameterElements(widest * widest, 'mobilenetV1: the widest pointwise weight (widthMultiplier)');
+    checkParameterElements(widest * numClasses, 'mobilenetV1: the classifier weight (numClasses)');
+    checkParameterElements(Math.max(1, Math.floor(32 * alpha)) * inChannels * 9, 'mobilenetV1: the first convolution weight (inChannels)');
     this.widthMultiplier = alpha;
     this.numClasses = numClasses;
     const width = (c: number): number => Math.max(1, Math.floor(c * alpha));

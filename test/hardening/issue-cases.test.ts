@@ -171,3 +171,39 @@ describe('§6 smaller validation gaps', () => {
     rejects(() => new Flatten(1e9), RangeError, /Flatten: startDim/);
   });
 });
+
+describe('§5 the CLI counts from shapes and reports non-usage failures with exit 1', () => {
+  it('summary --classes 1000000 allocates no weights', async () => {
+    const { main } = await import('../../src/cli/cli.js');
+    let stdout = '';
+    const io = { stdout: (t: string) => void (stdout += t), stderr: () => {}, writeFile: () => {} };
+    let code = -1;
+    let bytes = 0;
+    const global = globalThis as unknown as Record<string, new (...args: never[]) => object>;
+    const saved = global.Float32Array!;
+    // Counts the floats every Float32Array construction asks for while the summary runs.
+    global.Float32Array = new Proxy(saved, {
+      construct(target, args: unknown[]) {
+        if (typeof args[0] === 'number') bytes += 4 * args[0];
+        return Reflect.construct(target, args);
+      },
+    });
+    try {
+      code = await main(['summary', '--classes', '1000000', '--json'], io);
+    } finally {
+      global.Float32Array = saved;
+    }
+    expect(code).toBe(0);
+    expect(bytes).toBeLessThan(1 << 20);
+    const parsed = JSON.parse(stdout) as { summary: { totals: { params: number } } };
+    expect(parsed.summary.totals.params).toBe(3_206_976 + 1024 * 1_000_000 + 1_000_000); // the trunk (as at 1000 classes) + the classifier
+  });
+
+  it('a size limit during the work exits 1 with the library message', async () => {
+    const { main } = await import('../../src/cli/cli.js');
+    let stderr = '';
+    const io = { stdout: () => {}, stderr: (t: string) => void (stderr += t), writeFile: () => {} };
+    expect(await main(['summary', '--classes', '1000000', '--profile'], io)).toBe(1);
+    expect(stderr).toMatch(/^sepconv summary: error: mobilenetV1: the classifier weight \(numClasses\) would need 1024000000 elements .*limit of 268435456/);
+  });
+});
