@@ -15,6 +15,10 @@ export { conv2dBackward, selectBackwardPath } from './kernels/conv2d-backward.js
 export type { BackwardPath } from './kernels/conv2d-backward.js';
 export type { Conv2dBackwardOptions, Conv2dBackwardNeeds, Conv2dGradients } from './kernels/validate-backward.js';
 export { referenceConv2dBackward } from './kernels/reference-backward.js';
+export { convTranspose2d, convTranspose2dBackward } from './kernels/conv-transpose.js';
+export type { ConvTranspose2dOptions, ConvTranspose2dBackwardOptions } from './kernels/conv-transpose.js';
+export { convTranspose2dGeometry, convTransposeOutputSize } from './kernels/geometry.js';
+export type { ConvTranspose2dGeometry, ConvTranspose2dGeometryOptions } from './kernels/geometry.js';
 export type { PrepareConv2dOptions } from './kernels/plan.js';
 // Worker pool: every core, over SharedArrayBuffer (Node worker_threads and browser Web Workers).
 export { createWorkerPool, WorkerPool, WorkerPoolError } from './parallel/pool.js';

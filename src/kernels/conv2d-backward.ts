@@ -65,7 +65,7 @@ export function backwardSetup(callGeometry: Conv2dGeometry): BackwardSetup {
 }
 
 /** gradInput of the zero-padding geometry into `dx` (overwritten). */
-function runGradInput(setup: BackwardSetup, dy: Float32Array, w: Float32Array, dx: Float32Array, scratch: Scratch): void {
+export function runGradInput(setup: BackwardSetup, dy: Float32Array, w: Float32Array, dx: Float32Array, scratch: Scratch): void {
   const path = setup.path;
   if (path === 'grouped') groupedGradInput(setup.geometry, dy, w, dx, scratch);
   else if (path === 'pointwise') pointwiseGradInput(setup.geometry, dy, w, dx, scratch);
@@ -73,23 +73,22 @@ function runGradInput(setup: BackwardSetup, dy: Float32Array, w: Float32Array, d
 }
 
 /** gradWeight of the zero-padding geometry into `dw` (overwritten). */
-function runGradWeight(setup: BackwardSetup, dy: Float32Array, x: Float32Array, dw: Float32Array, scratch: Scratch): void {
+export function runGradWeight(setup: BackwardSetup, dy: Float32Array, x: Float32Array, dw: Float32Array, scratch: Scratch): void {
   const path = setup.path;
   if (path === 'grouped') groupedGradWeight(setup.geometry, dy, x, dw, scratch);
   else if (path === 'pointwise') pointwiseGradWeight(setup.geometry, dy, x, dw, scratch);
   else depthwiseGradWeight(path, setup.geometry, dy, x, dw, scratch);
 }
 
-/** gradBias[o] = sum over batch and pixels of dy[n, o, ·], in float64, in memory order. */
-export function gradBiasSums(g: Conv2dGeometry, dy: Float32Array, db: Float32Array): void {
-  const pixels = g.outHeight * g.outWidth;
-  for (let o = 0; o < g.outChannels; o++) {
+/** sums[c] = sum over images and pixels of `data[n, c, ·]` (`[batch, channels, pixels]`), in float64, in memory order. */
+export function channelSums(batch: number, channels: number, pixels: number, data: Float32Array, sums: Float32Array): void {
+  for (let c = 0; c < channels; c++) {
     let sum = 0;
-    for (let n = 0; n < g.batch; n++) {
-      const base = (n * g.outChannels + o) * pixels;
-      for (let k = 0; k < pixels; k++) sum += dy[base + k]!;
+    for (let n = 0; n < batch; n++) {
+      const base = (n * channels + c) * pixels;
+      for (let k = 0; k < pixels; k++) sum += data[base + k]!;
     }
-    db[o] = sum;
+    sums[c] = sum;
   }
 }
 
@@ -101,12 +100,12 @@ function addInto(dst: Float32Array, src: Float32Array, length: number): void {
  * Where a gradient of `size` floats is computed: the caller's out (overwriting), a staging buffer
  * to be added into it (`accumulate`), or a new array.
  */
-function target(out: Tensor | null, accumulate: boolean, size: number, scratch: Scratch): Float32Array {
+export function gradientTarget(out: Tensor | null, accumulate: boolean, size: number, scratch: Scratch): Float32Array {
   if (out === null) return new Float32Array(size);
   return accumulate ? scratch.get(SLOT_GRADIENT_STAGING, size) : out.data;
 }
 
-function finish(out: Tensor | null, accumulate: boolean, computed: Float32Array, shape: readonly number[]): Tensor {
+export function finishGradient(out: Tensor | null, accumulate: boolean, computed: Float32Array, shape: readonly number[]): Tensor {
   if (out === null) return { shape: shape.slice(), data: computed };
   if (accumulate) addInto(out.data, computed, out.data.length);
   return out;
@@ -129,18 +128,18 @@ export function executeConv2dBackward(call: Conv2dBackwardCall, scratch: Scratch
       x = padded;
     }
     const size = w.length;
-    const dw = target(call.gradWeightOut, call.accumulate, size, scratch);
+    const dw = gradientTarget(call.gradWeightOut, call.accumulate, size, scratch);
     runGradWeight(setup, dy, x, dw, scratch);
-    gradWeight = finish(call.gradWeightOut, call.accumulate, dw, call.weight.shape);
+    gradWeight = finishGradient(call.gradWeightOut, call.accumulate, dw, call.weight.shape);
   }
   if (call.needsBias) {
-    const db = target(call.gradBiasOut, call.accumulate, cg.outChannels, scratch);
-    gradBiasSums(cg, dy, db);
-    gradBias = finish(call.gradBiasOut, call.accumulate, db, [cg.outChannels]);
+    const db = gradientTarget(call.gradBiasOut, call.accumulate, cg.outChannels, scratch);
+    channelSums(cg.batch, cg.outChannels, cg.outHeight * cg.outWidth, dy, db);
+    gradBias = finishGradient(call.gradBiasOut, call.accumulate, db, [cg.outChannels]);
   }
   if (call.needsInput) {
     const size = shapeSize(call.input.shape);
-    const dx = target(call.gradInputOut, call.accumulate, size, scratch);
+    const dx = gradientTarget(call.gradInputOut, call.accumulate, size, scratch);
     if (setup.paddedSize > 0) {
       const paddedGradient = scratch.get(SLOT_PADDED_GRADIENT, setup.paddedSize);
       runGradInput(setup, dy, w, paddedGradient, scratch);
@@ -148,7 +147,7 @@ export function executeConv2dBackward(call: Conv2dBackwardCall, scratch: Scratch
     } else {
       runGradInput(setup, dy, w, dx, scratch);
     }
-    gradInput = finish(call.gradInputOut, call.accumulate, dx, call.input.shape);
+    gradInput = finishGradient(call.gradInputOut, call.accumulate, dx, call.input.shape);
   }
   return { gradInput, gradWeight, gradBias };
 }

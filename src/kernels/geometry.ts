@@ -245,3 +245,135 @@ export function conv2dGeometry(
     outputShape: batched ? [batch!, outChannels, outHeight, outWidth] : [outChannels, outHeight, outWidth],
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Transposed convolution (PyTorch nn.ConvTranspose2d)
+
+export interface ConvTranspose2dGeometryOptions {
+  stride?: IntPair;
+  /** Symmetric zero padding removed from each side of the output: an int or a pair [h, w]. */
+  padding?: IntPair;
+  /** Extra rows/columns added at the bottom/right of the output; each < stride or < dilation. */
+  outputPadding?: IntPair;
+  dilation?: IntPair;
+  groups?: number;
+}
+
+/** The shapes of a transposed convolution, and the convolution it is the gradInput of. */
+export interface ConvTranspose2dGeometry {
+  readonly batched: boolean;
+  readonly batch: number;
+  readonly inChannels: number;
+  readonly inHeight: number;
+  readonly inWidth: number;
+  readonly outChannels: number;
+  readonly kernelH: number;
+  readonly kernelW: number;
+  readonly strideH: number;
+  readonly strideW: number;
+  readonly padH: number;
+  readonly padW: number;
+  readonly outputPaddingH: number;
+  readonly outputPaddingW: number;
+  readonly dilationH: number;
+  readonly dilationW: number;
+  readonly groups: number;
+  readonly outHeight: number;
+  readonly outWidth: number;
+  readonly outputShape: readonly number[];
+  /**
+   * The convolution whose gradient with respect to its input this transposed convolution is:
+   * input `[N, Cout, Hout, Wout]`, weight `[Cin, Cout/groups, kH, kW]` (the transposed
+   * convolution's own weight), same stride, padding, dilation and groups. Its output is
+   * `[N, Cin, H + extraH, W + extraW]`: larger than the transposed convolution's input by
+   * `floor(outputPadding / stride)` (non-zero only when outputPadding ≥ stride, allowed when it
+   * is < dilation); those extra rows/columns carry no value.
+   */
+  readonly conv: Conv2dGeometry;
+  readonly extraH: number;
+  readonly extraW: number;
+}
+
+/** `(size − 1)·stride − 2·padding + dilation·(kernel − 1) + outputPadding + 1`, or a value < 1 when nothing fits. */
+export function convTransposeOutputSize(size: number, stride: number, padding: number, dilation: number, kernel: number, outputPadding: number): number {
+  return (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + outputPadding + 1;
+}
+
+/**
+ * Resolves and checks the geometry of `convTranspose2d(input, weight, options)`: `inputShape` is
+ * `[N, Cin, H, W]` or unbatched `[Cin, H, W]`, `weightShape` `[Cin, Cout/groups, kH, kW]`.
+ * Throws a RangeError/TypeError naming the offending parameter.
+ */
+export function convTranspose2dGeometry(
+  inputShape: readonly number[],
+  weightShape: readonly number[],
+  options: ConvTranspose2dGeometryOptions = {},
+): ConvTranspose2dGeometry {
+  checkShape(inputShape, 'input');
+  checkShape(weightShape, 'weight');
+  if (!isOptionsObject(options)) {
+    throw new TypeError(`convTranspose2dGeometry: options must be an object, got ${describeValue(options)}`);
+  }
+  const option = (key: keyof ConvTranspose2dGeometryOptions): unknown => ownProperty(options, key);
+  if (inputShape.length !== 3 && inputShape.length !== 4) {
+    throw new RangeError(
+      `input must be 4-D [N, Cin, H, W] or unbatched 3-D [Cin, H, W], got shape ${describeValue(inputShape)} (rank ${inputShape.length})`,
+    );
+  }
+  if (weightShape.length !== 4) {
+    throw new RangeError(`weight must be 4-D [Cin, Cout/groups, kH, kW], got shape ${describeValue(weightShape)} (rank ${weightShape.length})`);
+  }
+  const batched = inputShape.length === 4;
+  const [batch, inChannels, inHeight, inWidth] = (batched ? inputShape : [1, ...inputShape]) as [number, number, number, number];
+  const [weightIn, outPerGroup, kernelH, kernelW] = weightShape as [number, number, number, number];
+  const groupsOption = option('groups');
+  const groups = groupsOption === undefined ? 1 : positiveInteger(groupsOption, 'groups');
+  if (inChannels % groups !== 0) {
+    throw new RangeError(`in_channels must be divisible by groups: input has ${inChannels} channels, groups=${groups}`);
+  }
+  if (weightIn !== inChannels) {
+    throw new RangeError(
+      `weight.shape[0] must equal in_channels = ${inChannels} (a transposed convolution's weight is [Cin, Cout/groups, kH, kW]), got ${weightIn} (weight shape ${describeValue(weightShape)})`,
+    );
+  }
+  const stride = resolvePair(option('stride'), 'stride', 1);
+  const dilation = resolvePair(option('dilation'), 'dilation', 1);
+  const paddingOption = option('padding');
+  if (typeof paddingOption === 'string' || isOptionsObject(paddingOption)) {
+    throw new TypeError(`padding of a transposed convolution must be an integer or a pair [h, w], got ${describeValue(paddingOption)}`);
+  }
+  const padding = resolvePair(paddingOption, 'padding', 0, 0);
+  const outputPadding = resolvePair(option('outputPadding'), 'outputPadding', 0, 0);
+  for (const axis of [0, 1] as const) {
+    const op = outputPadding[axis];
+    if (op >= stride[axis] && op >= dilation[axis]) {
+      throw new RangeError(
+        `outputPadding must be smaller than either stride or dilation: outputPadding[${axis}]=${op}, stride[${axis}]=${stride[axis]}, dilation[${axis}]=${dilation[axis]}`,
+      );
+    }
+  }
+  const outHeight = convTransposeOutputSize(inHeight, stride[0], padding[0], dilation[0], kernelH, outputPadding[0]);
+  const outWidth = convTransposeOutputSize(inWidth, stride[1], padding[1], dilation[1], kernelW, outputPadding[1]);
+  if (outHeight < 1 || outWidth < 1) {
+    throw new RangeError(
+      `output size must be at least 1x1, got ${outHeight}x${outWidth}: input ${inHeight}x${inWidth}, stride ${stride[0]}x${stride[1]}, padding ${padding[0]}x${padding[1]}, dilation ${dilation[0]}x${dilation[1]}, kernel ${kernelH}x${kernelW}, outputPadding ${outputPadding[0]}x${outputPadding[1]}`,
+    );
+  }
+  if (outHeight > MAX_DIMENSION || outWidth > MAX_DIMENSION) {
+    throw new RangeError(`output size ${outHeight}x${outWidth} is too large (at most ${MAX_DIMENSION} per side)`);
+  }
+  const outChannels = outPerGroup * groups;
+  const conv = conv2dGeometry([batch, outChannels, outHeight, outWidth], [inChannels, outPerGroup, kernelH, kernelW], {
+    stride, dilation, groups, padding: [padding[0], padding[1]],
+  });
+  return {
+    batched, batch, inChannels, inHeight, inWidth, outChannels, kernelH, kernelW,
+    strideH: stride[0], strideW: stride[1], padH: padding[0], padW: padding[1],
+    outputPaddingH: outputPadding[0], outputPaddingW: outputPadding[1],
+    dilationH: dilation[0], dilationW: dilation[1], groups, outHeight, outWidth,
+    outputShape: batched ? [batch, outChannels, outHeight, outWidth] : [outChannels, outHeight, outWidth],
+    conv,
+    extraH: conv.outHeight - inHeight,
+    extraW: conv.outWidth - inWidth,
+  };
+}

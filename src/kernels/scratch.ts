@@ -16,6 +16,10 @@ export const SLOT_PANEL_2 = 4;
 export const SLOT_FILTERS = 5;
 /** Backward: a block of gradient columns (dCol = Wᵀ·dY) before it is scattered onto gradInput. */
 export const SLOT_COLUMNS = 6;
+/** Transposed convolution: its input zero-extended when outputPadding ≥ stride (see geometry.ts). */
+export const SLOT_EXTENDED_INPUT = 7;
+/** Transposed convolution: its gradInput before the extra rows/columns are cropped. */
+export const SLOT_UNCROPPED_GRADIENT = 8;
 
 // Float64 slots (a separate numbering, see getFloat64).
 /** The float64 accumulators of one block of C rows. */

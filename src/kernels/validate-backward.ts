@@ -6,7 +6,8 @@
 import { asTensor, describeValue, type Tensor, type TensorLike } from '../tensor.js';
 import type { Activation } from './epilogue.js';
 import { conv2dGeometry, type Conv2dGeometry, type GeometryOptions } from './geometry.js';
-import { callerData, checkOptionNames, checkOut, resolveBias } from './validate.js';
+import { readBoolean, readOptions } from './checks.js';
+import { callerData, checkOut, resolveBias } from './validate.js';
 
 /** Which gradients to compute; each defaults to true. A gradient not needed is returned as null. */
 export interface Conv2dBackwardNeeds {
@@ -72,21 +73,14 @@ export interface Conv2dBackwardCall {
   readonly accumulate: boolean;
 }
 
-function optionalBoolean(value: unknown, name: string): boolean {
-  if (value === undefined) return true;
-  if (typeof value !== 'boolean') throw new TypeError(`${name} must be a boolean, got ${describeValue(value)}`);
-  return value;
-}
-
 /** Resolves `needs` to three booleans (each true unless set to false). */
 export function resolveNeeds(needs: unknown): { input: boolean; weight: boolean; bias: boolean } {
   if (needs === undefined) return { input: true, weight: true, bias: true };
   if (typeof needs !== 'object' || needs === null || Array.isArray(needs)) {
     throw new TypeError(`needs must be an object { input?, weight?, bias? }, got ${describeValue(needs)}`);
   }
-  checkOptionNames(needs, ['input', 'weight', 'bias'], 'needs');
-  const n = needs as Record<string, unknown>;
-  return { input: optionalBoolean(n.input, 'needs.input'), weight: optionalBoolean(n.weight, 'needs.weight'), bias: optionalBoolean(n.bias, 'needs.bias') };
+  const n = readOptions<Conv2dBackwardNeeds>(needs, ['input', 'weight', 'bias'], 'needs');
+  return { input: readBoolean(n.input, 'needs.input', true), weight: readBoolean(n.weight, 'needs.weight', true), bias: readBoolean(n.bias, 'needs.bias', true) };
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -135,8 +129,8 @@ export function checkGradientOuts(
 export function validateConv2dBackward(
   gradOutput: unknown, input: unknown, weight: unknown, options: Conv2dBackwardOptions | undefined, fn = 'conv2dBackward',
 ): Conv2dBackwardCall {
-  const opts: Conv2dBackwardOptions = options === undefined ? {} : options;
-  checkOptionNames(opts, fn === 'conv2dBackward' ? CONV2D_BACKWARD_OPTION_NAMES : REFERENCE_BACKWARD_OPTION_NAMES, fn);
+  // Own properties only: nothing inherited (a polluted Object.prototype included) is an option.
+  const opts = readOptions<Conv2dBackwardOptions>(options, fn === 'referenceConv2dBackward' ? REFERENCE_BACKWARD_OPTION_NAMES : CONV2D_BACKWARD_OPTION_NAMES, fn);
   if (opts.activation !== undefined && opts.activation !== 'none') {
     throw new RangeError(
       `${fn}: activation must be 'none' or absent, got ${describeValue(opts.activation)}; the gradient of a fused activation needs the forward output, so apply it to gradOutput first`,
@@ -151,9 +145,7 @@ export function validateConv2dBackward(
     throw new RangeError(`gradOutput.shape must be the forward output's shape ${describeValue(geometry.outputShape)}, got ${describeValue(dy.shape)}`);
   }
   const needs = resolveNeeds(opts.needs);
-  if (opts.accumulate !== undefined && typeof opts.accumulate !== 'boolean') {
-    throw new TypeError(`accumulate must be a boolean, got ${describeValue(opts.accumulate)}`);
-  }
+  const accumulate = readBoolean(opts.accumulate, 'accumulate', false);
   const [gradInputOut, gradWeightOut, gradBiasOut] = checkGradientOuts(
     [
       { value: opts.gradInputOut, name: 'gradInputOut', shape: x.shape },
@@ -170,6 +162,6 @@ export function validateConv2dBackward(
     geometry, gradOutput: dy, input: x, weight: w,
     needsInput: needs.input, needsWeight: needs.weight, needsBias: needs.bias,
     gradInputOut: gradInputOut!, gradWeightOut: gradWeightOut!, gradBiasOut: gradBiasOut!,
-    accumulate: opts.accumulate === true,
+    accumulate,
   };
 }
