@@ -9,6 +9,7 @@
  * Both paths see the same stride and padding, so the output sizes (the only spatial factor)
  * cancel and the ratio is exact, not an approximation.
  */
+import { readOptions } from '../kernels/checks.js';
 import { conv2d } from '../kernels/conv2d.js';
 import { describeValue, shapeSize as sizeOf, type Tensor } from '../tensor.js';
 import { positiveInteger, resolvePair, type IntPair } from '../kernels/geometry.js';
@@ -69,13 +70,9 @@ function variant(name: VariantName, description: string, cost: { params: number;
 }
 
 /** Params and MACs of a standard conv, its depthwise and pointwise steps, and the separable pair. */
-export function compareSeparable(spec: SeparableSpec): SeparableComparison {
-  if (typeof spec !== 'object' || spec === null) throw new TypeError(`compareSeparable: spec must be an object, got ${describeValue(spec)}`);
-  for (const key of Object.keys(spec)) {
-    if (!SPEC_KEYS.includes(key)) {
-      throw new TypeError(`compareSeparable: unknown field ${JSON.stringify(key)}; expected one of ${SPEC_KEYS.join(', ')}`);
-    }
-  }
+export function compareSeparable(callerSpec: SeparableSpec): SeparableComparison {
+  if (callerSpec === undefined) throw new TypeError('compareSeparable: spec must be an object, got undefined');
+  const spec = readOptions<SeparableSpec>(callerSpec, SPEC_KEYS, 'compareSeparable', 'field');
   const inChannels = positiveInteger(spec.inChannels, 'inChannels');
   const outChannels = positiveInteger(spec.outChannels, 'outChannels');
   const height = positiveInteger(spec.height, 'height');
@@ -137,13 +134,8 @@ export interface SeparableTimings {
  * returns the median wall time and achieved GFLOP/s (2·MACs per second) of each. The separable
  * pair is timed as it runs in a network: the depthwise step, then the pointwise step on its output.
  */
-export function timeSeparable(comparison: SeparableComparison, options: TimingOptions & { seed?: number } = {}): SeparableTimings {
-  if (typeof options !== 'object' || options === null) throw new TypeError(`timeSeparable: options must be an object, got ${describeValue(options)}`);
-  for (const key of Object.keys(options)) {
-    if (!['repeats', 'warmup', 'minTimeMs', 'seed'].includes(key)) {
-      throw new TypeError(`timeSeparable: unknown option ${JSON.stringify(key)}; expected repeats, warmup, minTimeMs, seed`);
-    }
-  }
+export function timeSeparable(comparison: SeparableComparison, callerOptions: TimingOptions & { seed?: number } = {}): SeparableTimings {
+  const options = readOptions<TimingOptions & { seed?: number }>(callerOptions, ['repeats', 'warmup', 'minTimeMs', 'seed'], 'timeSeparable');
   const { seed = 1, ...timing } = options;
   const { spec, costs } = comparison;
   const random = seededRandom(seed);

@@ -16,6 +16,7 @@
  *   - Bytes assume float32 (4 bytes) unless `bytesPerElement` says otherwise; arithmetic intensity
  *     is FLOPs per byte of minimum traffic (input, weights and bias read once, output written once).
  */
+import { readOptions } from '../kernels/checks.js';
 import { describeValue, shapeSize } from '../tensor.js';
 import {
   conv2dGeometry,
@@ -80,15 +81,10 @@ export interface Conv2dCost extends LayerCost {
 
 const ZERO_COST = { bufferCount: 0, macs: 0, flops: 0, biasAdds: 0, elementwiseOps: 0 } as const;
 
-function checkSpecKeys(spec: unknown, allowed: readonly string[], fn: string): void {
-  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
-    throw new TypeError(`${fn}: spec must be an object, got ${describeValue(spec)}`);
-  }
-  for (const key of Object.keys(spec)) {
-    if (!allowed.includes(key)) {
-      throw new TypeError(`${fn}: unknown field ${JSON.stringify(key)}; expected one of ${allowed.join(', ')}`);
-    }
-  }
+/** The spec's own fields (a null-prototype snapshot); unknown or inherited fields are a TypeError. */
+function checkSpecKeys<T extends object>(spec: T, allowed: readonly string[], fn: string): Partial<T> {
+  if (spec === undefined) throw new TypeError(`${fn}: spec must be an object, got undefined`);
+  return readOptions<T>(spec, allowed, fn, 'field');
 }
 
 function checkInputShape(shape: unknown, name: string, ranks: readonly number[], expected: string): readonly number[] {
@@ -115,8 +111,8 @@ const CONV_SPEC_KEYS = [
 ];
 
 /** The exact cost of one `nn.Conv2d` call. Shapes come from the kernels' own geometry module. */
-export function conv2dCost(spec: Conv2dSpec): Conv2dCost {
-  checkSpecKeys(spec, CONV_SPEC_KEYS, 'conv2dCost');
+export function conv2dCost(callerSpec: Conv2dSpec): Conv2dCost {
+  const spec = checkSpecKeys(callerSpec, CONV_SPEC_KEYS, 'conv2dCost');
   const inputShape = checkInputShape(spec.inputShape, 'inputShape', [3, 4], '[N, Cin, H, W] or [Cin, H, W]');
   const outChannels = positiveInteger(spec.outChannels, 'outChannels');
   if (spec.kernelSize === undefined) throw new TypeError('kernelSize is required: an integer or a pair [h, w]');
@@ -171,8 +167,8 @@ export interface LinearSpec {
 }
 
 /** `nn.Linear`: `in · out` MACs per row, `out` bias adds per row. */
-export function linearCost(spec: LinearSpec): LayerCost {
-  checkSpecKeys(spec, ['inputShape', 'outFeatures', 'bias'], 'linearCost');
+export function linearCost(callerSpec: LinearSpec): LayerCost {
+  const spec = checkSpecKeys(callerSpec, ['inputShape', 'outFeatures', 'bias'], 'linearCost');
   const inputShape = checkInputShape(spec.inputShape, 'inputShape', [1, 2, 3, 4, 5, 6], '[..., inFeatures]');
   const outFeatures = positiveInteger(spec.outFeatures, 'outFeatures');
   const hasBias = checkBias(spec.bias);
@@ -203,8 +199,8 @@ export interface BatchNorm2dSpec {
  * (folding it into the preceding convolution removes it entirely). Params are `weight` and
  * `bias` (2·C); `running_mean`, `running_var` and `num_batches_tracked` are buffers (2·C + 1).
  */
-export function batchNorm2dCost(spec: BatchNorm2dSpec): LayerCost {
-  checkSpecKeys(spec, ['inputShape', 'affine', 'trackRunningStats'], 'batchNorm2dCost');
+export function batchNorm2dCost(callerSpec: BatchNorm2dSpec): LayerCost {
+  const spec = checkSpecKeys(callerSpec, ['inputShape', 'affine', 'trackRunningStats'], 'batchNorm2dCost');
   const inputShape = checkInputShape(spec.inputShape, 'inputShape', [3, 4], '[N, C, H, W] or [C, H, W]');
   const channels = inputShape[inputShape.length - 3]!;
   const affine = spec.affine === undefined ? true : spec.affine;
@@ -253,8 +249,8 @@ function poolOutputLength(size: number, before: number, after: number, kernel: n
  * Max or average pooling: one op per window element per output element (the comparisons or
  * adds, plus the average's divide), no MACs.
  */
-export function pool2dCost(spec: Pool2dSpec): LayerCost {
-  checkSpecKeys(spec, ['inputShape', 'kernelSize', 'stride', 'padding', 'dilation', 'ceilMode'], 'pool2dCost');
+export function pool2dCost(callerSpec: Pool2dSpec): LayerCost {
+  const spec = checkSpecKeys(callerSpec, ['inputShape', 'kernelSize', 'stride', 'padding', 'dilation', 'ceilMode'], 'pool2dCost');
   const inputShape = checkInputShape(spec.inputShape, 'inputShape', [3, 4], '[N, C, H, W] or [C, H, W]');
   if (spec.kernelSize === undefined) throw new TypeError('kernelSize is required: an integer or a pair [h, w]');
   const kernel = resolvePair(spec.kernelSize, 'kernelSize', 1);

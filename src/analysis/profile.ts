@@ -9,6 +9,7 @@
  * faster than the sum of its leaves because `Sequential` fuses a ReLU into the preceding
  * convolution's output write.
  */
+import { readBoolean, readOptions } from '../kernels/checks.js';
 import { asTensor, describeValue, type Tensor, type TensorLike } from '../tensor.js';
 import type { Module } from '../layers/module.js';
 import { summary, traceLeaves, type LayerKind, type ModelSummary } from './summary.js';
@@ -61,14 +62,10 @@ export interface ProfileOptions extends TimingOptions {
 }
 
 /** Times every leaf of `model` on `input` (`[N, C, H, W]`) and the whole forward pass. */
-export function profile(model: Module, input: TensorLike, options: ProfileOptions = {}): ModelProfile {
-  if (typeof options !== 'object' || options === null) throw new TypeError(`profile: options must be an object, got ${describeValue(options)}`);
-  for (const key of Object.keys(options)) {
-    if (!['repeats', 'warmup', 'minTimeMs', 'skipForward'].includes(key)) {
-      throw new TypeError(`profile: unknown option ${JSON.stringify(key)}; expected repeats, warmup, minTimeMs, skipForward`);
-    }
-  }
-  const { repeats, warmup, minTimeMs } = resolveTimingOptions(options);
+export function profile(model: Module, input: TensorLike, callerOptions: ProfileOptions = {}): ModelProfile {
+  const options = readOptions<ProfileOptions>(callerOptions, ['repeats', 'warmup', 'minTimeMs', 'skipForward'], 'profile');
+  const { repeats, warmup, minTimeMs } = resolveTimingOptions({ repeats: options.repeats, warmup: options.warmup, minTimeMs: options.minTimeMs });
+  const skipForward = readBoolean(options.skipForward, 'profile: skipForward', false);
   const x = asTensor(input, 'input');
   const info = summary(model, x.shape);
   const calls = traceLeaves(model, x.shape);
@@ -97,7 +94,7 @@ export function profile(model: Module, input: TensorLike, options: ProfileOption
   const leafTotalMs = times.reduce((a, b) => a + b, 0);
   let forwardMs = NaN;
   let compiledMs = NaN;
-  if (!options.skipForward) {
+  if (!skipForward) {
     forwardMs = measure(() => void model.forward(x), { repeats, warmup, minTimeMs }).medianMs;
     const compiled = model.compile(x.shape);
     compiledMs = measure(() => void compiled.run(x), { repeats, warmup, minTimeMs }).medianMs;

@@ -3,6 +3,7 @@
  * kernels and every branch has been taken), then the median of the timed runs, which shrugs off
  * the occasional slow run caused by garbage collection or a busy machine.
  */
+import { readOptions } from '../kernels/checks.js';
 import { Generator } from '../layers/init.js';
 import { describeValue } from '../tensor.js';
 
@@ -41,7 +42,8 @@ export function median(values: readonly number[]): number {
 
 export const MAX_RUNS = 1000;
 
-export function resolveTimingOptions(options: TimingOptions = {}): { repeats: number; warmup: number; minTimeMs: number } {
+export function resolveTimingOptions(callerOptions: TimingOptions = {}): { repeats: number; warmup: number; minTimeMs: number } {
+  const options = readOptions<TimingOptions>(callerOptions, ['repeats', 'warmup', 'minTimeMs'], 'timing');
   const minTimeMs = options.minTimeMs === undefined ? 0 : options.minTimeMs;
   if (typeof minTimeMs !== 'number' || !Number.isFinite(minTimeMs) || minTimeMs < 0) {
     throw new RangeError(`minTimeMs must be a finite number >= 0, got ${describeValue(options.minTimeMs)}`);
@@ -55,6 +57,7 @@ export function resolveTimingOptions(options: TimingOptions = {}): { repeats: nu
 
 /** Times `run` and returns the median, min and max in milliseconds. */
 export function measure(run: () => void, options: TimingOptions = {}): Timing {
+  if (typeof run !== 'function') throw new TypeError(`measure: run must be a function, got ${describeValue(run)}`);
   const { repeats, warmup, minTimeMs } = resolveTimingOptions(options);
   for (let i = 0; i < warmup; i++) run();
   const times: number[] = [];

@@ -156,18 +156,20 @@ export function isOptionsObject(value: unknown): value is object {
  * global prototype changes nothing. `undefined` for `options` reads as `{}`. The type parameter
  * only names the caller's option interface: the values are not checked here.
  */
-export function readOptions<T extends object = Record<string, unknown>>(options: unknown, allowed: readonly string[], fn: string): Partial<T> {
+export function readOptions<T extends object = Record<string, unknown>>(
+  options: unknown, allowed: readonly string[], fn: string, noun: 'option' | 'field' = 'option',
+): Partial<T> {
   const record = Object.create(null) as Record<string, unknown>;
   if (options === undefined) return record as Partial<T>;
   if (!isOptionsObject(options)) {
-    throw new TypeError(`${fn}: options must be an object, got ${describeValue(options)}`);
+    throw new TypeError(`${fn}: ${noun === 'option' ? 'options' : 'spec'} must be an object, got ${describeValue(options)}`);
   }
   const expected = (): string => (allowed.length === 0 ? 'no options are accepted' : `expected one of ${allowed.join(', ')}`);
   for (const key of Object.keys(options)) {
     if (!allowed.includes(key)) {
       const value = (options as Record<string, unknown>)[key];
       if (value === undefined) continue;
-      throw new TypeError(`${fn}: unknown option ${describeKey(key)}; ${expected()}`);
+      throw new TypeError(`${fn}: unknown ${noun} ${describeKey(key)}; ${expected()}`);
     }
     record[key] = (options as Record<string, unknown>)[key];
   }
@@ -176,7 +178,7 @@ export function readOptions<T extends object = Record<string, unknown>>(options:
     for (const key of Object.keys(proto)) {
       if (hasOwn(options, key)) continue;
       throw new TypeError(
-        `${fn}: option ${describeKey(key)} is inherited, not an own property; pass options as a plain object (${expected()})`,
+        `${fn}: ${noun} ${describeKey(key)} is inherited, not an own property; pass a plain object (${expected()})`,
       );
     }
     proto = Object.getPrototypeOf(proto) as object | null;
