@@ -25,7 +25,7 @@ async function loadModuleBuilder() {
   const out = mkdtempSync(join(tmpdir(), 'sepconv-gen-wasm-'));
   try {
     for (const file of readdirSync(wasmDir)) {
-      if (!file.endsWith('.ts') || file === 'runtime.ts') continue;
+      if (!file.endsWith('.ts')) continue; // only what module.ts imports is loaded
       const source = readFileSync(join(wasmDir, file), 'utf8');
       const { outputText } = ts.transpileModule(source, {
         compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false },

@@ -2,7 +2,10 @@
  * The one dispatcher: every conv2d call is validated, its padding mode resolved, and then routed
  * by `selectKernelPath` to exactly one kernel file.
  */
+import { wasmRuntimeFor } from '../backend.js';
 import { asTensor, describeValue, isNdArrayView, type Tensor, type TensorLike } from '../tensor.js';
+import { WasmConvState } from '../wasm/conv2d.js';
+import type { WasmRuntime } from '../wasm/runtime.js';
 import { depthwiseConv } from './depthwise.js';
 import type { Conv2dGeometry } from './geometry.js';
 import { groupedConv } from './grouped.js';
@@ -103,6 +106,19 @@ export function runKernel(
 }
 
 /**
+ * The tier decision, in one place: on the wasm tier (`wasm` is the plan's or call's state) a path
+ * with a wasm implementation (wasm/conv2d.ts, WASM_PATHS) runs there; every other case runs the
+ * JS kernel over the caller's arrays.
+ */
+export function runOnTier(
+  wasm: WasmConvState | null, setup: KernelSetup, x: Float32Array, w: Float32Array, bias: Float32Array | null, act: number,
+  y: Float32Array, scratch: Scratch, channelStart: number, channelEnd: number,
+): void {
+  if (wasm !== null && wasm.run(setup, x, w, bias, act, y, channelStart, channelEnd)) return;
+  runKernel(setup, x, w, bias, act, y, scratch, channelStart, channelEnd);
+}
+
+/**
  * Runs a validated call into `y` using `scratch` for temporaries. Only output channels
  * `[channelStart, channelEnd)` are computed (all by default), so a pool can split a call by
  * channel ranges; every output value is the same whichever range computes it.
@@ -120,9 +136,28 @@ export function executeConv2d(
  */
 export function conv2d(input: TensorLike, weight: TensorLike, options?: Conv2dOptions): Tensor {
   const call = validateConv2d(input, weight, options);
+  const runtime = wasmRuntimeFor(call.backend, 'conv2d');
   const y = outputFor(call);
-  executeConv2d(call, y.data, new Scratch());
+  executeOnTier(runtime, call, y.data);
   return y;
+}
+
+/**
+ * A validated call on `runtime`'s wasm tier (null: JS). A one-shot call copies the input and the
+ * output through wasm memory (unless they already live there) and packs the weights each time;
+ * plans (prepareConv2d) keep the packed weights.
+ */
+export function executeOnTier(runtime: WasmRuntime | null, call: Conv2dCall, y: Float32Array): void {
+  if (runtime === null) {
+    executeConv2d(call, y, new Scratch());
+    return;
+  }
+  const state = new WasmConvState(runtime);
+  try {
+    runOnTier(state, kernelSetup(call.geometry), call.input.data, call.weight.data, call.bias, call.act, y, new Scratch(), 0, call.geometry.outChannels);
+  } finally {
+    state.dispose();
+  }
 }
 
 export type DepthwiseConv2dOptions = Omit<Conv2dOptions, 'groups'>;
@@ -154,11 +189,11 @@ export function depthwiseGroups(input: TensorLike, weight: TensorLike, options: 
   return (x.shape.length === 4 ? x.shape[1] : x.shape[0])!;
 }
 
-export type PointwiseConv2dOptions = Pick<Conv2dOptions, 'bias' | 'stride' | 'groups' | 'activation' | 'out'>;
+export type PointwiseConv2dOptions = Pick<Conv2dOptions, 'bias' | 'stride' | 'groups' | 'activation' | 'out' | 'backend'>;
 
 /** 1×1 convolution: `weight` is `[Cout, Cin/groups, 1, 1]` or `[Cout, Cin/groups]`. */
 export function pointwiseConv2d(input: TensorLike, weight: TensorLike, options: PointwiseConv2dOptions = {}): Tensor {
-  checkOptionNames(options, ['bias', 'stride', 'groups', 'activation', 'out'], 'pointwiseConv2d');
+  checkOptionNames(options, ['bias', 'stride', 'groups', 'activation', 'out', 'backend'], 'pointwiseConv2d');
   const w = asTensor(weight, 'weight');
   if (w.shape.length === 2) {
     // Reshaped over the caller's own memory (a view stays a view), so `out` aliasing is still caught.

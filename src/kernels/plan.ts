@@ -9,8 +9,10 @@
  * share storage). After changing them, call `plan.setWeights(weight, bias)`, which copies the new
  * values into the plan's own buffers (same shapes) without allocating.
  */
+import { wasmRuntimeFor, type Backend, type BackendChoice } from '../backend.js';
 import { asTensor, describeValue, type Tensor, type TensorLike } from '../tensor.js';
-import { kernelSetup, runKernel, type KernelPath, type KernelSetup } from './conv2d.js';
+import { WasmConvState } from '../wasm/conv2d.js';
+import { kernelSetup, runOnTier, type KernelPath, type KernelSetup } from './conv2d.js';
 import type { Activation } from './epilogue.js';
 import { checkPaddingMode, conv2dGeometry, resolvePadding, resolvePair, type Conv2dGeometry, type GeometryOptions } from './geometry.js';
 import { Scratch } from './scratch.js';
@@ -20,9 +22,14 @@ export interface PrepareConv2dOptions extends GeometryOptions {
   bias?: Float32Array | TensorLike | null;
   /** Fused into the output write, after the bias. */
   activation?: Activation;
+  /**
+   * Kernel tier of this plan, fixed at preparation: 'wasm', 'js' or 'auto' (default: the one set
+   * with setBackend). On wasm the packed weights and scratch live in WebAssembly memory.
+   */
+  backend?: BackendChoice;
 }
 
-const PREPARE_OPTION_NAMES = ['bias', 'stride', 'padding', 'dilation', 'groups', 'paddingMode', 'activation'];
+const PREPARE_OPTION_NAMES = ['bias', 'stride', 'padding', 'dilation', 'groups', 'paddingMode', 'activation', 'backend'];
 
 function sharesMemory(a: Float32Array, b: Float32Array): boolean {
   if (a.buffer !== b.buffer) return false;
@@ -46,6 +53,9 @@ export class Conv2dPlan {
   private readonly scratch = new Scratch();
   private cachedShape: readonly number[] | null = null;
   private cachedSetup: KernelSetup | null = null;
+  private readonly wasm: WasmConvState | null;
+  /** The tier this plan runs on. */
+  readonly backend: Backend;
 
   /** Use `prepareConv2d`. */
   constructor(weight: TensorLike, callerOptions: PrepareConv2dOptions = {}) {
@@ -70,6 +80,9 @@ export class Conv2dPlan {
     if (options.paddingMode !== undefined) checkPaddingMode(options.paddingMode);
     const bias = resolveBias(options.bias, outChannels);
     this.act = resolveActivation(options.activation);
+    const runtime = wasmRuntimeFor(options.backend, 'prepareConv2d');
+    this.wasm = runtime === null ? null : new WasmConvState(runtime);
+    this.backend = runtime === null ? 'js' : 'wasm';
     this.weightShape = w.shape.slice();
     this.weightData = Float32Array.from(w.data);
     this.biasData = bias === null ? null : Float32Array.from(bias);
@@ -100,6 +113,7 @@ export class Conv2dPlan {
     }
     this.weightData.set(w.data);
     if (b !== null) this.biasData!.set(b);
+    this.wasm?.invalidateWeights();
   }
 
   /** Geometry (shapes, resolved padding) of this convolution on an input of `inputShape`. */
@@ -117,9 +131,17 @@ export class Conv2dPlan {
     return this.setupFor(inputShape).path;
   }
 
-  /** Bytes of scratch memory the plan currently holds. */
+  /** Bytes of scratch memory the plan currently holds (JS arrays, plus WebAssembly memory on the wasm tier). */
   get scratchBytes(): number {
-    return this.scratch.bytes;
+    return this.scratch.bytes + (this.wasm?.bytes ?? 0);
+  }
+
+  /**
+   * Returns the plan's WebAssembly memory (packed weights, scratch) to the arena now rather than
+   * when the plan is garbage-collected. The plan must not be run afterwards.
+   */
+  dispose(): void {
+    this.wasm?.dispose();
   }
 
   /**
@@ -148,7 +170,7 @@ export class Conv2dPlan {
       }
       y = out;
     }
-    runKernel(setup, x.data, this.weightData, this.biasData, this.act, y.data, this.scratch, 0, setup.geometry.outChannels);
+    runOnTier(this.wasm, setup, x.data, this.weightData, this.biasData, this.act, y.data, this.scratch, 0, setup.geometry.outChannels);
     return y;
   }
 
@@ -159,7 +181,7 @@ export class Conv2dPlan {
    */
   runChannels(input: Tensor, out: Float32Array, channelStart: number, channelEnd: number): void {
     const setup = this.setupFor(input.shape);
-    runKernel(setup, input.data, this.weightData, this.biasData, this.act, out, this.scratch, channelStart, channelEnd);
+    runOnTier(this.wasm, setup, input.data, this.weightData, this.biasData, this.act, out, this.scratch, channelStart, channelEnd);
   }
 
   private setupFor(inputShape: readonly number[]): KernelSetup {

@@ -2,6 +2,7 @@
  * Validation of a conv2d call: everything is checked, and every problem reported with the
  * parameter's name, the value received and what was expected, before any work is done.
  */
+import { checkBackendChoice, type BackendChoice } from '../backend.js';
 import { asTensor, describeValue, type Tensor, type TensorLike } from '../tensor.js';
 import { ACTIVATIONS, activationCode, type Activation } from './epilogue.js';
 import { checkElements, checkShapeElements, dataField, readOptions } from './checks.js';
@@ -22,9 +23,11 @@ export interface Conv2dOptions extends GeometryOptions {
   activation?: Activation;
   /** Write into this preallocated output (it must not share memory with the inputs) and return it. */
   out?: Tensor;
+  /** Kernel tier for this call: 'wasm', 'js' or 'auto' (default: the one set with setBackend). */
+  backend?: BackendChoice;
 }
 
-export const CONV2D_OPTION_NAMES: readonly string[] = ['bias', 'stride', 'padding', 'dilation', 'groups', 'paddingMode', 'activation', 'out'];
+export const CONV2D_OPTION_NAMES: readonly string[] = ['bias', 'stride', 'padding', 'dilation', 'groups', 'paddingMode', 'activation', 'out', 'backend'];
 
 /** A validated call: contiguous tensors, the resolved geometry, the epilogue. */
 export interface Conv2dCall {
@@ -35,6 +38,8 @@ export interface Conv2dCall {
   readonly act: number;
   /** The caller's `out`, or null to allocate one. */
   readonly out: Tensor | null;
+  /** The call's `backend` option (undefined: the global choice). */
+  readonly backend?: BackendChoice;
 }
 
 function sharesMemory(a: Float32Array, b: Float32Array): boolean {
@@ -128,7 +133,8 @@ export function validateConv2d(input: unknown, weight: unknown, options: Conv2dO
     opts.out === undefined || opts.out === null
       ? null
       : checkOut(opts.out, geometry.outputShape, [callerData(input), callerData(weight), callerData(opts.bias)]);
-  return { geometry, input: x, weight: w, bias, act, out };
+  const backend = opts.backend === undefined ? undefined : checkBackendChoice(opts.backend, 'backend');
+  return { geometry, input: x, weight: w, bias, act, out, backend };
 }
 
 /** The output tensor of a call: the caller's `out`, or a new one. */

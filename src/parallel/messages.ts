@@ -4,7 +4,14 @@
  * postMessage can carry); completion is signalled through a small shared control array with
  * Atomics, which the calling thread can check without waiting for its event loop.
  */
-import type { ConvTask } from './task.js';
+import type { PoolTask } from './task.js';
+import type { WasmVariant } from '../wasm/runtime.js';
+
+export interface WasmInit {
+  readonly module: WebAssembly.Module;
+  readonly memory: WebAssembly.Memory;
+  readonly variant: WasmVariant;
+}
 
 /**
  * Control array layout (Int32Array over a SharedArrayBuffer):
@@ -32,8 +39,12 @@ export const STATUS_ERROR = 1;
 export type FaultKind = 'throw' | 'crash' | 'exit' | 'stall';
 
 export type ToWorker =
-  | { readonly type: 'init'; readonly control: Int32Array; readonly index: number; readonly notifyByMessage: boolean }
-  | { readonly type: 'run'; readonly job: number; readonly task: ConvTask }
+  | {
+    readonly type: 'init'; readonly control: Int32Array; readonly index: number; readonly notifyByMessage: boolean;
+    /** The pool's wasm kernels and their shared memory, when the pool runs the wasm tier. */
+    readonly wasm: WasmInit | null;
+  }
+  | { readonly type: 'run'; readonly job: number; readonly task: PoolTask }
   | { readonly type: 'fault'; readonly kind: FaultKind };
 
 export type FromWorker =

@@ -11,14 +11,19 @@
  * completion flags. Layers too small to pay for the round trip, or whose copy would cost more
  * than splitting saves, run entirely on the calling thread.
  */
+import { checkBackendChoice, loadWasmFor, wasmRuntimeFor, type BackendChoice } from '../backend.js';
 import { asTensor, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
-import { depthwiseGroups, executeConv2d, kernelSetup, type DepthwiseConv2dOptions, type PointwiseConv2dOptions } from '../kernels/conv2d.js';
+import {
+  depthwiseGroups, executeConv2d, executeOnTier, kernelSetup, type DepthwiseConv2dOptions, type KernelSetup, type PointwiseConv2dOptions,
+} from '../kernels/conv2d.js';
+import { WasmConvState } from '../wasm/conv2d.js';
+import type { WasmRuntime } from '../wasm/runtime.js';
 import { Scratch } from '../kernels/scratch.js';
 import { checkElements, MAX_POOL_THREADS, MAX_THREADS_PER_CORE, outputFor, readBoolean, readOptions, validateConv2d, type Conv2dCall, type Conv2dOptions } from '../kernels/validate.js';
 import { CLAIMED, controlLength, doneIndex, offerIndex, PROGRESS, statusIndex, STATUS_ERROR, type FaultKind, type FromWorker } from './messages.js';
 import { isNode, loadPlatform, sharedMemoryAvailable, type Platform, type PoolWorker } from './platform.js';
 import { convMacs, DEFAULT_MIN_SLICE_MACS, planSlices, sliceReads, type Range, type Slice } from './split.js';
-import { runTask, type ConvTask } from './task.js';
+import { runPoolTask as runTask, type ConvTask, type PoolTask } from './task.js';
 
 export interface WorkerPoolOptions {
   /**
@@ -40,6 +45,13 @@ export interface WorkerPoolOptions {
    * nothing on a busy machine. Results are the same either way.
    */
   steal?: boolean;
+  /**
+   * Kernel tier of the pool's calls: 'wasm', 'js' or 'auto' (default: the one set with
+   * setBackend). On wasm every thread runs the wasm kernels over one shared WebAssembly.Memory;
+   * a call's own `backend` option overrides it (a tier the workers were not started with runs
+   * on the calling thread alone).
+   */
+  backend?: BackendChoice;
 }
 
 /** Counters since the pool was created. */
@@ -136,6 +148,16 @@ interface WorkerSlot {
   readonly errors: Map<number, Deferred<{ name: string; message: string }>>;
 }
 
+/** How the slices of one call are handed out and collected (see WorkerPool.sliceWork). */
+interface SliceWork {
+  /** The task of a worker computing `slice` as thread `thread`. */
+  task(slice: Slice, thread: number): PoolTask;
+  /** Computes `slice` on the calling thread (its own, or one taken over from worker thread `thread`). */
+  own(slice: Slice, thread: number): void;
+  /** The result, once every slice is done. */
+  finish(): Tensor;
+}
+
 /** Shared scratch kept by the pool: a SharedArrayBuffer per role, grown on demand. */
 class SharedScratch {
   private readonly buffers: Float32Array[] = [];
@@ -167,6 +189,11 @@ export class WorkerPool {
   private readonly slots: WorkerSlot[] = [];
   private readonly mainScratch = new Scratch();
   private readonly shared = new SharedScratch();
+  private readonly backendChoice: BackendChoice | undefined;
+  /** The wasm runtime the workers were started with (null: JS-only workers). */
+  private wasmRuntime: WasmRuntime | null = null;
+  /** Packed weights, staging and per-thread scratch of wasm calls, in the shared memory. */
+  private wasmState: WasmConvState | null = null;
   private readonly startup: Promise<void>;
   private tail: Promise<unknown> = Promise.resolve();
   private disposed = false;
@@ -181,8 +208,9 @@ export class WorkerPool {
   /** Use `createWorkerPool`. */
   constructor(callerOptions: WorkerPoolOptions = {}) {
     // Own properties only, read once: nothing inherited is an option.
-    const options = readOptions<WorkerPoolOptions>(callerOptions, ['threads', 'workerUrl', 'minSliceMacs', 'steal'], 'createWorkerPool');
-    const { threads, workerUrl, minSliceMacs, steal } = options;
+    const options = readOptions<WorkerPoolOptions>(callerOptions, ['threads', 'workerUrl', 'minSliceMacs', 'steal', 'backend'], 'createWorkerPool');
+    const { threads, workerUrl, minSliceMacs, steal, backend } = options;
+    this.backendChoice = backend === undefined ? undefined : checkBackendChoice(backend, 'backend');
     this.steal = readBoolean(steal, 'steal', true);
     if (threads !== undefined && (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1)) {
       throw new RangeError(`threads must be a positive integer, got ${describeValue(threads)}`);
@@ -222,13 +250,15 @@ export class WorkerPool {
   /** `conv2d` on the pool: same options, bitwise the same result. The output is allocated in shared memory. */
   conv2d(input: TensorLike, weight: TensorLike, options?: Conv2dOptions): Promise<Tensor> {
     let call: Conv2dCall;
+    let backend: BackendChoice | undefined;
     try {
       if (this.disposed) throw new WorkerPoolError(`${POOL}: the pool is disposed`);
       call = validateConv2d(input, weight, options);
+      backend = call.backend ?? this.backendChoice;
     } catch (error) {
       return Promise.reject(error);
     }
-    const run = this.tail.then(() => this.execute(call));
+    const run = this.tail.then(() => this.execute(call, backend));
     this.tail = run.catch(() => {});
     return run;
   }
@@ -246,7 +276,7 @@ export class WorkerPool {
   /** `pointwiseConv2d` on the pool (weight `[Cout, Cin/groups, 1, 1]` or `[Cout, Cin/groups]`). */
   pointwiseConv2d(input: TensorLike, weight: TensorLike, options: PointwiseConv2dOptions = {}): Promise<Tensor> {
     try {
-      readOptions(options, ['bias', 'stride', 'groups', 'activation', 'out'], 'pointwiseConv2d');
+      readOptions(options, ['bias', 'stride', 'groups', 'activation', 'out', 'backend'], 'pointwiseConv2d');
       const w = asTensor(weight, 'weight');
       if (w.shape.length === 2) return this.conv2d(input, { shape: [w.shape[0]!, w.shape[1]!, 1, 1], data: w.data }, options);
       if (w.shape.length !== 4 || w.shape[2] !== 1 || w.shape[3] !== 1) {
@@ -293,11 +323,14 @@ export class WorkerPool {
   }
 
   private async start(): Promise<void> {
+    // Compile the wasm kernels first (asynchronously: allowed on a browser's main thread too).
+    const runtime = await loadWasmFor(this.backendChoice);
     if (!sharedMemoryAvailable()) {
       warnNoIsolation();
       this.resolvedThreads = 1;
       return;
     }
+    if (runtime !== null && runtime.variant.shared) this.wasmRuntime = runtime;
     const platform = await loadPlatform();
     this.platform = platform;
     const cores = platform.defaultThreads();
@@ -325,7 +358,9 @@ export class WorkerPool {
     slot.worker = worker;
     // Referenced until it reports ready, so awaiting startup keeps Node alive; idle workers are not.
     worker.ref();
-    worker.post({ type: 'init', control, index: slot.index, notifyByMessage: this.waitAsync === undefined });
+    const rt = this.wasmRuntime;
+    const wasm = rt === null ? null : { module: rt.module, memory: rt.memory, variant: rt.variant };
+    worker.post({ type: 'init', control, index: slot.index, notifyByMessage: this.waitAsync === undefined, wasm });
   }
 
   private onMessage(slot: WorkerSlot, worker: PoolWorker, message: FromWorker): void {
@@ -378,18 +413,83 @@ export class WorkerPool {
     this.progressMessage.resolve();
   }
 
-  private async execute(call: Conv2dCall): Promise<Tensor> {
+  private async execute(call: Conv2dCall, backend: BackendChoice | undefined): Promise<Tensor> {
     if (this.disposed) throw new WorkerPoolError(`${POOL}: the pool is disposed`);
     await this.startup;
+    if (backend !== undefined && backend !== 'js') await loadWasmFor(backend);
+    const runtime = wasmRuntimeFor(backend, 'pool conv2d');
     const setup = kernelSetup(call.geometry);
-    const slices = this.slots.length === 0 ? null : planSlices(call.geometry, setup.path, this.resolvedThreads, this.minSliceMacs);
-    if (slices === null || slices.length <= 1 || this.copyOutweighsSplit(call, slices)) {
+    const wasmSplit = runtime !== null && runtime === this.wasmRuntime && this.wasmPaths(setup);
+    // A wasm runtime the workers were not started with runs on this thread alone (workers run
+    // JS slices for any call, and wasm slices over the memory they were given).
+    const slices = this.slots.length === 0 || (runtime !== null && runtime !== this.wasmRuntime)
+      ? null
+      : planSlices(call.geometry, setup.path, this.resolvedThreads, this.minSliceMacs);
+    if (slices === null || slices.length <= 1 || (!wasmSplit && this.copyOutweighsSplit(call, slices))) {
       this.counters.unsplitCalls++;
       const y = outputFor(call);
-      executeConv2d(call, y.data, this.mainScratch);
+      if (runtime === null) executeConv2d(call, y.data, this.mainScratch);
+      else executeOnTier(runtime, call, y.data);
       return y;
     }
-    return this.executeSliced(call, slices);
+    return this.executeSliced(call, slices, wasmSplit ? setup : null);
+  }
+
+  /** Whether the call's path runs as wasm (otherwise JS slices over SharedArrayBuffers). */
+  private wasmPaths(setup: KernelSetup): boolean {
+    this.wasmState ??= new WasmConvState(this.wasmRuntime!);
+    return this.wasmState.supports(setup.path);
+  }
+
+  /**
+   * The slices of a call, as tasks for the workers and work for this thread: JS slices read the
+   * caller's arrays here and shared copies in the workers; wasm slices run over the call staged
+   * once in the shared wasm memory.
+   */
+  private sliceWork(call: Conv2dCall, slices: Slice[], wasmSetup: KernelSetup | null): SliceWork {
+    const g = call.geometry;
+    const size = shapeSize(g.outputShape);
+    let result: Tensor;
+    if (wasmSetup !== null) {
+      const state = this.wasmState!;
+      result = call.out ?? { shape: g.outputShape.slice(), data: sharedFloats(size) };
+      state.invalidateWeights(); // every call brings its own weights
+      const staged = state.prepare(wasmSetup, call.input.data, call.weight.data, call.bias, call.act, result.data, slices.length)!;
+      const task = (slice: Slice, thread: number): PoolTask => ({ kind: 'wasm', call: staged, thread, ...slice });
+      return {
+        task,
+        own: (slice, thread) => runTask(task(slice, thread), this.mainScratch, this.wasmRuntime),
+        finish: () => {
+          state.finish(staged, result.data, 0, g.outChannels);
+          return result;
+        },
+      };
+    }
+    // The calling thread computes from the caller's arrays; only what the workers read is
+    // copied into shared memory (already shared data is used in place).
+    const reads = sliceReads(g, slices.slice(1));
+    const input = this.sharedPart(call.input.data, reads.input, SHARED_INPUT);
+    const weight = this.sharedPart(call.weight.data, reads.weight, SHARED_WEIGHT);
+    const bias = call.bias === null ? null : this.sharedPart(call.bias, [0, call.bias.length], SHARED_BIAS);
+    let output: Float32Array;
+    if (call.out !== null) {
+      result = call.out;
+      output = isShared(call.out.data) ? call.out.data : this.shared.get(SHARED_OUTPUT, size);
+    } else {
+      output = sharedFloats(size);
+      result = { shape: g.outputShape.slice(), data: output };
+    }
+    const own = (slice: Slice): ConvTask => ({
+      geometry: g, input: call.input.data, weight: call.weight.data, bias: call.bias, act: call.act, output, ...slice,
+    });
+    return {
+      task: (slice) => ({ geometry: g, input, weight, bias, act: call.act, output, ...slice }),
+      own: (slice) => runTask(own(slice), this.mainScratch, null),
+      finish: () => {
+        if (output !== result.data) result.data.set(output);
+        return result;
+      },
+    };
   }
 
   /**
@@ -409,7 +509,7 @@ export class WorkerPool {
     return copied * COPY_COST_MACS > saved;
   }
 
-  private async executeSliced(call: Conv2dCall, slices: Slice[]): Promise<Tensor> {
+  private async executeSliced(call: Conv2dCall, slices: Slice[], wasmSetup: KernelSetup | null): Promise<Tensor> {
     const abort = deferred<never>();
     this.abort = abort;
     const participants = this.slots.slice(0, slices.length - 1);
@@ -418,24 +518,7 @@ export class WorkerPool {
       await Promise.race([Promise.all(participants.map((slot) => slot.ready.promise)), abort.promise]);
       // A previous call abandoned by an error may have left workers finishing into shared scratch.
       await this.waitUntil(() => this.slots.every((slot) => this.idle(slot)), abort);
-
-      const g = call.geometry;
-      // The calling thread computes from the caller's arrays; only what the workers read is
-      // copied into shared memory (already shared data is used in place).
-      const reads = sliceReads(g, slices.slice(1));
-      const input = this.sharedPart(call.input.data, reads.input, SHARED_INPUT);
-      const weight = this.sharedPart(call.weight.data, reads.weight, SHARED_WEIGHT);
-      const bias = call.bias === null ? null : this.sharedPart(call.bias, [0, call.bias.length], SHARED_BIAS);
-      const size = shapeSize(g.outputShape);
-      let result: Tensor;
-      let output: Float32Array;
-      if (call.out !== null) {
-        result = call.out;
-        output = isShared(call.out.data) ? call.out.data : this.shared.get(SHARED_OUTPUT, size);
-      } else {
-        output = sharedFloats(size);
-        result = { shape: g.outputShape.slice(), data: output };
-      }
+      const work = this.sliceWork(call, slices, wasmSetup);
 
       const control = this.control!;
       // Ids stay positive, so an offer (the job id) is never confused with CLAIMED (0).
@@ -445,24 +528,19 @@ export class WorkerPool {
         const slot = participants[i]!;
         slot.lastPosted = job;
         Atomics.store(control, offerIndex(slot.index), job);
-        const task: ConvTask = { geometry: g, input, weight, bias, act: call.act, output, ...slices[i + 1]! };
-        slot.worker!.post({ type: 'run', job, task });
+        slot.worker!.post({ type: 'run', job, task: work.task(slices[i + 1]!, i + 1) });
       }
-      // This thread reads the caller's own arrays, for its slice and any it takes over.
-      const ownTask = (slice: Slice): ConvTask => ({
-        geometry: g, input: call.input.data, weight: call.weight.data, bias: call.bias, act: call.act, output, ...slice,
-      });
       let mainError: unknown = null;
       const ownStart = performance.now();
       try {
-        runTask(ownTask(slices[0]!), this.mainScratch);
+        work.own(slices[0]!, 0);
         if (this.steal && !this.stealSuspended) {
           for (let i = participants.length - 1; i >= 0; i--) {
             const slot = participants[i]!;
             if (Atomics.compareExchange(control, offerIndex(slot.index), job, CLAIMED) !== job) continue;
             slot.stolenJob = job;
             this.counters.stolenSlices++;
-            runTask(ownTask(slices[i + 1]!), this.mainScratch);
+            work.own(slices[i + 1]!, i + 1);
           }
         }
       } catch (error) {
@@ -482,8 +560,7 @@ export class WorkerPool {
           throw rebuildError(report.name, report.message);
         }
       }
-      if (output !== result.data) result.data.set(output);
-      return result;
+      return work.finish();
     } finally {
       this.abort = null;
       for (const slot of this.slots) slot.worker?.unref();

@@ -7,6 +7,8 @@ import { executeConv2d } from '../kernels/conv2d.js';
 import type { Conv2dGeometry } from '../kernels/geometry.js';
 import type { Scratch } from '../kernels/scratch.js';
 import type { Conv2dCall } from '../kernels/validate.js';
+import { runWasmSlice, type WasmConvCall } from '../wasm/conv2d.js';
+import type { WasmRuntime } from '../wasm/runtime.js';
 
 export interface ConvTask {
   /** The whole call's geometry (already validated on the calling thread). */
@@ -21,6 +23,29 @@ export interface ConvTask {
   readonly imageEnd: number;
   readonly channelStart: number;
   readonly channelEnd: number;
+}
+
+/** A slice of a call staged in the pool's shared wasm memory; `thread` picks the scratch. */
+export interface WasmTask {
+  readonly kind: 'wasm';
+  readonly call: WasmConvCall;
+  readonly thread: number;
+  readonly imageStart: number;
+  readonly imageEnd: number;
+  readonly channelStart: number;
+  readonly channelEnd: number;
+}
+
+export type PoolTask = ConvTask | WasmTask;
+
+/** Runs either kind of slice; `runtime` is this thread's instance over the pool's shared memory. */
+export function runPoolTask(task: PoolTask, scratch: Scratch, runtime: WasmRuntime | null): void {
+  if ('kind' in task) {
+    if (runtime === null) throw new Error('sepconv worker: a wasm slice arrived but this worker has no wasm kernels');
+    runWasmSlice(runtime, task.call, task.thread, task.channelStart, task.channelEnd, task.imageStart, task.imageEnd);
+  } else {
+    runTask(task, scratch);
+  }
 }
 
 /** Computes output channels `[channelStart, channelEnd)` of images `[imageStart, imageEnd)`. */

@@ -6,7 +6,8 @@
 import { Scratch } from '../kernels/scratch.js';
 import { CLAIMED, doneIndex, offerIndex, PROGRESS, statusIndex, STATUS_ERROR, STATUS_OK, type FaultKind, type FromWorker, type ToWorker } from './messages.js';
 import { isNode } from './platform.js';
-import { runTask } from './task.js';
+import { runPoolTask } from './task.js';
+import { WasmRuntime } from '../wasm/runtime.js';
 
 interface Port {
   post(message: FromWorker): void;
@@ -44,6 +45,7 @@ let control: Int32Array | null = null;
 let index = 0;
 let notifyByMessage = false;
 let pendingFault: FaultKind | null = null;
+let runtime: WasmRuntime | null = null;
 
 function injectedFault(): void {
   const kind = pendingFault;
@@ -76,6 +78,7 @@ port.listen((message) => {
       control = message.control;
       index = message.index;
       notifyByMessage = message.notifyByMessage;
+      if (message.wasm !== null) runtime = WasmRuntime.instantiate(message.wasm.module, message.wasm.variant, message.wasm.memory);
       port.post({ type: 'ready' });
       return;
     case 'fault':
@@ -90,7 +93,7 @@ port.listen((message) => {
       let ok = true;
       try {
         if (pendingFault !== null) injectedFault();
-        runTask(message.task, scratch);
+        runPoolTask(message.task, scratch, runtime);
       } catch (error) {
         if ((error as { crash?: boolean }).crash) return;
         ok = false;

@@ -18,12 +18,13 @@
 import { type FunctionBuilder, ModuleBuilder, v128 } from './emit.js';
 import type { KernelFamily, KernelVariant } from './family.js';
 import { fillFamily, type FillExports } from './fill.js';
+import { gemm4x8Family, type Gemm4x8Exports } from './gemm-4x8.js';
 
 /** Every kernel family, in module order. */
-export const KERNEL_FAMILIES: readonly KernelFamily[] = [fillFamily];
+export const KERNEL_FAMILIES: readonly KernelFamily[] = [fillFamily, gemm4x8Family];
 
 /** The exports of a kernel module instance, typed. */
-export interface WasmKernels extends FillExports {}
+export interface WasmKernels extends FillExports, Gemm4x8Exports {}
 
 /** The largest memory a module accepts: 65536 pages of 64 KiB = 4 GiB (wasm32). */
 export const MAX_MEMORY_PAGES = 65536;

@@ -207,6 +207,7 @@ export function callKernel<T>(name: string, kernel: () => T): T {
 export class WasmRuntime {
   readonly arena: Arena;
   private f32View: Float32Array;
+  private i32View: Int32Array;
 
   private constructor(
     readonly module: WebAssembly.Module,
@@ -217,6 +218,7 @@ export class WasmRuntime {
   ) {
     this.arena = new Arena(memory, maximumPages);
     this.f32View = new Float32Array(memory.buffer);
+    this.i32View = new Int32Array(memory.buffer);
   }
 
   /** Instantiates a compiled module over a memory (a new one unless given, e.g. a pool's shared one). */
@@ -242,6 +244,14 @@ export class WasmRuntime {
       this.f32View = new Float32Array(this.memory.buffer);
     }
     return this.f32View;
+  }
+
+  /** An Int32Array over the whole memory (same rule as f32()). */
+  i32(): Int32Array {
+    if (this.i32View.buffer !== this.memory.buffer || this.i32View.byteLength !== this.memory.buffer.byteLength) {
+      this.i32View = new Int32Array(this.memory.buffer);
+    }
+    return this.i32View;
   }
 
   /** Copies `data` into the arena at byte address `address`. */

@@ -1,0 +1,60 @@
+/**
+ * The 1×1 path on wasm: per image and group, Y[o, p] = act(bias[o] + Σ_c W[o, c] · X[c, p]) over
+ * the output pixels p, one GEMM whose B is the group's input channels as they lie in memory
+ * (row c at offset c·H·W·4, contiguous along p: no packing at all). With a stride, the pixels
+ * are not contiguous: the general path's im2col runs instead.
+ *
+ * Columns are taken in chunks whose B slice (depth × chunk floats) fits the L1/L2 budget below,
+ * and every 4-channel block sweeps a chunk before the next chunk is touched, so B is read from
+ * memory once and from cache by the other blocks.
+ */
+import type { Conv2dGeometry } from '../kernels/geometry.js';
+import type { WasmConvPath } from './conv-path.js';
+import { activationBounds, sgemmRows } from './gemm.js';
+import { groupedPath, groupedWeightBytes, packGroupedWeights } from './grouped.js';
+
+/** Bytes of B one column chunk may span (measured: see bench/wasm.mjs). */
+export const POINTWISE_CHUNK_BYTES = 48 * 1024;
+
+const strided = (g: Conv2dGeometry): boolean => g.strideH !== 1 || g.strideW !== 1;
+
+function tableBytes(depth: number): number {
+  return Math.ceil((4 * depth) / 64) * 64;
+}
+
+export const pointwisePath: WasmConvPath = {
+  weightBytes: groupedWeightBytes,
+  packWeights: packGroupedWeights,
+  scratchBytes(g) {
+    return strided(g) ? groupedPath.scratchBytes(g) : tableBytes(g.inChannels / g.groups);
+  },
+  run(rt, g, act, weights, x, y, scratch, channelStart, channelEnd, imageStart, imageEnd) {
+    if (strided(g)) {
+      groupedPath.run(rt, g, act, weights, x, y, scratch, channelStart, channelEnd, imageStart, imageEnd);
+      return;
+    }
+    const { inChannels: Cin, outChannels: Cout, groups } = g;
+    const cinG = Cin / groups;
+    const coutG = Cout / groups;
+    const pixels = g.outHeight * g.outWidth; // = H·W
+    const ints = rt.i32();
+    for (let c = 0; c < cinG; c++) ints[(scratch >>> 2) + c] = 4 * c * pixels;
+    const [min, max] = activationBounds(act);
+    const groupWeights = (groupedWeightBytes(g) - 64) / groups;
+    const chunk = Math.max(8, Math.floor(POINTWISE_CHUNK_BYTES / (4 * cinG) / 8) * 8);
+    for (let n = imageStart; n < imageEnd; n++) {
+      for (let group = 0; group < groups; group++) {
+        const r0 = Math.max(channelStart - group * coutG, 0);
+        const r1 = Math.min(channelEnd - group * coutG, coutG);
+        if (r1 <= r0) continue;
+        const source = x + 4 * (n * Cin + group * cinG) * pixels;
+        const out = y + 4 * (n * Cout + group * coutG) * pixels;
+        const packed = weights + group * groupWeights;
+        for (let p0 = 0; p0 < pixels; p0 += chunk) {
+          const width = Math.min(chunk, pixels - p0);
+          sgemmRows(rt, r0, r1, width, cinG, packed, source + 4 * p0, scratch, out + 4 * p0, 4 * pixels, min, max);
+        }
+      }
+    }
+  },
+};
