@@ -1,7 +1,7 @@
 // MobileNetV1 inference on an image-shaped input, in a page. Serve the repository root over HTTP
 // (any static server; module scripts do not load from file://) after `npm run build`, and open
 // /examples/browser/. In an application, import from 'sepconv' instead of the built file.
-import { mobilenetV1, tensor } from '../../dist/index.js';
+import { mobilenetV1, ready, tensor } from '../../dist/index.js';
 
 const params = new URLSearchParams(location.search);
 const widthMultiplier = Number(params.get('width') ?? 0.25);
@@ -54,6 +54,9 @@ function topK(values, k) {
 
 const output = document.getElementById('output');
 try {
+  // Compiles the WebAssembly kernels (needs 'wasm-unsafe-eval' in the page's CSP; without it the
+  // JavaScript kernels run, after one console warning). Browsers require this await before the first call.
+  const backend = await ready();
   const input = toInputTensor(drawScene(document.getElementById('image')));
   const model = mobilenetV1({ widthMultiplier, numClasses: 1000, seed: 0 });
   const started = performance.now();
@@ -61,6 +64,7 @@ try {
   const elapsedMs = performance.now() - started;
   const top5 = topK(logits.data, 5);
   window.sepconvExample = {
+    backend,
     logits: logits.data.length,
     shape: logits.shape.slice(),
     allFinite: logits.data.every(Number.isFinite),

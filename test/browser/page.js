@@ -18,6 +18,9 @@ function toBase64(data) {
 
 const log = document.getElementById('log');
 try {
+  // This page is served with a strict CSP (no 'wasm-unsafe-eval'): the JS tier, chosen explicitly
+  // so that no compile is attempted (an attempt would be reported as a CSP violation).
+  await lib.setBackend('js');
   const started = performance.now();
   const results = runCases(lib);
   const elapsedMs = performance.now() - started;

@@ -24,6 +24,7 @@ const report = { crossOriginIsolated: globalThis.crossOriginIsolated === true, c
 window.sepconvPool = report;
 let pool = null;
 try {
+  await lib.setBackend('js'); // strict CSP: the JS tier (see page.js)
   // Split every call and leave every slice to its worker, so the workers really compute.
   pool = lib.createWorkerPool({ threads: 3, minSliceMacs: 0, steal: false });
   await pool.ready();

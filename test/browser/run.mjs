@@ -94,13 +94,15 @@ async function checkExamplePage(context, origin) {
   if (!check(status === 'done', `example status ${status}: ${example?.error ?? ''}`)) return;
   check(example.logits === 1000, `example produced ${example.logits} logits, expected 1000`);
   check(example.allFinite === true, 'example logits are not all finite');
+  check(example.backend === 'wasm', `example ran on ${example.backend}, expected wasm (its CSP allows 'wasm-unsafe-eval')`);
   check(Array.isArray(example.top5) && example.top5.length === 5, 'example did not report a top 5');
-  console.log(`  ${example.logits} logits in ${example.elapsedMs.toFixed(0)} ms; top-1 class ${example.top5[0]?.index}`);
+  console.log(`  ${example.logits} logits in ${example.elapsedMs.toFixed(0)} ms on ${example.backend}; top-1 class ${example.top5[0]?.index}`);
 }
 
 async function main() {
   ensureBuilt();
   const lib = await import(pathToFileURL(join(ROOT, 'dist/index.js')).href);
+  await lib.setBackend('js'); // the page's tier (strict CSP)
   const nodeStarted = performance.now();
   const nodeResults = runCases(lib);
   console.log(`Node ${process.version}: ${nodeResults.length} cases in ${(performance.now() - nodeStarted).toFixed(0)} ms`);
@@ -115,15 +117,18 @@ async function main() {
   }
 
   const server = await startServer({ root: ROOT });
+  // The example compiles WebAssembly (await ready()), which its CSP must allow.
+  const wasmServer = await startServer({ root: ROOT, csp: "script-src 'self' 'wasm-unsafe-eval'" });
   const browser = await launchBrowser();
   console.log(`Chromium ${browser.version}, serving ${server.origin} with CSP script-src 'self'`);
   try {
     await checkCasesPage(browser.context, server.origin, nodeResults);
     await checkCspProbe(browser.context, server.origin);
-    await checkExamplePage(browser.context, server.origin);
+    await checkExamplePage(browser.context, wasmServer.origin);
   } finally {
     await browser.close();
     await server.close();
+    await wasmServer.close();
   }
   checks.finish();
 }
