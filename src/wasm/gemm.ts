@@ -44,7 +44,9 @@ export function packRows4(
         for (let kk = 0; kk < k; kk++) mem[base + 4 + 4 * kk + r] = 0;
         continue;
       }
-      mem[base + r] = bias === null ? 0 : bias[biasIndex + m]!;
+      // The accumulator starts at the bias, with −0 turned into +0 (adding +0 does that), so
+      // all −0 products with a −0 bias give +0, as PyTorch's (+0 + Σ products) + bias does.
+      mem[base + r] = bias === null ? 0 : bias[biasIndex + m]! + 0;
       const src = aIndex + m * lda;
       let d = base + 4 + r;
       for (let kk = 0; kk < k; kk++, d += 4) mem[d] = a[src + kk]!;
