@@ -5,11 +5,11 @@
  * Atomics, which the calling thread can check without waiting for its event loop.
  */
 import type { PoolTask } from './task.js';
-import type { WasmVariant } from '../wasm/runtime.js';
+import type { KernelMemory, KernelModule, WasmVariant } from '../wasm/runtime.js';
 
 export interface WasmInit {
-  readonly module: WebAssembly.Module;
-  readonly memory: WebAssembly.Memory;
+  readonly module: KernelModule;
+  readonly memory: KernelMemory;
   readonly variant: WasmVariant;
 }
 

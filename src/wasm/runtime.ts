@@ -7,6 +7,17 @@
 import type { WasmKernels } from './module.js';
 import * as generated from './gen/modules.js';
 
+/**
+ * The WebAssembly objects as the published types name them: declared here rather than taken from
+ * the DOM or Node typings, so a consumer compiling without either still type-checks sepconv.
+ */
+export interface KernelMemory {
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  grow(pages: number): number;
+}
+/** A compiled kernel module (a WebAssembly.Module; it can be posted to workers). */
+export type KernelModule = object;
+
 const PAGE_BYTES = 65536;
 /** Arena blocks start on a cache line, so v128 accesses in kernels are aligned. */
 export const ARENA_ALIGN = 64;
@@ -68,17 +79,17 @@ export function kernelModuleBytes(variant: WasmVariant): Uint8Array<ArrayBuffer>
 }
 
 /** Compiles a variant asynchronously (the only way browsers allow on the main thread). */
-export function compileKernelModule(variant: WasmVariant): Promise<WebAssembly.Module> {
+export function compileKernelModule(variant: WasmVariant): Promise<KernelModule> {
   return WebAssembly.compile(kernelModuleBytes(variant));
 }
 
 /** Compiles a variant synchronously (Node, workers). */
-export function compileKernelModuleSync(variant: WasmVariant): WebAssembly.Module {
+export function compileKernelModuleSync(variant: WasmVariant): KernelModule {
   return new WebAssembly.Module(kernelModuleBytes(variant));
 }
 
 /** Creates the memory the kernels use; shared memories need a maximum up front. */
-export function createKernelMemory(shared: boolean, initialPages = 16, maximumPages = DEFAULT_MAX_PAGES): WebAssembly.Memory {
+export function createKernelMemory(shared: boolean, initialPages = 16, maximumPages = DEFAULT_MAX_PAGES): KernelMemory {
   return new WebAssembly.Memory({ initial: initialPages, maximum: maximumPages, shared });
 }
 
@@ -95,7 +106,7 @@ export class Arena {
   private usedBytes = 0;
   private peakBytes = 0;
 
-  constructor(readonly memory: WebAssembly.Memory, private readonly maximumPages: number) {}
+  constructor(readonly memory: KernelMemory, private readonly maximumPages: number) {}
 
   /** Bytes currently allocated, and the most ever allocated at once. */
   get used(): number { return this.usedBytes; }
@@ -210,8 +221,8 @@ export class WasmRuntime {
   private i32View: Int32Array;
 
   private constructor(
-    readonly module: WebAssembly.Module,
-    readonly memory: WebAssembly.Memory,
+    readonly module: KernelModule,
+    readonly memory: KernelMemory,
     readonly kernels: WasmKernels,
     readonly variant: WasmVariant,
     maximumPages: number,
@@ -222,16 +233,16 @@ export class WasmRuntime {
   }
 
   /** Instantiates a compiled module over a memory (a new one unless given, e.g. a pool's shared one). */
-  static instantiate(module: WebAssembly.Module, variant: WasmVariant, memory?: WebAssembly.Memory, maximumPages = DEFAULT_MAX_PAGES): WasmRuntime {
+  static instantiate(module: KernelModule, variant: WasmVariant, memory?: KernelMemory, maximumPages = DEFAULT_MAX_PAGES): WasmRuntime {
     const mem = memory ?? createKernelMemory(variant.shared, 16, maximumPages);
-    const instance = new WebAssembly.Instance(module, { env: { memory: mem } });
+    const instance = new WebAssembly.Instance(module as WebAssembly.Module, { env: { memory: mem as WebAssembly.Memory } });
     return new WasmRuntime(module, mem, instance.exports as unknown as WasmKernels, variant, maximumPages);
   }
 
   /** Asynchronous instantiation (browsers' main thread refuses synchronous instances of large modules). */
-  static async instantiateAsync(module: WebAssembly.Module, variant: WasmVariant, memory?: WebAssembly.Memory, maximumPages = DEFAULT_MAX_PAGES): Promise<WasmRuntime> {
+  static async instantiateAsync(module: KernelModule, variant: WasmVariant, memory?: KernelMemory, maximumPages = DEFAULT_MAX_PAGES): Promise<WasmRuntime> {
     const mem = memory ?? createKernelMemory(variant.shared, 16, maximumPages);
-    const instance = await WebAssembly.instantiate(module, { env: { memory: mem } });
+    const instance = await WebAssembly.instantiate(module as WebAssembly.Module, { env: { memory: mem as WebAssembly.Memory } });
     return new WasmRuntime(module, mem, instance.exports as unknown as WasmKernels, variant, maximumPages);
   }
 
