@@ -38,8 +38,10 @@ export type {
 export { BatchNorm2d } from './layers/batchnorm.js';
 export type { BatchNorm2dOptions } from './layers/batchnorm.js';
 export { ReLU, ReLU6, LeakyReLU, Identity } from './layers/activation.js';
-export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, poolOutputSize } from './layers/pooling.js';
-export type { MaxPool2dOptions, AvgPool2dOptions, PoolPadding } from './layers/pooling.js';
+export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, LPPool2d, MaxUnpool2d, poolOutputSize } from './layers/pooling.js';
+export type {
+  MaxPool2dOptions, AvgPool2dOptions, PoolPadding, AdaptiveOutputSize, AdaptiveMaxPool2dOptions, LPPool2dOptions, MaxUnpool2dOptions,
+} from './layers/pooling.js';
 export { Linear, Flatten } from './layers/linear.js';
 export type { LinearOptions } from './layers/linear.js';
 export { Sequential } from './layers/sequential.js';

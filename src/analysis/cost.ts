@@ -22,6 +22,7 @@ import {
   conv2dGeometry,
   positiveInteger,
   resolvePadding,
+  poolOutputSize,
   resolvePair,
   type Conv2dGeometry,
   type IntPair,
@@ -237,13 +238,6 @@ export interface Pool2dSpec {
   readonly ceilMode?: boolean;
 }
 
-function poolOutputLength(size: number, before: number, after: number, kernel: number, stride: number, dilation: number, ceilMode: boolean): number {
-  const span = size + before + after - dilation * (kernel - 1) - 1;
-  if (span < 0) return 0;
-  if (!ceilMode) return Math.floor(span / stride) + 1;
-  const out = Math.ceil(span / stride) + 1;
-  return (out - 1) * stride >= size + before ? out - 1 : out;
-}
 
 /**
  * Max or average pooling: one op per window element per output element (the comparisons or
@@ -262,8 +256,8 @@ export function pool2dCost(callerSpec: Pool2dSpec): LayerCost {
   const width = inputShape[rank - 1]!;
   const ceilMode = spec.ceilMode ?? false;
   if (typeof ceilMode !== 'boolean') throw new TypeError(`ceilMode must be a boolean, got ${describeValue(spec.ceilMode)}`);
-  const outHeight = poolOutputLength(height, pad.top, pad.bottom, kernel[0], stride[0], dilation[0], ceilMode);
-  const outWidth = poolOutputLength(width, pad.left, pad.right, kernel[1], stride[1], dilation[1], ceilMode);
+  const outHeight = poolOutputSize(height, pad.top, pad.bottom, kernel[0], stride[0], dilation[0], ceilMode);
+  const outWidth = poolOutputSize(width, pad.left, pad.right, kernel[1], stride[1], dilation[1], ceilMode);
   if (outHeight < 1 || outWidth < 1) {
     throw new RangeError(
       `pooling output size must be at least 1x1, got ${outHeight}x${outWidth}: input ${height}x${width}, kernel ${kernel[0]}x${kernel[1]}, stride ${stride[0]}x${stride[1]}`,

@@ -15,7 +15,7 @@ import { Conv2d } from '../layers/conv.js';
 import { BatchNorm2d } from '../layers/batchnorm.js';
 import { Identity, LeakyReLU, ReLU, ReLU6 } from '../layers/activation.js';
 import { Flatten, Linear } from '../layers/linear.js';
-import { AdaptiveAvgPool2d, AvgPool2d, MaxPool2d } from '../layers/pooling.js';
+import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, LPPool2d, MaxPool2d, MaxUnpool2d } from '../layers/pooling.js';
 import {
   activationCost,
   adaptiveAvgPool2dCost,
@@ -169,12 +169,12 @@ export function leafCost(module: Module, inputShape: readonly number[], outputSh
     return { kind: 'linear', cost: linearCost({ inputShape, outFeatures: module.outFeatures, bias: module.bias !== null }), costed: true };
   }
   if (module instanceof BatchNorm2d) {
-    return { kind: 'batchnorm', cost: batchNorm2dCost({ inputShape, affine: module.affine }), costed: true };
+    return { kind: 'batchnorm', cost: batchNorm2dCost({ inputShape, affine: module.affine, trackRunningStats: module.trackRunningStats }), costed: true };
   }
   if (module instanceof ReLU || module instanceof ReLU6 || module instanceof LeakyReLU) {
     return { kind: 'activation', cost: activationCost(inputShape), costed: true };
   }
-  if (module instanceof MaxPool2d || module instanceof AvgPool2d) {
+  if (module instanceof MaxPool2d || module instanceof AvgPool2d || module instanceof LPPool2d) {
     const cost = pool2dCost({
       inputShape,
       kernelSize: module.kernelSize,
@@ -185,8 +185,14 @@ export function leafCost(module: Module, inputShape: readonly number[], outputSh
     });
     return { kind: 'pool', cost, costed: true };
   }
-  if (module instanceof AdaptiveAvgPool2d) {
-    return { kind: 'pool', cost: adaptiveAvgPool2dCost(inputShape, module.outputSize), costed: true };
+  if (module instanceof AdaptiveAvgPool2d || module instanceof AdaptiveMaxPool2d) {
+    // The same windows for both; a null output size (keep the input's) is read from the output shape.
+    const rank = outputShape.length;
+    return { kind: 'pool', cost: adaptiveAvgPool2dCost(inputShape, [outputShape[rank - 2]!, outputShape[rank - 1]!]), costed: true };
+  }
+  if (module instanceof MaxUnpool2d) {
+    // One write per input element into a zeroed output.
+    return { kind: 'pool', cost: { ...reshapeCost(outputShape), elementwiseOps: shapeSize(inputShape) }, costed: true };
   }
   if (module instanceof Flatten || module instanceof Identity) {
     return { kind: 'reshape', cost: reshapeCost(outputShape), costed: true };

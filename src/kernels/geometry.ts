@@ -377,3 +377,19 @@ export function convTranspose2dGeometry(
     extraW: conv.outWidth - inWidth,
   };
 }
+
+/**
+ * PyTorch's pooling output size along one axis (`pooling_output_shape_pad_lr`):
+ * floor((size + padBefore + padAfter − dilation·(kernel − 1) − 1 [+ stride − 1 with ceilMode]) / stride) + 1,
+ * and with ceilMode one less when the last window would start at or past size + padBefore (it
+ * must start inside the input or the leading padding). The division rounds toward −∞, so a
+ * kernel longer than the padded input gives 0 or less; callers reject sizes below 1.
+ */
+export function poolOutputSize(
+  size: number, padBefore: number, padAfter: number, kernel: number, stride: number, dilation: number, ceilMode: boolean,
+): number {
+  const numerator = size + padBefore + padAfter - dilation * (kernel - 1) - 1 + (ceilMode ? stride - 1 : 0);
+  let out = Math.floor(numerator / stride) + 1;
+  if (ceilMode && (out - 1) * stride >= size + padBefore) out--;
+  return out;
+}

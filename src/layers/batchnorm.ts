@@ -1,4 +1,7 @@
-/** `nn.BatchNorm2d` for inference: normalises with the running statistics. */
+/**
+ * `nn.BatchNorm2d` for inference: normalises with the running statistics, or, with
+ * `trackRunningStats: false` (no running statistics), with each batch's own.
+ */
 import { checkShape, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import { ACT_NONE, ACT_RELU6, activationCode } from '../kernels/epilogue.js';
 import { checkInput, Module, type InPlaceCapable, type PlanStep } from './module.js';
@@ -14,6 +17,12 @@ export interface BatchNorm2dOptions {
   momentum?: number;
   /** Learnable per-channel scale (`weight`, init 1) and shift (`bias`, init 0). */
   affine?: boolean;
+  /**
+   * Keep running statistics (default true). Without them, as in PyTorch, there are no
+   * `running_mean`/`running_var`/`num_batches_tracked` buffers and every forward pass normalises
+   * with the batch's own mean and biased variance over N, H and W.
+   */
+  trackRunningStats?: boolean;
 }
 
 /** Formats a small number as Python does (`1e-05`), so reprs match PyTorch's. */
@@ -34,6 +43,11 @@ export class BatchNorm2d extends Module implements InPlaceCapable, FusableModule
   readonly affine: boolean;
   readonly weight: Tensor | null;
   readonly bias: Tensor | null;
+  readonly trackRunningStats: boolean;
+  /**
+   * The running statistics. With `trackRunningStats: false` they stay at their initial values,
+   * unused and outside the state dict (PyTorch sets them to None).
+   */
   readonly runningMean: Tensor;
   readonly runningVar: Tensor;
   /** The number of training batches seen: an int64 scalar (`BigInt64Array` of length 1), as in PyTorch. */
@@ -42,7 +56,7 @@ export class BatchNorm2d extends Module implements InPlaceCapable, FusableModule
   constructor(numFeatures: number, callerOptions: BatchNorm2dOptions = {}) {
     super();
     // Own properties only, read once: nothing inherited is an option.
-    const options = readOptions<BatchNorm2dOptions>(callerOptions, ['eps', 'momentum', 'affine'], 'BatchNorm2d');
+    const options = readOptions<BatchNorm2dOptions>(callerOptions, ['eps', 'momentum', 'affine', 'trackRunningStats'], 'BatchNorm2d');
     this.numFeatures = checkElements(positiveInteger(numFeatures, 'numFeatures'), 'BatchNorm2d: numFeatures (per-channel statistics)');
     this.eps = readNumber(options.eps, 'BatchNorm2d: eps', 1e-5, { min: 0 });
     // PyTorch's running-average factor: a fraction.
@@ -51,6 +65,7 @@ export class BatchNorm2d extends Module implements InPlaceCapable, FusableModule
     const c = this.numFeatures;
     this.weight = this.affine ? { shape: [c], data: parameterData(c, 'BatchNorm2d weight').fill(1) } : null;
     this.bias = this.affine ? { shape: [c], data: parameterData(c, 'BatchNorm2d bias') } : null;
+    this.trackRunningStats = readBoolean(options.trackRunningStats, 'BatchNorm2d: trackRunningStats', true);
     this.runningMean = { shape: [c], data: parameterData(c, 'BatchNorm2d running_mean') };
     this.runningVar = { shape: [c], data: parameterData(c, 'BatchNorm2d running_var').fill(1) };
     this.numBatchesTracked = { shape: [], data: new BigInt64Array(1) };
@@ -61,6 +76,7 @@ export class BatchNorm2d extends Module implements InPlaceCapable, FusableModule
   }
 
   protected override ownBuffers(): [string, StateTensor][] {
+    if (!this.trackRunningStats) return [];
     return [['running_mean', this.runningMean], ['running_var', this.runningVar], ['num_batches_tracked', this.numBatchesTracked]];
   }
 
@@ -70,28 +86,73 @@ export class BatchNorm2d extends Module implements InPlaceCapable, FusableModule
 
   /**
    * The equivalent per-channel affine map y = scale·x + shift, computed in float64 from the
-   * current state (what folding into a convolution uses).
+   * current state (what folding into a convolution uses). Needs running statistics.
    */
   scaleShift(): { scale: Float64Array; shift: Float64Array } {
+    if (!this.trackRunningStats) {
+      throw new TypeError('BatchNorm2d: scaleShift needs running statistics; with trackRunningStats: false each batch is normalised with its own');
+    }
+    return this.affineFor(this.runningMean.data, this.runningVar.data);
+  }
+
+  /** scale = weight / √(var + eps), shift = bias − mean·scale, per channel, in float64. */
+  private affineFor(mean: ArrayLike<number>, variance: ArrayLike<number>): { scale: Float64Array; shift: Float64Array } {
     const c = this.numFeatures;
     const scale = new Float64Array(c);
     const shift = new Float64Array(c);
     for (let i = 0; i < c; i++) {
       const gamma = this.weight ? this.weight.data[i]! : 1;
       const beta = this.bias ? this.bias.data[i]! : 0;
-      const s = gamma / Math.sqrt(this.runningVar.data[i]! + this.eps);
+      const s = gamma / Math.sqrt(variance[i]! + this.eps);
       scale[i] = s;
-      shift[i] = beta - this.runningMean.data[i]! * s;
+      shift[i] = beta - mean[i]! * s;
     }
     return { scale, shift };
   }
 
+  /**
+   * The affine map normalising `x` with its own per-channel mean and biased variance over N, H
+   * and W (two passes, in float64), as PyTorch does without running statistics. Like PyTorch, it
+   * needs more than one value per channel.
+   */
+  private batchScaleShift(x: Tensor): { scale: Float64Array; shift: Float64Array } {
+    const [batch, c, h, w] = x.shape as [number, number, number, number];
+    const plane = h * w;
+    const count = batch * plane;
+    if (count === 1) {
+      throw new RangeError(`BatchNorm2d: expected more than 1 value per channel to normalise a batch with its own statistics, got input shape ${describeValue(x.shape)}`);
+    }
+    const mean = new Float64Array(c);
+    const variance = new Float64Array(c);
+    const data = x.data;
+    for (let ch = 0; ch < c; ch++) {
+      let sum = 0;
+      for (let n = 0; n < batch; n++) {
+        const start = (n * c + ch) * plane;
+        for (let i = start; i < start + plane; i++) sum += data[i]!;
+      }
+      const m = sum / count;
+      let squares = 0;
+      for (let n = 0; n < batch; n++) {
+        const start = (n * c + ch) * plane;
+        for (let i = start; i < start + plane; i++) squares += (data[i]! - m) ** 2;
+      }
+      mean[ch] = m;
+      variance[ch] = squares / count;
+    }
+    return this.affineFor(mean, variance);
+  }
+
+  /** The affine map for input `x`: from the running statistics, or from the batch's own. */
+  private scaleShiftFor(x: Tensor): { scale: Float64Array; shift: Float64Array } {
+    return this.trackRunningStats ? this.scaleShift() : this.batchScaleShift(x);
+  }
+
   /** y = x·scale + shift per channel, then the activation (0 none, 1 relu, 2 relu6); y may be x. */
   private apply(x: Tensor, y: Float32Array, scale: Float64Array, shift: Float64Array, act: number): void {
-    const batched = x.shape.length === 4;
-    const batch = batched ? x.shape[0]! : 1;
+    const batch = x.shape[0]!;
     const c = this.numFeatures;
-    const plane = batched ? x.shape[2]! * x.shape[3]! : x.shape[1]! * x.shape[2]!;
+    const plane = x.shape[2]! * x.shape[3]!;
     const data = x.data;
     const high = act === ACT_RELU6 ? 6 : Infinity;
     let index = 0;
@@ -128,20 +189,21 @@ export class BatchNorm2d extends Module implements InPlaceCapable, FusableModule
   }
 
   private forwardFusedInto(x: TensorLike, activation: FusedActivation | undefined, inPlace: boolean): Tensor {
-    const input = checkInput(x, 'BatchNorm2d', [3, 4], '[N, C, H, W] or [C, H, W]');
+    const input = checkInput(x, 'BatchNorm2d', [3, 4], '[N, C, H, W]');
     this.outputShape(input.shape);
     const y = inPlace ? input.data : new Float32Array(input.data.length);
-    const { scale, shift } = this.scaleShift();
+    const { scale, shift } = this.scaleShiftFor(input);
     this.apply(input, y, scale, shift, activation === undefined ? ACT_NONE : activationCode(activation));
     return inPlace ? input : { shape: input.shape.slice(), data: y };
   }
 
   outputShape(inputShape: readonly number[]): number[] {
     checkShape(inputShape, 'input');
-    const channels = inputShape.length === 4 ? inputShape[1] : inputShape.length === 3 ? inputShape[0] : undefined;
-    if (channels !== this.numFeatures) {
+    // PyTorch 1.13's BatchNorm2d takes 4-D input only ("expected 4D input"); an unbatched
+    // [C, H, W] needs an explicit batch dimension of 1.
+    if (inputShape.length !== 4 || inputShape[1] !== this.numFeatures) {
       throw new RangeError(
-        `BatchNorm2d: expected input [N, ${this.numFeatures}, H, W] or [${this.numFeatures}, H, W], got shape ${describeValue(inputShape)}`,
+        `BatchNorm2d: expected input [N, ${this.numFeatures}, H, W] (4-D; add a batch dimension of 1 to an unbatched [C, H, W], as PyTorch requires), got shape ${describeValue(inputShape)}`,
       );
     }
     return inputShape.slice();
@@ -173,12 +235,16 @@ export class BatchNorm2d extends Module implements InPlaceCapable, FusableModule
   private planInto(inputShape: readonly number[], out: Tensor | null, activation: FusedActivation | undefined): PlanStep {
     const outputShape = this.outputShape(inputShape);
     const act = activation === undefined ? ACT_NONE : activationCode(activation);
+    const track = this.trackRunningStats;
     let version = this.stateVersion;
-    let { scale, shift } = this.scaleShift();
+    let { scale, shift } = track ? this.scaleShift() : { scale: new Float64Array(0), shift: new Float64Array(0) };
     return {
       outputShape,
       run: (input) => {
-        if (version !== this.stateVersion) {
+        if (!track) {
+          // Batch statistics: read from this input before anything overwrites it.
+          ({ scale, shift } = this.batchScaleShift(input));
+        } else if (version !== this.stateVersion) {
           ({ scale, shift } = this.scaleShift());
           version = this.stateVersion;
         }
@@ -190,6 +256,6 @@ export class BatchNorm2d extends Module implements InPlaceCapable, FusableModule
   }
 
   override extraRepr(): string {
-    return `${this.numFeatures}, eps=${pythonFloat(this.eps)}, momentum=${this.momentum}, affine=${this.affine ? 'True' : 'False'}, track_running_stats=True`;
+    return `${this.numFeatures}, eps=${pythonFloat(this.eps)}, momentum=${this.momentum}, affine=${this.affine ? 'True' : 'False'}, track_running_stats=${this.trackRunningStats ? 'True' : 'False'}`;
   }
 }

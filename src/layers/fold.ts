@@ -21,6 +21,8 @@ function foldInPlace(m: Module): number {
     const conv = trailingConv(layers[i]!);
     const bn = layers[i + 1];
     if (conv === null || !(bn instanceof BatchNorm2d) || bn.numFeatures !== conv.outChannels) continue;
+    // Batch statistics depend on the input: such a layer is no fixed affine map and stays.
+    if (!bn.trackRunningStats) continue;
     const { scale, shift } = bn.scaleShift();
     conv.applyChannelAffine(scale, shift);
     m.setLayer(i + 1, new Identity());

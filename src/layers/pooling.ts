@@ -4,8 +4,11 @@
  * lets a padded cell win (PyTorch pads with −inf), so explicit padding with the odd cell at the
  * bottom/right reproduces TensorFlow's `'SAME'` pooling.
  */
-import { checkShape, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
-import { resolveExplicitPadding, resolvePair, type ExplicitPadding, type IntPair } from '../kernels/geometry.js';
+import { asTensor, checkShape, describeValue, type Tensor, type TensorLike } from '../tensor.js';
+import { poolOutputSize, resolveExplicitPadding, resolvePair, type ExplicitPadding, type IntPair } from '../kernels/geometry.js';
+import { asInt64Tensor, isInt64Tensor, type Int64Tensor } from '../int64.js';
+
+export { poolOutputSize };
 import { checkInput, Module, type PlanStep } from './module.js';
 import { checkElements, checkShapeElements, readBoolean, readOptions } from '../kernels/validate.js';
 
@@ -73,16 +76,6 @@ function windowOverPaddingOnly(size: number, outSize: number, kernel: number, st
   return -1;
 }
 
-/** PyTorch's pooling output size, including the ceil-mode rule that the last window must start inside the input or the leading padding. */
-export function poolOutputSize(
-  size: number, padBefore: number, padAfter: number, kernel: number, stride: number, dilation: number, ceilMode: boolean,
-): number {
-  const span = size + padBefore + padAfter - dilation * (kernel - 1) - 1;
-  if (span < 0) return 0;
-  let out = (ceilMode ? Math.ceil(span / stride) : Math.floor(span / stride)) + 1;
-  if (ceilMode && (out - 1) * stride >= size + padBefore) out--;
-  return out;
-}
 
 abstract class Pool2d extends Module {
   readonly kernelSize: readonly [number, number];
@@ -91,8 +84,16 @@ abstract class Pool2d extends Module {
   readonly padding: ExplicitPadding;
   readonly dilation: readonly [number, number];
   readonly ceilMode: boolean;
+  /**
+   * Whether a window may lie on padding only. PyTorch's max pooling allows it (with dilation, a
+   * window can step over the whole input) and gives −inf there; explicit padding and average
+   * pooling reject such windows instead.
+   */
+  private readonly emptyWindows: boolean;
 
-  protected constructor(name: string, kernelSize: unknown, stride: unknown, padding: unknown, dilation: unknown, ceilMode: unknown) {
+  protected constructor(
+    name: string, kernelSize: unknown, stride: unknown, padding: unknown, dilation: unknown, ceilMode: unknown, emptyWindows = false,
+  ) {
     super();
     if (kernelSize === undefined) throw new TypeError(`${name}: kernelSize is required`);
     this.kernelSize = resolvePair(kernelSize, 'kernelSize', 1);
@@ -101,16 +102,16 @@ abstract class Pool2d extends Module {
     const { pad, explicit } = resolvePoolPadding(padding);
     this.padding = pad;
     if (!explicit) {
-      // PyTorch's rule for symmetric padding; explicit padding is checked window by window instead.
+      // PyTorch's rule for symmetric padding, on the plain kernel size (dilation does not count);
+      // explicit padding is checked window by window instead.
       const [kh, kw] = this.kernelSize;
-      const effH = this.dilation[0] * (kh - 1) + 1;
-      const effW = this.dilation[1] * (kw - 1) + 1;
-      if (pad.top > Math.floor(effH / 2) || pad.left > Math.floor(effW / 2)) {
+      if (pad.top > Math.floor(kh / 2) || pad.left > Math.floor(kw / 2)) {
         throw new RangeError(
-          `${name}: padding should be at most half of the effective kernel size, got padding [${pad.top}, ${pad.left}] with kernelSize [${kh}, ${kw}] and dilation [${this.dilation.join(', ')}]`,
+          `${name}: padding should be at most half of the kernel size, got padding [${pad.top}, ${pad.left}] with kernelSize [${kh}, ${kw}]`,
         );
       }
     }
+    this.emptyWindows = emptyWindows && !explicit;
     this.ceilMode = readBoolean(ceilMode, `${name}: ceilMode`, false);
   }
 
@@ -131,7 +132,7 @@ abstract class Pool2d extends Module {
         `${name}: output size must be at least 1x1, got ${outHeight}x${outWidth} for input ${inHeight}x${inWidth}, kernelSize [${this.kernelSize.join(', ')}], padding {top: ${p.top}, bottom: ${p.bottom}, left: ${p.left}, right: ${p.right}}`,
       );
     }
-    for (const axis of [0, 1] as const) {
+    for (const axis of this.emptyWindows ? [] : ([0, 1] as const)) {
       const size = axis === 0 ? inHeight : inWidth;
       const padBefore = axis === 0 ? p.top : p.left;
       const [k, s, d] = [this.kernelSize[axis], this.stride[axis], this.dilation[axis]];
@@ -161,7 +162,7 @@ abstract class Pool2d extends Module {
   /**
    * The range of kernel taps of each window that falls on real cells (so kernels need no bounds
    * checks), in constant work per window; `outputSizes` has checked that every window reaches a
-   * real cell (or a max pool would produce −inf).
+   * real cell, unless empty windows are allowed (then first ≥ end for them, and a max pool gives −inf).
    */
   private windowTaps(size: number, outSize: number, axis: 0 | 1, padBefore: number): Int32Array {
     const k = this.kernelSize[axis];
@@ -225,14 +226,78 @@ export interface MaxPool2dOptions {
   padding?: PoolPadding;
   dilation?: IntPair;
   ceilMode?: boolean;
+  /**
+   * PyTorch's `return_indices`: `forwardWithIndices` is then the way to call it (`forward` returns
+   * the output alone, so the module still chains in a Sequential).
+   */
+  returnIndices?: boolean;
 }
 
-/** `nn.MaxPool2d`: max over each window; padded cells never win. NaN propagates, as in PyTorch. */
+/**
+ * `nn.MaxPool2d`: max over each window; padded cells never win. NaN propagates, as in PyTorch. A
+ * window that dilation steps over the whole input with (all padding) gives −inf, as in PyTorch.
+ */
 export class MaxPool2d extends Pool2d {
+  readonly returnIndices: boolean;
+
   constructor(optionsOrKernel: MaxPool2dOptions | IntPair) {
     const options = typeof optionsOrKernel === 'number' || Array.isArray(optionsOrKernel) ? { kernelSize: optionsOrKernel } : optionsOrKernel;
-    const o = readOptions<MaxPool2dOptions>(options, ['kernelSize', 'stride', 'padding', 'dilation', 'ceilMode'], 'MaxPool2d');
-    super('MaxPool2d', o.kernelSize, o.stride, o.padding, o.dilation, o.ceilMode);
+    const o = readOptions<MaxPool2dOptions>(options, ['kernelSize', 'stride', 'padding', 'dilation', 'ceilMode', 'returnIndices'], 'MaxPool2d');
+    super('MaxPool2d', o.kernelSize, o.stride, o.padding, o.dilation, o.ceilMode, true);
+    this.returnIndices = readBoolean(o.returnIndices, 'MaxPool2d: returnIndices', false);
+  }
+
+  /**
+   * PyTorch's `output, indices = pool(x)` with `return_indices=True`: `indices` (int64, the output's
+   * shape) holds the flat position `h·W + w` of each maximum within its input plane (the first of
+   * equal maxima, the last NaN), ready for `MaxUnpool2d`. For an all-padding window it is the
+   * position of its first tap, as in PyTorch.
+   */
+  forwardWithIndices(x: TensorLike): [Tensor, Int64Tensor] {
+    const input = checkInput(x, 'MaxPool2d', [3, 4], '[N, C, H, W] or [C, H, W]');
+    const g = this.geometry(input.shape);
+    const size = checkShapeElements(g.outputShape, 'output');
+    const y = new Float32Array(size);
+    const positions = new Int32Array(size);
+    this.poolWithIndices(input.data, g, y, positions);
+    return [{ shape: g.outputShape, data: y }, { shape: g.outputShape.slice(), data: BigInt64Array.from(positions, (v) => BigInt(v)) }];
+  }
+
+  /** The general loop of `pool`, also recording where each maximum is. */
+  private poolWithIndices(x: Float32Array, g: PoolGeometry, y: Float32Array, positions: Int32Array): void {
+    const [sh, sw] = this.stride;
+    const [dh, dw] = this.dilation;
+    const { top, left } = this.padding;
+    const { inHeight: H, inWidth: W, outHeight: OH, outWidth: OW, rowTaps, colTaps } = g;
+    const planes = g.batch * g.channels;
+    let yi = 0;
+    for (let plane = 0; plane < planes; plane++) {
+      const base = plane * H * W;
+      for (let oy = 0; oy < OH; oy++) {
+        const p0 = rowTaps[2 * oy]!;
+        const p1 = rowTaps[2 * oy + 1]!;
+        const firstRow = oy * sh - top + p0 * dh;
+        for (let ox = 0; ox < OW; ox++) {
+          const q0 = colTaps[2 * ox]!;
+          const q1 = colTaps[2 * ox + 1]!;
+          const first = firstRow * W + ox * sw - left + q0 * dw;
+          let m = -Infinity;
+          let at = first;
+          for (let p = 0; p < p1 - p0; p++) {
+            const row = first + p * dh * W;
+            for (let q = 0; q < q1 - q0; q++) {
+              const v = x[base + row + q * dw]!;
+              if (v > m || v !== v) {
+                m = v;
+                at = row + q * dw;
+              }
+            }
+          }
+          y[yi] = m;
+          positions[yi++] = at;
+        }
+      }
+    }
   }
 
   protected pool(x: Float32Array, g: PoolGeometry, y: Float32Array): void {
@@ -352,28 +417,54 @@ export class AvgPool2d extends Pool2d {
   }
 }
 
-/**
- * `nn.AdaptiveAvgPool2d(outputSize)`: output cell i averages input rows floor(i·H/out) to
- * ceil((i+1)·H/out) − 1 (likewise for columns). `AdaptiveAvgPool2d(1)` is global average pooling.
- */
-export class AdaptiveAvgPool2d extends Module {
-  readonly outputSize: readonly [number, number];
+/** An adaptive pooling output size: an integer, or a pair whose null entries keep the input's size. */
+export type AdaptiveOutputSize = number | null | readonly [number | null, number | null];
 
-  constructor(outputSize: IntPair) {
+function resolveAdaptiveOutputSize(outputSize: unknown, name: string): [number | null, number | null] {
+  if (outputSize === null) return [null, null];
+  if (Array.isArray(outputSize) && outputSize.length === 2 && outputSize.some((v) => v === null)) {
+    const [h, w] = outputSize as [unknown, unknown];
+    const one = (v: unknown, axis: string): number | null => (v === null ? null : resolvePair(v, `${name}: outputSize[${axis}]`, 1)[0]);
+    return [one(h, '0'), one(w, '1')];
+  }
+  return resolvePair(outputSize, `${name}: outputSize`, 1);
+}
+
+interface AdaptiveDims {
+  readonly planes: number;
+  readonly H: number;
+  readonly W: number;
+  readonly oh: number;
+  readonly ow: number;
+  readonly shape: number[];
+}
+
+/**
+ * Shared by the adaptive poolings: output cell i reads input rows floor(i·H/out) to
+ * ceil((i+1)·H/out) − 1 (likewise for columns), PyTorch's `start_index`/`end_index`.
+ */
+abstract class AdaptivePool2d extends Module {
+  /** A null entry keeps the input's size along that axis (PyTorch's `None`). */
+  readonly outputSize: readonly [number | null, number | null];
+
+  protected constructor(outputSize: unknown) {
     super();
-    this.outputSize = resolvePair(outputSize, 'outputSize', 1);
-    checkElements(this.outputSize[0] * this.outputSize[1], 'AdaptiveAvgPool2d: each output plane (outputSize)');
+    const name = this.constructor.name;
+    this.outputSize = resolveAdaptiveOutputSize(outputSize, name);
+    checkElements((this.outputSize[0] ?? 1) * (this.outputSize[1] ?? 1), `${name}: each output plane (outputSize)`);
   }
 
-  private dims(inputShape: readonly number[]): { batched: boolean; planes: number; H: number; W: number; shape: number[] } {
+  protected dims(inputShape: readonly number[]): AdaptiveDims {
+    const name = this.constructor.name;
     checkShape(inputShape, 'input');
     if (inputShape.length !== 3 && inputShape.length !== 4) {
-      throw new RangeError(`AdaptiveAvgPool2d: input must be [N, C, H, W] or [C, H, W], got shape ${describeValue(inputShape)}`);
+      throw new RangeError(`${name}: input must be [N, C, H, W] or [C, H, W], got shape ${describeValue(inputShape)}`);
     }
     const batched = inputShape.length === 4;
     const [n, c, H, W] = (batched ? inputShape : [1, ...inputShape]) as [number, number, number, number];
-    const [oh, ow] = this.outputSize;
-    return { batched, planes: n * c, H, W, shape: batched ? [n, c, oh, ow] : [c, oh, ow] };
+    const oh = this.outputSize[0] ?? H;
+    const ow = this.outputSize[1] ?? W;
+    return { planes: n * c, H, W, oh, ow, shape: batched ? [n, c, oh, ow] : [c, oh, ow] };
   }
 
   outputShape(inputShape: readonly number[]): number[] {
@@ -384,8 +475,45 @@ export class AdaptiveAvgPool2d extends Module {
     return true;
   }
 
-  private pool(x: Float32Array, planes: number, H: number, W: number, y: Float32Array): void {
-    const [oh, ow] = this.outputSize;
+  protected abstract pool(x: Float32Array, d: AdaptiveDims, y: Float32Array): void;
+
+  forward(x: TensorLike): Tensor {
+    const input = checkInput(x, this.constructor.name, [3, 4], '[N, C, H, W] or [C, H, W]');
+    const d = this.dims(input.shape);
+    const y = new Float32Array(checkShapeElements(d.shape, 'output'));
+    this.pool(input.data, d, y);
+    return { shape: d.shape, data: y };
+  }
+
+  override plan(inputShape: readonly number[]): PlanStep {
+    const d = this.dims(inputShape);
+    const out: Tensor = { shape: d.shape, data: new Float32Array(checkShapeElements(d.shape, 'output')) };
+    return {
+      outputShape: d.shape,
+      run: (input) => {
+        this.pool(input.data, d, out.data);
+        return out;
+      },
+    };
+  }
+
+  override extraRepr(): string {
+    const [h, w] = this.outputSize.map((v) => (v === null ? 'None' : String(v)));
+    return `output_size=${h === w && h !== 'None' ? h : `(${h}, ${w})`}`;
+  }
+}
+
+/**
+ * `nn.AdaptiveAvgPool2d(outputSize)`: each output cell averages its window (see AdaptivePool2d).
+ * `AdaptiveAvgPool2d(1)` is global average pooling; `[null, 3]` keeps the height.
+ */
+export class AdaptiveAvgPool2d extends AdaptivePool2d {
+  constructor(outputSize: AdaptiveOutputSize) {
+    super(outputSize);
+  }
+
+  protected pool(x: Float32Array, d: AdaptiveDims, y: Float32Array): void {
+    const { planes, H, W, oh, ow } = d;
     let yi = 0;
     for (let plane = 0; plane < planes; plane++) {
       const base = plane * H * W;
@@ -405,29 +533,223 @@ export class AdaptiveAvgPool2d extends Module {
       }
     }
   }
+}
 
-  forward(x: TensorLike): Tensor {
-    const input = checkInput(x, 'AdaptiveAvgPool2d', [3, 4], '[N, C, H, W] or [C, H, W]');
-    const d = this.dims(input.shape);
-    const y = new Float32Array(checkShapeElements(d.shape, 'output'));
-    this.pool(input.data, d.planes, d.H, d.W, y);
-    return { shape: d.shape, data: y };
+export interface AdaptiveMaxPool2dOptions {
+  /** PyTorch's `return_indices`; see `MaxPool2d.forwardWithIndices`. */
+  returnIndices?: boolean;
+}
+
+/**
+ * `nn.AdaptiveMaxPool2d(outputSize)`: the maximum of each adaptive window (NaN wins, the first of
+ * equal maxima is kept), with `forwardWithIndices` for PyTorch's `return_indices=True`.
+ */
+export class AdaptiveMaxPool2d extends AdaptivePool2d {
+  readonly returnIndices: boolean;
+
+  constructor(outputSize: AdaptiveOutputSize, options: AdaptiveMaxPool2dOptions = {}) {
+    super(outputSize);
+    const o = readOptions<AdaptiveMaxPool2dOptions>(options, ['returnIndices'], 'AdaptiveMaxPool2d');
+    this.returnIndices = readBoolean(o.returnIndices, 'AdaptiveMaxPool2d: returnIndices', false);
   }
 
-  override plan(inputShape: readonly number[]): PlanStep {
-    const d = this.dims(inputShape);
-    const out: Tensor = { shape: d.shape, data: new Float32Array(checkShapeElements(d.shape, 'output')) };
-    return {
-      outputShape: d.shape,
-      run: (input) => {
-        this.pool(input.data, d.planes, d.H, d.W, out.data);
-        return out;
-      },
-    };
+  protected pool(x: Float32Array, d: AdaptiveDims, y: Float32Array, positions?: Int32Array): void {
+    const { planes, H, W, oh, ow } = d;
+    let yi = 0;
+    for (let plane = 0; plane < planes; plane++) {
+      const base = plane * H * W;
+      for (let i = 0; i < oh; i++) {
+        const h0 = Math.floor((i * H) / oh);
+        const h1 = Math.ceil(((i + 1) * H) / oh);
+        for (let j = 0; j < ow; j++) {
+          const w0 = Math.floor((j * W) / ow);
+          const w1 = Math.ceil(((j + 1) * W) / ow);
+          let m = -Infinity;
+          let at = h0 * W + w0;
+          for (let iy = h0; iy < h1; iy++) {
+            for (let ix = w0; ix < w1; ix++) {
+              const v = x[base + iy * W + ix]!;
+              if (v > m || v !== v) {
+                m = v;
+                at = iy * W + ix;
+              }
+            }
+          }
+          if (positions !== undefined) positions[yi] = at;
+          y[yi++] = m;
+        }
+      }
+    }
+  }
+
+  /** PyTorch's `output, indices = pool(x)`: indices (int64) are flat positions `h·W + w` in each input plane. */
+  forwardWithIndices(x: TensorLike): [Tensor, Int64Tensor] {
+    const input = checkInput(x, 'AdaptiveMaxPool2d', [3, 4], '[N, C, H, W] or [C, H, W]');
+    const d = this.dims(input.shape);
+    const size = checkShapeElements(d.shape, 'output');
+    const y = new Float32Array(size);
+    const positions = new Int32Array(size);
+    this.pool(input.data, d, y, positions);
+    return [{ shape: d.shape, data: y }, { shape: d.shape.slice(), data: BigInt64Array.from(positions, (v) => BigInt(v)) }];
+  }
+}
+
+export interface LPPool2dOptions {
+  kernelSize: IntPair;
+  /** Defaults to kernelSize. */
+  stride?: IntPair | null;
+  ceilMode?: boolean;
+}
+
+/**
+ * `nn.LPPool2d(normType, kernelSize, stride, ceilMode)`: the p-norm of each window,
+ * (Σ x^p)^(1/p), computed as PyTorch does, `(avg_pool2d(x^p) · kH·kW)^(1/p)` with no padding: a
+ * partial window of ceil mode is averaged over its real cells and then scaled by the full kernel
+ * area, and a negative sum with an odd p gives NaN (a fractional power of a negative number).
+ */
+export class LPPool2d extends Pool2d {
+  readonly normType: number;
+
+  constructor(normType: number, optionsOrKernel: LPPool2dOptions | IntPair) {
+    const options = typeof optionsOrKernel === 'number' || Array.isArray(optionsOrKernel) ? { kernelSize: optionsOrKernel } : optionsOrKernel;
+    const o = readOptions<LPPool2dOptions>(options, ['kernelSize', 'stride', 'ceilMode'], 'LPPool2d');
+    super('LPPool2d', o.kernelSize, o.stride, 0, 1, o.ceilMode);
+    if (typeof normType !== 'number' || !Number.isFinite(normType) || normType <= 0) {
+      throw new RangeError(`LPPool2d: normType must be a positive finite number, got ${describeValue(normType)}`);
+    }
+    this.normType = normType;
+  }
+
+  protected pool(x: Float32Array, g: PoolGeometry, y: Float32Array): void {
+    const [kh, kw] = this.kernelSize;
+    const [sh, sw] = this.stride;
+    const { inHeight: H, inWidth: W, outHeight: OH, outWidth: OW } = g;
+    const p = this.normType;
+    const inverse = 1 / p;
+    const planes = g.batch * g.channels;
+    let yi = 0;
+    for (let plane = 0; plane < planes; plane++) {
+      const base = plane * H * W;
+      for (let oy = 0; oy < OH; oy++) {
+        const hStart = oy * sh;
+        const hEnd = Math.min(hStart + kh, H);
+        for (let ox = 0; ox < OW; ox++) {
+          const wStart = ox * sw;
+          const wEnd = Math.min(wStart + kw, W);
+          let sum = 0;
+          for (let iy = hStart; iy < hEnd; iy++) {
+            const row = base + iy * W;
+            for (let ix = wStart; ix < wEnd; ix++) sum += x[row + ix]! ** p;
+          }
+          y[yi++] = ((sum / ((hEnd - hStart) * (wEnd - wStart))) * (kh * kw)) ** inverse;
+        }
+      }
+    }
   }
 
   override extraRepr(): string {
-    const [h, w] = this.outputSize;
-    return `output_size=${h === w ? h : `(${h}, ${w})`}`;
+    const pair = (v: readonly [number, number]): string => (v[0] === v[1] ? `${v[0]}` : `(${v[0]}, ${v[1]})`);
+    return `norm_type=${this.normType}, kernel_size=${pair(this.kernelSize)}, stride=${pair(this.stride)}, ceil_mode=${this.ceilMode ? 'True' : 'False'}`;
   }
+}
+
+export interface MaxUnpool2dOptions {
+  kernelSize: IntPair;
+  /** Defaults to kernelSize. */
+  stride?: IntPair | null;
+  padding?: IntPair;
+}
+
+/**
+ * `nn.MaxUnpool2d`: the partial inverse of `MaxPool2d`. `forward(x, indices, outputSize?)` writes
+ * each input value at its index (a flat `h·W + w` position in its output plane, as
+ * `MaxPool2d.forwardWithIndices` gives) into zeros; later values win where indices repeat. The
+ * output size defaults to `(H − 1)·stride − 2·padding + kernelSize` and may be given (as
+ * `[H, W]` or a whole shape) strictly within `stride` of that default, as in PyTorch.
+ */
+export class MaxUnpool2d extends Module {
+  readonly kernelSize: readonly [number, number];
+  readonly stride: readonly [number, number];
+  readonly padding: readonly [number, number];
+
+  constructor(optionsOrKernel: MaxUnpool2dOptions | IntPair) {
+    super();
+    const options = typeof optionsOrKernel === 'number' || Array.isArray(optionsOrKernel) ? { kernelSize: optionsOrKernel } : optionsOrKernel;
+    const o = readOptions<MaxUnpool2dOptions>(options, ['kernelSize', 'stride', 'padding'], 'MaxUnpool2d');
+    if (o.kernelSize === undefined) throw new TypeError('MaxUnpool2d: kernelSize is required');
+    this.kernelSize = resolvePair(o.kernelSize, 'MaxUnpool2d: kernelSize', 1);
+    this.stride = o.stride === undefined || o.stride === null ? this.kernelSize : resolvePair(o.stride, 'MaxUnpool2d: stride', 1);
+    this.padding = resolvePair(o.padding, 'MaxUnpool2d: padding', 0, 0);
+  }
+
+  /** The output shape for an input of shape `inputShape`, at the default or the given output size. */
+  outputShape(inputShape: readonly number[], outputSize?: readonly number[]): number[] {
+    checkShape(inputShape, 'input');
+    if (inputShape.length !== 3 && inputShape.length !== 4) {
+      throw new RangeError(`MaxUnpool2d: input must be [N, C, H, W] or [C, H, W], got shape ${describeValue(inputShape)}`);
+    }
+    const rank = inputShape.length;
+    const defaults = [0, 1].map((axis) => (inputShape[rank - 2 + axis]! - 1) * this.stride[axis]! - 2 * this.padding[axis]! + this.kernelSize[axis]!);
+    let size = defaults;
+    if (outputSize !== undefined) {
+      if (!Array.isArray(outputSize) || (outputSize.length !== 2 && outputSize.length !== rank)) {
+        throw new TypeError(`MaxUnpool2d: outputSize must be [H, W] or a shape of rank ${rank}, got ${describeValue(outputSize)}`);
+      }
+      size = outputSize.slice(-2) as number[];
+      for (let axis = 0; axis < 2; axis++) {
+        const [value, low, high] = [size[axis], defaults[axis]! - this.stride[axis]!, defaults[axis]! + this.stride[axis]!];
+        if (typeof value !== 'number' || !Number.isInteger(value) || !(value > low && value < high)) {
+          throw new RangeError(`MaxUnpool2d: outputSize[${axis}] must be an integer strictly between ${low} and ${high}, got ${describeValue(value)}`);
+        }
+      }
+    }
+    if (size[0]! < 1 || size[1]! < 1) {
+      throw new RangeError(`MaxUnpool2d: output size must be at least 1x1, got ${size[0]}x${size[1]} for input shape ${describeValue(inputShape)}`);
+    }
+    return [...inputShape.slice(0, rank - 2), size[0]!, size[1]!];
+  }
+
+  override producesNewTensor(): boolean {
+    return true;
+  }
+
+  forward(x: TensorLike, indices?: Int64Tensor | TensorLike, outputSize?: readonly number[]): Tensor {
+    const input = checkInput(x, 'MaxUnpool2d', [3, 4], '[N, C, H, W] or [C, H, W]');
+    if (indices === undefined) throw new TypeError('MaxUnpool2d: forward(x, indices, outputSize?) needs the indices MaxPool2d.forwardWithIndices returned');
+    const shape = this.outputShape(input.shape, outputSize);
+    const positions = indexValues(indices, input.shape);
+    const rank = shape.length;
+    const outPlane = shape[rank - 2]! * shape[rank - 1]!;
+    const inPlane = input.shape[rank - 2]! * input.shape[rank - 1]!;
+    for (let i = 0; i < positions.length; i++) {
+      const at = positions[i]!;
+      if (!(at >= 0 && at < outPlane)) {
+        throw new RangeError(`MaxUnpool2d: indices[${i}] = ${at} is outside an output plane of ${outPlane} elements (output shape ${describeValue(shape)})`);
+      }
+    }
+    const y = new Float32Array(checkShapeElements(shape, 'output'));
+    const data = input.data;
+    for (let i = 0; i < positions.length; i++) y[Math.floor(i / inPlane) * outPlane + positions[i]!] = data[i]!;
+    return { shape, data: y };
+  }
+
+  override extraRepr(): string {
+    const pair = (v: readonly [number, number]): string => (v[0] === v[1] ? `${v[0]}` : `(${v[0]}, ${v[1]})`);
+    return `kernel_size=${pair(this.kernelSize)}, stride=${pair(this.stride)}, padding=${pair(this.padding)}`;
+  }
+}
+
+/** The positions of an indices tensor (int64, or float32 holding integers) of the input's shape, as numbers. */
+function indexValues(indices: unknown, shape: readonly number[]): Float64Array {
+  const t = isInt64Tensor(indices) ? asInt64Tensor(indices, 'indices') : asTensor(indices, 'indices');
+  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+    throw new RangeError(`MaxUnpool2d: indices must have the input's shape ${describeValue(shape)}, got ${describeValue(t.shape)}`);
+  }
+  const out = new Float64Array(t.data.length);
+  for (let i = 0; i < out.length; i++) {
+    const v = Number(t.data[i]!);
+    if (!Number.isInteger(v)) throw new RangeError(`MaxUnpool2d: indices[${i}] must be an integer, got ${v}`);
+    out[i] = v;
+  }
+  return out;
 }
