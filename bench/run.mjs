@@ -27,12 +27,13 @@ const rootDir = path.dirname(benchDir);
 // Options
 
 function parseArgs(argv) {
-  const opts = { filter: null, quick: false, peers: true, threads: true, save: false, rounds: null };
+  const opts = { filter: null, quick: false, peers: true, threads: true, backward: true, save: false, rounds: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quick') opts.quick = true;
     else if (arg === '--no-peers') opts.peers = false;
     else if (arg === '--no-threads') opts.threads = false;
+    else if (arg === '--no-backward') opts.backward = false;
     else if (arg === '--save') opts.save = true;
     else if (arg === '--filter' || arg.startsWith('--filter=')) {
       const value = arg === '--filter' ? argv[++i] : arg.slice('--filter='.length);
@@ -49,12 +50,13 @@ function parseArgs(argv) {
 }
 
 function usage(problem) {
-  const text = `usage: node bench/run.mjs [--filter name[,name…]] [--quick] [--no-peers] [--no-threads] [--rounds n] [--save]
+  const text = `usage: node bench/run.mjs [--filter name[,name…]] [--quick] [--no-peers] [--no-threads] [--no-backward] [--rounds n] [--save]
   --filter   only workloads whose name contains one of the given strings
              (${WORKLOADS.map((w) => w.name).join(', ')})
   --quick    one short round per engine (well under a minute); for a smoke test, not for figures
   --no-peers sepconv (and its reference path) only, without TensorFlow.js
   --no-threads skip the threads table (1 thread vs the worker pool with 2 threads and all cores)
+  --no-backward skip the backward table (conv2dBackward vs forward and vs TensorFlow.js cpu's gradients, bench/backward.mjs)
   --rounds   interleaved timing rounds per workload (default 5, 1 with --quick)
   --save     write bench/results/latest.{json,md} even for a partial run`;
   if (problem) {
@@ -452,6 +454,15 @@ async function main() {
     writeResults(results, engineNames, memory, loadStart, loadEnd, allEngines, machine);
   }
   if (opts.threads) await threadsTable(partial && !opts.save);
+  if (opts.backward) await backwardTable(partial && !opts.save);
+}
+
+/** The backward dimension (bench/backward.mjs): gradients vs the forward and vs TensorFlow.js cpu. */
+async function backwardTable(partial) {
+  log(`${elapsed()} backward table: conv2dBackward on MobileNetV1's layers vs its forward and TensorFlow.js cpu's gradients`);
+  const { runBackwardBench } = await import('./backward.mjs');
+  const { markdown } = await runBackwardBench({ quick: opts.quick, peers: opts.peers, save: !partial });
+  console.log(`\n${markdown}\n`);
 }
 
 /** The threads dimension (bench/threads.mjs): 1 thread vs the worker pool, same workloads. */

@@ -173,3 +173,76 @@ export async function createTfjsEngine(backend) {
     },
   };
 }
+
+/**
+ * TensorFlow.js cpu's gradients of one convolution (groups 1 or depthwise), the peer of
+ * sepconv's conv2dBackward: the gradient kernels `tf.grads` of `conv2d` / `depthwiseConv2d` runs
+ * (Conv2DBackpropInput + Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropInput + ...Filter),
+ * called directly through the engine because tfjs-core's npm bundle leaves the gradient
+ * registrations to the tfjs umbrella package. NCHW batch 1 in; `run()` computes both gradients;
+ * `result()` returns them in sepconv's layouts (NCHW gradInput, PyTorch-layout gradWeight), so a
+ * test can check that the bench times the same gradients.
+ *
+ * @param {import('../workloads.mjs').ConvSpec} spec
+ * @param {Float32Array} input NCHW
+ * @param {Float32Array} weight PyTorch layout
+ * @param {Float32Array} gradOutput NCHW
+ */
+export async function createTfjsGradients(spec, input, weight, gradOutput) {
+  await createTfjsEngine('cpu');
+  const { inChannels: cin, outChannels: cout, kernel: k, stride, pad, groups, height, width } = spec;
+  if (groups !== 1 && groups !== cin) throw new Error('createTfjsGradients: groups must be 1 or the input channels');
+  const depthwise = groups !== 1;
+  const padding = [[0, 0], [pad, pad], [pad, pad], [0, 0]];
+  const ho = Math.floor((height + 2 * pad - k) / stride) + 1;
+  const wo = Math.floor((width + 2 * pad - k) / stride) + 1;
+  const shape = [cout, cin / groups, k, k];
+  const x = tf.tensor4d(toNhwc(input, cin, height, width), [1, height, width, cin]);
+  const dy = tf.tensor4d(toNhwc(gradOutput, cout, ho, wo), [1, ho, wo, cout]);
+  const filterShape = depthwise ? [k, k, cin, cout / cin] : [k, k, cin, cout];
+  const filter = tf.tensor4d(toHwio(weight, shape, 0, cout), filterShape);
+  const engine = tf.engine();
+  const common = { strides: [stride, stride], pad: padding, dimRoundingMode: undefined, dilations: [1, 1], dataFormat: 'NHWC' };
+  const grads = () => depthwise
+    ? [
+      engine.runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter }, { ...common, inputShape: x.shape }),
+      engine.runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...common, filterShape }),
+    ]
+    : [
+      engine.runKernel('Conv2DBackpropInput', { dy, filter }, { ...common, inputShape: x.shape }),
+      engine.runKernel('Conv2DBackpropFilter', { x, dy }, { ...common, filterShape }),
+    ];
+  return {
+    run() {
+      const [gx, gw] = grads();
+      gx.dataSync();
+      gw.dataSync();
+      gx.dispose();
+      gw.dispose();
+    },
+    /** `{ gradInput, gradWeight }` in NCHW and `[Cout, Cin/groups, k, k]`. */
+    result() {
+      const [gx, gw] = grads();
+      const gradInput = toNchw(gx.dataSync(), cin, height, width);
+      const hwio = gw.dataSync();
+      const perGroup = cin / groups;
+      const gradWeight = new Float32Array(weight.length);
+      // HWIO [k, k, Cin/groups, Cout] (depthwise [k, k, C, K] has the same element order) → [Cout, Cin/groups, k, k].
+      for (let o = 0; o < cout; o++) {
+        for (let c = 0; c < perGroup; c++) {
+          for (let i = 0; i < k; i++) {
+            for (let j = 0; j < k; j++) gradWeight[((o * perGroup + c) * k + i) * k + j] = hwio[((i * k + j) * perGroup + c) * cout + o];
+          }
+        }
+      }
+      gx.dispose();
+      gw.dispose();
+      return { gradInput, gradWeight };
+    },
+    dispose() {
+      x.dispose();
+      dy.dispose();
+      filter.dispose();
+    },
+  };
+}
