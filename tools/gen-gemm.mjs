@@ -42,13 +42,18 @@ function tree(terms) {
   return `(${tree(terms.slice(0, half))} + ${tree(terms.slice(half))})`;
 }
 
-const MODE_SUFFIX = { accumulate: '', first: 'First', store: 'Store', storeRelu: 'StoreRelu', storeRelu6: 'StoreRelu6' };
+const MODE_SUFFIX = {
+  accumulate: '', first: 'First', store: 'Store', storeRelu: 'StoreRelu', storeRelu6: 'StoreRelu6',
+  accumulateT: 'T', storeT: 'StoreT',
+};
 const MODE_DOC = {
   accumulate: 'acc += A·panel',
   first: 'acc = bias + A·panel (first block)',
   store: 'C = acc + A·panel (last block)',
   storeRelu: 'C = relu(acc + A·panel) (last block)',
   storeRelu6: 'C = relu6(acc + A·panel) (last block)',
+  accumulateT: 'acc += A·panel with A stored transposed (a[aIdx + k*lda + r])',
+  storeT: 'C = acc + A·panel with A stored transposed (last block)',
 };
 
 function kernelName(rows, k, mode) {
@@ -57,20 +62,35 @@ function kernelName(rows, k, mode) {
 
 function kernel(rows, k, mode) {
   const stores = mode.startsWith('store');
+  // The transposed-A modes (suffix T) read A[r, t] at a[aIdx + t*lda + r]: the backward's
+  // gradInput GEMM multiplies by Wᵀ without transposing W first.
+  const transposed = mode.endsWith('T');
   const lines = [];
   lines.push(`/** ${rows} row${rows > 1 ? 's' : ''} × ${k} reduction step${k > 1 ? 's' : ''}: ${MODE_DOC[mode]}. */`);
   const params = ['n: number', 'a: Float32Array', 'aIdx: number', 'lda: number', 'panel: Float32Array', 'pIdx: number', 'acc: Float64Array'];
   if (mode === 'first') params.push('bias: Float32Array', 'biasIdx: number');
   if (stores) params.push('c: Float32Array', 'cIdx: number', 'ldc: number');
   lines.push(`export function ${kernelName(rows, k, mode)}(${params.join(', ')}): void {`);
-  for (let r = 0; r < rows; r++) {
-    const rowStart = r === 0 ? 'aIdx' : `(aIdx + ${r === 1 ? 'lda' : `${r} * lda`}) | 0`;
-    lines.push(`  const aRow${r} = ${rowStart};`);
-  }
-  for (let r = 0; r < rows; r++) {
-    const decls = [];
-    for (let t = 0; t < k; t++) decls.push(`a${r}_${t} = a[${t === 0 ? `aRow${r}` : `aRow${r} + ${t}`}]!`);
-    lines.push(`  const ${decls.join(', ')};`);
+  if (transposed) {
+    for (let t = 0; t < k; t++) {
+      const colStart = t === 0 ? 'aIdx' : `(aIdx + ${t === 1 ? 'lda' : `${t} * lda`}) | 0`;
+      lines.push(`  const aCol${t} = ${colStart};`);
+    }
+    for (let r = 0; r < rows; r++) {
+      const decls = [];
+      for (let t = 0; t < k; t++) decls.push(`a${r}_${t} = a[${r === 0 ? `aCol${t}` : `aCol${t} + ${r}`}]!`);
+      lines.push(`  const ${decls.join(', ')};`);
+    }
+  } else {
+    for (let r = 0; r < rows; r++) {
+      const rowStart = r === 0 ? 'aIdx' : `(aIdx + ${r === 1 ? 'lda' : `${r} * lda`}) | 0`;
+      lines.push(`  const aRow${r} = ${rowStart};`);
+    }
+    for (let r = 0; r < rows; r++) {
+      const decls = [];
+      for (let t = 0; t < k; t++) decls.push(`a${r}_${t} = a[${t === 0 ? `aRow${r}` : `aRow${r} + ${t}`}]!`);
+      lines.push(`  const ${decls.join(', ')};`);
+    }
   }
   if (mode === 'first') {
     const decls = [];
@@ -97,9 +117,9 @@ function kernel(rows, k, mode) {
     // prev + tree, written out (not +=) so the evaluation order is explicit.
     const value = `${prev} + ${sum}`;
     const target = r === 0 ? 'cj' : r === 1 ? 'cj + ldc' : `cj + cStep${r}`;
-    if (mode === 'accumulate' || mode === 'first') {
+    if (mode === 'accumulate' || mode === 'accumulateT' || mode === 'first') {
       lines.push(`    acc[${index}] = ${value};`);
-    } else if (mode === 'store') {
+    } else if (mode === 'store' || mode === 'storeT') {
       lines.push(`    c[${target}] = ${value};`);
     } else {
       lines.push(`    const v${r} = ${value};`);
@@ -153,6 +173,7 @@ export function generate() {
   parts.push('//   v[r, j] = prev[r, j] + tree_K(a[aIdx + r*lda + k] * panel[pIdx + j*K + k])');
   parts.push('// with prev the float64 accumulator acc[j*R + r] (or the bias for First), written back to acc');
   parts.push('// or, for Store*, to c[cIdx + r*ldc + j] (with relu/relu6 for StoreRelu/StoreRelu6).');
+  parts.push('// The *T kernels read A transposed, A[r, k] = a[aIdx + k*lda + r] (the backward\'s Wᵀ·dY).');
   parts.push('// tree_K is the same balanced sum in every kernel with the same K. See the generator for why.');
   parts.push('');
   parts.push(`export const ROW_BLOCKS: readonly number[] = [${ROW_BLOCKS.join(', ')}];`);
@@ -164,6 +185,12 @@ export function generate() {
       parts.push(kernel(rows, k, 'store'), '');
     }
   }
+  for (const rows of ROW_BLOCKS) {
+    for (let k = K_BLOCK; k >= 1; k--) {
+      parts.push(kernel(rows, k, 'accumulateT'), '');
+      parts.push(kernel(rows, k, 'storeT'), '');
+    }
+  }
   parts.push(kernel(FULL_ROWS, K_BLOCK, 'first'), '');
   for (let k = K_BLOCK; k >= 1; k--) {
     parts.push(kernel(FULL_ROWS, k, 'storeRelu'), '');
@@ -171,6 +198,8 @@ export function generate() {
   }
   parts.push(dispatcher('accumulateBlock', 'accumulate', ROW_BLOCKS, 'acc += A·panel for `rows` in ROW_BLOCKS and `k` in 1..8.'), '');
   parts.push(dispatcher('storeBlock', 'store', ROW_BLOCKS, 'The last block: C = acc + A·panel, for `rows` in ROW_BLOCKS and `k` in 1..8.'), '');
+  parts.push(dispatcher('accumulateBlockT', 'accumulateT', ROW_BLOCKS, 'acc += A·panel with A transposed (a[aIdx + k*lda + r]), for `rows` in ROW_BLOCKS and `k` in 1..8.'), '');
+  parts.push(dispatcher('storeBlockT', 'storeT', ROW_BLOCKS, 'The last block with A transposed: C = acc + A·panel.'), '');
   parts.push(dispatcher('storeBlockRelu', 'storeRelu', [FULL_ROWS], `The last block of a full ${FULL_ROWS}-row block: C = relu(acc + A·panel), \`k\` in 1..8.`), '');
   parts.push(dispatcher('storeBlockRelu6', 'storeRelu6', [FULL_ROWS], `The last block of a full ${FULL_ROWS}-row block: C = relu6(acc + A·panel), \`k\` in 1..8.`), '');
   return parts.join('\n');

@@ -17,9 +17,9 @@
  * every element is fixed by the chunking, so results are bitwise repeatable.
  */
 import type { Conv2dGeometry } from './geometry.js';
-import { accumulateBlock, K_BLOCK } from './gen/gemm-blocks.js';
-import { ROW_BLOCK } from './gemm.js';
-import { SLOT_GRADIENT_SUMS, SLOT_PANEL_2, type Scratch } from './scratch.js';
+import { accumulateBlock, accumulateBlockT, K_BLOCK, storeBlockT } from './gen/gemm-blocks.js';
+import { packPanel, panelColumns, ROW_BLOCK } from './gemm.js';
+import { SLOT_ACCUMULATORS, SLOT_GRADIENT_SUMS, SLOT_PANEL, SLOT_PANEL_2, type Scratch } from './scratch.js';
 
 /** dW columns per panel (the n of the GEMM blocks). */
 export const PANEL_COLUMNS = 64;
@@ -163,16 +163,44 @@ export function weightGradientGemm(
 }
 
 /**
- * Writes W_gᵀ for every group into `out`: `out[g·depth·coutPerGroup + k·coutPerGroup + o] =
- * w[(g·coutPerGroup + o)·depth + k]`, the A operand of dCol_g = W_gᵀ · dY_g (depth × Cout/groups).
+ * C = Aᵀ·P for one packed panel P (K × n, see packPanel), A stored K×M at `a[aOff + k*lda + i]`
+ * (so Aᵀ is M×K): `c[cOff + i*ldc + j] = sum_k A[k, i] · P[k, j]`, float64 sums, no bias. The
+ * gradInput GEMMs multiply by W_gᵀ this way without transposing W (a transposed copy of a large
+ * W, written with a stride, cost as much as a tenth of the GEMM). Each element is summed as
+ * tree8(k = 0..7) + tree8(k = 8..15) + ..., whatever its row block.
  */
-export function transposeGroupWeights(w: Float32Array, groups: number, coutPerGroup: number, depth: number, out: Float32Array): void {
-  for (let group = 0; group < groups; group++) {
-    const base = group * depth * coutPerGroup;
-    for (let o = 0; o < coutPerGroup; o++) {
-      const src = (group * coutPerGroup + o) * depth;
-      for (let k = 0; k < depth; k++) out[base + k * coutPerGroup + o] = w[src + k]!;
-    }
+export function gemmPanelTransposedA(
+  M: number, n: number, K: number, a: Float32Array, aOff: number, lda: number,
+  panel: Float32Array, c: Float32Array, cOff: number, ldc: number, acc: Float64Array,
+): void {
+  if (K <= 0) {
+    for (let i = 0; i < M; i++) c.fill(0, cOff + i * ldc, cOff + i * ldc + n);
+    return;
+  }
+  const lastK = K > K_BLOCK ? K - 1 - ((K - 1) % K_BLOCK) : 0;
+  const lastDepth = K - lastK;
+  for (let i0 = 0; i0 < M;) {
+    const rows = rowsAt(M - i0);
+    acc.fill(0, 0, rows * n);
+    for (let k0 = 0; k0 < lastK; k0 += K_BLOCK) accumulateBlockT(rows, K_BLOCK, n, a, aOff + k0 * lda + i0, lda, panel, k0 * n, acc);
+    storeBlockT(rows, lastDepth, n, a, aOff + lastK * lda + i0, lda, panel, lastK * n, acc, c, cOff + i0 * ldc, ldc);
+    i0 += rows;
+  }
+}
+
+/** C (M×N) = Aᵀ·B with A stored K×M (`a[aOff + k*lda + i]`) and B K×N (`b[bOff + k*ldb + j]`). */
+export function sgemmTransposedA(
+  M: number, N: number, K: number, a: Float32Array, aOff: number, lda: number,
+  b: Float32Array, bOff: number, ldb: number, c: Float32Array, cOff: number, ldc: number, scratch: Scratch,
+): void {
+  if (M <= 0 || N <= 0) return;
+  const columns = N < panelColumns(K) ? N : panelColumns(K);
+  const panel = scratch.get(SLOT_PANEL, Math.max(1, K * columns));
+  const acc = scratch.getFloat64(SLOT_ACCUMULATORS, ROW_BLOCK * columns);
+  for (let j0 = 0; j0 < N; j0 += columns) {
+    const n = N - j0 < columns ? N - j0 : columns;
+    packPanel(K, n, b, bOff + j0, ldb, panel);
+    gemmPanelTransposedA(M, n, K, a, aOff, lda, panel, c, cOff + j0, ldc, acc);
   }
 }
 

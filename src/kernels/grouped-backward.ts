@@ -14,8 +14,8 @@
  *     read (gemm-gradient.ts).
  */
 import type { Conv2dGeometry } from './geometry.js';
-import { gemmPanel, packPanel, panelColumns, ROW_BLOCK } from './gemm.js';
-import { addColumnsToImage, transposeGroupWeights, weightGradientGemm } from './gemm-gradient.js';
+import { packPanel, panelColumns, ROW_BLOCK } from './gemm.js';
+import { addColumnsToImage, gemmPanelTransposedA, weightGradientGemm } from './gemm-gradient.js';
 import { groupedConv } from './grouped.js';
 import { SLOT_ACCUMULATORS, SLOT_COLUMNS, SLOT_FILTERS, SLOT_PANEL, type Scratch } from './scratch.js';
 
@@ -71,13 +71,12 @@ export function groupedGradInput(g: Conv2dGeometry, dy: Float32Array, w: Float32
   const cinPerGroup = Cin / groups;
   const coutPerGroup = Cout / groups;
   const depth = cinPerGroup * g.kernelH * g.kernelW;
-  const filters = scratch.get(SLOT_FILTERS, Cin * coutPerGroup * g.kernelH * g.kernelW);
   if (gradInputIsForwardConvolution(g)) {
+    const filters = scratch.get(SLOT_FILTERS, Cin * coutPerGroup * g.kernelH * g.kernelW);
     rotateAndTranspose(g, w, filters);
     groupedConv(dualGeometry(g), dy, filters, null, 0, dx, scratch);
     return;
   }
-  transposeGroupWeights(w, groups, coutPerGroup, depth, filters);
   const pixels = g.outHeight * g.outWidth;
   const columns = Math.min(pixels, panelColumns(coutPerGroup), Math.max(16, Math.floor(COLUMNS_BUDGET / depth)));
   const panel = scratch.get(SLOT_PANEL, coutPerGroup * columns);
@@ -91,7 +90,8 @@ export function groupedGradInput(g: Conv2dGeometry, dy: Float32Array, w: Float32
       for (let p0 = 0; p0 < pixels; p0 += columns) {
         const width = Math.min(columns, pixels - p0);
         packPanel(coutPerGroup, width, dy, dyGroup + p0, pixels, panel);
-        gemmPanel(depth, width, coutPerGroup, filters, group * depth * coutPerGroup, coutPerGroup, panel, cols, 0, width, null, 0, 0, acc);
+        // W_g is [Cout/groups, depth] row-major: the transposed A of dCol = W_gᵀ · dY_g.
+        gemmPanelTransposedA(depth, width, coutPerGroup, w, group * coutPerGroup * depth, depth, panel, cols, 0, width, acc);
         addColumnsToImage(g, cols, cinPerGroup, p0, width, dx, xGroup);
       }
     }

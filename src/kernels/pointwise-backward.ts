@@ -11,26 +11,24 @@
  * pixels are gathered into the panels (gemm-gradient.ts).
  */
 import type { Conv2dGeometry } from './geometry.js';
-import { sgemm } from './gemm.js';
-import { transposeGroupWeights, weightGradientGemm } from './gemm-gradient.js';
-import { SLOT_COLUMNS, SLOT_FILTERS, type Scratch } from './scratch.js';
+import { sgemmTransposedA, weightGradientGemm } from './gemm-gradient.js';
+import { SLOT_COLUMNS, type Scratch } from './scratch.js';
 
 export function pointwiseGradInput(g: Conv2dGeometry, dy: Float32Array, w: Float32Array, dx: Float32Array, scratch: Scratch): void {
   const { inChannels: Cin, outChannels: Cout, groups, inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo, strideH, strideW } = g;
   const cinPerGroup = Cin / groups;
   const coutPerGroup = Cout / groups;
   const pixels = Ho * Wo;
-  const wt = scratch.get(SLOT_FILTERS, Cin * coutPerGroup);
-  transposeGroupWeights(w, groups, coutPerGroup, cinPerGroup, wt);
   const strided = strideH !== 1 || strideW !== 1;
   const cols = strided ? scratch.get(SLOT_COLUMNS, cinPerGroup * pixels) : dx;
   for (let n = 0; n < g.batch; n++) {
     for (let group = 0; group < groups; group++) {
       const xGroup = (n * Cin + group * cinPerGroup) * H * W;
       const dyGroup = (n * Cout + group * coutPerGroup) * pixels;
-      sgemm(
-        cinPerGroup, pixels, coutPerGroup, wt, group * cinPerGroup * coutPerGroup, coutPerGroup,
-        dy, dyGroup, pixels, cols, strided ? 0 : xGroup, pixels, null, 0, 0, scratch,
+      // W_g is [Cout/groups, Cin/groups] row-major: the transposed A of dX_g = W_gᵀ · dY_g.
+      sgemmTransposedA(
+        cinPerGroup, pixels, coutPerGroup, w, group * coutPerGroup * cinPerGroup, cinPerGroup,
+        dy, dyGroup, pixels, cols, strided ? 0 : xGroup, pixels, scratch,
       );
       if (strided) {
         dx.fill(0, xGroup, xGroup + cinPerGroup * H * W);

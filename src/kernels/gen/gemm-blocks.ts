@@ -4,6 +4,7 @@
 //   v[r, j] = prev[r, j] + tree_K(a[aIdx + r*lda + k] * panel[pIdx + j*K + k])
 // with prev the float64 accumulator acc[j*R + r] (or the bias for First), written back to acc
 // or, for Store*, to c[cIdx + r*ldc + j] (with relu/relu6 for StoreRelu/StoreRelu6).
+// The *T kernels read A transposed, A[r, k] = a[aIdx + k*lda + r] (the backward's Wᵀ·dY).
 // tree_K is the same balanced sum in every kernel with the same K. See the generator for why.
 
 export const ROW_BLOCKS: readonly number[] = [16, 8, 4, 2, 1];
@@ -2633,6 +2634,2494 @@ export function rows1k1Store(n: number, a: Float32Array, aIdx: number, lda: numb
   }
 }
 
+/** 16 rows × 8 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows16k8T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const aCol6 = (aIdx + 6 * lda) | 0;
+  const aCol7 = (aIdx + 7 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!, a0_6 = a[aCol6]!, a0_7 = a[aCol7]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!, a1_5 = a[aCol5 + 1]!, a1_6 = a[aCol6 + 1]!, a1_7 = a[aCol7 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!, a2_4 = a[aCol4 + 2]!, a2_5 = a[aCol5 + 2]!, a2_6 = a[aCol6 + 2]!, a2_7 = a[aCol7 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!, a3_4 = a[aCol4 + 3]!, a3_5 = a[aCol5 + 3]!, a3_6 = a[aCol6 + 3]!, a3_7 = a[aCol7 + 3]!;
+  const a4_0 = a[aCol0 + 4]!, a4_1 = a[aCol1 + 4]!, a4_2 = a[aCol2 + 4]!, a4_3 = a[aCol3 + 4]!, a4_4 = a[aCol4 + 4]!, a4_5 = a[aCol5 + 4]!, a4_6 = a[aCol6 + 4]!, a4_7 = a[aCol7 + 4]!;
+  const a5_0 = a[aCol0 + 5]!, a5_1 = a[aCol1 + 5]!, a5_2 = a[aCol2 + 5]!, a5_3 = a[aCol3 + 5]!, a5_4 = a[aCol4 + 5]!, a5_5 = a[aCol5 + 5]!, a5_6 = a[aCol6 + 5]!, a5_7 = a[aCol7 + 5]!;
+  const a6_0 = a[aCol0 + 6]!, a6_1 = a[aCol1 + 6]!, a6_2 = a[aCol2 + 6]!, a6_3 = a[aCol3 + 6]!, a6_4 = a[aCol4 + 6]!, a6_5 = a[aCol5 + 6]!, a6_6 = a[aCol6 + 6]!, a6_7 = a[aCol7 + 6]!;
+  const a7_0 = a[aCol0 + 7]!, a7_1 = a[aCol1 + 7]!, a7_2 = a[aCol2 + 7]!, a7_3 = a[aCol3 + 7]!, a7_4 = a[aCol4 + 7]!, a7_5 = a[aCol5 + 7]!, a7_6 = a[aCol6 + 7]!, a7_7 = a[aCol7 + 7]!;
+  const a8_0 = a[aCol0 + 8]!, a8_1 = a[aCol1 + 8]!, a8_2 = a[aCol2 + 8]!, a8_3 = a[aCol3 + 8]!, a8_4 = a[aCol4 + 8]!, a8_5 = a[aCol5 + 8]!, a8_6 = a[aCol6 + 8]!, a8_7 = a[aCol7 + 8]!;
+  const a9_0 = a[aCol0 + 9]!, a9_1 = a[aCol1 + 9]!, a9_2 = a[aCol2 + 9]!, a9_3 = a[aCol3 + 9]!, a9_4 = a[aCol4 + 9]!, a9_5 = a[aCol5 + 9]!, a9_6 = a[aCol6 + 9]!, a9_7 = a[aCol7 + 9]!;
+  const a10_0 = a[aCol0 + 10]!, a10_1 = a[aCol1 + 10]!, a10_2 = a[aCol2 + 10]!, a10_3 = a[aCol3 + 10]!, a10_4 = a[aCol4 + 10]!, a10_5 = a[aCol5 + 10]!, a10_6 = a[aCol6 + 10]!, a10_7 = a[aCol7 + 10]!;
+  const a11_0 = a[aCol0 + 11]!, a11_1 = a[aCol1 + 11]!, a11_2 = a[aCol2 + 11]!, a11_3 = a[aCol3 + 11]!, a11_4 = a[aCol4 + 11]!, a11_5 = a[aCol5 + 11]!, a11_6 = a[aCol6 + 11]!, a11_7 = a[aCol7 + 11]!;
+  const a12_0 = a[aCol0 + 12]!, a12_1 = a[aCol1 + 12]!, a12_2 = a[aCol2 + 12]!, a12_3 = a[aCol3 + 12]!, a12_4 = a[aCol4 + 12]!, a12_5 = a[aCol5 + 12]!, a12_6 = a[aCol6 + 12]!, a12_7 = a[aCol7 + 12]!;
+  const a13_0 = a[aCol0 + 13]!, a13_1 = a[aCol1 + 13]!, a13_2 = a[aCol2 + 13]!, a13_3 = a[aCol3 + 13]!, a13_4 = a[aCol4 + 13]!, a13_5 = a[aCol5 + 13]!, a13_6 = a[aCol6 + 13]!, a13_7 = a[aCol7 + 13]!;
+  const a14_0 = a[aCol0 + 14]!, a14_1 = a[aCol1 + 14]!, a14_2 = a[aCol2 + 14]!, a14_3 = a[aCol3 + 14]!, a14_4 = a[aCol4 + 14]!, a14_5 = a[aCol5 + 14]!, a14_6 = a[aCol6 + 14]!, a14_7 = a[aCol7 + 14]!;
+  const a15_0 = a[aCol0 + 15]!, a15_1 = a[aCol1 + 15]!, a15_2 = a[aCol2 + 15]!, a15_3 = a[aCol3 + 15]!, a15_4 = a[aCol4 + 15]!, a15_5 = a[aCol5 + 15]!, a15_6 = a[aCol6 + 15]!, a15_7 = a[aCol7 + 15]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!, b7 = panel[p + 7]!;
+    acc[q] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + (a0_6 * b6 + a0_7 * b7)));
+    acc[q + 1] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3)) + ((a1_4 * b4 + a1_5 * b5) + (a1_6 * b6 + a1_7 * b7)));
+    acc[q + 2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + (a2_2 * b2 + a2_3 * b3)) + ((a2_4 * b4 + a2_5 * b5) + (a2_6 * b6 + a2_7 * b7)));
+    acc[q + 3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + (a3_2 * b2 + a3_3 * b3)) + ((a3_4 * b4 + a3_5 * b5) + (a3_6 * b6 + a3_7 * b7)));
+    acc[q + 4] = acc[q + 4]! + (((a4_0 * b0 + a4_1 * b1) + (a4_2 * b2 + a4_3 * b3)) + ((a4_4 * b4 + a4_5 * b5) + (a4_6 * b6 + a4_7 * b7)));
+    acc[q + 5] = acc[q + 5]! + (((a5_0 * b0 + a5_1 * b1) + (a5_2 * b2 + a5_3 * b3)) + ((a5_4 * b4 + a5_5 * b5) + (a5_6 * b6 + a5_7 * b7)));
+    acc[q + 6] = acc[q + 6]! + (((a6_0 * b0 + a6_1 * b1) + (a6_2 * b2 + a6_3 * b3)) + ((a6_4 * b4 + a6_5 * b5) + (a6_6 * b6 + a6_7 * b7)));
+    acc[q + 7] = acc[q + 7]! + (((a7_0 * b0 + a7_1 * b1) + (a7_2 * b2 + a7_3 * b3)) + ((a7_4 * b4 + a7_5 * b5) + (a7_6 * b6 + a7_7 * b7)));
+    acc[q + 8] = acc[q + 8]! + (((a8_0 * b0 + a8_1 * b1) + (a8_2 * b2 + a8_3 * b3)) + ((a8_4 * b4 + a8_5 * b5) + (a8_6 * b6 + a8_7 * b7)));
+    acc[q + 9] = acc[q + 9]! + (((a9_0 * b0 + a9_1 * b1) + (a9_2 * b2 + a9_3 * b3)) + ((a9_4 * b4 + a9_5 * b5) + (a9_6 * b6 + a9_7 * b7)));
+    acc[q + 10] = acc[q + 10]! + (((a10_0 * b0 + a10_1 * b1) + (a10_2 * b2 + a10_3 * b3)) + ((a10_4 * b4 + a10_5 * b5) + (a10_6 * b6 + a10_7 * b7)));
+    acc[q + 11] = acc[q + 11]! + (((a11_0 * b0 + a11_1 * b1) + (a11_2 * b2 + a11_3 * b3)) + ((a11_4 * b4 + a11_5 * b5) + (a11_6 * b6 + a11_7 * b7)));
+    acc[q + 12] = acc[q + 12]! + (((a12_0 * b0 + a12_1 * b1) + (a12_2 * b2 + a12_3 * b3)) + ((a12_4 * b4 + a12_5 * b5) + (a12_6 * b6 + a12_7 * b7)));
+    acc[q + 13] = acc[q + 13]! + (((a13_0 * b0 + a13_1 * b1) + (a13_2 * b2 + a13_3 * b3)) + ((a13_4 * b4 + a13_5 * b5) + (a13_6 * b6 + a13_7 * b7)));
+    acc[q + 14] = acc[q + 14]! + (((a14_0 * b0 + a14_1 * b1) + (a14_2 * b2 + a14_3 * b3)) + ((a14_4 * b4 + a14_5 * b5) + (a14_6 * b6 + a14_7 * b7)));
+    acc[q + 15] = acc[q + 15]! + (((a15_0 * b0 + a15_1 * b1) + (a15_2 * b2 + a15_3 * b3)) + ((a15_4 * b4 + a15_5 * b5) + (a15_6 * b6 + a15_7 * b7)));
+    p = (p + 8) | 0;
+    q = (q + 16) | 0;
+  }
+}
+
+/** 16 rows × 8 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows16k8StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const aCol6 = (aIdx + 6 * lda) | 0;
+  const aCol7 = (aIdx + 7 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!, a0_6 = a[aCol6]!, a0_7 = a[aCol7]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!, a1_5 = a[aCol5 + 1]!, a1_6 = a[aCol6 + 1]!, a1_7 = a[aCol7 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!, a2_4 = a[aCol4 + 2]!, a2_5 = a[aCol5 + 2]!, a2_6 = a[aCol6 + 2]!, a2_7 = a[aCol7 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!, a3_4 = a[aCol4 + 3]!, a3_5 = a[aCol5 + 3]!, a3_6 = a[aCol6 + 3]!, a3_7 = a[aCol7 + 3]!;
+  const a4_0 = a[aCol0 + 4]!, a4_1 = a[aCol1 + 4]!, a4_2 = a[aCol2 + 4]!, a4_3 = a[aCol3 + 4]!, a4_4 = a[aCol4 + 4]!, a4_5 = a[aCol5 + 4]!, a4_6 = a[aCol6 + 4]!, a4_7 = a[aCol7 + 4]!;
+  const a5_0 = a[aCol0 + 5]!, a5_1 = a[aCol1 + 5]!, a5_2 = a[aCol2 + 5]!, a5_3 = a[aCol3 + 5]!, a5_4 = a[aCol4 + 5]!, a5_5 = a[aCol5 + 5]!, a5_6 = a[aCol6 + 5]!, a5_7 = a[aCol7 + 5]!;
+  const a6_0 = a[aCol0 + 6]!, a6_1 = a[aCol1 + 6]!, a6_2 = a[aCol2 + 6]!, a6_3 = a[aCol3 + 6]!, a6_4 = a[aCol4 + 6]!, a6_5 = a[aCol5 + 6]!, a6_6 = a[aCol6 + 6]!, a6_7 = a[aCol7 + 6]!;
+  const a7_0 = a[aCol0 + 7]!, a7_1 = a[aCol1 + 7]!, a7_2 = a[aCol2 + 7]!, a7_3 = a[aCol3 + 7]!, a7_4 = a[aCol4 + 7]!, a7_5 = a[aCol5 + 7]!, a7_6 = a[aCol6 + 7]!, a7_7 = a[aCol7 + 7]!;
+  const a8_0 = a[aCol0 + 8]!, a8_1 = a[aCol1 + 8]!, a8_2 = a[aCol2 + 8]!, a8_3 = a[aCol3 + 8]!, a8_4 = a[aCol4 + 8]!, a8_5 = a[aCol5 + 8]!, a8_6 = a[aCol6 + 8]!, a8_7 = a[aCol7 + 8]!;
+  const a9_0 = a[aCol0 + 9]!, a9_1 = a[aCol1 + 9]!, a9_2 = a[aCol2 + 9]!, a9_3 = a[aCol3 + 9]!, a9_4 = a[aCol4 + 9]!, a9_5 = a[aCol5 + 9]!, a9_6 = a[aCol6 + 9]!, a9_7 = a[aCol7 + 9]!;
+  const a10_0 = a[aCol0 + 10]!, a10_1 = a[aCol1 + 10]!, a10_2 = a[aCol2 + 10]!, a10_3 = a[aCol3 + 10]!, a10_4 = a[aCol4 + 10]!, a10_5 = a[aCol5 + 10]!, a10_6 = a[aCol6 + 10]!, a10_7 = a[aCol7 + 10]!;
+  const a11_0 = a[aCol0 + 11]!, a11_1 = a[aCol1 + 11]!, a11_2 = a[aCol2 + 11]!, a11_3 = a[aCol3 + 11]!, a11_4 = a[aCol4 + 11]!, a11_5 = a[aCol5 + 11]!, a11_6 = a[aCol6 + 11]!, a11_7 = a[aCol7 + 11]!;
+  const a12_0 = a[aCol0 + 12]!, a12_1 = a[aCol1 + 12]!, a12_2 = a[aCol2 + 12]!, a12_3 = a[aCol3 + 12]!, a12_4 = a[aCol4 + 12]!, a12_5 = a[aCol5 + 12]!, a12_6 = a[aCol6 + 12]!, a12_7 = a[aCol7 + 12]!;
+  const a13_0 = a[aCol0 + 13]!, a13_1 = a[aCol1 + 13]!, a13_2 = a[aCol2 + 13]!, a13_3 = a[aCol3 + 13]!, a13_4 = a[aCol4 + 13]!, a13_5 = a[aCol5 + 13]!, a13_6 = a[aCol6 + 13]!, a13_7 = a[aCol7 + 13]!;
+  const a14_0 = a[aCol0 + 14]!, a14_1 = a[aCol1 + 14]!, a14_2 = a[aCol2 + 14]!, a14_3 = a[aCol3 + 14]!, a14_4 = a[aCol4 + 14]!, a14_5 = a[aCol5 + 14]!, a14_6 = a[aCol6 + 14]!, a14_7 = a[aCol7 + 14]!;
+  const a15_0 = a[aCol0 + 15]!, a15_1 = a[aCol1 + 15]!, a15_2 = a[aCol2 + 15]!, a15_3 = a[aCol3 + 15]!, a15_4 = a[aCol4 + 15]!, a15_5 = a[aCol5 + 15]!, a15_6 = a[aCol6 + 15]!, a15_7 = a[aCol7 + 15]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  const cStep8 = 8 * ldc;
+  const cStep9 = 9 * ldc;
+  const cStep10 = 10 * ldc;
+  const cStep11 = 11 * ldc;
+  const cStep12 = 12 * ldc;
+  const cStep13 = 13 * ldc;
+  const cStep14 = 14 * ldc;
+  const cStep15 = 15 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!, b7 = panel[p + 7]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + (a0_6 * b6 + a0_7 * b7)));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3)) + ((a1_4 * b4 + a1_5 * b5) + (a1_6 * b6 + a1_7 * b7)));
+    c[cj + cStep2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + (a2_2 * b2 + a2_3 * b3)) + ((a2_4 * b4 + a2_5 * b5) + (a2_6 * b6 + a2_7 * b7)));
+    c[cj + cStep3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + (a3_2 * b2 + a3_3 * b3)) + ((a3_4 * b4 + a3_5 * b5) + (a3_6 * b6 + a3_7 * b7)));
+    c[cj + cStep4] = acc[q + 4]! + (((a4_0 * b0 + a4_1 * b1) + (a4_2 * b2 + a4_3 * b3)) + ((a4_4 * b4 + a4_5 * b5) + (a4_6 * b6 + a4_7 * b7)));
+    c[cj + cStep5] = acc[q + 5]! + (((a5_0 * b0 + a5_1 * b1) + (a5_2 * b2 + a5_3 * b3)) + ((a5_4 * b4 + a5_5 * b5) + (a5_6 * b6 + a5_7 * b7)));
+    c[cj + cStep6] = acc[q + 6]! + (((a6_0 * b0 + a6_1 * b1) + (a6_2 * b2 + a6_3 * b3)) + ((a6_4 * b4 + a6_5 * b5) + (a6_6 * b6 + a6_7 * b7)));
+    c[cj + cStep7] = acc[q + 7]! + (((a7_0 * b0 + a7_1 * b1) + (a7_2 * b2 + a7_3 * b3)) + ((a7_4 * b4 + a7_5 * b5) + (a7_6 * b6 + a7_7 * b7)));
+    c[cj + cStep8] = acc[q + 8]! + (((a8_0 * b0 + a8_1 * b1) + (a8_2 * b2 + a8_3 * b3)) + ((a8_4 * b4 + a8_5 * b5) + (a8_6 * b6 + a8_7 * b7)));
+    c[cj + cStep9] = acc[q + 9]! + (((a9_0 * b0 + a9_1 * b1) + (a9_2 * b2 + a9_3 * b3)) + ((a9_4 * b4 + a9_5 * b5) + (a9_6 * b6 + a9_7 * b7)));
+    c[cj + cStep10] = acc[q + 10]! + (((a10_0 * b0 + a10_1 * b1) + (a10_2 * b2 + a10_3 * b3)) + ((a10_4 * b4 + a10_5 * b5) + (a10_6 * b6 + a10_7 * b7)));
+    c[cj + cStep11] = acc[q + 11]! + (((a11_0 * b0 + a11_1 * b1) + (a11_2 * b2 + a11_3 * b3)) + ((a11_4 * b4 + a11_5 * b5) + (a11_6 * b6 + a11_7 * b7)));
+    c[cj + cStep12] = acc[q + 12]! + (((a12_0 * b0 + a12_1 * b1) + (a12_2 * b2 + a12_3 * b3)) + ((a12_4 * b4 + a12_5 * b5) + (a12_6 * b6 + a12_7 * b7)));
+    c[cj + cStep13] = acc[q + 13]! + (((a13_0 * b0 + a13_1 * b1) + (a13_2 * b2 + a13_3 * b3)) + ((a13_4 * b4 + a13_5 * b5) + (a13_6 * b6 + a13_7 * b7)));
+    c[cj + cStep14] = acc[q + 14]! + (((a14_0 * b0 + a14_1 * b1) + (a14_2 * b2 + a14_3 * b3)) + ((a14_4 * b4 + a14_5 * b5) + (a14_6 * b6 + a14_7 * b7)));
+    c[cj + cStep15] = acc[q + 15]! + (((a15_0 * b0 + a15_1 * b1) + (a15_2 * b2 + a15_3 * b3)) + ((a15_4 * b4 + a15_5 * b5) + (a15_6 * b6 + a15_7 * b7)));
+    p = (p + 8) | 0;
+    q = (q + 16) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 16 rows × 7 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows16k7T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const aCol6 = (aIdx + 6 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!, a0_6 = a[aCol6]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!, a1_5 = a[aCol5 + 1]!, a1_6 = a[aCol6 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!, a2_4 = a[aCol4 + 2]!, a2_5 = a[aCol5 + 2]!, a2_6 = a[aCol6 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!, a3_4 = a[aCol4 + 3]!, a3_5 = a[aCol5 + 3]!, a3_6 = a[aCol6 + 3]!;
+  const a4_0 = a[aCol0 + 4]!, a4_1 = a[aCol1 + 4]!, a4_2 = a[aCol2 + 4]!, a4_3 = a[aCol3 + 4]!, a4_4 = a[aCol4 + 4]!, a4_5 = a[aCol5 + 4]!, a4_6 = a[aCol6 + 4]!;
+  const a5_0 = a[aCol0 + 5]!, a5_1 = a[aCol1 + 5]!, a5_2 = a[aCol2 + 5]!, a5_3 = a[aCol3 + 5]!, a5_4 = a[aCol4 + 5]!, a5_5 = a[aCol5 + 5]!, a5_6 = a[aCol6 + 5]!;
+  const a6_0 = a[aCol0 + 6]!, a6_1 = a[aCol1 + 6]!, a6_2 = a[aCol2 + 6]!, a6_3 = a[aCol3 + 6]!, a6_4 = a[aCol4 + 6]!, a6_5 = a[aCol5 + 6]!, a6_6 = a[aCol6 + 6]!;
+  const a7_0 = a[aCol0 + 7]!, a7_1 = a[aCol1 + 7]!, a7_2 = a[aCol2 + 7]!, a7_3 = a[aCol3 + 7]!, a7_4 = a[aCol4 + 7]!, a7_5 = a[aCol5 + 7]!, a7_6 = a[aCol6 + 7]!;
+  const a8_0 = a[aCol0 + 8]!, a8_1 = a[aCol1 + 8]!, a8_2 = a[aCol2 + 8]!, a8_3 = a[aCol3 + 8]!, a8_4 = a[aCol4 + 8]!, a8_5 = a[aCol5 + 8]!, a8_6 = a[aCol6 + 8]!;
+  const a9_0 = a[aCol0 + 9]!, a9_1 = a[aCol1 + 9]!, a9_2 = a[aCol2 + 9]!, a9_3 = a[aCol3 + 9]!, a9_4 = a[aCol4 + 9]!, a9_5 = a[aCol5 + 9]!, a9_6 = a[aCol6 + 9]!;
+  const a10_0 = a[aCol0 + 10]!, a10_1 = a[aCol1 + 10]!, a10_2 = a[aCol2 + 10]!, a10_3 = a[aCol3 + 10]!, a10_4 = a[aCol4 + 10]!, a10_5 = a[aCol5 + 10]!, a10_6 = a[aCol6 + 10]!;
+  const a11_0 = a[aCol0 + 11]!, a11_1 = a[aCol1 + 11]!, a11_2 = a[aCol2 + 11]!, a11_3 = a[aCol3 + 11]!, a11_4 = a[aCol4 + 11]!, a11_5 = a[aCol5 + 11]!, a11_6 = a[aCol6 + 11]!;
+  const a12_0 = a[aCol0 + 12]!, a12_1 = a[aCol1 + 12]!, a12_2 = a[aCol2 + 12]!, a12_3 = a[aCol3 + 12]!, a12_4 = a[aCol4 + 12]!, a12_5 = a[aCol5 + 12]!, a12_6 = a[aCol6 + 12]!;
+  const a13_0 = a[aCol0 + 13]!, a13_1 = a[aCol1 + 13]!, a13_2 = a[aCol2 + 13]!, a13_3 = a[aCol3 + 13]!, a13_4 = a[aCol4 + 13]!, a13_5 = a[aCol5 + 13]!, a13_6 = a[aCol6 + 13]!;
+  const a14_0 = a[aCol0 + 14]!, a14_1 = a[aCol1 + 14]!, a14_2 = a[aCol2 + 14]!, a14_3 = a[aCol3 + 14]!, a14_4 = a[aCol4 + 14]!, a14_5 = a[aCol5 + 14]!, a14_6 = a[aCol6 + 14]!;
+  const a15_0 = a[aCol0 + 15]!, a15_1 = a[aCol1 + 15]!, a15_2 = a[aCol2 + 15]!, a15_3 = a[aCol3 + 15]!, a15_4 = a[aCol4 + 15]!, a15_5 = a[aCol5 + 15]!, a15_6 = a[aCol6 + 15]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!;
+    acc[q] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + a0_6 * b6));
+    acc[q + 1] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3)) + ((a1_4 * b4 + a1_5 * b5) + a1_6 * b6));
+    acc[q + 2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + (a2_2 * b2 + a2_3 * b3)) + ((a2_4 * b4 + a2_5 * b5) + a2_6 * b6));
+    acc[q + 3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + (a3_2 * b2 + a3_3 * b3)) + ((a3_4 * b4 + a3_5 * b5) + a3_6 * b6));
+    acc[q + 4] = acc[q + 4]! + (((a4_0 * b0 + a4_1 * b1) + (a4_2 * b2 + a4_3 * b3)) + ((a4_4 * b4 + a4_5 * b5) + a4_6 * b6));
+    acc[q + 5] = acc[q + 5]! + (((a5_0 * b0 + a5_1 * b1) + (a5_2 * b2 + a5_3 * b3)) + ((a5_4 * b4 + a5_5 * b5) + a5_6 * b6));
+    acc[q + 6] = acc[q + 6]! + (((a6_0 * b0 + a6_1 * b1) + (a6_2 * b2 + a6_3 * b3)) + ((a6_4 * b4 + a6_5 * b5) + a6_6 * b6));
+    acc[q + 7] = acc[q + 7]! + (((a7_0 * b0 + a7_1 * b1) + (a7_2 * b2 + a7_3 * b3)) + ((a7_4 * b4 + a7_5 * b5) + a7_6 * b6));
+    acc[q + 8] = acc[q + 8]! + (((a8_0 * b0 + a8_1 * b1) + (a8_2 * b2 + a8_3 * b3)) + ((a8_4 * b4 + a8_5 * b5) + a8_6 * b6));
+    acc[q + 9] = acc[q + 9]! + (((a9_0 * b0 + a9_1 * b1) + (a9_2 * b2 + a9_3 * b3)) + ((a9_4 * b4 + a9_5 * b5) + a9_6 * b6));
+    acc[q + 10] = acc[q + 10]! + (((a10_0 * b0 + a10_1 * b1) + (a10_2 * b2 + a10_3 * b3)) + ((a10_4 * b4 + a10_5 * b5) + a10_6 * b6));
+    acc[q + 11] = acc[q + 11]! + (((a11_0 * b0 + a11_1 * b1) + (a11_2 * b2 + a11_3 * b3)) + ((a11_4 * b4 + a11_5 * b5) + a11_6 * b6));
+    acc[q + 12] = acc[q + 12]! + (((a12_0 * b0 + a12_1 * b1) + (a12_2 * b2 + a12_3 * b3)) + ((a12_4 * b4 + a12_5 * b5) + a12_6 * b6));
+    acc[q + 13] = acc[q + 13]! + (((a13_0 * b0 + a13_1 * b1) + (a13_2 * b2 + a13_3 * b3)) + ((a13_4 * b4 + a13_5 * b5) + a13_6 * b6));
+    acc[q + 14] = acc[q + 14]! + (((a14_0 * b0 + a14_1 * b1) + (a14_2 * b2 + a14_3 * b3)) + ((a14_4 * b4 + a14_5 * b5) + a14_6 * b6));
+    acc[q + 15] = acc[q + 15]! + (((a15_0 * b0 + a15_1 * b1) + (a15_2 * b2 + a15_3 * b3)) + ((a15_4 * b4 + a15_5 * b5) + a15_6 * b6));
+    p = (p + 7) | 0;
+    q = (q + 16) | 0;
+  }
+}
+
+/** 16 rows × 7 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows16k7StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const aCol6 = (aIdx + 6 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!, a0_6 = a[aCol6]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!, a1_5 = a[aCol5 + 1]!, a1_6 = a[aCol6 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!, a2_4 = a[aCol4 + 2]!, a2_5 = a[aCol5 + 2]!, a2_6 = a[aCol6 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!, a3_4 = a[aCol4 + 3]!, a3_5 = a[aCol5 + 3]!, a3_6 = a[aCol6 + 3]!;
+  const a4_0 = a[aCol0 + 4]!, a4_1 = a[aCol1 + 4]!, a4_2 = a[aCol2 + 4]!, a4_3 = a[aCol3 + 4]!, a4_4 = a[aCol4 + 4]!, a4_5 = a[aCol5 + 4]!, a4_6 = a[aCol6 + 4]!;
+  const a5_0 = a[aCol0 + 5]!, a5_1 = a[aCol1 + 5]!, a5_2 = a[aCol2 + 5]!, a5_3 = a[aCol3 + 5]!, a5_4 = a[aCol4 + 5]!, a5_5 = a[aCol5 + 5]!, a5_6 = a[aCol6 + 5]!;
+  const a6_0 = a[aCol0 + 6]!, a6_1 = a[aCol1 + 6]!, a6_2 = a[aCol2 + 6]!, a6_3 = a[aCol3 + 6]!, a6_4 = a[aCol4 + 6]!, a6_5 = a[aCol5 + 6]!, a6_6 = a[aCol6 + 6]!;
+  const a7_0 = a[aCol0 + 7]!, a7_1 = a[aCol1 + 7]!, a7_2 = a[aCol2 + 7]!, a7_3 = a[aCol3 + 7]!, a7_4 = a[aCol4 + 7]!, a7_5 = a[aCol5 + 7]!, a7_6 = a[aCol6 + 7]!;
+  const a8_0 = a[aCol0 + 8]!, a8_1 = a[aCol1 + 8]!, a8_2 = a[aCol2 + 8]!, a8_3 = a[aCol3 + 8]!, a8_4 = a[aCol4 + 8]!, a8_5 = a[aCol5 + 8]!, a8_6 = a[aCol6 + 8]!;
+  const a9_0 = a[aCol0 + 9]!, a9_1 = a[aCol1 + 9]!, a9_2 = a[aCol2 + 9]!, a9_3 = a[aCol3 + 9]!, a9_4 = a[aCol4 + 9]!, a9_5 = a[aCol5 + 9]!, a9_6 = a[aCol6 + 9]!;
+  const a10_0 = a[aCol0 + 10]!, a10_1 = a[aCol1 + 10]!, a10_2 = a[aCol2 + 10]!, a10_3 = a[aCol3 + 10]!, a10_4 = a[aCol4 + 10]!, a10_5 = a[aCol5 + 10]!, a10_6 = a[aCol6 + 10]!;
+  const a11_0 = a[aCol0 + 11]!, a11_1 = a[aCol1 + 11]!, a11_2 = a[aCol2 + 11]!, a11_3 = a[aCol3 + 11]!, a11_4 = a[aCol4 + 11]!, a11_5 = a[aCol5 + 11]!, a11_6 = a[aCol6 + 11]!;
+  const a12_0 = a[aCol0 + 12]!, a12_1 = a[aCol1 + 12]!, a12_2 = a[aCol2 + 12]!, a12_3 = a[aCol3 + 12]!, a12_4 = a[aCol4 + 12]!, a12_5 = a[aCol5 + 12]!, a12_6 = a[aCol6 + 12]!;
+  const a13_0 = a[aCol0 + 13]!, a13_1 = a[aCol1 + 13]!, a13_2 = a[aCol2 + 13]!, a13_3 = a[aCol3 + 13]!, a13_4 = a[aCol4 + 13]!, a13_5 = a[aCol5 + 13]!, a13_6 = a[aCol6 + 13]!;
+  const a14_0 = a[aCol0 + 14]!, a14_1 = a[aCol1 + 14]!, a14_2 = a[aCol2 + 14]!, a14_3 = a[aCol3 + 14]!, a14_4 = a[aCol4 + 14]!, a14_5 = a[aCol5 + 14]!, a14_6 = a[aCol6 + 14]!;
+  const a15_0 = a[aCol0 + 15]!, a15_1 = a[aCol1 + 15]!, a15_2 = a[aCol2 + 15]!, a15_3 = a[aCol3 + 15]!, a15_4 = a[aCol4 + 15]!, a15_5 = a[aCol5 + 15]!, a15_6 = a[aCol6 + 15]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  const cStep8 = 8 * ldc;
+  const cStep9 = 9 * ldc;
+  const cStep10 = 10 * ldc;
+  const cStep11 = 11 * ldc;
+  const cStep12 = 12 * ldc;
+  const cStep13 = 13 * ldc;
+  const cStep14 = 14 * ldc;
+  const cStep15 = 15 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + a0_6 * b6));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3)) + ((a1_4 * b4 + a1_5 * b5) + a1_6 * b6));
+    c[cj + cStep2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + (a2_2 * b2 + a2_3 * b3)) + ((a2_4 * b4 + a2_5 * b5) + a2_6 * b6));
+    c[cj + cStep3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + (a3_2 * b2 + a3_3 * b3)) + ((a3_4 * b4 + a3_5 * b5) + a3_6 * b6));
+    c[cj + cStep4] = acc[q + 4]! + (((a4_0 * b0 + a4_1 * b1) + (a4_2 * b2 + a4_3 * b3)) + ((a4_4 * b4 + a4_5 * b5) + a4_6 * b6));
+    c[cj + cStep5] = acc[q + 5]! + (((a5_0 * b0 + a5_1 * b1) + (a5_2 * b2 + a5_3 * b3)) + ((a5_4 * b4 + a5_5 * b5) + a5_6 * b6));
+    c[cj + cStep6] = acc[q + 6]! + (((a6_0 * b0 + a6_1 * b1) + (a6_2 * b2 + a6_3 * b3)) + ((a6_4 * b4 + a6_5 * b5) + a6_6 * b6));
+    c[cj + cStep7] = acc[q + 7]! + (((a7_0 * b0 + a7_1 * b1) + (a7_2 * b2 + a7_3 * b3)) + ((a7_4 * b4 + a7_5 * b5) + a7_6 * b6));
+    c[cj + cStep8] = acc[q + 8]! + (((a8_0 * b0 + a8_1 * b1) + (a8_2 * b2 + a8_3 * b3)) + ((a8_4 * b4 + a8_5 * b5) + a8_6 * b6));
+    c[cj + cStep9] = acc[q + 9]! + (((a9_0 * b0 + a9_1 * b1) + (a9_2 * b2 + a9_3 * b3)) + ((a9_4 * b4 + a9_5 * b5) + a9_6 * b6));
+    c[cj + cStep10] = acc[q + 10]! + (((a10_0 * b0 + a10_1 * b1) + (a10_2 * b2 + a10_3 * b3)) + ((a10_4 * b4 + a10_5 * b5) + a10_6 * b6));
+    c[cj + cStep11] = acc[q + 11]! + (((a11_0 * b0 + a11_1 * b1) + (a11_2 * b2 + a11_3 * b3)) + ((a11_4 * b4 + a11_5 * b5) + a11_6 * b6));
+    c[cj + cStep12] = acc[q + 12]! + (((a12_0 * b0 + a12_1 * b1) + (a12_2 * b2 + a12_3 * b3)) + ((a12_4 * b4 + a12_5 * b5) + a12_6 * b6));
+    c[cj + cStep13] = acc[q + 13]! + (((a13_0 * b0 + a13_1 * b1) + (a13_2 * b2 + a13_3 * b3)) + ((a13_4 * b4 + a13_5 * b5) + a13_6 * b6));
+    c[cj + cStep14] = acc[q + 14]! + (((a14_0 * b0 + a14_1 * b1) + (a14_2 * b2 + a14_3 * b3)) + ((a14_4 * b4 + a14_5 * b5) + a14_6 * b6));
+    c[cj + cStep15] = acc[q + 15]! + (((a15_0 * b0 + a15_1 * b1) + (a15_2 * b2 + a15_3 * b3)) + ((a15_4 * b4 + a15_5 * b5) + a15_6 * b6));
+    p = (p + 7) | 0;
+    q = (q + 16) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 16 rows × 6 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows16k6T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!, a1_5 = a[aCol5 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!, a2_4 = a[aCol4 + 2]!, a2_5 = a[aCol5 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!, a3_4 = a[aCol4 + 3]!, a3_5 = a[aCol5 + 3]!;
+  const a4_0 = a[aCol0 + 4]!, a4_1 = a[aCol1 + 4]!, a4_2 = a[aCol2 + 4]!, a4_3 = a[aCol3 + 4]!, a4_4 = a[aCol4 + 4]!, a4_5 = a[aCol5 + 4]!;
+  const a5_0 = a[aCol0 + 5]!, a5_1 = a[aCol1 + 5]!, a5_2 = a[aCol2 + 5]!, a5_3 = a[aCol3 + 5]!, a5_4 = a[aCol4 + 5]!, a5_5 = a[aCol5 + 5]!;
+  const a6_0 = a[aCol0 + 6]!, a6_1 = a[aCol1 + 6]!, a6_2 = a[aCol2 + 6]!, a6_3 = a[aCol3 + 6]!, a6_4 = a[aCol4 + 6]!, a6_5 = a[aCol5 + 6]!;
+  const a7_0 = a[aCol0 + 7]!, a7_1 = a[aCol1 + 7]!, a7_2 = a[aCol2 + 7]!, a7_3 = a[aCol3 + 7]!, a7_4 = a[aCol4 + 7]!, a7_5 = a[aCol5 + 7]!;
+  const a8_0 = a[aCol0 + 8]!, a8_1 = a[aCol1 + 8]!, a8_2 = a[aCol2 + 8]!, a8_3 = a[aCol3 + 8]!, a8_4 = a[aCol4 + 8]!, a8_5 = a[aCol5 + 8]!;
+  const a9_0 = a[aCol0 + 9]!, a9_1 = a[aCol1 + 9]!, a9_2 = a[aCol2 + 9]!, a9_3 = a[aCol3 + 9]!, a9_4 = a[aCol4 + 9]!, a9_5 = a[aCol5 + 9]!;
+  const a10_0 = a[aCol0 + 10]!, a10_1 = a[aCol1 + 10]!, a10_2 = a[aCol2 + 10]!, a10_3 = a[aCol3 + 10]!, a10_4 = a[aCol4 + 10]!, a10_5 = a[aCol5 + 10]!;
+  const a11_0 = a[aCol0 + 11]!, a11_1 = a[aCol1 + 11]!, a11_2 = a[aCol2 + 11]!, a11_3 = a[aCol3 + 11]!, a11_4 = a[aCol4 + 11]!, a11_5 = a[aCol5 + 11]!;
+  const a12_0 = a[aCol0 + 12]!, a12_1 = a[aCol1 + 12]!, a12_2 = a[aCol2 + 12]!, a12_3 = a[aCol3 + 12]!, a12_4 = a[aCol4 + 12]!, a12_5 = a[aCol5 + 12]!;
+  const a13_0 = a[aCol0 + 13]!, a13_1 = a[aCol1 + 13]!, a13_2 = a[aCol2 + 13]!, a13_3 = a[aCol3 + 13]!, a13_4 = a[aCol4 + 13]!, a13_5 = a[aCol5 + 13]!;
+  const a14_0 = a[aCol0 + 14]!, a14_1 = a[aCol1 + 14]!, a14_2 = a[aCol2 + 14]!, a14_3 = a[aCol3 + 14]!, a14_4 = a[aCol4 + 14]!, a14_5 = a[aCol5 + 14]!;
+  const a15_0 = a[aCol0 + 15]!, a15_1 = a[aCol1 + 15]!, a15_2 = a[aCol2 + 15]!, a15_3 = a[aCol3 + 15]!, a15_4 = a[aCol4 + 15]!, a15_5 = a[aCol5 + 15]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!;
+    acc[q] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + ((a0_3 * b3 + a0_4 * b4) + a0_5 * b5));
+    acc[q + 1] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + a1_2 * b2) + ((a1_3 * b3 + a1_4 * b4) + a1_5 * b5));
+    acc[q + 2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + a2_2 * b2) + ((a2_3 * b3 + a2_4 * b4) + a2_5 * b5));
+    acc[q + 3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + a3_2 * b2) + ((a3_3 * b3 + a3_4 * b4) + a3_5 * b5));
+    acc[q + 4] = acc[q + 4]! + (((a4_0 * b0 + a4_1 * b1) + a4_2 * b2) + ((a4_3 * b3 + a4_4 * b4) + a4_5 * b5));
+    acc[q + 5] = acc[q + 5]! + (((a5_0 * b0 + a5_1 * b1) + a5_2 * b2) + ((a5_3 * b3 + a5_4 * b4) + a5_5 * b5));
+    acc[q + 6] = acc[q + 6]! + (((a6_0 * b0 + a6_1 * b1) + a6_2 * b2) + ((a6_3 * b3 + a6_4 * b4) + a6_5 * b5));
+    acc[q + 7] = acc[q + 7]! + (((a7_0 * b0 + a7_1 * b1) + a7_2 * b2) + ((a7_3 * b3 + a7_4 * b4) + a7_5 * b5));
+    acc[q + 8] = acc[q + 8]! + (((a8_0 * b0 + a8_1 * b1) + a8_2 * b2) + ((a8_3 * b3 + a8_4 * b4) + a8_5 * b5));
+    acc[q + 9] = acc[q + 9]! + (((a9_0 * b0 + a9_1 * b1) + a9_2 * b2) + ((a9_3 * b3 + a9_4 * b4) + a9_5 * b5));
+    acc[q + 10] = acc[q + 10]! + (((a10_0 * b0 + a10_1 * b1) + a10_2 * b2) + ((a10_3 * b3 + a10_4 * b4) + a10_5 * b5));
+    acc[q + 11] = acc[q + 11]! + (((a11_0 * b0 + a11_1 * b1) + a11_2 * b2) + ((a11_3 * b3 + a11_4 * b4) + a11_5 * b5));
+    acc[q + 12] = acc[q + 12]! + (((a12_0 * b0 + a12_1 * b1) + a12_2 * b2) + ((a12_3 * b3 + a12_4 * b4) + a12_5 * b5));
+    acc[q + 13] = acc[q + 13]! + (((a13_0 * b0 + a13_1 * b1) + a13_2 * b2) + ((a13_3 * b3 + a13_4 * b4) + a13_5 * b5));
+    acc[q + 14] = acc[q + 14]! + (((a14_0 * b0 + a14_1 * b1) + a14_2 * b2) + ((a14_3 * b3 + a14_4 * b4) + a14_5 * b5));
+    acc[q + 15] = acc[q + 15]! + (((a15_0 * b0 + a15_1 * b1) + a15_2 * b2) + ((a15_3 * b3 + a15_4 * b4) + a15_5 * b5));
+    p = (p + 6) | 0;
+    q = (q + 16) | 0;
+  }
+}
+
+/** 16 rows × 6 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows16k6StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!, a1_5 = a[aCol5 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!, a2_4 = a[aCol4 + 2]!, a2_5 = a[aCol5 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!, a3_4 = a[aCol4 + 3]!, a3_5 = a[aCol5 + 3]!;
+  const a4_0 = a[aCol0 + 4]!, a4_1 = a[aCol1 + 4]!, a4_2 = a[aCol2 + 4]!, a4_3 = a[aCol3 + 4]!, a4_4 = a[aCol4 + 4]!, a4_5 = a[aCol5 + 4]!;
+  const a5_0 = a[aCol0 + 5]!, a5_1 = a[aCol1 + 5]!, a5_2 = a[aCol2 + 5]!, a5_3 = a[aCol3 + 5]!, a5_4 = a[aCol4 + 5]!, a5_5 = a[aCol5 + 5]!;
+  const a6_0 = a[aCol0 + 6]!, a6_1 = a[aCol1 + 6]!, a6_2 = a[aCol2 + 6]!, a6_3 = a[aCol3 + 6]!, a6_4 = a[aCol4 + 6]!, a6_5 = a[aCol5 + 6]!;
+  const a7_0 = a[aCol0 + 7]!, a7_1 = a[aCol1 + 7]!, a7_2 = a[aCol2 + 7]!, a7_3 = a[aCol3 + 7]!, a7_4 = a[aCol4 + 7]!, a7_5 = a[aCol5 + 7]!;
+  const a8_0 = a[aCol0 + 8]!, a8_1 = a[aCol1 + 8]!, a8_2 = a[aCol2 + 8]!, a8_3 = a[aCol3 + 8]!, a8_4 = a[aCol4 + 8]!, a8_5 = a[aCol5 + 8]!;
+  const a9_0 = a[aCol0 + 9]!, a9_1 = a[aCol1 + 9]!, a9_2 = a[aCol2 + 9]!, a9_3 = a[aCol3 + 9]!, a9_4 = a[aCol4 + 9]!, a9_5 = a[aCol5 + 9]!;
+  const a10_0 = a[aCol0 + 10]!, a10_1 = a[aCol1 + 10]!, a10_2 = a[aCol2 + 10]!, a10_3 = a[aCol3 + 10]!, a10_4 = a[aCol4 + 10]!, a10_5 = a[aCol5 + 10]!;
+  const a11_0 = a[aCol0 + 11]!, a11_1 = a[aCol1 + 11]!, a11_2 = a[aCol2 + 11]!, a11_3 = a[aCol3 + 11]!, a11_4 = a[aCol4 + 11]!, a11_5 = a[aCol5 + 11]!;
+  const a12_0 = a[aCol0 + 12]!, a12_1 = a[aCol1 + 12]!, a12_2 = a[aCol2 + 12]!, a12_3 = a[aCol3 + 12]!, a12_4 = a[aCol4 + 12]!, a12_5 = a[aCol5 + 12]!;
+  const a13_0 = a[aCol0 + 13]!, a13_1 = a[aCol1 + 13]!, a13_2 = a[aCol2 + 13]!, a13_3 = a[aCol3 + 13]!, a13_4 = a[aCol4 + 13]!, a13_5 = a[aCol5 + 13]!;
+  const a14_0 = a[aCol0 + 14]!, a14_1 = a[aCol1 + 14]!, a14_2 = a[aCol2 + 14]!, a14_3 = a[aCol3 + 14]!, a14_4 = a[aCol4 + 14]!, a14_5 = a[aCol5 + 14]!;
+  const a15_0 = a[aCol0 + 15]!, a15_1 = a[aCol1 + 15]!, a15_2 = a[aCol2 + 15]!, a15_3 = a[aCol3 + 15]!, a15_4 = a[aCol4 + 15]!, a15_5 = a[aCol5 + 15]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  const cStep8 = 8 * ldc;
+  const cStep9 = 9 * ldc;
+  const cStep10 = 10 * ldc;
+  const cStep11 = 11 * ldc;
+  const cStep12 = 12 * ldc;
+  const cStep13 = 13 * ldc;
+  const cStep14 = 14 * ldc;
+  const cStep15 = 15 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + ((a0_3 * b3 + a0_4 * b4) + a0_5 * b5));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + a1_2 * b2) + ((a1_3 * b3 + a1_4 * b4) + a1_5 * b5));
+    c[cj + cStep2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + a2_2 * b2) + ((a2_3 * b3 + a2_4 * b4) + a2_5 * b5));
+    c[cj + cStep3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + a3_2 * b2) + ((a3_3 * b3 + a3_4 * b4) + a3_5 * b5));
+    c[cj + cStep4] = acc[q + 4]! + (((a4_0 * b0 + a4_1 * b1) + a4_2 * b2) + ((a4_3 * b3 + a4_4 * b4) + a4_5 * b5));
+    c[cj + cStep5] = acc[q + 5]! + (((a5_0 * b0 + a5_1 * b1) + a5_2 * b2) + ((a5_3 * b3 + a5_4 * b4) + a5_5 * b5));
+    c[cj + cStep6] = acc[q + 6]! + (((a6_0 * b0 + a6_1 * b1) + a6_2 * b2) + ((a6_3 * b3 + a6_4 * b4) + a6_5 * b5));
+    c[cj + cStep7] = acc[q + 7]! + (((a7_0 * b0 + a7_1 * b1) + a7_2 * b2) + ((a7_3 * b3 + a7_4 * b4) + a7_5 * b5));
+    c[cj + cStep8] = acc[q + 8]! + (((a8_0 * b0 + a8_1 * b1) + a8_2 * b2) + ((a8_3 * b3 + a8_4 * b4) + a8_5 * b5));
+    c[cj + cStep9] = acc[q + 9]! + (((a9_0 * b0 + a9_1 * b1) + a9_2 * b2) + ((a9_3 * b3 + a9_4 * b4) + a9_5 * b5));
+    c[cj + cStep10] = acc[q + 10]! + (((a10_0 * b0 + a10_1 * b1) + a10_2 * b2) + ((a10_3 * b3 + a10_4 * b4) + a10_5 * b5));
+    c[cj + cStep11] = acc[q + 11]! + (((a11_0 * b0 + a11_1 * b1) + a11_2 * b2) + ((a11_3 * b3 + a11_4 * b4) + a11_5 * b5));
+    c[cj + cStep12] = acc[q + 12]! + (((a12_0 * b0 + a12_1 * b1) + a12_2 * b2) + ((a12_3 * b3 + a12_4 * b4) + a12_5 * b5));
+    c[cj + cStep13] = acc[q + 13]! + (((a13_0 * b0 + a13_1 * b1) + a13_2 * b2) + ((a13_3 * b3 + a13_4 * b4) + a13_5 * b5));
+    c[cj + cStep14] = acc[q + 14]! + (((a14_0 * b0 + a14_1 * b1) + a14_2 * b2) + ((a14_3 * b3 + a14_4 * b4) + a14_5 * b5));
+    c[cj + cStep15] = acc[q + 15]! + (((a15_0 * b0 + a15_1 * b1) + a15_2 * b2) + ((a15_3 * b3 + a15_4 * b4) + a15_5 * b5));
+    p = (p + 6) | 0;
+    q = (q + 16) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 16 rows × 5 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows16k5T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!, a2_4 = a[aCol4 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!, a3_4 = a[aCol4 + 3]!;
+  const a4_0 = a[aCol0 + 4]!, a4_1 = a[aCol1 + 4]!, a4_2 = a[aCol2 + 4]!, a4_3 = a[aCol3 + 4]!, a4_4 = a[aCol4 + 4]!;
+  const a5_0 = a[aCol0 + 5]!, a5_1 = a[aCol1 + 5]!, a5_2 = a[aCol2 + 5]!, a5_3 = a[aCol3 + 5]!, a5_4 = a[aCol4 + 5]!;
+  const a6_0 = a[aCol0 + 6]!, a6_1 = a[aCol1 + 6]!, a6_2 = a[aCol2 + 6]!, a6_3 = a[aCol3 + 6]!, a6_4 = a[aCol4 + 6]!;
+  const a7_0 = a[aCol0 + 7]!, a7_1 = a[aCol1 + 7]!, a7_2 = a[aCol2 + 7]!, a7_3 = a[aCol3 + 7]!, a7_4 = a[aCol4 + 7]!;
+  const a8_0 = a[aCol0 + 8]!, a8_1 = a[aCol1 + 8]!, a8_2 = a[aCol2 + 8]!, a8_3 = a[aCol3 + 8]!, a8_4 = a[aCol4 + 8]!;
+  const a9_0 = a[aCol0 + 9]!, a9_1 = a[aCol1 + 9]!, a9_2 = a[aCol2 + 9]!, a9_3 = a[aCol3 + 9]!, a9_4 = a[aCol4 + 9]!;
+  const a10_0 = a[aCol0 + 10]!, a10_1 = a[aCol1 + 10]!, a10_2 = a[aCol2 + 10]!, a10_3 = a[aCol3 + 10]!, a10_4 = a[aCol4 + 10]!;
+  const a11_0 = a[aCol0 + 11]!, a11_1 = a[aCol1 + 11]!, a11_2 = a[aCol2 + 11]!, a11_3 = a[aCol3 + 11]!, a11_4 = a[aCol4 + 11]!;
+  const a12_0 = a[aCol0 + 12]!, a12_1 = a[aCol1 + 12]!, a12_2 = a[aCol2 + 12]!, a12_3 = a[aCol3 + 12]!, a12_4 = a[aCol4 + 12]!;
+  const a13_0 = a[aCol0 + 13]!, a13_1 = a[aCol1 + 13]!, a13_2 = a[aCol2 + 13]!, a13_3 = a[aCol3 + 13]!, a13_4 = a[aCol4 + 13]!;
+  const a14_0 = a[aCol0 + 14]!, a14_1 = a[aCol1 + 14]!, a14_2 = a[aCol2 + 14]!, a14_3 = a[aCol3 + 14]!, a14_4 = a[aCol4 + 14]!;
+  const a15_0 = a[aCol0 + 15]!, a15_1 = a[aCol1 + 15]!, a15_2 = a[aCol2 + 15]!, a15_3 = a[aCol3 + 15]!, a15_4 = a[aCol4 + 15]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!;
+    acc[q] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + (a0_3 * b3 + a0_4 * b4));
+    acc[q + 1] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + a1_2 * b2) + (a1_3 * b3 + a1_4 * b4));
+    acc[q + 2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + a2_2 * b2) + (a2_3 * b3 + a2_4 * b4));
+    acc[q + 3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + a3_2 * b2) + (a3_3 * b3 + a3_4 * b4));
+    acc[q + 4] = acc[q + 4]! + (((a4_0 * b0 + a4_1 * b1) + a4_2 * b2) + (a4_3 * b3 + a4_4 * b4));
+    acc[q + 5] = acc[q + 5]! + (((a5_0 * b0 + a5_1 * b1) + a5_2 * b2) + (a5_3 * b3 + a5_4 * b4));
+    acc[q + 6] = acc[q + 6]! + (((a6_0 * b0 + a6_1 * b1) + a6_2 * b2) + (a6_3 * b3 + a6_4 * b4));
+    acc[q + 7] = acc[q + 7]! + (((a7_0 * b0 + a7_1 * b1) + a7_2 * b2) + (a7_3 * b3 + a7_4 * b4));
+    acc[q + 8] = acc[q + 8]! + (((a8_0 * b0 + a8_1 * b1) + a8_2 * b2) + (a8_3 * b3 + a8_4 * b4));
+    acc[q + 9] = acc[q + 9]! + (((a9_0 * b0 + a9_1 * b1) + a9_2 * b2) + (a9_3 * b3 + a9_4 * b4));
+    acc[q + 10] = acc[q + 10]! + (((a10_0 * b0 + a10_1 * b1) + a10_2 * b2) + (a10_3 * b3 + a10_4 * b4));
+    acc[q + 11] = acc[q + 11]! + (((a11_0 * b0 + a11_1 * b1) + a11_2 * b2) + (a11_3 * b3 + a11_4 * b4));
+    acc[q + 12] = acc[q + 12]! + (((a12_0 * b0 + a12_1 * b1) + a12_2 * b2) + (a12_3 * b3 + a12_4 * b4));
+    acc[q + 13] = acc[q + 13]! + (((a13_0 * b0 + a13_1 * b1) + a13_2 * b2) + (a13_3 * b3 + a13_4 * b4));
+    acc[q + 14] = acc[q + 14]! + (((a14_0 * b0 + a14_1 * b1) + a14_2 * b2) + (a14_3 * b3 + a14_4 * b4));
+    acc[q + 15] = acc[q + 15]! + (((a15_0 * b0 + a15_1 * b1) + a15_2 * b2) + (a15_3 * b3 + a15_4 * b4));
+    p = (p + 5) | 0;
+    q = (q + 16) | 0;
+  }
+}
+
+/** 16 rows × 5 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows16k5StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!, a2_4 = a[aCol4 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!, a3_4 = a[aCol4 + 3]!;
+  const a4_0 = a[aCol0 + 4]!, a4_1 = a[aCol1 + 4]!, a4_2 = a[aCol2 + 4]!, a4_3 = a[aCol3 + 4]!, a4_4 = a[aCol4 + 4]!;
+  const a5_0 = a[aCol0 + 5]!, a5_1 = a[aCol1 + 5]!, a5_2 = a[aCol2 + 5]!, a5_3 = a[aCol3 + 5]!, a5_4 = a[aCol4 + 5]!;
+  const a6_0 = a[aCol0 + 6]!, a6_1 = a[aCol1 + 6]!, a6_2 = a[aCol2 + 6]!, a6_3 = a[aCol3 + 6]!, a6_4 = a[aCol4 + 6]!;
+  const a7_0 = a[aCol0 + 7]!, a7_1 = a[aCol1 + 7]!, a7_2 = a[aCol2 + 7]!, a7_3 = a[aCol3 + 7]!, a7_4 = a[aCol4 + 7]!;
+  const a8_0 = a[aCol0 + 8]!, a8_1 = a[aCol1 + 8]!, a8_2 = a[aCol2 + 8]!, a8_3 = a[aCol3 + 8]!, a8_4 = a[aCol4 + 8]!;
+  const a9_0 = a[aCol0 + 9]!, a9_1 = a[aCol1 + 9]!, a9_2 = a[aCol2 + 9]!, a9_3 = a[aCol3 + 9]!, a9_4 = a[aCol4 + 9]!;
+  const a10_0 = a[aCol0 + 10]!, a10_1 = a[aCol1 + 10]!, a10_2 = a[aCol2 + 10]!, a10_3 = a[aCol3 + 10]!, a10_4 = a[aCol4 + 10]!;
+  const a11_0 = a[aCol0 + 11]!, a11_1 = a[aCol1 + 11]!, a11_2 = a[aCol2 + 11]!, a11_3 = a[aCol3 + 11]!, a11_4 = a[aCol4 + 11]!;
+  const a12_0 = a[aCol0 + 12]!, a12_1 = a[aCol1 + 12]!, a12_2 = a[aCol2 + 12]!, a12_3 = a[aCol3 + 12]!, a12_4 = a[aCol4 + 12]!;
+  const a13_0 = a[aCol0 + 13]!, a13_1 = a[aCol1 + 13]!, a13_2 = a[aCol2 + 13]!, a13_3 = a[aCol3 + 13]!, a13_4 = a[aCol4 + 13]!;
+  const a14_0 = a[aCol0 + 14]!, a14_1 = a[aCol1 + 14]!, a14_2 = a[aCol2 + 14]!, a14_3 = a[aCol3 + 14]!, a14_4 = a[aCol4 + 14]!;
+  const a15_0 = a[aCol0 + 15]!, a15_1 = a[aCol1 + 15]!, a15_2 = a[aCol2 + 15]!, a15_3 = a[aCol3 + 15]!, a15_4 = a[aCol4 + 15]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  const cStep8 = 8 * ldc;
+  const cStep9 = 9 * ldc;
+  const cStep10 = 10 * ldc;
+  const cStep11 = 11 * ldc;
+  const cStep12 = 12 * ldc;
+  const cStep13 = 13 * ldc;
+  const cStep14 = 14 * ldc;
+  const cStep15 = 15 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + (a0_3 * b3 + a0_4 * b4));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + a1_2 * b2) + (a1_3 * b3 + a1_4 * b4));
+    c[cj + cStep2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + a2_2 * b2) + (a2_3 * b3 + a2_4 * b4));
+    c[cj + cStep3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + a3_2 * b2) + (a3_3 * b3 + a3_4 * b4));
+    c[cj + cStep4] = acc[q + 4]! + (((a4_0 * b0 + a4_1 * b1) + a4_2 * b2) + (a4_3 * b3 + a4_4 * b4));
+    c[cj + cStep5] = acc[q + 5]! + (((a5_0 * b0 + a5_1 * b1) + a5_2 * b2) + (a5_3 * b3 + a5_4 * b4));
+    c[cj + cStep6] = acc[q + 6]! + (((a6_0 * b0 + a6_1 * b1) + a6_2 * b2) + (a6_3 * b3 + a6_4 * b4));
+    c[cj + cStep7] = acc[q + 7]! + (((a7_0 * b0 + a7_1 * b1) + a7_2 * b2) + (a7_3 * b3 + a7_4 * b4));
+    c[cj + cStep8] = acc[q + 8]! + (((a8_0 * b0 + a8_1 * b1) + a8_2 * b2) + (a8_3 * b3 + a8_4 * b4));
+    c[cj + cStep9] = acc[q + 9]! + (((a9_0 * b0 + a9_1 * b1) + a9_2 * b2) + (a9_3 * b3 + a9_4 * b4));
+    c[cj + cStep10] = acc[q + 10]! + (((a10_0 * b0 + a10_1 * b1) + a10_2 * b2) + (a10_3 * b3 + a10_4 * b4));
+    c[cj + cStep11] = acc[q + 11]! + (((a11_0 * b0 + a11_1 * b1) + a11_2 * b2) + (a11_3 * b3 + a11_4 * b4));
+    c[cj + cStep12] = acc[q + 12]! + (((a12_0 * b0 + a12_1 * b1) + a12_2 * b2) + (a12_3 * b3 + a12_4 * b4));
+    c[cj + cStep13] = acc[q + 13]! + (((a13_0 * b0 + a13_1 * b1) + a13_2 * b2) + (a13_3 * b3 + a13_4 * b4));
+    c[cj + cStep14] = acc[q + 14]! + (((a14_0 * b0 + a14_1 * b1) + a14_2 * b2) + (a14_3 * b3 + a14_4 * b4));
+    c[cj + cStep15] = acc[q + 15]! + (((a15_0 * b0 + a15_1 * b1) + a15_2 * b2) + (a15_3 * b3 + a15_4 * b4));
+    p = (p + 5) | 0;
+    q = (q + 16) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 16 rows × 4 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows16k4T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!;
+  const a4_0 = a[aCol0 + 4]!, a4_1 = a[aCol1 + 4]!, a4_2 = a[aCol2 + 4]!, a4_3 = a[aCol3 + 4]!;
+  const a5_0 = a[aCol0 + 5]!, a5_1 = a[aCol1 + 5]!, a5_2 = a[aCol2 + 5]!, a5_3 = a[aCol3 + 5]!;
+  const a6_0 = a[aCol0 + 6]!, a6_1 = a[aCol1 + 6]!, a6_2 = a[aCol2 + 6]!, a6_3 = a[aCol3 + 6]!;
+  const a7_0 = a[aCol0 + 7]!, a7_1 = a[aCol1 + 7]!, a7_2 = a[aCol2 + 7]!, a7_3 = a[aCol3 + 7]!;
+  const a8_0 = a[aCol0 + 8]!, a8_1 = a[aCol1 + 8]!, a8_2 = a[aCol2 + 8]!, a8_3 = a[aCol3 + 8]!;
+  const a9_0 = a[aCol0 + 9]!, a9_1 = a[aCol1 + 9]!, a9_2 = a[aCol2 + 9]!, a9_3 = a[aCol3 + 9]!;
+  const a10_0 = a[aCol0 + 10]!, a10_1 = a[aCol1 + 10]!, a10_2 = a[aCol2 + 10]!, a10_3 = a[aCol3 + 10]!;
+  const a11_0 = a[aCol0 + 11]!, a11_1 = a[aCol1 + 11]!, a11_2 = a[aCol2 + 11]!, a11_3 = a[aCol3 + 11]!;
+  const a12_0 = a[aCol0 + 12]!, a12_1 = a[aCol1 + 12]!, a12_2 = a[aCol2 + 12]!, a12_3 = a[aCol3 + 12]!;
+  const a13_0 = a[aCol0 + 13]!, a13_1 = a[aCol1 + 13]!, a13_2 = a[aCol2 + 13]!, a13_3 = a[aCol3 + 13]!;
+  const a14_0 = a[aCol0 + 14]!, a14_1 = a[aCol1 + 14]!, a14_2 = a[aCol2 + 14]!, a14_3 = a[aCol3 + 14]!;
+  const a15_0 = a[aCol0 + 15]!, a15_1 = a[aCol1 + 15]!, a15_2 = a[aCol2 + 15]!, a15_3 = a[aCol3 + 15]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!;
+    acc[q] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3));
+    acc[q + 1] = acc[q + 1]! + ((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3));
+    acc[q + 2] = acc[q + 2]! + ((a2_0 * b0 + a2_1 * b1) + (a2_2 * b2 + a2_3 * b3));
+    acc[q + 3] = acc[q + 3]! + ((a3_0 * b0 + a3_1 * b1) + (a3_2 * b2 + a3_3 * b3));
+    acc[q + 4] = acc[q + 4]! + ((a4_0 * b0 + a4_1 * b1) + (a4_2 * b2 + a4_3 * b3));
+    acc[q + 5] = acc[q + 5]! + ((a5_0 * b0 + a5_1 * b1) + (a5_2 * b2 + a5_3 * b3));
+    acc[q + 6] = acc[q + 6]! + ((a6_0 * b0 + a6_1 * b1) + (a6_2 * b2 + a6_3 * b3));
+    acc[q + 7] = acc[q + 7]! + ((a7_0 * b0 + a7_1 * b1) + (a7_2 * b2 + a7_3 * b3));
+    acc[q + 8] = acc[q + 8]! + ((a8_0 * b0 + a8_1 * b1) + (a8_2 * b2 + a8_3 * b3));
+    acc[q + 9] = acc[q + 9]! + ((a9_0 * b0 + a9_1 * b1) + (a9_2 * b2 + a9_3 * b3));
+    acc[q + 10] = acc[q + 10]! + ((a10_0 * b0 + a10_1 * b1) + (a10_2 * b2 + a10_3 * b3));
+    acc[q + 11] = acc[q + 11]! + ((a11_0 * b0 + a11_1 * b1) + (a11_2 * b2 + a11_3 * b3));
+    acc[q + 12] = acc[q + 12]! + ((a12_0 * b0 + a12_1 * b1) + (a12_2 * b2 + a12_3 * b3));
+    acc[q + 13] = acc[q + 13]! + ((a13_0 * b0 + a13_1 * b1) + (a13_2 * b2 + a13_3 * b3));
+    acc[q + 14] = acc[q + 14]! + ((a14_0 * b0 + a14_1 * b1) + (a14_2 * b2 + a14_3 * b3));
+    acc[q + 15] = acc[q + 15]! + ((a15_0 * b0 + a15_1 * b1) + (a15_2 * b2 + a15_3 * b3));
+    p = (p + 4) | 0;
+    q = (q + 16) | 0;
+  }
+}
+
+/** 16 rows × 4 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows16k4StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!;
+  const a4_0 = a[aCol0 + 4]!, a4_1 = a[aCol1 + 4]!, a4_2 = a[aCol2 + 4]!, a4_3 = a[aCol3 + 4]!;
+  const a5_0 = a[aCol0 + 5]!, a5_1 = a[aCol1 + 5]!, a5_2 = a[aCol2 + 5]!, a5_3 = a[aCol3 + 5]!;
+  const a6_0 = a[aCol0 + 6]!, a6_1 = a[aCol1 + 6]!, a6_2 = a[aCol2 + 6]!, a6_3 = a[aCol3 + 6]!;
+  const a7_0 = a[aCol0 + 7]!, a7_1 = a[aCol1 + 7]!, a7_2 = a[aCol2 + 7]!, a7_3 = a[aCol3 + 7]!;
+  const a8_0 = a[aCol0 + 8]!, a8_1 = a[aCol1 + 8]!, a8_2 = a[aCol2 + 8]!, a8_3 = a[aCol3 + 8]!;
+  const a9_0 = a[aCol0 + 9]!, a9_1 = a[aCol1 + 9]!, a9_2 = a[aCol2 + 9]!, a9_3 = a[aCol3 + 9]!;
+  const a10_0 = a[aCol0 + 10]!, a10_1 = a[aCol1 + 10]!, a10_2 = a[aCol2 + 10]!, a10_3 = a[aCol3 + 10]!;
+  const a11_0 = a[aCol0 + 11]!, a11_1 = a[aCol1 + 11]!, a11_2 = a[aCol2 + 11]!, a11_3 = a[aCol3 + 11]!;
+  const a12_0 = a[aCol0 + 12]!, a12_1 = a[aCol1 + 12]!, a12_2 = a[aCol2 + 12]!, a12_3 = a[aCol3 + 12]!;
+  const a13_0 = a[aCol0 + 13]!, a13_1 = a[aCol1 + 13]!, a13_2 = a[aCol2 + 13]!, a13_3 = a[aCol3 + 13]!;
+  const a14_0 = a[aCol0 + 14]!, a14_1 = a[aCol1 + 14]!, a14_2 = a[aCol2 + 14]!, a14_3 = a[aCol3 + 14]!;
+  const a15_0 = a[aCol0 + 15]!, a15_1 = a[aCol1 + 15]!, a15_2 = a[aCol2 + 15]!, a15_3 = a[aCol3 + 15]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  const cStep8 = 8 * ldc;
+  const cStep9 = 9 * ldc;
+  const cStep10 = 10 * ldc;
+  const cStep11 = 11 * ldc;
+  const cStep12 = 12 * ldc;
+  const cStep13 = 13 * ldc;
+  const cStep14 = 14 * ldc;
+  const cStep15 = 15 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!;
+    c[cj] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3));
+    c[cj + ldc] = acc[q + 1]! + ((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3));
+    c[cj + cStep2] = acc[q + 2]! + ((a2_0 * b0 + a2_1 * b1) + (a2_2 * b2 + a2_3 * b3));
+    c[cj + cStep3] = acc[q + 3]! + ((a3_0 * b0 + a3_1 * b1) + (a3_2 * b2 + a3_3 * b3));
+    c[cj + cStep4] = acc[q + 4]! + ((a4_0 * b0 + a4_1 * b1) + (a4_2 * b2 + a4_3 * b3));
+    c[cj + cStep5] = acc[q + 5]! + ((a5_0 * b0 + a5_1 * b1) + (a5_2 * b2 + a5_3 * b3));
+    c[cj + cStep6] = acc[q + 6]! + ((a6_0 * b0 + a6_1 * b1) + (a6_2 * b2 + a6_3 * b3));
+    c[cj + cStep7] = acc[q + 7]! + ((a7_0 * b0 + a7_1 * b1) + (a7_2 * b2 + a7_3 * b3));
+    c[cj + cStep8] = acc[q + 8]! + ((a8_0 * b0 + a8_1 * b1) + (a8_2 * b2 + a8_3 * b3));
+    c[cj + cStep9] = acc[q + 9]! + ((a9_0 * b0 + a9_1 * b1) + (a9_2 * b2 + a9_3 * b3));
+    c[cj + cStep10] = acc[q + 10]! + ((a10_0 * b0 + a10_1 * b1) + (a10_2 * b2 + a10_3 * b3));
+    c[cj + cStep11] = acc[q + 11]! + ((a11_0 * b0 + a11_1 * b1) + (a11_2 * b2 + a11_3 * b3));
+    c[cj + cStep12] = acc[q + 12]! + ((a12_0 * b0 + a12_1 * b1) + (a12_2 * b2 + a12_3 * b3));
+    c[cj + cStep13] = acc[q + 13]! + ((a13_0 * b0 + a13_1 * b1) + (a13_2 * b2 + a13_3 * b3));
+    c[cj + cStep14] = acc[q + 14]! + ((a14_0 * b0 + a14_1 * b1) + (a14_2 * b2 + a14_3 * b3));
+    c[cj + cStep15] = acc[q + 15]! + ((a15_0 * b0 + a15_1 * b1) + (a15_2 * b2 + a15_3 * b3));
+    p = (p + 4) | 0;
+    q = (q + 16) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 16 rows × 3 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows16k3T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!;
+  const a4_0 = a[aCol0 + 4]!, a4_1 = a[aCol1 + 4]!, a4_2 = a[aCol2 + 4]!;
+  const a5_0 = a[aCol0 + 5]!, a5_1 = a[aCol1 + 5]!, a5_2 = a[aCol2 + 5]!;
+  const a6_0 = a[aCol0 + 6]!, a6_1 = a[aCol1 + 6]!, a6_2 = a[aCol2 + 6]!;
+  const a7_0 = a[aCol0 + 7]!, a7_1 = a[aCol1 + 7]!, a7_2 = a[aCol2 + 7]!;
+  const a8_0 = a[aCol0 + 8]!, a8_1 = a[aCol1 + 8]!, a8_2 = a[aCol2 + 8]!;
+  const a9_0 = a[aCol0 + 9]!, a9_1 = a[aCol1 + 9]!, a9_2 = a[aCol2 + 9]!;
+  const a10_0 = a[aCol0 + 10]!, a10_1 = a[aCol1 + 10]!, a10_2 = a[aCol2 + 10]!;
+  const a11_0 = a[aCol0 + 11]!, a11_1 = a[aCol1 + 11]!, a11_2 = a[aCol2 + 11]!;
+  const a12_0 = a[aCol0 + 12]!, a12_1 = a[aCol1 + 12]!, a12_2 = a[aCol2 + 12]!;
+  const a13_0 = a[aCol0 + 13]!, a13_1 = a[aCol1 + 13]!, a13_2 = a[aCol2 + 13]!;
+  const a14_0 = a[aCol0 + 14]!, a14_1 = a[aCol1 + 14]!, a14_2 = a[aCol2 + 14]!;
+  const a15_0 = a[aCol0 + 15]!, a15_1 = a[aCol1 + 15]!, a15_2 = a[aCol2 + 15]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!;
+    acc[q] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + a0_2 * b2);
+    acc[q + 1] = acc[q + 1]! + ((a1_0 * b0 + a1_1 * b1) + a1_2 * b2);
+    acc[q + 2] = acc[q + 2]! + ((a2_0 * b0 + a2_1 * b1) + a2_2 * b2);
+    acc[q + 3] = acc[q + 3]! + ((a3_0 * b0 + a3_1 * b1) + a3_2 * b2);
+    acc[q + 4] = acc[q + 4]! + ((a4_0 * b0 + a4_1 * b1) + a4_2 * b2);
+    acc[q + 5] = acc[q + 5]! + ((a5_0 * b0 + a5_1 * b1) + a5_2 * b2);
+    acc[q + 6] = acc[q + 6]! + ((a6_0 * b0 + a6_1 * b1) + a6_2 * b2);
+    acc[q + 7] = acc[q + 7]! + ((a7_0 * b0 + a7_1 * b1) + a7_2 * b2);
+    acc[q + 8] = acc[q + 8]! + ((a8_0 * b0 + a8_1 * b1) + a8_2 * b2);
+    acc[q + 9] = acc[q + 9]! + ((a9_0 * b0 + a9_1 * b1) + a9_2 * b2);
+    acc[q + 10] = acc[q + 10]! + ((a10_0 * b0 + a10_1 * b1) + a10_2 * b2);
+    acc[q + 11] = acc[q + 11]! + ((a11_0 * b0 + a11_1 * b1) + a11_2 * b2);
+    acc[q + 12] = acc[q + 12]! + ((a12_0 * b0 + a12_1 * b1) + a12_2 * b2);
+    acc[q + 13] = acc[q + 13]! + ((a13_0 * b0 + a13_1 * b1) + a13_2 * b2);
+    acc[q + 14] = acc[q + 14]! + ((a14_0 * b0 + a14_1 * b1) + a14_2 * b2);
+    acc[q + 15] = acc[q + 15]! + ((a15_0 * b0 + a15_1 * b1) + a15_2 * b2);
+    p = (p + 3) | 0;
+    q = (q + 16) | 0;
+  }
+}
+
+/** 16 rows × 3 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows16k3StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!;
+  const a4_0 = a[aCol0 + 4]!, a4_1 = a[aCol1 + 4]!, a4_2 = a[aCol2 + 4]!;
+  const a5_0 = a[aCol0 + 5]!, a5_1 = a[aCol1 + 5]!, a5_2 = a[aCol2 + 5]!;
+  const a6_0 = a[aCol0 + 6]!, a6_1 = a[aCol1 + 6]!, a6_2 = a[aCol2 + 6]!;
+  const a7_0 = a[aCol0 + 7]!, a7_1 = a[aCol1 + 7]!, a7_2 = a[aCol2 + 7]!;
+  const a8_0 = a[aCol0 + 8]!, a8_1 = a[aCol1 + 8]!, a8_2 = a[aCol2 + 8]!;
+  const a9_0 = a[aCol0 + 9]!, a9_1 = a[aCol1 + 9]!, a9_2 = a[aCol2 + 9]!;
+  const a10_0 = a[aCol0 + 10]!, a10_1 = a[aCol1 + 10]!, a10_2 = a[aCol2 + 10]!;
+  const a11_0 = a[aCol0 + 11]!, a11_1 = a[aCol1 + 11]!, a11_2 = a[aCol2 + 11]!;
+  const a12_0 = a[aCol0 + 12]!, a12_1 = a[aCol1 + 12]!, a12_2 = a[aCol2 + 12]!;
+  const a13_0 = a[aCol0 + 13]!, a13_1 = a[aCol1 + 13]!, a13_2 = a[aCol2 + 13]!;
+  const a14_0 = a[aCol0 + 14]!, a14_1 = a[aCol1 + 14]!, a14_2 = a[aCol2 + 14]!;
+  const a15_0 = a[aCol0 + 15]!, a15_1 = a[aCol1 + 15]!, a15_2 = a[aCol2 + 15]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  const cStep8 = 8 * ldc;
+  const cStep9 = 9 * ldc;
+  const cStep10 = 10 * ldc;
+  const cStep11 = 11 * ldc;
+  const cStep12 = 12 * ldc;
+  const cStep13 = 13 * ldc;
+  const cStep14 = 14 * ldc;
+  const cStep15 = 15 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!;
+    c[cj] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + a0_2 * b2);
+    c[cj + ldc] = acc[q + 1]! + ((a1_0 * b0 + a1_1 * b1) + a1_2 * b2);
+    c[cj + cStep2] = acc[q + 2]! + ((a2_0 * b0 + a2_1 * b1) + a2_2 * b2);
+    c[cj + cStep3] = acc[q + 3]! + ((a3_0 * b0 + a3_1 * b1) + a3_2 * b2);
+    c[cj + cStep4] = acc[q + 4]! + ((a4_0 * b0 + a4_1 * b1) + a4_2 * b2);
+    c[cj + cStep5] = acc[q + 5]! + ((a5_0 * b0 + a5_1 * b1) + a5_2 * b2);
+    c[cj + cStep6] = acc[q + 6]! + ((a6_0 * b0 + a6_1 * b1) + a6_2 * b2);
+    c[cj + cStep7] = acc[q + 7]! + ((a7_0 * b0 + a7_1 * b1) + a7_2 * b2);
+    c[cj + cStep8] = acc[q + 8]! + ((a8_0 * b0 + a8_1 * b1) + a8_2 * b2);
+    c[cj + cStep9] = acc[q + 9]! + ((a9_0 * b0 + a9_1 * b1) + a9_2 * b2);
+    c[cj + cStep10] = acc[q + 10]! + ((a10_0 * b0 + a10_1 * b1) + a10_2 * b2);
+    c[cj + cStep11] = acc[q + 11]! + ((a11_0 * b0 + a11_1 * b1) + a11_2 * b2);
+    c[cj + cStep12] = acc[q + 12]! + ((a12_0 * b0 + a12_1 * b1) + a12_2 * b2);
+    c[cj + cStep13] = acc[q + 13]! + ((a13_0 * b0 + a13_1 * b1) + a13_2 * b2);
+    c[cj + cStep14] = acc[q + 14]! + ((a14_0 * b0 + a14_1 * b1) + a14_2 * b2);
+    c[cj + cStep15] = acc[q + 15]! + ((a15_0 * b0 + a15_1 * b1) + a15_2 * b2);
+    p = (p + 3) | 0;
+    q = (q + 16) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 16 rows × 2 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows16k2T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!;
+  const a4_0 = a[aCol0 + 4]!, a4_1 = a[aCol1 + 4]!;
+  const a5_0 = a[aCol0 + 5]!, a5_1 = a[aCol1 + 5]!;
+  const a6_0 = a[aCol0 + 6]!, a6_1 = a[aCol1 + 6]!;
+  const a7_0 = a[aCol0 + 7]!, a7_1 = a[aCol1 + 7]!;
+  const a8_0 = a[aCol0 + 8]!, a8_1 = a[aCol1 + 8]!;
+  const a9_0 = a[aCol0 + 9]!, a9_1 = a[aCol1 + 9]!;
+  const a10_0 = a[aCol0 + 10]!, a10_1 = a[aCol1 + 10]!;
+  const a11_0 = a[aCol0 + 11]!, a11_1 = a[aCol1 + 11]!;
+  const a12_0 = a[aCol0 + 12]!, a12_1 = a[aCol1 + 12]!;
+  const a13_0 = a[aCol0 + 13]!, a13_1 = a[aCol1 + 13]!;
+  const a14_0 = a[aCol0 + 14]!, a14_1 = a[aCol1 + 14]!;
+  const a15_0 = a[aCol0 + 15]!, a15_1 = a[aCol1 + 15]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!;
+    acc[q] = acc[q]! + (a0_0 * b0 + a0_1 * b1);
+    acc[q + 1] = acc[q + 1]! + (a1_0 * b0 + a1_1 * b1);
+    acc[q + 2] = acc[q + 2]! + (a2_0 * b0 + a2_1 * b1);
+    acc[q + 3] = acc[q + 3]! + (a3_0 * b0 + a3_1 * b1);
+    acc[q + 4] = acc[q + 4]! + (a4_0 * b0 + a4_1 * b1);
+    acc[q + 5] = acc[q + 5]! + (a5_0 * b0 + a5_1 * b1);
+    acc[q + 6] = acc[q + 6]! + (a6_0 * b0 + a6_1 * b1);
+    acc[q + 7] = acc[q + 7]! + (a7_0 * b0 + a7_1 * b1);
+    acc[q + 8] = acc[q + 8]! + (a8_0 * b0 + a8_1 * b1);
+    acc[q + 9] = acc[q + 9]! + (a9_0 * b0 + a9_1 * b1);
+    acc[q + 10] = acc[q + 10]! + (a10_0 * b0 + a10_1 * b1);
+    acc[q + 11] = acc[q + 11]! + (a11_0 * b0 + a11_1 * b1);
+    acc[q + 12] = acc[q + 12]! + (a12_0 * b0 + a12_1 * b1);
+    acc[q + 13] = acc[q + 13]! + (a13_0 * b0 + a13_1 * b1);
+    acc[q + 14] = acc[q + 14]! + (a14_0 * b0 + a14_1 * b1);
+    acc[q + 15] = acc[q + 15]! + (a15_0 * b0 + a15_1 * b1);
+    p = (p + 2) | 0;
+    q = (q + 16) | 0;
+  }
+}
+
+/** 16 rows × 2 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows16k2StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!;
+  const a4_0 = a[aCol0 + 4]!, a4_1 = a[aCol1 + 4]!;
+  const a5_0 = a[aCol0 + 5]!, a5_1 = a[aCol1 + 5]!;
+  const a6_0 = a[aCol0 + 6]!, a6_1 = a[aCol1 + 6]!;
+  const a7_0 = a[aCol0 + 7]!, a7_1 = a[aCol1 + 7]!;
+  const a8_0 = a[aCol0 + 8]!, a8_1 = a[aCol1 + 8]!;
+  const a9_0 = a[aCol0 + 9]!, a9_1 = a[aCol1 + 9]!;
+  const a10_0 = a[aCol0 + 10]!, a10_1 = a[aCol1 + 10]!;
+  const a11_0 = a[aCol0 + 11]!, a11_1 = a[aCol1 + 11]!;
+  const a12_0 = a[aCol0 + 12]!, a12_1 = a[aCol1 + 12]!;
+  const a13_0 = a[aCol0 + 13]!, a13_1 = a[aCol1 + 13]!;
+  const a14_0 = a[aCol0 + 14]!, a14_1 = a[aCol1 + 14]!;
+  const a15_0 = a[aCol0 + 15]!, a15_1 = a[aCol1 + 15]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  const cStep8 = 8 * ldc;
+  const cStep9 = 9 * ldc;
+  const cStep10 = 10 * ldc;
+  const cStep11 = 11 * ldc;
+  const cStep12 = 12 * ldc;
+  const cStep13 = 13 * ldc;
+  const cStep14 = 14 * ldc;
+  const cStep15 = 15 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!;
+    c[cj] = acc[q]! + (a0_0 * b0 + a0_1 * b1);
+    c[cj + ldc] = acc[q + 1]! + (a1_0 * b0 + a1_1 * b1);
+    c[cj + cStep2] = acc[q + 2]! + (a2_0 * b0 + a2_1 * b1);
+    c[cj + cStep3] = acc[q + 3]! + (a3_0 * b0 + a3_1 * b1);
+    c[cj + cStep4] = acc[q + 4]! + (a4_0 * b0 + a4_1 * b1);
+    c[cj + cStep5] = acc[q + 5]! + (a5_0 * b0 + a5_1 * b1);
+    c[cj + cStep6] = acc[q + 6]! + (a6_0 * b0 + a6_1 * b1);
+    c[cj + cStep7] = acc[q + 7]! + (a7_0 * b0 + a7_1 * b1);
+    c[cj + cStep8] = acc[q + 8]! + (a8_0 * b0 + a8_1 * b1);
+    c[cj + cStep9] = acc[q + 9]! + (a9_0 * b0 + a9_1 * b1);
+    c[cj + cStep10] = acc[q + 10]! + (a10_0 * b0 + a10_1 * b1);
+    c[cj + cStep11] = acc[q + 11]! + (a11_0 * b0 + a11_1 * b1);
+    c[cj + cStep12] = acc[q + 12]! + (a12_0 * b0 + a12_1 * b1);
+    c[cj + cStep13] = acc[q + 13]! + (a13_0 * b0 + a13_1 * b1);
+    c[cj + cStep14] = acc[q + 14]! + (a14_0 * b0 + a14_1 * b1);
+    c[cj + cStep15] = acc[q + 15]! + (a15_0 * b0 + a15_1 * b1);
+    p = (p + 2) | 0;
+    q = (q + 16) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 16 rows × 1 reduction step: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows16k1T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const a0_0 = a[aCol0]!;
+  const a1_0 = a[aCol0 + 1]!;
+  const a2_0 = a[aCol0 + 2]!;
+  const a3_0 = a[aCol0 + 3]!;
+  const a4_0 = a[aCol0 + 4]!;
+  const a5_0 = a[aCol0 + 5]!;
+  const a6_0 = a[aCol0 + 6]!;
+  const a7_0 = a[aCol0 + 7]!;
+  const a8_0 = a[aCol0 + 8]!;
+  const a9_0 = a[aCol0 + 9]!;
+  const a10_0 = a[aCol0 + 10]!;
+  const a11_0 = a[aCol0 + 11]!;
+  const a12_0 = a[aCol0 + 12]!;
+  const a13_0 = a[aCol0 + 13]!;
+  const a14_0 = a[aCol0 + 14]!;
+  const a15_0 = a[aCol0 + 15]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!;
+    acc[q] = acc[q]! + a0_0 * b0;
+    acc[q + 1] = acc[q + 1]! + a1_0 * b0;
+    acc[q + 2] = acc[q + 2]! + a2_0 * b0;
+    acc[q + 3] = acc[q + 3]! + a3_0 * b0;
+    acc[q + 4] = acc[q + 4]! + a4_0 * b0;
+    acc[q + 5] = acc[q + 5]! + a5_0 * b0;
+    acc[q + 6] = acc[q + 6]! + a6_0 * b0;
+    acc[q + 7] = acc[q + 7]! + a7_0 * b0;
+    acc[q + 8] = acc[q + 8]! + a8_0 * b0;
+    acc[q + 9] = acc[q + 9]! + a9_0 * b0;
+    acc[q + 10] = acc[q + 10]! + a10_0 * b0;
+    acc[q + 11] = acc[q + 11]! + a11_0 * b0;
+    acc[q + 12] = acc[q + 12]! + a12_0 * b0;
+    acc[q + 13] = acc[q + 13]! + a13_0 * b0;
+    acc[q + 14] = acc[q + 14]! + a14_0 * b0;
+    acc[q + 15] = acc[q + 15]! + a15_0 * b0;
+    p = (p + 1) | 0;
+    q = (q + 16) | 0;
+  }
+}
+
+/** 16 rows × 1 reduction step: C = acc + A·panel with A stored transposed (last block). */
+export function rows16k1StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const a0_0 = a[aCol0]!;
+  const a1_0 = a[aCol0 + 1]!;
+  const a2_0 = a[aCol0 + 2]!;
+  const a3_0 = a[aCol0 + 3]!;
+  const a4_0 = a[aCol0 + 4]!;
+  const a5_0 = a[aCol0 + 5]!;
+  const a6_0 = a[aCol0 + 6]!;
+  const a7_0 = a[aCol0 + 7]!;
+  const a8_0 = a[aCol0 + 8]!;
+  const a9_0 = a[aCol0 + 9]!;
+  const a10_0 = a[aCol0 + 10]!;
+  const a11_0 = a[aCol0 + 11]!;
+  const a12_0 = a[aCol0 + 12]!;
+  const a13_0 = a[aCol0 + 13]!;
+  const a14_0 = a[aCol0 + 14]!;
+  const a15_0 = a[aCol0 + 15]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  const cStep8 = 8 * ldc;
+  const cStep9 = 9 * ldc;
+  const cStep10 = 10 * ldc;
+  const cStep11 = 11 * ldc;
+  const cStep12 = 12 * ldc;
+  const cStep13 = 13 * ldc;
+  const cStep14 = 14 * ldc;
+  const cStep15 = 15 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!;
+    c[cj] = acc[q]! + a0_0 * b0;
+    c[cj + ldc] = acc[q + 1]! + a1_0 * b0;
+    c[cj + cStep2] = acc[q + 2]! + a2_0 * b0;
+    c[cj + cStep3] = acc[q + 3]! + a3_0 * b0;
+    c[cj + cStep4] = acc[q + 4]! + a4_0 * b0;
+    c[cj + cStep5] = acc[q + 5]! + a5_0 * b0;
+    c[cj + cStep6] = acc[q + 6]! + a6_0 * b0;
+    c[cj + cStep7] = acc[q + 7]! + a7_0 * b0;
+    c[cj + cStep8] = acc[q + 8]! + a8_0 * b0;
+    c[cj + cStep9] = acc[q + 9]! + a9_0 * b0;
+    c[cj + cStep10] = acc[q + 10]! + a10_0 * b0;
+    c[cj + cStep11] = acc[q + 11]! + a11_0 * b0;
+    c[cj + cStep12] = acc[q + 12]! + a12_0 * b0;
+    c[cj + cStep13] = acc[q + 13]! + a13_0 * b0;
+    c[cj + cStep14] = acc[q + 14]! + a14_0 * b0;
+    c[cj + cStep15] = acc[q + 15]! + a15_0 * b0;
+    p = (p + 1) | 0;
+    q = (q + 16) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 8 rows × 8 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows8k8T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const aCol6 = (aIdx + 6 * lda) | 0;
+  const aCol7 = (aIdx + 7 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!, a0_6 = a[aCol6]!, a0_7 = a[aCol7]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!, a1_5 = a[aCol5 + 1]!, a1_6 = a[aCol6 + 1]!, a1_7 = a[aCol7 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!, a2_4 = a[aCol4 + 2]!, a2_5 = a[aCol5 + 2]!, a2_6 = a[aCol6 + 2]!, a2_7 = a[aCol7 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!, a3_4 = a[aCol4 + 3]!, a3_5 = a[aCol5 + 3]!, a3_6 = a[aCol6 + 3]!, a3_7 = a[aCol7 + 3]!;
+  const a4_0 = a[aCol0 + 4]!, a4_1 = a[aCol1 + 4]!, a4_2 = a[aCol2 + 4]!, a4_3 = a[aCol3 + 4]!, a4_4 = a[aCol4 + 4]!, a4_5 = a[aCol5 + 4]!, a4_6 = a[aCol6 + 4]!, a4_7 = a[aCol7 + 4]!;
+  const a5_0 = a[aCol0 + 5]!, a5_1 = a[aCol1 + 5]!, a5_2 = a[aCol2 + 5]!, a5_3 = a[aCol3 + 5]!, a5_4 = a[aCol4 + 5]!, a5_5 = a[aCol5 + 5]!, a5_6 = a[aCol6 + 5]!, a5_7 = a[aCol7 + 5]!;
+  const a6_0 = a[aCol0 + 6]!, a6_1 = a[aCol1 + 6]!, a6_2 = a[aCol2 + 6]!, a6_3 = a[aCol3 + 6]!, a6_4 = a[aCol4 + 6]!, a6_5 = a[aCol5 + 6]!, a6_6 = a[aCol6 + 6]!, a6_7 = a[aCol7 + 6]!;
+  const a7_0 = a[aCol0 + 7]!, a7_1 = a[aCol1 + 7]!, a7_2 = a[aCol2 + 7]!, a7_3 = a[aCol3 + 7]!, a7_4 = a[aCol4 + 7]!, a7_5 = a[aCol5 + 7]!, a7_6 = a[aCol6 + 7]!, a7_7 = a[aCol7 + 7]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!, b7 = panel[p + 7]!;
+    acc[q] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + (a0_6 * b6 + a0_7 * b7)));
+    acc[q + 1] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3)) + ((a1_4 * b4 + a1_5 * b5) + (a1_6 * b6 + a1_7 * b7)));
+    acc[q + 2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + (a2_2 * b2 + a2_3 * b3)) + ((a2_4 * b4 + a2_5 * b5) + (a2_6 * b6 + a2_7 * b7)));
+    acc[q + 3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + (a3_2 * b2 + a3_3 * b3)) + ((a3_4 * b4 + a3_5 * b5) + (a3_6 * b6 + a3_7 * b7)));
+    acc[q + 4] = acc[q + 4]! + (((a4_0 * b0 + a4_1 * b1) + (a4_2 * b2 + a4_3 * b3)) + ((a4_4 * b4 + a4_5 * b5) + (a4_6 * b6 + a4_7 * b7)));
+    acc[q + 5] = acc[q + 5]! + (((a5_0 * b0 + a5_1 * b1) + (a5_2 * b2 + a5_3 * b3)) + ((a5_4 * b4 + a5_5 * b5) + (a5_6 * b6 + a5_7 * b7)));
+    acc[q + 6] = acc[q + 6]! + (((a6_0 * b0 + a6_1 * b1) + (a6_2 * b2 + a6_3 * b3)) + ((a6_4 * b4 + a6_5 * b5) + (a6_6 * b6 + a6_7 * b7)));
+    acc[q + 7] = acc[q + 7]! + (((a7_0 * b0 + a7_1 * b1) + (a7_2 * b2 + a7_3 * b3)) + ((a7_4 * b4 + a7_5 * b5) + (a7_6 * b6 + a7_7 * b7)));
+    p = (p + 8) | 0;
+    q = (q + 8) | 0;
+  }
+}
+
+/** 8 rows × 8 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows8k8StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const aCol6 = (aIdx + 6 * lda) | 0;
+  const aCol7 = (aIdx + 7 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!, a0_6 = a[aCol6]!, a0_7 = a[aCol7]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!, a1_5 = a[aCol5 + 1]!, a1_6 = a[aCol6 + 1]!, a1_7 = a[aCol7 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!, a2_4 = a[aCol4 + 2]!, a2_5 = a[aCol5 + 2]!, a2_6 = a[aCol6 + 2]!, a2_7 = a[aCol7 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!, a3_4 = a[aCol4 + 3]!, a3_5 = a[aCol5 + 3]!, a3_6 = a[aCol6 + 3]!, a3_7 = a[aCol7 + 3]!;
+  const a4_0 = a[aCol0 + 4]!, a4_1 = a[aCol1 + 4]!, a4_2 = a[aCol2 + 4]!, a4_3 = a[aCol3 + 4]!, a4_4 = a[aCol4 + 4]!, a4_5 = a[aCol5 + 4]!, a4_6 = a[aCol6 + 4]!, a4_7 = a[aCol7 + 4]!;
+  const a5_0 = a[aCol0 + 5]!, a5_1 = a[aCol1 + 5]!, a5_2 = a[aCol2 + 5]!, a5_3 = a[aCol3 + 5]!, a5_4 = a[aCol4 + 5]!, a5_5 = a[aCol5 + 5]!, a5_6 = a[aCol6 + 5]!, a5_7 = a[aCol7 + 5]!;
+  const a6_0 = a[aCol0 + 6]!, a6_1 = a[aCol1 + 6]!, a6_2 = a[aCol2 + 6]!, a6_3 = a[aCol3 + 6]!, a6_4 = a[aCol4 + 6]!, a6_5 = a[aCol5 + 6]!, a6_6 = a[aCol6 + 6]!, a6_7 = a[aCol7 + 6]!;
+  const a7_0 = a[aCol0 + 7]!, a7_1 = a[aCol1 + 7]!, a7_2 = a[aCol2 + 7]!, a7_3 = a[aCol3 + 7]!, a7_4 = a[aCol4 + 7]!, a7_5 = a[aCol5 + 7]!, a7_6 = a[aCol6 + 7]!, a7_7 = a[aCol7 + 7]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!, b7 = panel[p + 7]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + (a0_6 * b6 + a0_7 * b7)));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3)) + ((a1_4 * b4 + a1_5 * b5) + (a1_6 * b6 + a1_7 * b7)));
+    c[cj + cStep2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + (a2_2 * b2 + a2_3 * b3)) + ((a2_4 * b4 + a2_5 * b5) + (a2_6 * b6 + a2_7 * b7)));
+    c[cj + cStep3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + (a3_2 * b2 + a3_3 * b3)) + ((a3_4 * b4 + a3_5 * b5) + (a3_6 * b6 + a3_7 * b7)));
+    c[cj + cStep4] = acc[q + 4]! + (((a4_0 * b0 + a4_1 * b1) + (a4_2 * b2 + a4_3 * b3)) + ((a4_4 * b4 + a4_5 * b5) + (a4_6 * b6 + a4_7 * b7)));
+    c[cj + cStep5] = acc[q + 5]! + (((a5_0 * b0 + a5_1 * b1) + (a5_2 * b2 + a5_3 * b3)) + ((a5_4 * b4 + a5_5 * b5) + (a5_6 * b6 + a5_7 * b7)));
+    c[cj + cStep6] = acc[q + 6]! + (((a6_0 * b0 + a6_1 * b1) + (a6_2 * b2 + a6_3 * b3)) + ((a6_4 * b4 + a6_5 * b5) + (a6_6 * b6 + a6_7 * b7)));
+    c[cj + cStep7] = acc[q + 7]! + (((a7_0 * b0 + a7_1 * b1) + (a7_2 * b2 + a7_3 * b3)) + ((a7_4 * b4 + a7_5 * b5) + (a7_6 * b6 + a7_7 * b7)));
+    p = (p + 8) | 0;
+    q = (q + 8) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 8 rows × 7 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows8k7T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const aCol6 = (aIdx + 6 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!, a0_6 = a[aCol6]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!, a1_5 = a[aCol5 + 1]!, a1_6 = a[aCol6 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!, a2_4 = a[aCol4 + 2]!, a2_5 = a[aCol5 + 2]!, a2_6 = a[aCol6 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!, a3_4 = a[aCol4 + 3]!, a3_5 = a[aCol5 + 3]!, a3_6 = a[aCol6 + 3]!;
+  const a4_0 = a[aCol0 + 4]!, a4_1 = a[aCol1 + 4]!, a4_2 = a[aCol2 + 4]!, a4_3 = a[aCol3 + 4]!, a4_4 = a[aCol4 + 4]!, a4_5 = a[aCol5 + 4]!, a4_6 = a[aCol6 + 4]!;
+  const a5_0 = a[aCol0 + 5]!, a5_1 = a[aCol1 + 5]!, a5_2 = a[aCol2 + 5]!, a5_3 = a[aCol3 + 5]!, a5_4 = a[aCol4 + 5]!, a5_5 = a[aCol5 + 5]!, a5_6 = a[aCol6 + 5]!;
+  const a6_0 = a[aCol0 + 6]!, a6_1 = a[aCol1 + 6]!, a6_2 = a[aCol2 + 6]!, a6_3 = a[aCol3 + 6]!, a6_4 = a[aCol4 + 6]!, a6_5 = a[aCol5 + 6]!, a6_6 = a[aCol6 + 6]!;
+  const a7_0 = a[aCol0 + 7]!, a7_1 = a[aCol1 + 7]!, a7_2 = a[aCol2 + 7]!, a7_3 = a[aCol3 + 7]!, a7_4 = a[aCol4 + 7]!, a7_5 = a[aCol5 + 7]!, a7_6 = a[aCol6 + 7]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!;
+    acc[q] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + a0_6 * b6));
+    acc[q + 1] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3)) + ((a1_4 * b4 + a1_5 * b5) + a1_6 * b6));
+    acc[q + 2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + (a2_2 * b2 + a2_3 * b3)) + ((a2_4 * b4 + a2_5 * b5) + a2_6 * b6));
+    acc[q + 3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + (a3_2 * b2 + a3_3 * b3)) + ((a3_4 * b4 + a3_5 * b5) + a3_6 * b6));
+    acc[q + 4] = acc[q + 4]! + (((a4_0 * b0 + a4_1 * b1) + (a4_2 * b2 + a4_3 * b3)) + ((a4_4 * b4 + a4_5 * b5) + a4_6 * b6));
+    acc[q + 5] = acc[q + 5]! + (((a5_0 * b0 + a5_1 * b1) + (a5_2 * b2 + a5_3 * b3)) + ((a5_4 * b4 + a5_5 * b5) + a5_6 * b6));
+    acc[q + 6] = acc[q + 6]! + (((a6_0 * b0 + a6_1 * b1) + (a6_2 * b2 + a6_3 * b3)) + ((a6_4 * b4 + a6_5 * b5) + a6_6 * b6));
+    acc[q + 7] = acc[q + 7]! + (((a7_0 * b0 + a7_1 * b1) + (a7_2 * b2 + a7_3 * b3)) + ((a7_4 * b4 + a7_5 * b5) + a7_6 * b6));
+    p = (p + 7) | 0;
+    q = (q + 8) | 0;
+  }
+}
+
+/** 8 rows × 7 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows8k7StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const aCol6 = (aIdx + 6 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!, a0_6 = a[aCol6]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!, a1_5 = a[aCol5 + 1]!, a1_6 = a[aCol6 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!, a2_4 = a[aCol4 + 2]!, a2_5 = a[aCol5 + 2]!, a2_6 = a[aCol6 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!, a3_4 = a[aCol4 + 3]!, a3_5 = a[aCol5 + 3]!, a3_6 = a[aCol6 + 3]!;
+  const a4_0 = a[aCol0 + 4]!, a4_1 = a[aCol1 + 4]!, a4_2 = a[aCol2 + 4]!, a4_3 = a[aCol3 + 4]!, a4_4 = a[aCol4 + 4]!, a4_5 = a[aCol5 + 4]!, a4_6 = a[aCol6 + 4]!;
+  const a5_0 = a[aCol0 + 5]!, a5_1 = a[aCol1 + 5]!, a5_2 = a[aCol2 + 5]!, a5_3 = a[aCol3 + 5]!, a5_4 = a[aCol4 + 5]!, a5_5 = a[aCol5 + 5]!, a5_6 = a[aCol6 + 5]!;
+  const a6_0 = a[aCol0 + 6]!, a6_1 = a[aCol1 + 6]!, a6_2 = a[aCol2 + 6]!, a6_3 = a[aCol3 + 6]!, a6_4 = a[aCol4 + 6]!, a6_5 = a[aCol5 + 6]!, a6_6 = a[aCol6 + 6]!;
+  const a7_0 = a[aCol0 + 7]!, a7_1 = a[aCol1 + 7]!, a7_2 = a[aCol2 + 7]!, a7_3 = a[aCol3 + 7]!, a7_4 = a[aCol4 + 7]!, a7_5 = a[aCol5 + 7]!, a7_6 = a[aCol6 + 7]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + a0_6 * b6));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3)) + ((a1_4 * b4 + a1_5 * b5) + a1_6 * b6));
+    c[cj + cStep2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + (a2_2 * b2 + a2_3 * b3)) + ((a2_4 * b4 + a2_5 * b5) + a2_6 * b6));
+    c[cj + cStep3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + (a3_2 * b2 + a3_3 * b3)) + ((a3_4 * b4 + a3_5 * b5) + a3_6 * b6));
+    c[cj + cStep4] = acc[q + 4]! + (((a4_0 * b0 + a4_1 * b1) + (a4_2 * b2 + a4_3 * b3)) + ((a4_4 * b4 + a4_5 * b5) + a4_6 * b6));
+    c[cj + cStep5] = acc[q + 5]! + (((a5_0 * b0 + a5_1 * b1) + (a5_2 * b2 + a5_3 * b3)) + ((a5_4 * b4 + a5_5 * b5) + a5_6 * b6));
+    c[cj + cStep6] = acc[q + 6]! + (((a6_0 * b0 + a6_1 * b1) + (a6_2 * b2 + a6_3 * b3)) + ((a6_4 * b4 + a6_5 * b5) + a6_6 * b6));
+    c[cj + cStep7] = acc[q + 7]! + (((a7_0 * b0 + a7_1 * b1) + (a7_2 * b2 + a7_3 * b3)) + ((a7_4 * b4 + a7_5 * b5) + a7_6 * b6));
+    p = (p + 7) | 0;
+    q = (q + 8) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 8 rows × 6 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows8k6T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!, a1_5 = a[aCol5 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!, a2_4 = a[aCol4 + 2]!, a2_5 = a[aCol5 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!, a3_4 = a[aCol4 + 3]!, a3_5 = a[aCol5 + 3]!;
+  const a4_0 = a[aCol0 + 4]!, a4_1 = a[aCol1 + 4]!, a4_2 = a[aCol2 + 4]!, a4_3 = a[aCol3 + 4]!, a4_4 = a[aCol4 + 4]!, a4_5 = a[aCol5 + 4]!;
+  const a5_0 = a[aCol0 + 5]!, a5_1 = a[aCol1 + 5]!, a5_2 = a[aCol2 + 5]!, a5_3 = a[aCol3 + 5]!, a5_4 = a[aCol4 + 5]!, a5_5 = a[aCol5 + 5]!;
+  const a6_0 = a[aCol0 + 6]!, a6_1 = a[aCol1 + 6]!, a6_2 = a[aCol2 + 6]!, a6_3 = a[aCol3 + 6]!, a6_4 = a[aCol4 + 6]!, a6_5 = a[aCol5 + 6]!;
+  const a7_0 = a[aCol0 + 7]!, a7_1 = a[aCol1 + 7]!, a7_2 = a[aCol2 + 7]!, a7_3 = a[aCol3 + 7]!, a7_4 = a[aCol4 + 7]!, a7_5 = a[aCol5 + 7]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!;
+    acc[q] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + ((a0_3 * b3 + a0_4 * b4) + a0_5 * b5));
+    acc[q + 1] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + a1_2 * b2) + ((a1_3 * b3 + a1_4 * b4) + a1_5 * b5));
+    acc[q + 2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + a2_2 * b2) + ((a2_3 * b3 + a2_4 * b4) + a2_5 * b5));
+    acc[q + 3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + a3_2 * b2) + ((a3_3 * b3 + a3_4 * b4) + a3_5 * b5));
+    acc[q + 4] = acc[q + 4]! + (((a4_0 * b0 + a4_1 * b1) + a4_2 * b2) + ((a4_3 * b3 + a4_4 * b4) + a4_5 * b5));
+    acc[q + 5] = acc[q + 5]! + (((a5_0 * b0 + a5_1 * b1) + a5_2 * b2) + ((a5_3 * b3 + a5_4 * b4) + a5_5 * b5));
+    acc[q + 6] = acc[q + 6]! + (((a6_0 * b0 + a6_1 * b1) + a6_2 * b2) + ((a6_3 * b3 + a6_4 * b4) + a6_5 * b5));
+    acc[q + 7] = acc[q + 7]! + (((a7_0 * b0 + a7_1 * b1) + a7_2 * b2) + ((a7_3 * b3 + a7_4 * b4) + a7_5 * b5));
+    p = (p + 6) | 0;
+    q = (q + 8) | 0;
+  }
+}
+
+/** 8 rows × 6 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows8k6StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!, a1_5 = a[aCol5 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!, a2_4 = a[aCol4 + 2]!, a2_5 = a[aCol5 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!, a3_4 = a[aCol4 + 3]!, a3_5 = a[aCol5 + 3]!;
+  const a4_0 = a[aCol0 + 4]!, a4_1 = a[aCol1 + 4]!, a4_2 = a[aCol2 + 4]!, a4_3 = a[aCol3 + 4]!, a4_4 = a[aCol4 + 4]!, a4_5 = a[aCol5 + 4]!;
+  const a5_0 = a[aCol0 + 5]!, a5_1 = a[aCol1 + 5]!, a5_2 = a[aCol2 + 5]!, a5_3 = a[aCol3 + 5]!, a5_4 = a[aCol4 + 5]!, a5_5 = a[aCol5 + 5]!;
+  const a6_0 = a[aCol0 + 6]!, a6_1 = a[aCol1 + 6]!, a6_2 = a[aCol2 + 6]!, a6_3 = a[aCol3 + 6]!, a6_4 = a[aCol4 + 6]!, a6_5 = a[aCol5 + 6]!;
+  const a7_0 = a[aCol0 + 7]!, a7_1 = a[aCol1 + 7]!, a7_2 = a[aCol2 + 7]!, a7_3 = a[aCol3 + 7]!, a7_4 = a[aCol4 + 7]!, a7_5 = a[aCol5 + 7]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + ((a0_3 * b3 + a0_4 * b4) + a0_5 * b5));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + a1_2 * b2) + ((a1_3 * b3 + a1_4 * b4) + a1_5 * b5));
+    c[cj + cStep2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + a2_2 * b2) + ((a2_3 * b3 + a2_4 * b4) + a2_5 * b5));
+    c[cj + cStep3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + a3_2 * b2) + ((a3_3 * b3 + a3_4 * b4) + a3_5 * b5));
+    c[cj + cStep4] = acc[q + 4]! + (((a4_0 * b0 + a4_1 * b1) + a4_2 * b2) + ((a4_3 * b3 + a4_4 * b4) + a4_5 * b5));
+    c[cj + cStep5] = acc[q + 5]! + (((a5_0 * b0 + a5_1 * b1) + a5_2 * b2) + ((a5_3 * b3 + a5_4 * b4) + a5_5 * b5));
+    c[cj + cStep6] = acc[q + 6]! + (((a6_0 * b0 + a6_1 * b1) + a6_2 * b2) + ((a6_3 * b3 + a6_4 * b4) + a6_5 * b5));
+    c[cj + cStep7] = acc[q + 7]! + (((a7_0 * b0 + a7_1 * b1) + a7_2 * b2) + ((a7_3 * b3 + a7_4 * b4) + a7_5 * b5));
+    p = (p + 6) | 0;
+    q = (q + 8) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 8 rows × 5 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows8k5T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!, a2_4 = a[aCol4 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!, a3_4 = a[aCol4 + 3]!;
+  const a4_0 = a[aCol0 + 4]!, a4_1 = a[aCol1 + 4]!, a4_2 = a[aCol2 + 4]!, a4_3 = a[aCol3 + 4]!, a4_4 = a[aCol4 + 4]!;
+  const a5_0 = a[aCol0 + 5]!, a5_1 = a[aCol1 + 5]!, a5_2 = a[aCol2 + 5]!, a5_3 = a[aCol3 + 5]!, a5_4 = a[aCol4 + 5]!;
+  const a6_0 = a[aCol0 + 6]!, a6_1 = a[aCol1 + 6]!, a6_2 = a[aCol2 + 6]!, a6_3 = a[aCol3 + 6]!, a6_4 = a[aCol4 + 6]!;
+  const a7_0 = a[aCol0 + 7]!, a7_1 = a[aCol1 + 7]!, a7_2 = a[aCol2 + 7]!, a7_3 = a[aCol3 + 7]!, a7_4 = a[aCol4 + 7]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!;
+    acc[q] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + (a0_3 * b3 + a0_4 * b4));
+    acc[q + 1] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + a1_2 * b2) + (a1_3 * b3 + a1_4 * b4));
+    acc[q + 2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + a2_2 * b2) + (a2_3 * b3 + a2_4 * b4));
+    acc[q + 3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + a3_2 * b2) + (a3_3 * b3 + a3_4 * b4));
+    acc[q + 4] = acc[q + 4]! + (((a4_0 * b0 + a4_1 * b1) + a4_2 * b2) + (a4_3 * b3 + a4_4 * b4));
+    acc[q + 5] = acc[q + 5]! + (((a5_0 * b0 + a5_1 * b1) + a5_2 * b2) + (a5_3 * b3 + a5_4 * b4));
+    acc[q + 6] = acc[q + 6]! + (((a6_0 * b0 + a6_1 * b1) + a6_2 * b2) + (a6_3 * b3 + a6_4 * b4));
+    acc[q + 7] = acc[q + 7]! + (((a7_0 * b0 + a7_1 * b1) + a7_2 * b2) + (a7_3 * b3 + a7_4 * b4));
+    p = (p + 5) | 0;
+    q = (q + 8) | 0;
+  }
+}
+
+/** 8 rows × 5 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows8k5StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!, a2_4 = a[aCol4 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!, a3_4 = a[aCol4 + 3]!;
+  const a4_0 = a[aCol0 + 4]!, a4_1 = a[aCol1 + 4]!, a4_2 = a[aCol2 + 4]!, a4_3 = a[aCol3 + 4]!, a4_4 = a[aCol4 + 4]!;
+  const a5_0 = a[aCol0 + 5]!, a5_1 = a[aCol1 + 5]!, a5_2 = a[aCol2 + 5]!, a5_3 = a[aCol3 + 5]!, a5_4 = a[aCol4 + 5]!;
+  const a6_0 = a[aCol0 + 6]!, a6_1 = a[aCol1 + 6]!, a6_2 = a[aCol2 + 6]!, a6_3 = a[aCol3 + 6]!, a6_4 = a[aCol4 + 6]!;
+  const a7_0 = a[aCol0 + 7]!, a7_1 = a[aCol1 + 7]!, a7_2 = a[aCol2 + 7]!, a7_3 = a[aCol3 + 7]!, a7_4 = a[aCol4 + 7]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + (a0_3 * b3 + a0_4 * b4));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + a1_2 * b2) + (a1_3 * b3 + a1_4 * b4));
+    c[cj + cStep2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + a2_2 * b2) + (a2_3 * b3 + a2_4 * b4));
+    c[cj + cStep3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + a3_2 * b2) + (a3_3 * b3 + a3_4 * b4));
+    c[cj + cStep4] = acc[q + 4]! + (((a4_0 * b0 + a4_1 * b1) + a4_2 * b2) + (a4_3 * b3 + a4_4 * b4));
+    c[cj + cStep5] = acc[q + 5]! + (((a5_0 * b0 + a5_1 * b1) + a5_2 * b2) + (a5_3 * b3 + a5_4 * b4));
+    c[cj + cStep6] = acc[q + 6]! + (((a6_0 * b0 + a6_1 * b1) + a6_2 * b2) + (a6_3 * b3 + a6_4 * b4));
+    c[cj + cStep7] = acc[q + 7]! + (((a7_0 * b0 + a7_1 * b1) + a7_2 * b2) + (a7_3 * b3 + a7_4 * b4));
+    p = (p + 5) | 0;
+    q = (q + 8) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 8 rows × 4 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows8k4T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!;
+  const a4_0 = a[aCol0 + 4]!, a4_1 = a[aCol1 + 4]!, a4_2 = a[aCol2 + 4]!, a4_3 = a[aCol3 + 4]!;
+  const a5_0 = a[aCol0 + 5]!, a5_1 = a[aCol1 + 5]!, a5_2 = a[aCol2 + 5]!, a5_3 = a[aCol3 + 5]!;
+  const a6_0 = a[aCol0 + 6]!, a6_1 = a[aCol1 + 6]!, a6_2 = a[aCol2 + 6]!, a6_3 = a[aCol3 + 6]!;
+  const a7_0 = a[aCol0 + 7]!, a7_1 = a[aCol1 + 7]!, a7_2 = a[aCol2 + 7]!, a7_3 = a[aCol3 + 7]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!;
+    acc[q] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3));
+    acc[q + 1] = acc[q + 1]! + ((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3));
+    acc[q + 2] = acc[q + 2]! + ((a2_0 * b0 + a2_1 * b1) + (a2_2 * b2 + a2_3 * b3));
+    acc[q + 3] = acc[q + 3]! + ((a3_0 * b0 + a3_1 * b1) + (a3_2 * b2 + a3_3 * b3));
+    acc[q + 4] = acc[q + 4]! + ((a4_0 * b0 + a4_1 * b1) + (a4_2 * b2 + a4_3 * b3));
+    acc[q + 5] = acc[q + 5]! + ((a5_0 * b0 + a5_1 * b1) + (a5_2 * b2 + a5_3 * b3));
+    acc[q + 6] = acc[q + 6]! + ((a6_0 * b0 + a6_1 * b1) + (a6_2 * b2 + a6_3 * b3));
+    acc[q + 7] = acc[q + 7]! + ((a7_0 * b0 + a7_1 * b1) + (a7_2 * b2 + a7_3 * b3));
+    p = (p + 4) | 0;
+    q = (q + 8) | 0;
+  }
+}
+
+/** 8 rows × 4 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows8k4StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!;
+  const a4_0 = a[aCol0 + 4]!, a4_1 = a[aCol1 + 4]!, a4_2 = a[aCol2 + 4]!, a4_3 = a[aCol3 + 4]!;
+  const a5_0 = a[aCol0 + 5]!, a5_1 = a[aCol1 + 5]!, a5_2 = a[aCol2 + 5]!, a5_3 = a[aCol3 + 5]!;
+  const a6_0 = a[aCol0 + 6]!, a6_1 = a[aCol1 + 6]!, a6_2 = a[aCol2 + 6]!, a6_3 = a[aCol3 + 6]!;
+  const a7_0 = a[aCol0 + 7]!, a7_1 = a[aCol1 + 7]!, a7_2 = a[aCol2 + 7]!, a7_3 = a[aCol3 + 7]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!;
+    c[cj] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3));
+    c[cj + ldc] = acc[q + 1]! + ((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3));
+    c[cj + cStep2] = acc[q + 2]! + ((a2_0 * b0 + a2_1 * b1) + (a2_2 * b2 + a2_3 * b3));
+    c[cj + cStep3] = acc[q + 3]! + ((a3_0 * b0 + a3_1 * b1) + (a3_2 * b2 + a3_3 * b3));
+    c[cj + cStep4] = acc[q + 4]! + ((a4_0 * b0 + a4_1 * b1) + (a4_2 * b2 + a4_3 * b3));
+    c[cj + cStep5] = acc[q + 5]! + ((a5_0 * b0 + a5_1 * b1) + (a5_2 * b2 + a5_3 * b3));
+    c[cj + cStep6] = acc[q + 6]! + ((a6_0 * b0 + a6_1 * b1) + (a6_2 * b2 + a6_3 * b3));
+    c[cj + cStep7] = acc[q + 7]! + ((a7_0 * b0 + a7_1 * b1) + (a7_2 * b2 + a7_3 * b3));
+    p = (p + 4) | 0;
+    q = (q + 8) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 8 rows × 3 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows8k3T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!;
+  const a4_0 = a[aCol0 + 4]!, a4_1 = a[aCol1 + 4]!, a4_2 = a[aCol2 + 4]!;
+  const a5_0 = a[aCol0 + 5]!, a5_1 = a[aCol1 + 5]!, a5_2 = a[aCol2 + 5]!;
+  const a6_0 = a[aCol0 + 6]!, a6_1 = a[aCol1 + 6]!, a6_2 = a[aCol2 + 6]!;
+  const a7_0 = a[aCol0 + 7]!, a7_1 = a[aCol1 + 7]!, a7_2 = a[aCol2 + 7]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!;
+    acc[q] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + a0_2 * b2);
+    acc[q + 1] = acc[q + 1]! + ((a1_0 * b0 + a1_1 * b1) + a1_2 * b2);
+    acc[q + 2] = acc[q + 2]! + ((a2_0 * b0 + a2_1 * b1) + a2_2 * b2);
+    acc[q + 3] = acc[q + 3]! + ((a3_0 * b0 + a3_1 * b1) + a3_2 * b2);
+    acc[q + 4] = acc[q + 4]! + ((a4_0 * b0 + a4_1 * b1) + a4_2 * b2);
+    acc[q + 5] = acc[q + 5]! + ((a5_0 * b0 + a5_1 * b1) + a5_2 * b2);
+    acc[q + 6] = acc[q + 6]! + ((a6_0 * b0 + a6_1 * b1) + a6_2 * b2);
+    acc[q + 7] = acc[q + 7]! + ((a7_0 * b0 + a7_1 * b1) + a7_2 * b2);
+    p = (p + 3) | 0;
+    q = (q + 8) | 0;
+  }
+}
+
+/** 8 rows × 3 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows8k3StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!;
+  const a4_0 = a[aCol0 + 4]!, a4_1 = a[aCol1 + 4]!, a4_2 = a[aCol2 + 4]!;
+  const a5_0 = a[aCol0 + 5]!, a5_1 = a[aCol1 + 5]!, a5_2 = a[aCol2 + 5]!;
+  const a6_0 = a[aCol0 + 6]!, a6_1 = a[aCol1 + 6]!, a6_2 = a[aCol2 + 6]!;
+  const a7_0 = a[aCol0 + 7]!, a7_1 = a[aCol1 + 7]!, a7_2 = a[aCol2 + 7]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!;
+    c[cj] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + a0_2 * b2);
+    c[cj + ldc] = acc[q + 1]! + ((a1_0 * b0 + a1_1 * b1) + a1_2 * b2);
+    c[cj + cStep2] = acc[q + 2]! + ((a2_0 * b0 + a2_1 * b1) + a2_2 * b2);
+    c[cj + cStep3] = acc[q + 3]! + ((a3_0 * b0 + a3_1 * b1) + a3_2 * b2);
+    c[cj + cStep4] = acc[q + 4]! + ((a4_0 * b0 + a4_1 * b1) + a4_2 * b2);
+    c[cj + cStep5] = acc[q + 5]! + ((a5_0 * b0 + a5_1 * b1) + a5_2 * b2);
+    c[cj + cStep6] = acc[q + 6]! + ((a6_0 * b0 + a6_1 * b1) + a6_2 * b2);
+    c[cj + cStep7] = acc[q + 7]! + ((a7_0 * b0 + a7_1 * b1) + a7_2 * b2);
+    p = (p + 3) | 0;
+    q = (q + 8) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 8 rows × 2 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows8k2T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!;
+  const a4_0 = a[aCol0 + 4]!, a4_1 = a[aCol1 + 4]!;
+  const a5_0 = a[aCol0 + 5]!, a5_1 = a[aCol1 + 5]!;
+  const a6_0 = a[aCol0 + 6]!, a6_1 = a[aCol1 + 6]!;
+  const a7_0 = a[aCol0 + 7]!, a7_1 = a[aCol1 + 7]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!;
+    acc[q] = acc[q]! + (a0_0 * b0 + a0_1 * b1);
+    acc[q + 1] = acc[q + 1]! + (a1_0 * b0 + a1_1 * b1);
+    acc[q + 2] = acc[q + 2]! + (a2_0 * b0 + a2_1 * b1);
+    acc[q + 3] = acc[q + 3]! + (a3_0 * b0 + a3_1 * b1);
+    acc[q + 4] = acc[q + 4]! + (a4_0 * b0 + a4_1 * b1);
+    acc[q + 5] = acc[q + 5]! + (a5_0 * b0 + a5_1 * b1);
+    acc[q + 6] = acc[q + 6]! + (a6_0 * b0 + a6_1 * b1);
+    acc[q + 7] = acc[q + 7]! + (a7_0 * b0 + a7_1 * b1);
+    p = (p + 2) | 0;
+    q = (q + 8) | 0;
+  }
+}
+
+/** 8 rows × 2 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows8k2StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!;
+  const a4_0 = a[aCol0 + 4]!, a4_1 = a[aCol1 + 4]!;
+  const a5_0 = a[aCol0 + 5]!, a5_1 = a[aCol1 + 5]!;
+  const a6_0 = a[aCol0 + 6]!, a6_1 = a[aCol1 + 6]!;
+  const a7_0 = a[aCol0 + 7]!, a7_1 = a[aCol1 + 7]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!;
+    c[cj] = acc[q]! + (a0_0 * b0 + a0_1 * b1);
+    c[cj + ldc] = acc[q + 1]! + (a1_0 * b0 + a1_1 * b1);
+    c[cj + cStep2] = acc[q + 2]! + (a2_0 * b0 + a2_1 * b1);
+    c[cj + cStep3] = acc[q + 3]! + (a3_0 * b0 + a3_1 * b1);
+    c[cj + cStep4] = acc[q + 4]! + (a4_0 * b0 + a4_1 * b1);
+    c[cj + cStep5] = acc[q + 5]! + (a5_0 * b0 + a5_1 * b1);
+    c[cj + cStep6] = acc[q + 6]! + (a6_0 * b0 + a6_1 * b1);
+    c[cj + cStep7] = acc[q + 7]! + (a7_0 * b0 + a7_1 * b1);
+    p = (p + 2) | 0;
+    q = (q + 8) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 8 rows × 1 reduction step: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows8k1T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const a0_0 = a[aCol0]!;
+  const a1_0 = a[aCol0 + 1]!;
+  const a2_0 = a[aCol0 + 2]!;
+  const a3_0 = a[aCol0 + 3]!;
+  const a4_0 = a[aCol0 + 4]!;
+  const a5_0 = a[aCol0 + 5]!;
+  const a6_0 = a[aCol0 + 6]!;
+  const a7_0 = a[aCol0 + 7]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!;
+    acc[q] = acc[q]! + a0_0 * b0;
+    acc[q + 1] = acc[q + 1]! + a1_0 * b0;
+    acc[q + 2] = acc[q + 2]! + a2_0 * b0;
+    acc[q + 3] = acc[q + 3]! + a3_0 * b0;
+    acc[q + 4] = acc[q + 4]! + a4_0 * b0;
+    acc[q + 5] = acc[q + 5]! + a5_0 * b0;
+    acc[q + 6] = acc[q + 6]! + a6_0 * b0;
+    acc[q + 7] = acc[q + 7]! + a7_0 * b0;
+    p = (p + 1) | 0;
+    q = (q + 8) | 0;
+  }
+}
+
+/** 8 rows × 1 reduction step: C = acc + A·panel with A stored transposed (last block). */
+export function rows8k1StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const a0_0 = a[aCol0]!;
+  const a1_0 = a[aCol0 + 1]!;
+  const a2_0 = a[aCol0 + 2]!;
+  const a3_0 = a[aCol0 + 3]!;
+  const a4_0 = a[aCol0 + 4]!;
+  const a5_0 = a[aCol0 + 5]!;
+  const a6_0 = a[aCol0 + 6]!;
+  const a7_0 = a[aCol0 + 7]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  const cStep4 = 4 * ldc;
+  const cStep5 = 5 * ldc;
+  const cStep6 = 6 * ldc;
+  const cStep7 = 7 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!;
+    c[cj] = acc[q]! + a0_0 * b0;
+    c[cj + ldc] = acc[q + 1]! + a1_0 * b0;
+    c[cj + cStep2] = acc[q + 2]! + a2_0 * b0;
+    c[cj + cStep3] = acc[q + 3]! + a3_0 * b0;
+    c[cj + cStep4] = acc[q + 4]! + a4_0 * b0;
+    c[cj + cStep5] = acc[q + 5]! + a5_0 * b0;
+    c[cj + cStep6] = acc[q + 6]! + a6_0 * b0;
+    c[cj + cStep7] = acc[q + 7]! + a7_0 * b0;
+    p = (p + 1) | 0;
+    q = (q + 8) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 4 rows × 8 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows4k8T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const aCol6 = (aIdx + 6 * lda) | 0;
+  const aCol7 = (aIdx + 7 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!, a0_6 = a[aCol6]!, a0_7 = a[aCol7]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!, a1_5 = a[aCol5 + 1]!, a1_6 = a[aCol6 + 1]!, a1_7 = a[aCol7 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!, a2_4 = a[aCol4 + 2]!, a2_5 = a[aCol5 + 2]!, a2_6 = a[aCol6 + 2]!, a2_7 = a[aCol7 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!, a3_4 = a[aCol4 + 3]!, a3_5 = a[aCol5 + 3]!, a3_6 = a[aCol6 + 3]!, a3_7 = a[aCol7 + 3]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!, b7 = panel[p + 7]!;
+    acc[q] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + (a0_6 * b6 + a0_7 * b7)));
+    acc[q + 1] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3)) + ((a1_4 * b4 + a1_5 * b5) + (a1_6 * b6 + a1_7 * b7)));
+    acc[q + 2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + (a2_2 * b2 + a2_3 * b3)) + ((a2_4 * b4 + a2_5 * b5) + (a2_6 * b6 + a2_7 * b7)));
+    acc[q + 3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + (a3_2 * b2 + a3_3 * b3)) + ((a3_4 * b4 + a3_5 * b5) + (a3_6 * b6 + a3_7 * b7)));
+    p = (p + 8) | 0;
+    q = (q + 4) | 0;
+  }
+}
+
+/** 4 rows × 8 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows4k8StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const aCol6 = (aIdx + 6 * lda) | 0;
+  const aCol7 = (aIdx + 7 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!, a0_6 = a[aCol6]!, a0_7 = a[aCol7]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!, a1_5 = a[aCol5 + 1]!, a1_6 = a[aCol6 + 1]!, a1_7 = a[aCol7 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!, a2_4 = a[aCol4 + 2]!, a2_5 = a[aCol5 + 2]!, a2_6 = a[aCol6 + 2]!, a2_7 = a[aCol7 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!, a3_4 = a[aCol4 + 3]!, a3_5 = a[aCol5 + 3]!, a3_6 = a[aCol6 + 3]!, a3_7 = a[aCol7 + 3]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!, b7 = panel[p + 7]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + (a0_6 * b6 + a0_7 * b7)));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3)) + ((a1_4 * b4 + a1_5 * b5) + (a1_6 * b6 + a1_7 * b7)));
+    c[cj + cStep2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + (a2_2 * b2 + a2_3 * b3)) + ((a2_4 * b4 + a2_5 * b5) + (a2_6 * b6 + a2_7 * b7)));
+    c[cj + cStep3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + (a3_2 * b2 + a3_3 * b3)) + ((a3_4 * b4 + a3_5 * b5) + (a3_6 * b6 + a3_7 * b7)));
+    p = (p + 8) | 0;
+    q = (q + 4) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 4 rows × 7 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows4k7T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const aCol6 = (aIdx + 6 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!, a0_6 = a[aCol6]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!, a1_5 = a[aCol5 + 1]!, a1_6 = a[aCol6 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!, a2_4 = a[aCol4 + 2]!, a2_5 = a[aCol5 + 2]!, a2_6 = a[aCol6 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!, a3_4 = a[aCol4 + 3]!, a3_5 = a[aCol5 + 3]!, a3_6 = a[aCol6 + 3]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!;
+    acc[q] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + a0_6 * b6));
+    acc[q + 1] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3)) + ((a1_4 * b4 + a1_5 * b5) + a1_6 * b6));
+    acc[q + 2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + (a2_2 * b2 + a2_3 * b3)) + ((a2_4 * b4 + a2_5 * b5) + a2_6 * b6));
+    acc[q + 3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + (a3_2 * b2 + a3_3 * b3)) + ((a3_4 * b4 + a3_5 * b5) + a3_6 * b6));
+    p = (p + 7) | 0;
+    q = (q + 4) | 0;
+  }
+}
+
+/** 4 rows × 7 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows4k7StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const aCol6 = (aIdx + 6 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!, a0_6 = a[aCol6]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!, a1_5 = a[aCol5 + 1]!, a1_6 = a[aCol6 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!, a2_4 = a[aCol4 + 2]!, a2_5 = a[aCol5 + 2]!, a2_6 = a[aCol6 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!, a3_4 = a[aCol4 + 3]!, a3_5 = a[aCol5 + 3]!, a3_6 = a[aCol6 + 3]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + a0_6 * b6));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3)) + ((a1_4 * b4 + a1_5 * b5) + a1_6 * b6));
+    c[cj + cStep2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + (a2_2 * b2 + a2_3 * b3)) + ((a2_4 * b4 + a2_5 * b5) + a2_6 * b6));
+    c[cj + cStep3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + (a3_2 * b2 + a3_3 * b3)) + ((a3_4 * b4 + a3_5 * b5) + a3_6 * b6));
+    p = (p + 7) | 0;
+    q = (q + 4) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 4 rows × 6 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows4k6T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!, a1_5 = a[aCol5 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!, a2_4 = a[aCol4 + 2]!, a2_5 = a[aCol5 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!, a3_4 = a[aCol4 + 3]!, a3_5 = a[aCol5 + 3]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!;
+    acc[q] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + ((a0_3 * b3 + a0_4 * b4) + a0_5 * b5));
+    acc[q + 1] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + a1_2 * b2) + ((a1_3 * b3 + a1_4 * b4) + a1_5 * b5));
+    acc[q + 2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + a2_2 * b2) + ((a2_3 * b3 + a2_4 * b4) + a2_5 * b5));
+    acc[q + 3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + a3_2 * b2) + ((a3_3 * b3 + a3_4 * b4) + a3_5 * b5));
+    p = (p + 6) | 0;
+    q = (q + 4) | 0;
+  }
+}
+
+/** 4 rows × 6 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows4k6StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!, a1_5 = a[aCol5 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!, a2_4 = a[aCol4 + 2]!, a2_5 = a[aCol5 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!, a3_4 = a[aCol4 + 3]!, a3_5 = a[aCol5 + 3]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + ((a0_3 * b3 + a0_4 * b4) + a0_5 * b5));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + a1_2 * b2) + ((a1_3 * b3 + a1_4 * b4) + a1_5 * b5));
+    c[cj + cStep2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + a2_2 * b2) + ((a2_3 * b3 + a2_4 * b4) + a2_5 * b5));
+    c[cj + cStep3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + a3_2 * b2) + ((a3_3 * b3 + a3_4 * b4) + a3_5 * b5));
+    p = (p + 6) | 0;
+    q = (q + 4) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 4 rows × 5 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows4k5T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!, a2_4 = a[aCol4 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!, a3_4 = a[aCol4 + 3]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!;
+    acc[q] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + (a0_3 * b3 + a0_4 * b4));
+    acc[q + 1] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + a1_2 * b2) + (a1_3 * b3 + a1_4 * b4));
+    acc[q + 2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + a2_2 * b2) + (a2_3 * b3 + a2_4 * b4));
+    acc[q + 3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + a3_2 * b2) + (a3_3 * b3 + a3_4 * b4));
+    p = (p + 5) | 0;
+    q = (q + 4) | 0;
+  }
+}
+
+/** 4 rows × 5 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows4k5StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!, a2_4 = a[aCol4 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!, a3_4 = a[aCol4 + 3]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + (a0_3 * b3 + a0_4 * b4));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + a1_2 * b2) + (a1_3 * b3 + a1_4 * b4));
+    c[cj + cStep2] = acc[q + 2]! + (((a2_0 * b0 + a2_1 * b1) + a2_2 * b2) + (a2_3 * b3 + a2_4 * b4));
+    c[cj + cStep3] = acc[q + 3]! + (((a3_0 * b0 + a3_1 * b1) + a3_2 * b2) + (a3_3 * b3 + a3_4 * b4));
+    p = (p + 5) | 0;
+    q = (q + 4) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 4 rows × 4 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows4k4T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!;
+    acc[q] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3));
+    acc[q + 1] = acc[q + 1]! + ((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3));
+    acc[q + 2] = acc[q + 2]! + ((a2_0 * b0 + a2_1 * b1) + (a2_2 * b2 + a2_3 * b3));
+    acc[q + 3] = acc[q + 3]! + ((a3_0 * b0 + a3_1 * b1) + (a3_2 * b2 + a3_3 * b3));
+    p = (p + 4) | 0;
+    q = (q + 4) | 0;
+  }
+}
+
+/** 4 rows × 4 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows4k4StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!, a2_3 = a[aCol3 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!, a3_3 = a[aCol3 + 3]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!;
+    c[cj] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3));
+    c[cj + ldc] = acc[q + 1]! + ((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3));
+    c[cj + cStep2] = acc[q + 2]! + ((a2_0 * b0 + a2_1 * b1) + (a2_2 * b2 + a2_3 * b3));
+    c[cj + cStep3] = acc[q + 3]! + ((a3_0 * b0 + a3_1 * b1) + (a3_2 * b2 + a3_3 * b3));
+    p = (p + 4) | 0;
+    q = (q + 4) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 4 rows × 3 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows4k3T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!;
+    acc[q] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + a0_2 * b2);
+    acc[q + 1] = acc[q + 1]! + ((a1_0 * b0 + a1_1 * b1) + a1_2 * b2);
+    acc[q + 2] = acc[q + 2]! + ((a2_0 * b0 + a2_1 * b1) + a2_2 * b2);
+    acc[q + 3] = acc[q + 3]! + ((a3_0 * b0 + a3_1 * b1) + a3_2 * b2);
+    p = (p + 3) | 0;
+    q = (q + 4) | 0;
+  }
+}
+
+/** 4 rows × 3 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows4k3StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!, a2_2 = a[aCol2 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!, a3_2 = a[aCol2 + 3]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!;
+    c[cj] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + a0_2 * b2);
+    c[cj + ldc] = acc[q + 1]! + ((a1_0 * b0 + a1_1 * b1) + a1_2 * b2);
+    c[cj + cStep2] = acc[q + 2]! + ((a2_0 * b0 + a2_1 * b1) + a2_2 * b2);
+    c[cj + cStep3] = acc[q + 3]! + ((a3_0 * b0 + a3_1 * b1) + a3_2 * b2);
+    p = (p + 3) | 0;
+    q = (q + 4) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 4 rows × 2 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows4k2T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!;
+    acc[q] = acc[q]! + (a0_0 * b0 + a0_1 * b1);
+    acc[q + 1] = acc[q + 1]! + (a1_0 * b0 + a1_1 * b1);
+    acc[q + 2] = acc[q + 2]! + (a2_0 * b0 + a2_1 * b1);
+    acc[q + 3] = acc[q + 3]! + (a3_0 * b0 + a3_1 * b1);
+    p = (p + 2) | 0;
+    q = (q + 4) | 0;
+  }
+}
+
+/** 4 rows × 2 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows4k2StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!;
+  const a2_0 = a[aCol0 + 2]!, a2_1 = a[aCol1 + 2]!;
+  const a3_0 = a[aCol0 + 3]!, a3_1 = a[aCol1 + 3]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!;
+    c[cj] = acc[q]! + (a0_0 * b0 + a0_1 * b1);
+    c[cj + ldc] = acc[q + 1]! + (a1_0 * b0 + a1_1 * b1);
+    c[cj + cStep2] = acc[q + 2]! + (a2_0 * b0 + a2_1 * b1);
+    c[cj + cStep3] = acc[q + 3]! + (a3_0 * b0 + a3_1 * b1);
+    p = (p + 2) | 0;
+    q = (q + 4) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 4 rows × 1 reduction step: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows4k1T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const a0_0 = a[aCol0]!;
+  const a1_0 = a[aCol0 + 1]!;
+  const a2_0 = a[aCol0 + 2]!;
+  const a3_0 = a[aCol0 + 3]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!;
+    acc[q] = acc[q]! + a0_0 * b0;
+    acc[q + 1] = acc[q + 1]! + a1_0 * b0;
+    acc[q + 2] = acc[q + 2]! + a2_0 * b0;
+    acc[q + 3] = acc[q + 3]! + a3_0 * b0;
+    p = (p + 1) | 0;
+    q = (q + 4) | 0;
+  }
+}
+
+/** 4 rows × 1 reduction step: C = acc + A·panel with A stored transposed (last block). */
+export function rows4k1StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const a0_0 = a[aCol0]!;
+  const a1_0 = a[aCol0 + 1]!;
+  const a2_0 = a[aCol0 + 2]!;
+  const a3_0 = a[aCol0 + 3]!;
+  const cStep2 = 2 * ldc;
+  const cStep3 = 3 * ldc;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!;
+    c[cj] = acc[q]! + a0_0 * b0;
+    c[cj + ldc] = acc[q + 1]! + a1_0 * b0;
+    c[cj + cStep2] = acc[q + 2]! + a2_0 * b0;
+    c[cj + cStep3] = acc[q + 3]! + a3_0 * b0;
+    p = (p + 1) | 0;
+    q = (q + 4) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 2 rows × 8 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows2k8T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const aCol6 = (aIdx + 6 * lda) | 0;
+  const aCol7 = (aIdx + 7 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!, a0_6 = a[aCol6]!, a0_7 = a[aCol7]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!, a1_5 = a[aCol5 + 1]!, a1_6 = a[aCol6 + 1]!, a1_7 = a[aCol7 + 1]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!, b7 = panel[p + 7]!;
+    acc[q] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + (a0_6 * b6 + a0_7 * b7)));
+    acc[q + 1] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3)) + ((a1_4 * b4 + a1_5 * b5) + (a1_6 * b6 + a1_7 * b7)));
+    p = (p + 8) | 0;
+    q = (q + 2) | 0;
+  }
+}
+
+/** 2 rows × 8 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows2k8StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const aCol6 = (aIdx + 6 * lda) | 0;
+  const aCol7 = (aIdx + 7 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!, a0_6 = a[aCol6]!, a0_7 = a[aCol7]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!, a1_5 = a[aCol5 + 1]!, a1_6 = a[aCol6 + 1]!, a1_7 = a[aCol7 + 1]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!, b7 = panel[p + 7]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + (a0_6 * b6 + a0_7 * b7)));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3)) + ((a1_4 * b4 + a1_5 * b5) + (a1_6 * b6 + a1_7 * b7)));
+    p = (p + 8) | 0;
+    q = (q + 2) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 2 rows × 7 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows2k7T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const aCol6 = (aIdx + 6 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!, a0_6 = a[aCol6]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!, a1_5 = a[aCol5 + 1]!, a1_6 = a[aCol6 + 1]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!;
+    acc[q] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + a0_6 * b6));
+    acc[q + 1] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3)) + ((a1_4 * b4 + a1_5 * b5) + a1_6 * b6));
+    p = (p + 7) | 0;
+    q = (q + 2) | 0;
+  }
+}
+
+/** 2 rows × 7 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows2k7StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const aCol6 = (aIdx + 6 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!, a0_6 = a[aCol6]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!, a1_5 = a[aCol5 + 1]!, a1_6 = a[aCol6 + 1]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + a0_6 * b6));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3)) + ((a1_4 * b4 + a1_5 * b5) + a1_6 * b6));
+    p = (p + 7) | 0;
+    q = (q + 2) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 2 rows × 6 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows2k6T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!, a1_5 = a[aCol5 + 1]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!;
+    acc[q] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + ((a0_3 * b3 + a0_4 * b4) + a0_5 * b5));
+    acc[q + 1] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + a1_2 * b2) + ((a1_3 * b3 + a1_4 * b4) + a1_5 * b5));
+    p = (p + 6) | 0;
+    q = (q + 2) | 0;
+  }
+}
+
+/** 2 rows × 6 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows2k6StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!, a1_5 = a[aCol5 + 1]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + ((a0_3 * b3 + a0_4 * b4) + a0_5 * b5));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + a1_2 * b2) + ((a1_3 * b3 + a1_4 * b4) + a1_5 * b5));
+    p = (p + 6) | 0;
+    q = (q + 2) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 2 rows × 5 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows2k5T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!;
+    acc[q] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + (a0_3 * b3 + a0_4 * b4));
+    acc[q + 1] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + a1_2 * b2) + (a1_3 * b3 + a1_4 * b4));
+    p = (p + 5) | 0;
+    q = (q + 2) | 0;
+  }
+}
+
+/** 2 rows × 5 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows2k5StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!, a1_4 = a[aCol4 + 1]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + (a0_3 * b3 + a0_4 * b4));
+    c[cj + ldc] = acc[q + 1]! + (((a1_0 * b0 + a1_1 * b1) + a1_2 * b2) + (a1_3 * b3 + a1_4 * b4));
+    p = (p + 5) | 0;
+    q = (q + 2) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 2 rows × 4 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows2k4T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!;
+    acc[q] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3));
+    acc[q + 1] = acc[q + 1]! + ((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3));
+    p = (p + 4) | 0;
+    q = (q + 2) | 0;
+  }
+}
+
+/** 2 rows × 4 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows2k4StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!, a1_3 = a[aCol3 + 1]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!;
+    c[cj] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3));
+    c[cj + ldc] = acc[q + 1]! + ((a1_0 * b0 + a1_1 * b1) + (a1_2 * b2 + a1_3 * b3));
+    p = (p + 4) | 0;
+    q = (q + 2) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 2 rows × 3 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows2k3T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!;
+    acc[q] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + a0_2 * b2);
+    acc[q + 1] = acc[q + 1]! + ((a1_0 * b0 + a1_1 * b1) + a1_2 * b2);
+    p = (p + 3) | 0;
+    q = (q + 2) | 0;
+  }
+}
+
+/** 2 rows × 3 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows2k3StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!, a1_2 = a[aCol2 + 1]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!;
+    c[cj] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + a0_2 * b2);
+    c[cj + ldc] = acc[q + 1]! + ((a1_0 * b0 + a1_1 * b1) + a1_2 * b2);
+    p = (p + 3) | 0;
+    q = (q + 2) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 2 rows × 2 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows2k2T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!;
+    acc[q] = acc[q]! + (a0_0 * b0 + a0_1 * b1);
+    acc[q + 1] = acc[q + 1]! + (a1_0 * b0 + a1_1 * b1);
+    p = (p + 2) | 0;
+    q = (q + 2) | 0;
+  }
+}
+
+/** 2 rows × 2 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows2k2StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!;
+  const a1_0 = a[aCol0 + 1]!, a1_1 = a[aCol1 + 1]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!;
+    c[cj] = acc[q]! + (a0_0 * b0 + a0_1 * b1);
+    c[cj + ldc] = acc[q + 1]! + (a1_0 * b0 + a1_1 * b1);
+    p = (p + 2) | 0;
+    q = (q + 2) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 2 rows × 1 reduction step: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows2k1T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const a0_0 = a[aCol0]!;
+  const a1_0 = a[aCol0 + 1]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!;
+    acc[q] = acc[q]! + a0_0 * b0;
+    acc[q + 1] = acc[q + 1]! + a1_0 * b0;
+    p = (p + 1) | 0;
+    q = (q + 2) | 0;
+  }
+}
+
+/** 2 rows × 1 reduction step: C = acc + A·panel with A stored transposed (last block). */
+export function rows2k1StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const a0_0 = a[aCol0]!;
+  const a1_0 = a[aCol0 + 1]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!;
+    c[cj] = acc[q]! + a0_0 * b0;
+    c[cj + ldc] = acc[q + 1]! + a1_0 * b0;
+    p = (p + 1) | 0;
+    q = (q + 2) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 1 row × 8 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows1k8T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const aCol6 = (aIdx + 6 * lda) | 0;
+  const aCol7 = (aIdx + 7 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!, a0_6 = a[aCol6]!, a0_7 = a[aCol7]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!, b7 = panel[p + 7]!;
+    acc[q] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + (a0_6 * b6 + a0_7 * b7)));
+    p = (p + 8) | 0;
+    q = (q + 1) | 0;
+  }
+}
+
+/** 1 row × 8 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows1k8StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const aCol6 = (aIdx + 6 * lda) | 0;
+  const aCol7 = (aIdx + 7 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!, a0_6 = a[aCol6]!, a0_7 = a[aCol7]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!, b7 = panel[p + 7]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + (a0_6 * b6 + a0_7 * b7)));
+    p = (p + 8) | 0;
+    q = (q + 1) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 1 row × 7 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows1k7T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const aCol6 = (aIdx + 6 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!, a0_6 = a[aCol6]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!;
+    acc[q] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + a0_6 * b6));
+    p = (p + 7) | 0;
+    q = (q + 1) | 0;
+  }
+}
+
+/** 1 row × 7 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows1k7StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const aCol6 = (aIdx + 6 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!, a0_6 = a[aCol6]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!, b6 = panel[p + 6]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3)) + ((a0_4 * b4 + a0_5 * b5) + a0_6 * b6));
+    p = (p + 7) | 0;
+    q = (q + 1) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 1 row × 6 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows1k6T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!;
+    acc[q] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + ((a0_3 * b3 + a0_4 * b4) + a0_5 * b5));
+    p = (p + 6) | 0;
+    q = (q + 1) | 0;
+  }
+}
+
+/** 1 row × 6 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows1k6StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const aCol5 = (aIdx + 5 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!, a0_5 = a[aCol5]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!, b5 = panel[p + 5]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + ((a0_3 * b3 + a0_4 * b4) + a0_5 * b5));
+    p = (p + 6) | 0;
+    q = (q + 1) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 1 row × 5 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows1k5T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!;
+    acc[q] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + (a0_3 * b3 + a0_4 * b4));
+    p = (p + 5) | 0;
+    q = (q + 1) | 0;
+  }
+}
+
+/** 1 row × 5 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows1k5StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const aCol4 = (aIdx + 4 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!, a0_4 = a[aCol4]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!, b4 = panel[p + 4]!;
+    c[cj] = acc[q]! + (((a0_0 * b0 + a0_1 * b1) + a0_2 * b2) + (a0_3 * b3 + a0_4 * b4));
+    p = (p + 5) | 0;
+    q = (q + 1) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 1 row × 4 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows1k4T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!;
+    acc[q] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3));
+    p = (p + 4) | 0;
+    q = (q + 1) | 0;
+  }
+}
+
+/** 1 row × 4 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows1k4StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const aCol3 = (aIdx + 3 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!, a0_3 = a[aCol3]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!, b3 = panel[p + 3]!;
+    c[cj] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + (a0_2 * b2 + a0_3 * b3));
+    p = (p + 4) | 0;
+    q = (q + 1) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 1 row × 3 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows1k3T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!;
+    acc[q] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + a0_2 * b2);
+    p = (p + 3) | 0;
+    q = (q + 1) | 0;
+  }
+}
+
+/** 1 row × 3 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows1k3StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const aCol2 = (aIdx + 2 * lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!, a0_2 = a[aCol2]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!, b2 = panel[p + 2]!;
+    c[cj] = acc[q]! + ((a0_0 * b0 + a0_1 * b1) + a0_2 * b2);
+    p = (p + 3) | 0;
+    q = (q + 1) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 1 row × 2 reduction steps: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows1k2T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!;
+    acc[q] = acc[q]! + (a0_0 * b0 + a0_1 * b1);
+    p = (p + 2) | 0;
+    q = (q + 1) | 0;
+  }
+}
+
+/** 1 row × 2 reduction steps: C = acc + A·panel with A stored transposed (last block). */
+export function rows1k2StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const aCol1 = (aIdx + lda) | 0;
+  const a0_0 = a[aCol0]!, a0_1 = a[aCol1]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!, b1 = panel[p + 1]!;
+    c[cj] = acc[q]! + (a0_0 * b0 + a0_1 * b1);
+    p = (p + 2) | 0;
+    q = (q + 1) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
+/** 1 row × 1 reduction step: acc += A·panel with A stored transposed (a[aIdx + k*lda + r]). */
+export function rows1k1T(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  const aCol0 = aIdx;
+  const a0_0 = a[aCol0]!;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!;
+    acc[q] = acc[q]! + a0_0 * b0;
+    p = (p + 1) | 0;
+    q = (q + 1) | 0;
+  }
+}
+
+/** 1 row × 1 reduction step: C = acc + A·panel with A stored transposed (last block). */
+export function rows1k1StoreT(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  const aCol0 = aIdx;
+  const a0_0 = a[aCol0]!;
+  let cj = cIdx | 0;
+  let p = pIdx | 0;
+  let q = 0;
+  for (let j = 0; j < n; j++) {
+    const b0 = panel[p]!;
+    c[cj] = acc[q]! + a0_0 * b0;
+    p = (p + 1) | 0;
+    q = (q + 1) | 0;
+    cj = (cj + 1) | 0;
+  }
+}
+
 /** 16 rows × 8 reduction steps: acc = bias + A·panel (first block). */
 export function rows16k8First(n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, bias: Float32Array, biasIdx: number): void {
   const aRow0 = aIdx;
@@ -4537,6 +7026,140 @@ export function storeBlock(rows: number, k: number, n: number, a: Float32Array, 
       break;
   }
   throw new RangeError(`storeBlock: no kernel for ${rows} rows × ${k} steps`);
+}
+
+/** acc += A·panel with A transposed (a[aIdx + k*lda + r]), for `rows` in ROW_BLOCKS and `k` in 1..8. */
+export function accumulateBlockT(rows: number, k: number, n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array): void {
+  switch (rows) {
+    case 16:
+      switch (k) {
+        case 8: rows16k8T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 7: rows16k7T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 6: rows16k6T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 5: rows16k5T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 4: rows16k4T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 3: rows16k3T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 2: rows16k2T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 1: rows16k1T(n, a, aIdx, lda, panel, pIdx, acc); return;
+      }
+      break;
+    case 8:
+      switch (k) {
+        case 8: rows8k8T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 7: rows8k7T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 6: rows8k6T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 5: rows8k5T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 4: rows8k4T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 3: rows8k3T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 2: rows8k2T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 1: rows8k1T(n, a, aIdx, lda, panel, pIdx, acc); return;
+      }
+      break;
+    case 4:
+      switch (k) {
+        case 8: rows4k8T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 7: rows4k7T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 6: rows4k6T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 5: rows4k5T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 4: rows4k4T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 3: rows4k3T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 2: rows4k2T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 1: rows4k1T(n, a, aIdx, lda, panel, pIdx, acc); return;
+      }
+      break;
+    case 2:
+      switch (k) {
+        case 8: rows2k8T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 7: rows2k7T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 6: rows2k6T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 5: rows2k5T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 4: rows2k4T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 3: rows2k3T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 2: rows2k2T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 1: rows2k1T(n, a, aIdx, lda, panel, pIdx, acc); return;
+      }
+      break;
+    case 1:
+      switch (k) {
+        case 8: rows1k8T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 7: rows1k7T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 6: rows1k6T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 5: rows1k5T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 4: rows1k4T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 3: rows1k3T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 2: rows1k2T(n, a, aIdx, lda, panel, pIdx, acc); return;
+        case 1: rows1k1T(n, a, aIdx, lda, panel, pIdx, acc); return;
+      }
+      break;
+  }
+  throw new RangeError(`accumulateBlockT: no kernel for ${rows} rows × ${k} steps`);
+}
+
+/** The last block with A transposed: C = acc + A·panel. */
+export function storeBlockT(rows: number, k: number, n: number, a: Float32Array, aIdx: number, lda: number, panel: Float32Array, pIdx: number, acc: Float64Array, c: Float32Array, cIdx: number, ldc: number): void {
+  switch (rows) {
+    case 16:
+      switch (k) {
+        case 8: rows16k8StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 7: rows16k7StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 6: rows16k6StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 5: rows16k5StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 4: rows16k4StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 3: rows16k3StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 2: rows16k2StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 1: rows16k1StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+      }
+      break;
+    case 8:
+      switch (k) {
+        case 8: rows8k8StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 7: rows8k7StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 6: rows8k6StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 5: rows8k5StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 4: rows8k4StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 3: rows8k3StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 2: rows8k2StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 1: rows8k1StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+      }
+      break;
+    case 4:
+      switch (k) {
+        case 8: rows4k8StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 7: rows4k7StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 6: rows4k6StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 5: rows4k5StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 4: rows4k4StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 3: rows4k3StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 2: rows4k2StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 1: rows4k1StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+      }
+      break;
+    case 2:
+      switch (k) {
+        case 8: rows2k8StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 7: rows2k7StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 6: rows2k6StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 5: rows2k5StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 4: rows2k4StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 3: rows2k3StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 2: rows2k2StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 1: rows2k1StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+      }
+      break;
+    case 1:
+      switch (k) {
+        case 8: rows1k8StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 7: rows1k7StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 6: rows1k6StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 5: rows1k5StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 4: rows1k4StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 3: rows1k3StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 2: rows1k2StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+        case 1: rows1k1StoreT(n, a, aIdx, lda, panel, pIdx, acc, c, cIdx, ldc); return;
+      }
+      break;
+  }
+  throw new RangeError(`storeBlockT: no kernel for ${rows} rows × ${k} steps`);
 }
 
 /** The last block of a full 16-row block: C = relu(acc + A·panel), `k` in 1..8. */
