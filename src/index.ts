@@ -35,6 +35,7 @@ export { Conv2d, DepthwiseConv2d, PointwiseConv2d, DepthwiseSeparableConv2d } fr
 export type {
   Conv2dLayerOptions, DepthwiseConv2dLayerOptions, PointwiseConv2dLayerOptions, DepthwiseSeparableConv2dLayerOptions, FusedActivation,
 } from './layers/conv.js';
+export { depthwise_conv, pointwise_conv, depthwise_separable_conv, SeedBlock } from './layers/seed.js';
 export { BatchNorm2d } from './layers/batchnorm.js';
 export type { BatchNorm2dOptions } from './layers/batchnorm.js';
 export { ReLU, ReLU6, LeakyReLU, Identity } from './layers/activation.js';

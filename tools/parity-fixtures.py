@@ -115,3 +115,61 @@ with open(out, 'w') as f:
     json.dump({'torch': torch.__version__, 'cases': cases}, f, separators=(',', ':'))
     f.write('\n')
 print(f'wrote {len(cases)} cases to {out}')
+
+
+# The seed's classes, verbatim, in a small network; its state_dict written as safetensors by hand
+# (the format: 8-byte header length, JSON header, little-endian data), its repr and one output.
+class depthwise_conv(nn.Module):
+    def __init__(self, nin, kernels_per_layer):
+        super(depthwise_conv, self).__init__()
+        self.depthwise = nn.Conv2d(nin, nin * kernels_per_layer, kernel_size=3, padding=1, groups=nin)
+
+    def forward(self, x):
+        return self.depthwise(x)
+
+
+class pointwise_conv(nn.Module):
+    def __init__(self, nin, nout):
+        super(pointwise_conv, self).__init__()
+        self.pointwise = nn.Conv2d(nin, nout, kernel_size=1)
+
+    def forward(self, x):
+        return self.pointwise(x)
+
+
+class depthwise_separable_conv(nn.Module):
+    def __init__(self, nin, kernels_per_layer, nout):
+        super(depthwise_separable_conv, self).__init__()
+        self.depthwise = nn.Conv2d(nin, nin * kernels_per_layer, kernel_size=3, padding=1, groups=nin)
+        self.pointwise = nn.Conv2d(nin * kernels_per_layer, nout, kernel_size=1)
+
+    def forward(self, x):
+        return self.pointwise(self.depthwise(x))
+
+
+import struct
+torch.manual_seed(0)
+net = nn.Sequential(depthwise_conv(3, 2), nn.ReLU(), pointwise_conv(6, 4), nn.BatchNorm2d(4), nn.ReLU6(), depthwise_separable_conv(4, 2, 5)).eval()
+with torch.no_grad():
+    net[3].running_mean.copy_(torch.tensor([0.1, -0.2, 0.3, 0.0])); net[3].running_var.copy_(torch.tensor([0.5, 2.0, 1.0, 0.25]))
+    net[3].num_batches_tracked.fill_(7)
+state = net.state_dict()
+header, blobs, offset = {'__metadata__': {'format': 'pt'}}, [], 0
+for name, t in state.items():
+    raw = t.contiguous().numpy().tobytes()
+    header[name] = {'dtype': 'I64' if t.dtype == torch.int64 else 'F32', 'shape': list(t.shape), 'data_offsets': [offset, offset + len(raw)]}
+    blobs.append(raw); offset += len(raw)
+text = json.dumps(header, separators=(',', ':'))
+text += ' ' * ((8 - len(text) % 8) % 8)
+fixtures = os.path.join(os.path.dirname(__file__), '..', 'test', 'parity', 'fixtures')
+with open(os.path.join(fixtures, 'seed-network.safetensors'), 'wb') as f:
+    f.write(struct.pack('<Q', len(text))); f.write(text.encode()); f.write(b''.join(blobs))
+x = torch.tensor(values(2 * 3 * 5 * 6), dtype=torch.float32).reshape(2, 3, 5, 6)
+with torch.no_grad():
+    y = net(x)
+with open(os.path.join(fixtures, 'seed-network.json'), 'w') as f:
+    json.dump({'torch': torch.__version__, 'repr': repr(net), 'keys': list(state.keys()),
+               'input': {'shape': list(x.shape), 'data': x.flatten().tolist()},
+               'output': {'shape': list(y.shape), 'data': y.flatten().tolist()}}, f, separators=(',', ':'))
+    f.write('\n')
+print('wrote the seed network fixtures')

@@ -219,7 +219,8 @@ export class Conv2d extends Module implements FusableModule {
 
   override extraRepr(): string {
     const parts = [`${this.inChannels}`, `${this.outChannels}`, `kernel_size=${pairRepr(this.kernelSize)}`];
-    if (this.stride[0] !== 1 || this.stride[1] !== 1) parts.push(`stride=${pairRepr(this.stride)}`);
+    // PyTorch always prints the stride, and the rest only when not the default.
+    parts.push(`stride=${pairRepr(this.stride)}`);
     const padding = paddingRepr(this.paddingSpec, this.padding);
     if (padding !== null) parts.push(padding);
     if (this.dilation[0] !== 1 || this.dilation[1] !== 1) parts.push(`dilation=${pairRepr(this.dilation)}`);

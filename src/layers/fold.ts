@@ -1,4 +1,5 @@
 /** Folding inference-mode BatchNorm into the preceding convolution. */
+import { SeedBlock } from './seed.js';
 import { Identity } from './activation.js';
 import { BatchNorm2d } from './batchnorm.js';
 import { Conv2d, DepthwiseSeparableConv2d } from './conv.js';
@@ -9,6 +10,7 @@ import { Sequential } from './sequential.js';
 function trailingConv(m: Module): Conv2d | null {
   if (m instanceof Conv2d) return m;
   if (m instanceof DepthwiseSeparableConv2d) return m.pointwise;
+  if (m instanceof SeedBlock) return m.last;
   return null;
 }
 

@@ -100,7 +100,7 @@ describe('Conv2d', () => {
       'Conv2d(3, 32, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=False)',
     );
     expect(new Conv2d({ inChannels: 4, outChannels: 4, kernelSize: 3, groups: 4, padding: { top: 0, bottom: 1, left: 0, right: 1 }, paddingMode: 'zeros' }).toString()).toBe(
-      'Conv2d(4, 4, kernel_size=(3, 3), padding={top: 0, bottom: 1, left: 0, right: 1}, groups=4)',
+      'Conv2d(4, 4, kernel_size=(3, 3), stride=(1, 1), padding={top: 0, bottom: 1, left: 0, right: 1}, groups=4)',
     );
   });
 
@@ -160,8 +160,8 @@ describe("the seed's three classes", () => {
     expect(sep.toString()).toBe(
       [
         'DepthwiseSeparableConv2d(',
-        '  (depthwise): DepthwiseConv2d(8, 24, kernel_size=(3, 3), padding=(1, 1), groups=8)',
-        '  (pointwise): PointwiseConv2d(24, 10, kernel_size=(1, 1))',
+        '  (depthwise): DepthwiseConv2d(8, 24, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), groups=8)',
+        '  (pointwise): PointwiseConv2d(24, 10, kernel_size=(1, 1), stride=(1, 1))',
         ')',
       ].join('\n'),
     );

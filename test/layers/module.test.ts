@@ -203,7 +203,7 @@ describe('Module: names, state dict, loading', () => {
     expect(net.toString()).toBe(
       [
         'Sequential(',
-        '  (0): Conv2d(3, 8, kernel_size=(3, 3))',
+        '  (0): Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1))',
         '  (1): BatchNorm2d(8, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)',
         '  (2): ReLU()',
         '  (3): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)',
