@@ -27,13 +27,14 @@ const rootDir = path.dirname(benchDir);
 // Options
 
 function parseArgs(argv) {
-  const opts = { filter: null, quick: false, peers: true, threads: true, backward: true, save: false, rounds: null };
+  const opts = { filter: null, quick: false, peers: true, threads: true, backward: true, tiers: true, save: false, rounds: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quick') opts.quick = true;
     else if (arg === '--no-peers') opts.peers = false;
     else if (arg === '--no-threads') opts.threads = false;
     else if (arg === '--no-backward') opts.backward = false;
+    else if (arg === '--no-tiers') opts.tiers = false;
     else if (arg === '--save') opts.save = true;
     else if (arg === '--filter' || arg.startsWith('--filter=')) {
       const value = arg === '--filter' ? argv[++i] : arg.slice('--filter='.length);
@@ -50,13 +51,14 @@ function parseArgs(argv) {
 }
 
 function usage(problem) {
-  const text = `usage: node bench/run.mjs [--filter name[,name…]] [--quick] [--no-peers] [--no-threads] [--no-backward] [--rounds n] [--save]
+  const text = `usage: node bench/run.mjs [--filter name[,name…]] [--quick] [--no-peers] [--no-threads] [--no-backward] [--no-tiers] [--rounds n] [--save]
   --filter   only workloads whose name contains one of the given strings
              (${WORKLOADS.map((w) => w.name).join(', ')})
   --quick    one short round per engine (well under a minute); for a smoke test, not for figures
   --no-peers sepconv (and its reference path) only, without TensorFlow.js
   --no-threads skip the threads table (1 thread vs the worker pool with 2 threads and all cores)
   --no-backward skip the backward table (conv2dBackward vs forward and vs TensorFlow.js cpu's gradients, bench/backward.mjs)
+  --no-tiers skip the tiers table (wasm and JS tiers beside TensorFlow.js cpu and wasm, bench/tiers.mjs)
   --rounds   interleaved timing rounds per workload (default 5, 1 with --quick)
   --save     write bench/results/latest.{json,md} even for a partial run`;
   if (problem) {
@@ -463,7 +465,7 @@ async function backwardTable(partial) {
   const { runBackwardBench } = await import('./backward.mjs');
   const { markdown } = await runBackwardBench({ quick: opts.quick, peers: opts.peers, save: !partial });
   console.log(`\n${markdown}\n`);
-}
+__TIERS__}
 
 /** The threads dimension (bench/threads.mjs): 1 thread vs the worker pool, same workloads. */
 async function threadsTable(partial) {

@@ -233,3 +233,37 @@ function currentState(): WasmState {
 export function loadedWasmRuntime(): WasmRuntime | null {
   return state.kind === 'ready' ? state.runtime : null;
 }
+
+/**
+ * A zero-filled tensor whose data lives in the wasm tier's memory, so wasm-tier plans and pools
+ * read and write it in place (no copy in or out). Needs a shared memory (Node, or a
+ * cross-origin-isolated page): its data then stays valid when the memory grows. Give it back with
+ * `releaseWasmTensor` when done.
+ */
+export function wasmZeros(shape: readonly number[]): { shape: number[]; data: Float32Array } {
+  const runtime = wasmRuntimeFor('wasm', 'wasmZeros');
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new RangeError(`wasmZeros: shape must be an array of non-negative integers, got ${describeValue(shape)}`);
+  }
+  if (!runtime!.variant.shared) {
+    throw new Error('wasmZeros: needs a shared WebAssembly.Memory (Node, or a cross-origin-isolated page), which this engine does not provide');
+  }
+  const size = shape.reduce((a, b) => a * b, 1);
+  const address = runtime!.arena.alloc(4 * size, 'wasm tensor');
+  const data = new Float32Array(runtime!.memory.buffer, address, size);
+  data.fill(0);
+  runtime!.f32(); // registers the current buffer as this memory's
+  wasmTensors.set(data, address);
+  return { shape: shape.slice(), data };
+}
+
+const wasmTensors = new WeakMap<Float32Array, number>();
+
+/** Returns a `wasmZeros` tensor's memory to the arena; the tensor must not be used afterwards. */
+export function releaseWasmTensor(tensor: { data: Float32Array }): void {
+  const address = wasmTensors.get(tensor.data);
+  const runtime = loadedWasmRuntime();
+  if (address === undefined || runtime === null) throw new RangeError('releaseWasmTensor: not a live wasmZeros tensor');
+  wasmTensors.delete(tensor.data);
+  runtime.arena.release(address);
+}

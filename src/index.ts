@@ -11,7 +11,7 @@ export { conv2d, depthwiseConv2d, pointwiseConv2d, selectKernelPath } from './ke
 export type { KernelPath, DepthwiseConv2dOptions, PointwiseConv2dOptions } from './kernels/conv2d.js';
 export { referenceConv2d } from './kernels/reference.js';
 // Kernel tiers: WebAssembly SIMD ('wasm') or scalar JavaScript ('js'), chosen with setBackend.
-export { setBackend, getBackend, backendInfo, ready } from './backend.js';
+export { setBackend, getBackend, backendInfo, ready, wasmZeros, releaseWasmTensor } from './backend.js';
 export type { Backend, BackendChoice, BackendInfo, SetBackendOptions } from './backend.js';
 export { prepareConv2d, Conv2dPlan } from './kernels/plan.js';
 export { conv2dBackward, selectBackwardPath } from './kernels/conv2d-backward.js';

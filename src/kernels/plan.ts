@@ -16,7 +16,7 @@ import { kernelSetup, runOnTier, type KernelPath, type KernelSetup } from './con
 import type { Activation } from './epilogue.js';
 import { checkPaddingMode, conv2dGeometry, resolvePadding, resolvePair, type Conv2dGeometry, type GeometryOptions } from './geometry.js';
 import { Scratch } from './scratch.js';
-import { checkShapeElements, readOptions, resolveActivation, resolveBias } from './validate.js';
+import { checkShapeElements, readOptions, resolveActivation, resolveBias, type Conv2dCall } from './validate.js';
 
 export interface PrepareConv2dOptions extends GeometryOptions {
   bias?: Float32Array | TensorLike | null;
@@ -54,6 +54,10 @@ export class Conv2dPlan {
   private cachedShape: readonly number[] | null = null;
   private cachedSetup: KernelSetup | null = null;
   private readonly wasm: WasmConvState | null;
+  /** The plan's wasm state (packed weights, scratch) on the wasm tier, else null; for the pool. */
+  get wasmState(): WasmConvState | null {
+    return this.wasm;
+  }
   /** The tier this plan runs on. */
   readonly backend: Backend;
 
@@ -151,27 +155,44 @@ export class Conv2dPlan {
    */
   run(input: TensorLike, out?: Tensor | null): Tensor {
     const x = asTensor(input, 'input');
+    const y = this.checkedOutput(input, x, out);
     const setup = this.setupFor(x.shape);
-    const outputShape = setup.callGeometry.outputShape;
-    let y: Tensor;
-    if (out === undefined || out === null) {
-      y = { shape: outputShape.slice(), data: new Float32Array(checkShapeElements(outputShape, 'output')) };
-    } else {
-      y = asTensor(out, 'out');
-      if (y.data !== out.data) {
-        throw new TypeError(`out must be a contiguous Tensor ({ shape, data: Float32Array }) covering all of its data, got a strided or offset view (shape ${describeValue(y.shape)})`);
-      }
-      if (!sameShape(y.shape, outputShape)) {
-        throw new RangeError(`out.shape must be ${describeValue(outputShape)}, got ${describeValue(y.shape)}`);
-      }
-      // Judge aliasing on the caller's own input memory, before any gathering copy.
-      if (sharesMemory(y.data, (input as { data: Float32Array }).data)) {
-        throw new RangeError('out must not share memory with input: out.data overlaps input.data (sepconv does not compute in place); pass a separate out');
-      }
-      y = out;
-    }
     runOnTier(this.wasm, setup, x.data, this.weightData, this.biasData, this.act, y.data, this.scratch, 0, setup.geometry.outChannels);
     return y;
+  }
+
+  /**
+   * The output of a run on `x` (the gathered `input`): `out` after checking its shape and that it
+   * does not overlap the caller's input, or a new tensor.
+   */
+  checkedOutput(input: TensorLike, x: Tensor, out?: Tensor | null): Tensor {
+    const outputShape = this.setupFor(x.shape).callGeometry.outputShape;
+    if (out === undefined || out === null) {
+      return { shape: outputShape.slice(), data: new Float32Array(checkShapeElements(outputShape, 'output')) };
+    }
+    const y = asTensor(out, 'out');
+    if (y.data !== out.data) {
+      throw new TypeError(`out must be a contiguous Tensor ({ shape, data: Float32Array }) covering all of its data, got a strided or offset view (shape ${describeValue(y.shape)})`);
+    }
+    if (!sameShape(y.shape, outputShape)) {
+      throw new RangeError(`out.shape must be ${describeValue(outputShape)}, got ${describeValue(y.shape)}`);
+    }
+    // Judge aliasing on the caller's own input memory, before any gathering copy.
+    if (sharesMemory(y.data, (input as { data: Float32Array }).data)) {
+      throw new RangeError('out must not share memory with input: out.data overlaps input.data (sepconv does not compute in place); pass a separate out');
+    }
+    return out;
+  }
+
+  /** The dispatcher's setup for inputs of `inputShape` (cached for the last shape). */
+  kernelSetupFor(inputShape: readonly number[]): KernelSetup {
+    return this.setupFor(inputShape);
+  }
+
+  /** This plan's convolution on `x` into `y` as a validated call (for splitting it over workers). */
+  callFor(x: Tensor, y: Tensor): Conv2dCall {
+    const geometry = this.setupFor(x.shape).callGeometry;
+    return { geometry, input: x, weight: { shape: this.weightShape.slice(), data: this.weightData }, bias: this.biasData, act: this.act, out: y };
   }
 
   /**

@@ -17,6 +17,7 @@ import {
   depthwiseGroups, executeConv2d, executeOnTier, kernelSetup, type DepthwiseConv2dOptions, type KernelSetup, type PointwiseConv2dOptions,
 } from '../kernels/conv2d.js';
 import { WasmConvState } from '../wasm/conv2d.js';
+import { Conv2dPlan } from '../kernels/plan.js';
 import type { WasmRuntime } from '../wasm/runtime.js';
 import { Scratch } from '../kernels/scratch.js';
 import { checkElements, MAX_POOL_THREADS, MAX_THREADS_PER_CORE, outputFor, readBoolean, readOptions, validateConv2d, type Conv2dCall, type Conv2dOptions } from '../kernels/validate.js';
@@ -146,6 +147,14 @@ interface WorkerSlot {
   stolenJob: number;
   /** Errors reported by message, by job id, for jobs whose status flag says they failed. */
   readonly errors: Map<number, Deferred<{ name: string; message: string }>>;
+}
+
+/** A call split as wasm slices: the state holding its packed weights (a plan's, or the pool's own). */
+interface WasmSplit {
+  readonly state: WasmConvState;
+  readonly setup: KernelSetup;
+  /** The state's packed weights are the call's (a plan): do not repack. */
+  readonly ownWeights: boolean;
 }
 
 /** How the slices of one call are handed out and collected (see WorkerPool.sliceWork). */
@@ -432,7 +441,49 @@ export class WorkerPool {
       else executeOnTier(runtime, call, y.data);
       return y;
     }
-    return this.executeSliced(call, slices, wasmSplit ? setup : null);
+    return this.executeSliced(call, slices, wasmSplit ? { state: this.wasmState!, setup, ownWeights: false } : null);
+  }
+
+  /**
+   * Runs a prepared plan (prepareConv2d) split over the pool: bitwise what `plan.run(input, out)`
+   * computes. A wasm-tier plan keeps its packed weights in the shared memory, so nothing but the
+   * input (when it is not a wasmZeros tensor) is copied per call.
+   */
+  runPlan(plan: Conv2dPlan, input: TensorLike, out?: Tensor | null): Promise<Tensor> {
+    let x: Tensor;
+    let y: Tensor;
+    try {
+      if (this.disposed) throw new WorkerPoolError(`${POOL}: the pool is disposed`);
+      if (!(plan instanceof Conv2dPlan)) throw new TypeError(`runPlan: plan must be a Conv2dPlan (from prepareConv2d), got ${describeValue(plan)}`);
+      x = asTensor(input, 'input');
+      y = plan.checkedOutput(input, x, out);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const run = this.tail.then(() => this.executePlan(plan, x, y));
+    this.tail = run.catch(() => {});
+    return run;
+  }
+
+  private async executePlan(plan: Conv2dPlan, x: Tensor, y: Tensor): Promise<Tensor> {
+    if (this.disposed) throw new WorkerPoolError(`${POOL}: the pool is disposed`);
+    await this.startup;
+    const setup = plan.kernelSetupFor(x.shape);
+    const state = plan.wasmState;
+    const wasmSplit = state !== null && state.rt === this.wasmRuntime && state.supports(setup.path);
+    const slices = this.slots.length === 0 || (state !== null && state.rt !== this.wasmRuntime)
+      ? null
+      : planSlices(setup.callGeometry, setup.path, this.resolvedThreads, this.minSliceMacs);
+    if (slices === null || slices.length <= 1) {
+      this.counters.unsplitCalls++;
+      return plan.run(x, y);
+    }
+    const call = plan.callFor(x, y);
+    if (!wasmSplit && this.copyOutweighsSplit(call, slices)) {
+      this.counters.unsplitCalls++;
+      return plan.run(x, y);
+    }
+    return this.executeSliced(call, slices, wasmSplit ? { state: state!, setup, ownWeights: true } : null);
   }
 
   /** Whether the call's path runs as wasm (otherwise JS slices over SharedArrayBuffers). */
@@ -446,14 +497,14 @@ export class WorkerPool {
    * caller's arrays here and shared copies in the workers; wasm slices run over the call staged
    * once in the shared wasm memory.
    */
-  private sliceWork(call: Conv2dCall, slices: Slice[], wasmSetup: KernelSetup | null): SliceWork {
+  private sliceWork(call: Conv2dCall, slices: Slice[], wasm: WasmSplit | null): SliceWork {
     const g = call.geometry;
     const size = shapeSize(g.outputShape);
     let result: Tensor;
-    if (wasmSetup !== null) {
-      const state = this.wasmState!;
+    if (wasm !== null) {
+      const { state, setup: wasmSetup } = wasm;
       result = call.out ?? { shape: g.outputShape.slice(), data: sharedFloats(size) };
-      state.invalidateWeights(); // every call brings its own weights
+      if (!wasm.ownWeights) state.invalidateWeights(); // every call brings its own weights
       const staged = state.prepare(wasmSetup, call.input.data, call.weight.data, call.bias, call.act, result.data, slices.length)!;
       const task = (slice: Slice, thread: number): PoolTask => ({ kind: 'wasm', call: staged, thread, ...slice });
       return {
@@ -509,7 +560,7 @@ export class WorkerPool {
     return copied * COPY_COST_MACS > saved;
   }
 
-  private async executeSliced(call: Conv2dCall, slices: Slice[], wasmSetup: KernelSetup | null): Promise<Tensor> {
+  private async executeSliced(call: Conv2dCall, slices: Slice[], wasm: WasmSplit | null): Promise<Tensor> {
     const abort = deferred<never>();
     this.abort = abort;
     const participants = this.slots.slice(0, slices.length - 1);
@@ -518,7 +569,7 @@ export class WorkerPool {
       await Promise.race([Promise.all(participants.map((slot) => slot.ready.promise)), abort.promise]);
       // A previous call abandoned by an error may have left workers finishing into shared scratch.
       await this.waitUntil(() => this.slots.every((slot) => this.idle(slot)), abort);
-      const work = this.sliceWork(call, slices, wasmSetup);
+      const work = this.sliceWork(call, slices, wasm);
 
       const control = this.control!;
       // Ids stay positive, so an offer (the job id) is never confused with CLAIMED (0).

@@ -65,7 +65,7 @@ const finalizer = typeof FinalizationRegistry === 'function'
 
 /** The address of `data` in the runtime's memory, or -1 when it lives elsewhere. */
 export function addressIn(rt: WasmRuntime, data: Float32Array): number {
-  return data.buffer === rt.memory.buffer ? data.byteOffset : -1;
+  return rt.addressOf(data);
 }
 
 export class WasmConvState {

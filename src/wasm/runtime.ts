@@ -219,6 +219,8 @@ export class WasmRuntime {
   readonly arena: Arena;
   private f32View: Float32Array;
   private i32View: Int32Array;
+  /** Every buffer object a shared memory has handed out (they all alias the same memory). */
+  private readonly sharedBuffers = new WeakSet<object>();
 
   private constructor(
     readonly module: KernelModule,
@@ -230,6 +232,7 @@ export class WasmRuntime {
     this.arena = new Arena(memory, maximumPages);
     this.f32View = new Float32Array(memory.buffer);
     this.i32View = new Int32Array(memory.buffer);
+    if (variant.shared) this.sharedBuffers.add(memory.buffer);
   }
 
   /** Instantiates a compiled module over a memory (a new one unless given, e.g. a pool's shared one). */
@@ -253,14 +256,28 @@ export class WasmRuntime {
   f32(): Float32Array {
     if (this.f32View.buffer !== this.memory.buffer || this.f32View.byteLength !== this.memory.buffer.byteLength) {
       this.f32View = new Float32Array(this.memory.buffer);
+      if (this.variant.shared) this.sharedBuffers.add(this.memory.buffer);
     }
     return this.f32View;
+  }
+
+  /**
+   * The byte address of `data` in this memory, or -1 if it lives elsewhere. A shared memory that
+   * grew hands out a new SharedArrayBuffer object, but views on the older ones still alias the
+   * same memory, so those count too; a non-shared memory's older buffers are detached.
+   */
+  addressOf(data: Float32Array): number {
+    const buffer = data.buffer;
+    if (buffer === this.memory.buffer) return data.byteOffset;
+    if (this.variant.shared && this.sharedBuffers.has(buffer)) return data.byteOffset;
+    return -1;
   }
 
   /** An Int32Array over the whole memory (same rule as f32()). */
   i32(): Int32Array {
     if (this.i32View.buffer !== this.memory.buffer || this.i32View.byteLength !== this.memory.buffer.byteLength) {
       this.i32View = new Int32Array(this.memory.buffer);
+      if (this.variant.shared) this.sharedBuffers.add(this.memory.buffer);
     }
     return this.i32View;
   }

@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  backendInfo, conv2d, createWorkerPool, getBackend, pointwiseConv2d, prepareConv2d, ready, referenceConv2d, setBackend,
+  backendInfo, conv2d, createWorkerPool, getBackend, releaseWasmTensor, wasmZeros, pointwiseConv2d, prepareConv2d, ready, referenceConv2d, setBackend,
   type Conv2dOptions, type Tensor,
 } from '../../src/index.js';
 import { expectBitwiseEqual, expectClose, randomTensor, rng } from '../helpers.js';
@@ -150,6 +150,47 @@ describe('the backend API', () => {
       } finally {
         await pool.dispose();
       }
+    }
+  });
+});
+
+describe('plans on the pool, tensors in wasm memory', () => {
+  beforeAll(ensureWorkerBuilt, 300_000);
+
+  it('pool.runPlan is bitwise plan.run with 1, 2 and 3 threads, on both tiers, with wasmZeros tensors too', async () => {
+    const random = rng(81);
+    const x = randomTensor([1, 12, 17, 18], random);
+    const specs: [number[], Conv2dOptions][] = [
+      [[40, 12, 1, 1], { activation: 'relu' }],
+      [[24, 12, 3, 3], { padding: 1 }],
+      [[12, 1, 3, 3], { padding: 1, groups: 12 }],
+    ];
+    const inWasm = wasmZeros(x.shape);
+    inWasm.data.set(x.data);
+    try {
+      for (const backend of ['wasm', 'js'] as const) {
+        for (const threads of [1, 2, 3]) {
+          const pool = testPool(threads, { backend });
+          try {
+            for (const [shape, options] of specs) {
+              const plan = prepareConv2d(randomTensor(shape, random), { ...options, backend });
+              const expected = plan.run(x);
+              expectBitwiseEqual((await pool.runPlan(plan, x)).data, expected.data, `${backend} threads=${threads}`);
+              const out = wasmZeros(expected.shape);
+              try {
+                expect(await pool.runPlan(plan, inWasm, out)).toBe(out);
+                expectBitwiseEqual(out.data, expected.data, `${backend} threads=${threads} wasmZeros`);
+              } finally {
+                releaseWasmTensor(out);
+              }
+            }
+          } finally {
+            await pool.dispose();
+          }
+        }
+      }
+    } finally {
+      releaseWasmTensor(inWasm);
     }
   });
 });

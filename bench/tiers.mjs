@@ -1,0 +1,222 @@
+#!/usr/bin/env node
+/**
+ * The two kernel tiers side by side with TensorFlow.js cpu and wasm (XNNPACK), in one process,
+ * interleaved: every round runs each engine in a rotating order, and medians over all rounds are
+ * compared. Engines:
+ *   wasm          sepconv wasm tier, prepared plans, activations in wasm memory (wasmZeros): no copies
+ *   wasm 2t       the same plans split over the worker pool, 2 threads (pool.runPlan)
+ *   wasm conv2d   one-shot conv2d(x, w, { out }) on ordinary arrays: packs weights and copies in/out per call
+ *   js            sepconv JS tier, prepared plans
+ *   tfjs-cpu, tfjs-wasm
+ * Ratios are "× tfjs-wasm" = tfjs-wasm median / engine median (above 1: faster than tfjs-wasm).
+ *
+ *   node bench/tiers.mjs [--filter name[,name…]] [--rounds n] [--quick] [--no-peers] [--save]
+ * `--relaxed` runs every wasm engine on the relaxed-SIMD kernels (f32x4.relaxed_madd); Node 20 needs
+ * `node --experimental-wasm-relaxed-simd bench/tiers.mjs --relaxed`.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { convOptions, inputShape, rng, weightShape, WORKLOADS } from './workloads.mjs';
+
+const benchDir = path.dirname(fileURLToPath(import.meta.url));
+const rootDir = path.dirname(benchDir);
+
+function parseArgs(argv) {
+  const opts = { filter: null, rounds: 5, quick: false, peers: true, save: false, relaxed: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--quick') opts.quick = true;
+    else if (arg === '--no-peers') opts.peers = false;
+    else if (arg === '--save') opts.save = true;
+    else if (arg === '--relaxed') opts.relaxed = true;
+    else if (arg === '--filter') opts.filter = (argv[++i] ?? '').split(',').filter(Boolean);
+    else if (arg === '--rounds') opts.rounds = Number(argv[++i]);
+    else throw new Error(`usage: node bench/tiers.mjs [--filter name[,name…]] [--rounds n] [--quick] [--no-peers] [--save]; unknown ${arg}`);
+  }
+  if (opts.quick) opts.rounds = 2;
+  return opts;
+}
+
+function uniform(size, scale, next) {
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) out[i] = (next() * 2 - 1) * scale;
+  return out;
+}
+
+/** The same data scheme as bench/run.mjs: inputs in [−1, 1], weights U(±√(3/fan_in)). */
+function makeData(workload, seed) {
+  const next = rng(seed);
+  const first = workload.layers[0];
+  const input = uniform(first.inChannels * first.height * first.width, 1, next);
+  const weights = workload.layers.map((spec) => {
+    const shape = weightShape(spec);
+    const fanIn = shape[1] * shape[2] * shape[3];
+    return { shape, data: uniform(shape.reduce((a, b) => a * b, 1), Math.sqrt(3 / fanIn), next) };
+  });
+  return { input, weights };
+}
+
+/** sepconv plans on `backend`, activations ping-ponging through two buffers made by `alloc`. */
+function planEngine(sep, name, backend, { pool = null, oneShot = false, alloc = null } = {}) {
+  return {
+    name,
+    activate() {},
+    async prepare(workload, inputData, weights) {
+      const zeros = alloc ?? ((shape) => ({ shape: shape.slice(), data: new Float32Array(shape.reduce((a, b) => a * b, 1)) }));
+      const input = zeros(inputShape(workload.layers[0]));
+      input.data.set(inputData);
+      const shapes = workload.layers.map((spec, i) => sep.conv2dGeometry(inputShape(spec), weights[i].shape, convOptions(spec)).outputShape);
+      const largest = Math.max(...shapes.map((s) => s.reduce((a, b) => a * b, 1)));
+      const buffers = [zeros([largest]), zeros([largest])];
+      const outs = shapes.map((shape, i) => ({ shape, data: buffers[i % 2].data.subarray(0, shape.reduce((a, b) => a * b, 1)) }));
+      const plans = workload.layers.map((spec, i) => sep.prepareConv2d(weights[i], { ...convOptions(spec), backend }));
+      const count = plans.length;
+      const run = pool
+        ? async () => {
+          let x = input;
+          for (let i = 0; i < count; i++) x = await pool.runPlan(plans[i], x, outs[i]);
+        }
+        : oneShot
+          ? () => {
+            let x = input;
+            for (let i = 0; i < count; i++) x = sep.conv2d(x, weights[i], { ...convOptions(workload.layers[i]), backend, out: outs[i] });
+          }
+          : () => {
+            let x = input;
+            for (let i = 0; i < count; i++) x = plans[i].run(x, outs[i]);
+          };
+      return {
+        run,
+        async output() {
+          await run();
+          return Float32Array.from(outs[count - 1].data);
+        },
+        dispose() {
+          for (const p of plans) p.dispose();
+          if (alloc) for (const b of [input, ...buffers]) sep.releaseWasmTensor(b);
+        },
+      };
+    },
+  };
+}
+
+function median(values) {
+  const s = Float64Array.from(values).sort();
+  const n = s.length;
+  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+function maxRelative(a, b) {
+  let rms = 0;
+  for (const v of b) rms += v * v;
+  rms = Math.sqrt(rms / b.length);
+  let worst = 0;
+  for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / (Math.abs(b[i]) + rms));
+  return worst;
+}
+
+export async function runTiersBench(argv = []) {
+  const opts = parseArgs(argv);
+  const distIndex = path.join(rootDir, 'dist', 'index.js');
+  if (!existsSync(distIndex)) throw new Error('bench/tiers: dist/ is missing; run `npm run build` first');
+  const sep = await import(pathToFileURL(distIndex).href);
+  await sep.setBackend('auto', { relaxedSimd: opts.relaxed });
+  const info = sep.backendInfo();
+  if (opts.relaxed && info.wasmVariant !== 'relaxed') throw new Error('bench/tiers --relaxed: this engine has no relaxed SIMD (Node 20: node --experimental-wasm-relaxed-simd)');
+  const pool = sep.createWorkerPool({ threads: 2, backend: 'wasm' });
+  await pool.ready();
+  const engines = [
+    planEngine(sep, 'wasm', 'wasm', { alloc: sep.wasmZeros }),
+    planEngine(sep, 'wasm 2t', 'wasm', { alloc: sep.wasmZeros, pool }),
+    planEngine(sep, 'wasm conv2d', 'wasm', { oneShot: true }),
+    planEngine(sep, 'js', 'js'),
+  ];
+  if (opts.peers) {
+    const { createTfjsEngine } = await import('./peers/tfjs.mjs');
+    engines.push(await createTfjsEngine('cpu'), await createTfjsEngine('wasm'));
+  }
+  const timePerEngine = opts.quick ? 60 : 150;
+  console.log(`sepconv tiers bench · ${os.cpus()[0]?.model} · Node ${process.versions.node} · wasm: SIMD ${info.simd}, relaxed SIMD ${info.relaxedSimd}, threads ${info.threads}; kernels: ${info.wasmVariant}`);
+  console.log(`${opts.rounds} interleaved rounds × ≥${timePerEngine} ms per engine; medians; ratios = tfjs-wasm median / engine median`);
+  const results = [];
+  const workloads = WORKLOADS.filter((w) => !opts.filter || opts.filter.some((f) => w.name.includes(f)));
+  for (const [index, workload] of workloads.entries()) {
+    const data = makeData(workload, 1 + index);
+    const macs = workload.layers.reduce((sum, spec, i) => {
+      const g = sep.conv2dGeometry(inputShape(spec), data.weights[i].shape, convOptions(spec));
+      return sum + g.outChannels * g.outHeight * g.outWidth * (g.inChannels / g.groups) * g.kernelH * g.kernelW;
+    }, 0);
+    const prepared = new Map();
+    for (const e of engines) prepared.set(e.name, await e.prepare(workload, data.input, data.weights));
+    // Agreement: every engine against the JS tier (float64 accumulation).
+    await engines.find((e) => e.name === 'js').activate();
+    const ref = await prepared.get('js').output();
+    const errors = {};
+    for (const e of engines) {
+      await e.activate();
+      errors[e.name] = maxRelative(await prepared.get(e.name).output(), ref);
+      if (!(errors[e.name] <= 1e-3)) throw new Error(`${workload.name}: ${e.name} disagrees with the JS tier (${errors[e.name]})`);
+    }
+    const samples = new Map(engines.map((e) => [e.name, []]));
+    for (let round = 0; round < opts.rounds; round++) {
+      const order = engines.map((_, i) => engines[(i + round) % engines.length]);
+      for (const e of order) {
+        await e.activate();
+        const p = prepared.get(e.name);
+        await p.run(); // warm
+        const start = performance.now();
+        const list = samples.get(e.name);
+        let calls = 0;
+        while (calls < 3 || performance.now() - start < timePerEngine) {
+          const t0 = performance.now();
+          await p.run();
+          list.push(performance.now() - t0);
+          calls++;
+        }
+      }
+    }
+    const row = { name: workload.name, macs, errors, engines: {} };
+    for (const e of engines) {
+      const ms = median(samples.get(e.name));
+      row.engines[e.name] = { medianMs: ms, gflops: (2 * macs) / (ms * 1e6), samples: samples.get(e.name).length };
+    }
+    for (const p of prepared.values()) p.dispose();
+    results.push(row);
+    const peer = row.engines['tfjs-wasm'];
+    console.log(`${workload.name.padEnd(15)} ` + engines.map((e) => {
+      const r = row.engines[e.name];
+      return `${e.name} ${r.medianMs.toFixed(2)}ms${peer ? ` (${(peer.medianMs / r.medianMs).toFixed(2)}×)` : ''}`;
+    }).join(' · '));
+  }
+  await pool.dispose();
+
+  const names = engines.map((e) => e.name);
+  const header = `| workload | ${names.map((n) => `${n} ms`).join(' | ')} | ${names.filter((n) => n !== 'tfjs-wasm').map((n) => `${n} × tfjs-wasm`).join(' | ')} | wasm GFLOP/s | wasm 2t / wasm |`;
+  const lines = [header, `|${'---|'.repeat(header.split('|').length - 2)}`];
+  for (const r of results) {
+    const tw = r.engines['tfjs-wasm'];
+    lines.push(`| ${r.name} | ${names.map((n) => r.engines[n].medianMs.toFixed(2)).join(' | ')} | ` +
+      `${names.filter((n) => n !== 'tfjs-wasm').map((n) => (tw ? `${(tw.medianMs / r.engines[n].medianMs).toFixed(2)}×` : '—')).join(' | ')} | ` +
+      `${r.engines.wasm.gflops.toFixed(1)} | ${(r.engines.wasm.medianMs / r.engines['wasm 2t'].medianMs).toFixed(2)}× |`);
+  }
+  const table = lines.join('\n');
+  console.log(`\n${table}\n`);
+  const chain = results.find((r) => r.name === 'mobilenet_v1');
+  if (chain) {
+    console.log(`mobilenet_v1 max deviation from the JS tier (float64 accumulation), |y − js| / (|js| + rms): ` +
+      Object.entries(chain.errors).map(([n, e]) => `${n} ${e.toExponential(1)}`).join(', '));
+  }
+  if (opts.save) {
+    mkdirSync(path.join(benchDir, 'results'), { recursive: true });
+    const stem = opts.relaxed ? 'tiers-relaxed' : 'tiers';
+    writeFileSync(path.join(benchDir, 'results', `${stem}.json`), JSON.stringify({ date: new Date().toISOString(), node: process.versions.node, cpu: os.cpus()[0]?.model, info, rounds: opts.rounds, results }, null, 2) + '\n');
+    writeFileSync(path.join(benchDir, 'results', `${stem}.md`), table + '\n');
+  }
+  return results;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await runTiersBench(process.argv.slice(2));
+}
