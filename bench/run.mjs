@@ -457,6 +457,15 @@ async function main() {
   }
   if (opts.threads) await threadsTable(partial && !opts.save);
   if (opts.backward) await backwardTable(partial && !opts.save);
+  if (opts.tiers) await tiersTable(partial && !opts.save);
+}
+
+/** The tiers dimension (bench/tiers.mjs): the wasm and JS tiers beside TensorFlow.js cpu and wasm. */
+async function tiersTable(partial) {
+  log(`${elapsed()} tiers table: wasm and JS tiers beside TensorFlow.js (bench/tiers.mjs)`);
+  const { runTiersBench } = await import('./tiers.mjs');
+  const args = [...(opts.filter ? ['--filter', opts.filter.join(',')] : []), ...(opts.quick ? ['--quick'] : []), ...(opts.peers ? [] : ['--no-peers'])];
+  await runTiersBench(partial ? args : [...args, '--save']);
 }
 
 /** The backward dimension (bench/backward.mjs): gradients vs the forward and vs TensorFlow.js cpu. */
@@ -465,7 +474,7 @@ async function backwardTable(partial) {
   const { runBackwardBench } = await import('./backward.mjs');
   const { markdown } = await runBackwardBench({ quick: opts.quick, peers: opts.peers, save: !partial });
   console.log(`\n${markdown}\n`);
-__TIERS__}
+}
 
 /** The threads dimension (bench/threads.mjs): 1 thread vs the worker pool, same workloads. */
 async function threadsTable(partial) {
