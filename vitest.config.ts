@@ -7,6 +7,11 @@ import { defineConfig } from 'vitest/config';
  */
 const KERNEL_TESTS = [
   'test/golden.test.ts',
+  'test/golden-backward.test.ts',
+  'test/golden-conv-transpose.test.ts',
+  'test/kernels/conv2d-backward.test.ts',
+  'test/kernels/backward-sweep.test.ts',
+  'test/kernels/conv-transpose.test.ts',
   'test/realmodel.test.ts',
   'test/kernels/aliasing.test.ts',
   'test/kernels/depthwise.test.ts',

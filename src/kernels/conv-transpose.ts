@@ -13,6 +13,7 @@
  * floor(outputPadding / stride) rows/columns: x is then zero-extended to it, and the gradient
  * cropped back.
  */
+import { wasmRuntimeFor } from '../backend.js';
 import { asTensor, describeValue, type Tensor, type TensorLike } from '../tensor.js';
 import { readBoolean, readOptions } from './checks.js';
 import { kernelSetup, runKernel } from './conv2d.js';
@@ -77,7 +78,7 @@ export function convTranspose2d(input: TensorLike, weight: TensorLike, options?:
     ? { shape: g.outputShape.slice(), data: new Float32Array(g.batch * g.outChannels * g.outHeight * g.outWidth) }
     : checkOut(opts.out, g.outputShape, [callerData(input), callerData(weight), callerData(opts.bias)]);
   const scratch = sharedScratch;
-  runGradInput(backwardSetup(g.conv), extendedInput(g, x.data, scratch), w.data, y.data, scratch);
+  runGradInput(backwardSetup(g.conv), extendedInput(g, x.data, scratch), w.data, y.data, scratch, wasmRuntimeFor(undefined, 'convTranspose2d'));
   if (bias !== null) {
     const pixels = g.outHeight * g.outWidth;
     const out = y.data;
@@ -132,7 +133,7 @@ export function convTranspose2dBackward(
   let gradBias: Tensor | null = null;
   if (needs.weight) {
     const dw = gradientTarget(gradWeightOut!, accumulate, w.data.length, scratch);
-    runGradWeight(backwardSetup(conv), extendedInput(g, x.data, scratch), dy.data, dw, scratch);
+    runGradWeight(backwardSetup(conv), extendedInput(g, x.data, scratch), dy.data, dw, scratch, wasmRuntimeFor(undefined, 'convTranspose2dBackward'));
     gradWeight = finishGradient(gradWeightOut!, accumulate, dw, w.shape);
   }
   if (needs.bias) {

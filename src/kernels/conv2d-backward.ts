@@ -8,7 +8,10 @@
  *   gradWeight = the correlation of gradOutput with the input, summed over the batch (∂L/∂w)
  *   gradBias   = gradOutput summed over batch, rows and columns (∂L/∂b)
  */
+import { wasmRuntimeFor } from '../backend.js';
 import { shapeSize, type Tensor, type TensorLike } from '../tensor.js';
+import { wasmPointwiseBackwardApplies, wasmPointwiseGradInput, wasmPointwiseGradWeight } from '../wasm/pointwise-backward.js';
+import type { WasmRuntime } from '../wasm/runtime.js';
 import { withPaddingApplied } from './conv2d.js';
 import type { Conv2dGeometry } from './geometry.js';
 import { depthwiseGradInput, depthwiseGradWeight } from './depthwise-backward.js';
@@ -65,17 +68,19 @@ export function backwardSetup(callGeometry: Conv2dGeometry): BackwardSetup {
 }
 
 /** gradInput of the zero-padding geometry into `dx` (overwritten). */
-export function runGradInput(setup: BackwardSetup, dy: Float32Array, w: Float32Array, dx: Float32Array, scratch: Scratch): void {
+export function runGradInput(setup: BackwardSetup, dy: Float32Array, w: Float32Array, dx: Float32Array, scratch: Scratch, rt: WasmRuntime | null): void {
   const path = setup.path;
-  if (path === 'grouped') groupedGradInput(setup.geometry, dy, w, dx, scratch);
+  if (path === 'pointwise' && rt !== null && wasmPointwiseBackwardApplies(setup.geometry)) wasmPointwiseGradInput(rt, setup.geometry, dy, w, dx);
+  else if (path === 'grouped') groupedGradInput(setup.geometry, dy, w, dx, scratch);
   else if (path === 'pointwise') pointwiseGradInput(setup.geometry, dy, w, dx, scratch);
   else depthwiseGradInput(path, setup.geometry, dy, w, dx, scratch);
 }
 
 /** gradWeight of the zero-padding geometry into `dw` (overwritten). */
-export function runGradWeight(setup: BackwardSetup, dy: Float32Array, x: Float32Array, dw: Float32Array, scratch: Scratch): void {
+export function runGradWeight(setup: BackwardSetup, dy: Float32Array, x: Float32Array, dw: Float32Array, scratch: Scratch, rt: WasmRuntime | null): void {
   const path = setup.path;
-  if (path === 'grouped') groupedGradWeight(setup.geometry, dy, x, dw, scratch);
+  if (path === 'pointwise' && rt !== null && wasmPointwiseBackwardApplies(setup.geometry)) wasmPointwiseGradWeight(rt, setup.geometry, dy, x, dw);
+  else if (path === 'grouped') groupedGradWeight(setup.geometry, dy, x, dw, scratch);
   else if (path === 'pointwise') pointwiseGradWeight(setup.geometry, dy, x, dw, scratch);
   else depthwiseGradWeight(path, setup.geometry, dy, x, dw, scratch);
 }
@@ -114,6 +119,7 @@ export function finishGradient(out: Tensor | null, accumulate: boolean, computed
 /** Runs a validated backward call with `scratch` for temporaries. */
 export function executeConv2dBackward(call: Conv2dBackwardCall, scratch: Scratch): Conv2dGradients {
   const setup = backwardSetup(call.geometry);
+  const rt = wasmRuntimeFor(call.backend, 'conv2dBackward');
   const cg = call.geometry;
   const dy = call.gradOutput.data;
   const w = call.weight.data;
@@ -129,7 +135,7 @@ export function executeConv2dBackward(call: Conv2dBackwardCall, scratch: Scratch
     }
     const size = w.length;
     const dw = gradientTarget(call.gradWeightOut, call.accumulate, size, scratch);
-    runGradWeight(setup, dy, x, dw, scratch);
+    runGradWeight(setup, dy, x, dw, scratch, rt);
     gradWeight = finishGradient(call.gradWeightOut, call.accumulate, dw, call.weight.shape);
   }
   if (call.needsBias) {
@@ -142,10 +148,10 @@ export function executeConv2dBackward(call: Conv2dBackwardCall, scratch: Scratch
     const dx = gradientTarget(call.gradInputOut, call.accumulate, size, scratch);
     if (setup.paddedSize > 0) {
       const paddedGradient = scratch.get(SLOT_PADDED_GRADIENT, setup.paddedSize);
-      runGradInput(setup, dy, w, paddedGradient, scratch);
+      runGradInput(setup, dy, w, paddedGradient, scratch, rt);
       foldPaddedGradient(paddedGradient, dx, cg);
     } else {
-      runGradInput(setup, dy, w, dx, scratch);
+      runGradInput(setup, dy, w, dx, scratch, rt);
     }
     gradInput = finishGradient(call.gradInputOut, call.accumulate, dx, call.input.shape);
   }

@@ -4,6 +4,7 @@
  * preallocated gradient outputs), all made before any work or allocation.
  */
 import { asTensor, describeValue, type Tensor, type TensorLike } from '../tensor.js';
+import { checkBackendChoice, type BackendChoice } from '../backend.js';
 import type { Activation } from './epilogue.js';
 import { conv2dGeometry, type Conv2dGeometry, type GeometryOptions } from './geometry.js';
 import { readBoolean, readOptions } from './checks.js';
@@ -28,6 +29,11 @@ export interface Conv2dBackwardOptions extends GeometryOptions {
    */
   activation?: Activation;
   needs?: Conv2dBackwardNeeds;
+  /**
+   * The tier, as conv2d's option (default: the global choice). On the wasm tier the 1×1
+   * stride-1 gradients run on the wasm GEMM; every other path runs on the JS kernels.
+   */
+  backend?: BackendChoice;
   /** Write gradInput here (the input's shape, contiguous, not sharing memory with any argument). */
   gradInputOut?: Tensor;
   /** Write gradWeight here (the weight's shape). */
@@ -50,12 +56,12 @@ export interface Conv2dGradients {
 
 export const CONV2D_BACKWARD_OPTION_NAMES: readonly string[] = [
   'bias', 'stride', 'padding', 'dilation', 'groups', 'paddingMode', 'activation',
-  'needs', 'gradInputOut', 'gradWeightOut', 'gradBiasOut', 'accumulate',
+  'needs', 'gradInputOut', 'gradWeightOut', 'gradBiasOut', 'accumulate', 'backend',
 ];
 
-/** The reference takes the geometry options and `needs` only (no outs). */
+/** The reference takes the geometry options and `needs` only (no outs; `backend` is accepted and ignored: it is plain JS). */
 export const REFERENCE_BACKWARD_OPTION_NAMES: readonly string[] = [
-  'bias', 'stride', 'padding', 'dilation', 'groups', 'paddingMode', 'activation', 'needs',
+  'bias', 'stride', 'padding', 'dilation', 'groups', 'paddingMode', 'activation', 'needs', 'backend',
 ];
 
 /** A validated backward call. */
@@ -71,6 +77,8 @@ export interface Conv2dBackwardCall {
   readonly gradWeightOut: Tensor | null;
   readonly gradBiasOut: Tensor | null;
   readonly accumulate: boolean;
+  /** The call's `backend` option (undefined: the global choice). */
+  readonly backend?: BackendChoice;
 }
 
 /** Resolves `needs` to three booleans (each true unless set to false). */
@@ -146,6 +154,7 @@ export function validateConv2dBackward(
   }
   const needs = resolveNeeds(opts.needs);
   const accumulate = readBoolean(opts.accumulate, 'accumulate', false);
+  const backend = opts.backend === undefined ? undefined : checkBackendChoice(opts.backend, 'backend');
   const [gradInputOut, gradWeightOut, gradBiasOut] = checkGradientOuts(
     [
       { value: opts.gradInputOut, name: 'gradInputOut', shape: x.shape },
@@ -163,5 +172,6 @@ export function validateConv2dBackward(
     needsInput: needs.input, needsWeight: needs.weight, needsBias: needs.bias,
     gradInputOut: gradInputOut!, gradWeightOut: gradWeightOut!, gradBiasOut: gradBiasOut!,
     accumulate,
+    backend,
   };
 }

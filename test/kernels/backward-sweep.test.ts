@@ -100,7 +100,21 @@ describe('pointwise backward sweep (GEMM tile edges: rows 16/8/4/2/1, panel colu
   for (const [batch, cin, cout, h, w, stride, groups] of shapes) {
     cases.push({ x: [batch, cin, h, w], w: [cout, cin / groups, 1, 1], options: { stride, groups }, path: 'pointwise' });
   }
-  cases.forEach((c, i) => it(`x=[${c.x}] w=[${c.w}] ${JSON.stringify(c.options)}`, () => check(c, 4000 + i)));
+  // Each case on both tiers explicitly (stride 1 runs the wasm GEMMs on the wasm tier).
+  for (const backend of ['wasm', 'js'] as const) {
+    cases.forEach((c, i) => it(`${backend}: x=[${c.x}] w=[${c.w}] ${JSON.stringify(c.options)}`, () => check({ ...c, options: { ...c.options, backend } }, 4000 + i)));
+  }
+  it('the two tiers compute the 1×1 stride-1 gradients with different kernels (float32 vs float64 sums)', () => {
+    const random = rng(8);
+    const x = randomTensor([1, 64, 9, 9], random);
+    const w = randomTensor([48, 64, 1, 1], random);
+    const dy = randomTensor([1, 48, 9, 9], random);
+    const onWasm = conv2dBackward(dy, x, w, { backend: 'wasm' });
+    const onJs = conv2dBackward(dy, x, w, { backend: 'js' });
+    expectClose(onWasm.gradWeight!, onJs.gradWeight!, 1e-5, 'gradWeight');
+    expect(onWasm.gradWeight!.data.some((v, k) => v !== onJs.gradWeight!.data[k])).toBe(true);
+    expect(onWasm.gradInput!.data.some((v, k) => v !== onJs.gradInput!.data[k])).toBe(true);
+  });
 });
 
 describe('generic (grouped) backward sweep: the dual forward convolution and col2im routes', () => {

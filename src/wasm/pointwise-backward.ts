@@ -1,0 +1,249 @@
+/**
+ * The 1×1 stride-1 backward GEMMs on the wasm SGEMM (gemm.ts, gemm-4x8.ts), per image and group:
+ *
+ *   dX_g = W_gᵀ · dY_g     A = W_gᵀ, packed straight from W (a 4-row block of Wᵀ is 4 adjacent
+ *                          columns of W: contiguous reads); B = dY_g's rows in place (koff table)
+ *   dW_g = dY_g · X_gᵀ     A = dY_g's rows (packed); B = X_gᵀ, a transposed copy of a chunk of
+ *                          pixels; the reduction runs in chunks of pixels that keep B's chunk in
+ *                          L2 (CHUNK_BYTES), each chunk's product added in JS into float64 sums
+ *                          (in a fixed order, so results are bitwise repeatable)
+ *
+ * The kernel accumulates in float32 within a chunk, as the wasm forward does. dY, x and the
+ * results are copied in and out of wasm memory (linear in the data, against a GEMM's cubic work).
+ */
+import type { Conv2dGeometry } from '../kernels/geometry.js';
+import { packedBytes, sgemmRows } from './gemm.js';
+import { GEMM_MR } from './gemm-4x8.js';
+import { callKernel, type WasmRuntime } from './runtime.js';
+
+/** Bytes of X_gᵀ one reduction chunk may span (B of the dW GEMM), kept in L2. */
+const CHUNK_BYTES = 192 * 1024;
+/** The fewest pixels per chunk. */
+const MIN_CHUNK = 256;
+
+const Slot = { PackedA: 0, Table: 1, Source: 2, Result: 3, Transposed: 4 } as const;
+type Slot = (typeof Slot)[keyof typeof Slot];
+const SLOT_NAMES = ['packed A', 'row table', 'gradient input copy', 'gradient result', 'transposed input'];
+
+/** Wasm blocks reused across calls (per runtime), each grown when too small. */
+class Blocks {
+  private readonly addresses = [0, 0, 0, 0, 0];
+  private readonly sizes = [0, 0, 0, 0, 0];
+  constructor(private readonly rt: WasmRuntime) {}
+  get(slot: Slot, bytes: number): number {
+    if (this.sizes[slot]! >= bytes && this.addresses[slot]! > 0) return this.addresses[slot]!;
+    if (this.addresses[slot]! > 0) this.rt.arena.release(this.addresses[slot]!);
+    this.addresses[slot] = 0;
+    this.sizes[slot] = 0;
+    this.addresses[slot] = this.rt.arena.alloc(bytes, `backward ${SLOT_NAMES[slot]}`);
+    this.sizes[slot] = bytes;
+    return this.addresses[slot]!;
+  }
+}
+
+const blocksOf = new WeakMap<WasmRuntime, Blocks>();
+function blocksFor(rt: WasmRuntime): Blocks {
+  let blocks = blocksOf.get(rt);
+  if (blocks === undefined) {
+    blocks = new Blocks(rt);
+    blocksOf.set(rt, blocks);
+  }
+  return blocks;
+}
+
+/** Whether this module takes the call: a 1×1, stride-1, unpadded convolution (the pointwise path without stride). */
+export function wasmPointwiseBackwardApplies(g: Conv2dGeometry): boolean {
+  return g.kernelH === 1 && g.kernelW === 1 && g.strideH === 1 && g.strideW === 1 &&
+    g.padTop === 0 && g.padBottom === 0 && g.padLeft === 0 && g.padRight === 0;
+}
+
+/**
+ * Packs rows `[0, rows)` of A = Bᵀ, where B is k×rows row-major at `b[bIndex + kk·ldb + m]`,
+ * into 4-row blocks (zero bias) at float index `dst` of `mem` (the layout of packRows4). In tiles
+ * of TILE reduction steps, so that both the rows of B read and the blocks written stay within a
+ * few pages (a whole column sweep of a 1024-wide B touched a new page per value).
+ */
+function packRows4Transposed(mem: Float32Array, dst: number, b: Float32Array, bIndex: number, ldb: number, rows: number, k: number): void {
+  const TILE = 32;
+  const blockFloats = 4 * (k + 1);
+  const full = rows - (rows % GEMM_MR);
+  for (let m0 = 0; m0 < rows; m0 += GEMM_MR) {
+    const base = dst + (m0 / GEMM_MR) * blockFloats;
+    mem[base] = 0;
+    mem[base + 1] = 0;
+    mem[base + 2] = 0;
+    mem[base + 3] = 0;
+  }
+  for (let k0 = 0; k0 < k; k0 += TILE) {
+    const k1 = Math.min(k, k0 + TILE);
+    for (let m0 = 0; m0 < full; m0 += GEMM_MR) {
+      let d = dst + (m0 / GEMM_MR) * blockFloats + 4 + 4 * k0;
+      let s = bIndex + k0 * ldb + m0;
+      for (let kk = k0; kk < k1; kk++, d += 4, s += ldb) {
+        mem[d] = b[s]!;
+        mem[d + 1] = b[s + 1]!;
+        mem[d + 2] = b[s + 2]!;
+        mem[d + 3] = b[s + 3]!;
+      }
+    }
+  }
+  if (full < rows) {
+    // The last, partial block: missing rows are zero.
+    const live = rows - full;
+    let d = dst + (full / GEMM_MR) * blockFloats + 4;
+    let s = bIndex + full;
+    for (let kk = 0; kk < k; kk++, d += 4, s += ldb) {
+      for (let r = 0; r < GEMM_MR; r++) mem[d + r] = r < live ? b[s + r]! : 0;
+    }
+  }
+}
+
+/**
+ * Packs rows `[0, rows)` (row m at `a[aIndex + m·lda]`), reduction steps `[k0, k0 + k)`, into
+ * 4-row blocks with zero bias at float index `dst` (the layout of packRows4): four row streams
+ * read in step, one contiguous stream written.
+ */
+function packRows4Range(mem: Float32Array, dst: number, a: Float32Array, aIndex: number, lda: number, rows: number, k0: number, k: number): void {
+  const blockFloats = 4 * (k + 1);
+  for (let m0 = 0; m0 < rows; m0 += GEMM_MR) {
+    const base = dst + (m0 / GEMM_MR) * blockFloats;
+    mem[base] = 0;
+    mem[base + 1] = 0;
+    mem[base + 2] = 0;
+    mem[base + 3] = 0;
+    const live = Math.min(GEMM_MR, rows - m0);
+    const s0 = aIndex + m0 * lda + k0;
+    let d = base + 4;
+    if (live === GEMM_MR) {
+      const s1 = s0 + lda;
+      const s2 = s1 + lda;
+      const s3 = s2 + lda;
+      for (let kk = 0; kk < k; kk++, d += 4) {
+        mem[d] = a[s0 + kk]!;
+        mem[d + 1] = a[s1 + kk]!;
+        mem[d + 2] = a[s2 + kk]!;
+        mem[d + 3] = a[s3 + kk]!;
+      }
+    } else {
+      for (let kk = 0; kk < k; kk++, d += 4) {
+        for (let r = 0; r < GEMM_MR; r++) mem[d + r] = r < live ? a[s0 + r * lda + kk]! : 0;
+      }
+    }
+  }
+}
+
+/** Writes the transposed chunk X_gᵀ[p, c] = x[xIndex + c·pixels + p] (p < k) at float index `dst`, in tiles of pixels. */
+function transposeChunk(mem: Float32Array, dst: number, x: Float32Array, xIndex: number, pixels: number, channels: number, k: number): void {
+  const TILE = 16;
+  for (let p0 = 0; p0 < k; p0 += TILE) {
+    const p1 = Math.min(k, p0 + TILE);
+    for (let c = 0; c < channels; c++) {
+      const src = xIndex + c * pixels;
+      let d = dst + p0 * channels + c;
+      for (let p = p0; p < p1; p++, d += channels) mem[d] = x[src + p]!;
+    }
+  }
+}
+
+/** Writes gradInput (every image) into `dx` (see the file comment). */
+export function wasmPointwiseGradInput(rt: WasmRuntime, g: Conv2dGeometry, dy: Float32Array, w: Float32Array, dx: Float32Array): void {
+  const { inChannels: Cin, outChannels: Cout, groups } = g;
+  const cinG = Cin / groups;
+  const coutG = Cout / groups;
+  const pixels = g.outHeight * g.outWidth;
+  const blocks = blocksFor(rt);
+  const groupPacked = packedBytes(cinG, coutG);
+  // Allocate everything first: growing the memory replaces its buffer (and views on it).
+  const packed = blocks.get(Slot.PackedA, groupPacked * groups);
+  const table = blocks.get(Slot.Table, 4 * coutG);
+  const source = blocks.get(Slot.Source, 4 * Cout * pixels);
+  const result = blocks.get(Slot.Result, 4 * Cin * pixels);
+  const mem = rt.f32();
+  for (let group = 0; group < groups; group++) {
+    packRows4Transposed(mem, (packed + group * groupPacked) >>> 2, w, group * coutG * cinG, cinG, cinG, coutG);
+  }
+  const ints = rt.i32();
+  for (let o = 0; o < coutG; o++) ints[(table >>> 2) + o] = 4 * o * pixels;
+  // Columns per call: the B slice (coutG rows × chunk) within ~48 KiB, as the forward's 1×1 path.
+  const chunk = Math.max(8, Math.floor((48 * 1024) / (4 * coutG) / 8) * 8);
+  for (let n = 0; n < g.batch; n++) {
+    mem.set(dy.subarray(n * Cout * pixels, (n + 1) * Cout * pixels), source >>> 2);
+    for (let group = 0; group < groups; group++) {
+      const b = source + 4 * group * coutG * pixels;
+      const c = result + 4 * group * cinG * pixels;
+      const a = packed + group * groupPacked;
+      for (let p0 = 0; p0 < pixels; p0 += chunk) {
+        const width = Math.min(chunk, pixels - p0);
+        callKernel('pointwise gradInput', () => sgemmRows(rt, 0, cinG, width, coutG, a, b + 4 * p0, table, c + 4 * p0, 4 * pixels, -Infinity, Infinity));
+      }
+    }
+    dx.set(mem.subarray(result >>> 2, (result >>> 2) + Cin * pixels), n * Cin * pixels);
+  }
+}
+
+/** Float64 sums of gradWeight across chunks and images, and one chunk's product copied out; grow and are reused. */
+let weightSums = new Float64Array(256);
+let chunkProduct = new Float32Array(256);
+
+/** Writes gradWeight (summed over the batch) into `dw` (see the file comment). */
+export function wasmPointwiseGradWeight(rt: WasmRuntime, g: Conv2dGeometry, dy: Float32Array, x: Float32Array, dw: Float32Array): void {
+  const { inChannels: Cin, outChannels: Cout, groups } = g;
+  const cinG = Cin / groups;
+  const coutG = Cout / groups;
+  const pixels = g.outHeight * g.outWidth;
+  // Chunks of about CHUNK_BYTES of B but at least MIN_CHUNK pixels (each chunk's C is added in
+  // JS: Cout/groups·Cin/groups additions against chunk times as many multiply-adds), of equal size.
+  const longest = Math.max(MIN_CHUNK, Math.floor(CHUNK_BYTES / (4 * cinG)));
+  const chunk = Math.ceil(pixels / Math.ceil(pixels / longest));
+  const blocks = blocksFor(rt);
+  const packed = blocks.get(Slot.PackedA, packedBytes(coutG, chunk));
+  const table = blocks.get(Slot.Table, 4 * chunk);
+  const transposed = blocks.get(Slot.Transposed, 4 * chunk * cinG);
+  const result = blocks.get(Slot.Result, 4 * coutG * cinG);
+  const mem = rt.f32();
+  const ints = rt.i32();
+  for (let k = 0; k < chunk; k++) ints[(table >>> 2) + k] = 4 * k * cinG;
+  const size = coutG * cinG;
+  if (weightSums.length < size) weightSums = new Float64Array(size);
+  if (chunkProduct.length < size) chunkProduct = new Float32Array(size);
+  const sums = weightSums;
+  const product = chunkProduct;
+  const single = g.batch === 1 && chunk >= pixels;
+  const xt = transposed >>> 2;
+  const r = result >>> 2;
+  for (let group = 0; group < groups; group++) {
+    let first = true;
+    for (let n = 0; n < g.batch; n++) {
+      const dyGroup = (n * Cout + group * coutG) * pixels;
+      const xGroup = (n * Cin + group * cinG) * pixels;
+      for (let p0 = 0; p0 < pixels; p0 += chunk) {
+        const k = Math.min(chunk, pixels - p0);
+        packRows4Range(mem, packed >>> 2, dy, dyGroup, pixels, coutG, p0, k);
+        // X_gᵀ for pixels [p0, p0 + k): row p holds the cinG channels of pixel p.
+        transposeChunk(mem, xt, x, xGroup + p0, pixels, cinG, k);
+        // Columns per call: the B slice (k rows × columns) within ~48 KiB, as in the forward.
+        const columns = Math.max(8, Math.floor((48 * 1024) / (4 * k) / 8) * 8);
+        for (let j0 = 0; j0 < cinG; j0 += columns) {
+          const width = Math.min(columns, cinG - j0);
+          callKernel('pointwise gradWeight', () => sgemmRows(rt, 0, coutG, width, k, packed, transposed + 4 * j0, table, result + 4 * j0, 4 * cinG, -Infinity, Infinity));
+        }
+        // Copied out with set (a memcpy) before the additions: element loops over the view of
+        // the whole wasm memory ran several times slower than over a plain array.
+        if (single) {
+          dw.set(mem.subarray(r, r + size), group * size);
+        } else if (first) {
+          product.set(mem.subarray(r, r + size));
+          for (let i = 0; i < size; i++) sums[i] = product[i]!;
+        } else {
+          product.set(mem.subarray(r, r + size));
+          for (let i = 0; i < size; i++) sums[i] += product[i]!;
+        }
+        first = false;
+      }
+    }
+    if (!single) {
+      const base = group * size;
+      for (let i = 0; i < size; i++) dw[base + i] = sums[i]!;
+    }
+  }
+}
