@@ -199,7 +199,7 @@ export function parseSafetensors(input: Uint8Array | ArrayBuffer, options: LoadS
   for (const e of entries) {
     const size = DTYPE_BYTES[e.dtype];
     if (size === undefined) {
-      throw new SafetensorsError(`tensor ${quote(e.name)} has an unknown dtype ${JSON.stringify(e.dtype)}`);
+      throw new SafetensorsError(`tensor ${quote(e.name)} has an unknown dtype ${quote(e.dtype)}`);
     }
     const expected = shapeSize(e.shape) * size;
     if (e.end - e.begin !== expected) {
