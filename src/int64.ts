@@ -22,7 +22,7 @@ export function isInt64Tensor(x: unknown): x is Int64Tensor {
 
 /** Checks an int64 tensor's shape and data length, and returns it. */
 export function asInt64Tensor(x: Int64Tensor, name: string): Int64Tensor {
-  checkShape(x.shape, name);
+  checkShape(x.shape, name, 0);
   const size = shapeSize(x.shape);
   if (x.data.length !== size) {
     throw new RangeError(`${name}.data.length must equal the product of ${name}.shape ${describeValue(x.shape)} = ${size}, got ${x.data.length}`);

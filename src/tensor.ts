@@ -41,21 +41,22 @@ export function shapeSize(shape: readonly number[]): number {
 const describe = describeValue;
 
 /**
- * Throws unless `shape` is an array of integers from 1 to MAX_DIMENSION (own elements only:
- * a hole is not a dimension).
+ * Throws unless `shape` is an array of integers from `min` to MAX_DIMENSION (own elements only:
+ * a hole is not a dimension). Tensors may have zero-size dimensions (`min` 0, as PyTorch's empty
+ * batches); a shape an operation needs non-empty is checked with `min` 1.
  */
-export function checkShape(shape: unknown, name: string): asserts shape is readonly number[] {
+export function checkShape(shape: unknown, name: string, min: 0 | 1 = 1): asserts shape is readonly number[] {
   if (!Array.isArray(shape)) {
-    throw new TypeError(`${name}.shape must be an array of positive integers, got ${describe(shape)}`);
+    throw new TypeError(`${name}.shape must be an array of ${min === 0 ? 'non-negative' : 'positive'} integers, got ${describe(shape)}`);
   }
   for (let i = 0; i < shape.length; i++) {
     const d = ownElement(shape, i);
     if (typeof d !== 'number') {
-      throw new TypeError(`${name}.shape[${i}] must be a positive integer, got ${describe(d)} (shape ${describe(shape)})`);
+      throw new TypeError(`${name}.shape[${i}] must be a ${min === 0 ? 'non-negative' : 'positive'} integer, got ${describe(d)} (shape ${describe(shape)})`);
     }
-    if (!Number.isInteger(d) || d < 1 || d > MAX_DIMENSION) {
+    if (!Number.isInteger(d) || d < min || d > MAX_DIMENSION) {
       throw new RangeError(
-        `${name}.shape[${i}] must be an integer from 1 to ${MAX_DIMENSION}, got ${describe(d)} (shape ${describe(shape)})`,
+        `${name}.shape[${i}] must be an integer from ${min} to ${MAX_DIMENSION}, got ${describe(d)} (shape ${describe(shape)})`,
       );
     }
   }
@@ -63,7 +64,7 @@ export function checkShape(shape: unknown, name: string): asserts shape is reado
 
 /** Wraps `data` (not copied when it is a Float32Array) as a tensor of the given shape. */
 export function tensor(data: Float32Array | ArrayLike<number>, shape: readonly number[]): Tensor {
-  checkShape(shape, 'tensor');
+  checkShape(shape, 'tensor', 0);
   if (typeof data !== 'object' || data === null || typeof (data as ArrayLike<number>).length !== 'number') {
     throw new TypeError(`tensor: data must be a Float32Array or an array of numbers, got ${describe(data)}`);
   }
@@ -88,7 +89,7 @@ export function tensor(data: Float32Array | ArrayLike<number>, shape: readonly n
 
 /** A new tensor of zeros; `{ shared: true }` puts it in a SharedArrayBuffer. */
 export function zeros(shape: readonly number[], options: AllocOptions = {}): Tensor {
-  checkShape(shape, 'zeros');
+  checkShape(shape, 'zeros', 0);
   const o = readOptions(options, ['shared'], 'zeros');
   const shared = readBoolean(o.shared, 'zeros: options.shared', false);
   const size = checkShapeElements(shape, 'zeros');
@@ -121,7 +122,7 @@ export function asTensor(x: unknown, name: string): Tensor {
     throw new TypeError(`${name}.data must be a Float32Array, got ${describe(data)}`);
   }
   const shape = dataField(x, 'shape');
-  checkShape(shape, name);
+  checkShape(shape, name, 0);
   if (!looksLikeView(x)) {
     const size = shapeSize(shape);
     if (data.length !== size) {
@@ -151,6 +152,8 @@ function gatherView(shape: readonly number[], strideValue: unknown, offset: unkn
     throw new TypeError(`${name}.offset must be an integer, got ${describe(offset)}`);
   }
   // The lowest and highest addressed elements must lie inside data.
+  // A view with a zero-size dimension addresses no element: it is empty whatever its strides.
+  if (shape.includes(0)) return { shape: shape.slice(), data: new Float32Array(0) };
   let lo = offset;
   let hi = offset;
   for (let i = 0; i < rank; i++) {

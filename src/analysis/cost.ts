@@ -92,7 +92,8 @@ function checkInputShape(shape: unknown, name: string, ranks: readonly number[],
   if (!Array.isArray(shape) || !ranks.includes(shape.length)) {
     throw new RangeError(`${name} must be ${expected}, got ${describeValue(shape)}`);
   }
-  shape.forEach((d, i) => positiveInteger(d, `${name}[${i}]`));
+  // The leading (batch) dimension may be 0: an empty batch costs nothing, as it runs.
+  shape.forEach((d, i) => (i === 0 && d === 0 ? 0 : positiveInteger(d, `${name}[${i}]`)));
   return shape;
 }
 

@@ -112,8 +112,8 @@ const ownBufferCount = (module: Module): number => ownValues(module.namedBuffers
  */
 export function traceLeaves(model: Module, inputShape: readonly number[]): LeafCall[] {
   if (!(model instanceof Module)) throw new TypeError(`model must be a sepconv Module, got ${describeValue(model)}`);
-  if (!Array.isArray(inputShape) || inputShape.length === 0 || !inputShape.every((d) => Number.isInteger(d) && d >= 1)) {
-    throw new TypeError(`inputShape must be a non-empty array of positive integers, got ${describeValue(inputShape)}`);
+  if (!Array.isArray(inputShape) || inputShape.length === 0 || !inputShape.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new TypeError(`inputShape must be a non-empty array of non-negative integers, got ${describeValue(inputShape)}`);
   }
   const calls: LeafCall[] = [];
   const visit = (module: Module, name: string, depth: number, shape: readonly number[]): readonly number[] => {

@@ -17,7 +17,7 @@
 import { describeValue, shapeSize } from '../tensor.js';
 import { asTensor } from '../tensor.js';
 import { asInt64Tensor, isInt64Tensor, type StateTensor, type StateTensorLike } from '../int64.js';
-import { checkOptionNames } from '../kernels/validate.js';
+import { checkOptionNames, MAX_DIMENSION } from '../kernels/validate.js';
 import { JsonSyntaxError, parseJson, type JsonValue } from './json.js';
 
 /** Every dtype the format defines, with its size in bytes (sub-byte F4 types are rejected by name). */
@@ -80,8 +80,8 @@ function parseEntry(name: string, raw: JsonValue): HeaderEntry {
   }
   const { dtype, shape, data_offsets: offsets } = raw as Record<string, JsonValue | undefined>;
   if (typeof dtype !== 'string') throw new SafetensorsError(`tensor ${quote(name)}: dtype must be a string, got ${describeValue(dtype)}`);
-  if (!Array.isArray(shape) || !shape.every((d) => typeof d === 'number' && Number.isInteger(d) && Number.isSafeInteger(d) && d >= 0)) {
-    throw new SafetensorsError(`tensor ${quote(name)}: shape must be an array of non-negative integers, got ${describeValue(shape)}`);
+  if (!Array.isArray(shape) || !shape.every((d) => typeof d === 'number' && Number.isInteger(d) && Number.isSafeInteger(d) && d >= 0 && d <= MAX_DIMENSION)) {
+    throw new SafetensorsError(`tensor ${quote(name)}: shape must be an array of integers from 0 to ${MAX_DIMENSION}, got ${describeValue(shape)}`);
   }
   if (
     !Array.isArray(offsets) || offsets.length !== 2 ||
@@ -243,9 +243,6 @@ export function parseSafetensors(input: Uint8Array | ArrayBuffer, options: LoadS
       throw new SafetensorsError(
         `tensor ${quote(e.name)} has dtype ${e.dtype}; sepconv loads F32, F16, BF16, F64 (as float32) and I64. Pass { skipUnsupported: true } to leave such tensors out`,
       );
-    }
-    if (e.shape.some((d) => d === 0)) {
-      throw new SafetensorsError(`tensor ${quote(e.name)} has shape ${describeValue(e.shape)} with no elements; sepconv tensors need every dimension >= 1`);
     }
     tensors[e.name] = {
       shape: e.shape.slice(),

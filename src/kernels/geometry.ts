@@ -155,6 +155,17 @@ export function convOutputSize(size: number, padBefore: number, padAfter: number
   return Math.floor((size + padBefore + padAfter - dilation * (kernel - 1) - 1) / stride) + 1;
 }
 
+/** Throws unless the dimensions `axes` of `shape` are at least 1 (the others may be 0). */
+function checkNonEmpty(shape: readonly number[], axes: readonly number[], name: string, what: string): void {
+  for (const axis of axes) {
+    if (shape[axis] === 0) {
+      throw new RangeError(
+        `${name}.shape[${axis}] must be at least 1 (${name} ${what} cannot be empty; only the batch and the input channels may be 0), got shape ${describeValue(shape)}`,
+      );
+    }
+  }
+}
+
 /**
  * Resolves and checks the geometry of `conv2d(input, weight, options)` from the shapes alone.
  * `inputShape` is `[N, Cin, H, W]` or unbatched `[Cin, H, W]`; `weightShape` is
@@ -165,9 +176,10 @@ export function conv2dGeometry(
   weightShape: readonly number[],
   options: GeometryOptions = {},
 ): Conv2dGeometry {
-  // Public entry point: the shapes may come straight from a user, not from a checked tensor.
-  checkShape(inputShape, 'input');
-  checkShape(weightShape, 'weight');
+  // Public entry point: the shapes may come straight from a user, not from a checked tensor. As in
+  // PyTorch, the batch and the input channels may be 0 (an empty output, or the bias alone).
+  checkShape(inputShape, 'input', 0);
+  checkShape(weightShape, 'weight', 0);
   if (!isOptionsObject(options)) {
     throw new TypeError(`conv2dGeometry: options must be an object, got ${describeValue(options)}`);
   }
@@ -182,6 +194,8 @@ export function conv2dGeometry(
     throw new RangeError(`weight must be 4-D [Cout, Cin/groups, kH, kW], got shape ${describeValue(weightShape)} (rank ${weightShape.length})`);
   }
   const batched = inputShape.length === 4;
+  checkNonEmpty(inputShape, batched ? [2, 3] : [1, 2], 'input', 'H and W');
+  checkNonEmpty(weightShape, [0, 2, 3], 'weight', 'Cout, kH and kW');
   const [batch, inChannels, inHeight, inWidth] = batched ? inputShape : [1, ...inputShape];
   const [outChannels, channelsPerGroup, kernelH, kernelW] = weightShape as [number, number, number, number];
   const groupsOption = option('groups');

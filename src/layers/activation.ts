@@ -20,7 +20,7 @@ abstract class ElementwiseModule extends Module implements InPlaceCapable {
   }
 
   outputShape(inputShape: readonly number[]): number[] {
-    checkShape(inputShape, 'input');
+    checkShape(inputShape, 'input', 0);
     return inputShape.slice();
   }
 
@@ -114,7 +114,7 @@ export class Identity extends Module {
   }
 
   outputShape(inputShape: readonly number[]): number[] {
-    checkShape(inputShape, 'input');
+    checkShape(inputShape, 'input', 0);
     return inputShape.slice();
   }
 

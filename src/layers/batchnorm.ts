@@ -198,7 +198,7 @@ export class BatchNorm2d extends Module implements InPlaceCapable, FusableModule
   }
 
   outputShape(inputShape: readonly number[]): number[] {
-    checkShape(inputShape, 'input');
+    checkShape(inputShape, 'input', 0);
     // PyTorch 1.13's BatchNorm2d takes 4-D input only ("expected 4D input"); an unbatched
     // [C, H, W] needs an explicit batch dimension of 1.
     if (inputShape.length !== 4 || inputShape[1] !== this.numFeatures) {

@@ -42,7 +42,7 @@ export class Linear extends Module {
   }
 
   outputShape(inputShape: readonly number[]): number[] {
-    checkShape(inputShape, 'input');
+    checkShape(inputShape, 'input', 0);
     if (inputShape.length < 1 || inputShape[inputShape.length - 1] !== this.inFeatures) {
       throw new RangeError(`Linear: input must be [..., ${this.inFeatures}], got shape ${describeValue(inputShape)}`);
     }
@@ -118,7 +118,7 @@ export class Flatten extends Module {
   }
 
   outputShape(inputShape: readonly number[]): number[] {
-    checkShape(inputShape, 'input');
+    checkShape(inputShape, 'input', 0);
     const rank = inputShape.length;
     const start = this.startDim < 0 ? this.startDim + rank : this.startDim;
     const end = this.endDim < 0 ? this.endDim + rank : this.endDim;

@@ -441,9 +441,9 @@ export class CompiledModel {
 
   constructor(readonly module: Module, inputShape: readonly number[]) {
     if (!Array.isArray(inputShape)) {
-      throw new TypeError(`compile: inputShape must be an array of positive integers, got ${describeValue(inputShape)}`);
+      throw new TypeError(`compile: inputShape must be an array of non-negative integers, got ${describeValue(inputShape)}`);
     }
-    checkShape(inputShape, 'compile: input');
+    checkShape(inputShape, 'compile: input', 0);
     // Checked before planning: the input of that shape, then the output (shape-only work), so
     // an impossible compile fails before any plan buffer is allocated.
     checkShapeElements(inputShape, 'compile: inputShape');

@@ -39,6 +39,20 @@ function resolvePoolPadding(padding: unknown): { pad: ExplicitPadding; explicit:
   throw new TypeError(`padding must be an integer, a pair [h, w] or { top, bottom, left, right }, got ${describeValue(padding)}`);
 }
 
+/**
+ * The input shape checks of every pooling: as in PyTorch, the batch may be 0 (an empty output)
+ * but the channels, height and width may not.
+ */
+function checkPoolInput(inputShape: readonly number[], name: string): void {
+  checkShape(inputShape, 'input', 0);
+  const rank = inputShape.length;
+  for (let axis = rank === 4 ? 1 : 0; axis < rank; axis++) {
+    if (inputShape[axis] === 0) {
+      throw new RangeError(`${name}: input.shape[${axis}] must be at least 1 (only the batch may be 0), got shape ${describeValue(inputShape)}`);
+    }
+  }
+}
+
 /** Kernel taps `[first, end)` of the window starting at `start` that land on real cells (first ≥ end: none). */
 function tapRange(start: number, size: number, kernel: number, dilation: number): [number, number] {
   const first = start >= 0 ? 0 : Math.ceil(-start / dilation);
@@ -118,7 +132,7 @@ abstract class Pool2d extends Module {
   /** Output sizes and checks from the shapes alone, in constant work (no window loop). */
   private outputSizes(inputShape: readonly number[]): Omit<PoolGeometry, 'rowTaps' | 'colTaps'> {
     const name = this.constructor.name;
-    checkShape(inputShape, 'input');
+    checkPoolInput(inputShape, name);
     if (inputShape.length !== 3 && inputShape.length !== 4) {
       throw new RangeError(`${name}: input must be [N, C, H, W] or [C, H, W], got shape ${describeValue(inputShape)}`);
     }
@@ -456,7 +470,7 @@ abstract class AdaptivePool2d extends Module {
 
   protected dims(inputShape: readonly number[]): AdaptiveDims {
     const name = this.constructor.name;
-    checkShape(inputShape, 'input');
+    checkPoolInput(inputShape, name);
     if (inputShape.length !== 3 && inputShape.length !== 4) {
       throw new RangeError(`${name}: input must be [N, C, H, W] or [C, H, W], got shape ${describeValue(inputShape)}`);
     }
@@ -684,7 +698,7 @@ export class MaxUnpool2d extends Module {
 
   /** The output shape for an input of shape `inputShape`, at the default or the given output size. */
   outputShape(inputShape: readonly number[], outputSize?: readonly number[]): number[] {
-    checkShape(inputShape, 'input');
+    checkPoolInput(inputShape, 'MaxUnpool2d');
     if (inputShape.length !== 3 && inputShape.length !== 4) {
       throw new RangeError(`MaxUnpool2d: input must be [N, C, H, W] or [C, H, W], got shape ${describeValue(inputShape)}`);
     }

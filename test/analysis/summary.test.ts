@@ -192,7 +192,9 @@ describe('summary: other models', () => {
 
   it('rejects a bad input shape with the module’s own message', () => {
     expect(() => summary(mobilenetV1({ seed: 0 }), [1, 4, 224, 224])).toThrow(/expected input with 3 channels/);
-    expect(() => summary(mobilenetV1({ seed: 0 }), [1, 3, 0, 224] as number[])).toThrow(/inputShape must be/);
+    // An empty batch is costed (PyTorch runs it); an empty height is the first conv's error.
+    expect(() => summary(mobilenetV1({ seed: 0 }), [1, 3, 0, 224] as number[])).toThrow(/input\.shape\[2\] must be at least 1/);
+    expect(() => summary(mobilenetV1({ seed: 0 }), [1, 3, -1, 224] as number[])).toThrow(/inputShape must be/);
     expect(() => traceLeaves({} as Module, [1, 3, 8, 8])).toThrow(/model must be a sepconv Module/);
   });
 });

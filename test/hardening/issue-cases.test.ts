@@ -40,7 +40,7 @@ describe('§1 bounded value descriptions', () => {
   it('a cyclic shape ends in the shape error, not a stack overflow', () => {
     const s: unknown[] = [1, 4, 8];
     s.push(s);
-    rejects(() => zeros(s as number[]), TypeError, /zeros\.shape\[3\] must be a positive integer, got \[1, 4, 8, \[circular\]\]/);
+    rejects(() => zeros(s as number[]), TypeError, /zeros\.shape\[3\] must be a non-negative integer, got \[1, 4, 8, \[circular\]\]/);
     const cyclic = { shape: s as number[], data: new Float32Array(32) };
     rejects(() => conv2d(cyclic, w), TypeError, /input\.shape\[3\]/);
   });
@@ -100,7 +100,7 @@ describe('§2 sizes are capped before allocation', () => {
     rejects(() => avg.forward(input), RangeError, /pool over padding only|limit/);
   });
   it('dimensions above the limit (2^32 - 1) are rejected, and geometry stays exact below it', () => {
-    rejects(() => conv2dGeometry([1, 1, 2 ** 53 + 2, 4], [1, 1, 1, 1]), RangeError, /input\.shape\[2\] must be an integer from 1 to 4294967295/);
+    rejects(() => conv2dGeometry([1, 1, 2 ** 53 + 2, 4], [1, 1, 1, 1]), RangeError, /input\.shape\[2\] must be an integer from 0 to 4294967295/);
     rejects(() => conv2d(x, w, { groups: 2, stride: 2 ** 60 }), RangeError, /stride must be at most 4294967295/);
     const g = conv2dGeometry([1, 1, 2 ** 32 - 1, 3], [1, 1, 1, 3], { stride: [2 ** 31, 1] });
     expect(g.outHeight).toBe(2);

@@ -61,8 +61,10 @@ describe('validation: tensors and shapes', () => {
   it('non-integer size → RangeError naming input.shape[i] and the value', () => {
     expectError(() => conv2d({ shape: [1, 4, 2.5, 5], data: new Float32Array(50) }, w), RangeError, /input\.shape\[2\].*2\.5/);
   });
-  it('zero size → RangeError', () => {
-    expectError(() => conv2d({ shape: [0, 4, 5, 5], data: new Float32Array(0) }, w), RangeError, /input\.shape\[0\].*got 0/);
+  it('zero size: an empty batch is accepted (as in PyTorch), an empty height or kernel → RangeError', () => {
+    expect(conv2d({ shape: [0, 4, 5, 5], data: new Float32Array(0) }, w).shape[0]).toBe(0);
+    expectError(() => conv2d({ shape: [1, 4, 0, 5], data: new Float32Array(0) }, w), RangeError, /input\.shape\[2\] must be at least 1/);
+    expectError(() => conv2d(x, { shape: [6, 4, 0, 3], data: new Float32Array(0) }), RangeError, /weight\.shape\[2\] must be at least 1/);
   });
   it('negative size in weight → RangeError naming weight.shape[i]', () => {
     expectError(() => conv2d(x, { shape: [6, 4, -3, 3], data: new Float32Array(0) }), RangeError, /weight\.shape\[2\].*-3/);
@@ -93,7 +95,8 @@ describe('validation: tensors and shapes', () => {
     expectError(() => conv2d({ shape: [1, 4, 5, 5], stride: [100, 25, 5, 1], offset: 1, data: x.data }, w), RangeError, /input.*outside data of length 100/);
   });
   it('tensor(): bad shape, length mismatch, bad data → errors naming the problem', () => {
-    expectError(() => tensor(new Float32Array(4), [2, 0]), RangeError, /shape\[1\].*got 0/);
+    expect(tensor(new Float32Array(0), [2, 0]).shape).toEqual([2, 0]); // zero-size tensors exist, as in PyTorch
+    expectError(() => tensor(new Float32Array(4), [2, 0]), RangeError, /data\.length.*= 0, got 4/);
     expectError(() => tensor(new Float32Array(5), [2, 2]), RangeError, /data\.length.*4.*got 5/);
     expectError(() => tensor(null as unknown as Float32Array, [2, 2]), TypeError, /data.*got null/);
   });
