@@ -360,6 +360,8 @@ async function main() {
   const distEntry = path.join(rootDir, 'dist', 'index.js');
   if (!existsSync(distEntry)) throw new BenchError('dist/index.js not found: run `npm run build` first (`npm run bench` does it for you)');
   const sep = await import(pathToFileURL(distEntry).href);
+  // This table is the JS tier's (the wasm tier has its own table, bench/tiers.mjs).
+  if (typeof sep.setBackend === 'function') await sep.setBackend('js');
 
   const workloads = WORKLOADS.filter((w) => !opts.filter || opts.filter.some((f) => w.name.includes(f)));
   if (workloads.length === 0) usage(`--filter ${opts.filter.join(',')} matches no workload`);

@@ -30,6 +30,8 @@ if (!existsSync(distIndex)) {
   process.exit(2);
 }
 const sep = await import(pathToFileURL(distIndex).href);
+// The JS tier's threads (the wasm tier's 2-thread column is in bench/tiers.mjs).
+if (typeof sep.setBackend === 'function') await sep.setBackend('js');
 
 function parseArgs(argv) {
   const opts = { filter: null, quick: false, rounds: 7, save: false, threshold: false };

@@ -160,6 +160,7 @@ export async function runTiersBench(argv = []) {
       if (!(errors[e.name] <= 1e-3)) throw new Error(`${workload.name}: ${e.name} disagrees with the JS tier (${errors[e.name]})`);
     }
     const samples = new Map(engines.map((e) => [e.name, []]));
+    const cpuSamples = new Map(engines.map((e) => [e.name, []]));
     for (let round = 0; round < opts.rounds; round++) {
       const order = engines.map((_, i) => engines[(i + round) % engines.length]);
       for (const e of order) {
@@ -168,11 +169,15 @@ export async function runTiersBench(argv = []) {
         await p.run(); // warm
         const start = performance.now();
         const list = samples.get(e.name);
+        const cpuList = cpuSamples.get(e.name);
         let calls = 0;
         while (calls < 3 || performance.now() - start < timePerEngine) {
+          const cpu0 = process.cpuUsage();
           const t0 = performance.now();
           await p.run();
           list.push(performance.now() - t0);
+          const used = process.cpuUsage(cpu0);
+          cpuList.push((used.user + used.system) / 1000);
           calls++;
         }
       }
@@ -180,7 +185,7 @@ export async function runTiersBench(argv = []) {
     const row = { name: workload.name, macs, errors, engines: {} };
     for (const e of engines) {
       const ms = median(samples.get(e.name));
-      row.engines[e.name] = { medianMs: ms, gflops: (2 * macs) / (ms * 1e6), samples: samples.get(e.name).length };
+      row.engines[e.name] = { medianMs: ms, cpuMedianMs: median(cpuSamples.get(e.name)), gflops: (2 * macs) / (ms * 1e6), samples: samples.get(e.name).length };
     }
     for (const p of prepared.values()) p.dispose();
     results.push(row);
@@ -193,16 +198,20 @@ export async function runTiersBench(argv = []) {
   await pool.dispose();
 
   const names = engines.map((e) => e.name);
-  const header = `| workload | ${names.map((n) => `${n} ms`).join(' | ')} | ${names.filter((n) => n !== 'tfjs-wasm').map((n) => `${n} × tfjs-wasm`).join(' | ')} | wasm GFLOP/s | wasm 2t / wasm |`;
+  const header = `| workload | ${names.map((n) => `${n} ms`).join(' | ')} | ${names.filter((n) => n !== 'tfjs-wasm').map((n) => `${n} × tfjs-wasm`).join(' | ')} | wasm × tfjs-wasm by CPU time | wasm GFLOP/s | wasm 2t / wasm |`;
   const lines = [header, `|${'---|'.repeat(header.split('|').length - 2)}`];
   for (const r of results) {
     const tw = r.engines['tfjs-wasm'];
     lines.push(`| ${r.name} | ${names.map((n) => r.engines[n].medianMs.toFixed(2)).join(' | ')} | ` +
       `${names.filter((n) => n !== 'tfjs-wasm').map((n) => (tw ? `${(tw.medianMs / r.engines[n].medianMs).toFixed(2)}×` : '—')).join(' | ')} | ` +
+      `${tw ? `${(tw.cpuMedianMs / r.engines.wasm.cpuMedianMs).toFixed(2)}×` : '—'} | ` +
       `${r.engines.wasm.gflops.toFixed(1)} | ${(r.engines.wasm.medianMs / r.engines['wasm 2t'].medianMs).toFixed(2)}× |`);
   }
   const table = lines.join('\n');
+  const load = os.loadavg()[0];
   console.log(`\n${table}\n`);
+  console.log(`1-min load average at the end: ${load.toFixed(1)} on ${os.cpus().length} CPUs. "by CPU time" compares the medians of each call's process CPU time ` +
+    '(single-thread engines only), which a busy machine disturbs far less than wall time.');
   const chain = results.find((r) => r.name === 'mobilenet_v1');
   if (chain) {
     console.log(`mobilenet_v1 max deviation from the JS tier (float64 accumulation), |y − js| / (|js| + rms): ` +
@@ -211,7 +220,7 @@ export async function runTiersBench(argv = []) {
   if (opts.save) {
     mkdirSync(path.join(benchDir, 'results'), { recursive: true });
     const stem = opts.relaxed ? 'tiers-relaxed' : 'tiers';
-    writeFileSync(path.join(benchDir, 'results', `${stem}.json`), JSON.stringify({ date: new Date().toISOString(), node: process.versions.node, cpu: os.cpus()[0]?.model, info, rounds: opts.rounds, results }, null, 2) + '\n');
+    writeFileSync(path.join(benchDir, 'results', `${stem}.json`), JSON.stringify({ date: new Date().toISOString(), node: process.versions.node, cpu: os.cpus()[0]?.model, loadAverage1m: load, info, rounds: opts.rounds, results }, null, 2) + '\n');
     writeFileSync(path.join(benchDir, 'results', `${stem}.md`), table + '\n');
   }
   return results;

@@ -1,24 +1,22 @@
 /**
- * The general path on wasm: any kernel size, stride, dilation, zero padding and groups, as a GEMM
- * per image and group over the 4×8 kernel (gemm-4x8.ts),
+ * The general path on wasm: any kernel size, stride, dilation, zero padding and groups, as an
+ * implicit GEMM per image and group over the 4×8 kernel (gemm-4x8.ts),
  *
  *   Y[o, (i, j)] = act(bias[o] + Σ_{(c,p,q)} W[o, (c,p,q)] · B[(c,p,q), (i, j)])
  *
- * - stride 1 (implicit im2col): the group's input is copied once into scratch with its zero
- *   border (skipped when there is no padding), and row (c, p, q) of B for output row i is that
- *   padded plane read from (i + p·dh, q·dw): contiguous along j. The kernel's offset table holds
- *   the (c, p, q) offsets, and one kernel call computes one output row for 4 channels.
- * - larger strides: B is built explicitly (im2col) for a chunk of output rows at a time, bounded
- *   by IM2COL_CHUNK_BYTES, and multiplied with offsets k·(chunk pixels).
+ * B is never built. The group's input is copied once into scratch as "phase planes": with strides
+ * (sh, sw), the zero-padded input split into sh·sw planes, plane (a, b) holding padded rows
+ * a, a+sh, … and columns b, b+sw, …. Tap (p, q) of output (i, j) reads padded (i·sh + p·dh,
+ * j·sw + q·dw), which is plane ((p·dh) mod sh, (q·dw) mod sw) at (i + ⌊p·dh/sh⌋, j + ⌊q·dw/sw⌋):
+ * for fixed (c, p, q) and i, contiguous along j. So one kernel call computes one output row for
+ * 4 channels, its offset table listing where each (c, p, q) row starts. With stride 1 there is
+ * one plane (the padded input), and without padding either the input is used in place.
  * Weights are packed per group in 4-row blocks (packRows4), so a block never spans two groups.
  */
 import type { Conv2dGeometry } from '../kernels/geometry.js';
 import type { WasmConvPath } from './conv-path.js';
 import { activationBounds, packedBytes, packRows4, sgemmRows } from './gemm.js';
 import type { WasmRuntime } from './runtime.js';
-
-/** Upper bound on one im2col chunk, so B stays in the L2 cache (and scratch stays small). */
-const IM2COL_CHUNK_BYTES = 192 * 1024;
 
 function depthOf(g: Conv2dGeometry): number {
   return (g.inChannels / g.groups) * g.kernelH * g.kernelW;
@@ -45,36 +43,74 @@ export function groupedWeightBytes(g: Conv2dGeometry): number {
   return g.groups * groupWeightBytes(g) + 64;
 }
 
-const usesIm2col = (g: Conv2dGeometry): boolean => g.strideH !== 1 || g.strideW !== 1;
 const hasPadding = (g: Conv2dGeometry): boolean => g.padTop + g.padBottom + g.padLeft + g.padRight > 0;
+const inPlace = (g: Conv2dGeometry): boolean => g.strideH === 1 && g.strideW === 1 && !hasPadding(g);
 
-/** Output rows per im2col chunk. */
-function chunkRows(g: Conv2dGeometry): number {
-  const rowBytes = 4 * depthOf(g) * g.outWidth;
-  return Math.max(1, Math.min(g.outHeight, Math.floor(IM2COL_CHUNK_BYTES / rowBytes)));
-}
-
-/** Scratch layout: the offset table (depth i32), then the padded group input or the im2col chunk. */
+/** Scratch layout: the offset table (depth i32), then the group's phase planes. */
 function tableBytes(g: Conv2dGeometry): number {
   return Math.ceil((4 * depthOf(g)) / 64) * 64;
 }
 
-function paddedPlaneFloats(g: Conv2dGeometry): number {
-  return (g.inHeight + g.padTop + g.padBottom) * (g.inWidth + g.padLeft + g.padRight);
+/** Rows and columns of every phase plane (the padded size divided by the stride, rounded up). */
+function phaseSize(g: Conv2dGeometry): { rows: number; cols: number } {
+  const Hp = g.inHeight + g.padTop + g.padBottom;
+  const Wp = g.inWidth + g.padLeft + g.padRight;
+  return { rows: Math.ceil(Hp / g.strideH), cols: Math.ceil(Wp / g.strideW) };
 }
 
 export const groupedPath: WasmConvPath = {
   weightBytes: groupedWeightBytes,
   packWeights: packGroupedWeights,
   scratchBytes(g) {
-    if (usesIm2col(g)) return tableBytes(g) + 4 * depthOf(g) * chunkRows(g) * g.outWidth + 64;
-    if (!hasPadding(g)) return tableBytes(g);
-    // the padded input of one group, plus a row of slack for the last row's right edge
-    return tableBytes(g) + 4 * ((g.inChannels / g.groups) * paddedPlaneFloats(g) + 16);
+    if (inPlace(g)) return tableBytes(g);
+    const { rows, cols } = phaseSize(g);
+    return tableBytes(g) + 4 * ((g.inChannels / g.groups) * g.strideH * g.strideW * rows * cols);
   },
   run(rt, g, act, weights, x, y, scratch, channelStart, channelEnd, imageStart, imageEnd) {
-    if (usesIm2col(g)) runIm2col(rt, g, act, weights, x, y, scratch, channelStart, channelEnd, imageStart, imageEnd);
-    else runStride1(rt, g, act, weights, x, y, scratch, channelStart, channelEnd, imageStart, imageEnd);
+    const { inChannels: Cin, outChannels: Cout, groups, inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo } = g;
+    const { strideH: sh, strideW: sw, dilationH: dh, dilationW: dw } = g;
+    const cinG = Cin / groups;
+    const coutG = Cout / groups;
+    const depth = depthOf(g);
+    const direct = inPlace(g);
+    const { rows, cols } = direct ? { rows: H, cols: W } : phaseSize(g);
+    const phasePlane = rows * cols;
+    const channelFloats = sh * sw * phasePlane;
+    const planes = scratch + tableBytes(g);
+    // where row (c, p, q) of B starts for output row 0, relative to the group's planes
+    const ints = rt.i32();
+    const t0 = scratch >>> 2;
+    let k = 0;
+    for (let c = 0; c < cinG; c++) {
+      for (let p = 0; p < g.kernelH; p++) {
+        for (let q = 0; q < g.kernelW; q++) {
+          const phase = ((p * dh) % sh) * sw + ((q * dw) % sw);
+          ints[t0 + k++] = 4 * (c * channelFloats + phase * phasePlane + Math.floor((p * dh) / sh) * cols + Math.floor((q * dw) / sw));
+        }
+      }
+    }
+    // the phases some tap reads (a 1×1 kernel with stride 2 reads one of four)
+    const used: boolean[] = new Array(sh * sw).fill(false);
+    for (let p = 0; p < g.kernelH; p++) for (let q = 0; q < g.kernelW; q++) used[((p * dh) % sh) * sw + ((q * dw) % sw)] = true;
+    const [min, max] = activationBounds(act);
+    const groupWeights = groupWeightBytes(g);
+    const pixels = Ho * Wo;
+    for (let n = imageStart; n < imageEnd; n++) {
+      for (let group = 0; group < groups; group++) {
+        const [r0, r1] = groupRows(g, group, channelStart, channelEnd);
+        if (r1 <= r0) continue;
+        let source = x + 4 * (n * Cin + group * cinG) * H * W;
+        if (!direct) {
+          copyPhases(rt.f32(), source >>> 2, planes >>> 2, cinG, g, rows, cols, used);
+          source = planes;
+        }
+        const packed = weights + group * groupWeights;
+        const out = y + 4 * (n * Cout + group * coutG) * pixels;
+        for (let i = 0; i < Ho; i++) {
+          sgemmRows(rt, r0, r1, Wo, depth, packed, source + 4 * i * cols, scratch, out + 4 * i * Wo, 4 * pixels, min, max);
+        }
+      }
+    }
   },
 };
 
@@ -86,124 +122,39 @@ function groupRows(g: Conv2dGeometry, group: number, channelStart: number, chann
   return [r0, r1];
 }
 
-function runStride1(
-  rt: WasmRuntime, g: Conv2dGeometry, act: number, weights: number, x: number, y: number, scratch: number,
-  channelStart: number, channelEnd: number, imageStart: number, imageEnd: number,
-): void {
-  const { inChannels: Cin, outChannels: Cout, groups, inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo } = g;
-  const cinG = Cin / groups;
-  const coutG = Cout / groups;
-  const depth = depthOf(g);
-  const padded = hasPadding(g);
-  const Hp = H + g.padTop + g.padBottom;
-  const Wp = W + g.padLeft + g.padRight;
-  const plane = padded ? Hp * Wp : H * W;
-  const rowStride = padded ? Wp : W;
-  const table = scratch;
-  const pad = scratch + tableBytes(g);
-  // offsets of B's rows (c, p, q) from the output row's start
-  const ints = rt.i32();
-  const t0 = table >>> 2;
-  let k = 0;
-  for (let c = 0; c < cinG; c++) {
-    for (let p = 0; p < g.kernelH; p++) {
-      for (let q = 0; q < g.kernelW; q++) ints[t0 + k++] = 4 * (c * plane + p * g.dilationH * rowStride + q * g.dilationW);
-    }
-  }
-  const [min, max] = activationBounds(act);
-  const groupWeights = groupWeightBytes(g);
-  const pixels = Ho * Wo;
-  for (let n = imageStart; n < imageEnd; n++) {
-    for (let group = 0; group < groups; group++) {
-      const [r0, r1] = groupRows(g, group, channelStart, channelEnd);
-      if (r1 <= r0) continue;
-      let source = x + 4 * (n * Cin + group * cinG) * H * W;
-      if (padded) {
-        padGroup(rt.f32(), source >>> 2, pad >>> 2, cinG, H, W, g);
-        source = pad;
-      }
-      const packed = weights + group * groupWeights;
-      const out = y + 4 * (n * Cout + group * coutG) * pixels;
-      for (let i = 0; i < Ho; i++) {
-        sgemmRows(rt, r0, r1, Wo, depth, packed, source + 4 * i * rowStride, table, out + 4 * i * Wo, 4 * pixels, min, max);
-      }
-    }
-  }
-}
-
-/** Copies `channels` planes at float `src` into `dst` with the zero border of `g`. */
-function padGroup(mem: Float32Array, src: number, dst: number, channels: number, H: number, W: number, g: Conv2dGeometry): void {
-  const Wp = W + g.padLeft + g.padRight;
-  const Hp = H + g.padTop + g.padBottom;
-  const planeOut = Hp * Wp;
-  mem.fill(0, dst, dst + channels * planeOut + 16);
-  for (let c = 0; c < channels; c++) {
-    const s = src + c * H * W;
-    const d = dst + c * planeOut + g.padTop * Wp + g.padLeft;
-    for (let i = 0; i < H; i++) mem.copyWithin(d + i * Wp, s + i * W, s + i * W + W);
-  }
-}
-
-function runIm2col(
-  rt: WasmRuntime, g: Conv2dGeometry, act: number, weights: number, x: number, y: number, scratch: number,
-  channelStart: number, channelEnd: number, imageStart: number, imageEnd: number,
-): void {
-  const { inChannels: Cin, outChannels: Cout, groups, inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo } = g;
-  const cinG = Cin / groups;
-  const coutG = Cout / groups;
-  const depth = depthOf(g);
-  const rows = chunkRows(g);
-  const table = scratch;
-  const buffer = scratch + tableBytes(g);
-  const [min, max] = activationBounds(act);
-  const groupWeights = groupWeightBytes(g);
-  const pixels = Ho * Wo;
-  for (let n = imageStart; n < imageEnd; n++) {
-    for (let group = 0; group < groups; group++) {
-      const [r0, r1] = groupRows(g, group, channelStart, channelEnd);
-      if (r1 <= r0) continue;
-      const source = (x >>> 2) + (n * Cin + group * cinG) * H * W;
-      const packed = weights + group * groupWeights;
-      const out = y + 4 * (n * Cout + group * coutG) * pixels;
-      for (let i0 = 0; i0 < Ho; i0 += rows) {
-        const chunk = Math.min(rows, Ho - i0) * Wo;
-        const ints = rt.i32();
-        for (let k = 0; k < depth; k++) ints[(table >>> 2) + k] = 4 * k * chunk;
-        im2colRows(rt.f32(), source, buffer >>> 2, cinG, i0, Math.min(Ho, i0 + rows), g);
-        sgemmRows(rt, r0, r1, chunk, depth, packed, buffer, table, out + 4 * i0 * Wo, 4 * pixels, min, max);
-      }
-    }
-  }
-}
-
 /**
- * B rows (c, p, q) for output rows [i0, i1): dst[k·chunk + (i − i0)·Wo + j] = x[c, i·sh + p·dh − pt, j·sw + q·dw − pl], 0 outside.
+ * Copies `channels` input planes at float `src` into their phase planes at `dst`: for channel c
+ * and each phase (a, b) in `used`, dst[((c·sh + a)·sw + b)·rows·cols + r·cols + col] = padded input at
+ * (r·sh + a, col·sw + b), 0 in the padding and past the padded edge.
  */
-function im2colRows(mem: Float32Array, src: number, dst: number, channels: number, i0: number, i1: number, g: Conv2dGeometry): void {
-  const { inHeight: H, inWidth: W, outWidth: Wo, kernelH: kH, kernelW: kW, strideH: sh, strideW: sw, dilationH: dh, dilationW: dw, padTop, padLeft } = g;
-  const chunk = (i1 - i0) * Wo;
+function copyPhases(
+  mem: Float32Array, src: number, dst: number, channels: number, g: Conv2dGeometry, rows: number, cols: number, used: readonly boolean[],
+): void {
+  const { inHeight: H, inWidth: W, strideH: sh, strideW: sw, padTop, padLeft } = g;
   let d = dst;
   for (let c = 0; c < channels; c++) {
     const plane = src + c * H * W;
-    for (let p = 0; p < kH; p++) {
-      for (let q = 0; q < kW; q++) {
-        const colShift = q * dw - padLeft;
-        // output columns j whose input column j·sw + colShift is inside [0, W)
-        const jStart = colShift >= 0 ? 0 : Math.min(Wo, Math.ceil(-colShift / sw));
-        const jEnd = Math.max(jStart, Math.min(Wo, Math.floor((W - 1 - colShift) / sw) + 1));
-        for (let i = i0; i < i1; i++) {
-          const row = i * sh + p * dh - padTop;
-          const o = d + (i - i0) * Wo;
+    for (let a = 0; a < sh; a++) {
+      for (let b = 0; b < sw; b++) {
+        if (!used[a * sw + b]) {
+          d += rows * cols; // no tap reads this phase
+          continue;
+        }
+        // columns col whose input column col·sw + b − padLeft is inside [0, W)
+        const first = Math.min(cols, Math.max(0, Math.ceil((padLeft - b) / sw)));
+        const end = Math.max(first, Math.min(cols, Math.floor((W - 1 + padLeft - b) / sw) + 1));
+        for (let r = 0; r < rows; r++, d += cols) {
+          const row = r * sh + a - padTop;
           if (row < 0 || row >= H) {
-            mem.fill(0, o, o + Wo);
+            mem.fill(0, d, d + cols);
             continue;
           }
-          for (let j = 0; j < jStart; j++) mem[o + j] = 0;
-          let s = plane + row * W + jStart * sw + colShift;
-          for (let j = jStart; j < jEnd; j++, s += sw) mem[o + j] = mem[s]!;
-          for (let j = jEnd; j < Wo; j++) mem[o + j] = 0;
+          for (let col = 0; col < first; col++) mem[d + col] = 0;
+          let s = plane + row * W + first * sw + b - padLeft;
+          if (sw === 1) mem.copyWithin(d + first, s, s + (end - first));
+          else for (let col = first; col < end; col++, s += sw) mem[d + col] = mem[s]!;
+          for (let col = end; col < cols; col++) mem[d + col] = 0;
         }
-        d += chunk;
       }
     }
   }
