@@ -17,7 +17,7 @@
 import { describeValue, shapeSize } from '../tensor.js';
 import { asTensor } from '../tensor.js';
 import { asInt64Tensor, isInt64Tensor, type StateTensor, type StateTensorLike } from '../int64.js';
-import { checkOptionNames, MAX_DIMENSION } from '../kernels/validate.js';
+import { MAX_DIMENSION, readBoolean, readOptions } from '../kernels/validate.js';
 import { JsonSyntaxError, parseJson, type JsonValue } from './json.js';
 
 /** Every dtype the format defines, with its size in bytes (sub-byte F4 types are rejected by name). */
@@ -150,11 +150,8 @@ function decode(entry: HeaderEntry, bytes: Uint8Array, dataStart: number): Float
 /** Parses a safetensors file; see `loadSafetensors`. Also returns `__metadata__`. */
 export function parseSafetensors(input: Uint8Array | ArrayBuffer, options: LoadSafetensorsOptions = {}): SafetensorsContents {
   const bytes = toBytes(input);
-  checkOptionNames(options, ['skipUnsupported'], 'loadSafetensors');
-  const skipUnsupported = options.skipUnsupported ?? false;
-  if (typeof skipUnsupported !== 'boolean') {
-    throw new TypeError(`loadSafetensors: skipUnsupported must be a boolean, got ${describeValue(skipUnsupported)}`);
-  }
+  // Own properties only: an inherited or polluted `skipUnsupported` is no option.
+  const skipUnsupported = readBoolean(readOptions<LoadSafetensorsOptions>(options, ['skipUnsupported'], 'loadSafetensors').skipUnsupported, 'loadSafetensors: skipUnsupported', false);
   if (bytes.length < 8) {
     throw new SafetensorsError(`truncated file: ${bytes.length} bytes, shorter than the 8-byte header length prefix`);
   }

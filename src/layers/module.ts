@@ -7,7 +7,7 @@
  * PyTorch `state_dict` of the same architecture loads with `loadStateDict`.
  */
 import { asTensor, checkShape, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
-import { checkOptionNames, checkShapeElements, type Conv2dOptions } from '../kernels/validate.js';
+import { checkShapeElements, readBoolean, readOptions, type Conv2dOptions } from '../kernels/validate.js';
 import { asInt64Tensor, isInt64Tensor, type Int64Tensor, type StateTensor, type StateTensorLike } from '../int64.js';
 
 /**
@@ -304,9 +304,8 @@ export abstract class Module {
     if (typeof dict !== 'object' || dict === null || Array.isArray(dict)) {
       throw new TypeError(`loadStateDict: dict must be an object mapping keys to tensors, got ${describeValue(dict)}`);
     }
-    checkOptionNames(options, ['strict'], 'loadStateDict');
-    const strict = options.strict ?? true;
-    if (typeof strict !== 'boolean') throw new TypeError(`loadStateDict: strict must be a boolean, got ${describeValue(strict)}`);
+    // Own properties only: an inherited or polluted `strict` is no option.
+    const strict = readBoolean(readOptions<LoadStateDictOptions>(options, ['strict'], 'loadStateDict').strict, 'loadStateDict: strict', true);
     const entries = this.stateEntries();
     const known = new Set(entries.map((e) => e.key));
     const missing: string[] = [];

@@ -104,6 +104,14 @@ describe('loadSafetensors', () => {
     expect(() => loadSafetensors(bytes, 'skip' as never)).toThrow(TypeError);
     expect(() => loadSafetensors(bytes, { skipUnsupported: 'yes' } as never)).toThrow(/skipUnsupported must be a boolean, got "yes"/);
     expect(() => loadSafetensors(bytes, { skipUnsuported: true } as never)).toThrow(/unknown option "skipUnsuported"/);
+    expect(() => loadSafetensors(bytes, Object.create({ skipUnsupported: true }))).toThrow(/option "skipUnsupported" is inherited/);
+    const u8 = file('{"m":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}', [1]);
+    (Object.prototype as Record<string, unknown>).skipUnsupported = true;
+    try {
+      expect(() => loadSafetensors(u8)).toThrow(/has dtype U8/);
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).skipUnsupported;
+    }
   });
 
   const malformed: [string, Uint8Array, RegExp][] = [

@@ -101,6 +101,16 @@ describe('Module: names, state dict, loading', () => {
     expect(() => net.loadStateDict(dict, { strict: 'no' } as never)).toThrow(/strict must be a boolean, got "no"/);
     expect(() => net.loadStateDict(dict, { strikt: false } as never)).toThrow(/unknown option "strikt"; expected one of strict/);
     expect(net.loadStateDict(dict, { strict: false })).toEqual({ missingKeys: [], unexpectedKeys: [] });
+    // Own properties only: an inherited strict is refused, a polluted prototype changes nothing.
+    expect(() => net.loadStateDict(dict, Object.create({ strict: false }))).toThrow(/option "strict" is inherited/);
+    const partial = { ...dict };
+    delete partial['0.weight'];
+    (Object.prototype as Record<string, unknown>).strict = false;
+    try {
+      expect(() => net.loadStateDict(partial)).toThrow(/Missing key\(s\): "0.weight"/);
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).strict;
+    }
   });
 
   it('a dictionary of the model\'s own live tensors, two layers swapped, loads as if copied first', () => {
