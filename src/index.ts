@@ -36,6 +36,11 @@ export type {
   Conv2dLayerOptions, DepthwiseConv2dLayerOptions, PointwiseConv2dLayerOptions, DepthwiseSeparableConv2dLayerOptions, FusedActivation,
 } from './layers/conv.js';
 export { depthwise_conv, pointwise_conv, depthwise_separable_conv, SeedBlock } from './layers/seed.js';
+export { Parameter, parameter } from './layers/parameter.js';
+export { ConvTranspose2d } from './layers/conv-transpose.js';
+export type { ConvTranspose2dLayerOptions } from './layers/conv-transpose.js';
+export { Dropout } from './layers/dropout.js';
+export type { DropoutOptions } from './layers/dropout.js';
 export { BatchNorm2d } from './layers/batchnorm.js';
 export type { BatchNorm2dOptions } from './layers/batchnorm.js';
 export { ReLU, ReLU6, LeakyReLU, Identity } from './layers/activation.js';

@@ -5,18 +5,48 @@
 import { checkShapeElements, readNumber, readOptions } from '../kernels/checks.js';
 import { checkShape, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import type { FusedActivation } from './conv.js';
-import { Module, type InPlaceCapable, type PlanStep } from './module.js';
+import { checkGradientShape, Module, reuseBuffer, savedFor, type InPlaceCapable, type PlanStep } from './module.js';
 import { asTensor } from '../tensor.js';
 
-abstract class ElementwiseModule extends Module implements InPlaceCapable {
+export abstract class ElementwiseModule extends Module implements InPlaceCapable {
+  /** The last train-mode forward's input (null in eval mode). */
+  private savedInput: Tensor | null = null;
+  private trainOutput: Float32Array | null = null;
+  private gradInputBuffer: Float32Array | null = null;
+
   /** Writes f(x[i]) into y[i] for every i (x and y may be the same array). */
   protected abstract apply(x: Float32Array, y: Float32Array): void;
 
+  /**
+   * Writes dx[i] = f'(x[i])·dy[i] for every i, from the forward's input x (PyTorch's backward
+   * rule for the activation). An activation without one cannot be trained.
+   */
+  protected gradient(x: Float32Array, dy: Float32Array, dx: Float32Array): void {
+    void x; void dy; void dx;
+    throw new TypeError(`${this.constructor.name} cannot be trained: it has no gradient rule`);
+  }
+
   forward(x: TensorLike): Tensor {
     const input = asTensor(x, 'input');
-    const y = new Float32Array(input.data.length);
-    this.apply(input.data, y);
-    return { shape: input.shape.slice(), data: y };
+    if (!this.training) {
+      this.savedInput = null;
+      const y = new Float32Array(input.data.length);
+      this.apply(input.data, y);
+      return { shape: input.shape.slice(), data: y };
+    }
+    this.trainOutput = reuseBuffer(this.trainOutput, input.data.length);
+    this.apply(input.data, this.trainOutput);
+    this.savedInput = input;
+    return { shape: input.shape.slice(), data: this.trainOutput };
+  }
+
+  override backward(gradOutput: TensorLike): Tensor {
+    const input = savedFor(this.savedInput, this);
+    const dy = asTensor(gradOutput, 'gradOutput');
+    checkGradientShape(dy, input.shape, this);
+    this.gradInputBuffer = reuseBuffer(this.gradInputBuffer, dy.data.length);
+    this.gradient(input.data, dy.data, this.gradInputBuffer);
+    return { shape: input.shape.slice(), data: this.gradInputBuffer };
   }
 
   outputShape(inputShape: readonly number[]): number[] {
@@ -66,6 +96,11 @@ export class ReLU extends ElementwiseModule {
       y[i] = v < 0 ? 0 : v;
     }
   }
+
+  /** PyTorch's threshold_backward on the result: the gradient passes where the output is > 0. */
+  protected override gradient(x: Float32Array, dy: Float32Array, dx: Float32Array): void {
+    for (let i = 0; i < x.length; i++) dx[i] = x[i]! > 0 ? dy[i]! : 0;
+  }
 }
 
 /** `nn.ReLU6`: min(max(x, 0), 6). */
@@ -76,6 +111,14 @@ export class ReLU6 extends ElementwiseModule {
     for (let i = 0; i < x.length; i++) {
       const v = x[i]!;
       y[i] = v < 0 ? 0 : v > 6 ? 6 : v;
+    }
+  }
+
+  /** PyTorch's hardtanh_backward: the gradient passes where 0 < x < 6. */
+  protected override gradient(x: Float32Array, dy: Float32Array, dx: Float32Array): void {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i]!;
+      dx[i] = v > 0 && v < 6 ? dy[i]! : 0;
     }
   }
 }
@@ -102,6 +145,12 @@ export class LeakyReLU extends ElementwiseModule {
     }
   }
 
+  /** PyTorch's leaky_relu_backward: x > 0 ? dy : slope·dy. */
+  protected override gradient(x: Float32Array, dy: Float32Array, dx: Float32Array): void {
+    const slope = this.negativeSlope;
+    for (let i = 0; i < x.length; i++) dx[i] = x[i]! > 0 ? dy[i]! : slope * dy[i]!;
+  }
+
   override extraRepr(): string {
     return `negative_slope=${this.negativeSlope}`;
   }
@@ -120,6 +169,10 @@ export class Identity extends Module {
 
   override plan(inputShape: readonly number[]): PlanStep {
     return { outputShape: inputShape.slice(), run: (input) => input };
+  }
+
+  override backward(gradOutput: TensorLike): Tensor {
+    return asTensor(gradOutput, 'gradOutput');
   }
 }
 

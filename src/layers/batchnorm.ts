@@ -1,10 +1,15 @@
 /**
- * `nn.BatchNorm2d` for inference: normalises with the running statistics, or, with
- * `trackRunningStats: false` (no running statistics), with each batch's own.
+ * `nn.BatchNorm2d`. In eval mode it normalises with the running statistics (or, with
+ * `trackRunningStats: false`, with each batch's own); in train mode with the batch's mean and
+ * biased variance, updating the running statistics with the unbiased variance and `momentum`
+ * (null: a cumulative average), exactly as PyTorch does, and keeping what backward needs.
  */
 import { checkShape, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import { ACT_NONE, ACT_RELU6, activationCode } from '../kernels/epilogue.js';
-import { checkInput, Module, type InPlaceCapable, type PlanStep } from './module.js';
+import { checkGradientShape, checkInput, Module, reuseBuffer, savedFor, type InPlaceCapable, type PlanStep } from './module.js';
+import { Parameter } from './parameter.js';
+import { activationGradientInto } from './activation-gradient.js';
+import { asTensor } from '../tensor.js';
 import { positiveInteger } from '../kernels/geometry.js';
 import { checkElements, checkShapeElements, readBoolean, readNumber, readOptions } from '../kernels/validate.js';
 import type { FusableModule, FusedActivation } from './conv.js';
@@ -13,8 +18,11 @@ import { parameterData } from './init.js';
 
 export interface BatchNorm2dOptions {
   eps?: number;
-  /** Kept for PyTorch parity and shown by toString; inference never updates the statistics. */
-  momentum?: number;
+  /**
+   * The running statistics' update factor in train mode (default 0.1): running = (1 − m)·running +
+   * m·batch. null gives PyTorch's cumulative moving average (m = 1/num_batches_tracked).
+   */
+  momentum?: number | null;
   /** Learnable per-channel scale (`weight`, init 1) and shift (`bias`, init 0). */
   affine?: boolean;
   /**
@@ -39,10 +47,15 @@ function pythonFloat(v: number): string {
 export class BatchNorm2d extends Module implements InPlaceCapable, FusableModule {
   readonly numFeatures: number;
   readonly eps: number;
-  readonly momentum: number;
+  readonly momentum: number | null;
   readonly affine: boolean;
-  readonly weight: Tensor | null;
-  readonly bias: Tensor | null;
+  readonly weight: Parameter | null;
+  readonly bias: Parameter | null;
+  /** What backward needs from the last train-mode forward (null in eval mode). */
+  private saved: { shape: number[]; xhat: Float32Array; invStd: Float64Array; output: Tensor; activation: FusedActivation | undefined } | null = null;
+  private trainOutput: Float32Array | null = null;
+  private trainXhat: Float32Array | null = null;
+  private gradInputBuffer: Float32Array | null = null;
   readonly trackRunningStats: boolean;
   /**
    * The running statistics. With `trackRunningStats: false` they stay at their initial values,
@@ -60,18 +73,18 @@ export class BatchNorm2d extends Module implements InPlaceCapable, FusableModule
     this.numFeatures = checkElements(positiveInteger(numFeatures, 'numFeatures'), 'BatchNorm2d: numFeatures (per-channel statistics)');
     this.eps = readNumber(options.eps, 'BatchNorm2d: eps', 1e-5, { min: 0 });
     // PyTorch's running-average factor: a fraction.
-    this.momentum = readNumber(options.momentum, 'BatchNorm2d: momentum', 0.1, { min: 0, max: 1 });
+    this.momentum = options.momentum === null ? null : readNumber(options.momentum, 'BatchNorm2d: momentum', 0.1, { min: 0, max: 1 });
     this.affine = readBoolean(options.affine, 'BatchNorm2d: affine', true);
     const c = this.numFeatures;
-    this.weight = this.affine ? { shape: [c], data: parameterData(c, 'BatchNorm2d weight').fill(1) } : null;
-    this.bias = this.affine ? { shape: [c], data: parameterData(c, 'BatchNorm2d bias') } : null;
+    this.weight = this.affine ? new Parameter([c], parameterData(c, 'BatchNorm2d weight').fill(1)) : null;
+    this.bias = this.affine ? new Parameter([c], parameterData(c, 'BatchNorm2d bias')) : null;
     this.trackRunningStats = readBoolean(options.trackRunningStats, 'BatchNorm2d: trackRunningStats', true);
     this.runningMean = { shape: [c], data: parameterData(c, 'BatchNorm2d running_mean') };
     this.runningVar = { shape: [c], data: parameterData(c, 'BatchNorm2d running_var').fill(1) };
     this.numBatchesTracked = { shape: [], data: new BigInt64Array(1) };
   }
 
-  protected override ownParameters(): [string, Tensor | null][] {
+  protected override ownParameters(): [string, Parameter | null][] {
     return this.affine ? [['weight', this.weight], ['bias', this.bias]] : [];
   }
 
@@ -191,10 +204,119 @@ export class BatchNorm2d extends Module implements InPlaceCapable, FusableModule
   private forwardFusedInto(x: TensorLike, activation: FusedActivation | undefined, inPlace: boolean): Tensor {
     const input = checkInput(x, 'BatchNorm2d', [3, 4], '[N, C, H, W]');
     this.outputShape(input.shape);
+    if (this.training) return this.forwardTraining(input, activation);
+    this.saved = null;
     const y = inPlace ? input.data : new Float32Array(input.data.length);
     const { scale, shift } = this.scaleShiftFor(input);
     this.apply(input, y, scale, shift, activation === undefined ? ACT_NONE : activationCode(activation));
     return inPlace ? input : { shape: input.shape.slice(), data: y };
+  }
+
+  /**
+   * Train mode: normalise with the batch's mean and biased variance (float64 sums), update the
+   * running statistics (unbiased variance) and num_batches_tracked, keep x̂ and 1/σ for backward.
+   */
+  private forwardTraining(input: Tensor, activation: FusedActivation | undefined): Tensor {
+    const [batch, c, h, w] = input.shape as [number, number, number, number];
+    const plane = h * w;
+    const count = batch * plane;
+    if (count === 1) {
+      throw new RangeError(`BatchNorm2d: expected more than 1 value per channel when training, got input shape ${describeValue(input.shape)}`);
+    }
+    const size = input.data.length;
+    this.trainOutput = reuseBuffer(this.trainOutput, size);
+    this.trainXhat = reuseBuffer(this.trainXhat, size);
+    const invStd = this.saved !== null && this.saved.invStd.length === c ? this.saved.invStd : new Float64Array(c);
+    const x = input.data;
+    const y = this.trainOutput;
+    const xhat = this.trainXhat;
+    let factor = 0;
+    if (this.trackRunningStats) {
+      this.numBatchesTracked.data[0]! += 1n;
+      factor = this.momentum ?? 1 / Number(this.numBatchesTracked.data[0]!);
+    }
+    const act = activation === undefined ? ACT_NONE : activationCode(activation);
+    for (let ch = 0; ch < c; ch++) {
+      let sum = 0;
+      for (let n = 0; n < batch; n++) {
+        const start = (n * c + ch) * plane;
+        for (let i = start; i < start + plane; i++) sum += x[i]!;
+      }
+      const mean = sum / count;
+      let squares = 0;
+      for (let n = 0; n < batch; n++) {
+        const start = (n * c + ch) * plane;
+        for (let i = start; i < start + plane; i++) squares += (x[i]! - mean) ** 2;
+      }
+      const variance = squares / count;
+      const inv = 1 / Math.sqrt(variance + this.eps);
+      invStd[ch] = inv;
+      const gamma = this.weight ? this.weight.data[ch]! : 1;
+      const beta = this.bias ? this.bias.data[ch]! : 0;
+      for (let n = 0; n < batch; n++) {
+        const start = (n * c + ch) * plane;
+        for (let i = start; i < start + plane; i++) {
+          const xh = (x[i]! - mean) * inv;
+          xhat[i] = xh;
+          const v = xh * gamma + beta;
+          y[i] = act === ACT_NONE ? v : v < 0 ? 0 : act === ACT_RELU6 && v > 6 ? 6 : v;
+        }
+      }
+      if (this.trackRunningStats) {
+        const rm = this.runningMean.data;
+        const rv = this.runningVar.data;
+        rm[ch] = (1 - factor) * rm[ch]! + factor * mean;
+        rv[ch] = (1 - factor) * rv[ch]! + factor * (squares / (count - 1));
+      }
+    }
+    if (this.trackRunningStats) this.stateVersion++;
+    const output = { shape: input.shape.slice(), data: y };
+    this.saved = { shape: input.shape.slice(), xhat, invStd, output, activation };
+    return output;
+  }
+
+  /**
+   * The train-mode gradient, per channel with M = N·H·W values: dβ = Σ dy, dγ = Σ dy·x̂ (added into
+   * the parameters' grad), dx = γ/σ · (dy − dβ/M − x̂·dγ/M). A fused ReLU/ReLU6 is differentiated first.
+   */
+  override backward(gradOutput: TensorLike): Tensor {
+    const saved = savedFor(this.saved, this);
+    const dyTensor = asTensor(gradOutput, 'gradOutput');
+    checkGradientShape(dyTensor, saved.shape, this);
+    const [batch, c, h, w] = saved.shape as [number, number, number, number];
+    const plane = h * w;
+    const count = batch * plane;
+    this.gradInputBuffer = reuseBuffer(this.gradInputBuffer, dyTensor.data.length);
+    const dx = this.gradInputBuffer;
+    let dy = dyTensor.data;
+    if (saved.activation !== undefined) {
+      // dx doubles as the masked gradient's home: each element is read before it is overwritten below.
+      activationGradientInto(saved.activation, dy, saved.output.data, dx);
+      dy = dx;
+    }
+    const xhat = saved.xhat;
+    for (let ch = 0; ch < c; ch++) {
+      let sumDy = 0;
+      let sumDyXhat = 0;
+      for (let n = 0; n < batch; n++) {
+        const start = (n * c + ch) * plane;
+        for (let i = start; i < start + plane; i++) {
+          sumDy += dy[i]!;
+          sumDyXhat += dy[i]! * xhat[i]!;
+        }
+      }
+      if (this.weight !== null && this.weight.requiresGrad) this.weight.grad[ch] += sumDyXhat;
+      if (this.bias !== null && this.bias.requiresGrad) this.bias.grad[ch] += sumDy;
+      const gamma = this.weight ? this.weight.data[ch]! : 1;
+      const k = gamma * saved.invStd[ch]!;
+      const meanDy = sumDy / count;
+      const meanDyXhat = sumDyXhat / count;
+      for (let n = 0; n < batch; n++) {
+        const start = (n * c + ch) * plane;
+        for (let i = start; i < start + plane; i++) dx[i] = k * (dy[i]! - meanDy - xhat[i]! * meanDyXhat);
+      }
+    }
+    return { shape: saved.shape.slice(), data: dx };
   }
 
   outputShape(inputShape: readonly number[]): number[] {
@@ -256,6 +378,6 @@ export class BatchNorm2d extends Module implements InPlaceCapable, FusableModule
   }
 
   override extraRepr(): string {
-    return `${this.numFeatures}, eps=${pythonFloat(this.eps)}, momentum=${this.momentum}, affine=${this.affine ? 'True' : 'False'}, track_running_stats=${this.trackRunningStats ? 'True' : 'False'}`;
+    return `${this.numFeatures}, eps=${pythonFloat(this.eps)}, momentum=${this.momentum === null ? 'None' : this.momentum}, affine=${this.affine ? 'True' : 'False'}, track_running_stats=${this.trackRunningStats ? 'True' : 'False'}`;
   }
 }

@@ -4,6 +4,9 @@
  */
 import { describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import { conv2d } from '../kernels/conv2d.js';
+import { conv2dBackward } from '../kernels/conv2d-backward.js';
+import { activationGradient } from './activation-gradient.js';
+import { Parameter } from './parameter.js';
 import { prepareConv2d } from '../kernels/plan.js';
 import type { Activation } from '../kernels/epilogue.js';
 import {
@@ -18,7 +21,8 @@ import {
   type PaddingMode,
 } from '../kernels/geometry.js';
 import { readOptions, type Conv2dOptions, checkShapeElements } from '../kernels/validate.js';
-import { checkInput, Module, type ForwardAsyncOptions, type PlanStep } from './module.js';
+import { checkGradientShape, checkInput, Module, reuseBuffer, savedFor, type ForwardAsyncOptions, type PlanStep } from './module.js';
+import { asTensor } from '../tensor.js';
 import { parameterData, resolveGenerator, uniformFanIn, type InitOptions } from './init.js';
 
 /** An activation a convolution can apply in its output write (fused, no extra pass). */
@@ -79,9 +83,15 @@ export class Conv2d extends Module implements FusableModule {
   readonly dilation: readonly [number, number];
   readonly groups: number;
   readonly paddingMode: PaddingMode;
-  readonly weight: Tensor;
+  readonly weight: Parameter;
   /** Null when built with `bias: false`. */
-  readonly bias: Tensor | null;
+  readonly bias: Parameter | null;
+  /** What backward needs from the last train-mode forward (null in eval mode). */
+  private saved: { input: Tensor; output: Tensor; activation: FusedActivation | undefined } | null = null;
+  /** Train-mode buffers reused across steps: the forward output and the input gradient. */
+  private trainOutput: Float32Array | null = null;
+  private gradInputBuffer: Float32Array | null = null;
+  private activationGradBuffer: Float32Array | null = null;
 
   constructor(callerOptions: Conv2dLayerOptions) {
     super();
@@ -109,9 +119,9 @@ export class Conv2d extends Module implements FusableModule {
     const cinPerGroup = this.inChannels / this.groups;
     const weightShape = [this.outChannels, cinPerGroup, this.kernelSize[0], this.kernelSize[1]];
     const fanIn = cinPerGroup * this.kernelSize[0] * this.kernelSize[1];
-    this.weight = { shape: weightShape, data: uniformFanIn(parameterData(shapeSize(weightShape), `${new.target.name} weight of shape [${weightShape.join(', ')}]`), fanIn, generator) };
+    this.weight = new Parameter(weightShape, uniformFanIn(parameterData(shapeSize(weightShape), `${new.target.name} weight of shape [${weightShape.join(', ')}]`), fanIn, generator));
     this.bias = hasBias
-      ? { shape: [this.outChannels], data: uniformFanIn(parameterData(this.outChannels, 'bias'), fanIn, generator) }
+      ? new Parameter([this.outChannels], uniformFanIn(parameterData(this.outChannels, 'bias'), fanIn, generator))
       : null;
   }
 
@@ -139,14 +149,57 @@ export class Conv2d extends Module implements FusableModule {
       const s = scale[o]!;
       for (let i = o * perChannel; i < (o + 1) * perChannel; i++) w[i] = w[i]! * s;
     }
-    const bias = this.bias ?? { shape: [cout], data: new Float32Array(cout) };
+    const bias = this.bias ?? new Parameter([cout], new Float32Array(cout));
     for (let o = 0; o < cout; o++) bias.data[o] = bias.data[o]! * scale[o]! + shift[o]!;
-    (this as { bias: Tensor | null }).bias = bias;
+    (this as { bias: Parameter | null }).bias = bias;
     this.stateVersion++;
   }
 
-  protected override ownParameters(): [string, Tensor | null][] {
+  protected override ownParameters(): [string, Parameter | null][] {
     return [['weight', this.weight], ['bias', this.bias]];
+  }
+
+  /**
+   * The train-mode forward: the convolution into a reused buffer, keeping the input (and, with a
+   * fused activation, the output) for backward.
+   */
+  private forwardTraining(input: Tensor, activation: FusedActivation | undefined): Tensor {
+    const shape = this.outputShape(input.shape);
+    this.trainOutput = reuseBuffer(this.trainOutput, shapeSize(shape));
+    const output = conv2d(input, this.weight, { ...this.convOptions(activation), out: { shape, data: this.trainOutput } });
+    this.saved = { input, output, activation };
+    return output;
+  }
+
+  /**
+   * Adds ∂loss/∂weight and ∂loss/∂bias for the last train-mode forward into `weight.grad` and
+   * `bias.grad` (frozen parameters are skipped) and returns ∂loss/∂input, for every kernel path
+   * and padding mode (conv2dBackward). A fused ReLU/ReLU6 is differentiated first.
+   */
+  override backward(gradOutput: TensorLike): Tensor {
+    const saved = savedFor(this.saved, this);
+    let dy = asTensor(gradOutput, 'gradOutput');
+    checkGradientShape(dy, saved.output.shape, this);
+    if (saved.activation !== undefined) {
+      this.activationGradBuffer = reuseBuffer(this.activationGradBuffer, dy.data.length);
+      dy = activationGradient(saved.activation, dy, saved.output, this.activationGradBuffer);
+    }
+    this.gradInputBuffer = reuseBuffer(this.gradInputBuffer, saved.input.data.length);
+    const weightGrad = this.weight.requiresGrad;
+    const biasGrad = this.bias !== null && this.bias.requiresGrad;
+    const grads = conv2dBackward(dy, saved.input, this.weight, {
+      stride: this.stride,
+      padding: this.padding,
+      dilation: this.dilation,
+      groups: this.groups,
+      paddingMode: this.paddingMode,
+      needs: { input: true, weight: weightGrad, bias: biasGrad },
+      gradInputOut: { shape: saved.input.shape, data: this.gradInputBuffer },
+      ...(weightGrad ? { gradWeightOut: this.weight.gradTensor() } : {}),
+      ...(biasGrad ? { gradBiasOut: this.bias!.gradTensor() } : {}),
+      accumulate: true,
+    });
+    return grads.gradInput!;
   }
 
   /** The options this layer passes to `conv2d` (and to a pool's `conv2d`). */
@@ -175,24 +228,29 @@ export class Conv2d extends Module implements FusableModule {
   forward(x: TensorLike): Tensor {
     const input = checkInput(x, this.constructor.name, [3, 4], '[N, C, H, W] or [C, H, W]');
     this.checkChannels(input);
+    if (this.training) return this.forwardTraining(input, undefined);
+    this.saved = null;
     return conv2d(input, this.weight, this.convOptions());
   }
 
   forwardFused(x: TensorLike, activation: FusedActivation): Tensor {
     const input = checkInput(x, this.constructor.name, [3, 4], '[N, C, H, W] or [C, H, W]');
     this.checkChannels(input);
+    if (this.training) return this.forwardTraining(input, activation);
+    this.saved = null;
     return conv2d(input, this.weight, this.convOptions(activation));
   }
 
   override async forwardAsync(x: TensorLike, options: ForwardAsyncOptions = {}): Promise<Tensor> {
-    if (options.pool === undefined) return this.forward(x);
+    // Train mode runs on this thread: backward needs the state the synchronous forward keeps.
+    if (options.pool === undefined || this.training) return this.forward(x);
     const input = checkInput(x, this.constructor.name, [3, 4], '[N, C, H, W] or [C, H, W]');
     this.checkChannels(input);
     return options.pool.conv2d(input, this.weight, this.convOptions());
   }
 
   async forwardAsyncFused(x: TensorLike, activation: FusedActivation, options: ForwardAsyncOptions): Promise<Tensor> {
-    if (options.pool === undefined) return this.forwardFused(x, activation);
+    if (options.pool === undefined || this.training) return this.forwardFused(x, activation);
     const input = checkInput(x, this.constructor.name, [3, 4], '[N, C, H, W] or [C, H, W]');
     this.checkChannels(input);
     return options.pool.conv2d(input, this.weight, this.convOptions(activation));
@@ -395,6 +453,10 @@ export class DepthwiseSeparableConv2d extends Module implements FusableModule {
 
   forwardFused(x: TensorLike, activation: FusedActivation): Tensor {
     return this.pointwise.forwardFused(this.depthwise.forward(x), activation);
+  }
+
+  override backward(gradOutput: TensorLike): Tensor {
+    return this.depthwise.backward(this.pointwise.backward(gradOutput));
   }
 
   override async forwardAsync(x: TensorLike, options: ForwardAsyncOptions = {}): Promise<Tensor> {

@@ -4,7 +4,8 @@ import { asTensor } from '../tensor.js';
 import { positiveInteger } from '../kernels/geometry.js';
 import { checkElements, checkShapeElements, readBoolean, readInteger, readOptions } from '../kernels/validate.js';
 import { parameterData, resolveGenerator, uniformFanIn, type InitOptions } from './init.js';
-import { Module, type PlanStep } from './module.js';
+import { checkGradientShape, Module, reuseBuffer, savedFor, type PlanStep } from './module.js';
+import { Parameter } from './parameter.js';
 
 export interface LinearOptions extends InitOptions {
   bias?: boolean;
@@ -17,8 +18,12 @@ export interface LinearOptions extends InitOptions {
 export class Linear extends Module {
   readonly inFeatures: number;
   readonly outFeatures: number;
-  readonly weight: Tensor;
-  readonly bias: Tensor | null;
+  readonly weight: Parameter;
+  readonly bias: Parameter | null;
+  /** The last train-mode forward's input and output (null in eval mode). */
+  private saved: { input: Tensor; output: Tensor } | null = null;
+  private trainOutput: Float32Array | null = null;
+  private gradInputBuffer: Float32Array | null = null;
 
   constructor(inFeatures: number, outFeatures: number, callerOptions: LinearOptions = {}) {
     super();
@@ -29,11 +34,11 @@ export class Linear extends Module {
     const hasBias = readBoolean(options.bias, 'Linear: bias', true);
     const generator = resolveGenerator(options);
     const w = parameterData(this.outFeatures * this.inFeatures, 'Linear weight (outFeatures × inFeatures)');
-    this.weight = { shape: [this.outFeatures, this.inFeatures], data: uniformFanIn(w, this.inFeatures, generator) };
-    this.bias = hasBias ? { shape: [this.outFeatures], data: uniformFanIn(parameterData(this.outFeatures, 'Linear bias'), this.inFeatures, generator) } : null;
+    this.weight = new Parameter([this.outFeatures, this.inFeatures], uniformFanIn(w, this.inFeatures, generator));
+    this.bias = hasBias ? new Parameter([this.outFeatures], uniformFanIn(parameterData(this.outFeatures, 'Linear bias'), this.inFeatures, generator)) : null;
   }
 
-  protected override ownParameters(): [string, Tensor | null][] {
+  protected override ownParameters(): [string, Parameter | null][] {
     return [['weight', this.weight], ['bias', this.bias]];
   }
 
@@ -79,9 +84,62 @@ export class Linear extends Module {
   forward(x: TensorLike): Tensor {
     const input = asTensor(x, 'input');
     const shape = this.outputShape(input.shape);
-    const y = new Float32Array(checkShapeElements(shape, 'Linear output'));
-    this.apply(input.data, input.data.length / this.inFeatures, y);
-    return { shape, data: y };
+    const size = checkShapeElements(shape, 'Linear output');
+    if (!this.training) {
+      this.saved = null;
+      const y = new Float32Array(size);
+      this.apply(input.data, input.data.length / this.inFeatures, y);
+      return { shape, data: y };
+    }
+    this.trainOutput = reuseBuffer(this.trainOutput, size);
+    this.apply(input.data, input.data.length / this.inFeatures, this.trainOutput);
+    const output = { shape, data: this.trainOutput };
+    this.saved = { input, output };
+    return output;
+  }
+
+  /**
+   * dX = dY·W; adds dW += dYᵀ·X and db += Σ dY over the rows (float64 sums) into the parameters'
+   * grad, skipping frozen ones. Returns dX (the input's shape).
+   */
+  override backward(gradOutput: TensorLike): Tensor {
+    const { input, output } = savedFor(this.saved, this);
+    const dyTensor = asTensor(gradOutput, 'gradOutput');
+    checkGradientShape(dyTensor, output.shape, this);
+    const dy = dyTensor.data;
+    const x = input.data;
+    const K = this.inFeatures;
+    const N = this.outFeatures;
+    const rows = x.length / K;
+    const w = this.weight.data;
+    this.gradInputBuffer = reuseBuffer(this.gradInputBuffer, x.length);
+    const dx = this.gradInputBuffer;
+    for (let r = 0; r < rows; r++) {
+      for (let k = 0; k < K; k++) {
+        let s = 0;
+        for (let o = 0; o < N; o++) s += dy[r * N + o]! * w[o * K + k]!;
+        dx[r * K + k] = s;
+      }
+    }
+    if (this.weight.requiresGrad) {
+      const dw = this.weight.grad;
+      for (let o = 0; o < N; o++) {
+        for (let k = 0; k < K; k++) {
+          let s = 0;
+          for (let r = 0; r < rows; r++) s += dy[r * N + o]! * x[r * K + k]!;
+          dw[o * K + k] += s;
+        }
+      }
+    }
+    if (this.bias !== null && this.bias.requiresGrad) {
+      const db = this.bias.grad;
+      for (let o = 0; o < N; o++) {
+        let s = 0;
+        for (let r = 0; r < rows; r++) s += dy[r * N + o]!;
+        db[o] += s;
+      }
+    }
+    return { shape: input.shape, data: dx };
   }
 
   override plan(inputShape: readonly number[]): PlanStep {
@@ -128,9 +186,21 @@ export class Flatten extends Module {
     return [...inputShape.slice(0, start), shapeSize(inputShape.slice(start, end + 1)), ...inputShape.slice(end + 1)];
   }
 
+  /** The input shape of the last train-mode forward. */
+  private savedShape: number[] | null = null;
+
   forward(x: TensorLike): Tensor {
     const input = asTensor(x, 'input');
+    this.savedShape = this.training ? input.shape.slice() : null;
     return { shape: this.outputShape(input.shape), data: input.data };
+  }
+
+  /** The gradient reshaped back to the input's shape (a view: no copy). */
+  override backward(gradOutput: TensorLike): Tensor {
+    const shape = savedFor(this.savedShape, this);
+    const dy = asTensor(gradOutput, 'gradOutput');
+    checkGradientShape(dy, this.outputShape(shape), this);
+    return { shape, data: dy.data };
   }
 
   override plan(inputShape: readonly number[]): PlanStep {

@@ -101,6 +101,12 @@ export class MobileNetV1 extends Module {
     return this.fc.forward(y);
   }
 
+  /** fc, flatten and the trunk's backward, in that order. */
+  override backward(gradOutput: TensorLike): Tensor {
+    const g = this.getChild('flatten').backward(this.fc.backward(gradOutput));
+    return this.model.backward(g);
+  }
+
   override async forwardAsync(x: TensorLike, options: ForwardAsyncOptions = {}): Promise<Tensor> {
     let y = await this.model.forwardAsync(x, options);
     y = this.getChild('flatten').forward(y);

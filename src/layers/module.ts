@@ -1,14 +1,26 @@
 /**
- * The base of every layer: PyTorch's `nn.Module` contract, reduced to inference.
+ * The base of every layer: PyTorch's `nn.Module` contract.
  *
- * A module owns parameters (learnable tensors, `weight`/`bias`), buffers (state that is saved but
- * not learned, e.g. BatchNorm's running statistics) and named children. State-dict keys join the
- * child names with dots, exactly as PyTorch does (`depthwise.weight`, `0.running_mean`), so a
- * PyTorch `state_dict` of the same architecture loads with `loadStateDict`.
+ * A module owns parameters (learnable tensors, `weight`/`bias`, each a `Parameter` with its `grad`),
+ * buffers (state that is saved but not learned, e.g. BatchNorm's running statistics) and named
+ * children. State-dict keys join the child names with dots, exactly as PyTorch does
+ * (`depthwise.weight`, `0.running_mean`), so a PyTorch `state_dict` of the same architecture loads
+ * with `loadStateDict`.
+ *
+ * Training (the backward protocol). `train()` / `eval()` set `training` on the whole tree. In train
+ * mode, `forward(x)` also keeps what the gradient needs (its input, a mask, batch statistics), and
+ * `backward(gradOutput)` — called once per forward, in reverse order of the forwards — adds
+ * ∂loss/∂parameter into every trainable parameter's `grad` and returns ∂loss/∂input (the input's
+ * shape). A container's backward calls its children's backward in reverse order. What a module
+ * keeps belongs to its most recent train-mode forward; buffers (outputs, gradients) are reused from
+ * one step to the next when shapes repeat, so a steady training loop allocates no typed arrays: a
+ * train-mode forward's output is valid until the module's next forward. A module without a backward
+ * throws a TypeError naming it.
  */
 import { asTensor, checkShape, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import { checkShapeElements, readBoolean, readOptions, type Conv2dOptions } from '../kernels/validate.js';
 import { asInt64Tensor, isInt64Tensor, type Int64Tensor, type StateTensor, type StateTensorLike } from '../int64.js';
+import { Parameter } from './parameter.js';
 
 /**
  * Whatever can run a conv2d asynchronously (a worker pool, for instance). `forwardAsync` hands
@@ -110,7 +122,7 @@ interface StateEntry {
   readonly optional: boolean;
 }
 
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
@@ -149,8 +161,35 @@ export function checkInput(x: TensorLike, module: string, ranks: readonly number
   return t;
 }
 
+/**
+ * A float32 buffer of `size` values for a module's reused storage: `current` when it already has
+ * that size, else a new one (steady training loops then allocate nothing).
+ */
+export function reuseBuffer(current: Float32Array | null, size: number): Float32Array {
+  return current !== null && current.length === size ? current : new Float32Array(size);
+}
+
+/** The saved state a backward needs, or a TypeError saying that no train-mode forward ran. */
+export function savedFor<T>(saved: T | null, module: Module): T {
+  if (saved === null) {
+    throw new TypeError(`${module.constructor.name}.backward: no train-mode forward to differentiate; call train() and forward(x) first`);
+  }
+  return saved;
+}
+
+/** Checks that a gradient has exactly the shape of the output it belongs to. */
+export function checkGradientShape(gradOutput: Tensor, expected: readonly number[], module: Module): void {
+  if (!sameShape(gradOutput.shape, expected)) {
+    throw new RangeError(
+      `${module.constructor.name}.backward: gradOutput must have the forward output's shape ${describeValue(expected)}, got ${describeValue(gradOutput.shape)}`,
+    );
+  }
+}
+
 export abstract class Module {
   private readonly childModules = new Map<string, Module>();
+  /** Train mode (batch statistics, dropout, state kept for backward) or eval mode (the default). */
+  training = false;
   /**
    * Incremented whenever `loadStateDict` writes this module's own tensors, so planned forwards
    * that copied or packed the weights know to refresh them.
@@ -164,8 +203,36 @@ export abstract class Module {
   abstract outputShape(inputShape: readonly number[]): number[];
 
   /** This module's own parameters, by local name; a null value is an absent optional one (bias=false). */
-  protected ownParameters(): [string, Tensor | null][] {
+  protected ownParameters(): [string, Parameter | null][] {
     return [];
+  }
+
+  /** Sets train mode (`mode` true) or eval mode on this module and every descendant; returns this. */
+  train(mode = true): this {
+    if (typeof mode !== 'boolean') throw new TypeError(`${this.constructor.name}.train: mode must be a boolean, got ${describeValue(mode)}`);
+    for (const m of this.modules()) m.training = mode;
+    return this;
+  }
+
+  /** Eval mode (running statistics, no dropout, nothing kept for backward); returns this. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /**
+   * Adds the gradients of this module's parameters for the most recent train-mode forward into
+   * their `grad`, and returns ∂loss/∂input. Modules without a gradient rule throw.
+   */
+  backward(gradOutput: TensorLike): Tensor {
+    void gradOutput;
+    throw new TypeError(
+      `${this.constructor.name} cannot be trained: it has no backward(gradOutput). Override backward in the subclass (see the README's custom-module example)`,
+    );
+  }
+
+  /** Sets every parameter's gradient to zero. */
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.zeroGrad();
   }
 
   /** This module's own buffers (saved, not learned), by local name. */
@@ -239,11 +306,11 @@ export abstract class Module {
   }
 
   /** Learnable parameters with their state-dict keys (absent optional ones are skipped). */
-  namedParameters(): [string, Tensor][] {
+  namedParameters(): [string, Parameter][] {
     return this.namedTensors((module) => module.ownParameters());
   }
 
-  parameters(): Tensor[] {
+  parameters(): Parameter[] {
     return this.namedParameters().map(([, p]) => p);
   }
 
@@ -408,6 +475,12 @@ function cloneValue(value: unknown, memo = new Map<unknown, unknown>()): unknown
   if (seen !== undefined) return seen;
   if (value instanceof Float32Array || value instanceof BigInt64Array) {
     const copy = value.slice();
+    memo.set(value, copy);
+    return copy;
+  }
+  if (value instanceof Parameter) {
+    const copy = new Parameter(value.shape, cloneValue(value.data, memo) as Float32Array);
+    copy.requiresGrad = value.requiresGrad;
     memo.set(value, copy);
     return copy;
   }

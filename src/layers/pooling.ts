@@ -9,7 +9,7 @@ import { poolOutputSize, resolveExplicitPadding, resolvePair, type ExplicitPaddi
 import { asInt64Tensor, isInt64Tensor, type Int64Tensor } from '../int64.js';
 
 export { poolOutputSize };
-import { checkInput, Module, type PlanStep } from './module.js';
+import { checkGradientShape, checkInput, Module, reuseBuffer, sameShape, savedFor, type PlanStep } from './module.js';
 import { checkElements, checkShapeElements, readBoolean, readOptions } from '../kernels/validate.js';
 
 export type PoolPadding = IntPair | ExplicitPadding;
@@ -201,12 +201,47 @@ abstract class Pool2d extends Module {
 
   protected abstract pool(x: Float32Array, g: PoolGeometry, y: Float32Array): void;
 
+  /** The last train-mode forward's geometry and input shape (null in eval mode). */
+  private saved: { inputShape: number[]; g: PoolGeometry } | null = null;
+  private trainOutput: Float32Array | null = null;
+  private gradInputBuffer: Float32Array | null = null;
+
+  /** The train-mode pooling: `pool`, plus whatever the gradient needs (max pooling's positions). */
+  protected poolTraining(x: Float32Array, g: PoolGeometry, y: Float32Array): void {
+    this.pool(x, g, y);
+  }
+
+  /** Adds each output's gradient into the input cells of its window (dx starts zeroed). */
+  protected poolGradient(dy: Float32Array, g: PoolGeometry, dx: Float32Array): void {
+    void dy; void g; void dx;
+    throw new TypeError(`${this.constructor.name} cannot be trained: it has no backward`);
+  }
+
   forward(x: TensorLike): Tensor {
     const input = checkInput(x, this.constructor.name, [3, 4], '[N, C, H, W] or [C, H, W]');
+    if (this.training) {
+      // The geometry (with its tap tables) is reused while the input shape repeats.
+      const g = this.saved !== null && sameShape(this.saved.inputShape, input.shape) ? this.saved.g : this.geometry(input.shape);
+      this.trainOutput = reuseBuffer(this.trainOutput, checkShapeElements(g.outputShape, 'output'));
+      this.poolTraining(input.data, g, this.trainOutput);
+      this.saved = { inputShape: input.shape.slice(), g };
+      return { shape: g.outputShape, data: this.trainOutput };
+    }
+    this.saved = null;
     const g = this.geometry(input.shape);
     const y = new Float32Array(checkShapeElements(g.outputShape, 'output'));
     this.pool(input.data, g, y);
     return { shape: g.outputShape, data: y };
+  }
+
+  override backward(gradOutput: TensorLike): Tensor {
+    const { inputShape, g } = savedFor(this.saved, this);
+    const dy = asTensor(gradOutput, 'gradOutput');
+    checkGradientShape(dy, g.outputShape, this);
+    this.gradInputBuffer = reuseBuffer(this.gradInputBuffer, g.batch * g.channels * g.inHeight * g.inWidth);
+    this.gradInputBuffer.fill(0);
+    this.poolGradient(dy.data, g, this.gradInputBuffer);
+    return { shape: inputShape.slice(), data: this.gradInputBuffer };
   }
 
   override plan(inputShape: readonly number[]): PlanStep {
@@ -275,6 +310,19 @@ export class MaxPool2d extends Pool2d {
     const positions = new Int32Array(size);
     this.poolWithIndices(input.data, g, y, positions);
     return [{ shape: g.outputShape, data: y }, { shape: g.outputShape.slice(), data: BigInt64Array.from(positions, (v) => BigInt(v)) }];
+  }
+
+  /** Where each maximum of the last train-mode forward is (flat positions in its input plane). */
+  private positions: Int32Array | null = null;
+
+  protected override poolTraining(x: Float32Array, g: PoolGeometry, y: Float32Array): void {
+    if (this.positions === null || this.positions.length !== y.length) this.positions = new Int32Array(y.length);
+    this.poolWithIndices(x, g, y, this.positions);
+  }
+
+  /** Each output's gradient goes to the input cell that won its window (as PyTorch's max_pool2d_backward). */
+  protected override poolGradient(dy: Float32Array, g: PoolGeometry, dx: Float32Array): void {
+    scatterToPositions(dy, this.positions!, g.outHeight * g.outWidth, g.inHeight * g.inWidth, dx);
   }
 
   /** The general loop of `pool`, also recording where each maximum is. */
@@ -426,6 +474,41 @@ export class AvgPool2d extends Pool2d {
     }
   }
 
+  /** The forward's windows and divisors, run backwards: each cell of a window gets dy / divisor. */
+  protected override poolGradient(dy: Float32Array, g: PoolGeometry, dx: Float32Array): void {
+    const [kh, kw] = this.kernelSize;
+    const [sh, sw] = this.stride;
+    const { top, bottom, left, right } = this.padding;
+    const { inHeight: H, inWidth: W, outHeight: OH, outWidth: OW } = g;
+    const planes = g.batch * g.channels;
+    const includePad = this.countIncludePad;
+    const override = this.divisorOverride;
+    let yi = 0;
+    for (let plane = 0; plane < planes; plane++) {
+      const base = plane * H * W;
+      for (let oy = 0; oy < OH; oy++) {
+        let hStart = oy * sh - top;
+        let hEnd = Math.min(hStart + kh, H + bottom);
+        const padH = hEnd - hStart;
+        hStart = Math.max(hStart, 0);
+        hEnd = Math.min(hEnd, H);
+        for (let ox = 0; ox < OW; ox++) {
+          let wStart = ox * sw - left;
+          let wEnd = Math.min(wStart + kw, W + right);
+          const padArea = padH * (wEnd - wStart);
+          wStart = Math.max(wStart, 0);
+          wEnd = Math.min(wEnd, W);
+          const divisor = override !== null ? override : includePad ? padArea : (hEnd - hStart) * (wEnd - wStart);
+          const share = dy[yi++]! / divisor;
+          for (let iy = hStart; iy < hEnd; iy++) {
+            const row = base + iy * W;
+            for (let ix = wStart; ix < wEnd; ix++) dx[row + ix] += share;
+          }
+        }
+      }
+    }
+  }
+
   override extraRepr(): string {
     return [...this.reprParts(), `ceil_mode=${this.ceilMode ? 'True' : 'False'}`, `count_include_pad=${this.countIncludePad ? 'True' : 'False'}`].join(', ');
   }
@@ -489,14 +572,46 @@ abstract class AdaptivePool2d extends Module {
     return true;
   }
 
-  protected abstract pool(x: Float32Array, d: AdaptiveDims, y: Float32Array): void;
+  protected abstract pool(x: Float32Array, d: AdaptiveDims, y: Float32Array, positions?: Int32Array): void;
+
+  /** Adds each output's gradient into the input cells of its window (dx starts zeroed). */
+  protected abstract poolGradient(dy: Float32Array, d: AdaptiveDims, dx: Float32Array, positions: Int32Array | null): void;
+
+  /** Whether the train-mode forward records the winning positions (max pooling). */
+  protected recordsPositions(): boolean {
+    return false;
+  }
+
+  private saved: { inputShape: number[]; d: AdaptiveDims } | null = null;
+  private trainOutput: Float32Array | null = null;
+  private positions: Int32Array | null = null;
+  private gradInputBuffer: Float32Array | null = null;
 
   forward(x: TensorLike): Tensor {
     const input = checkInput(x, this.constructor.name, [3, 4], '[N, C, H, W] or [C, H, W]');
     const d = this.dims(input.shape);
-    const y = new Float32Array(checkShapeElements(d.shape, 'output'));
+    const size = checkShapeElements(d.shape, 'output');
+    if (this.training) {
+      this.trainOutput = reuseBuffer(this.trainOutput, size);
+      if (this.recordsPositions() && (this.positions === null || this.positions.length !== size)) this.positions = new Int32Array(size);
+      this.pool(input.data, d, this.trainOutput, this.recordsPositions() ? this.positions! : undefined);
+      this.saved = { inputShape: input.shape.slice(), d };
+      return { shape: d.shape, data: this.trainOutput };
+    }
+    this.saved = null;
+    const y = new Float32Array(size);
     this.pool(input.data, d, y);
     return { shape: d.shape, data: y };
+  }
+
+  override backward(gradOutput: TensorLike): Tensor {
+    const { inputShape, d } = savedFor(this.saved, this);
+    const dy = asTensor(gradOutput, 'gradOutput');
+    checkGradientShape(dy, d.shape, this);
+    this.gradInputBuffer = reuseBuffer(this.gradInputBuffer, d.planes * d.H * d.W);
+    this.gradInputBuffer.fill(0);
+    this.poolGradient(dy.data, d, this.gradInputBuffer, this.positions);
+    return { shape: inputShape.slice(), data: this.gradInputBuffer };
   }
 
   override plan(inputShape: readonly number[]): PlanStep {
@@ -543,6 +658,27 @@ export class AdaptiveAvgPool2d extends AdaptivePool2d {
             for (let ix = w0; ix < w1; ix++) sum += x[row + ix]!;
           }
           y[yi++] = sum / ((h1 - h0) * (w1 - w0));
+        }
+      }
+    }
+  }
+
+  protected poolGradient(dy: Float32Array, d: AdaptiveDims, dx: Float32Array): void {
+    const { planes, H, W, oh, ow } = d;
+    let yi = 0;
+    for (let plane = 0; plane < planes; plane++) {
+      const base = plane * H * W;
+      for (let i = 0; i < oh; i++) {
+        const h0 = Math.floor((i * H) / oh);
+        const h1 = Math.ceil(((i + 1) * H) / oh);
+        for (let j = 0; j < ow; j++) {
+          const w0 = Math.floor((j * W) / ow);
+          const w1 = Math.ceil(((j + 1) * W) / ow);
+          const share = dy[yi++]! / ((h1 - h0) * (w1 - w0));
+          for (let iy = h0; iy < h1; iy++) {
+            const row = base + iy * W;
+            for (let ix = w0; ix < w1; ix++) dx[row + ix] += share;
+          }
         }
       }
     }
@@ -594,6 +730,14 @@ export class AdaptiveMaxPool2d extends AdaptivePool2d {
         }
       }
     }
+  }
+
+  protected override recordsPositions(): boolean {
+    return true;
+  }
+
+  protected poolGradient(dy: Float32Array, d: AdaptiveDims, dx: Float32Array, positions: Int32Array | null): void {
+    scatterToPositions(dy, positions!, d.oh * d.ow, d.H * d.W, dx);
   }
 
   /** PyTorch's `output, indices = pool(x)`: indices (int64) are flat positions `h·W + w` in each input plane. */
@@ -766,4 +910,15 @@ function indexValues(indices: unknown, shape: readonly number[]): Float64Array {
     out[i] = v;
   }
   return out;
+}
+
+/**
+ * Max pooling's gradient: output i of plane p (outputs per plane `outPlane`) adds dy[i] to the
+ * input cell positions[i] of that plane (input cells per plane `inPlane`).
+ */
+function scatterToPositions(dy: Float32Array, positions: Int32Array, outPlane: number, inPlane: number, dx: Float32Array): void {
+  for (let i = 0; i < dy.length; i++) {
+    const plane = Math.floor(i / outPlane);
+    dx[plane * inPlane + positions[i]!] += dy[i]!;
+  }
 }

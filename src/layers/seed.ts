@@ -44,6 +44,14 @@ export abstract class SeedBlock extends Module implements FusableModule {
     return activation === undefined ? this.last.forward(y) : this.last.forwardFused(y, activation);
   }
 
+  /** The convolutions' backward in reverse order. */
+  override backward(gradOutput: TensorLike): Tensor {
+    const convs = this.convs();
+    let g: TensorLike = gradOutput;
+    for (let i = convs.length - 1; i >= 0; i--) g = convs[i]!.backward(g);
+    return g as Tensor;
+  }
+
   override async forwardAsync(x: TensorLike, options: ForwardAsyncOptions = {}): Promise<Tensor> {
     return this.forwardAsyncFused(x, undefined, options);
   }

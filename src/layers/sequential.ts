@@ -110,6 +110,12 @@ export class Sequential extends Module {
 
   forward(x: TensorLike): Tensor {
     let y = asTensor(x, 'input');
+    if (this.training) {
+      // Train mode runs every child on its own, unfused and never in place: each child keeps its
+      // input (or output) for backward, so no later child may overwrite it.
+      for (const layer of this.children()) y = layer.forward(y);
+      return y;
+    }
     for (const segment of this.schedule()) {
       if (segment.inPlace) {
         y = segment.module.forwardInPlace(y, segment.activation ?? undefined);
@@ -121,7 +127,16 @@ export class Sequential extends Module {
     return y;
   }
 
+  /** The children's backward in reverse order; returns ∂loss/∂input. */
+  override backward(gradOutput: TensorLike): Tensor {
+    let g = asTensor(gradOutput, 'gradOutput');
+    const layers = this.children();
+    for (let i = layers.length - 1; i >= 0; i--) g = layers[i]!.backward(g);
+    return g;
+  }
+
   override async forwardAsync(x: TensorLike, options: ForwardAsyncOptions = {}): Promise<Tensor> {
+    if (this.training) return this.forward(x);
     let y = asTensor(x, 'input');
     for (const segment of this.schedule()) {
       if (segment.inPlace) {

@@ -4,6 +4,7 @@ import { compareSeparable } from '../../src/analysis/compare.js';
 import { formatSummary } from '../../src/analysis/format.js';
 import { mobilenetV1 } from '../../src/layers/mobilenet.js';
 import { Module } from '../../src/layers/module.js';
+import { Parameter } from '../../src/layers/parameter.js';
 import { Sequential } from '../../src/layers/sequential.js';
 import { Conv2d, DepthwiseSeparableConv2d } from '../../src/layers/conv.js';
 import { BatchNorm2d } from '../../src/layers/batchnorm.js';
@@ -138,8 +139,8 @@ describe('summary: other models', () => {
 
   it('a leaf without a cost rule keeps its parameters and is named', () => {
     class Scale extends Module {
-      readonly weight: Tensor = { shape: [3], data: new Float32Array(3).fill(2) };
-      protected override ownParameters(): [string, Tensor | null][] {
+      readonly weight = new Parameter([3], new Float32Array(3).fill(2));
+      protected override ownParameters(): [string, Parameter | null][] {
         return [['weight', this.weight]];
       }
       forward(x: TensorLike): Tensor {
