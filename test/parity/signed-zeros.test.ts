@@ -8,8 +8,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   AvgPool2d, BatchNorm2d, Conv2d, LeakyReLU, Linear, MaxPool2d, ReLU, ReLU6, Sequential,
-  conv2d, conv2dGeometry, prepareConv2d, referenceConv2d, selectKernelPath, type Conv2dOptions, type KernelPath,
+  backendInfo, conv2d, conv2dGeometry, prepareConv2d, referenceConv2d, selectKernelPath, type Conv2dOptions, type KernelPath,
 } from '../../src/index.js';
+
+/** Both kernel tiers must follow the rule (wasm where this engine can run it). */
+const BACKENDS = backendInfo().simd ? (['js', 'wasm'] as const) : (['js'] as const);
 
 const isNegZero = (v: number): boolean => Object.is(v, -0);
 const signs = (data: Float32Array): string[] => Array.from(data, (v) => (isNegZero(v) ? '-0' : String(v)));
@@ -43,14 +46,15 @@ describe('signed zeros: every conv path gives +0 for all −0 products, with a �
             const w = { shape: g.weight, data: Float32Array.from({ length: size }, (_, i) => weightSign * (0.5 + (i % 3))) };
             const b = bias === 'none' ? undefined : new Float32Array(g.weight[0]!).fill(bias === '-0' ? -0 : 0);
             const options = { ...g.options, bias: b, activation };
-            for (const [name, y] of [
-              ['conv2d', conv2d(x, w, options)],
-              ['prepareConv2d', prepareConv2d(w, options).run(x)],
-              ['referenceConv2d', referenceConv2d(x, w, options)],
-            ] as const) {
-              const negative = y.data.findIndex(isNegZero);
+            const runs: [string, Float32Array][] = [['referenceConv2d', referenceConv2d(x, w, options).data]];
+            for (const backend of BACKENDS) {
+              runs.push([`conv2d (${backend})`, conv2d(x, w, { ...options, backend }).data]);
+              runs.push([`prepareConv2d (${backend})`, prepareConv2d(w, { ...options, backend }).run(x).data]);
+            }
+            for (const [name, data] of runs) {
+              const negative = data.findIndex(isNegZero);
               expect(negative, `${name}: output ${negative} is −0`).toBe(-1);
-              expect(y.data.every((v) => v === 0)).toBe(true);
+              expect(data.every((v) => v === 0)).toBe(true);
             }
           });
         }

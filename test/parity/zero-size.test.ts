@@ -6,10 +6,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, BatchNorm2d, Conv2d, Flatten, LPPool2d, Linear, MaxPool2d, MaxUnpool2d, ReLU,
+  backendInfo, AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, BatchNorm2d, Conv2d, Flatten, LPPool2d, Linear, MaxPool2d, MaxUnpool2d, ReLU,
   Sequential, conv2d, conv2dGeometry, depthwise_separable_conv, loadSafetensors, prepareConv2d, referenceConv2d, saveSafetensors,
   selectKernelPath, summary, type Conv2dOptions, type KernelPath,
 } from '../../src/index.js';
+
+/** Both kernel tiers (wasm where this engine can run it). */
+const BACKENDS = backendInfo().simd ? (['js', 'wasm'] as const) : (['js'] as const);
 
 const empty = (shape: number[]) => ({ shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
 
@@ -29,7 +32,9 @@ describe('conv2d with an empty batch (N = 0) on every kernel path', () => {
       const w = { shape: weight, data: new Float32Array(weight.reduce((a, b) => a * b, 1)).fill(0.5) };
       const g = conv2dGeometry(x.shape, w.shape, options);
       expect(selectKernelPath(g)).toBe(path);
-      for (const y of [conv2d(x, w, options), prepareConv2d(w, options).run(x), referenceConv2d(x, w, options)]) {
+      const results = [referenceConv2d(x, w, options)];
+      for (const backend of BACKENDS) results.push(conv2d(x, w, { ...options, backend }), prepareConv2d(w, { ...options, backend }).run(x));
+      for (const y of results) {
         expect(y.shape).toEqual([0, g.outChannels, g.outHeight, g.outWidth]);
         expect(y.data.length).toBe(0);
       }
@@ -45,13 +50,17 @@ describe('conv2d with zero input channels gives act(bias) (the empty sum is +0)'
       const bias = new Float32Array([-0, 2.5, -7]);
       const g = conv2dGeometry(x.shape, w.shape, options);
       const plane = g.outHeight * g.outWidth;
-      for (const y of [conv2d(x, w, { ...options, bias }), prepareConv2d(w, { ...options, bias }).run(x), referenceConv2d(x, w, { ...options, bias })]) {
+      const results = [referenceConv2d(x, w, { ...options, bias })];
+      for (const backend of BACKENDS) results.push(conv2d(x, w, { ...options, bias, backend }), prepareConv2d(w, { ...options, bias, backend }).run(x));
+      for (const y of results) {
         expect(y.shape).toEqual([2, 3, g.outHeight, g.outWidth]);
         for (let i = 0; i < y.data.length; i++) expect(Object.is(y.data[i], [0, 2.5, -7][Math.floor(i / plane) % 3])).toBe(true);
       }
-      const relu6 = conv2d(x, w, { ...options, bias, activation: 'relu6' });
-      expect(Array.from(relu6.data.subarray(0, 3 * plane), (v) => v)).toEqual([...Array(plane).fill(0), ...Array(plane).fill(2.5), ...Array(plane).fill(0)]);
-      expect(conv2d(x, w, options).data.every((v) => Object.is(v, 0))).toBe(true);
+      for (const backend of BACKENDS) {
+        const relu6 = conv2d(x, w, { ...options, bias, activation: 'relu6', backend });
+        expect(Array.from(relu6.data.subarray(0, 3 * plane), (v) => v)).toEqual([...Array(plane).fill(0), ...Array(plane).fill(2.5), ...Array(plane).fill(0)]);
+        expect(conv2d(x, w, { ...options, backend }).data.every((v) => Object.is(v, 0))).toBe(true);
+      }
     });
   }
 });
