@@ -77,3 +77,14 @@ export { htmlReport } from './analysis/html.js';
 export type { ReportInput } from './analysis/html.js';
 export { tinyFaceDetector } from './layers/tinyface.js';
 export type { TinyFaceDetectorOptions } from './layers/tinyface.js';
+// Training: losses, optimizers (torch.optim's rules) and learning-rate schedules.
+export { crossEntropy, mseLoss } from './train/loss.js';
+export type { CrossEntropyOptions, MseLossOptions, LossResult, LossResultNone, Reduction } from './train/loss.js';
+export { Optimizer } from './train/optim/optimizer.js';
+export type { OptimizerStateDict, ParameterState } from './train/optim/optimizer.js';
+export { SGD } from './train/optim/sgd.js';
+export type { SGDOptions } from './train/optim/sgd.js';
+export { Adam, AdamW } from './train/optim/adam.js';
+export type { AdamOptions } from './train/optim/adam.js';
+export { StepLR, CosineAnnealingLR } from './train/schedule.js';
+export type { StepLROptions, CosineAnnealingLROptions } from './train/schedule.js';
