@@ -117,6 +117,8 @@ export class ConvTranspose2d extends Module {
     const dy = asTensor(gradOutput, 'gradOutput');
     checkGradientShape(dy, outputShape, this);
     this.gradInputBuffer = reuseBuffer(this.gradInputBuffer, input.data.length);
+    // \`accumulate\` adds into every out, so the reused input-gradient buffer starts from zero.
+    this.gradInputBuffer.fill(0);
     const weightGrad = this.weight.requiresGrad;
     const biasGrad = this.bias !== null && this.bias.requiresGrad;
     const grads = convTranspose2dBackward(dy, input, this.weight, {

@@ -185,6 +185,8 @@ export class Conv2d extends Module implements FusableModule {
       dy = activationGradient(saved.activation, dy, saved.output, this.activationGradBuffer);
     }
     this.gradInputBuffer = reuseBuffer(this.gradInputBuffer, saved.input.data.length);
+    // \`accumulate\` adds into every out, so the reused input-gradient buffer starts from zero.
+    this.gradInputBuffer.fill(0);
     const weightGrad = this.weight.requiresGrad;
     const biasGrad = this.bias !== null && this.bias.requiresGrad;
     const grads = conv2dBackward(dy, saved.input, this.weight, {

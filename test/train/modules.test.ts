@@ -66,8 +66,14 @@ function checkGradients(name: string, module: Module, inputShape: number[], seed
       }
     }
   };
+  // A second step on the same input reuses every buffer and must give the same gradients.
+  const grads = new Map(module.namedParameters().map(([key, p]) => [key, p.grad.slice()]));
+  module.zeroGrad();
+  module.forward(x);
+  expect(Array.from(module.backward({ shape: y0.shape.slice(), data: r }).data), `${name}: second backward`).toEqual(Array.from(dx));
+  for (const [key, p] of module.namedParameters()) expect(Array.from(p.grad), `${name}: ${key} second backward`).toEqual(Array.from(grads.get(key)!));
   check('input', x.data, dx);
-  for (const [key, p] of module.namedParameters()) if (keys(key)) check(key, p.data, p.grad.slice());
+  for (const [key, p] of module.namedParameters()) if (keys(key)) check(key, p.data, grads.get(key)!);
 }
 
 describe('module backward matches finite differences of its forward', () => {
