@@ -43,7 +43,7 @@ export { Dropout } from './layers/dropout.js';
 export type { DropoutOptions } from './layers/dropout.js';
 export { BatchNorm2d } from './layers/batchnorm.js';
 export type { BatchNorm2dOptions } from './layers/batchnorm.js';
-export { ReLU, ReLU6, LeakyReLU, Identity } from './layers/activation.js';
+export { ReLU, ReLU6, LeakyReLU, Identity, Hardswish, Hardsigmoid, SiLU, Sigmoid } from './layers/activation.js';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, LPPool2d, MaxUnpool2d, poolOutputSize } from './layers/pooling.js';
 export type {
   MaxPool2dOptions, AvgPool2dOptions, PoolPadding, AdaptiveOutputSize, AdaptiveMaxPool2dOptions, LPPool2dOptions, MaxUnpool2dOptions,
@@ -53,6 +53,25 @@ export type { LinearOptions } from './layers/linear.js';
 export { Sequential } from './layers/sequential.js';
 export { MobileNetV1, mobilenetV1 } from './layers/mobilenet.js';
 export type { MobileNetV1Options } from './layers/mobilenet.js';
+// The torchvision zoo: torchvision 0.14's structures and state-dict keys, and their blocks.
+export {
+  MobileNetV2, mobilenetV2, MobileNetV3, mobilenetV3Large, mobilenetV3Small, ShuffleNetV2, shufflenetV2, MNASNet, mnasnet, EfficientNet, efficientnetB0,
+} from './layers/models/index.js';
+export type {
+  MobileNetV2Options, MobileNetV3Options, ShuffleNetV2Options, ShuffleNetV2Width, MNASNetOptions, EfficientNetOptions, ZooOptions,
+} from './layers/models/index.js';
+export {
+  InvertedResidual, InvertedResidualV3, MnasInvertedResidual, MBConv, ResidualBlock, makeDivisible,
+} from './layers/blocks/residual.js';
+export type { InvertedResidualV3Config, MBConvConfig } from './layers/blocks/residual.js';
+export { SqueezeExcitation } from './layers/blocks/squeeze-excitation.js';
+export type { SqueezeExcitationOptions } from './layers/blocks/squeeze-excitation.js';
+export { ShuffleInvertedResidual, channelShuffle } from './layers/blocks/shuffle.js';
+export { Conv2dNormActivation } from './layers/blocks/conv-norm-activation.js';
+export type { ConvNormActivationOptions } from './layers/blocks/conv-norm-activation.js';
+export { StochasticDepth } from './layers/blocks/stochastic-depth.js';
+export { LayerShapeError } from './layers/trace.js';
+export type { TracedModule, ChildCall } from './layers/trace.js';
 export { foldBatchNorm } from './layers/fold.js';
 export { loadSafetensors, saveSafetensors, parseSafetensors, SafetensorsError } from './io/safetensors.js';
 export type { LoadSafetensorsOptions, SafetensorsContents } from './io/safetensors.js';

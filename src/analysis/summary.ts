@@ -13,7 +13,10 @@ import { describeValue, shapeSize, type Tensor } from '../tensor.js';
 import { Module } from '../layers/module.js';
 import { Conv2d } from '../layers/conv.js';
 import { BatchNorm2d } from '../layers/batchnorm.js';
-import { Identity, LeakyReLU, ReLU, ReLU6 } from '../layers/activation.js';
+import { Hardsigmoid, Hardswish, Identity, LeakyReLU, ReLU, ReLU6, Sigmoid, SiLU } from '../layers/activation.js';
+import { Dropout } from '../layers/dropout.js';
+import { StochasticDepth } from '../layers/blocks/stochastic-depth.js';
+import { isTraced, traceCalls } from '../layers/trace.js';
 import { Flatten, Linear } from '../layers/linear.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, LPPool2d, MaxPool2d, MaxUnpool2d } from '../layers/pooling.js';
 import {
@@ -128,13 +131,17 @@ export function traceLeaves(model: Module, inputShape: readonly number[]): LeafC
         `summary: ${name === '' ? 'the model' : JSON.stringify(name)} (${module.constructor.name}) has parameters of its own besides children; only leaves can be costed`,
       );
     }
-    let current = shape;
-    for (const [childName, child] of children) {
-      current = visit(child, name === '' ? childName : `${name}.${childName}`, depth + 1, current);
-    }
+    // Children chained in registration order, unless the module describes its calls itself
+    // (residual adds, squeeze-excitation, channel split and concat, functional pooling).
+    const byName = new Map(children);
+    const current = traceCalls(module, shape, (childName, childShape) => {
+      const child = byName.get(childName);
+      if (child === undefined) throw new RangeError(`summary: ${module.constructor.name} traced a call to a child it does not have: ${JSON.stringify(childName)}`);
+      return visit(child, name === '' ? childName : `${name}.${childName}`, depth + 1, childShape);
+    });
     if (!sameShape(current, declared)) {
       throw new RangeError(
-        `summary: cannot follow ${name === '' ? 'the model' : JSON.stringify(name)} (${module.constructor.name}): its children chained in registration order give ${describeValue(current)}, but its outputShape is ${describeValue(declared)}`,
+        `summary: cannot follow ${name === '' ? 'the model' : JSON.stringify(name)} (${module.constructor.name}): its children ${isTraced(module) ? 'as it traces them' : 'chained in registration order'} give ${describeValue(current)}, but its outputShape is ${describeValue(declared)}`,
       );
     }
     return declared;
@@ -171,7 +178,10 @@ export function leafCost(module: Module, inputShape: readonly number[], outputSh
   if (module instanceof BatchNorm2d) {
     return { kind: 'batchnorm', cost: batchNorm2dCost({ inputShape, affine: module.affine, trackRunningStats: module.trackRunningStats }), costed: true };
   }
-  if (module instanceof ReLU || module instanceof ReLU6 || module instanceof LeakyReLU) {
+  if (
+    module instanceof ReLU || module instanceof ReLU6 || module instanceof LeakyReLU || module instanceof Hardswish || module instanceof Hardsigmoid ||
+    module instanceof SiLU || module instanceof Sigmoid
+  ) {
     return { kind: 'activation', cost: activationCost(inputShape), costed: true };
   }
   if (module instanceof MaxPool2d || module instanceof AvgPool2d || module instanceof LPPool2d) {
@@ -194,7 +204,7 @@ export function leafCost(module: Module, inputShape: readonly number[], outputSh
     // One write per input element into a zeroed output.
     return { kind: 'pool', cost: { ...reshapeCost(outputShape), elementwiseOps: shapeSize(inputShape) }, costed: true };
   }
-  if (module instanceof Flatten || module instanceof Identity) {
+  if (module instanceof Flatten || module instanceof Identity || module instanceof Dropout || module instanceof StochasticDepth) {
     return { kind: 'reshape', cost: reshapeCost(outputShape), costed: true };
   }
   const params = ownParameterCount(module);
@@ -230,7 +240,7 @@ export function summary(model: Module, inputShape: readonly number[]): ModelSumm
     }
     const shared = seen.has(call.module);
     seen.add(call.module);
-    const isView = call.module instanceof Flatten || call.module instanceof Identity;
+    const isView = call.module instanceof Flatten || call.module instanceof Identity || call.module instanceof Dropout || call.module instanceof StochasticDepth;
     return {
       name: call.name === '' ? call.module.constructor.name : call.name,
       type: call.module.constructor.name,

@@ -156,6 +156,47 @@ export class LeakyReLU extends ElementwiseModule {
   }
 }
 
+/**
+ * `nn.Hardswish`: x · relu6(x + 3) / 6, computed as PyTorch's CPU kernel does (x · min(max(x + 3, 0), 6) / 6).
+ * NaN passes through.
+ */
+export class Hardswish extends ElementwiseModule {
+  protected apply(x: Float32Array, y: Float32Array): void {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i]!;
+      const t = v + 3;
+      y[i] = (v * (t < 0 ? 0 : t > 6 ? 6 : t)) / 6;
+    }
+  }
+}
+
+/** `nn.Hardsigmoid`: relu6(x + 3) / 6. NaN passes through. */
+export class Hardsigmoid extends ElementwiseModule {
+  protected apply(x: Float32Array, y: Float32Array): void {
+    for (let i = 0; i < x.length; i++) {
+      const t = x[i]! + 3;
+      y[i] = (t < 0 ? 0 : t > 6 ? 6 : t) / 6;
+    }
+  }
+}
+
+/** `nn.Sigmoid`: 1 / (1 + exp(−x)), in float64 then rounded (exact 0 and 1 only where float32 rounds there). */
+export class Sigmoid extends ElementwiseModule {
+  protected apply(x: Float32Array, y: Float32Array): void {
+    for (let i = 0; i < x.length; i++) y[i] = 1 / (1 + Math.exp(-x[i]!));
+  }
+}
+
+/** `nn.SiLU` (swish): x · sigmoid(x) = x / (1 + exp(−x)). */
+export class SiLU extends ElementwiseModule {
+  protected apply(x: Float32Array, y: Float32Array): void {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i]!;
+      y[i] = v / (1 + Math.exp(-v));
+    }
+  }
+}
+
 /** `nn.Identity`: returns its input (it is what `foldBatchNorm` leaves in a BatchNorm's place). */
 export class Identity extends Module {
   forward(x: TensorLike): Tensor {

@@ -1,0 +1,131 @@
+/**
+ * torchvision's `SqueezeExcitation` (Hu et al., arXiv:1709.01507): per channel, a scale computed
+ * from the globally pooled input by two 1×1 convolutions — `fc1`, activation, `fc2`, scale
+ * activation — multiplies the input. Children in torchvision's order: `avgpool`, `fc1`, `fc2`,
+ * `activation`, `scale_activation` (state-dict keys `fc1.weight`, `fc1.bias`, `fc2.weight`, `fc2.bias`).
+ */
+import { describeValue, type Tensor, type TensorLike } from '../../tensor.js';
+import { checkShapeElements } from '../../kernels/checks.js';
+import { fusedActivationOf } from '../activation.js';
+import { Conv2d } from '../conv.js';
+import type { Generator } from '../init.js';
+import { checkInput, isInPlaceCapable, Module, type InPlaceCapable, type PlanStep } from '../module.js';
+import { AdaptiveAvgPool2d } from '../pooling.js';
+import { tracedOutputShape, type ChildCall, type TracedModule } from '../trace.js';
+import { scaleChannels } from './elementwise.js';
+
+export interface SqueezeExcitationOptions {
+  /** δ in the paper: ReLU (MobileNetV3) or SiLU (EfficientNet). */
+  activation: Module;
+  /** σ in the paper: Hardsigmoid (MobileNetV3) or Sigmoid (EfficientNet). */
+  scaleActivation: Module;
+  generator: Generator;
+}
+
+export class SqueezeExcitation extends Module implements TracedModule, InPlaceCapable {
+  readonly inputChannels: number;
+  readonly squeezeChannels: number;
+
+  constructor(inputChannels: number, squeezeChannels: number, options: SqueezeExcitationOptions) {
+    super();
+    this.inputChannels = inputChannels;
+    this.squeezeChannels = squeezeChannels;
+    for (const [name, m] of [['activation', options.activation], ['scaleActivation', options.scaleActivation]] as const) {
+      if (!isInPlaceCapable(m)) throw new TypeError(`SqueezeExcitation: ${name} must be an element-wise module, got ${describeValue(m)}`);
+    }
+    const { generator } = options;
+    this.registerModule('avgpool', new AdaptiveAvgPool2d(1));
+    this.registerModule('fc1', new Conv2d({ inChannels: inputChannels, outChannels: squeezeChannels, kernelSize: 1, generator }));
+    this.registerModule('fc2', new Conv2d({ inChannels: squeezeChannels, outChannels: inputChannels, kernelSize: 1, generator }));
+    this.registerModule('activation', options.activation);
+    this.registerModule('scale_activation', options.scaleActivation);
+  }
+
+  private get parts(): { pool: AdaptiveAvgPool2d; fc1: Conv2d; fc2: Conv2d; act: Module & InPlaceCapable; scaleAct: Module & InPlaceCapable } {
+    return {
+      pool: this.getChild('avgpool'),
+      fc1: this.getChild('fc1'),
+      fc2: this.getChild('fc2'),
+      act: this.getChild('activation'),
+      scaleAct: this.getChild('scale_activation'),
+    };
+  }
+
+  traceChildren(inputShape: readonly number[], call: ChildCall): readonly number[] {
+    let s = call('avgpool', inputShape);
+    s = call('fc1', s);
+    s = call('activation', s);
+    s = call('fc2', s);
+    s = call('scale_activation', s);
+    if (s.length !== inputShape.length || s[s.length - 3] !== inputShape[inputShape.length - 3]) {
+      throw new RangeError(`SqueezeExcitation: the scale ${describeValue(s)} does not fit the input ${describeValue(inputShape)}`);
+    }
+    return inputShape.slice();
+  }
+
+  outputShape(inputShape: readonly number[]): number[] {
+    return tracedOutputShape(this, inputShape);
+  }
+
+  override producesNewTensor(): boolean {
+    return true;
+  }
+
+  /** The per-channel scale σ(fc2(δ(fc1(avgpool(x))))), shape [N, C, 1, 1]. */
+  scale(x: Tensor): Tensor {
+    const { pool, fc1, fc2, act, scaleAct } = this.parts;
+    const fused = fusedActivationOf(act);
+    let s = pool.forward(x);
+    s = fused !== null ? fc1.forwardFused(s, fused) : act.forwardInPlace(fc1.forward(s));
+    return scaleAct.forwardInPlace(fc2.forward(s));
+  }
+
+  private run(x: TensorLike, inPlace: boolean): Tensor {
+    const input = checkInput(x, 'SqueezeExcitation', [4], '[N, C, H, W]');
+    this.outputShape(input.shape);
+    const s = this.scale(input);
+    const out = inPlace ? input.data : new Float32Array(input.data.length);
+    scaleChannels(input.data, s.data, out, input.shape[2]! * input.shape[3]!);
+    return inPlace ? input : { shape: input.shape.slice(), data: out };
+  }
+
+  forward(x: TensorLike): Tensor {
+    return this.run(x, false);
+  }
+
+  forwardInPlace(x: Tensor): Tensor {
+    return this.run(x, true);
+  }
+
+  private planInto(inputShape: readonly number[], inPlace: boolean): PlanStep {
+    const outputShape = this.outputShape(inputShape);
+    const { pool, fc1, fc2, act, scaleAct } = this.parts;
+    const fused = fusedActivationOf(act);
+    const poolStep = pool.plan(inputShape);
+    const fc1Step = fused !== null ? fc1.planFused(poolStep.outputShape, fused) : fc1.plan(poolStep.outputShape);
+    const actStep = fused !== null ? null : act.planInPlace(fc1Step.outputShape);
+    const fc2Step = fc2.plan(fc1Step.outputShape);
+    const scaleStep = scaleAct.planInPlace(fc2Step.outputShape);
+    const out: Tensor | null = inPlace ? null : { shape: outputShape, data: new Float32Array(checkShapeElements(outputShape, 'SqueezeExcitation output')) };
+    const plane = inputShape[2]! * inputShape[3]!;
+    return {
+      outputShape,
+      run: (input) => {
+        let s = fc1Step.run(poolStep.run(input));
+        if (actStep !== null) s = actStep.run(s);
+        s = scaleStep.run(fc2Step.run(s));
+        const target = out ?? input;
+        scaleChannels(input.data, s.data, target.data, plane);
+        return target;
+      },
+    };
+  }
+
+  override plan(inputShape: readonly number[]): PlanStep {
+    return this.planInto(inputShape, false);
+  }
+
+  planInPlace(inputShape: readonly number[]): PlanStep {
+    return this.planInto(inputShape, true);
+  }
+}

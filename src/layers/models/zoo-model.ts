@@ -1,0 +1,105 @@
+/**
+ * What the torchvision models share: a fixed pipeline of named children and two functional steps
+ * (`mean`: global average pooling to [N, C], as `x.mean([2, 3])` or `adaptive_avg_pool2d` then
+ * `flatten`; `flatten`: [N, C, 1, 1] → [N, C] as a view), from which forward, forwardAsync,
+ * compile plans, shape walks and summaries are all derived.
+ */
+import { checkShapeElements } from '../../kernels/checks.js';
+import { describeValue, type Tensor, type TensorLike } from '../../tensor.js';
+import { checkInput, Module, type ForwardAsyncOptions, type PlanStep } from '../module.js';
+import { tracedOutputShape, type ChildCall, type TracedModule } from '../trace.js';
+
+export type Stage = { readonly child: string } | 'mean' | 'flatten';
+
+function meanShape(shape: readonly number[]): number[] {
+  return [shape[0]!, shape[1]!];
+}
+
+/** Mean over H and W of each [N, C] plane into `out` (summed in float64). */
+export function globalMeanInto(x: Tensor, out: Float32Array): void {
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  const plane = h * w;
+  const data = x.data;
+  for (let p = 0; p < n * c; p++) {
+    let sum = 0;
+    const end = (p + 1) * plane;
+    for (let i = p * plane; i < end; i++) sum += data[i]!;
+    out[p] = sum / plane;
+  }
+}
+
+export abstract class ZooModel extends Module implements TracedModule {
+  /** The factory name used in messages (`mobilenetV2`). */
+  protected abstract readonly factoryName: string;
+  protected abstract readonly stages: readonly Stage[];
+
+  traceChildren(inputShape: readonly number[], call: ChildCall): readonly number[] {
+    let shape = inputShape;
+    for (const stage of this.stages) {
+      if (stage === 'mean' || stage === 'flatten') shape = meanShape(shape);
+      else shape = call(stage.child, shape);
+    }
+    return shape;
+  }
+
+  outputShape(inputShape: readonly number[]): number[] {
+    if (!Array.isArray(inputShape) || inputShape.length !== 4) {
+      throw new RangeError(`${this.factoryName}: input must be [N, C, H, W], got shape ${describeValue(inputShape)}`);
+    }
+    return tracedOutputShape(this, inputShape, this.factoryName);
+  }
+
+  forward(x: TensorLike): Tensor {
+    let y = checkInput(x, this.factoryName, [4], '[N, C, H, W]');
+    this.outputShape(y.shape);
+    for (const stage of this.stages) {
+      if (stage === 'mean') {
+        const out = new Float32Array(y.shape[0]! * y.shape[1]!);
+        globalMeanInto(y, out);
+        y = { shape: meanShape(y.shape), data: out };
+      } else if (stage === 'flatten') y = { shape: meanShape(y.shape), data: y.data };
+      else y = this.getChild(stage.child).forward(y);
+    }
+    return y;
+  }
+
+  override async forwardAsync(x: TensorLike, options: ForwardAsyncOptions = {}): Promise<Tensor> {
+    let y = checkInput(x, this.factoryName, [4], '[N, C, H, W]');
+    this.outputShape(y.shape);
+    for (const stage of this.stages) {
+      if (stage === 'mean') {
+        const out = new Float32Array(y.shape[0]! * y.shape[1]!);
+        globalMeanInto(y, out);
+        y = { shape: meanShape(y.shape), data: out };
+      } else if (stage === 'flatten') y = { shape: meanShape(y.shape), data: y.data };
+      else y = await this.getChild(stage.child).forwardAsync(y, options);
+    }
+    return y;
+  }
+
+  override plan(inputShape: readonly number[]): PlanStep {
+    const outputShape = this.outputShape(inputShape);
+    const steps: PlanStep[] = [];
+    let shape: readonly number[] = inputShape;
+    for (const stage of this.stages) {
+      let step: PlanStep;
+      if (stage === 'mean') {
+        const out: Tensor = { shape: meanShape(shape), data: new Float32Array(checkShapeElements(meanShape(shape), 'pooled features')) };
+        step = { outputShape: out.shape, run: (input) => (globalMeanInto(input, out.data), out) };
+      } else if (stage === 'flatten') {
+        const flatShape = meanShape(shape);
+        step = { outputShape: flatShape, run: (input) => ({ shape: flatShape, data: input.data }) };
+      } else step = this.getChild(stage.child).plan(shape);
+      steps.push(step);
+      shape = step.outputShape;
+    }
+    return {
+      outputShape,
+      run: (input) => {
+        let y = input;
+        for (let i = 0; i < steps.length; i++) y = steps[i]!.run(y);
+        return y;
+      },
+    };
+  }
+}
