@@ -1,7 +1,9 @@
 // The network this project started from, in sepconv: PyTorch's depthwise_conv, pointwise_conv and
 // depthwise_separable_conv classes, chained with ReLUs. Run `npm run build` first, then
 // `node examples/seed-network.mjs`.
-import { DepthwiseConv2d, DepthwiseSeparableConv2d, PointwiseConv2d, ReLU, Sequential } from 'sepconv';
+import {
+  DepthwiseConv2d, DepthwiseSeparableConv2d, PointwiseConv2d, ReLU, Sequential, depthwise_separable_conv, pointwise_conv,
+} from 'sepconv';
 
 // depthwise_conv(nin=3, kernels_per_layer=2) and pointwise_conv(nin=6, nout=16) ...
 const depthwise = new DepthwiseConv2d({ inChannels: 3, kernelsPerLayer: 2, seed: 0 });
@@ -28,3 +30,9 @@ const compiled = net.compile(input.shape);
 const a = compiled.run(input);
 const b = compiled.run(input);
 console.log('compiled output equals forward:', a.data.every((v, i) => v === y.data[i]), '| same buffer each run:', a === b);
+
+// The seed's own classes, ported line by line (same structure, keys and repr as the PyTorch code),
+// so a state_dict saved from the seed's network loads unchanged.
+const seed = new Sequential(new depthwise_separable_conv(3, 2, 16, { seed: 4 }), new ReLU(), new pointwise_conv(16, 8, { seed: 5 }));
+console.log(String(seed));
+console.log('seed state-dict keys:', Object.keys(seed.stateDict()).join(', '));
