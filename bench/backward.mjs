@@ -90,30 +90,36 @@ function timeLayer(sep, spec, rounds, next) {
   const gradWeightOut = { shape: wShape, data: new Float32Array(size(wShape)) };
   const backwardOptions = { ...options, needs: { bias: false }, gradInputOut, gradWeightOut };
   const forward = () => sep.conv2d(x, w, { ...options, out: y });
+  const forwardJs = () => sep.conv2d(x, w, { ...options, out: y, backend: 'js' });
   const backward = () => sep.conv2dBackward(dy, x, w, backwardOptions);
   const macs = g.outChannels * g.outHeight * g.outWidth * (g.inChannels / g.groups) * g.kernelH * g.kernelW;
   // Enough calls per sample that each lasts ≥ ~2 ms, and a warm-up of the same length.
   const probe = performance.now();
   forward();
+  forwardJs();
   backward();
   const once = Math.max(0.01, performance.now() - probe);
   const calls = Math.max(1, Math.min(50, Math.round(6 / once)));
   for (let i = 0; i < calls; i++) {
     forward();
+    forwardJs();
     backward();
   }
   const fwd = [];
+  const fwdJs = [];
   const bwd = [];
+  const sample = (run, into) => {
+    const t = performance.now();
+    for (let i = 0; i < calls; i++) run();
+    into.push((performance.now() - t) / calls);
+  };
   for (let r = 0; r < rounds; r++) {
-    let t = performance.now();
-    for (let i = 0; i < calls; i++) forward();
-    fwd.push((performance.now() - t) / calls);
-    t = performance.now();
-    for (let i = 0; i < calls; i++) backward();
-    bwd.push((performance.now() - t) / calls);
+    sample(forward, fwd);
+    sample(forwardJs, fwdJs);
+    sample(backward, bwd);
   }
   const path = sep.selectBackwardPath(g);
-  return { x, w, dy, macs, path, forwardMs: median(fwd), backwardMs: median(bwd) };
+  return { x, w, dy, macs, path, forwardMs: median(fwd), forwardJsMs: median(fwdJs), backwardMs: median(bwd) };
 }
 
 /**
@@ -161,29 +167,33 @@ export async function runBackwardBench(options = {}) {
       path: row.path,
       macs: row.macs,
       forwardMs: row.forwardMs,
+      forwardJsMs: row.forwardJsMs,
       backwardMs: row.backwardMs,
       backwardGflops: (4 * row.macs) / (row.backwardMs * 1e6),
       ratio: row.backwardMs / row.forwardMs,
+      ratioJs: row.backwardMs / row.forwardJsMs,
       tfjsMs,
       speedup: tfjsMs === null ? null : tfjsMs / row.backwardMs,
     };
     rows.push(entry);
-    console.log(`  ${names[0]}${names.length > 1 ? ` (×${names.length})` : ''} ${entry.shape} [${entry.path}]: forward ${fmt(entry.forwardMs)} ms, backward ${fmt(entry.backwardMs)} ms = ${entry.backwardGflops.toFixed(2)} GFLOP/s, ${entry.ratio.toFixed(2)}× forward` +
+    console.log(`  ${names[0]}${names.length > 1 ? ` (×${names.length})` : ''} ${entry.shape} [${entry.path}]: forward ${fmt(entry.forwardMs)} ms (JS tier ${fmt(entry.forwardJsMs)}), backward ${fmt(entry.backwardMs)} ms = ${entry.backwardGflops.toFixed(2)} GFLOP/s, ${entry.ratio.toFixed(2)}× forward` +
       (tfjsMs === null ? '' : `; tfjs-cpu ${fmt(tfjsMs)} ms (${entry.speedup.toFixed(0)}× slower)`));
   }
   // The whole network: every layer counted as often as it occurs.
   const sum = (key) => rows.reduce((s, r) => s + (r[key] ?? 0) * r.layers.length, 0);
   const total = {
     forwardMs: sum('forwardMs'),
+    forwardJsMs: sum('forwardJsMs'),
     backwardMs: sum('backwardMs'),
     macs: sum('macs'),
     tfjsMs: opts.peers ? sum('tfjsMs') : null,
   };
-  const markdown = markdownTable(rows, total, opts);
+  const tier = sep.backendInfo().backend;
+  const markdown = markdownTable(rows, total, opts, tier);
   if (opts.save) {
     const dir = path.join(benchDir, 'results');
     mkdirSync(dir, { recursive: true });
-    const meta = { date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0]?.model, loadavg: os.loadavg(), rounds: opts.rounds, tfjsCalls: opts.tfjsCalls };
+    const meta = { tier, date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0]?.model, loadavg: os.loadavg(), rounds: opts.rounds, tfjsCalls: opts.tfjsCalls };
     writeFileSync(path.join(dir, 'backward.json'), `${JSON.stringify({ ...meta, rows, total }, null, 2)}\n`);
     writeFileSync(path.join(dir, 'backward.md'), `${markdown}\n`);
     console.log('wrote bench/results/backward.json and backward.md');
@@ -191,25 +201,26 @@ export async function runBackwardBench(options = {}) {
   return { rows, total, markdown };
 }
 
-function markdownTable(rows, total, opts) {
+function markdownTable(rows, total, opts, tier) {
   const peers = opts.peers;
-  const head = ['layer', 'shape', 'path', 'forward ms', 'backward ms', 'backward GFLOP/s', `backward / forward (≤ ${TARGET_RATIO})`];
+  const head = ['layer', 'shape', 'path', `forward ms (${tier})`, 'forward ms (js)', 'backward ms', 'backward GFLOP/s', `backward / forward (≤ ${TARGET_RATIO})`, 'backward / js forward'];
   if (peers) head.push('tfjs-cpu grads ms', `sepconv speed-up (≥ ${TARGET_SPEEDUP}×)`);
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const r of rows) {
     const cells = [
-      r.layers.length > 1 ? `${r.layers[0]} (×${r.layers.length})` : r.layers[0], r.shape, r.path, fmt(r.forwardMs), fmt(r.backwardMs),
-      r.backwardGflops.toFixed(2), `${r.ratio.toFixed(2)} ${r.ratio <= TARGET_RATIO ? '✓' : '✗'}`,
+      r.layers.length > 1 ? `${r.layers[0]} (×${r.layers.length})` : r.layers[0], r.shape, r.path, fmt(r.forwardMs), fmt(r.forwardJsMs), fmt(r.backwardMs),
+      r.backwardGflops.toFixed(2), `${r.ratio.toFixed(2)} ${r.ratio <= TARGET_RATIO ? '✓' : '✗'}`, r.ratioJs.toFixed(2),
     ];
     if (peers) cells.push(fmt(r.tfjsMs), `${r.speedup.toFixed(0)}× ${r.speedup >= TARGET_SPEEDUP ? '✓' : '✗'}`);
     lines.push(`| ${cells.join(' | ')} |`);
   }
-  const totalCells = [opts.filter ? 'listed layers' : 'all 27', 'MobileNetV1 224×224', '', fmt(total.forwardMs), fmt(total.backwardMs),
-    ((4 * total.macs) / (total.backwardMs * 1e6)).toFixed(2), (total.backwardMs / total.forwardMs).toFixed(2)];
+  const totalCells = [opts.filter ? 'listed layers' : 'all 27', 'MobileNetV1 224×224', '', fmt(total.forwardMs), fmt(total.forwardJsMs), fmt(total.backwardMs),
+    ((4 * total.macs) / (total.backwardMs * 1e6)).toFixed(2), (total.backwardMs / total.forwardMs).toFixed(2), (total.backwardMs / total.forwardJsMs).toFixed(2)];
   if (peers) totalCells.push(fmt(total.tfjsMs), `${(total.tfjsMs / total.backwardMs).toFixed(0)}×`);
   lines.push(`| ${totalCells.join(' | ')} |`);
   lines.push('');
-  lines.push(`Batch 1, one thread, median of ${opts.rounds} interleaved rounds (forward and backward alternate); backward = gradInput + gradWeight ` +
+  lines.push(`Batch 1, one thread, median of ${opts.rounds} interleaved rounds (forward on the default tier (${tier}), forward on the JS tier and backward alternate); ` +
+    `the backward runs its 1×1 stride-1 GEMMs on the ${tier} tier and every other path in JS; backward = gradInput + gradWeight ` +
     `into preallocated outputs, FLOPs 4·MACs; tfjs-cpu = TensorFlow.js cpu's two gradient kernels, median of ${opts.tfjsCalls} call(s) after a warm-up on a small shape. ` +
     `1-min load average ${os.loadavg()[0].toFixed(1)} at the end.`);
   return lines.join('\n');

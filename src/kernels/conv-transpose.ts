@@ -20,7 +20,7 @@ import { kernelSetup, runKernel } from './conv2d.js';
 import { backwardSetup, channelSums, finishGradient, gradientTarget, runGradInput, runGradWeight } from './conv2d-backward.js';
 import { convTranspose2dGeometry, type ConvTranspose2dGeometry, type ConvTranspose2dGeometryOptions } from './geometry.js';
 import { Scratch, SLOT_EXTENDED_INPUT, SLOT_UNCROPPED_GRADIENT } from './scratch.js';
-import { checkGradientOuts, resolveNeeds, type Conv2dBackwardNeeds, type Conv2dGradients } from './validate-backward.js';
+import { checkGradientOuts, checkOutsNeeded, resolveNeeds, type Conv2dBackwardNeeds, type Conv2dGradients } from './validate-backward.js';
 import { callerData, checkOut, resolveBias } from './validate.js';
 
 export interface ConvTranspose2dOptions extends ConvTranspose2dGeometryOptions {
@@ -122,9 +122,7 @@ export function convTranspose2dBackward(
     [callerData(gradOutput), callerData(input), callerData(weight)],
     ['gradOutput', 'input', 'weight'],
   );
-  const unneeded = ([['gradInputOut', gradInputOut, needs.input, 'input'], ['gradWeightOut', gradWeightOut, needs.weight, 'weight'], ['gradBiasOut', gradBiasOut, needs.bias, 'bias']] as const)
-    .find(([, out, needed]) => out !== null && !needed);
-  if (unneeded) throw new TypeError(`${unneeded[0]} was given but needs.${unneeded[3]} is false`);
+  checkOutsNeeded([gradInputOut!, gradWeightOut!, gradBiasOut!], needs);
 
   const scratch = sharedScratch;
   const conv = g.conv;

@@ -12,7 +12,7 @@ import { wasmRuntimeFor } from '../backend.js';
 import { shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import { wasmPointwiseBackwardApplies, wasmPointwiseGradInput, wasmPointwiseGradWeight } from '../wasm/pointwise-backward.js';
 import type { WasmRuntime } from '../wasm/runtime.js';
-import { withPaddingApplied } from './conv2d.js';
+import { selectKernelPath, withPaddingApplied, type KernelPath } from './conv2d.js';
 import type { Conv2dGeometry } from './geometry.js';
 import { depthwiseGradInput, depthwiseGradWeight } from './depthwise-backward.js';
 import { groupedGradInput, groupedGradWeight } from './grouped-backward.js';
@@ -21,31 +21,18 @@ import { foldPaddedGradient, padInput } from './pad.js';
 import { Scratch, SLOT_GRADIENT_STAGING, SLOT_PADDED, SLOT_PADDED_GRADIENT } from './scratch.js';
 import { validateConv2dBackward, type Conv2dBackwardCall, type Conv2dBackwardOptions, type Conv2dGradients } from './validate-backward.js';
 
-export type BackwardPath = 'depthwise3x3s1' | 'depthwise3x3s2' | 'depthwise' | 'pointwise' | 'grouped';
-
-const atMostOne = (pad: number): boolean => pad === 0 || pad === 1;
+export type BackwardPath = KernelPath;
 
 /**
- * The backward dispatch rule, in order (on the geometry after padding-mode resolution, so only
- * zero padding remains); the same conditions as the forward's selectKernelPath:
- *   1. groups == Cin (depthwise, any channel multiplier K = Cout/Cin):
- *      a. 3×3, dilation 1, stride 1×1, every pad 0 or 1   → depthwise3x3s1
- *      b. 3×3, dilation 1, stride 2×2, every pad 0 or 1   → depthwise3x3s2
- *      c. otherwise                                        → depthwise (general)
- *   2. 1×1 kernel and no padding (any stride, any groups)  → pointwise (two GEMMs per image and group)
- *   3. everything else                                     → grouped (dual forward convolution or col2im; im2col GEMM)
+ * The backward dispatch rule: the forward's (selectKernelPath in conv2d.ts), on the geometry
+ * after padding-mode resolution, since every forward path has its backward twin:
+ *   depthwise3x3s1 / depthwise3x3s2 → depthwise-3x3s1-backward.ts / depthwise-3x3s2-backward.ts
+ *   depthwise (general)             → depthwise-general-backward.ts
+ *   pointwise                       → pointwise-backward.ts (wasm: ../wasm/pointwise-backward.ts at stride 1)
+ *   grouped                         → grouped-backward.ts (dual forward convolution or col2im; im2col GEMM)
  */
 export function selectBackwardPath(g: Conv2dGeometry): BackwardPath {
-  if (g.groups === g.inChannels) {
-    const is3x3 = g.kernelH === 3 && g.kernelW === 3 && g.dilationH === 1 && g.dilationW === 1;
-    const smallPads = atMostOne(g.padTop) && atMostOne(g.padBottom) && atMostOne(g.padLeft) && atMostOne(g.padRight);
-    if (is3x3 && smallPads && g.strideH === 1 && g.strideW === 1) return 'depthwise3x3s1';
-    if (is3x3 && smallPads && g.strideH === 2 && g.strideW === 2) return 'depthwise3x3s2';
-    return 'depthwise';
-  }
-  const noPadding = g.padTop === 0 && g.padBottom === 0 && g.padLeft === 0 && g.padRight === 0;
-  if (g.kernelH === 1 && g.kernelW === 1 && noPadding) return 'pointwise';
-  return 'grouped';
+  return selectKernelPath(g);
 }
 
 /** What the backward kernels see for a call of geometry `callGeometry` (see conv2d.ts's KernelSetup). */

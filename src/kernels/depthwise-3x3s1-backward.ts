@@ -38,6 +38,19 @@ export function depthwise3x3s1GradInput(
   depthwiseGradInputPlane(dy, dyOff, Ho, Wo, w, rotated, wOff, 3, 3, 1, 1, 1, 1, padTop, padLeft, dx, dxOff, H, W, accumulate);
 }
 
+/** Writes (or adds, when `accumulate`) one filter row's three tap sums at `dw[o]`. */
+export function storeRowTaps(dw: Float32Array, o: number, s0: number, s1: number, s2: number, accumulate: boolean): void {
+  if (accumulate) {
+    dw[o] += s0;
+    dw[o + 1] += s1;
+    dw[o + 2] += s2;
+  } else {
+    dw[o] = s0;
+    dw[o + 1] = s1;
+    dw[o + 2] = s2;
+  }
+}
+
 /** dW (9 values at `dw[dwOff]`) = (accumulate ? dW : 0) + the plane's gradient. */
 export function depthwise3x3s1GradWeight(
   dy: Float32Array, dyOff: number, Ho: number, Wo: number,
@@ -100,15 +113,6 @@ export function depthwise3x3s1GradWeight(
         if (jB - padLeft + 1 < W) s1 += v * x[c + 1]!;
       }
     }
-    const o = dwOff + 3 * p;
-    if (accumulate) {
-      dw[o] += s0;
-      dw[o + 1] += s1;
-      dw[o + 2] += s2;
-    } else {
-      dw[o] = s0;
-      dw[o + 1] = s1;
-      dw[o + 2] = s2;
-    }
+    storeRowTaps(dw, dwOff + 3 * p, s0, s1, s2, accumulate);
   }
 }

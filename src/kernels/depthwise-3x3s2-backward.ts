@@ -18,6 +18,8 @@
  * per step (the window of column j + 1 starts where column j's ends), float64 sums in locals.
  */
 
+import { storeRowTaps } from './depthwise-3x3s1-backward.js';
+
 let paddedOutput = new Float32Array(256);
 let staging = new Float32Array(256);
 
@@ -242,15 +244,6 @@ export function depthwise3x3s2GradWeight(
         if (c + 2 < W) s2 += v * x[xRow + 2 * j + 2]!;
       }
     }
-    const o = dwOff + 3 * p;
-    if (accumulate) {
-      dw[o] += s0;
-      dw[o + 1] += s1;
-      dw[o + 2] += s2;
-    } else {
-      dw[o] = s0;
-      dw[o + 1] = s1;
-      dw[o + 2] = s2;
-    }
+    storeRowTaps(dw, dwOff + 3 * p, s0, s1, s2, accumulate);
   }
 }

@@ -133,6 +133,15 @@ export function checkGradientOuts(
   return checked;
 }
 
+/** Throws a TypeError when an out is given for a gradient that `needs` turns off. */
+export function checkOutsNeeded(outs: readonly (Tensor | null)[], needs: { input: boolean; weight: boolean; bias: boolean }): void {
+  const needed = [needs.input, needs.weight, needs.bias];
+  const names = ['input', 'weight', 'bias'];
+  for (let i = 0; i < 3; i++) {
+    if (outs[i] !== null && !needed[i]) throw new TypeError(`grad${names[i]![0]!.toUpperCase()}${names[i]!.slice(1)}Out was given but needs.${names[i]} is false`);
+  }
+}
+
 /** Validates a whole backward call (see Conv2dBackwardOptions). */
 export function validateConv2dBackward(
   gradOutput: unknown, input: unknown, weight: unknown, options: Conv2dBackwardOptions | undefined, fn = 'conv2dBackward',
@@ -164,9 +173,7 @@ export function validateConv2dBackward(
     [callerData(gradOutput), callerData(input), callerData(weight)],
     ['gradOutput', 'input', 'weight'],
   );
-  const unneeded = ([['gradInputOut', opts.gradInputOut, needs.input, 'input'], ['gradWeightOut', opts.gradWeightOut, needs.weight, 'weight'], ['gradBiasOut', opts.gradBiasOut, needs.bias, 'bias']] as const)
-    .find(([, out, needed]) => out !== undefined && out !== null && !needed);
-  if (unneeded) throw new TypeError(`${unneeded[0]} was given but needs.${unneeded[3]} is false`);
+  checkOutsNeeded([gradInputOut!, gradWeightOut!, gradBiasOut!], needs);
   return {
     geometry, gradOutput: dy, input: x, weight: w,
     needsInput: needs.input, needsWeight: needs.weight, needsBias: needs.bias,
