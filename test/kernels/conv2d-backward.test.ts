@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { conv2dBackward, conv2dGeometry, referenceConv2dBackward } from '../../src/index.js';
 import type { Conv2dBackwardOptions, PaddingMode, Padding, Tensor } from '../../src/index.js';
 import { referenceConvolve } from '../../src/kernels/reference.js';
-import { expectBitwiseEqual, expectClose, randomTensor, rng } from '../helpers.js';
+import { countTypedArrays, expectBitwiseEqual, expectClose, randomTensor, rng } from '../helpers.js';
 
 interface Config {
   x: number[];
@@ -229,5 +229,38 @@ describe('conv2dBackward options', () => {
       /gradOutput.shape must be the forward output's shape \[2, 6, 6, 5\], got \[2, 6, 6, 4\]/,
     );
     expect(() => conv2dBackward(dy, x, w, { ...options, groups: 3 })).toThrow(RangeError);
+  });
+});
+
+describe('conv2dBackward steady state', () => {
+  it('allocates no typed arrays with preallocated outputs (every path, both tiers)', () => {
+    const random = rng(21);
+    const cases: [number[], number[], Conv2dBackwardOptions][] = [
+      [[2, 8, 9, 9], [8, 1, 3, 3], { groups: 8, padding: 1 }],
+      [[2, 8, 9, 9], [16, 1, 3, 3], { groups: 8, padding: 1, stride: 2 }],
+      [[2, 8, 9, 9], [8, 1, 5, 5], { groups: 8, padding: 2 }],
+      [[2, 8, 9, 9], [12, 8, 1, 1], {}],
+      [[2, 8, 9, 9], [12, 4, 1, 1], { stride: 2, groups: 2 }],
+      [[2, 8, 9, 9], [12, 8, 3, 3], { padding: 1 }],
+      [[2, 8, 9, 9], [12, 8, 3, 3], { padding: 1, stride: 2, paddingMode: 'reflect' }],
+    ];
+    for (const backend of ['wasm', 'js'] as const) {
+      for (const [xs, ws, options] of cases) {
+        const x = randomTensor(xs, random);
+        const w = randomTensor(ws, random);
+        const dy = randomTensor(conv2dGeometry(xs, ws, options).outputShape, random);
+        const outs = {
+          gradInputOut: { shape: xs, data: new Float32Array(x.data.length) },
+          gradWeightOut: { shape: ws, data: new Float32Array(w.data.length) },
+          gradBiasOut: { shape: [ws[0]!], data: new Float32Array(ws[0]!) },
+        };
+        const call = (): void => {
+          conv2dBackward(dy, x, w, { ...options, ...outs, backend });
+          conv2dBackward(dy, x, w, { ...options, ...outs, backend, accumulate: true });
+        };
+        call();
+        expect(countTypedArrays(call), `${backend} x=[${xs}] w=[${ws}] ${JSON.stringify(options)}`).toBe(0);
+      }
+    }
   });
 });
