@@ -27,7 +27,7 @@ const rootDir = path.dirname(benchDir);
 // Options
 
 function parseArgs(argv) {
-  const opts = { filter: null, quick: false, peers: true, threads: true, backward: true, tiers: true, save: false, rounds: null };
+  const opts = { filter: null, quick: false, peers: true, threads: true, backward: true, tiers: true, train: true, save: false, rounds: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quick') opts.quick = true;
@@ -35,6 +35,7 @@ function parseArgs(argv) {
     else if (arg === '--no-threads') opts.threads = false;
     else if (arg === '--no-backward') opts.backward = false;
     else if (arg === '--no-tiers') opts.tiers = false;
+    else if (arg === '--no-train') opts.train = false;
     else if (arg === '--save') opts.save = true;
     else if (arg === '--filter' || arg.startsWith('--filter=')) {
       const value = arg === '--filter' ? argv[++i] : arg.slice('--filter='.length);
@@ -51,7 +52,7 @@ function parseArgs(argv) {
 }
 
 function usage(problem) {
-  const text = `usage: node bench/run.mjs [--filter name[,name…]] [--quick] [--no-peers] [--no-threads] [--no-backward] [--no-tiers] [--rounds n] [--save]
+  const text = `usage: node bench/run.mjs [--filter name[,name…]] [--quick] [--no-peers] [--no-threads] [--no-backward] [--no-tiers] [--no-train] [--rounds n] [--save]
   --filter   only workloads whose name contains one of the given strings
              (${WORKLOADS.map((w) => w.name).join(', ')})
   --quick    one short round per engine (well under a minute); for a smoke test, not for figures
@@ -59,6 +60,7 @@ function usage(problem) {
   --no-threads skip the threads table (1 thread vs the worker pool with 2 threads and all cores)
   --no-backward skip the backward table (conv2dBackward vs forward and vs TensorFlow.js cpu's gradients, bench/backward.mjs)
   --no-tiers skip the tiers table (wasm and JS tiers beside TensorFlow.js cpu and wasm, bench/tiers.mjs)
+  --no-train skip the training table (a MobileNetV1 training step vs TensorFlow.js cpu's, bench/train.mjs)
   --rounds   interleaved timing rounds per workload (default 5, 1 with --quick)
   --save     write bench/results/latest.{json,md} even for a partial run`;
   if (problem) {
@@ -460,6 +462,7 @@ async function main() {
   if (opts.threads) await threadsTable(partial && !opts.save);
   if (opts.backward) await backwardTable(partial && !opts.save);
   if (opts.tiers) await tiersTable(partial && !opts.save);
+  if (opts.train) await trainTable(partial && !opts.save);
 }
 
 /** The tiers dimension (bench/tiers.mjs): the wasm and JS tiers beside TensorFlow.js cpu and wasm. */
@@ -468,6 +471,15 @@ async function tiersTable(partial) {
   const { runTiersBench } = await import('./tiers.mjs');
   const args = [...(opts.filter ? ['--filter', opts.filter.join(',')] : []), ...(opts.quick ? ['--quick'] : []), ...(opts.peers ? [] : ['--no-peers'])];
   await runTiersBench(partial ? args : [...args, '--save']);
+}
+
+/** The training dimension (bench/train.mjs): one MobileNetV1 training step vs TensorFlow.js cpu's. */
+async function trainTable(partial) {
+  log(`${elapsed()} training table: a MobileNetV1 training step vs its forward and TensorFlow.js cpu's step (bench/train.mjs)`);
+  const { runTrainBench } = await import('./train.mjs');
+  const args = [...(opts.quick ? ['--steps', '2'] : []), ...(opts.peers ? [] : ['--no-peers']), ...(partial ? [] : ['--save'])];
+  const { markdown } = await runTrainBench(args);
+  console.log(`\n${markdown}\n`);
 }
 
 /** The backward dimension (bench/backward.mjs): gradients vs the forward and vs TensorFlow.js cpu. */
