@@ -27,7 +27,7 @@ const rootDir = path.dirname(benchDir);
 // Options
 
 function parseArgs(argv) {
-  const opts = { filter: null, quick: false, peers: true, threads: true, backward: true, tiers: true, train: true, save: false, rounds: null };
+  const opts = { filter: null, quick: false, peers: true, threads: true, backward: true, tiers: true, train: true, models: true, save: false, rounds: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quick') opts.quick = true;
@@ -36,6 +36,7 @@ function parseArgs(argv) {
     else if (arg === '--no-backward') opts.backward = false;
     else if (arg === '--no-tiers') opts.tiers = false;
     else if (arg === '--no-train') opts.train = false;
+    else if (arg === '--no-models') opts.models = false;
     else if (arg === '--save') opts.save = true;
     else if (arg === '--filter' || arg.startsWith('--filter=')) {
       const value = arg === '--filter' ? argv[++i] : arg.slice('--filter='.length);
@@ -52,7 +53,7 @@ function parseArgs(argv) {
 }
 
 function usage(problem) {
-  const text = `usage: node bench/run.mjs [--filter name[,name…]] [--quick] [--no-peers] [--no-threads] [--no-backward] [--no-tiers] [--no-train] [--rounds n] [--save]
+  const text = `usage: node bench/run.mjs [--filter name[,name…]] [--quick] [--no-peers] [--no-threads] [--no-backward] [--no-tiers] [--no-train] [--no-models] [--rounds n] [--save]
   --filter   only workloads whose name contains one of the given strings
              (${WORKLOADS.map((w) => w.name).join(', ')})
   --quick    one short round per engine (well under a minute); for a smoke test, not for figures
@@ -61,6 +62,7 @@ function usage(problem) {
   --no-backward skip the backward table (conv2dBackward vs forward and vs TensorFlow.js cpu's gradients, bench/backward.mjs)
   --no-tiers skip the tiers table (wasm and JS tiers beside TensorFlow.js cpu and wasm, bench/tiers.mjs)
   --no-train skip the training table (a MobileNetV1 training step vs TensorFlow.js cpu's, bench/train.mjs)
+  --no-models skip the models table (the compiled zoo at 224x224 on both tiers, MobileNetV2 beside TensorFlow.js, bench/models.mjs)
   --rounds   interleaved timing rounds per workload (default 5, 1 with --quick)
   --save     write bench/results/latest.{json,md} even for a partial run`;
   if (problem) {
@@ -463,6 +465,16 @@ async function main() {
   if (opts.backward) await backwardTable(partial && !opts.save);
   if (opts.tiers) await tiersTable(partial && !opts.save);
   if (opts.train) await trainTable(partial && !opts.save);
+  if (opts.models) await modelsTable(partial && !opts.save);
+}
+
+/** The models dimension (bench/models.mjs): the compiled zoo on both tiers, MobileNetV2 beside TensorFlow.js. */
+async function modelsTable(partial) {
+  log(`${elapsed()} models table: the compiled zoo at 224x224 (bench/models.mjs)`);
+  const { runModelsBench } = await import('./models.mjs');
+  const args = [...(opts.quick ? ['--quick'] : []), ...(opts.peers ? [] : ['--no-peers'])];
+  const { markdown } = await runModelsBench(partial ? args : [...args, '--save']);
+  console.log(`\n${markdown}\n`);
 }
 
 /** The tiers dimension (bench/tiers.mjs): the wasm and JS tiers beside TensorFlow.js cpu and wasm. */
