@@ -2,6 +2,7 @@
  * Plain-text rendering of the analysis results: exact integers with thousands separators, short
  * forms (462.4M) only next to them, and aligned tables in the spirit of torchinfo and Keras.
  */
+import type { ModelComparisonRow } from './models.js';
 import type { SeparableComparison, SeparableTimings, VariantName } from './compare.js';
 import type { ModelProfile } from './profile.js';
 import type { ModelSummary } from './summary.js';
@@ -222,4 +223,19 @@ export function formatProfile(p: ModelProfile): string {
     );
   }
   return lines.join('\n');
+}
+
+/** The model comparison (compareModels) as a table: params, MACs, separable share, compiled time and GFLOP/s. */
+export function formatModelComparison(rows: readonly ModelComparisonRow[]): string {
+  const timed = rows.some((r) => Number.isFinite(r.compiledMs));
+  const columns: Column[] = [
+    { header: 'Model' }, { header: 'Params', align: 'right' }, { header: 'MACs', align: 'right' }, { header: 'Separable MACs', align: 'right' },
+    ...(timed ? [{ header: 'Compiled', align: 'right' as const }, { header: 'GFLOP/s', align: 'right' as const }] : []),
+  ];
+  const body = rows.map((r) => [
+    r.name, formatInt(r.params), formatInt(r.macs), formatPercent(r.separableShare),
+    ...(timed ? [Number.isFinite(r.compiledMs) ? formatMs(r.compiledMs) : '-', Number.isFinite(r.compiledMs) ? r.gflops.toFixed(2) : '-'] : []),
+  ]);
+  const input = rows.length > 0 ? formatShape(rows[0]!.inputShape) : '';
+  return `Models for input ${input} (separable MACs: depthwise and 1x1 convolutions; compiled = median of model.compile(shape).run)\n${renderTable(columns, body)}`;
 }

@@ -6,6 +6,7 @@
 import type { SeparableComparison, SeparableTimings, VariantName } from './compare.js';
 import type { ModelProfile } from './profile.js';
 import type { ModelSummary } from './summary.js';
+import type { ModelComparisonRow } from './models.js';
 import { formatCompact, formatInt, formatMs, formatPercent, formatShape, runs } from './format.js';
 
 export interface ReportInput {
@@ -14,6 +15,8 @@ export interface ReportInput {
   readonly timings?: SeparableTimings;
   readonly summary?: ModelSummary;
   readonly profile?: ModelProfile;
+  /** The model-comparison page (compareModels rows). */
+  readonly models?: readonly ModelComparisonRow[];
 }
 
 export function escapeHtml(text: string): string {
@@ -131,6 +134,48 @@ function table(headers: readonly string[], rows: readonly (readonly string[])[],
   return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 
+/** The model comparison: a table and bars of MACs (separable part shaded) and, when timed, GFLOP/s. */
+function modelsSection(models: readonly ModelComparisonRow[]): string {
+  const timed = models.some((m) => Number.isFinite(m.compiledMs));
+  const rows = models.map((m) => [
+    m.name, m.modelType, formatInt(m.params), formatInt(m.macs), formatPercent(m.separableShare),
+    ...(timed ? [Number.isFinite(m.compiledMs) ? formatMs(m.compiledMs) : '-', Number.isFinite(m.compiledMs) ? m.gflops.toFixed(2) : '-'] : []),
+  ]);
+  const headers = ['Model', 'Type', 'Params', 'MACs', 'Separable share of MACs', ...(timed ? ['Compiled forward', 'GFLOP/s'] : [])];
+  const maxMacs = Math.max(...models.map((m) => m.macs), 1);
+  const maxGflops = Math.max(...models.map((m) => (Number.isFinite(m.compiledMs) ? m.gflops : 0)), 1e-9);
+  const barWidth = 300;
+  const rowHeight = 22;
+  const bars = models
+    .map((m, i) => {
+      const y = 30 + i * rowHeight;
+      const w = (barWidth * m.macs) / maxMacs;
+      let row =
+        `<text x="0" y="${num(y + 12)}">${escapeHtml(m.name)}</text>` +
+        `<rect x="170" y="${num(y)}" width="${num(w)}" height="14" fill="${COLORS.macs}" fill-opacity="0.35"/>` +
+        `<rect x="170" y="${num(y)}" width="${num(w * m.separableShare)}" height="14" fill="${COLORS.macs}"/>` +
+        `<text x="${num(176 + w)}" y="${num(y + 12)}">${escapeHtml(formatCompact(m.macs))}</text>`;
+      if (timed && Number.isFinite(m.compiledMs)) {
+        const g = (200 * m.gflops) / maxGflops;
+        row += `<rect x="560" y="${num(y)}" width="${num(g)}" height="14" fill="${COLORS.time}"/><text x="${num(566 + g)}" y="${num(y + 12)}">${m.gflops.toFixed(2)}</text>`;
+      }
+      return row;
+    })
+    .join('');
+  const height = 40 + models.length * rowHeight;
+  const chart =
+    `<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="860" height="${height}" role="img" aria-label="MACs and GFLOP/s per model">` +
+    legend([['MACs (dark: separable)', COLORS.macs], ...(timed ? [['GFLOP/s, compiled', COLORS.time] as [string, string]] : [])], 170, 6) +
+    bars +
+    '</svg>';
+  return (
+    `<section id="models"><h2>Model comparison for input ${escapeHtml(formatShape(models[0]!.inputShape))}</h2>` +
+    table(headers, rows, [false, false, true, true, true, true, true]) +
+    `<p class="note">Separable share: MACs of depthwise (groups = Cin) and pointwise (1&#215;1) convolutions over all MACs. ` +
+    `Compiled forward: median time of model.compile(shape).run(x); GFLOP/s = 2 &#215; MACs / time.</p>${chart}</section>`
+  );
+}
+
 const STYLE = `
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 980px; color: #222; padding: 0 1em; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; }
@@ -162,6 +207,7 @@ export function htmlReport(input: ReportInput): string {
         `.</p>${comparisonChart(comparison, timings)}</section>`,
     );
   }
+  if (input.models && input.models.length > 0) sections.push(modelsSection(input.models));
   const s = input.summary ?? input.profile?.summary;
   if (s) {
     const t = s.totals;

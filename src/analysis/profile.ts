@@ -10,10 +10,14 @@
  * convolution's output write.
  */
 import { readBoolean, readOptions } from '../kernels/checks.js';
-import { asTensor, describeValue, type Tensor, type TensorLike } from '../tensor.js';
+import { asTensor, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import type { Module } from '../layers/module.js';
 import { summary, traceLeaves, type LayerKind, type ModelSummary } from './summary.js';
-import { gflops, measure, resolveTimingOptions, type TimingOptions } from './timing.js';
+import { gflops, measure, randomData, resolveTimingOptions, seededRandom, type TimingOptions } from './timing.js';
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
 
 export interface ProfileRow {
   readonly name: string;
@@ -72,15 +76,23 @@ export function profile(model: Module, input: TensorLike, callerOptions: Profile
   const steps = calls.map((call) => call.module.plan(call.inputShape));
   // One untimed pass over every leaf first: leaves of one class share their code, so the first
   // ReLU6 would otherwise pay for compiling what the later ones reuse.
+  // A leaf whose input is not the previous leaf's output (a branch of a residual, squeeze-excitation
+  // or shuffle block) runs on seeded data of its input shape.
+  const inputFor = (i: number, previous: Tensor): Tensor => {
+    const wanted = calls[i]!.inputShape;
+    return sameShape(previous.shape, wanted) ? previous : { shape: wanted.slice(), data: randomData(shapeSize(wanted), seededRandom(i + 1)) };
+  };
   let activation: Tensor = x;
   for (let pass = 0; pass < Math.min(warmup, 1); pass++) {
-    for (const step of steps) activation = step.run(activation);
+    steps.forEach((step, i) => {
+      activation = step.run(inputFor(i, activation));
+    });
   }
   activation = x;
   const times: number[] = [];
   const runCounts: number[] = [];
-  for (const step of steps) {
-    const leafInput = activation;
+  for (const [i, step] of steps.entries()) {
+    const leafInput = inputFor(i, activation);
     let output: Tensor | null = null;
     // Every run computes the same values into the step's buffer, which then feeds the next leaf.
     const run = (): void => {

@@ -12,6 +12,10 @@ import { summary, type ModelSummary } from '../analysis/summary.js';
 import { seededRandom, randomData } from '../analysis/timing.js';
 import { withShapeOnlyParameters } from '../layers/init.js';
 import { mobilenetV1 } from '../layers/mobilenet.js';
+import type { Module } from '../layers/module.js';
+import { efficientnetB0, mnasnet, mobilenetV2, mobilenetV3Large, mobilenetV3Small, shufflenetV2 } from '../layers/models/index.js';
+import { compareModels, type ModelComparisonRow } from '../analysis/models.js';
+import { formatModelComparison } from '../analysis/format.js';
 import { describeFlags, parseFlags, UsageError, type FlagSpecs } from './args.js';
 
 export interface CliIo {
@@ -49,16 +53,45 @@ const COMPARE_FLAGS: FlagSpecs = {
   ...OUTPUT_FLAGS,
 };
 
-const MODELS = ['mobilenet_v1'] as const;
+const MODELS = ['mobilenet_v1', 'mobilenet_v2', 'mobilenet_v3_large', 'mobilenet_v3_small', 'shufflenet_v2', 'mnasnet', 'efficientnet_b0'] as const;
+type ModelName = (typeof MODELS)[number];
+
+/** Models whose --width means something: MobileNetV1's alpha, MobileNetV2's width_mult, ShuffleNetV2's x0_5…x2_0, MNASNet's alpha. */
+const WIDTH_MODELS: readonly ModelName[] = ['mobilenet_v1', 'mobilenet_v2', 'shufflenet_v2', 'mnasnet'];
+
+/** Builds a built-in model; `width` is each family's own multiplier. */
+function buildNamedModel(name: ModelName, width: number, numClasses: number): Module {
+  if (width !== 1 && !WIDTH_MODELS.includes(name)) {
+    throw new UsageError(`--width applies to ${WIDTH_MODELS.join(', ')}; ${name} has one width`);
+  }
+  switch (name) {
+    case 'mobilenet_v1': return mobilenetV1({ widthMultiplier: width, numClasses, seed: 0 });
+    case 'mobilenet_v2': return mobilenetV2({ widthMult: width, numClasses, seed: 0 });
+    case 'mobilenet_v3_large': return mobilenetV3Large({ numClasses, seed: 0 });
+    case 'mobilenet_v3_small': return mobilenetV3Small({ numClasses, seed: 0 });
+    case 'shufflenet_v2': return shufflenetV2({ width: width as 0.5 | 1 | 1.5 | 2, numClasses, seed: 0 });
+    case 'mnasnet': return mnasnet({ alpha: width, numClasses, seed: 0 });
+    case 'efficientnet_b0': return efficientnetB0({ numClasses, seed: 0 });
+  }
+}
 
 const SUMMARY_FLAGS: FlagSpecs = {
   model: { type: 'string', choices: MODELS, default: 'mobilenet_v1', help: `built-in model (${MODELS.join(', ')})` },
   'input-size': { type: 'pair', min: 1, default: [224, 224], help: 'input size H (square) or HxW' },
-  width: { type: 'number', min: 0, exclusiveMin: true, max: 16, default: 1, help: 'width multiplier alpha' },
+  width: { type: 'number', min: 0, exclusiveMin: true, max: 16, default: 1, help: 'width multiplier (mobilenet_v1 alpha, mobilenet_v2 width_mult, shufflenet_v2 0.5/1/1.5/2, mnasnet alpha)' },
   classes: { type: 'int', min: 1, max: 1_000_000, default: 1000, help: 'number of classes' },
   batch: { type: 'int', min: 1, max: 1024, default: 1, help: 'batch size' },
   profile: { type: 'boolean', help: 'also time every layer (median time share vs MAC share)' },
   repeats: { type: 'int', min: 1, max: 1000, default: 3, help: `timed runs per layer with --profile at least, fast ones run until ${PROFILE_MIN_MS} ms (median reported)` },
+  ...OUTPUT_FLAGS,
+};
+
+const ZOO_FLAGS: FlagSpecs = {
+  'input-size': { type: 'pair', min: 1, default: [224, 224], help: 'input size H (square) or HxW' },
+  batch: { type: 'int', min: 1, max: 1024, default: 1, help: 'batch size' },
+  classes: { type: 'int', min: 1, max: 1_000_000, default: 1000, help: 'number of classes' },
+  repeats: { type: 'int', min: 1, max: 1000, default: 3, help: 'timed compiled runs per model at least (median reported)' },
+  'no-timing': { type: 'boolean', help: 'report exact costs only, do not run the models' },
   ...OUTPUT_FLAGS,
 };
 
@@ -70,7 +103,8 @@ const DEMO_FLAGS: FlagSpecs = {
 const COMMANDS: Record<string, { flags: FlagSpecs; summary: string }> = {
   compare: { flags: COMPARE_FLAGS, summary: 'standard vs depthwise-separable convolution: params, MACs, 1/N + 1/k^2, measured time' },
   summary: { flags: SUMMARY_FLAGS, summary: 'per-layer costs of a built-in model with exact totals (and, with --profile, measured times)' },
-  demo: { flags: DEMO_FLAGS, summary: 'the comparison for 128->128 3x3 56x56, the MobileNetV1 summary and its per-layer profile' },
+  zoo: { flags: ZOO_FLAGS, summary: 'every built-in model side by side: params, MACs, separable share of MACs, compiled time and GFLOP/s' },
+  demo: { flags: DEMO_FLAGS, summary: 'the comparison for 128->128 3x3 56x56, the MobileNetV1 summary and its per-layer profile, the zoo\'s costs side by side' },
 };
 
 const CONVENTIONS =
@@ -156,8 +190,8 @@ function addComparison(out: Emitted, comparison: SeparableComparison, timings: S
   out.report = { ...out.report, comparison, timings };
 }
 
-function buildModel(flags: Record<string, unknown>): ReturnType<typeof mobilenetV1> {
-  return mobilenetV1({ widthMultiplier: flags.width as number, numClasses: flags.classes as number, seed: 0 });
+function buildModel(flags: Record<string, unknown>): Module {
+  return buildNamedModel(flags.model as ModelName, flags.width as number, flags.classes as number);
 }
 
 function inputShapeOf(flags: Record<string, unknown>): number[] {
@@ -171,7 +205,7 @@ function addSummary(out: Emitted, s: ModelSummary): void {
   out.report = { ...out.report, summary: s };
 }
 
-function addProfile(out: Emitted, model: ReturnType<typeof mobilenetV1>, inputShape: number[], repeats: number): void {
+function addProfile(out: Emitted, model: Module, inputShape: number[], repeats: number): void {
   const size = inputShape.reduce((a, b) => a * b, 1);
   const input = { shape: inputShape, data: randomData(size, seededRandom(2)) };
   const p = profile(model, input, { repeats, warmup: 1, minTimeMs: PROFILE_MIN_MS });
@@ -187,6 +221,26 @@ function runSummary(flags: Record<string, unknown>, out: Emitted): void {
   if (flags.profile) addProfile(out, buildModel(flags), inputShape, flags.repeats as number);
 }
 
+function addModels(out: Emitted, rows: ModelComparisonRow[]): void {
+  out.text.push(formatModelComparison(rows));
+  out.data.models = rows;
+  out.report = { ...out.report, models: rows };
+}
+
+function zooRows(inputShape: number[], numClasses: number, timing: false | { repeats: number }): ModelComparisonRow[] {
+  const build = (name: ModelName): Module => (timing === false ? withShapeOnlyParameters(() => buildNamedModel(name, 1, numClasses)) : buildNamedModel(name, 1, numClasses));
+  const models = MODELS.map((name) => [name, build(name)] as const);
+  // The costs first, from shapes: an input size the networks cannot take is a usage error.
+  const costs = fromFlags(() => compareModels(models, inputShape, { timing: false }));
+  if (timing === false) return costs;
+  return compareModels(models, inputShape, { timing: { repeats: timing.repeats, warmup: 1, minTimeMs: PROFILE_MIN_MS } });
+}
+
+function runZoo(flags: Record<string, unknown>, out: Emitted): void {
+  const inputShape = inputShapeOf(flags);
+  addModels(out, zooRows(inputShape, flags.classes as number, flags['no-timing'] ? false : { repeats: flags.repeats as number }));
+}
+
 function runDemo(flags: Record<string, unknown>, out: Emitted): void {
   const repeats = flags.repeats as number;
   const comparison = compareSeparable({ inChannels: 128, outChannels: 128, kernelSize: 3, height: 56, width: 56 });
@@ -195,17 +249,20 @@ function runDemo(flags: Record<string, unknown>, out: Emitted): void {
   const inputShape = [1, 3, 224, 224];
   addSummary(out, summary(model, inputShape));
   addProfile(out, model, inputShape, repeats);
+  addModels(out, zooRows(inputShape, 1000, false));
 }
 
 const RUNNERS: Record<string, (flags: Record<string, unknown>, out: Emitted) => void> = {
   compare: runCompare,
   summary: runSummary,
+  zoo: runZoo,
   demo: runDemo,
 };
 
 const TITLES: Record<string, string> = {
   compare: 'sepconv: standard vs depthwise-separable convolution',
   summary: 'sepconv: model summary',
+  zoo: 'sepconv: the model zoo side by side',
   demo: 'sepconv demo: separable convolution costs and MobileNetV1',
 };
 
