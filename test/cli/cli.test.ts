@@ -142,7 +142,7 @@ describe('sepconv help and bad command lines', () => {
     [['compare', '--html'], /--html needs a value/],
     [['compare', '--html', ''], /--html must not be empty/],
     [['compare', '--kernel', '9', '--size', '4', '--padding', '0', '--no-timing'], /output size must be at least 1x1/],
-    [['summary', '--model', 'resnet50'], /--model must be one of mobilenet_v1, got "resnet50"/],
+    [['summary', '--model', 'resnet50'], /--model must be one of mobilenet_v1, mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small, shufflenet_v2, mnasnet, efficientnet_b0, got "resnet50"/],
     [['summary', '--width', '0'], /--width must be a number > 0 and <= 16, got "0"/],
     [['summary', '--width', 'abc'], /--width must be a number/],
     [['summary', '--width', '1e400'], /--width must be a number/],
