@@ -190,10 +190,15 @@ export async function runModelsBench(argv = []) {
     const s = sep.summary(model, INPUT);
     const separableMacs = s.rows.filter((r) => r.kind === 'conv' && (r.type === 'Conv2d') && isSeparablePart(model, r.name)).reduce((a, r) => a + r.macs, 0);
     const engines = [];
+    // Each tier as built (BatchNorm a separate in-place pass, fused with a following ReLU/ReLU6)
+    // and with BatchNorm folded into the convolutions (foldBatchNorm), as the TensorFlow.js graph has it.
+    const foldedModel = sep.foldBatchNorm(model);
     for (const tier of ['js', 'wasm']) {
       await sep.setBackend(tier);
-      const compiled = model.compile(INPUT);
-      engines.push({ name: tier, tier, run: () => compiled.run(input), output: () => Float32Array.from(compiled.run(input).data) });
+      for (const [suffix, m] of [['', model], [' folded', foldedModel]]) {
+        const compiled = m.compile(INPUT);
+        engines.push({ name: `${tier}${suffix}`, tier, run: () => compiled.run(input), output: () => Float32Array.from(compiled.run(input).data) });
+      }
     }
     if (tf && name === 'mobilenet_v2') {
       for (const backend of ['cpu', 'wasm']) {
@@ -238,7 +243,9 @@ export async function runModelsBench(argv = []) {
     console.log(`${name.padEnd(19)} ` + engines.map((e) => {
       const r = row.engines[e.name];
       return `${e.name} ${r.medianMs.toFixed(1)}ms ${r.gflops.toFixed(2)} GFLOP/s`;
-    }).join(' · ') + (peers.length ? ` · js = ${(row.engines['tfjs-cpu'].medianMs / row.engines.js.medianMs).toFixed(2)}× tfjs-cpu, wasm = ${(row.engines['tfjs-wasm'].medianMs / row.engines.wasm.medianMs).toFixed(2)}× tfjs-wasm` : ''));
+    }).join(' · ') + (peers.length
+      ? ` · js folded = ${(row.engines['tfjs-cpu'].medianMs / row.engines['js folded'].medianMs).toFixed(2)}× tfjs-cpu, wasm folded = ${(row.engines['tfjs-wasm'].medianMs / row.engines['wasm folded'].medianMs).toFixed(2)}× tfjs-wasm`
+      : ''));
   }
   await sep.setBackend('auto');
   const markdown = toMarkdown(results);
@@ -263,13 +270,14 @@ function isSeparablePart(model, name) {
 
 function toMarkdown(results) {
   const lines = [
-    '| model | params | MACs | separable share | js ms | js GFLOP/s | wasm ms | wasm GFLOP/s | tfjs-cpu ms | tfjs-wasm ms |',
+    '| model | params | MACs | separable share | js ms | js folded ms (GFLOP/s) | wasm ms | wasm folded ms (GFLOP/s) | tfjs-cpu ms | tfjs-wasm ms |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of results) {
     const e = r.engines;
-    const cell = (k, f) => (e[k] ? f(e[k]) : '–');
-    lines.push(`| ${r.name} | ${r.params.toLocaleString('en-US')} | ${r.macs.toLocaleString('en-US')} | ${(100 * r.separableMacShare).toFixed(1)}% | ${cell('js', (x) => x.medianMs.toFixed(1))} | ${cell('js', (x) => x.gflops.toFixed(2))} | ${cell('wasm', (x) => x.medianMs.toFixed(1))} | ${cell('wasm', (x) => x.gflops.toFixed(2))} | ${cell('tfjs-cpu', (x) => x.medianMs.toFixed(1))} | ${cell('tfjs-wasm', (x) => x.medianMs.toFixed(1))} |`);
+    const ms = (k) => (e[k] ? e[k].medianMs.toFixed(1) : '–');
+    const withRate = (k) => (e[k] ? `${e[k].medianMs.toFixed(1)} (${e[k].gflops.toFixed(2)})` : '–');
+    lines.push(`| ${r.name} | ${r.params.toLocaleString('en-US')} | ${r.macs.toLocaleString('en-US')} | ${(100 * r.separableMacShare).toFixed(1)}% | ${ms('js')} | ${withRate('js folded')} | ${ms('wasm')} | ${withRate('wasm folded')} | ${ms('tfjs-cpu')} | ${ms('tfjs-wasm')} |`);
   }
   return lines.join('\n');
 }

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  efficientnetB0, mnasnet, mobilenetV2, mobilenetV3Large, mobilenetV3Small, shufflenetV2, loadSafetensors, summary, isInt64Tensor,
+  efficientnetB0, mnasnet, mobilenetV2, mobilenetV3Large, mobilenetV3Small, shufflenetV2, loadSafetensors, summary, isInt64Tensor, foldBatchNorm,
   type Module, type Tensor,
 } from '../../src/index.js';
 import { withShapeOnlyParameters } from '../../src/layers/init.js';
@@ -99,6 +99,7 @@ describe('zoo logits match torchvision (float64) with hashed weights at an odd i
       const compiled = model.compile(fixture.logits.input);
       expectLogitsClose(compiled.run(input), m.logits, `${m.name} compiled`);
       expectLogitsClose(compiled.run(input), m.logits, `${m.name} compiled, second run`);
+      expectLogitsClose(foldBatchNorm(model).compile(fixture.logits.input).run(input), m.logits, `${m.name} BatchNorm folded, compiled`);
     });
   }
 });
