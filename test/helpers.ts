@@ -272,3 +272,25 @@ export function loadGoldenCases(): GoldenCase[] {
 export function loadGoldenTensor(entry: { shape: number[]; file: string }): Tensor {
   return { shape: entry.shape, data: readFloat32(resolve(GOLDEN_DIR, entry.file)) };
 }
+
+/** A tensor file entry of a golden manifest: shape and file name within the set's folder. */
+export interface GoldenEntry {
+  shape: number[];
+  file: string;
+}
+
+/**
+ * A golden set's folder and cases (`../shared/golden/<set>/manifest.json`); throws, failing the
+ * suite rather than skipping it, when the folder is missing.
+ */
+export function loadGoldenSet<T>(set: string): { dir: string; cases: T[] } {
+  const dir = resolve(SHARED_DIR, 'golden', set);
+  const path = resolve(dir, 'manifest.json');
+  if (!existsSync(path)) throw new Error(`golden data not found at ${dir}; the repository expects ../shared beside it`);
+  return { dir, cases: (JSON.parse(readFileSync(path, 'utf8')) as { cases: T[] }).cases };
+}
+
+/** The tensor `entry` of the golden folder `dir`. */
+export function loadGoldenEntry(dir: string, entry: GoldenEntry): Tensor {
+  return { shape: entry.shape, data: readFloat32(resolve(dir, entry.file)) };
+}

@@ -33,6 +33,26 @@ export interface BatchNorm2dOptions {
   trackRunningStats?: boolean;
 }
 
+/** The mean of channel `ch` of an NCHW batch (float64 sum over N, H and W). */
+function channelMean(x: Float32Array, batch: number, c: number, plane: number, ch: number): number {
+  let sum = 0;
+  for (let n = 0; n < batch; n++) {
+    const start = (n * c + ch) * plane;
+    for (let i = start; i < start + plane; i++) sum += x[i]!;
+  }
+  return sum / (batch * plane);
+}
+
+/** Σ (x − mean)² over channel `ch` (the two-pass variance's numerator). */
+function channelSquares(x: Float32Array, batch: number, c: number, plane: number, ch: number, mean: number): number {
+  let squares = 0;
+  for (let n = 0; n < batch; n++) {
+    const start = (n * c + ch) * plane;
+    for (let i = start; i < start + plane; i++) squares += (x[i]! - mean) ** 2;
+  }
+  return squares;
+}
+
 /** Formats a small number as Python does (`1e-05`), so reprs match PyTorch's. */
 function pythonFloat(v: number): string {
   if (v !== 0 && Math.abs(v) < 1e-4) return v.toExponential().replace(/e([+-])(\d)$/, 'e$10$2');
@@ -137,21 +157,10 @@ export class BatchNorm2d extends Module implements InPlaceCapable, FusableModule
     }
     const mean = new Float64Array(c);
     const variance = new Float64Array(c);
-    const data = x.data;
     for (let ch = 0; ch < c; ch++) {
-      let sum = 0;
-      for (let n = 0; n < batch; n++) {
-        const start = (n * c + ch) * plane;
-        for (let i = start; i < start + plane; i++) sum += data[i]!;
-      }
-      const m = sum / count;
-      let squares = 0;
-      for (let n = 0; n < batch; n++) {
-        const start = (n * c + ch) * plane;
-        for (let i = start; i < start + plane; i++) squares += (data[i]! - m) ** 2;
-      }
+      const m = channelMean(x.data, batch, c, plane, ch);
       mean[ch] = m;
-      variance[ch] = squares / count;
+      variance[ch] = channelSquares(x.data, batch, c, plane, ch, m) / count;
     }
     return this.affineFor(mean, variance);
   }
@@ -237,17 +246,8 @@ export class BatchNorm2d extends Module implements InPlaceCapable, FusableModule
     }
     const act = activation === undefined ? ACT_NONE : activationCode(activation);
     for (let ch = 0; ch < c; ch++) {
-      let sum = 0;
-      for (let n = 0; n < batch; n++) {
-        const start = (n * c + ch) * plane;
-        for (let i = start; i < start + plane; i++) sum += x[i]!;
-      }
-      const mean = sum / count;
-      let squares = 0;
-      for (let n = 0; n < batch; n++) {
-        const start = (n * c + ch) * plane;
-        for (let i = start; i < start + plane; i++) squares += (x[i]! - mean) ** 2;
-      }
+      const mean = channelMean(x, batch, c, plane, ch);
+      const squares = channelSquares(x, batch, c, plane, ch, mean);
       const variance = squares / count;
       const inv = 1 / Math.sqrt(variance + this.eps);
       invStd[ch] = inv;

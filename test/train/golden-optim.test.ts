@@ -3,54 +3,41 @@
  * (cross-entropy with reductions and label smoothing, MSE) and ../shared/golden/optimizer (SGD,
  * Adam, AdamW, four steps each). The suites fail when a folder is missing.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { crossEntropy, mseLoss } from '../../src/train/loss.js';
 import { SGD } from '../../src/train/optim/sgd.js';
 import { Adam, AdamW } from '../../src/train/optim/adam.js';
 import { Parameter } from '../../src/layers/parameter.js';
-import type { Tensor } from '../../src/tensor.js';
-import { expectClose, readFloat32, SHARED_DIR } from '../helpers.js';
+import { expectClose, loadGoldenEntry, loadGoldenSet, type GoldenEntry } from '../helpers.js';
 
-interface Entry { shape: number[]; file: string }
-
-function manifest<T>(set: string): { dir: string; cases: T[] } {
-  const dir = resolve(SHARED_DIR, 'golden', set);
-  const path = resolve(dir, 'manifest.json');
-  if (!existsSync(path)) throw new Error(`golden data not found at ${dir}; the repository expects ../shared beside it`);
-  return { dir, cases: (JSON.parse(readFileSync(path, 'utf8')) as { cases: T[] }).cases };
-}
-
-const load = (dir: string, e: Entry): Tensor => ({ shape: e.shape, data: readFloat32(resolve(dir, e.file)) });
 
 interface LossCase {
   name: string;
   kind: 'crossEntropy' | 'mse';
   reduction: 'mean' | 'sum' | 'none';
   labelSmoothing?: number;
-  logits?: Entry;
-  target: number[] | Entry;
-  input?: Entry;
-  loss: Entry;
-  gradLoss?: Entry;
-  gradLogits?: Entry;
-  gradInput?: Entry;
+  logits?: GoldenEntry;
+  target: number[] | GoldenEntry;
+  input?: GoldenEntry;
+  loss: GoldenEntry;
+  gradLoss?: GoldenEntry;
+  gradLogits?: GoldenEntry;
+  gradInput?: GoldenEntry;
 }
 
 describe('losses against PyTorch (golden loss)', () => {
-  const { dir, cases } = manifest<LossCase>('loss');
+  const { dir, cases } = loadGoldenSet<LossCase>('loss');
   it('has the 18 cases', () => expect(cases.length).toBe(18));
   for (const c of cases) {
     it(c.name, () => {
-      const gradLoss = c.gradLoss ? load(dir, c.gradLoss).data : undefined;
+      const gradLoss = c.gradLoss ? loadGoldenEntry(dir, c.gradLoss).data : undefined;
       const upstream = gradLoss === undefined ? undefined : c.reduction === 'none' ? gradLoss : gradLoss[0]!;
       const result = c.kind === 'crossEntropy'
-        ? crossEntropy(load(dir, c.logits!), c.target as number[], { reduction: c.reduction, labelSmoothing: c.labelSmoothing!, gradLoss: upstream })
-        : mseLoss(load(dir, c.input!), load(dir, c.target as Entry), { reduction: c.reduction, gradLoss: upstream });
+        ? crossEntropy(loadGoldenEntry(dir, c.logits!), c.target as number[], { reduction: c.reduction, labelSmoothing: c.labelSmoothing!, gradLoss: upstream })
+        : mseLoss(loadGoldenEntry(dir, c.input!), loadGoldenEntry(dir, c.target as GoldenEntry), { reduction: c.reduction, gradLoss: upstream });
       const loss = typeof result.loss === 'number' ? new Float32Array([result.loss]) : result.loss;
-      expectClose({ shape: c.loss.shape, data: loss }, load(dir, c.loss), 1e-4, 'loss');
-      expectClose(result.gradient, load(dir, (c.gradLogits ?? c.gradInput)!), 1e-4, 'gradient');
+      expectClose({ shape: c.loss.shape, data: loss }, loadGoldenEntry(dir, c.loss), 1e-4, 'loss');
+      expectClose(result.gradient, loadGoldenEntry(dir, (c.gradLogits ?? c.gradInput)!), 1e-4, 'gradient');
     });
   }
 });
@@ -66,24 +53,24 @@ interface OptimizerCase {
   betas?: [number, number];
   eps?: number;
   amsgrad?: boolean;
-  param0: Entry;
-  steps: { grad: Entry; param: Entry }[];
+  param0: GoldenEntry;
+  steps: { grad: GoldenEntry; param: GoldenEntry }[];
 }
 
 describe('optimizers against PyTorch (golden optimizer)', () => {
-  const { dir, cases } = manifest<OptimizerCase>('optimizer');
+  const { dir, cases } = loadGoldenSet<OptimizerCase>('optimizer');
   it('has the 15 cases', () => expect(cases.length).toBe(15));
   for (const c of cases) {
     it(c.name, () => {
-      const p = new Parameter(c.param0.shape, load(dir, c.param0).data.slice());
+      const p = new Parameter(c.param0.shape, loadGoldenEntry(dir, c.param0).data.slice());
       const opt = c.kind === 'sgd'
         ? new SGD([p], { lr: c.lr, momentum: c.momentum!, dampening: c.dampening!, weightDecay: c.weightDecay, nesterov: c.nesterov! })
         : new (c.kind === 'adam' ? Adam : AdamW)([p], { lr: c.lr, betas: c.betas!, eps: c.eps!, weightDecay: c.weightDecay, amsgrad: c.amsgrad! });
       c.steps.forEach((s, t) => {
         opt.zeroGrad();
-        p.grad.set(load(dir, s.grad).data);
+        p.grad.set(loadGoldenEntry(dir, s.grad).data);
         opt.step();
-        expectClose(p, load(dir, s.param), 1e-5, `param after step ${t + 1}`);
+        expectClose(p, loadGoldenEntry(dir, s.param), 1e-5, `param after step ${t + 1}`);
       });
     });
   }
@@ -91,11 +78,11 @@ describe('optimizers against PyTorch (golden optimizer)', () => {
   it('a saved state resumes the same trajectory (stateDict / loadStateDict)', () => {
     const c = cases.find((x) => x.kind === 'adamw' && x.amsgrad)!;
     const make = (): [Parameter, AdamW] => {
-      const p = new Parameter(c.param0.shape, load(dir, c.param0).data.slice());
+      const p = new Parameter(c.param0.shape, loadGoldenEntry(dir, c.param0).data.slice());
       return [p, new AdamW([p], { lr: c.lr, betas: c.betas!, eps: c.eps!, weightDecay: c.weightDecay, amsgrad: true })];
     };
     const [p, opt] = make();
-    const grads = c.steps.map((s) => load(dir, s.grad).data);
+    const grads = c.steps.map((s) => loadGoldenEntry(dir, s.grad).data);
     p.grad.set(grads[0]!);
     opt.step();
     p.grad.set(grads[1]!);
