@@ -168,6 +168,14 @@ export class Hardswish extends ElementwiseModule {
       y[i] = (v * (t < 0 ? 0 : t > 6 ? 6 : t)) / 6;
     }
   }
+
+  /** PyTorch's hardswish_backward: 0 below −3, dy·(x/3 + 1/2) up to 3, dy above. */
+  protected override gradient(x: Float32Array, dy: Float32Array, dx: Float32Array): void {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i]!;
+      dx[i] = v < -3 ? 0 : v <= 3 ? dy[i]! * (v / 3 + 0.5) : dy[i]!;
+    }
+  }
 }
 
 /** `nn.Hardsigmoid`: relu6(x + 3) / 6. NaN passes through. */
@@ -178,12 +186,28 @@ export class Hardsigmoid extends ElementwiseModule {
       y[i] = (t < 0 ? 0 : t > 6 ? 6 : t) / 6;
     }
   }
+
+  /** PyTorch's hardsigmoid_backward: dy/6 strictly inside (−3, 3), else 0. */
+  protected override gradient(x: Float32Array, dy: Float32Array, dx: Float32Array): void {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i]!;
+      dx[i] = v > -3 && v < 3 ? dy[i]! / 6 : 0;
+    }
+  }
 }
 
 /** `nn.Sigmoid`: 1 / (1 + exp(−x)), in float64 then rounded (exact 0 and 1 only where float32 rounds there). */
 export class Sigmoid extends ElementwiseModule {
   protected apply(x: Float32Array, y: Float32Array): void {
     for (let i = 0; i < x.length; i++) y[i] = 1 / (1 + Math.exp(-x[i]!));
+  }
+
+  /** dy·σ(x)·(1 − σ(x)). */
+  protected override gradient(x: Float32Array, dy: Float32Array, dx: Float32Array): void {
+    for (let i = 0; i < x.length; i++) {
+      const s = 1 / (1 + Math.exp(-x[i]!));
+      dx[i] = dy[i]! * s * (1 - s);
+    }
   }
 }
 
@@ -193,6 +217,15 @@ export class SiLU extends ElementwiseModule {
     for (let i = 0; i < x.length; i++) {
       const v = x[i]!;
       y[i] = v / (1 + Math.exp(-v));
+    }
+  }
+
+  /** dy·σ(x)·(1 + x·(1 − σ(x))), PyTorch's silu_backward. */
+  protected override gradient(x: Float32Array, dy: Float32Array, dx: Float32Array): void {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i]!;
+      const s = 1 / (1 + Math.exp(-v));
+      dx[i] = dy[i]! * s * (1 + v * (1 - s));
     }
   }
 }

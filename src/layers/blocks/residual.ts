@@ -5,7 +5,7 @@
  * EfficientNet `block`, MNASNet `layers`. EfficientNet's MBConv passes the body through
  * `stochastic_depth` before the add (the identity in eval mode).
  */
-import { describeValue, type Tensor, type TensorLike } from '../../tensor.js';
+import { asTensor, describeValue, type Tensor, type TensorLike } from '../../tensor.js';
 import { BatchNorm2d, type BatchNorm2dOptions } from '../batchnorm.js';
 import { Conv2d } from '../conv.js';
 import { ReLU, ReLU6, Hardswish, SiLU, Hardsigmoid, Sigmoid } from '../activation.js';
@@ -64,9 +64,22 @@ export abstract class ResidualBlock extends Module implements TracedModule {
     const extra = this.beforeAdd();
     let result = extra === null ? y : extra.forward(y);
     // The body starts with a convolution, so `result` is never the caller's input; guard anyway.
-    if (result.data === input.data) result = { shape: result.shape.slice(), data: result.data.slice() };
+    // In train mode the body's output buffer belongs to its last layer (kept for backward): copy.
+    if (result.data === input.data || this.training) result = { shape: result.shape.slice(), data: result.data.slice() };
     addInto(result.data, input.data);
     return result;
+  }
+
+  /** ∂loss/∂input: the body's gradient, plus gradOutput itself through the residual path. */
+  override backward(gradOutput: TensorLike): Tensor {
+    const dy = asTensor(gradOutput, 'gradOutput');
+    const extra = this.useResConnect ? this.beforeAdd() : null;
+    const dBody = extra === null ? dy : extra.backward(dy);
+    const dx = this.body.backward(dBody);
+    if (!this.useResConnect) return dx;
+    const out = { shape: dx.shape.slice(), data: dx.data.slice() };
+    addInto(out.data, dy.data);
+    return out;
   }
 
   forward(x: TensorLike): Tensor {

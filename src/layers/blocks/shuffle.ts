@@ -5,7 +5,7 @@
  * shuffled with 2 groups. Stride 2: both `branch1` (depthwise 3×3 stride 2, 1×1) and `branch2`
  * see the whole input. Concat and shuffle are one interleaving pass here.
  */
-import { describeValue, type Tensor, type TensorLike } from '../../tensor.js';
+import { asTensor, describeValue, type Tensor, type TensorLike } from '../../tensor.js';
 import { checkShapeElements } from '../../kernels/checks.js';
 import { ReLU } from '../activation.js';
 import { BatchNorm2d } from '../batchnorm.js';
@@ -143,6 +143,46 @@ export class ShuffleInvertedResidual extends Module implements TracedModule {
     if (this.stride === 1) this.combine(input, null, this.branch2.forward(this.secondHalf(input)), out);
     else this.combine(input, this.branch1.forward(input), this.branch2.forward(input), out);
     return { shape, data: out };
+  }
+
+  /**
+   * The interleave run backwards: even output channels go to the untouched half (stride 1) or
+   * branch1, odd ones to branch2; the branches' gradients are added where both saw the input.
+   */
+  override backward(gradOutput: TensorLike): Tensor {
+    const dy = asTensor(gradOutput, 'gradOutput');
+    if (dy.shape.length !== 4 || dy.shape[1] !== this.outChannels) {
+      throw new RangeError(`ShuffleInvertedResidual.backward: gradOutput must be [N, ${this.outChannels}, H, W], got shape ${describeValue(dy.shape)}`);
+    }
+    const [n, , h, w] = dy.shape as [number, number, number, number];
+    const half = this.outChannels / 2;
+    const plane = h * w;
+    const da = new Float32Array(n * half * plane);
+    const db = new Float32Array(n * half * plane);
+    for (let b = 0; b < n; b++) {
+      for (let i = 0; i < half; i++) {
+        const from = (b * 2 * half + 2 * i) * plane;
+        const to = (b * half + i) * plane;
+        da.set(dy.data.subarray(from, from + plane), to);
+        db.set(dy.data.subarray(from + plane, from + 2 * plane), to);
+      }
+    }
+    const shape = [n, half, h, w];
+    const gb = this.branch2.backward({ shape, data: db });
+    if (this.stride === 1) {
+      const [, , ih, iw] = gb.shape as [number, number, number, number];
+      const dx = new Float32Array(n * this.inChannels * ih * iw);
+      const p = ih * iw;
+      for (let b = 0; b < n; b++) {
+        dx.set(da.subarray(b * half * p, (b + 1) * half * p), b * this.inChannels * p);
+        dx.set(gb.data.subarray(b * half * p, (b + 1) * half * p), (b * this.inChannels + half) * p);
+      }
+      return { shape: [n, this.inChannels, ih, iw], data: dx };
+    }
+    const ga = this.branch1.backward({ shape, data: da });
+    const dx = ga.data.slice();
+    for (let i = 0; i < dx.length; i++) dx[i] = dx[i]! + gb.data[i]!;
+    return { shape: ga.shape.slice(), data: dx };
   }
 
   override async forwardAsync(x: TensorLike, options: ForwardAsyncOptions = {}): Promise<Tensor> {

@@ -4,12 +4,12 @@
  * activation — multiplies the input. Children in torchvision's order: `avgpool`, `fc1`, `fc2`,
  * `activation`, `scale_activation` (state-dict keys `fc1.weight`, `fc1.bias`, `fc2.weight`, `fc2.bias`).
  */
-import { describeValue, type Tensor, type TensorLike } from '../../tensor.js';
+import { asTensor, describeValue, type Tensor, type TensorLike } from '../../tensor.js';
 import { checkShapeElements } from '../../kernels/checks.js';
 import { fusedActivationOf } from '../activation.js';
 import { Conv2d } from '../conv.js';
 import type { Generator } from '../init.js';
-import { checkInput, isInPlaceCapable, Module, type InPlaceCapable, type PlanStep } from '../module.js';
+import { checkGradientShape, checkInput, isInPlaceCapable, Module, savedFor, type InPlaceCapable, type PlanStep } from '../module.js';
 import { AdaptiveAvgPool2d } from '../pooling.js';
 import { tracedOutputShape, type ChildCall, type TracedModule } from '../trace.js';
 import { scaleChannels } from './elementwise.js';
@@ -80,9 +80,22 @@ export class SqueezeExcitation extends Module implements TracedModule, InPlaceCa
     return scaleAct.forwardInPlace(fc2.forward(s));
   }
 
+  /** What backward needs from the last train-mode forward: the input and the scale. */
+  private saved: { input: Tensor; scale: Float32Array } | null = null;
+
   private run(x: TensorLike, inPlace: boolean): Tensor {
     const input = checkInput(x, 'SqueezeExcitation', [4], '[N, C, H, W]');
     this.outputShape(input.shape);
+    if (this.training) {
+      // Every child through its own forward, so each keeps what its backward needs; never in place.
+      const { pool, fc1, fc2, act, scaleAct } = this.parts;
+      const scale = scaleAct.forward(fc2.forward(act.forward(fc1.forward(pool.forward(input))))).data.slice();
+      this.saved = { input, scale };
+      const out = new Float32Array(input.data.length);
+      scaleChannels(input.data, scale, out, input.shape[2]! * input.shape[3]!);
+      return { shape: input.shape.slice(), data: out };
+    }
+    this.saved = null;
     const s = this.scale(input);
     const out = inPlace ? input.data : new Float32Array(input.data.length);
     scaleChannels(input.data, s.data, out, input.shape[2]! * input.shape[3]!);
@@ -93,8 +106,33 @@ export class SqueezeExcitation extends Module implements TracedModule, InPlaceCa
     return this.run(x, false);
   }
 
+  /**
+   * y = x·s with s = σ(fc2(δ(fc1(avgpool(x))))) per channel: ∂x = ∂y·s + avgpool'(∂s), where
+   * ∂s[n, c] = Σ over H, W of ∂y·x runs back through the scale branch's children.
+   */
+  override backward(gradOutput: TensorLike): Tensor {
+    const { input, scale } = savedFor(this.saved, this);
+    const dy = asTensor(gradOutput, 'gradOutput');
+    checkGradientShape(dy, input.shape, this);
+    const [n, c, h, w] = input.shape as [number, number, number, number];
+    const plane = h * w;
+    const dScale = new Float32Array(n * c);
+    for (let p = 0; p < n * c; p++) {
+      let sum = 0;
+      for (let i = p * plane; i < (p + 1) * plane; i++) sum += dy.data[i]! * input.data[i]!;
+      dScale[p] = sum;
+    }
+    const { pool, fc1, fc2, act, scaleAct } = this.parts;
+    let g: Tensor = { shape: [n, c, 1, 1], data: dScale };
+    g = pool.backward(fc1.backward(act.backward(fc2.backward(scaleAct.backward(g)))));
+    const dx = new Float32Array(input.data.length);
+    scaleChannels(dy.data, scale, dx, plane);
+    for (let i = 0; i < dx.length; i++) dx[i] = dx[i]! + g.data[i]!;
+    return { shape: input.shape.slice(), data: dx };
+  }
+
   forwardInPlace(x: Tensor): Tensor {
-    return this.run(x, true);
+    return this.run(x, !this.training);
   }
 
   private planInto(inputShape: readonly number[], inPlace: boolean): PlanStep {

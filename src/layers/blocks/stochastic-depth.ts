@@ -19,7 +19,15 @@ export class StochasticDepth extends Module {
   }
 
   forward(x: TensorLike): Tensor {
+    if (this.training && this.p > 0) {
+      throw new TypeError(`StochasticDepth: train mode with p=${this.p} (drop-path) is not implemented; use p = 0 (efficientnetB0({ stochasticDepthProb: 0 })) or eval mode`);
+    }
     return asTensor(x, 'input');
+  }
+
+  /** The identity's gradient (train mode runs only with p = 0). */
+  override backward(gradOutput: TensorLike): Tensor {
+    return asTensor(gradOutput, 'gradOutput');
   }
 
   outputShape(inputShape: readonly number[]): number[] {

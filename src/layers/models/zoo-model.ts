@@ -5,7 +5,7 @@
  * compile plans, shape walks and summaries are all derived.
  */
 import { checkShapeElements } from '../../kernels/checks.js';
-import { describeValue, type Tensor, type TensorLike } from '../../tensor.js';
+import { asTensor, describeValue, type Tensor, type TensorLike } from '../../tensor.js';
 import { checkInput, Module, type ForwardAsyncOptions, type PlanStep } from '../module.js';
 import { tracedOutputShape, type ChildCall, type TracedModule } from '../trace.js';
 
@@ -52,7 +52,9 @@ export abstract class ZooModel extends Module implements TracedModule {
   forward(x: TensorLike): Tensor {
     let y = checkInput(x, this.factoryName, [4], '[N, C, H, W]');
     this.outputShape(y.shape);
+    const shapes: (readonly number[])[] = [];
     for (const stage of this.stages) {
+      shapes.push(y.shape.slice());
       if (stage === 'mean') {
         const out = new Float32Array(y.shape[0]! * y.shape[1]!);
         globalMeanInto(y, out);
@@ -60,7 +62,30 @@ export abstract class ZooModel extends Module implements TracedModule {
       } else if (stage === 'flatten') y = { shape: meanShape(y.shape), data: y.data };
       else y = this.getChild(stage.child).forward(y);
     }
+    this.stageInputs = this.training ? shapes : null;
     return y;
+  }
+
+  /** The input shape of each stage in the last forward, for backward. */
+  private stageInputs: (readonly number[])[] | null = null;
+
+  /** The stages in reverse: children's backward, the mean spread evenly over H·W, flatten reshaped back. */
+  override backward(gradOutput: TensorLike): Tensor {
+    const shapes = this.stageInputs;
+    if (shapes === null) throw new TypeError(`${this.factoryName}.backward: no train-mode forward to differentiate; call train() and forward(x) first`);
+    let g = asTensor(gradOutput, 'gradOutput');
+    for (let i = this.stages.length - 1; i >= 0; i--) {
+      const stage = this.stages[i]!;
+      const shape = shapes[i]!;
+      if (stage === 'flatten') g = { shape: shape.slice(), data: g.data };
+      else if (stage === 'mean') {
+        const plane = shape[2]! * shape[3]!;
+        const dx = new Float32Array(shape[0]! * shape[1]! * plane);
+        for (let p = 0; p < g.data.length; p++) dx.fill(g.data[p]! / plane, p * plane, (p + 1) * plane);
+        g = { shape: shape.slice(), data: dx };
+      } else g = this.getChild(stage.child).backward(g);
+    }
+    return g;
   }
 
   override async forwardAsync(x: TensorLike, options: ForwardAsyncOptions = {}): Promise<Tensor> {
