@@ -6,7 +6,7 @@
  */
 import { checkShapeElements } from '../../kernels/checks.js';
 import { asTensor, describeValue, type Tensor, type TensorLike } from '../../tensor.js';
-import { checkInput, Module, type ForwardAsyncOptions, type PlanStep } from '../module.js';
+import { chainSteps, checkInput, Module, type ForwardAsyncOptions, type PlanStep } from '../module.js';
 import { tracedOutputShape, type ChildCall, type TracedModule } from '../trace.js';
 
 export type Stage = { readonly child: string } | 'mean' | 'flatten';
@@ -26,6 +26,14 @@ export function globalMeanInto(x: Tensor, out: Float32Array): void {
     for (let i = p * plane; i < end; i++) sum += data[i]!;
     out[p] = sum / plane;
   }
+}
+
+/** A functional stage on a new tensor: the global mean, or flatten as a view of the same data. */
+function functionalStage(stage: 'mean' | 'flatten', y: Tensor): Tensor {
+  if (stage === 'flatten') return { shape: meanShape(y.shape), data: y.data };
+  const out = new Float32Array(y.shape[0]! * y.shape[1]!);
+  globalMeanInto(y, out);
+  return { shape: meanShape(y.shape), data: out };
 }
 
 export abstract class ZooModel extends Module implements TracedModule {
@@ -55,12 +63,7 @@ export abstract class ZooModel extends Module implements TracedModule {
     const shapes: (readonly number[])[] = [];
     for (const stage of this.stages) {
       shapes.push(y.shape.slice());
-      if (stage === 'mean') {
-        const out = new Float32Array(y.shape[0]! * y.shape[1]!);
-        globalMeanInto(y, out);
-        y = { shape: meanShape(y.shape), data: out };
-      } else if (stage === 'flatten') y = { shape: meanShape(y.shape), data: y.data };
-      else y = this.getChild(stage.child).forward(y);
+      y = typeof stage === 'string' ? functionalStage(stage, y) : this.getChild(stage.child).forward(y);
     }
     this.stageInputs = this.training ? shapes : null;
     return y;
@@ -92,12 +95,7 @@ export abstract class ZooModel extends Module implements TracedModule {
     let y = checkInput(x, this.factoryName, [4], '[N, C, H, W]');
     this.outputShape(y.shape);
     for (const stage of this.stages) {
-      if (stage === 'mean') {
-        const out = new Float32Array(y.shape[0]! * y.shape[1]!);
-        globalMeanInto(y, out);
-        y = { shape: meanShape(y.shape), data: out };
-      } else if (stage === 'flatten') y = { shape: meanShape(y.shape), data: y.data };
-      else y = await this.getChild(stage.child).forwardAsync(y, options);
+      y = typeof stage === 'string' ? functionalStage(stage, y) : await this.getChild(stage.child).forwardAsync(y, options);
     }
     return y;
   }
@@ -118,13 +116,6 @@ export abstract class ZooModel extends Module implements TracedModule {
       steps.push(step);
       shape = step.outputShape;
     }
-    return {
-      outputShape,
-      run: (input) => {
-        let y = input;
-        for (let i = 0; i < steps.length; i++) y = steps[i]!.run(y);
-        return y;
-      },
-    };
+    return chainSteps(steps, outputShape);
   }
 }
