@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   efficientnetB0, Hardsigmoid, Hardswish, InvertedResidual, InvertedResidualV3, MBConv, ReLU,
-  ShuffleInvertedResidual, Sigmoid, SiLU, SqueezeExcitation, Generator, type Module, type Tensor,
+  ShuffleInvertedResidual, Sigmoid, SiLU, SqueezeExcitation, StochasticDepth, Generator, type Module, type Tensor,
 } from '../../src/index.js';
 import { rng } from '../helpers.js';
 
@@ -93,9 +93,33 @@ describe('zoo backward by finite differences (directional derivative)', () => {
     checkDirectional(s2, [2, 8, 7, 7], 16, 1e-3);
   });
 
-  it('EfficientNet-B0 with stochastic depth refuses train mode instead of silently skipping drop-path', () => {
+  it('StochasticDepth in train mode drops whole samples (row) or the batch, scales survivors by 1/(1-p), and backward applies the same factors', () => {
+    const x = { shape: [400, 2, 1, 1], data: new Float32Array(800).fill(1) };
+    const sd = new StochasticDepth(0.25, 'row', { seed: 3 }).train();
+    const y = sd.forward(x).data.slice();
+    let kept = 0;
+    for (let n = 0; n < 400; n++) {
+      const a = y[2 * n]!;
+      expect(y[2 * n + 1]).toBe(a); // one factor per sample
+      expect(a === 0 || Math.abs(a - 1 / 0.75) < 1e-6).toBe(true);
+      if (a !== 0) kept++;
+    }
+    expect(Math.abs(kept / 400 - 0.75)).toBeLessThan(0.07);
+    const g = sd.backward({ shape: [400, 2, 1, 1], data: new Float32Array(800).fill(3) }).data;
+    for (let i = 0; i < 800; i++) expect(g[i]).toBeCloseTo(3 * y[i]!, 5);
+    expect(new StochasticDepth(0.25, 'row', { seed: 3 }).train().forward(x).data).toEqual(y);
+    const batch = new StochasticDepth(0.5, 'batch', { seed: 1 }).train().forward(x).data;
+    expect(new Set(batch).size).toBe(1);
+    expect(new StochasticDepth(0.25).forward(x)).toBe(x); // eval mode: the identity
+    expect(() => new StochasticDepth(0.1, 'row', { sed: 1 } as never)).toThrow(/sed/);
+  });
+
+  it('EfficientNet-B0 with stochastic depth trains: a train-mode forward and backward run and give finite gradients', () => {
     const model = efficientnetB0({ numClasses: 5, seed: 1 });
     model.train();
-    expect(() => model.forward({ shape: [1, 3, 16, 16], data: new Float32Array(768) })).toThrow(/StochasticDepth: train mode with p=.* is not implemented/);
+    const y = model.forward({ shape: [2, 3, 32, 32], data: Float32Array.from({ length: 6144 }, (_, i) => Math.sin(i)) });
+    const dx = model.backward({ shape: y.shape, data: new Float32Array(y.data.length).fill(0.1) });
+    expect(dx.shape).toEqual([2, 3, 32, 32]);
+    expect(dx.data.every(Number.isFinite)).toBe(true);
   });
 });
