@@ -5,7 +5,7 @@
  * plain Node ESM and from strict TypeScript (NodeNext and Bundler resolution).
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,6 +105,12 @@ async function main() {
     // Internal modules stay private: only "." and "./package.json" are exported.
     const deep = run(process.execPath, ['--input-type=module', '-e', "await import('sepconv/dist/kernels/gemm.js')"], project);
     check(!deep.ok && deep.output.includes('ERR_PACKAGE_PATH_NOT_EXPORTED'), `a deep import was not refused: ${deep.output}`);
+
+    // The training example (npm run train) on the built package: one epoch, with its HTML report.
+    const report = join(scratch, 'train-report.html');
+    const train = run(process.execPath, ['examples/train-digits.mjs', '--epochs', '1', '--html', report], ROOT);
+    const trained = train.ok && /held-out accuracy \d+\.\d+%/.test(train.output) && existsSync(report) && readFileSync(report, 'utf8').includes('<svg');
+    if (check(trained, `examples/train-digits.mjs --epochs 1 failed:\n${train.output}`)) console.log(`  examples/train-digits.mjs --epochs 1: ${/held-out accuracy [^\n]*/.exec(train.output)[0]}`);
 
     // Two independent type checks of the same consumer: run side by side.
     const configs = ['tsconfig.nodenext.json', 'tsconfig.bundler.json'];
