@@ -11,6 +11,7 @@ import type { KernelPath, KernelSetup } from '../kernels/conv2d.js';
 import type { Conv2dGeometry } from '../kernels/geometry.js';
 import { padInput } from '../kernels/pad.js';
 import type { WasmConvPath } from './conv-path.js';
+import { depthwise3x3s1Path, depthwise3x3s2Path } from './depthwise-3x3-path.js';
 import { groupedPath } from './grouped.js';
 import { pointwisePath } from './pointwise.js';
 import { callKernel, type WasmRuntime } from './runtime.js';
@@ -19,6 +20,8 @@ import { callKernel, type WasmRuntime } from './runtime.js';
 export const WASM_PATHS: Partial<Record<KernelPath, WasmConvPath>> = {
   pointwise: pointwisePath,
   grouped: groupedPath,
+  depthwise3x3s1: depthwise3x3s1Path,
+  depthwise3x3s2: depthwise3x3s2Path,
 };
 
 export function hasWasmPath(path: KernelPath): boolean {

@@ -1,0 +1,173 @@
+// Kernel family `dw3x3`: depthwise 3×3 convolution, stride 1 or 2, on NCHW planes, 4 output
+// pixels per f32x4 along W.
+//
+// The input plane is first copied (dw3x3_pad) into a zero-bordered plane in the thread's scratch:
+// padded[r][q] = x[r − padTop][q − padLeft], zero outside, row stride `wp` floats. The borders are
+// zeroed once per call and never written again, so each plane costs one row copy, and the
+// compute loop has no border case at all: output (i, j) = bias + Σ_{kh,kw} w[kh][kw] ·
+// padded[s·i + kh][s·j + kw], every tap a vector load from the padded plane.
+//   stride 1: the three taps of a row are unaligned v128 loads at column offsets 0, +1, +2.
+//   stride 2: two loads at columns 2j and 2j+4 give the even (kw = 0) and odd (kw = 1) columns by
+//     one shuffle each; two loads at 2j+2 and 2j+6 give kw = 2 the same way.
+// The padded plane is wide enough (see depthwisePaddedWidth) that the last, partial 4-pixel tile
+// reads inside it; its extra lanes are computed and dropped (lane stores, nothing written past Wo).
+//
+// Weights are packed 12 floats per output channel: [bias, w00 .. w22, 0, 0] (depthwise-3x3-path.ts).
+// The nine weights and the bias are splatted into locals once per plane. Every output is
+// ((bias + t00) + t01) + ... + t22 in row-major tap order, whatever tile computes it, so results
+// are bitwise repeatable and independent of how channels are split over threads. The fused
+// activation is the GEMM's clamp: pmax(acc, min) then pmin(acc, max), which keeps NaN and −0.
+import { f32, i32, v128, type FunctionBuilder } from './emit.js';
+import { multiplyAdd, type KernelFamily, type KernelVariant } from './family.js';
+
+export interface Dw3x3Exports {
+  /**
+   * Copies rows `[0, rows)` of the `width`-float-wide plane at `x` into the padded plane at
+   * `padded` (row stride `wp` floats), at row `padTop`, column `padLeft`.
+   */
+  dw3x3_pad(x: number, rows: number, width: number, padded: number, wp: number, padTop: number, padLeft: number): void;
+  /** One output plane, stride 1: `y` gets ho × wo floats from the padded plane and the 12 packed floats at `w`. */
+  dw3x3_s1(padded: number, wp: number, w: number, y: number, ho: number, wo: number, min: number, max: number): void;
+  /** One output plane, stride 2 (as dw3x3_s1). */
+  dw3x3_s2(padded: number, wp: number, w: number, y: number, ho: number, wo: number, min: number, max: number): void;
+}
+
+/** Floats per packed output channel: the bias, nine weights, two zeros (48 bytes, 16-aligned). */
+export const DW3X3_PACKED_FLOATS = 12;
+
+export const dw3x3Family: KernelFamily = {
+  name: 'dw3x3',
+  emit(module, variant) {
+    module.addFunction('dw3x3_pad', [i32, i32, i32, i32, i32, i32, i32], [], emitPad);
+    module.addFunction('dw3x3_s1', [i32, i32, i32, i32, i32, i32, f32, f32], [], (f) => emitPlane(f, variant, 1));
+    module.addFunction('dw3x3_s2', [i32, i32, i32, i32, i32, i32, f32, f32], [], (f) => emitPlane(f, variant, 2));
+  },
+};
+
+function emitPad(f: FunctionBuilder): void {
+  const [x, rows, width, padded, wp, padTop, padLeft] = [0, 1, 2, 3, 4, 5, 6];
+  const dst = f.local(i32);
+  const vecEnd = f.local(i32);
+  const end = f.local(i32);
+  const s = f.local(i32);
+  const d = f.local(i32);
+  // dst = padded + 4·(padTop·wp + padLeft)
+  f.get(padded).get(padTop).get(wp).i32Mul().get(padLeft).i32Add().i32Const(2).i32Shl().i32Add().set(dst);
+  f.block().loop();
+  f.get(rows).i32Eqz().brIf(1);
+  {
+    // one row: 4 floats at a time, then the last 0..3
+    f.get(x).set(s);
+    f.get(dst).set(d);
+    f.get(x).get(width).i32Const(-4).i32And().i32Const(2).i32Shl().i32Add().set(vecEnd);
+    f.get(x).get(width).i32Const(2).i32Shl().i32Add().set(end);
+    f.block().loop();
+    f.get(s).get(vecEnd).i32GeU().brIf(1);
+    f.get(d).get(s).v128Load().v128Store();
+    f.get(s).i32Const(16).i32Add().set(s);
+    f.get(d).i32Const(16).i32Add().set(d);
+    f.br(0).end().end();
+    f.block().loop();
+    f.get(s).get(end).i32GeU().brIf(1);
+    f.get(d).get(s).f32Load().f32Store();
+    f.get(s).i32Const(4).i32Add().set(s);
+    f.get(d).i32Const(4).i32Add().set(d);
+    f.br(0).end().end();
+  }
+  f.get(end).set(x);
+  f.get(dst).get(wp).i32Const(2).i32Shl().i32Add().set(dst);
+  f.get(rows).i32Const(1).i32Sub().set(rows);
+  f.br(0).end().end();
+}
+
+function emitPlane(f: FunctionBuilder, variant: KernelVariant, stride: 1 | 2): void {
+  const [padded, wp, w, y, ho, wo, min, max] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const rowBytes = f.local(i32); // 4·wp
+  const row = f.local(i32); // padded row s·i
+  const p = f.local(i32); // the tile's first input column in that row
+  const out = f.local(i32);
+  const tilesEnd = f.local(i32); // out + 16·floor(wo / 4)
+  const rowEnd = f.local(i32); // out + 4·wo
+  const vmin = f.local(v128);
+  const vmax = f.local(v128);
+  const vbias = f.local(v128);
+  const wk = Array.from({ length: 9 }, () => f.local(v128));
+  const acc = f.local(v128);
+  const a = f.local(v128);
+  const b = f.local(v128);
+
+  f.get(min).f32x4Splat().set(vmin);
+  f.get(max).f32x4Splat().set(vmax);
+  f.get(w).v128Load32Splat(0).set(vbias);
+  for (let k = 0; k < 9; k++) f.get(w).v128Load32Splat(4 * (k + 1)).set(wk[k]!);
+  f.get(wp).i32Const(2).i32Shl().set(rowBytes);
+  f.get(padded).set(row);
+
+  // acc = the tile whose first padded column is at address p (rows p, p + rowBytes, p + 2·rowBytes)
+  const tile = () => {
+    f.get(vbias).set(acc);
+    for (let kh = 0; kh < 3; kh++) {
+      const rowAddress = (g: FunctionBuilder) => {
+        g.get(p);
+        if (kh > 0) g.get(rowBytes).i32Const(kh).i32Mul().i32Add();
+        return g;
+      };
+      for (let kw = 0; kw < 3; kw++) {
+        const pushTap = (g: FunctionBuilder) => {
+          if (stride === 1) {
+            rowAddress(g).v128Load(4 * kw);
+            return;
+          }
+          // stride 2: columns 2j + kw + {0, 2, 4, 6} = the even lanes of two loads (kw = 0, 2), or the odd ones (kw = 1)
+          // (kw = 1 reuses kw = 0's two loads)
+          if (kw !== 1) {
+            const base = kw === 2 ? 8 : 0;
+            rowAddress(g).v128Load(base).set(a);
+            rowAddress(g).v128Load(base + 16).set(b);
+          }
+          g.get(a).get(b);
+          if (kw === 1) g.f32x4Shuffle(1, 3, 5, 7);
+          else g.f32x4Shuffle(0, 2, 4, 6);
+        };
+        multiplyAdd(f, variant, (g) => g.get(wk[3 * kh + kw]!), pushTap, (g) => g.get(acc));
+        f.set(acc);
+      }
+    }
+    f.get(acc).get(vmin).f32x4Pmax().get(vmax).f32x4Pmin().set(acc);
+  };
+
+  f.block().loop();
+  f.get(ho).i32Eqz().brIf(1);
+  {
+    f.get(row).set(p);
+    f.get(y).set(out);
+    f.get(y).get(wo).i32Const(-4).i32And().i32Const(2).i32Shl().i32Add().set(tilesEnd);
+    f.get(y).get(wo).i32Const(2).i32Shl().i32Add().set(rowEnd);
+    // full tiles
+    f.block().loop();
+    f.get(out).get(tilesEnd).i32GeU().brIf(1);
+    tile();
+    f.get(out).get(acc).v128Store();
+    f.get(out).i32Const(16).i32Add().set(out);
+    f.get(p).i32Const(16 * stride).i32Add().set(p);
+    f.br(0).end().end();
+    // the last 1..3 pixels: lane stores of a full tile (the padded plane is wide enough to read it)
+    f.get(out).get(rowEnd).i32LtU().if();
+    {
+      tile();
+      f.get(wo).i32Const(2).i32And().if();
+      f.get(out).get(acc).v128Store64Lane(0);
+      f.get(out).i32Const(8).i32Add().set(out);
+      f.get(acc).get(acc).f32x4Shuffle(2, 3, 2, 3).set(acc);
+      f.end();
+      f.get(wo).i32Const(1).i32And().if();
+      f.get(out).get(acc).v128Store32Lane(0);
+      f.end();
+    }
+    f.end();
+    f.get(rowEnd).set(y);
+    f.get(row).get(rowBytes).i32Const(stride).i32Mul().i32Add().set(row);
+    f.get(ho).i32Const(1).i32Sub().set(ho);
+  }
+  f.br(0).end().end();
+}
