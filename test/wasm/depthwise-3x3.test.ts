@@ -69,6 +69,19 @@ function geometryOf(x: Tensor, w: Tensor, o: Conv2dOptions): object {
   };
 }
 
+describe('wasm depthwise 3x3 on larger planes', () => {
+  it('57×61 and 112×112 planes, stride 1 and 2, pads 1, K=2, 3 images, within float32 rounding of the reference', () => {
+    const random = rng(9);
+    for (const [height, width] of [[57, 61], [112, 112]] as const) {
+      for (const stride of [1, 2]) {
+        const x = randomTensor([3, 2, height, width], random);
+        const w = randomTensor([4, 1, 3, 3], random);
+        check(x, w, { groups: 2, stride, padding: 1, bias: randomTensor([4], random).data, activation: 'relu' }, `${height}x${width} s${stride}`);
+      }
+    }
+  });
+});
+
 describe('wasm depthwise 3x3: repeats, plans, special values', () => {
   it('bitwise identical repeats, and a plan (packed weights kept) gives the same bits as one-shot calls', () => {
     const random = rng(5);
