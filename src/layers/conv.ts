@@ -7,7 +7,7 @@ import { conv2d } from '../kernels/conv2d.js';
 import { conv2dBackward } from '../kernels/conv2d-backward.js';
 import { activationGradient } from './activation-gradient.js';
 import { Parameter } from './parameter.js';
-import { prepareConv2d } from '../kernels/plan.js';
+import { prepareConv2d, type Conv2dPlan } from '../kernels/plan.js';
 import type { Activation } from '../kernels/epilogue.js';
 import {
   checkPaddingMode,
@@ -21,7 +21,7 @@ import {
   type PaddingMode,
 } from '../kernels/geometry.js';
 import { readOptions, type Conv2dOptions, checkShapeElements } from '../kernels/validate.js';
-import { checkGradientShape, checkInput, Module, reuseBuffer, savedFor, type ForwardAsyncOptions, type PlanStep } from './module.js';
+import { checkGradientShape, checkInput, currentPlanBackend, Module, reuseBuffer, savedFor, type ForwardAsyncOptions, type PlanStep } from './module.js';
 import { asTensor } from '../tensor.js';
 import { parameterData, resolveGenerator, uniformFanIn, type InitOptions } from './init.js';
 
@@ -298,7 +298,10 @@ export class Conv2d extends Module implements FusableModule {
 function planConv(layer: Conv2d, inputShape: readonly number[], activation: FusedActivation | undefined): PlanStep {
   const outputShape = layer.outputShape(inputShape);
   const out: Tensor = { shape: outputShape, data: new Float32Array(checkShapeElements(outputShape, 'output')) };
-  let prepared = prepareConv2d(layer.weight, layer.convOptions(activation));
+  // The tier of the compile in progress, kept for the re-preparations a weight reload triggers.
+  const backend = currentPlanBackend();
+  const prepare = (): Conv2dPlan => prepareConv2d(layer.weight, backend === undefined ? layer.convOptions(activation) : { ...layer.convOptions(activation), backend });
+  let prepared = prepare();
   let version = layer.stateVersion;
   let hadBias = layer.bias !== null;
   return {
@@ -306,7 +309,7 @@ function planConv(layer: Conv2d, inputShape: readonly number[], activation: Fuse
     run: (input) => {
       if (version !== layer.stateVersion) {
         if (hadBias === (layer.bias !== null)) prepared.setWeights(layer.weight, layer.bias);
-        else prepared = prepareConv2d(layer.weight, layer.convOptions(activation));
+        else prepared = prepare();
         version = layer.stateVersion;
         hadBias = layer.bias !== null;
       }

@@ -21,6 +21,7 @@ import { asTensor, checkShape, describeValue, shapeSize, type Tensor, type Tenso
 import { checkShapeElements, readBoolean, readOptions, type Conv2dOptions } from '../kernels/validate.js';
 import { asInt64Tensor, isInt64Tensor, type Int64Tensor, type StateTensor, type StateTensorLike } from '../int64.js';
 import { Parameter } from './parameter.js';
+import { checkBackendChoice, type BackendChoice } from '../backend.js';
 
 /**
  * Whatever can run a conv2d asynchronously (a worker pool, for instance). `forwardAsync` hands
@@ -458,8 +459,8 @@ export abstract class Module {
    * each time and is overwritten by the next run). Reloading weights with `loadStateDict` is seen
    * by the plan; writing into parameter arrays directly needs a new `compile`.
    */
-  compile(inputShape: readonly number[]): CompiledModel {
-    return new CompiledModel(this, inputShape);
+  compile(inputShape: readonly number[], options: CompileOptions = {}): CompiledModel {
+    return new CompiledModel(this, inputShape, options);
   }
 
   /** A deep copy: same configuration, own copies of every tensor and child. */
@@ -506,12 +507,29 @@ function cloneValue(value: unknown, memo = new Map<unknown, unknown>()): unknown
   return value;
 }
 
+export interface CompileOptions {
+  /** The kernel tier every planned convolution runs on (default: the global choice, `setBackend`). */
+  backend?: BackendChoice;
+}
+
+/** The `backend` of the compile in progress: read by the layers' plans while `module.plan` runs. */
+let planningBackend: BackendChoice | undefined;
+
+/** The tier the plan being built should use (undefined: the global choice at run time). */
+export function currentPlanBackend(): BackendChoice | undefined {
+  return planningBackend;
+}
+
 export class CompiledModel {
+  /** The tier chosen at compile time (undefined: the global choice). */
+  readonly backend: BackendChoice | undefined;
   readonly inputShape: readonly number[];
   readonly outputShape: readonly number[];
   private readonly step: PlanStep;
 
-  constructor(readonly module: Module, inputShape: readonly number[]) {
+  constructor(readonly module: Module, inputShape: readonly number[], options: CompileOptions = {}) {
+    const backendOption = readOptions<CompileOptions>(options, ['backend'], 'compile').backend;
+    this.backend = backendOption === undefined ? undefined : checkBackendChoice(backendOption, 'compile: backend');
     if (!Array.isArray(inputShape)) {
       throw new TypeError(`compile: inputShape must be an array of non-negative integers, got ${describeValue(inputShape)}`);
     }
@@ -521,7 +539,13 @@ export class CompiledModel {
     checkShapeElements(inputShape, 'compile: inputShape');
     checkShapeElements(module.outputShape(inputShape), 'compile: the output');
     this.inputShape = inputShape.slice();
-    this.step = module.plan(this.inputShape);
+    const outer = planningBackend;
+    planningBackend = this.backend;
+    try {
+      this.step = module.plan(this.inputShape);
+    } finally {
+      planningBackend = outer;
+    }
     this.outputShape = this.step.outputShape.slice();
   }
 
