@@ -61,8 +61,11 @@ export class Conv2dPlan {
   /** The tier this plan runs on. */
   readonly backend: Backend;
 
-  /** Use `prepareConv2d`. */
-  constructor(weight: TensorLike, callerOptions: PrepareConv2dOptions = {}) {
+  /**
+   * Use `prepareConv2d`. `shareWeights` (for a layer's own plan, see `prepareLayerConv2d`) keeps
+   * the given weight and bias arrays instead of copying them.
+   */
+  constructor(weight: TensorLike, callerOptions: PrepareConv2dOptions = {}, shareWeights = false) {
     // Own properties only, read once.
     const options = readOptions<PrepareConv2dOptions>(callerOptions, PREPARE_OPTION_NAMES, 'prepareConv2d');
     const w = asTensor(weight, 'weight');
@@ -88,8 +91,8 @@ export class Conv2dPlan {
     this.wasm = runtime === null ? null : new WasmConvState(runtime);
     this.backend = runtime === null ? 'js' : 'wasm';
     this.weightShape = w.shape.slice();
-    this.weightData = Float32Array.from(w.data);
-    this.biasData = bias === null ? null : Float32Array.from(bias);
+    this.weightData = shareWeights ? w.data : Float32Array.from(w.data);
+    this.biasData = bias === null ? null : shareWeights ? bias : Float32Array.from(bias);
     this.hasBias = bias !== null;
     const padding = options.padding;
     this.geometryOptions = {
@@ -222,4 +225,13 @@ export class Conv2dPlan {
  */
 export function prepareConv2d(weight: TensorLike, options: PrepareConv2dOptions = {}): Conv2dPlan {
   return new Conv2dPlan(weight, options);
+}
+
+/**
+ * `prepareConv2d` for a layer's compiled plan: the plan reads the layer's own weight and bias
+ * arrays rather than copies (a compiled model holds its weights once, packed, on the wasm tier),
+ * and the layer calls `setWeights` after a state-dict load.
+ */
+export function prepareLayerConv2d(weight: TensorLike, options: PrepareConv2dOptions = {}): Conv2dPlan {
+  return new Conv2dPlan(weight, options, true);
 }

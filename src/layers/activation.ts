@@ -7,6 +7,7 @@ import { checkShape, describeValue, shapeSize, type Tensor, type TensorLike } fr
 import type { FusedActivation } from './conv.js';
 import { checkGradientShape, Module, reuseBuffer, savedFor, type InPlaceCapable, type PlanStep } from './module.js';
 import { asTensor } from '../tensor.js';
+import { planOutput } from './plan-memory.js';
 
 export abstract class ElementwiseModule extends Module implements InPlaceCapable {
   /** The last train-mode forward's input (null in eval mode). */
@@ -55,9 +56,10 @@ export abstract class ElementwiseModule extends Module implements InPlaceCapable
   }
 
   override plan(inputShape: readonly number[]): PlanStep {
-    const out: Tensor = { shape: inputShape.slice(), data: new Float32Array(checkShapeElements(inputShape, 'output')) };
+    const out = planOutput(inputShape, 'output');
     return {
       outputShape: out.shape,
+      output: out,
       run: (input) => {
         this.apply(input.data, out.data);
         return out;
@@ -77,6 +79,7 @@ export abstract class ElementwiseModule extends Module implements InPlaceCapable
   planInPlace(inputShape: readonly number[]): PlanStep {
     return {
       outputShape: inputShape.slice(),
+      output: 'input',
       run: (input) => {
         this.apply(input.data, input.data);
         return input;
@@ -242,7 +245,7 @@ export class Identity extends Module {
   }
 
   override plan(inputShape: readonly number[]): PlanStep {
-    return { outputShape: inputShape.slice(), run: (input) => input };
+    return { outputShape: inputShape.slice(), output: 'input', run: (input) => input };
   }
 
   override backward(gradOutput: TensorLike): Tensor {

@@ -15,6 +15,7 @@ import { checkElements, checkShapeElements, readBoolean, readNumber, readOptions
 import type { FusableModule, FusedActivation } from './conv.js';
 import type { Int64Tensor, StateTensor } from '../int64.js';
 import { parameterData } from './init.js';
+import { planOutput } from './plan-memory.js';
 
 export interface BatchNorm2dOptions {
   eps?: number;
@@ -345,12 +346,12 @@ export class BatchNorm2d extends Module implements InPlaceCapable, FusableModule
 
   override plan(inputShape: readonly number[]): PlanStep {
     const outputShape = this.outputShape(inputShape);
-    return this.planInto(inputShape, { shape: outputShape, data: new Float32Array(checkShapeElements(outputShape, 'BatchNorm2d output')) }, undefined);
+    return this.planInto(inputShape, planOutput(outputShape, 'BatchNorm2d output'), undefined);
   }
 
   planFused(inputShape: readonly number[], activation: FusedActivation): PlanStep {
     const outputShape = this.outputShape(inputShape);
-    return this.planInto(inputShape, { shape: outputShape, data: new Float32Array(checkShapeElements(outputShape, 'BatchNorm2d output')) }, activation);
+    return this.planInto(inputShape, planOutput(outputShape, 'BatchNorm2d output'), activation);
   }
 
   /** A planned step writing into `out`, or into its input when `out` is null. */
@@ -362,6 +363,7 @@ export class BatchNorm2d extends Module implements InPlaceCapable, FusableModule
     let { scale, shift } = track ? this.scaleShift() : { scale: new Float64Array(0), shift: new Float64Array(0) };
     return {
       outputShape,
+      output: out ?? 'input',
       run: (input) => {
         if (!track) {
           // Batch statistics: read from this input before anything overwrites it.

@@ -7,7 +7,7 @@ import { conv2d } from '../kernels/conv2d.js';
 import { conv2dBackward } from '../kernels/conv2d-backward.js';
 import { activationGradient } from './activation-gradient.js';
 import { Parameter } from './parameter.js';
-import { prepareConv2d, type Conv2dPlan } from '../kernels/plan.js';
+import { prepareLayerConv2d, type Conv2dPlan } from '../kernels/plan.js';
 import type { Activation } from '../kernels/epilogue.js';
 import {
   checkPaddingMode,
@@ -21,9 +21,10 @@ import {
   type PaddingMode,
 } from '../kernels/geometry.js';
 import { readOptions, type Conv2dOptions, checkShapeElements } from '../kernels/validate.js';
-import { checkGradientShape, checkInput, currentPlanBackend, Module, reuseBuffer, savedFor, type ForwardAsyncOptions, type PlanStep } from './module.js';
+import { checkGradientShape, checkInput, currentPlanBackend, Module, planChain, reuseBuffer, savedFor, type ForwardAsyncOptions, type PlanStep } from './module.js';
 import { asTensor } from '../tensor.js';
 import { parameterData, resolveGenerator, uniformFanIn, type InitOptions } from './init.js';
+import { planOutput } from './plan-memory.js';
 
 /** An activation a convolution can apply in its output write (fused, no extra pass). */
 export type FusedActivation = Exclude<Activation, 'none'>;
@@ -292,20 +293,21 @@ export class Conv2d extends Module implements FusableModule {
 }
 
 /**
- * A planned convolution: weights packed once by `prepareConv2d`, the output tensor allocated once,
+ * A planned convolution: weights packed once by `prepareLayerConv2d`, the output tensor allocated once,
  * both reused by every run. A `loadStateDict` into the layer is picked up before the next run.
  */
 function planConv(layer: Conv2d, inputShape: readonly number[], activation: FusedActivation | undefined): PlanStep {
   const outputShape = layer.outputShape(inputShape);
-  const out: Tensor = { shape: outputShape, data: new Float32Array(checkShapeElements(outputShape, 'output')) };
+  const out = planOutput(outputShape, 'output');
   // The tier of the compile in progress, kept for the re-preparations a weight reload triggers.
   const backend = currentPlanBackend();
-  const prepare = (): Conv2dPlan => prepareConv2d(layer.weight, backend === undefined ? layer.convOptions(activation) : { ...layer.convOptions(activation), backend });
+  const prepare = (): Conv2dPlan => prepareLayerConv2d(layer.weight, backend === undefined ? layer.convOptions(activation) : { ...layer.convOptions(activation), backend });
   let prepared = prepare();
   let version = layer.stateVersion;
   let hadBias = layer.bias !== null;
   return {
     outputShape,
+    output: out,
     run: (input) => {
       if (version !== layer.stateVersion) {
         if (hadBias === (layer.bias !== null)) prepared.setWeights(layer.weight, layer.bias);
@@ -479,14 +481,10 @@ export class DepthwiseSeparableConv2d extends Module implements FusableModule {
   }
 
   override plan(inputShape: readonly number[]): PlanStep {
-    const first = this.depthwise.plan(inputShape);
-    const second = this.pointwise.plan(first.outputShape);
-    return { outputShape: second.outputShape, run: (x) => second.run(first.run(x)) };
+    return planChain(inputShape, [(shape) => this.depthwise.plan(shape), (shape) => this.pointwise.plan(shape)]);
   }
 
   planFused(inputShape: readonly number[], activation: FusedActivation): PlanStep {
-    const first = this.depthwise.plan(inputShape);
-    const second = this.pointwise.planFused(first.outputShape, activation);
-    return { outputShape: second.outputShape, run: (x) => second.run(first.run(x)) };
+    return planChain(inputShape, [(shape) => this.depthwise.plan(shape), (shape) => this.pointwise.planFused(shape, activation)]);
   }
 }

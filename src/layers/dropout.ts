@@ -76,7 +76,7 @@ export class Dropout extends Module {
 
   /** A plan is an inference step: the identity. */
   override plan(inputShape: readonly number[]): PlanStep {
-    return { outputShape: inputShape.slice(), run: (input) => input };
+    return { outputShape: inputShape.slice(), output: 'input', run: (input) => input };
   }
 
   override extraRepr(): string {

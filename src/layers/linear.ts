@@ -6,6 +6,7 @@ import { checkElements, checkShapeElements, readBoolean, readInteger, readOption
 import { parameterData, resolveGenerator, uniformFanIn, type InitOptions } from './init.js';
 import { checkGradientShape, Module, reuseBuffer, savedFor, type PlanStep } from './module.js';
 import { Parameter } from './parameter.js';
+import { planOutput } from './plan-memory.js';
 
 export interface LinearOptions extends InitOptions {
   bias?: boolean;
@@ -144,10 +145,11 @@ export class Linear extends Module {
 
   override plan(inputShape: readonly number[]): PlanStep {
     const shape = this.outputShape(inputShape);
-    const out: Tensor = { shape, data: new Float32Array(checkShapeElements(shape, 'Linear output')) };
+    const out = planOutput(shape, 'Linear output');
     const rows = shapeSize(inputShape) / this.inFeatures;
     return {
       outputShape: shape,
+      output: out,
       run: (input) => {
         this.apply(input.data, rows, out.data);
         return out;
@@ -209,6 +211,7 @@ export class Flatten extends Module {
     let view: Tensor | null = null;
     return {
       outputShape: shape,
+      output: 'input', // a view of it
       // The previous step's output is the same buffer every run, so the view is built once.
       run: (input) => {
         if (input !== last) {

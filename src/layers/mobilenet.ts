@@ -16,7 +16,7 @@ import { readInteger, readNumber, readOptions } from '../kernels/validate.js';
 import { Conv2d, DepthwiseConv2d, PointwiseConv2d } from './conv.js';
 import { resolveGenerator, type Generator, type InitOptions, checkParameterElements } from './init.js';
 import { Flatten, Linear } from './linear.js';
-import { chainedOutputShape, chainSteps, Module, type ForwardAsyncOptions, type PlanStep } from './module.js';
+import { chainedOutputShape, Module, planChain, type ForwardAsyncOptions, type PlanStep } from './module.js';
 import { AdaptiveAvgPool2d } from './pooling.js';
 import { Sequential } from './sequential.js';
 
@@ -118,14 +118,7 @@ export class MobileNetV1 extends Module {
   }
 
   override plan(inputShape: readonly number[]): PlanStep {
-    const steps: PlanStep[] = [];
-    let shape: readonly number[] = inputShape;
-    for (const child of this.children()) {
-      const step = child.plan(shape);
-      steps.push(step);
-      shape = step.outputShape;
-    }
-    return chainSteps(steps, shape);
+    return planChain(inputShape, this.children().map((child) => (shape: readonly number[]) => child.plan(shape)));
   }
 
   override extraRepr(): string {

@@ -21,7 +21,9 @@ import { asTensor, checkShape, describeValue, shapeSize, type Tensor, type Tenso
 import { checkShapeElements, readBoolean, readOptions, type Conv2dOptions } from '../kernels/validate.js';
 import { asInt64Tensor, isInt64Tensor, type Int64Tensor, type StateTensor, type StateTensorLike } from '../int64.js';
 import { Parameter } from './parameter.js';
-import { checkBackendChoice, type BackendChoice } from '../backend.js';
+import { ActivationMemory, ChainBuffers, withActivationMemory, type StepOutput } from './plan-memory.js';
+import { checkBackendChoice, wasmRuntimeFor, type BackendChoice } from '../backend.js';
+import type { WasmRuntime } from '../wasm/runtime.js';
 
 /**
  * Whatever can run a conv2d asynchronously (a worker pool, for instance). `forwardAsync` hands
@@ -55,6 +57,13 @@ export interface LoadStateDictResult {
 export interface PlanStep {
   readonly outputShape: readonly number[];
   run(input: Tensor): Tensor;
+  /**
+   * What `run` returns, when known at plan time: the step's own tensor (the same every run), or
+   * 'input' when it returns the tensor it was given (in place, a view, an identity). Chains use
+   * it to hand intermediate buffers back to the compile's activation memory; unknown (absent)
+   * keeps every buffer the step might return alive.
+   */
+  readonly output?: StepOutput;
 }
 
 /** Parameters and buffers by key: float32 tensors, and int64 ones for counts (`num_batches_tracked`). */
@@ -81,16 +90,38 @@ export function chainedOutputShape(modules: readonly Module[], inputShape: reado
   return shape;
 }
 
-/** One plan step that runs `steps` in order, each on the previous one's output. */
-export function chainSteps(steps: readonly PlanStep[], outputShape: readonly number[]): PlanStep {
+/**
+ * One plan step that runs `steps` in order, each on the previous one's output. `output` is what
+ * the chain returns as far as it is known (see `ChainBuffers`).
+ */
+export function chainSteps(steps: readonly PlanStep[], outputShape: readonly number[], output: StepOutput = null): PlanStep {
   return {
     outputShape,
+    output,
     run: (input) => {
       let y = input;
       for (let i = 0; i < steps.length; i++) y = steps[i]!.run(y);
       return y;
     },
   };
+}
+
+/**
+ * Plans steps one after another, each for the previous one's output shape, as one chain step;
+ * while planning, every intermediate buffer goes back to the compile's activation memory once
+ * the step that reads it is planned (see `ChainBuffers`).
+ */
+export function planChain(inputShape: readonly number[], planners: Iterable<(shape: readonly number[]) => PlanStep>): PlanStep {
+  const steps: PlanStep[] = [];
+  const buffers = new ChainBuffers();
+  let shape: readonly number[] = inputShape;
+  for (const planStep of planners) {
+    const step = planStep(shape);
+    buffers.after(step.output);
+    steps.push(step);
+    shape = step.outputShape;
+  }
+  return chainSteps(steps, shape, buffers.output);
 }
 
 export class StateDictError extends Error {
@@ -526,6 +557,9 @@ export class CompiledModel {
   readonly inputShape: readonly number[];
   readonly outputShape: readonly number[];
   private readonly step: PlanStep;
+  private readonly memory: ActivationMemory;
+  /** The result tensor when the last step writes into wasm memory (copied out, see `run`). */
+  private readonly result: Tensor | null;
 
   constructor(readonly module: Module, inputShape: readonly number[], options: CompileOptions = {}) {
     const backendOption = readOptions<CompileOptions>(options, ['backend'], 'compile').backend;
@@ -539,14 +573,28 @@ export class CompiledModel {
     checkShapeElements(inputShape, 'compile: inputShape');
     checkShapeElements(module.outputShape(inputShape), 'compile: the output');
     this.inputShape = inputShape.slice();
+    this.memory = new ActivationMemory(activationRuntime(this.backend));
     const outer = planningBackend;
     planningBackend = this.backend;
     try {
-      this.step = module.plan(this.inputShape);
+      this.step = withActivationMemory(this.memory, () => module.plan(this.inputShape));
     } finally {
       planningBackend = outer;
     }
     this.outputShape = this.step.outputShape.slice();
+    // The caller keeps the result past the model's life; wasm memory is given back when the
+    // model is collected, so the result lives in an ordinary array (one copy of the output).
+    this.result = this.memory.inWasmMemory ? { shape: this.outputShape.slice(), data: new Float32Array(checkShapeElements(this.outputShape, 'compile: the output')) } : null;
+  }
+
+  /** Bytes of the activation buffers the compiled model holds (reused across layers). */
+  get activationBytes(): number {
+    return this.memory.bytes;
+  }
+
+  /** Whether the activations live in WebAssembly memory (the wasm tier with a shared memory). */
+  get activationsInWasmMemory(): boolean {
+    return this.memory.inWasmMemory;
   }
 
   /** Runs the planned forward pass; the result's buffer is reused (overwritten) by the next run. */
@@ -557,11 +605,37 @@ export class CompiledModel {
         `compiled model expects input shape ${describeValue(this.inputShape)}, got ${describeValue(input.shape)}; compile again for another shape`,
       );
     }
-    return this.step.run(input);
+    if (this.memory.isDisposed) throw new Error('compiled model: run after dispose(); compile the module again');
+    const y = this.step.run(input);
+    if (this.result === null) return y;
+    this.result.data.set(y.data);
+    return this.result;
   }
 
   /** Alias of `run`. */
   forward(x: TensorLike): Tensor {
     return this.run(x);
   }
+
+  /**
+   * Gives the activation memory back now (on the wasm tier) rather than when the model is
+   * collected; the compiled model must not be run afterwards. Results already returned stay valid.
+   */
+  dispose(): void {
+    this.memory.dispose();
+  }
+}
+
+/**
+ * The wasm runtime whose shared memory a compile's activations go to: the tier the compile runs
+ * on, when it is wasm and its memory is shared (views on it stay valid when it grows); else null.
+ */
+function activationRuntime(backend: BackendChoice | undefined): WasmRuntime | null {
+  let runtime: WasmRuntime | null;
+  try {
+    runtime = wasmRuntimeFor(backend, 'compile');
+  } catch {
+    return null; // the planned convolutions report why the tier is unavailable
+  }
+  return runtime !== null && runtime.variant.shared ? runtime : null;
 }

@@ -11,6 +11,7 @@ import { asInt64Tensor, isInt64Tensor, type Int64Tensor } from '../int64.js';
 export { poolOutputSize };
 import { checkGradientShape, checkInput, Module, reuseBuffer, sameShape, savedFor, type PlanStep } from './module.js';
 import { checkElements, checkShapeElements, readBoolean, readOptions } from '../kernels/validate.js';
+import { planOutput } from './plan-memory.js';
 
 export type PoolPadding = IntPair | ExplicitPadding;
 
@@ -246,9 +247,10 @@ abstract class Pool2d extends Module {
 
   override plan(inputShape: readonly number[]): PlanStep {
     const g = this.geometry(inputShape);
-    const out: Tensor = { shape: g.outputShape, data: new Float32Array(checkShapeElements(g.outputShape, 'output')) };
+    const out = planOutput(g.outputShape, 'output');
     return {
       outputShape: g.outputShape,
+      output: out,
       run: (input) => {
         this.pool(input.data, g, out.data);
         return out;
@@ -616,9 +618,10 @@ abstract class AdaptivePool2d extends Module {
 
   override plan(inputShape: readonly number[]): PlanStep {
     const d = this.dims(inputShape);
-    const out: Tensor = { shape: d.shape, data: new Float32Array(checkShapeElements(d.shape, 'output')) };
+    const out = planOutput(d.shape, 'output');
     return {
       outputShape: d.shape,
+      output: out,
       run: (input) => {
         this.pool(input.data, d, out.data);
         return out;

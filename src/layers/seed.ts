@@ -16,7 +16,7 @@ import type { Tensor, TensorLike } from '../tensor.js';
 import { readOptions } from '../kernels/validate.js';
 import { Conv2d, type FusableModule, type FusedActivation } from './conv.js';
 import { resolveGenerator, type InitOptions } from './init.js';
-import { chainSteps, Module, type ForwardAsyncOptions, type PlanStep } from './module.js';
+import { Module, planChain, type ForwardAsyncOptions, type PlanStep } from './module.js';
 
 /** A module that is its convolutions run in registration order; a fused activation goes into the last one. */
 export abstract class SeedBlock extends Module implements FusableModule {
@@ -75,15 +75,8 @@ export abstract class SeedBlock extends Module implements FusableModule {
 
   planFused(inputShape: readonly number[], activation: FusedActivation | undefined): PlanStep {
     const convs = this.convs();
-    const steps: PlanStep[] = [];
-    let shape = inputShape;
-    for (let i = 0; i < convs.length; i++) {
-      const conv = convs[i]!;
-      const step = i === convs.length - 1 && activation !== undefined ? conv.planFused(shape, activation) : conv.plan(shape);
-      steps.push(step);
-      shape = step.outputShape;
-    }
-    return chainSteps(steps, shape);
+    return planChain(inputShape, convs.map((conv, i) => (shape: readonly number[]) =>
+      i === convs.length - 1 && activation !== undefined ? conv.planFused(shape, activation) : conv.plan(shape)));
   }
 }
 

@@ -3,7 +3,7 @@ import type { Tensor, TensorLike } from '../tensor.js';
 import { asTensor, describeValue } from '../tensor.js';
 import { fusedActivationOf, Identity } from './activation.js';
 import { isFusable, type FusedActivation } from './conv.js';
-import { chainedOutputShape, chainSteps, isInPlaceCapable, Module, type ForwardAsyncOptions, type InPlaceCapable, type PlanStep } from './module.js';
+import { chainedOutputShape, isInPlaceCapable, Module, planChain, type ForwardAsyncOptions, type InPlaceCapable, type PlanStep } from './module.js';
 
 /**
  * A group of consecutive children run as one call: a fusable module (a convolution, a separable
@@ -154,19 +154,10 @@ export class Sequential extends Module {
   }
 
   override plan(inputShape: readonly number[]): PlanStep {
-    const steps: PlanStep[] = [];
-    let shape: readonly number[] = inputShape.slice();
-    for (const segment of this.schedule()) {
-      let step: PlanStep;
-      if (segment.inPlace) {
-        step = segment.module.planInPlace(shape, segment.activation ?? undefined);
-      } else {
-        const { module, activation } = segment;
-        step = activation !== null && isFusable(module) ? module.planFused(shape, activation) : module.plan(shape);
-      }
-      steps.push(step);
-      shape = step.outputShape;
-    }
-    return chainSteps(steps, shape);
+    return planChain(inputShape, this.schedule().map((segment) => (shape: readonly number[]): PlanStep => {
+      if (segment.inPlace) return { ...segment.module.planInPlace(shape, segment.activation ?? undefined), output: 'input' };
+      const { module, activation } = segment;
+      return activation !== null && isFusable(module) ? module.planFused(shape, activation) : module.plan(shape);
+    }));
   }
 }

@@ -98,8 +98,12 @@ export abstract class ResidualBlock extends Module implements TracedModule {
     const extra = this.useResConnect ? this.beforeAdd() : null;
     const extraStep = extra === null ? null : extra.plan(body.outputShape);
     if (!this.useResConnect) return body;
+    // The sum is written into the body's output (its last step's buffer, or what it passes on).
+    const bodyOutput = body.output ?? null;
+    const extraOutput = extraStep === null ? 'input' : extraStep.output ?? null;
     return {
       outputShape,
+      output: extraOutput === 'input' ? bodyOutput : extraOutput,
       run: (input) => {
         let y = body.run(input);
         if (extraStep !== null) y = extraStep.run(y);

@@ -15,6 +15,7 @@ import { checkInput, Module, type ForwardAsyncOptions, type PlanStep } from '../
 import { Sequential } from '../sequential.js';
 import { tracedOutputShape, type ChildCall, type TracedModule } from '../trace.js';
 import { interleaveChannels } from './elementwise.js';
+import { planOutput } from '../plan-memory.js';
 
 /**
  * torchvision's `channel_shuffle(x, groups)`: viewing the C channels as [groups, C/groups] and
@@ -196,7 +197,7 @@ export class ShuffleInvertedResidual extends Module implements TracedModule {
 
   override plan(inputShape: readonly number[]): PlanStep {
     const outputShape = this.outputShape(inputShape);
-    const out: Tensor = { shape: outputShape, data: new Float32Array(checkShapeElements(outputShape, 'ShuffleInvertedResidual output')) };
+    const out = planOutput(outputShape, 'ShuffleInvertedResidual output');
     const [n, c, h, w] = inputShape as [number, number, number, number];
     if (this.stride === 1) {
       const halfShape = [n, c / 2, h, w];
@@ -205,6 +206,7 @@ export class ShuffleInvertedResidual extends Module implements TracedModule {
       const gathered = n === 1 ? null : new Float32Array(checkShapeElements(halfShape, 'ShuffleInvertedResidual half'));
       return {
         outputShape,
+        output: out,
         run: (input) => {
           let second: Tensor;
           if (gathered === null) second = this.secondHalf(input);
@@ -222,6 +224,7 @@ export class ShuffleInvertedResidual extends Module implements TracedModule {
     const branch2 = this.branch2.plan(inputShape);
     return {
       outputShape,
+      output: out,
       run: (input) => {
         this.combine(input, branch1.run(input), branch2.run(input), out.data);
         return out;

@@ -13,6 +13,7 @@ import { checkGradientShape, checkInput, isInPlaceCapable, Module, savedFor, typ
 import { AdaptiveAvgPool2d } from '../pooling.js';
 import { tracedOutputShape, type ChildCall, type TracedModule } from '../trace.js';
 import { scaleChannels } from './elementwise.js';
+import { planOutput } from '../plan-memory.js';
 
 export interface SqueezeExcitationOptions {
   /** δ in the paper: ReLU (MobileNetV3) or SiLU (EfficientNet). */
@@ -144,10 +145,11 @@ export class SqueezeExcitation extends Module implements TracedModule, InPlaceCa
     const actStep = fused !== null ? null : act.planInPlace(fc1Step.outputShape);
     const fc2Step = fc2.plan(fc1Step.outputShape);
     const scaleStep = scaleAct.planInPlace(fc2Step.outputShape);
-    const out: Tensor | null = inPlace ? null : { shape: outputShape, data: new Float32Array(checkShapeElements(outputShape, 'SqueezeExcitation output')) };
+    const out = inPlace ? null : planOutput(outputShape, 'SqueezeExcitation output');
     const plane = inputShape[2]! * inputShape[3]!;
     return {
       outputShape,
+      output: out ?? 'input',
       run: (input) => {
         let s = fc1Step.run(poolStep.run(input));
         if (actStep !== null) s = actStep.run(s);

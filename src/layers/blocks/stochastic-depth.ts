@@ -75,7 +75,7 @@ export class StochasticDepth extends Module {
   }
 
   override plan(inputShape: readonly number[]): PlanStep {
-    return { outputShape: this.outputShape(inputShape), run: (input) => input };
+    return { outputShape: this.outputShape(inputShape), output: 'input', run: (input) => input };
   }
 
   override extraRepr(): string {

@@ -6,8 +6,9 @@
  */
 import { checkShapeElements } from '../../kernels/checks.js';
 import { asTensor, describeValue, type Tensor, type TensorLike } from '../../tensor.js';
-import { chainSteps, checkInput, Module, type ForwardAsyncOptions, type PlanStep } from '../module.js';
+import { checkInput, Module, planChain, type ForwardAsyncOptions, type PlanStep } from '../module.js';
 import { tracedOutputShape, type ChildCall, type TracedModule } from '../trace.js';
+import { planOutput } from '../plan-memory.js';
 
 export type Stage = { readonly child: string } | 'mean' | 'flatten';
 
@@ -101,21 +102,17 @@ export abstract class ZooModel extends Module implements TracedModule {
   }
 
   override plan(inputShape: readonly number[]): PlanStep {
-    const outputShape = this.outputShape(inputShape);
-    const steps: PlanStep[] = [];
-    let shape: readonly number[] = inputShape;
-    for (const stage of this.stages) {
-      let step: PlanStep;
+    this.outputShape(inputShape);
+    return planChain(inputShape, this.stages.map((stage) => (shape: readonly number[]): PlanStep => {
       if (stage === 'mean') {
-        const out: Tensor = { shape: meanShape(shape), data: new Float32Array(checkShapeElements(meanShape(shape), 'pooled features')) };
-        step = { outputShape: out.shape, run: (input) => (globalMeanInto(input, out.data), out) };
-      } else if (stage === 'flatten') {
+        const out = planOutput(meanShape(shape), 'pooled features');
+        return { outputShape: out.shape, output: out, run: (input) => (globalMeanInto(input, out.data), out) };
+      }
+      if (stage === 'flatten') {
         const flatShape = meanShape(shape);
-        step = { outputShape: flatShape, run: (input) => ({ shape: flatShape, data: input.data }) };
-      } else step = this.getChild(stage.child).plan(shape);
-      steps.push(step);
-      shape = step.outputShape;
-    }
-    return chainSteps(steps, outputShape);
+        return { outputShape: flatShape, output: 'input', run: (input) => ({ shape: flatShape, data: input.data }) };
+      }
+      return this.getChild(stage.child).plan(shape);
+    }));
   }
 }
