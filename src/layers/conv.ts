@@ -24,7 +24,7 @@ import { readOptions, type Conv2dOptions, checkShapeElements } from '../kernels/
 import { checkGradientShape, checkInput, currentPlanBackend, Module, planChain, reuseBuffer, savedFor, type ForwardAsyncOptions, type PlanStep } from './module.js';
 import { asTensor } from '../tensor.js';
 import { parameterData, resolveGenerator, uniformFanIn, type InitOptions } from './init.js';
-import { planOutput } from './plan-memory.js';
+import { planOutput, trackPlanResources } from './plan-memory.js';
 
 /** An activation a convolution can apply in its output write (fused, no extra pass). */
 export type FusedActivation = Exclude<Activation, 'none'>;
@@ -303,6 +303,7 @@ function planConv(layer: Conv2d, inputShape: readonly number[], activation: Fuse
   const backend = currentPlanBackend();
   const prepare = (): Conv2dPlan => prepareLayerConv2d(layer.weight, backend === undefined ? layer.convOptions(activation) : { ...layer.convOptions(activation), backend });
   let prepared = prepare();
+  trackPlanResources({ bytes: () => prepared.scratchBytes, dispose: () => prepared.dispose() });
   let version = layer.stateVersion;
   let hadBias = layer.bias !== null;
   return {

@@ -557,7 +557,7 @@ export class CompiledModel {
   readonly inputShape: readonly number[];
   readonly outputShape: readonly number[];
   private readonly step: PlanStep;
-  private readonly memory: ActivationMemory;
+  private readonly activations: ActivationMemory;
   /** The result tensor when the last step writes into wasm memory (copied out, see `run`). */
   private readonly result: Tensor | null;
 
@@ -573,28 +573,37 @@ export class CompiledModel {
     checkShapeElements(inputShape, 'compile: inputShape');
     checkShapeElements(module.outputShape(inputShape), 'compile: the output');
     this.inputShape = inputShape.slice();
-    this.memory = new ActivationMemory(activationRuntime(this.backend));
+    this.activations = new ActivationMemory(activationRuntime(this.backend));
     const outer = planningBackend;
     planningBackend = this.backend;
     try {
-      this.step = withActivationMemory(this.memory, () => module.plan(this.inputShape));
+      this.step = withActivationMemory(this.activations, () => module.plan(this.inputShape));
     } finally {
       planningBackend = outer;
     }
     this.outputShape = this.step.outputShape.slice();
     // The caller keeps the result past the model's life; wasm memory is given back when the
     // model is collected, so the result lives in an ordinary array (one copy of the output).
-    this.result = this.memory.inWasmMemory ? { shape: this.outputShape.slice(), data: new Float32Array(checkShapeElements(this.outputShape, 'compile: the output')) } : null;
+    this.result = this.activations.inWasmMemory ? { shape: this.outputShape.slice(), data: new Float32Array(checkShapeElements(this.outputShape, 'compile: the output')) } : null;
   }
 
   /** Bytes of the activation buffers the compiled model holds (reused across layers). */
   get activationBytes(): number {
-    return this.memory.bytes;
+    return this.activations.bytes;
+  }
+
+  /**
+   * The memory the compiled model holds beyond the module's own parameters: its activation
+   * buffers, and what its convolution plans hold (on the wasm tier: packed weights, scratch and
+   * staging in wasm memory; on the JS tier: scratch). Plans pack their weights on the first run.
+   */
+  memory(): { activationBytes: number; planBytes: number; inWasmMemory: boolean } {
+    return { activationBytes: this.activations.bytes, planBytes: this.activations.planBytes, inWasmMemory: this.activations.inWasmMemory };
   }
 
   /** Whether the activations live in WebAssembly memory (the wasm tier with a shared memory). */
   get activationsInWasmMemory(): boolean {
-    return this.memory.inWasmMemory;
+    return this.activations.inWasmMemory;
   }
 
   /** Runs the planned forward pass; the result's buffer is reused (overwritten) by the next run. */
@@ -605,7 +614,7 @@ export class CompiledModel {
         `compiled model expects input shape ${describeValue(this.inputShape)}, got ${describeValue(input.shape)}; compile again for another shape`,
       );
     }
-    if (this.memory.isDisposed) throw new Error('compiled model: run after dispose(); compile the module again');
+    if (this.activations.isDisposed) throw new Error('compiled model: run after dispose(); compile the module again');
     const y = this.step.run(input);
     if (this.result === null) return y;
     this.result.data.set(y.data);
@@ -618,11 +627,12 @@ export class CompiledModel {
   }
 
   /**
-   * Gives the activation memory back now (on the wasm tier) rather than when the model is
-   * collected; the compiled model must not be run afterwards. Results already returned stay valid.
+   * Gives the activation buffers and the convolution plans' memory back now (on the wasm tier)
+   * rather than when the model is collected; the compiled model must not be run afterwards.
+   * Results already returned stay valid.
    */
   dispose(): void {
-    this.memory.dispose();
+    this.activations.dispose();
   }
 }
 

@@ -38,6 +38,8 @@ export class ActivationMemory {
   private readonly addresses: number[] = [];
   private capacityBytes = 0;
   private disposed = false;
+  /** The planned convolutions' own memory (packed weights, scratch): its size, and how to free it. */
+  private readonly plans: PlanResources[] = [];
 
   /** `runtime`: put the buffers in this shared wasm memory; null: ordinary Float32Arrays. */
   constructor(private readonly runtime: WasmRuntime | null) {
@@ -56,6 +58,18 @@ export class ActivationMemory {
   /** Bytes of every buffer allocated (the activation memory the compiled model holds). */
   get bytes(): number {
     return this.capacityBytes;
+  }
+
+  /** Registers a planned step's own memory, counted by `planBytes` and freed by `dispose`. */
+  trackPlan(resources: PlanResources): void {
+    this.plans.push(resources);
+  }
+
+  /** Bytes the planned convolutions hold now: packed weights and scratch (wasm memory on the wasm tier). */
+  get planBytes(): number {
+    let total = 0;
+    for (const plan of this.plans) total += plan.bytes();
+    return total;
   }
 
   /** A zero-filled tensor of `shape`: a free buffer that is large enough, or a new one. */
@@ -98,10 +112,11 @@ export class ActivationMemory {
     return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
   }
 
-  /** Returns the wasm memory now; the planned steps must not run afterwards. */
+  /** Returns the wasm memory now (activations and plans); the planned steps must not run afterwards. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    for (const plan of this.plans) plan.dispose();
     if (this.runtime !== null) {
       for (const address of this.addresses) this.runtime.arena.release(address);
       this.addresses.length = 0;
@@ -136,6 +151,16 @@ export function withActivationMemory<T>(memory: ActivationMemory, build: () => T
   } finally {
     planning = outer;
   }
+}
+
+export interface PlanResources {
+  bytes(): number;
+  dispose(): void;
+}
+
+/** Counts a planned step's own memory in the compile's `memory()` and `dispose()` (no-op outside `compile`). */
+export function trackPlanResources(resources: PlanResources): void {
+  planning?.trackPlan(resources);
 }
 
 /**

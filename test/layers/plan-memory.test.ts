@@ -69,6 +69,20 @@ describe(`compiled models reuse activation buffers (${getBackend()} tier)`, () =
     expect(compiled.activationBytes).toBeGreaterThanOrEqual(largest);
   });
 
+  it('memory() counts the activations and the plans (packed weights and scratch on the wasm tier)', () => {
+    const model = foldBatchNorm(mobilenetV1({ numClasses: 10 }));
+    const compiled = model.compile([1, 3, 32, 32]);
+    compiled.run(randomTensor([1, 3, 32, 32], rng(2)));
+    const memory = compiled.memory();
+    expect(memory.activationBytes).toBe(compiled.activationBytes);
+    expect(memory.inWasmMemory).toBe(getBackend() === 'wasm');
+    let convWeightBytes = 0;
+    for (const [key, value] of Object.entries(model.stateDict())) if (key.startsWith('model.') && key.endsWith('weight')) convWeightBytes += value.data.byteLength;
+    // The wasm tier packs every convolution's weights into its memory; the JS tier reads the layers'.
+    if (getBackend() === 'wasm') expect(memory.planBytes).toBeGreaterThanOrEqual(convWeightBytes);
+    else expect(memory.planBytes).toBeLessThan(convWeightBytes);
+  });
+
   it('the result is the same tensor every run, outlives dispose(), and a disposed model refuses to run', () => {
     const model = new Sequential(new Conv2d({ inChannels: 3, outChannels: 4, kernelSize: 3, padding: 1, seed: 3 }), new ReLU());
     const x = randomTensor([1, 3, 9, 7], rng(5));
