@@ -5,9 +5,25 @@
 import { checkShapeElements, readNumber, readOptions } from '../kernels/checks.js';
 import { checkShape, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import type { FusedActivation } from './conv.js';
-import { checkGradientShape, Module, reuseBuffer, savedFor, type InPlaceCapable, type PlanStep } from './module.js';
+import { checkGradientShape, currentPlanBackend, Module, reuseBuffer, savedFor, type InPlaceCapable, type PlanStep } from './module.js';
 import { asTensor } from '../tensor.js';
 import { planOutput } from './plan-memory.js';
+import { wasmRuntimeFor, type BackendChoice } from '../backend.js';
+import { runActivation, type ActKernel } from '../wasm/activation-run.js';
+import type { WasmRuntime } from '../wasm/runtime.js';
+
+/**
+ * The wasm runtime an activation runs on for `backend` (undefined: the global choice), or null
+ * for the JS tier. An activation never fails for want of the wasm tier (a browser page that has
+ * not awaited `ready()` yet): it then runs on JS, as the convolutions around it would refuse to.
+ */
+function activationRuntime(backend: BackendChoice | undefined): WasmRuntime | null {
+  try {
+    return wasmRuntimeFor(backend, 'activation');
+  } catch {
+    return null;
+  }
+}
 
 export abstract class ElementwiseModule extends Module implements InPlaceCapable {
   /** The last train-mode forward's input (null in eval mode). */
@@ -15,8 +31,21 @@ export abstract class ElementwiseModule extends Module implements InPlaceCapable
   private trainOutput: Float32Array | null = null;
   private gradInputBuffer: Float32Array | null = null;
 
-  /** Writes f(x[i]) into y[i] for every i (x and y may be the same array). */
+  /** Writes f(x[i]) into y[i] for every i (x and y may be the same array): the JS tier, float64. */
   protected abstract apply(x: Float32Array, y: Float32Array): void;
+
+  /** The wasm kernel computing this activation on the wasm tier (float32 lanes); null: JS on both tiers. */
+  protected wasmKernel(): ActKernel | null {
+    return null;
+  }
+
+  /** f on the tier of `backend` (undefined: the global choice). */
+  private applyOnTier(x: Float32Array, y: Float32Array, backend: BackendChoice | undefined): void {
+    const kernel = this.wasmKernel();
+    const runtime = kernel === null ? null : activationRuntime(backend);
+    if (runtime === null) this.apply(x, y);
+    else runActivation(runtime, kernel!, x, y);
+  }
 
   /**
    * Writes dx[i] = f'(x[i])·dy[i] for every i, from the forward's input x (PyTorch's backward
@@ -32,11 +61,11 @@ export abstract class ElementwiseModule extends Module implements InPlaceCapable
     if (!this.training) {
       this.savedInput = null;
       const y = new Float32Array(input.data.length);
-      this.apply(input.data, y);
+      this.applyOnTier(input.data, y, undefined);
       return { shape: input.shape.slice(), data: y };
     }
     this.trainOutput = reuseBuffer(this.trainOutput, input.data.length);
-    this.apply(input.data, this.trainOutput);
+    this.applyOnTier(input.data, this.trainOutput, undefined);
     this.savedInput = input;
     return { shape: input.shape.slice(), data: this.trainOutput };
   }
@@ -57,11 +86,12 @@ export abstract class ElementwiseModule extends Module implements InPlaceCapable
 
   override plan(inputShape: readonly number[]): PlanStep {
     const out = planOutput(inputShape, 'output');
+    const backend = currentPlanBackend(); // the compile's tier, kept for every run
     return {
       outputShape: out.shape,
       output: out,
       run: (input) => {
-        this.apply(input.data, out.data);
+        this.applyOnTier(input.data, out.data, backend);
         return out;
       },
     };
@@ -72,16 +102,17 @@ export abstract class ElementwiseModule extends Module implements InPlaceCapable
   }
 
   forwardInPlace(x: Tensor): Tensor {
-    this.apply(x.data, x.data);
+    this.applyOnTier(x.data, x.data, undefined);
     return x;
   }
 
   planInPlace(inputShape: readonly number[]): PlanStep {
+    const backend = currentPlanBackend();
     return {
       outputShape: inputShape.slice(),
       output: 'input',
       run: (input) => {
-        this.apply(input.data, input.data);
+        this.applyOnTier(input.data, input.data, backend);
         return input;
       },
     };
@@ -160,10 +191,14 @@ export class LeakyReLU extends ElementwiseModule {
 }
 
 /**
- * `nn.Hardswish`: x · relu6(x + 3) / 6, computed as PyTorch's CPU kernel does (x · min(max(x + 3, 0), 6) / 6).
- * NaN passes through.
+ * `nn.Hardswish`: x · relu6(x + 3) / 6, computed as PyTorch's CPU kernel does (x · min(max(x + 3, 0), 6) / 6):
+ * in float64 then rounded on the JS tier, in float32 (as PyTorch) on the wasm tier. NaN passes through.
  */
 export class Hardswish extends ElementwiseModule {
+  protected override wasmKernel(): ActKernel {
+    return 'act_hardswish_f32';
+  }
+
   protected apply(x: Float32Array, y: Float32Array): void {
     for (let i = 0; i < x.length; i++) {
       const v = x[i]!;
@@ -199,8 +234,16 @@ export class Hardsigmoid extends ElementwiseModule {
   }
 }
 
-/** `nn.Sigmoid`: 1 / (1 + exp(−x)), in float64 then rounded (exact 0 and 1 only where float32 rounds there). */
+/**
+ * `nn.Sigmoid`: 1 / (1 + exp(−x)). JS tier: in float64 then rounded (exact 0 and 1 only where
+ * float32 rounds there); wasm tier: float32 lanes with a polynomial exp (src/wasm/activation.ts),
+ * within 2 ulp of that.
+ */
 export class Sigmoid extends ElementwiseModule {
+  protected override wasmKernel(): ActKernel {
+    return 'act_sigmoid_f32';
+  }
+
   protected apply(x: Float32Array, y: Float32Array): void {
     for (let i = 0; i < x.length; i++) y[i] = 1 / (1 + Math.exp(-x[i]!));
   }
@@ -214,8 +257,16 @@ export class Sigmoid extends ElementwiseModule {
   }
 }
 
-/** `nn.SiLU` (swish): x · sigmoid(x) = x / (1 + exp(−x)). */
+/**
+ * `nn.SiLU` (swish): x · sigmoid(x) = x / (1 + exp(−x)). JS tier: float64 then rounded; wasm
+ * tier: x · sigmoid(x) in float32 lanes, within a few ulp (−0 below x = −87, where PyTorch's
+ * float32 exp overflows to give −0 as well).
+ */
 export class SiLU extends ElementwiseModule {
+  protected override wasmKernel(): ActKernel {
+    return 'act_silu_f32';
+  }
+
   protected apply(x: Float32Array, y: Float32Array): void {
     for (let i = 0; i < x.length; i++) {
       const v = x[i]!;

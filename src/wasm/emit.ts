@@ -258,6 +258,10 @@ export class FunctionBuilder {
   f32x4Pmin(): this { return this.simd(0xea); }
   /** Pseudo-max: `a < b ? b : a` per lane; pmax(x, 0) keeps a NaN in x, pmax(0, x) drops it. */
   f32x4Pmax(): this { return this.simd(0xeb); }
+  f32x4Nearest(): this { return this.simd(0x6a); }
+  i32x4Shl(): this { return this.simd(0xab); }
+  i32x4TruncSatF32x4S(): this { return this.simd(0xf8); }
+  i32x4ShrS(): this { return this.simd(0xac); }
   i32x4Add(): this { return this.simd(0xae); }
   i32x4Sub(): this { return this.simd(0xb1); }
   i32x4Mul(): this { return this.simd(0xb5); }

@@ -17,15 +17,16 @@
 // env.memory (the shared one declared with the largest maximum, so any runtime memory links).
 import { type FunctionBuilder, ModuleBuilder, v128 } from './emit.js';
 import type { KernelFamily, KernelVariant } from './family.js';
+import { actFamily, type ActExports } from './activation.js';
 import { dw3x3Family, type Dw3x3Exports } from './depthwise-3x3.js';
 import { fillFamily, type FillExports } from './fill.js';
 import { gemm4x8Family, type Gemm4x8Exports } from './gemm-4x8.js';
 
 /** Every kernel family, in module order. */
-export const KERNEL_FAMILIES: readonly KernelFamily[] = [fillFamily, gemm4x8Family, dw3x3Family];
+export const KERNEL_FAMILIES: readonly KernelFamily[] = [fillFamily, gemm4x8Family, dw3x3Family, actFamily];
 
 /** The exports of a kernel module instance, typed. */
-export interface WasmKernels extends FillExports, Gemm4x8Exports, Dw3x3Exports {}
+export interface WasmKernels extends FillExports, Gemm4x8Exports, Dw3x3Exports, ActExports {}
 
 /** The largest memory a module accepts: 65536 pages of 64 KiB = 4 GiB (wasm32). */
 export const MAX_MEMORY_PAGES = 65536;

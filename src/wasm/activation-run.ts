@@ -1,0 +1,29 @@
+/**
+ * Running the `act` kernels (activation.ts) on float32 arrays: in place in wasm memory when both
+ * arrays live there (a compiled model's activations do), through a staging block otherwise, so
+ * the wasm tier's result is the same wherever the arrays live.
+ */
+import type { ActExports } from './activation.js';
+import type { WasmRuntime } from './runtime.js';
+
+export type ActKernel = keyof ActExports;
+
+/** y[i] = f(x[i]) with the wasm kernel `kernel` (x and y may be the same array). */
+export function runActivation(rt: WasmRuntime, kernel: ActKernel, x: Float32Array, y: Float32Array): void {
+  const n = x.length;
+  if (n === 0) return;
+  const source = rt.addressOf(x);
+  const target = rt.addressOf(y);
+  if (source >= 0 && target >= 0) {
+    rt.kernels[kernel](source, target, n);
+    return;
+  }
+  const staging = rt.arena.alloc(4 * n, 'activation staging');
+  try {
+    rt.write(staging, x);
+    rt.kernels[kernel](staging, staging, n);
+    y.set(rt.view(staging, n));
+  } finally {
+    rt.arena.release(staging);
+  }
+}
