@@ -53,10 +53,9 @@ function expectLogitsClose(actual: Tensor, expected: ArrayLike<number>, label: s
     const err = Math.abs(actual.data[i]! - ref) / (1 + Math.abs(ref));
     if (!(err <= worst)) worst = err;
   }
-  // The wasm tier accumulates every convolution in float32 lanes (the JS tier's depthwise kernels
-  // in float64); mobilenet_v3_large with hashed weights amplifies that to 1.01e-4 (JS tier 2.2e-5).
-  const tolerance = getBackend() === 'wasm' ? 2e-4 : 1e-4;
-  expect(worst, `${label}: worst |y - ref| / (1 + |ref|)`).toBeLessThanOrEqual(tolerance);
+  // The issue's bar on both tiers. The wasm tier accumulates in float32 lanes; its worst case here
+  // is mobilenet_v3_large at 6.2e-5 (BatchNorm folded, compiled), the JS tier's 2.2e-5.
+  expect(worst, `${label}: worst |y - ref| / (1 + |ref|)`).toBeLessThanOrEqual(1e-4);
 }
 
 describe('zoo structure matches torchvision 0.14', () => {
