@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  efficientnetB0, getBackend, mnasnet, mobilenetV2, mobilenetV3Large, mobilenetV3Small, shufflenetV2, loadSafetensors, summary, isInt64Tensor, foldBatchNorm,
+  efficientnetB0, mnasnet, mobilenetV2, mobilenetV3Large, mobilenetV3Small, shufflenetV2, loadSafetensors, summary, isInt64Tensor, foldBatchNorm,
   type Module, type Tensor,
 } from '../../src/index.js';
 import { withShapeOnlyParameters } from '../../src/layers/init.js';
