@@ -6,7 +6,7 @@
  * never imports ndarray. Views that are not contiguous are gathered into a fresh array; the
  * caller's data is never written.
  */
-import { checkElements, checkShapeElements, dataField, describeValue, MAX_DIMENSION, ownElement, readBoolean, readOptions } from './kernels/checks.js';
+import { checkElements, checkShapeElements, dataField, describeValue, MAX_DIMENSION, MAX_RANK, ownElement, readBoolean, readOptions } from './kernels/checks.js';
 
 
 export interface Tensor {
@@ -33,6 +33,7 @@ export interface AllocOptions {
 
 /** Number of elements of a shape (1 for a scalar `[]`). */
 export function shapeSize(shape: readonly number[]): number {
+  checkShape(shape, 'shapeSize', 0);
   let size = 1;
   for (let i = 0; i < shape.length; i++) size *= shape[i]!;
   return size;
@@ -49,6 +50,7 @@ export function checkShape(shape: unknown, name: string, min: 0 | 1 = 1): assert
   if (!Array.isArray(shape)) {
     throw new TypeError(`${name}.shape must be an array of ${min === 0 ? 'non-negative' : 'positive'} integers, got ${describe(shape)}`);
   }
+  if (shape.length > MAX_RANK) throw new RangeError(`${name}.shape must have at most ${MAX_RANK} dimensions, got ${shape.length}`);
   for (let i = 0; i < shape.length; i++) {
     const d = ownElement(shape, i);
     if (typeof d !== 'number') {

@@ -9,7 +9,7 @@
  * Both paths see the same stride and padding, so the output sizes (the only spatial factor)
  * cancel and the ratio is exact, not an approximation.
  */
-import { readOptions } from '../kernels/checks.js';
+import { checkResultObject, readOptions } from '../kernels/checks.js';
 import { conv2d } from '../kernels/conv2d.js';
 import { describeValue, shapeSize as sizeOf, type Tensor } from '../tensor.js';
 import { positiveInteger, resolvePair, type IntPair } from '../kernels/geometry.js';
@@ -40,6 +40,11 @@ export interface VariantCost {
   readonly flops: number;
   readonly outputShape: readonly number[];
 }
+
+/** The fields a SeparableComparison must have for the functions that read one. */
+export const COMPARISON_FIELDS = ['spec', 'standard', 'depthwise', 'pointwise', 'separable'] as const;
+/** The fields of SeparableTimings. */
+export const TIMINGS_FIELDS = ['standard', 'depthwise', 'pointwise', 'separable'] as const;
 
 export interface SeparableComparison {
   readonly spec: Required<Omit<SeparableSpec, 'kernelSize' | 'stride' | 'padding'>> & {
@@ -135,6 +140,7 @@ export interface SeparableTimings {
  * pair is timed as it runs in a network: the depthwise step, then the pointwise step on its output.
  */
 export function timeSeparable(comparison: SeparableComparison, callerOptions: TimingOptions & { seed?: number } = {}): SeparableTimings {
+  checkResultObject(comparison, 'timeSeparable: comparison', 'a SeparableComparison (from compareSeparable)', COMPARISON_FIELDS);
   const options = readOptions<TimingOptions & { seed?: number }>(callerOptions, ['repeats', 'warmup', 'minTimeMs', 'seed'], 'timeSeparable');
   const { seed = 1, ...timing } = options;
   const { spec, costs } = comparison;

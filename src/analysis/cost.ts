@@ -16,8 +16,8 @@
  *   - Bytes assume float32 (4 bytes) unless `bytesPerElement` says otherwise; arithmetic intensity
  *     is FLOPs per byte of minimum traffic (input, weights and bias read once, output written once).
  */
-import { readOptions } from '../kernels/checks.js';
-import { describeValue, shapeSize } from '../tensor.js';
+import { checkElements, optional, ownElement, readBoolean, readOptions } from '../kernels/checks.js';
+import { checkShape, describeValue, shapeSize } from '../tensor.js';
 import {
   conv2dGeometry,
   positiveInteger,
@@ -92,8 +92,12 @@ function checkInputShape(shape: unknown, name: string, ranks: readonly number[],
   if (!Array.isArray(shape) || !ranks.includes(shape.length)) {
     throw new RangeError(`${name} must be ${expected}, got ${describeValue(shape)}`);
   }
-  // The leading (batch) dimension may be 0: an empty batch costs nothing, as it runs.
-  shape.forEach((d, i) => (i === 0 && d === 0 ? 0 : positiveInteger(d, `${name}[${i}]`)));
+  // The leading (batch) dimension may be 0: an empty batch costs nothing, as it runs. Own
+  // elements only: a hole is not a dimension.
+  for (let i = 0; i < shape.length; i++) {
+    const d = ownElement(shape, i);
+    if (!(i === 0 && d === 0)) positiveInteger(d, `${name}[${i}]`);
+  }
   return shape;
 }
 
@@ -205,7 +209,7 @@ export function batchNorm2dCost(callerSpec: BatchNorm2dSpec): LayerCost {
   const spec = checkSpecKeys(callerSpec, ['inputShape', 'affine', 'trackRunningStats'], 'batchNorm2dCost');
   const inputShape = checkInputShape(spec.inputShape, 'inputShape', [3, 4], '[N, C, H, W] or [C, H, W]');
   const channels = inputShape[inputShape.length - 3]!;
-  const affine = spec.affine === undefined ? true : spec.affine;
+  const affine = readBoolean(spec.affine, 'batchNorm2dCost: affine', true);
   const track = spec.trackRunningStats === undefined ? true : spec.trackRunningStats;
   return {
     ...ZERO_COST,
@@ -224,6 +228,7 @@ export function activationCost(inputShape: readonly number[]): LayerCost {
 
 /** Shape-only operations (Flatten, Identity, Dropout at inference): free. */
 export function reshapeCost(outputShape: readonly number[]): LayerCost {
+  checkShape(outputShape, 'reshapeCost: outputShape', 0);
   return { ...ZERO_COST, outputShape: outputShape.slice(), params: 0 };
 }
 
@@ -251,11 +256,11 @@ export function pool2dCost(callerSpec: Pool2dSpec): LayerCost {
   const kernel = resolvePair(spec.kernelSize, 'kernelSize', 1);
   const stride = spec.stride === undefined ? kernel : resolvePair(spec.stride, 'stride', 1);
   const dilation = resolvePair(spec.dilation, 'dilation', 1);
-  const pad = resolvePadding(spec.padding ?? 0, kernel, stride, dilation);
+  const pad = resolvePadding(optional(spec.padding, 0), kernel, stride, dilation);
   const rank = inputShape.length;
   const height = inputShape[rank - 2]!;
   const width = inputShape[rank - 1]!;
-  const ceilMode = spec.ceilMode ?? false;
+  const ceilMode = optional(spec.ceilMode, false);
   if (typeof ceilMode !== 'boolean') throw new TypeError(`ceilMode must be a boolean, got ${describeValue(spec.ceilMode)}`);
   const outHeight = poolOutputSize(height, pad.top, pad.bottom, kernel[0], stride[0], dilation[0], ceilMode);
   const outWidth = poolOutputSize(width, pad.left, pad.right, kernel[1], stride[1], dilation[1], ceilMode);
@@ -275,6 +280,8 @@ export function pool2dCost(callerSpec: Pool2dSpec): LayerCost {
 export function adaptiveAvgPool2dCost(inputShape: readonly number[], outputSize: IntPair = 1): LayerCost {
   const shape = checkInputShape(inputShape, 'inputShape', [3, 4], '[N, C, H, W] or [C, H, W]');
   const [outHeight, outWidth] = resolvePair(outputSize, 'outputSize', 1);
+  // The windows are summed per output row and column: bounded by the output the layer would allocate.
+  checkElements(outHeight * outWidth, 'adaptiveAvgPool2dCost: the output plane');
   const rank = shape.length;
   const height = shape[rank - 2]!;
   const width = shape[rank - 1]!;
@@ -313,6 +320,13 @@ export function sumCounts(items: readonly CostCounts[]): CostCounts {
 
 /** Adds the counts of several costs (the output shape is the last one's). */
 export function addCosts(costs: readonly LayerCost[]): LayerCost {
-  if (costs.length === 0) throw new RangeError('addCosts needs at least one cost');
+  if (!Array.isArray(costs)) throw new TypeError(`addCosts: costs must be an array of layer costs, got ${describeValue(costs)}`);
+  if (costs.length === 0) throw new RangeError('addCosts: costs must hold at least one cost, got []');
+  for (let i = 0; i < costs.length; i++) {
+    const cost = ownElement(costs, i) as LayerCost | undefined;
+    if (typeof cost !== 'object' || cost === null || !Array.isArray(cost.outputShape)) {
+      throw new TypeError(`addCosts: costs[${i}] must be a layer cost (from conv2dCost, linearCost, …), got ${describeValue(cost)}`);
+    }
+  }
   return { outputShape: costs[costs.length - 1]!.outputShape.slice(), ...sumCounts(costs) };
 }

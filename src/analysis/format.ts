@@ -3,9 +3,10 @@
  * forms (462.4M) only next to them, and aligned tables in the spirit of torchinfo and Keras.
  */
 import type { ModelComparisonRow } from './models.js';
-import type { SeparableComparison, SeparableTimings, VariantName } from './compare.js';
-import type { ModelProfile } from './profile.js';
-import type { ModelSummary } from './summary.js';
+import { COMPARISON_FIELDS, TIMINGS_FIELDS, type SeparableComparison, type SeparableTimings, type VariantName } from './compare.js';
+import { PROFILE_FIELDS, type ModelProfile } from './profile.js';
+import { SUMMARY_FIELDS, type ModelSummary } from './summary.js';
+import { checkResultObject } from '../kernels/checks.js';
 
 /** 462422016 → "462,422,016" (exact). */
 export function formatInt(value: number): string {
@@ -79,6 +80,8 @@ const VARIANTS: readonly VariantName[] = ['standard', 'depthwise', 'pointwise', 
 
 /** The standard-vs-separable comparison as a table, the reduction ratios and the closed form. */
 export function formatComparison(comparison: SeparableComparison, timings?: SeparableTimings): string {
+  checkResultObject(comparison, 'formatComparison: comparison', 'a SeparableComparison (from compareSeparable)', COMPARISON_FIELDS);
+  if (timings !== undefined) checkResultObject(timings, 'formatComparison: timings', 'SeparableTimings (from timeSeparable)', TIMINGS_FIELDS);
   const { spec } = comparison;
   const k = `${spec.kernelSize[0]}x${spec.kernelSize[1]}`;
   const header =
@@ -124,6 +127,7 @@ export function formatComparison(comparison: SeparableComparison, timings?: Sepa
 
 /** The summary as an aligned table (one row per leaf call) followed by the totals. */
 export function formatSummary(s: ModelSummary): string {
+  checkResultObject(s, 'formatSummary: summary', 'a ModelSummary (from summary)', SUMMARY_FIELDS);
   const columns: Column[] = [
     { header: 'Layer' },
     { header: 'Type' },
@@ -162,6 +166,7 @@ export function formatSummary(s: ModelSummary): string {
 
 /** The per-layer profile: measured time share next to MAC share, and achieved GFLOP/s. */
 export function formatProfile(p: ModelProfile): string {
+  checkResultObject(p, 'formatProfile: profile', 'a ModelProfile (from profile)', PROFILE_FIELDS);
   const columns: Column[] = [
     { header: 'Layer' },
     { header: 'Type' },

@@ -3,9 +3,11 @@
  * chart library, so the file opens anywhere and can be archived as is. The markup is written to
  * be well-formed XML as well (every element closed, every attribute quoted, all text escaped).
  */
-import type { SeparableComparison, SeparableTimings, VariantName } from './compare.js';
-import type { ModelProfile } from './profile.js';
-import type { ModelSummary } from './summary.js';
+import { COMPARISON_FIELDS, TIMINGS_FIELDS, type SeparableComparison, type SeparableTimings, type VariantName } from './compare.js';
+import { PROFILE_FIELDS, type ModelProfile } from './profile.js';
+import { SUMMARY_FIELDS, type ModelSummary } from './summary.js';
+import { checkResultObject, readOptions } from '../kernels/checks.js';
+import { describeValue } from '../tensor.js';
 import type { ModelComparisonRow } from './models.js';
 import { formatCompact, formatInt, formatMs, formatPercent, formatShape, runs } from './format.js';
 
@@ -187,7 +189,16 @@ svg.chart { display: block; margin: 1em 0; font: 11px system-ui, sans-serif; }
 `;
 
 /** The report as one HTML document. */
-export function htmlReport(input: ReportInput): string {
+const REPORT_FIELDS = ['title', 'comparison', 'timings', 'summary', 'profile', 'models'];
+
+export function htmlReport(callerInput: ReportInput): string {
+  const input = readOptions<ReportInput>(callerInput, REPORT_FIELDS, 'htmlReport');
+  if (input.title !== undefined && typeof input.title !== 'string') throw new TypeError(`htmlReport: title must be a string, got ${describeValue(input.title)}`);
+  if (input.comparison !== undefined) checkResultObject(input.comparison, 'htmlReport: comparison', 'a SeparableComparison (from compareSeparable)', COMPARISON_FIELDS);
+  if (input.timings !== undefined) checkResultObject(input.timings, 'htmlReport: timings', 'SeparableTimings (from timeSeparable)', TIMINGS_FIELDS);
+  if (input.summary !== undefined) checkResultObject(input.summary, 'htmlReport: summary', 'a ModelSummary (from summary)', SUMMARY_FIELDS);
+  if (input.profile !== undefined) checkResultObject(input.profile, 'htmlReport: profile', 'a ModelProfile (from profile)', PROFILE_FIELDS);
+  if (input.models !== undefined && !Array.isArray(input.models)) throw new TypeError(`htmlReport: models must be an array of model rows, got ${describeValue(input.models)}`);
   const title = input.title ?? 'sepconv report';
   const sections: string[] = [];
   const { comparison, timings } = input;

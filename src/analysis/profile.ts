@@ -38,6 +38,9 @@ export interface ProfileRow {
   readonly gflops: number;
 }
 
+/** The fields a ModelProfile must have for the functions that read one. */
+export const PROFILE_FIELDS = ['modelType', 'inputShape', 'rows'] as const;
+
 export interface ModelProfile {
   readonly modelType: string;
   readonly inputShape: readonly number[];

@@ -9,7 +9,7 @@
  * (shared weights) has its parameters counted at its first use only, its MACs at every use
  * (it does run every time).
  */
-import { describeValue, shapeSize, type Tensor } from '../tensor.js';
+import { checkShape, describeValue, shapeSize, type Tensor } from '../tensor.js';
 import { Module } from '../layers/module.js';
 import { Conv2d } from '../layers/conv.js';
 import { BatchNorm2d } from '../layers/batchnorm.js';
@@ -73,6 +73,9 @@ export interface SummaryTotals extends CostCounts {
   readonly bufferBytes: number;
 }
 
+/** The fields a ModelSummary must have for the functions that read one. */
+export const SUMMARY_FIELDS = ['modelType', 'inputShape', 'outputShape', 'rows', 'totals'] as const;
+
 export interface ModelSummary {
   readonly modelType: string;
   readonly inputShape: readonly number[];
@@ -115,9 +118,8 @@ const ownBufferCount = (module: Module): number => ownValues(module.namedBuffers
  */
 export function traceLeaves(model: Module, inputShape: readonly number[]): LeafCall[] {
   if (!(model instanceof Module)) throw new TypeError(`model must be a sepconv Module, got ${describeValue(model)}`);
-  if (!Array.isArray(inputShape) || inputShape.length === 0 || !inputShape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new TypeError(`inputShape must be a non-empty array of non-negative integers, got ${describeValue(inputShape)}`);
-  }
+  checkShape(inputShape, 'inputShape', 0); // stops at the first hole or bad entry
+  if (inputShape.length === 0) throw new RangeError('inputShape must be a non-empty array of non-negative integers, got []');
   const calls: LeafCall[] = [];
   const visit = (module: Module, name: string, depth: number, shape: readonly number[]): readonly number[] => {
     const children = module.namedChildren();
@@ -158,6 +160,9 @@ interface LeafCost {
 
 /** The cost rule for one leaf call (documented in cost.ts). */
 export function leafCost(module: Module, inputShape: readonly number[], outputShape: readonly number[]): LeafCost {
+  if (!(module instanceof Module)) throw new TypeError(`leafCost: module must be a sepconv Module, got ${describeValue(module)}`);
+  checkShape(inputShape, 'leafCost: inputShape', 0);
+  checkShape(outputShape, 'leafCost: outputShape', 0);
   if (module instanceof Conv2d) {
     const cost = conv2dCost({
       inputShape,

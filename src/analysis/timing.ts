@@ -26,9 +26,14 @@ export interface Timing {
   readonly runs: number;
 }
 
+/** The most repeats (or warm-up runs) a timing may ask for: a hostile count must not hang a caller. */
+export const MAX_REPEATS = 100_000;
+/** The longest `minTimeMs` a timing may ask for (one minute). */
+export const MAX_MIN_TIME_MS = 60_000;
+
 export function checkRepeats(value: unknown, name: string, min: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new RangeError(`${name} must be an integer >= ${min}, got ${describeValue(value)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > MAX_REPEATS) {
+    throw new RangeError(`${name} must be an integer from ${min} to ${MAX_REPEATS}, got ${describeValue(value)}`);
   }
   return value;
 }
@@ -45,8 +50,8 @@ export const MAX_RUNS = 1000;
 export function resolveTimingOptions(callerOptions: TimingOptions = {}): { repeats: number; warmup: number; minTimeMs: number } {
   const options = readOptions<TimingOptions>(callerOptions, ['repeats', 'warmup', 'minTimeMs'], 'timing');
   const minTimeMs = options.minTimeMs === undefined ? 0 : options.minTimeMs;
-  if (typeof minTimeMs !== 'number' || !Number.isFinite(minTimeMs) || minTimeMs < 0) {
-    throw new RangeError(`minTimeMs must be a finite number >= 0, got ${describeValue(options.minTimeMs)}`);
+  if (typeof minTimeMs !== 'number' || !Number.isFinite(minTimeMs) || minTimeMs < 0 || minTimeMs > MAX_MIN_TIME_MS) {
+    throw new RangeError(`minTimeMs must be a number from 0 to ${MAX_MIN_TIME_MS}, got ${describeValue(options.minTimeMs)}`);
   }
   return {
     repeats: options.repeats === undefined ? 5 : checkRepeats(options.repeats, 'repeats', 1),

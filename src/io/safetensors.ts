@@ -62,11 +62,11 @@ interface HeaderEntry {
   readonly end: number;
 }
 
-function toBytes(bytes: unknown): Uint8Array {
+function toBytes(bytes: unknown, fn: string): Uint8Array {
   if (bytes instanceof Uint8Array) return bytes;
   if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
   if (typeof SharedArrayBuffer !== 'undefined' && bytes instanceof SharedArrayBuffer) return new Uint8Array(bytes);
-  throw new TypeError(`loadSafetensors: bytes must be a Uint8Array (or ArrayBuffer), got ${describeValue(bytes)}`);
+  throw new TypeError(`${fn}: bytes must be a Uint8Array (or ArrayBuffer), got ${describeValue(bytes)}`);
 }
 
 /** A name as shown in messages: quoted, and cut short if long. */
@@ -148,10 +148,10 @@ function decode(entry: HeaderEntry, bytes: Uint8Array, dataStart: number): Float
 }
 
 /** Parses a safetensors file; see `loadSafetensors`. Also returns `__metadata__`. */
-export function parseSafetensors(input: Uint8Array | ArrayBuffer, options: LoadSafetensorsOptions = {}): SafetensorsContents {
-  const bytes = toBytes(input);
+export function parseSafetensors(input: Uint8Array | ArrayBuffer, options: LoadSafetensorsOptions = {}, fn = 'parseSafetensors'): SafetensorsContents {
+  const bytes = toBytes(input, fn);
   // Own properties only: an inherited or polluted `skipUnsupported` is no option.
-  const skipUnsupported = readBoolean(readOptions<LoadSafetensorsOptions>(options, ['skipUnsupported'], 'loadSafetensors').skipUnsupported, 'loadSafetensors: skipUnsupported', false);
+  const skipUnsupported = readBoolean(readOptions<LoadSafetensorsOptions>(options, ['skipUnsupported'], fn).skipUnsupported, `${fn}: skipUnsupported`, false);
   if (bytes.length < 8) {
     throw new SafetensorsError(`truncated file: ${bytes.length} bytes, shorter than the 8-byte header length prefix`);
   }
@@ -256,7 +256,7 @@ export function parseSafetensors(input: Uint8Array | ArrayBuffer, options: LoadS
  * out-of-range offsets, or a dtype other than F32/F16/BF16/F64/I64.
  */
 export function loadSafetensors(bytes: Uint8Array | ArrayBuffer, options: LoadSafetensorsOptions = {}): Record<string, StateTensor> {
-  return parseSafetensors(bytes, options).tensors;
+  return parseSafetensors(bytes, options, 'loadSafetensors').tensors;
 }
 
 /**

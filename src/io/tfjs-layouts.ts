@@ -8,6 +8,7 @@
  */
 import { describeValue, type Tensor, type TensorLike } from '../tensor.js';
 import { asTensor } from '../tensor.js';
+import { optional } from '../kernels/checks.js';
 
 function rank4(x: TensorLike, name: string, layout: string): [Tensor, number, number, number, number] {
   const t = asTensor(x, name);
@@ -63,7 +64,7 @@ export function depthwiseFilterFromTfjs(filter: TensorLike): Tensor {
 export function depthwiseFilterToTfjs(weight: TensorLike, inChannels?: number): Tensor {
   const [t, cout, one, kh, kw] = rank4(weight, 'weight', '[Cin*K, 1, kH, kW]');
   if (one !== 1) throw new RangeError(`weight must be [Cin*K, 1, kH, kW] (depthwise), got shape ${describeValue(t.shape)}`);
-  const cin = inChannels ?? cout;
+  const cin = optional(inChannels, cout);
   if (!Number.isInteger(cin) || cin < 1 || cout % cin !== 0) {
     throw new RangeError(`inChannels must be a positive divisor of weight.shape[0] = ${cout}, got ${describeValue(inChannels)}`);
   }

@@ -28,6 +28,9 @@ export const MAX_ELEMENTS = 2 ** 28;
  */
 export const MAX_DIMENSION = 2 ** 32 - 1;
 
+/** The most dimensions a shape may have (PyTorch's limit is 25 for most operations; 64 leaves room). */
+export const MAX_RANK = 64;
+
 /** Worker pools accept at most this many threads per hardware thread. */
 export const MAX_THREADS_PER_CORE = 4;
 
@@ -192,6 +195,26 @@ export function checkOptionNames(options: unknown, allowed: readonly string[], f
     throw new TypeError(`${fn}: options must be an object, got ${describeValue(options)}`);
   }
   readOptions(options, allowed, fn);
+}
+
+/**
+ * An option's value, or `fallback` when it was not given (undefined). `null` is not "not given":
+ * it reaches the option's own check and is rejected there, unless null has a meaning (PyTorch's
+ * None, such as a pool's `stride`).
+ */
+export function optional<T>(value: T | undefined, fallback: T): T {
+  return value === undefined ? fallback : value;
+}
+
+/**
+ * Throws a TypeError unless `value` is an object (not an array) with every one of `fields` as an
+ * own property: the check a function taking a result object (a summary, a profile, a
+ * comparison) makes before reading it. `what` describes where such an object comes from.
+ */
+export function checkResultObject(value: unknown, name: string, what: string, fields: readonly string[]): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || !fields.every((field) => hasOwn(value, field))) {
+    throw new TypeError(`${name} must be ${what}, got ${describeValue(value)}`);
+  }
 }
 
 /** Element `i` of a caller's array if it is an own element (holes never read `Array.prototype`). */

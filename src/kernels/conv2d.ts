@@ -30,6 +30,9 @@ const atMostOne = (pad: number): boolean => pad === 0 || pad === 1;
  *   3. everything else                                     → grouped (implicit-im2col GEMM per group)
  */
 export function selectKernelPath(g: Conv2dGeometry): KernelPath {
+  if (typeof g !== 'object' || g === null || Array.isArray(g)) {
+    throw new TypeError(`geometry must be a Conv2dGeometry (from conv2dGeometry), got ${describeValue(g)}`);
+  }
   if (g.groups === g.inChannels) {
     const is3x3 = g.kernelH === 3 && g.kernelW === 3 && g.dilationH === 1 && g.dilationW === 1;
     const smallPads = atMostOne(g.padTop) && atMostOne(g.padBottom) && atMostOne(g.padLeft) && atMostOne(g.padRight);

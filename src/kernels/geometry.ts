@@ -5,7 +5,7 @@
  *   Hout = floor((H + padTop + padBottom - dilationH*(kH-1) - 1) / strideH) + 1   (same for W)
  */
 import { checkShape, describeValue } from '../tensor.js';
-import { describeKey, isOptionsObject, MAX_DIMENSION, ownElement, ownProperty } from './checks.js';
+import { describeKey, isOptionsObject, MAX_DIMENSION, optional, ownElement, ownProperty } from './checks.js';
 
 export type IntPair = number | readonly [number, number];
 export interface ExplicitPadding {
@@ -77,8 +77,28 @@ export function checkPaddingMode(value: unknown): PaddingMode {
   return value as PaddingMode;
 }
 
+/** The arguments of the output-size formulas: sizes and paddings ≥ 0, kernel, stride, dilation ≥ 1. */
+function checkSizeArguments(size: unknown, padBefore: unknown, padAfter: unknown, kernel: unknown, stride: unknown, dilation: unknown): void {
+  positiveInteger(size, 'size');
+  positiveInteger(padBefore, 'padBefore', 0);
+  positiveInteger(padAfter, 'padAfter', 0);
+  positiveInteger(kernel, 'kernel');
+  positiveInteger(stride, 'stride');
+  positiveInteger(dilation, 'dilation');
+}
+
+/** A resolved `[h, w]` pair passed back in (`resolvePadding`'s kernel, stride, dilation). */
+function checkResolvedPair(value: unknown, name: string): void {
+  if (!Array.isArray(value) || value.length !== 2) throw new TypeError(`${name} must be a pair [h, w] of positive integers, got ${describeValue(value)}`);
+  positiveInteger(ownElement(value, 0), `${name}[0]`);
+  positiveInteger(ownElement(value, 1), `${name}[1]`);
+}
+
 /** Resolves an int-or-pair option (`stride`, `dilation`, `kernelSize`, ...) to `[h, w]`. */
 export function resolvePair(value: unknown, name: string, fallback: number, min = 1): [number, number] {
+  if (typeof name !== 'string') throw new TypeError(`resolvePair: name must be a string, got ${describeValue(name)}`);
+  positiveInteger(min, 'resolvePair: min', 0);
+  positiveInteger(fallback, 'resolvePair: fallback', min);
   if (value === undefined) return [fallback, fallback];
   if (typeof value === 'number') {
     positiveInteger(value, name, min);
@@ -100,6 +120,9 @@ export function resolvePadding(
   stride: readonly [number, number],
   dilation: readonly [number, number],
 ): ExplicitPadding {
+  checkResolvedPair(kernel, 'kernel');
+  checkResolvedPair(stride, 'stride');
+  checkResolvedPair(dilation, 'dilation');
   if (padding === undefined || padding === 'valid') return { top: 0, bottom: 0, left: 0, right: 0 };
   if (padding === 'same') {
     if (stride[0] !== 1 || stride[1] !== 1) {
@@ -152,6 +175,7 @@ export function resolveExplicitPadding(padding: object): ExplicitPadding {
 
 /** Output length of one spatial axis, or a value < 1 when the kernel does not fit. */
 export function convOutputSize(size: number, padBefore: number, padAfter: number, kernel: number, stride: number, dilation: number): number {
+  checkSizeArguments(size, padBefore, padAfter, kernel, stride, dilation);
   return Math.floor((size + padBefore + padAfter - dilation * (kernel - 1) - 1) / stride) + 1;
 }
 
@@ -214,7 +238,7 @@ export function conv2dGeometry(
   const stride = resolvePair(option('stride'), 'stride', 1);
   const dilation = resolvePair(option('dilation'), 'dilation', 1);
   const pad = resolvePadding(option('padding'), [kernelH, kernelW], stride, dilation);
-  const paddingMode = checkPaddingMode(option('paddingMode') ?? 'zeros');
+  const paddingMode = checkPaddingMode(optional(option('paddingMode'), 'zeros'));
   if (paddingMode === 'reflect') {
     if (pad.top >= inHeight! || pad.bottom >= inHeight! || pad.left >= inWidth! || pad.right >= inWidth!) {
       throw new RangeError(
@@ -402,6 +426,8 @@ export function convTranspose2dGeometry(
 export function poolOutputSize(
   size: number, padBefore: number, padAfter: number, kernel: number, stride: number, dilation: number, ceilMode: boolean,
 ): number {
+  checkSizeArguments(size, padBefore, padAfter, kernel, stride, dilation);
+  if (typeof ceilMode !== 'boolean') throw new TypeError(`ceilMode must be a boolean, got ${describeValue(ceilMode)}`);
   const numerator = size + padBefore + padAfter - dilation * (kernel - 1) - 1 + (ceilMode ? stride - 1 : 0);
   let out = Math.floor(numerator / stride) + 1;
   if (ceilMode && (out - 1) * stride >= size + padBefore) out--;

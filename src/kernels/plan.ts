@@ -17,6 +17,7 @@ import type { Activation } from './epilogue.js';
 import { checkPaddingMode, conv2dGeometry, resolvePadding, resolvePair, type Conv2dGeometry, type GeometryOptions } from './geometry.js';
 import { Scratch } from './scratch.js';
 import { checkShapeElements, readOptions, resolveActivation, resolveBias, type Conv2dCall } from './validate.js';
+import { optional } from './checks.js';
 
 export interface PrepareConv2dOptions extends GeometryOptions {
   bias?: Float32Array | TensorLike | null;
@@ -77,7 +78,7 @@ export class Conv2dPlan {
     const stride = resolvePair(options.stride, 'stride', 1);
     const dilation = resolvePair(options.dilation, 'dilation', 1);
     resolvePadding(options.padding, [kernelH, kernelW], stride, dilation);
-    const groups = options.groups ?? 1;
+    const groups = optional(options.groups, 1);
     if (typeof groups !== 'number' || !Number.isInteger(groups) || groups < 1) {
       throw new RangeError(`groups must be a positive integer, got ${describeValue(groups)}`);
     }
@@ -100,7 +101,7 @@ export class Conv2dPlan {
       dilation: [dilation[0], dilation[1]],
       groups,
       padding: typeof padding === 'object' && padding !== null && !Array.isArray(padding) ? { ...padding } : Array.isArray(padding) ? [padding[0], padding[1]] : padding,
-      paddingMode: options.paddingMode ?? 'zeros',
+      paddingMode: optional(options.paddingMode, 'zeros'),
     };
   }
 

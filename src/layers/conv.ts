@@ -21,10 +21,11 @@ import {
   type PaddingMode,
 } from '../kernels/geometry.js';
 import { readOptions, type Conv2dOptions, checkShapeElements } from '../kernels/validate.js';
-import { checkGradientShape, checkInput, currentPlanBackend, Module, planChain, reuseBuffer, savedFor, type ForwardAsyncOptions, type PlanStep } from './module.js';
-import { asTensor } from '../tensor.js';
+import { checkGradientShape, checkInput, currentPlanBackend, Module, planChain, reuseBuffer, savedFor, type ForwardAsyncOptions, type PlanStep, checkForwardAsyncOptions } from './module.js';
+import { asTensor, checkShape } from '../tensor.js';
 import { parameterData, resolveGenerator, uniformFanIn, type InitOptions } from './init.js';
 import { planOutput, trackPlanResources } from './plan-memory.js';
+import { optional } from '../kernels/checks.js';
 
 /** An activation a convolution can apply in its output write (fused, no extra pass). */
 export type FusedActivation = Exclude<Activation, 'none'>;
@@ -104,17 +105,17 @@ export class Conv2d extends Module implements FusableModule {
     this.kernelSize = resolvePair(options.kernelSize, 'kernelSize', 1);
     this.stride = resolvePair(options.stride, 'stride', 1);
     this.dilation = resolvePair(options.dilation, 'dilation', 1);
-    this.paddingSpec = options.padding ?? 0;
+    this.paddingSpec = optional(options.padding, 0);
     this.padding = resolvePadding(this.paddingSpec, this.kernelSize, this.stride, this.dilation);
-    this.groups = positiveInteger(options.groups ?? 1, 'groups');
+    this.groups = positiveInteger(optional(options.groups, 1), 'groups');
     if (this.inChannels % this.groups !== 0) {
       throw new RangeError(`inChannels must be divisible by groups: inChannels=${this.inChannels}, groups=${this.groups}`);
     }
     if (this.outChannels % this.groups !== 0) {
       throw new RangeError(`outChannels must be divisible by groups: outChannels=${this.outChannels}, groups=${this.groups}`);
     }
-    this.paddingMode = checkPaddingMode(options.paddingMode ?? 'zeros');
-    const hasBias = options.bias ?? true;
+    this.paddingMode = checkPaddingMode(optional(options.paddingMode, 'zeros'));
+    const hasBias = optional(options.bias, true);
     if (typeof hasBias !== 'boolean') throw new TypeError(`bias must be a boolean, got ${describeValue(options.bias)}`);
     const generator = resolveGenerator(options);
     const cinPerGroup = this.inChannels / this.groups;
@@ -245,6 +246,7 @@ export class Conv2d extends Module implements FusableModule {
   }
 
   override async forwardAsync(x: TensorLike, options: ForwardAsyncOptions = {}): Promise<Tensor> {
+    checkForwardAsyncOptions(options);
     // Train mode runs on this thread: backward needs the state the synchronous forward keeps.
     if (options.pool === undefined || this.training) return this.forward(x);
     const input = checkInput(x, this.constructor.name, [3, 4], '[N, C, H, W] or [C, H, W]');
@@ -260,6 +262,7 @@ export class Conv2d extends Module implements FusableModule {
   }
 
   outputShape(inputShape: readonly number[]): number[] {
+    checkShape(inputShape, 'input', 0);
     if (inputShape.length !== 3 && inputShape.length !== 4) {
       throw new RangeError(`${this.constructor.name}: input must be [N, C, H, W] or [C, H, W], got shape ${describeValue(inputShape)}`);
     }
@@ -344,17 +347,17 @@ export class DepthwiseConv2d extends Conv2d {
     // Own properties only, read once: nothing inherited is an option.
     const options = readOptions<DepthwiseConv2dLayerOptions>(callerOptions, ['inChannels', 'kernelsPerLayer', 'kernelSize', 'stride', 'padding', 'dilation', 'bias', 'paddingMode', 'seed', 'generator'], 'DepthwiseConv2d');
     const inChannels = positiveInteger(options.inChannels, 'inChannels');
-    const kernelsPerLayer = positiveInteger(options.kernelsPerLayer ?? 1, 'kernelsPerLayer');
+    const kernelsPerLayer = positiveInteger(optional(options.kernelsPerLayer, 1), 'kernelsPerLayer');
     super({
       inChannels,
       outChannels: inChannels * kernelsPerLayer,
-      kernelSize: options.kernelSize ?? 3,
-      stride: options.stride ?? 1,
-      padding: options.padding ?? 1,
+      kernelSize: optional(options.kernelSize, 3),
+      stride: optional(options.stride, 1),
+      padding: optional(options.padding, 1),
       dilation: options.dilation ?? 1,
       groups: inChannels,
-      bias: options.bias ?? true,
-      paddingMode: options.paddingMode ?? 'zeros',
+      bias: optional(options.bias, true),
+      paddingMode: optional(options.paddingMode, 'zeros'),
       seed: options.seed,
       generator: options.generator,
     });
@@ -379,9 +382,9 @@ export class PointwiseConv2d extends Conv2d {
       inChannels: options.inChannels as number,
       outChannels: options.outChannels as number,
       kernelSize: 1,
-      stride: options.stride ?? 1,
-      groups: options.groups ?? 1,
-      bias: options.bias ?? true,
+      stride: optional(options.stride, 1),
+      groups: optional(options.groups, 1),
+      bias: optional(options.bias, true),
       seed: options.seed,
       generator: options.generator,
     });
@@ -425,10 +428,10 @@ export class DepthwiseSeparableConv2d extends Module implements FusableModule {
     // Own properties only, read once: nothing inherited is an option.
     const options = readOptions<DepthwiseSeparableConv2dLayerOptions>(callerOptions, ['inChannels', 'kernelsPerLayer', 'outChannels', 'kernelSize', 'stride', 'padding', 'dilation', 'bias', 'paddingMode', 'seed', 'generator'], 'DepthwiseSeparableConv2d');
     this.inChannels = positiveInteger(options.inChannels, 'inChannels');
-    this.kernelsPerLayer = positiveInteger(options.kernelsPerLayer ?? 1, 'kernelsPerLayer');
+    this.kernelsPerLayer = positiveInteger(optional(options.kernelsPerLayer, 1), 'kernelsPerLayer');
     this.outChannels = positiveInteger(options.outChannels, 'outChannels');
     const generator = resolveGenerator(options);
-    const bias = options.bias ?? true;
+    const bias = optional(options.bias, true);
     const depthwiseBias = typeof bias === 'object' && bias !== null ? bias.depthwise : bias;
     const pointwiseBias = typeof bias === 'object' && bias !== null ? bias.pointwise : bias;
     this.registerModule(
@@ -436,12 +439,12 @@ export class DepthwiseSeparableConv2d extends Module implements FusableModule {
       new DepthwiseConv2d({
         inChannels: this.inChannels,
         kernelsPerLayer: this.kernelsPerLayer,
-        kernelSize: options.kernelSize ?? 3,
-        stride: options.stride ?? 1,
-        padding: options.padding ?? 1,
+        kernelSize: optional(options.kernelSize, 3),
+        stride: optional(options.stride, 1),
+        padding: optional(options.padding, 1),
         dilation: options.dilation ?? 1,
         bias: depthwiseBias,
-        paddingMode: options.paddingMode ?? 'zeros',
+        paddingMode: optional(options.paddingMode, 'zeros'),
         generator,
       }),
     );
@@ -468,6 +471,7 @@ export class DepthwiseSeparableConv2d extends Module implements FusableModule {
   }
 
   override async forwardAsync(x: TensorLike, options: ForwardAsyncOptions = {}): Promise<Tensor> {
+    checkForwardAsyncOptions(options);
     const y = await this.depthwise.forwardAsync(x, options);
     return this.pointwise.forwardAsync(y, options);
   }

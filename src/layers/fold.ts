@@ -3,7 +3,8 @@ import { SeedBlock } from './seed.js';
 import { Identity } from './activation.js';
 import { BatchNorm2d } from './batchnorm.js';
 import { Conv2d, DepthwiseSeparableConv2d } from './conv.js';
-import type { Module } from './module.js';
+import { Module } from './module.js';
+import { describeValue } from '../tensor.js';
 import { Sequential } from './sequential.js';
 
 /** The convolution whose output a module ends with, if it is one (or a separable block). */
@@ -41,6 +42,7 @@ function foldInPlace(m: Module): number {
  * a ReLU/ReLU6 after it is still fused into the convolution. `model` itself is not modified.
  */
 export function foldBatchNorm<M extends Module>(model: M): M {
+  if (!(model instanceof Module)) throw new TypeError(`foldBatchNorm: model must be a sepconv Module, got ${describeValue(model)}`);
   const copy = model.clone();
   foldInPlace(copy);
   return copy;

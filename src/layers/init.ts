@@ -3,7 +3,7 @@
  * from the same seed are identical. Without an explicit generator or seed a layer draws from the
  * global default generator, which `manualSeed` reseeds (as `torch.manual_seed` does).
  */
-import { checkElements, describeValue, ownProperty } from '../kernels/checks.js';
+import { checkElements, describeValue, ownProperty, readNumber } from '../kernels/checks.js';
 
 /** A small deterministic PRNG (sfc32: 128-bit state, passes PractRand to 2^40+ bytes). */
 export class Generator {
@@ -19,7 +19,7 @@ export class Generator {
   /** Resets the state from `seed` (any integer; only its low 53 bits matter). */
   manualSeed(seed: number): this {
     if (typeof seed !== 'number' || !Number.isFinite(seed) || !Number.isInteger(seed)) {
-      throw new TypeError(`seed must be an integer, got ${String(seed)}`);
+      throw new TypeError(`seed must be an integer, got ${describeValue(seed)}`);
     }
     // splitmix32 spreads a small seed over the whole state; the discarded draws decorrelate it.
     let s = (seed >>> 0) ^ Math.floor(seed / 4294967296);
@@ -55,6 +55,9 @@ export class Generator {
 
   /** Fills `out` with U(low, high) values and returns it. */
   uniform(out: Float32Array, low: number, high: number): Float32Array {
+    if (!(out instanceof Float32Array)) throw new TypeError(`uniform: out must be a Float32Array, got ${describeValue(out)}`);
+    readNumber(low, 'uniform: low', 0);
+    readNumber(high, 'uniform: high', 0, { min: low });
     const span = high - low;
     for (let i = 0; i < out.length; i++) out[i] = low + span * this.random();
     return out;

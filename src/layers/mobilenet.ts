@@ -16,7 +16,7 @@ import { readInteger, readNumber, readOptions } from '../kernels/validate.js';
 import { Conv2d, DepthwiseConv2d, PointwiseConv2d } from './conv.js';
 import { resolveGenerator, type Generator, type InitOptions, checkParameterElements } from './init.js';
 import { Flatten, Linear } from './linear.js';
-import { chainedOutputShape, Module, planChain, type ForwardAsyncOptions, type PlanStep } from './module.js';
+import { chainedOutputShape, Module, planChain, type ForwardAsyncOptions, type PlanStep, checkForwardAsyncOptions } from './module.js';
 import { AdaptiveAvgPool2d } from './pooling.js';
 import { Sequential } from './sequential.js';
 
@@ -108,6 +108,7 @@ export class MobileNetV1 extends Module {
   }
 
   override async forwardAsync(x: TensorLike, options: ForwardAsyncOptions = {}): Promise<Tensor> {
+    checkForwardAsyncOptions(options);
     let y = await this.model.forwardAsync(x, options);
     y = this.getChild('flatten').forward(y);
     return this.fc.forward(y);

@@ -38,6 +38,11 @@ export interface ForwardAsyncOptions {
   pool?: ConvRunner;
 }
 
+/** Throws unless `options` is a valid ForwardAsyncOptions object (own `pool` only). */
+export function checkForwardAsyncOptions(options: unknown): void {
+  readOptions<ForwardAsyncOptions>(options, ['pool'], 'forwardAsync');
+}
+
 export interface LoadStateDictOptions {
   /** Fail on missing and unexpected keys (default true). Shape mismatches always fail. */
   strict?: boolean;
@@ -85,6 +90,7 @@ export function isInPlaceCapable(m: Module): m is Module & InPlaceCapable {
 
 /** The output shape of `modules` run one after another, each on the previous one's output. */
 export function chainedOutputShape(modules: readonly Module[], inputShape: readonly number[]): number[] {
+  checkShape(inputShape, 'input', 0); // before copying a caller's (possibly huge, sparse) array
   let shape = inputShape.slice();
   for (const module of modules) shape = module.outputShape(shape);
   return shape;
@@ -471,7 +477,7 @@ export abstract class Module {
    * their children in order; layers without convolutions run synchronously.
    */
   async forwardAsync(x: TensorLike, options: ForwardAsyncOptions = {}): Promise<Tensor> {
-    void options;
+    checkForwardAsyncOptions(options);
     return this.forward(x);
   }
 
@@ -562,6 +568,7 @@ export class CompiledModel {
   private readonly result: Tensor | null;
 
   constructor(readonly module: Module, inputShape: readonly number[], options: CompileOptions = {}) {
+    if (!(module instanceof Module)) throw new TypeError(`compile: module must be a sepconv Module, got ${describeValue(module)}`);
     const backendOption = readOptions<CompileOptions>(options, ['backend'], 'compile').backend;
     this.backend = backendOption === undefined ? undefined : checkBackendChoice(backendOption, 'compile: backend');
     if (!Array.isArray(inputShape)) {

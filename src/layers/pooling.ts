@@ -11,6 +11,7 @@ import { asInt64Tensor, isInt64Tensor, type Int64Tensor } from '../int64.js';
 export { poolOutputSize };
 import { checkGradientShape, checkInput, Module, reuseBuffer, sameShape, savedFor, type PlanStep } from './module.js';
 import { checkElements, checkShapeElements, readBoolean, readOptions } from '../kernels/validate.js';
+import { MAX_DIMENSION } from '../kernels/checks.js';
 import { planOutput } from './plan-memory.js';
 
 export type PoolPadding = IntPair | ExplicitPadding;
@@ -435,8 +436,8 @@ export class AvgPool2d extends Pool2d {
     super('AvgPool2d', o.kernelSize, o.stride, o.padding, 1, o.ceilMode);
     this.countIncludePad = readBoolean(o.countIncludePad, 'AvgPool2d: countIncludePad', true);
     const divisor = o.divisorOverride ?? null;
-    if (divisor !== null && (typeof divisor !== 'number' || !Number.isInteger(divisor) || divisor < 1)) {
-      throw new RangeError(`divisorOverride must be a positive integer or null, got ${describeValue(divisor)}`);
+    if (divisor !== null && (typeof divisor !== 'number' || !Number.isInteger(divisor) || divisor < 1 || divisor > MAX_DIMENSION)) {
+      throw new RangeError(`divisorOverride must be a positive integer up to ${MAX_DIMENSION} or null, got ${describeValue(divisor)}`);
     }
     this.divisorOverride = divisor;
   }

@@ -16,7 +16,7 @@ import type { Tensor, TensorLike } from '../tensor.js';
 import { readOptions } from '../kernels/validate.js';
 import { Conv2d, type FusableModule, type FusedActivation } from './conv.js';
 import { resolveGenerator, type InitOptions } from './init.js';
-import { Module, planChain, type ForwardAsyncOptions, type PlanStep } from './module.js';
+import { Module, planChain, type ForwardAsyncOptions, type PlanStep, checkForwardAsyncOptions } from './module.js';
 
 /** A module that is its convolutions run in registration order; a fused activation goes into the last one. */
 export abstract class SeedBlock extends Module implements FusableModule {
@@ -53,6 +53,7 @@ export abstract class SeedBlock extends Module implements FusableModule {
   }
 
   override async forwardAsync(x: TensorLike, options: ForwardAsyncOptions = {}): Promise<Tensor> {
+    checkForwardAsyncOptions(options);
     return this.forwardAsyncFused(x, undefined, options);
   }
 

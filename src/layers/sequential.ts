@@ -3,7 +3,7 @@ import type { Tensor, TensorLike } from '../tensor.js';
 import { asTensor, describeValue } from '../tensor.js';
 import { fusedActivationOf, Identity } from './activation.js';
 import { isFusable, type FusedActivation } from './conv.js';
-import { chainedOutputShape, isInPlaceCapable, Module, planChain, type ForwardAsyncOptions, type InPlaceCapable, type PlanStep } from './module.js';
+import { chainedOutputShape, isInPlaceCapable, Module, planChain, type ForwardAsyncOptions, type InPlaceCapable, type PlanStep, checkForwardAsyncOptions } from './module.js';
 
 /**
  * A group of consecutive children run as one call: a fusable module (a convolution, a separable
@@ -31,7 +31,7 @@ export class Sequential extends Module {
   constructor(...layers: Module[] | [Record<string, Module>]) {
     super();
     const first = layers[0];
-    if (layers.length === 1 && !(first instanceof Module) && typeof first === 'object' && first !== null) {
+    if (layers.length === 1 && !(first instanceof Module) && typeof first === 'object' && first !== null && !Array.isArray(first)) {
       for (const [name, layer] of Object.entries(first)) {
         if (!(layer instanceof Module)) throw new TypeError(`Sequential: layer ${JSON.stringify(name)} must be a Module, got ${describeValue(layer)}`);
         this.registerModule(name, layer);
@@ -136,6 +136,7 @@ export class Sequential extends Module {
   }
 
   override async forwardAsync(x: TensorLike, options: ForwardAsyncOptions = {}): Promise<Tensor> {
+    checkForwardAsyncOptions(options);
     if (this.training) return this.forward(x);
     let y = asTensor(x, 'input');
     for (const segment of this.schedule()) {

@@ -14,13 +14,15 @@ import { resolveGenerator, type InitOptions } from './init.js';
 import type { Module } from './module.js';
 import { MaxPool2d } from './pooling.js';
 import { Sequential } from './sequential.js';
+import { optional, readOptions } from '../kernels/checks.js';
 
 export interface TinyFaceDetectorOptions extends InitOptions {
   /** Outputs per cell: 5 anchors × (x, y, w, h, score) by default. */
   outChannels?: number;
 }
 
-export function tinyFaceDetector(options: TinyFaceDetectorOptions = {}): Sequential {
+export function tinyFaceDetector(callerOptions: TinyFaceDetectorOptions = {}): Sequential {
+  const options = readOptions<TinyFaceDetectorOptions>(callerOptions, ['outChannels', 'seed', 'generator'], 'tinyFaceDetector');
   const generator = resolveGenerator(options);
   const slope = Math.fround(0.1);
   const samePool = (stride: number): MaxPool2d =>
@@ -38,6 +40,6 @@ export function tinyFaceDetector(options: TinyFaceDetectorOptions = {}): Sequent
     layers[`leaky${i}`] = new LeakyReLU(slope);
     layers[`pool${i}`] = samePool(i === 5 ? 1 : 2);
   }
-  layers.conv8 = new Conv2d({ inChannels: 512, outChannels: options.outChannels ?? 25, kernelSize: 1, generator });
+  layers.conv8 = new Conv2d({ inChannels: 512, outChannels: optional(options.outChannels, 25), kernelSize: 1, generator });
   return new Sequential(layers);
 }

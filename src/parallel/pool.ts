@@ -231,8 +231,8 @@ export class WorkerPool {
     if (workerUrl !== undefined && typeof workerUrl !== 'string' && !(workerUrl instanceof URL)) {
       throw new TypeError(`workerUrl must be a string or a URL, got ${describeValue(workerUrl)}`);
     }
-    if (minSliceMacs !== undefined && (typeof minSliceMacs !== 'number' || !(minSliceMacs >= 0))) {
-      throw new RangeError(`minSliceMacs must be a non-negative number, got ${describeValue(minSliceMacs)}`);
+    if (minSliceMacs !== undefined && (typeof minSliceMacs !== 'number' || !(minSliceMacs >= 0) || !Number.isFinite(minSliceMacs))) {
+      throw new RangeError(`minSliceMacs must be a finite non-negative number, got ${describeValue(minSliceMacs)}`);
     }
     this.requestedThreads = threads;
     // Browsers (and Node ≥ 21) know the core count synchronously; Node 20 learns it at startup.

@@ -10,7 +10,7 @@ import { BatchNorm2d, type BatchNorm2dOptions } from '../batchnorm.js';
 import { Conv2d } from '../conv.js';
 import { ReLU, ReLU6, Hardswish, SiLU, Hardsigmoid, Sigmoid } from '../activation.js';
 import type { Generator } from '../init.js';
-import { checkInput, Module, type ForwardAsyncOptions, type PlanStep } from '../module.js';
+import { checkInput, Module, type ForwardAsyncOptions, type PlanStep, checkForwardAsyncOptions } from '../module.js';
 import { Sequential } from '../sequential.js';
 import { tracedOutputShape, type ChildCall, type TracedModule } from '../trace.js';
 import { Conv2dNormActivation } from './conv-norm-activation.js';
@@ -88,6 +88,7 @@ export abstract class ResidualBlock extends Module implements TracedModule {
   }
 
   override async forwardAsync(x: TensorLike, options: ForwardAsyncOptions = {}): Promise<Tensor> {
+    checkForwardAsyncOptions(options);
     const input = checkInput(x, this.constructor.name, [4], '[N, C, H, W]');
     return this.finish(input, await this.body.forwardAsync(input, options));
   }

@@ -11,7 +11,7 @@ import { ReLU } from '../activation.js';
 import { BatchNorm2d } from '../batchnorm.js';
 import { Conv2d } from '../conv.js';
 import type { Generator } from '../init.js';
-import { checkInput, Module, type ForwardAsyncOptions, type PlanStep } from '../module.js';
+import { checkInput, Module, type ForwardAsyncOptions, type PlanStep, checkForwardAsyncOptions } from '../module.js';
 import { Sequential } from '../sequential.js';
 import { tracedOutputShape, type ChildCall, type TracedModule } from '../trace.js';
 import { interleaveChannels } from './elementwise.js';
@@ -187,6 +187,7 @@ export class ShuffleInvertedResidual extends Module implements TracedModule {
   }
 
   override async forwardAsync(x: TensorLike, options: ForwardAsyncOptions = {}): Promise<Tensor> {
+    checkForwardAsyncOptions(options);
     const input = checkInput(x, 'ShuffleInvertedResidual', [4], '[N, C, H, W]');
     const shape = this.outputShape(input.shape);
     const out = new Float32Array(checkShapeElements(shape, 'ShuffleInvertedResidual output'));

@@ -6,7 +6,7 @@
  */
 import { checkShapeElements } from '../../kernels/checks.js';
 import { asTensor, describeValue, type Tensor, type TensorLike } from '../../tensor.js';
-import { checkInput, Module, planChain, type ForwardAsyncOptions, type PlanStep } from '../module.js';
+import { checkInput, Module, planChain, type ForwardAsyncOptions, type PlanStep, checkForwardAsyncOptions } from '../module.js';
 import { tracedOutputShape, type ChildCall, type TracedModule } from '../trace.js';
 import { planOutput } from '../plan-memory.js';
 
@@ -93,6 +93,7 @@ export abstract class ZooModel extends Module implements TracedModule {
   }
 
   override async forwardAsync(x: TensorLike, options: ForwardAsyncOptions = {}): Promise<Tensor> {
+    checkForwardAsyncOptions(options);
     let y = checkInput(x, this.factoryName, [4], '[N, C, H, W]');
     this.outputShape(y.shape);
     for (const stage of this.stages) {
