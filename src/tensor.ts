@@ -33,7 +33,7 @@ export interface AllocOptions {
 
 /** Number of elements of a shape (1 for a scalar `[]`). */
 export function shapeSize(shape: readonly number[]): number {
-  checkShape(shape, 'shapeSize', 0);
+  checkShape(shape, 'shapeSize', 0, 'shapeSize: shape');
   let size = 1;
   for (let i = 0; i < shape.length; i++) size *= shape[i]!;
   return size;
@@ -43,22 +43,23 @@ const describe = describeValue;
 
 /**
  * Throws unless `shape` is an array of integers from `min` to MAX_DIMENSION (own elements only:
- * a hole is not a dimension). Tensors may have zero-size dimensions (`min` 0, as PyTorch's empty
+ * a hole is not a dimension) with at most MAX_RANK of them. Messages call it `label` (by default
+ * `<name>.shape`, a tensor's shape; pass the parameter's name for a bare shape argument). Tensors may have zero-size dimensions (`min` 0, as PyTorch's empty
  * batches); a shape an operation needs non-empty is checked with `min` 1.
  */
-export function checkShape(shape: unknown, name: string, min: 0 | 1 = 1): asserts shape is readonly number[] {
+export function checkShape(shape: unknown, name: string, min: 0 | 1 = 1, label = `${name}.shape`): asserts shape is readonly number[] {
   if (!Array.isArray(shape)) {
-    throw new TypeError(`${name}.shape must be an array of ${min === 0 ? 'non-negative' : 'positive'} integers, got ${describe(shape)}`);
+    throw new TypeError(`${label} must be an array of ${min === 0 ? 'non-negative' : 'positive'} integers, got ${describe(shape)}`);
   }
-  if (shape.length > MAX_RANK) throw new RangeError(`${name}.shape must have at most ${MAX_RANK} dimensions, got ${shape.length}`);
+  if (shape.length > MAX_RANK) throw new RangeError(`${label} must have at most ${MAX_RANK} dimensions, got ${shape.length}`);
   for (let i = 0; i < shape.length; i++) {
     const d = ownElement(shape, i);
     if (typeof d !== 'number') {
-      throw new TypeError(`${name}.shape[${i}] must be a ${min === 0 ? 'non-negative' : 'positive'} integer, got ${describe(d)} (shape ${describe(shape)})`);
+      throw new TypeError(`${label}[${i}] must be a ${min === 0 ? 'non-negative' : 'positive'} integer, got ${describe(d)} (shape ${describe(shape)})`);
     }
     if (!Number.isInteger(d) || d < min || d > MAX_DIMENSION) {
       throw new RangeError(
-        `${name}.shape[${i}] must be an integer from ${min} to ${MAX_DIMENSION}, got ${describe(d)} (shape ${describe(shape)})`,
+        `${label}[${i}] must be an integer from ${min} to ${MAX_DIMENSION}, got ${describe(d)} (shape ${describe(shape)})`,
       );
     }
   }

@@ -228,7 +228,7 @@ export function activationCost(inputShape: readonly number[]): LayerCost {
 
 /** Shape-only operations (Flatten, Identity, Dropout at inference): free. */
 export function reshapeCost(outputShape: readonly number[]): LayerCost {
-  checkShape(outputShape, 'reshapeCost: outputShape', 0);
+  checkShape(outputShape, 'reshapeCost', 0, 'reshapeCost: outputShape');
   return { ...ZERO_COST, outputShape: outputShape.slice(), params: 0 };
 }
 

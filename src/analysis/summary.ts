@@ -118,7 +118,7 @@ const ownBufferCount = (module: Module): number => ownValues(module.namedBuffers
  */
 export function traceLeaves(model: Module, inputShape: readonly number[]): LeafCall[] {
   if (!(model instanceof Module)) throw new TypeError(`model must be a sepconv Module, got ${describeValue(model)}`);
-  checkShape(inputShape, 'inputShape', 0); // stops at the first hole or bad entry
+  checkShape(inputShape, 'inputShape', 0, 'inputShape'); // stops at the first hole or bad entry
   if (inputShape.length === 0) throw new RangeError('inputShape must be a non-empty array of non-negative integers, got []');
   const calls: LeafCall[] = [];
   const visit = (module: Module, name: string, depth: number, shape: readonly number[]): readonly number[] => {
@@ -161,8 +161,8 @@ interface LeafCost {
 /** The cost rule for one leaf call (documented in cost.ts). */
 export function leafCost(module: Module, inputShape: readonly number[], outputShape: readonly number[]): LeafCost {
   if (!(module instanceof Module)) throw new TypeError(`leafCost: module must be a sepconv Module, got ${describeValue(module)}`);
-  checkShape(inputShape, 'leafCost: inputShape', 0);
-  checkShape(outputShape, 'leafCost: outputShape', 0);
+  checkShape(inputShape, 'leafCost', 0, 'leafCost: inputShape');
+  checkShape(outputShape, 'leafCost', 0, 'leafCost: outputShape');
   if (module instanceof Conv2d) {
     const cost = conv2dCost({
       inputShape,

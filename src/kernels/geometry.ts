@@ -98,7 +98,7 @@ function checkResolvedPair(value: unknown, name: string): void {
 export function resolvePair(value: unknown, name: string, fallback: number, min = 1): [number, number] {
   if (typeof name !== 'string') throw new TypeError(`resolvePair: name must be a string, got ${describeValue(name)}`);
   positiveInteger(min, 'resolvePair: min', 0);
-  positiveInteger(fallback, 'resolvePair: fallback', min);
+  positiveInteger(fallback, 'resolvePair: fallback', 0);
   if (value === undefined) return [fallback, fallback];
   if (typeof value === 'number') {
     positiveInteger(value, name, min);
