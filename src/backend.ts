@@ -11,7 +11,8 @@
  * whose Content-Security-Policy lacks 'wasm-unsafe-eval' cannot compile wasm at all: 'auto' then
  * runs on JS, with one console warning.
  */
-import { describeValue } from './tensor.js';
+import { checkShape, describeValue } from './tensor.js';
+import { checkShapeElements, readBoolean, readOptions } from './kernels/checks.js';
 import {
   compileKernelModule, compileKernelModuleSync, detectWasmFeatures, WasmRuntime, type WasmFeatures, type WasmVariant,
 } from './wasm/runtime.js';
@@ -140,9 +141,7 @@ function loadSync(): void {
  */
 export async function setBackend(choice: BackendChoice, options: SetBackendOptions = {}): Promise<Backend> {
   checkBackendChoice(choice, 'backend');
-  if (typeof options !== 'object' || options === null) throw new TypeError(`setBackend: options must be an object, got ${describeValue(options)}`);
-  const relaxed = options.relaxedSimd ?? false;
-  if (typeof relaxed !== 'boolean') throw new TypeError(`relaxedSimd must be a boolean, got ${describeValue(relaxed)}`);
+  const relaxed = readBoolean(readOptions<SetBackendOptions>(options, ['relaxedSimd'], 'setBackend').relaxedSimd, 'setBackend: relaxedSimd', false);
   if (choice !== 'js') {
     if (state.kind === 'loading') await state.promise;
     wantRelaxed = relaxed;
@@ -242,9 +241,8 @@ export function loadedWasmRuntime(): WasmRuntime | null {
  */
 export function wasmZeros(shape: readonly number[]): { shape: number[]; data: Float32Array } {
   const runtime = wasmRuntimeFor('wasm', 'wasmZeros');
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new RangeError(`wasmZeros: shape must be an array of non-negative integers, got ${describeValue(shape)}`);
-  }
+  checkShape(shape, 'wasmZeros', 0, 'wasmZeros: shape'); // stops at a hole: never walks a huge sparse array
+  checkShapeElements(shape, 'wasmZeros: the tensor');
   if (!runtime!.variant.shared) {
     throw new Error('wasmZeros: needs a shared WebAssembly.Memory (Node, or a cross-origin-isolated page), which this engine does not provide');
   }
@@ -261,6 +259,7 @@ const wasmTensors = new WeakMap<Float32Array, number>();
 
 /** Returns a `wasmZeros` tensor's memory to the arena; the tensor must not be used afterwards. */
 export function releaseWasmTensor(tensor: { data: Float32Array }): void {
+  if (typeof tensor !== 'object' || tensor === null) throw new TypeError(`releaseWasmTensor: tensor must be a wasmZeros tensor, got ${describeValue(tensor)}`);
   const address = wasmTensors.get(tensor.data);
   const runtime = loadedWasmRuntime();
   if (address === undefined || runtime === null) throw new RangeError('releaseWasmTensor: not a live wasmZeros tensor');

@@ -117,6 +117,7 @@ function looksLikeView(x: object): boolean {
  * contiguous tensor with the same values. A contiguous input is returned without copying.
  */
 export function asTensor(x: unknown, name: string): Tensor {
+  if (typeof name !== 'string') throw new TypeError(`asTensor: name must be a string, got ${describe(name)}`);
   if (typeof x !== 'object' || x === null) {
     throw new TypeError(`${name} must be a Tensor ({ shape, data: Float32Array }) or an ndarray view, got ${describe(x)}`);
   }

@@ -15,7 +15,7 @@
  */
 import { wasmRuntimeFor } from '../backend.js';
 import { asTensor, describeValue, type Tensor, type TensorLike } from '../tensor.js';
-import { readBoolean, readOptions } from './checks.js';
+import { checkShapeElements, readBoolean, readOptions } from './checks.js';
 import { kernelSetup, runKernel } from './conv2d.js';
 import { backwardSetup, channelSums, finishGradient, gradientTarget, runGradInput, runGradWeight } from './conv2d-backward.js';
 import { convTranspose2dGeometry, type ConvTranspose2dGeometry, type ConvTranspose2dGeometryOptions } from './geometry.js';
@@ -75,7 +75,7 @@ export function convTranspose2d(input: TensorLike, weight: TensorLike, options?:
   const g = convTranspose2dGeometry(x.shape, w.shape, opts);
   const bias = resolveBias(opts.bias, g.outChannels);
   const y: Tensor = opts.out === undefined || opts.out === null
-    ? { shape: g.outputShape.slice(), data: new Float32Array(g.batch * g.outChannels * g.outHeight * g.outWidth) }
+    ? { shape: g.outputShape.slice(), data: new Float32Array(checkShapeElements(g.outputShape, 'convTranspose2d: the output')) }
     : checkOut(opts.out, g.outputShape, [callerData(input), callerData(weight), callerData(opts.bias)]);
   const scratch = sharedScratch;
   runGradInput(backwardSetup(g.conv), extendedInput(g, x.data, scratch), w.data, y.data, scratch, wasmRuntimeFor(undefined, 'convTranspose2d'));

@@ -78,10 +78,10 @@ export function checkPaddingMode(value: unknown): PaddingMode {
 }
 
 /** The arguments of the output-size formulas: sizes and paddings ≥ 0, kernel, stride, dilation ≥ 1. */
-function checkSizeArguments(size: unknown, padBefore: unknown, padAfter: unknown, kernel: unknown, stride: unknown, dilation: unknown): void {
+function checkSizeArguments(size: unknown, padBefore: unknown, padAfter: unknown, kernel: unknown, stride: unknown, dilation: unknown, names = ['padBefore', 'padAfter']): void {
   positiveInteger(size, 'size');
-  positiveInteger(padBefore, 'padBefore', 0);
-  positiveInteger(padAfter, 'padAfter', 0);
+  positiveInteger(padBefore, names[0]!, 0);
+  positiveInteger(padAfter, names[1]!, 0);
   positiveInteger(kernel, 'kernel');
   positiveInteger(stride, 'stride');
   positiveInteger(dilation, 'dilation');
@@ -334,6 +334,7 @@ export interface ConvTranspose2dGeometry {
 
 /** `(size − 1)·stride − 2·padding + dilation·(kernel − 1) + outputPadding + 1`, or a value < 1 when nothing fits. */
 export function convTransposeOutputSize(size: number, stride: number, padding: number, dilation: number, kernel: number, outputPadding: number): number {
+  checkSizeArguments(size, padding, outputPadding, kernel, stride, dilation, ['padding', 'outputPadding']);
   return (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + outputPadding + 1;
 }
 

@@ -57,7 +57,7 @@ export class ConvTranspose2d extends Module {
     this.padding = resolvePair(options.padding, 'padding', 0);
     this.outputPadding = resolvePair(options.outputPadding, 'outputPadding', 0);
     this.dilation = resolvePair(options.dilation, 'dilation', 1);
-    this.groups = positiveInteger(options.groups ?? 1, 'groups');
+    this.groups = positiveInteger(options.groups === undefined ? 1 : options.groups, 'groups');
     for (const [name, channels] of [['inChannels', this.inChannels], ['outChannels', this.outChannels]] as const) {
       if (channels % this.groups !== 0) throw new RangeError(`ConvTranspose2d: ${name} must be divisible by groups: ${name}=${channels}, groups=${this.groups}`);
     }

@@ -4,7 +4,7 @@
  * first use, so a model used only for inference never pays for it; `backward` adds into it (as
  * PyTorch accumulates `.grad`) and `zeroGrad` clears it.
  */
-import type { Tensor } from '../tensor.js';
+import { checkShape, describeValue, shapeSize, type Tensor } from '../tensor.js';
 
 export class Parameter implements Tensor {
   readonly shape: number[];
@@ -14,6 +14,11 @@ export class Parameter implements Tensor {
   private gradient: Float32Array | null = null;
 
   constructor(shape: readonly number[], data: Float32Array) {
+    checkShape(shape, 'Parameter', 0, 'Parameter: shape');
+    if (!(data instanceof Float32Array)) throw new TypeError(`Parameter: data must be a Float32Array, got ${describeValue(data)}`);
+    if (data.length !== shapeSize(shape)) {
+      throw new RangeError(`Parameter: data has ${data.length} elements, shape ${describeValue(shape)} needs ${shapeSize(shape)}`);
+    }
     this.shape = shape.slice();
     this.data = data;
   }

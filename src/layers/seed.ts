@@ -14,6 +14,7 @@
  */
 import type { Tensor, TensorLike } from '../tensor.js';
 import { readOptions } from '../kernels/validate.js';
+import { checkElements, readInteger } from '../kernels/checks.js';
 import { Conv2d, type FusableModule, type FusedActivation } from './conv.js';
 import { resolveGenerator, type InitOptions } from './init.js';
 import { Module, planChain, type ForwardAsyncOptions, type PlanStep, checkForwardAsyncOptions } from './module.js';
@@ -98,6 +99,8 @@ export class depthwise_conv extends SeedBlock {
 
   constructor(nin: number, kernels_per_layer: number, options: InitOptions = {}) {
     super();
+    readInteger(nin, 'depthwise_conv: nin');
+    readInteger(kernels_per_layer, 'depthwise_conv: kernels_per_layer');
     this.depthwise = this.registerModule('depthwise', seedDepthwise(nin, kernels_per_layer, initOptions(options, 'depthwise_conv')));
   }
 
@@ -112,6 +115,8 @@ export class pointwise_conv extends SeedBlock {
 
   constructor(nin: number, nout: number, options: InitOptions = {}) {
     super();
+    readInteger(nin, 'pointwise_conv: nin');
+    readInteger(nout, 'pointwise_conv: nout');
     const init = initOptions(options, 'pointwise_conv');
     this.pointwise = this.registerModule('pointwise', new Conv2d({ inChannels: nin, outChannels: nout, kernelSize: 1, ...init }));
   }
@@ -128,6 +133,10 @@ export class depthwise_separable_conv extends SeedBlock {
 
   constructor(nin: number, kernels_per_layer: number, nout: number, options: InitOptions = {}) {
     super();
+    readInteger(nin, 'depthwise_separable_conv: nin');
+    readInteger(kernels_per_layer, 'depthwise_separable_conv: kernels_per_layer');
+    readInteger(nout, 'depthwise_separable_conv: nout');
+    checkElements(nin * kernels_per_layer, 'depthwise_separable_conv: nin × kernels_per_layer');
     const init = initOptions(options, 'depthwise_separable_conv');
     this.depthwise = this.registerModule('depthwise', seedDepthwise(nin, kernels_per_layer, init));
     this.pointwise = this.registerModule('pointwise', new Conv2d({ inChannels: nin * kernels_per_layer, outChannels: nout, kernelSize: 1, ...init }));

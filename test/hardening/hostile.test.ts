@@ -101,7 +101,7 @@ const HOSTILE: readonly [string, () => unknown][] = [
 
 type Kind =
   | 'tensor' | 'tensorOrNull' | 'shape' | 'shapeOnly' | 'int' | 'int0' | 'smallSignedInt' | 'pair' | 'pair0' | 'padding' | 'bool'
-  | 'number' | 'options' | 'enum' | 'string' | 'module' | 'function' | 'object' | 'array' | 'bytes' | 'generator' | 'null' | 'any' | 'float32array' | 'count' | 'count0' | 'ms';
+  | 'number' | 'options' | 'enum' | 'string' | 'module' | 'function' | 'object' | 'array' | 'bytes' | 'generator' | 'null' | 'any' | 'float32array' | 'count' | 'count0' | 'ms' | 'none' | 'probability' | 'positive' | 'nonNegative' | 'classes' | 'labels' | 'parameters' | 'betas' | 'optimizer' | 'shuffleWidth' | 'mnasAlpha';
 
 const isInt = (v: unknown, min: number): boolean => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= MAX_DIMENSION;
 const ownItems = (v: unknown[]): unknown[] | null => {
@@ -161,6 +161,17 @@ function couldBeValid(kind: Kind, v: unknown): boolean {
     case 'count': return isInt(v, 1) && (v as number) <= 100_000;
     case 'count0': return isInt(v, 0) && (v as number) <= 100_000;
     case 'ms': return typeof v === 'number' && v >= 0 && v <= 60_000;
+    case 'none': return false;
+    case 'probability': return typeof v === 'number' && v >= 0 && v <= 1;
+    case 'positive': return typeof v === 'number' && Number.isFinite(v) && v > 0;
+    case 'nonNegative': return typeof v === 'number' && Number.isFinite(v) && v >= 0;
+    case 'classes': return isInt(v, 1) && (v as number) <= 1_000_000;
+    case 'labels': return Array.isArray(v) && v.length === 2 && (ownItems(v)?.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 0 && d < 3) ?? false);
+    case 'parameters': return false;
+    case 'betas': return Array.isArray(v) && v.length === 2 && (ownItems(v)?.every((d) => typeof d === 'number' && d >= 0 && d < 1) ?? false);
+    case 'optimizer': return v instanceof sepconv.Optimizer;
+    case 'shuffleWidth': return v === 0.5 || v === 1 || v === 1.5 || v === 2;
+    case 'mnasAlpha': return v === 0.5 || v === 0.75 || v === 1 || v === 1.3;
   }
 }
 
@@ -381,6 +392,141 @@ const ENTRIES: Entry[] = [
   { name: 'formatProfile', args: () => [profile(smallModel(), x4(), { repeats: 1, warmup: 0 })], call: ([p]) => sepconv.formatProfile(p as never), slots: [slot('0', 'object', 'profile')] },
   { name: 'formatComparison', args: () => [compareSeparable({ inChannels: 2, outChannels: 2, kernelSize: 3, height: 4, width: 4 })], call: ([c, t]) => sepconv.formatComparison(c as never, t as never), slots: [slot('0', 'object', 'comparison'), slot('1', 'object', 'timings')] },
   { name: 'htmlReport', args: () => [{ title: 't' }], call: ([r]) => sepconv.htmlReport(r as never), slots: [slot('0', 'object', 'htmlReport'), slot('0.title', 'string'), slot('0.summary', 'object', 'summary')] },
+  // Backends
+  { name: 'setBackend', args: () => ['auto', {}], call: ([c, o]) => sepconv.setBackend(c as never, o as never), slots: [slot('0', 'enum', 'backend'), slot('1', 'options', 'setBackend'), slot('1.relaxedSimd', 'bool')] },
+  { name: 'wasmZeros', args: () => [[2, 2]], call: ([s]) => sepconv.wasmZeros(s as never), slots: [slot('0', 'shape', 'shape')] },
+  { name: 'releaseWasmTensor', args: () => [sepconv.wasmZeros([2])], call: ([t]) => sepconv.releaseWasmTensor(t as never), slots: [slot('0', 'none', 'releaseWasmTensor')] },
+  // Transposed convolutions
+  {
+    name: 'convTranspose2d', args: () => [zeros([1, 4, 5, 5]), zeros([4, 2, 3, 3]), { groups: 2 }], call: ([x, w, o]) => sepconv.convTranspose2d(x as never, w as never, o as never),
+    slots: [slot('0', 'tensor', 'input'), slot('1', 'tensor', 'weight'), slot('2', 'options', 'convTranspose2d'), slot('2.stride', 'pair'), slot('2.padding', 'pair0', 'padding'), slot('2.outputPadding', 'pair0', 'outputPadding'), slot('2.dilation', 'pair'), slot('2.groups', 'int'), slot('2.bias', 'tensorOrNull'), slot('2.out', 'tensorOrNull')],
+  },
+  {
+    name: 'convTranspose2dBackward', args: () => [zeros([1, 4, 7, 7]), zeros([1, 4, 5, 5]), zeros([4, 2, 3, 3]), { groups: 2 }],
+    call: ([d, x, w, o]) => sepconv.convTranspose2dBackward(d as never, x as never, w as never, o as never),
+    slots: [slot('0', 'tensor', 'gradOutput'), slot('1', 'tensor', 'input'), slot('2', 'tensor', 'weight'), slot('3', 'options', 'convTranspose2dBackward'), slot('3.stride', 'pair'), slot('3.groups', 'int')],
+  },
+  {
+    name: 'convTranspose2dGeometry', args: () => [[1, 4, 5, 5], [4, 2, 3, 3], { groups: 2 }], call: ([a, b, o]) => sepconv.convTranspose2dGeometry(a as never, b as never, o as never),
+    slots: [slot('0', 'shapeOnly', 'input'), slot('1', 'shapeOnly', 'weight'), slot('2', 'object', 'convTranspose2dGeometry'), slot('2.stride', 'pair'), slot('2.outputPadding', 'pair0', 'outputPadding')],
+  },
+  {
+    name: 'convTransposeOutputSize', args: () => [5, 1, 0, 1, 3, 0], call: (a) => sepconv.convTransposeOutputSize(...(a as [number, number, number, number, number, number])),
+    slots: [slot('0', 'int', 'size'), slot('1', 'int', 'stride'), slot('2', 'int0', 'padding'), slot('3', 'int', 'dilation'), slot('4', 'int', 'kernel'), slot('5', 'int0', 'outputPadding')],
+  },
+  {
+    name: 'poolOutputSize', args: () => [8, 0, 0, 2, 2, 1, false], call: (a) => sepconv.poolOutputSize(...(a as [number, number, number, number, number, number, boolean])),
+    slots: [slot('0', 'int', 'size'), slot('1', 'int0', 'padBefore'), slot('2', 'int0', 'padAfter'), slot('3', 'int', 'kernel'), slot('4', 'int', 'stride'), slot('5', 'int', 'dilation'), slot('6', 'bool', 'ceilMode')],
+  },
+  {
+    name: 'ConvTranspose2d', args: () => [{ inChannels: 4, outChannels: 4, kernelSize: 3, groups: 2, seed: 0 }], call: ([o]) => new sepconv.ConvTranspose2d(o as never),
+    slots: [slot('0', 'options', 'ConvTranspose2d'), slot('0.inChannels', 'int'), slot('0.outChannels', 'int'), slot('0.kernelSize', 'pair'), slot('0.stride', 'pair'), slot('0.padding', 'pair0', 'padding'), slot('0.outputPadding', 'pair0', 'outputPadding'), slot('0.groups', 'int'), slot('0.bias', 'bool')],
+  },
+  // The seed's modules, with the seed's positional arguments
+  { name: 'depthwise_conv', args: () => [4, 2, { seed: 0 }], call: ([a, b, o]) => new sepconv.depthwise_conv(a as never, b as never, o as never), slots: [slot('0', 'int', 'nin'), slot('1', 'int', 'kernels_per_layer'), slot('2', 'options', 'depthwise_conv')] },
+  { name: 'pointwise_conv', args: () => [4, 8, { seed: 0 }], call: ([a, b, o]) => new sepconv.pointwise_conv(a as never, b as never, o as never), slots: [slot('0', 'int', 'nin'), slot('1', 'int', 'nout'), slot('2', 'options', 'pointwise_conv')] },
+  {
+    name: 'depthwise_separable_conv', args: () => [4, 2, 8, { seed: 0 }], call: ([a, b, c, o]) => new sepconv.depthwise_separable_conv(a as never, b as never, c as never, o as never),
+    slots: [slot('0', 'int', 'nin'), slot('1', 'int', 'kernels_per_layer'), slot('2', 'int', 'nout'), slot('3', 'options', 'depthwise_separable_conv')],
+  },
+  // Parameters, activations, dropout, pooling
+  { name: 'Parameter', args: () => [[2], new Float32Array(2)], call: ([s, d]) => new sepconv.Parameter(s as never, d as never), slots: [slot('0', 'shape', 'shape'), slot('1', 'float32array', 'data')] },
+  { name: 'parameter', args: () => [[2], new Float32Array(2)], call: ([s, d]) => sepconv.parameter(s as never, d as never), slots: [slot('0', 'shape', 'shape'), slot('1', 'float32array', 'data')] },
+  ...(['Hardswish', 'Hardsigmoid', 'SiLU', 'Sigmoid'] as const).map((name): Entry => ({
+    name, args: () => [x4()], call: ([x]) => new sepconv[name]().forward(x as never), slots: [slot('0', 'tensor', 'input')],
+  })),
+  { name: 'Dropout', args: () => [0.5], call: ([p]) => new sepconv.Dropout(p as never), slots: [slot('0', ['probability', 'options'], 'p|Dropout'), slot('0.p', 'probability', 'p')] },
+  { name: 'StochasticDepth', args: () => [0.2, 'row', {}], call: ([p, m, o]) => new sepconv.StochasticDepth(p as never, m as never, o as never), slots: [slot('0', 'probability', 'p'), slot('1', 'enum', 'mode'), slot('2', 'options', 'StochasticDepth')] },
+  { name: 'AdaptiveMaxPool2d', args: () => [2, {}], call: ([s, o]) => new sepconv.AdaptiveMaxPool2d(s as never, o as never), slots: [slot('0', ['pair', 'null'], 'outputSize'), slot('1', 'options', 'AdaptiveMaxPool2d'), slot('1.returnIndices', 'bool')] },
+  { name: 'LPPool2d', args: () => [2, 2], call: ([p, k]) => new sepconv.LPPool2d(p as never, k as never), slots: [slot('0', 'positive', 'normType'), slot('1', ['pair', 'options'], 'kernelSize|LPPool2d')] },
+  { name: 'MaxUnpool2d', args: () => [{ kernelSize: 2 }], call: ([k]) => new sepconv.MaxUnpool2d(k as never), slots: [slot('0', ['pair', 'options'], 'kernelSize|MaxUnpool2d'), slot('0.stride', ['pair', 'null'], 'stride')] },
+  // The zoo
+  ...([
+    ['mobilenetV2', { widthMult: 0.25, numClasses: 10, seed: 0 }, ['widthMult', 'positive']],
+    ['mobilenetV3Large', { numClasses: 10, seed: 0 }, ['widthMult', 'positive']],
+    ['mobilenetV3Small', { numClasses: 10, seed: 0 }, ['widthMult', 'positive']],
+    ['shufflenetV2', { width: 0.5, numClasses: 10, seed: 0 }, ['width', 'shuffleWidth']],
+    ['mnasnet', { alpha: 0.5, numClasses: 10, seed: 0 }, ['alpha', 'mnasAlpha']],
+    ['efficientnetB0', { numClasses: 10, seed: 0 }, ['stochasticDepthProb', 'probability']],
+  ] as [keyof typeof sepconv, Record<string, number>, [string, Kind]][]).map(([name, options, [extra, kind]]): Entry => ({
+    name, args: () => [{ ...options }], call: ([o]) => (sepconv[name] as (o: unknown) => unknown)(o),
+    slots: [slot('0', 'options', name), slot('0.numClasses', 'classes', 'numClasses'), slot('0.dropout', 'probability', 'dropout'), slot(`0.${extra}`, kind, extra)],
+  })),
+  { name: 'makeDivisible', args: () => [30, 8], call: ([v, d]) => sepconv.makeDivisible(v as never, d as never), slots: [slot('0', 'nonNegative', 'v'), slot('1', 'int', 'divisor')] },
+  { name: 'channelShuffle', args: () => [zeros([1, 4, 2, 2]), 2], call: ([x, g]) => sepconv.channelShuffle(x as never, g as never), slots: [slot('0', 'tensor', 'input'), slot('1', 'int', 'groups')] },
+  {
+    name: 'Conv2dNormActivation', args: () => [{ inChannels: 4, outChannels: 8, kernelSize: 3, activation: null, generator: new Generator(0) }], call: ([o]) => new sepconv.Conv2dNormActivation(o as never),
+    slots: [slot('0', 'options', 'Conv2dNormActivation'), slot('0.inChannels', 'int'), slot('0.outChannels', 'int'), slot('0.kernelSize', 'int'), slot('0.stride', 'int'), slot('0.groups', 'int'), slot('0.activation', ['module', 'null'], 'activation')],
+  },
+  {
+    name: 'InvertedResidual', args: () => [8, 8, 1, 2, new Generator(0)], call: ([a, b, s, e, g]) => new sepconv.InvertedResidual(a as never, b as never, s as never, e as never, g as never),
+    slots: [slot('0', 'int', 'inp'), slot('1', 'int', 'oup'), slot('2', 'int', 'stride'), slot('3', 'positive', 'expandRatio'), slot('4', 'generator', 'generator')],
+  },
+  {
+    name: 'ShuffleInvertedResidual', args: () => [8, 8, 1, new Generator(0)], call: ([a, b, s, g]) => new sepconv.ShuffleInvertedResidual(a as never, b as never, s as never, g as never),
+    slots: [slot('0', 'int', 'inp'), slot('1', 'int', 'oup'), slot('2', 'int', 'stride'), slot('3', 'generator', 'generator')],
+  },
+  {
+    name: 'MnasInvertedResidual', args: () => [8, 8, 3, 1, 3, 0.01, new Generator(0)], call: (a) => new (sepconv.MnasInvertedResidual as unknown as new (...args: unknown[]) => unknown)(...a),
+    slots: [slot('0', 'int', 'inCh'), slot('1', 'int', 'outCh'), slot('2', 'int', 'kernelSize'), slot('3', 'int', 'stride'), slot('4', 'positive', 'expansion'), slot('5', 'probability', 'bnMomentum'), slot('6', 'generator', 'generator')],
+  },
+  {
+    name: 'InvertedResidualV3', args: () => [{ inputChannels: 8, kernel: 3, expandedChannels: 16, outChannels: 8, useSe: true, activation: 'HS', stride: 1, dilation: 1 }, {}, new Generator(0)],
+    call: ([c, n, g]) => new sepconv.InvertedResidualV3(c as never, n as never, g as never),
+    slots: [slot('0', 'object', 'config'), slot('0.inputChannels', 'int'), slot('0.kernel', 'int'), slot('0.stride', 'int'), slot('0.useSe', 'bool'), slot('0.activation', 'enum'), slot('1', 'options', 'norm'), slot('2', 'generator', 'generator')],
+  },
+  {
+    name: 'MBConv', args: () => [{ expandRatio: 4, kernel: 3, stride: 1, inputChannels: 8, outChannels: 8 }, 0.1, {}, new Generator(0)],
+    call: ([c, p, n, g]) => new sepconv.MBConv(c as never, p as never, n as never, g as never),
+    slots: [slot('0', 'object', 'config'), slot('0.expandRatio', 'positive'), slot('0.kernel', 'int'), slot('0.stride', 'int'), slot('1', 'probability', 'stochasticDepthProb'), slot('2', 'options', 'norm'), slot('3', 'generator', 'generator')],
+  },
+  {
+    name: 'SqueezeExcitation', args: () => [8, 4, { activation: new ReLU(), scaleActivation: new sepconv.Hardsigmoid(), generator: new Generator(0) }],
+    call: ([a, b, o]) => new sepconv.SqueezeExcitation(a as never, b as never, o as never),
+    slots: [slot('0', 'int', 'inputChannels'), slot('1', 'int', 'squeezeChannels'), slot('2', 'object', 'SqueezeExcitation'), slot('2.activation', 'module', 'activation'), slot('2.scaleActivation', 'module', 'scaleActivation')],
+  },
+  // Training
+  {
+    name: 'crossEntropy', args: () => [zeros([2, 3]), [0, 2], {}], call: ([l, t, o]) => sepconv.crossEntropy(l as never, t as never, o as never),
+    slots: [slot('0', 'tensor', 'logits'), slot('1', 'labels', 'target'), slot('2', 'options', 'crossEntropy'), slot('2.reduction', 'enum'), slot('2.labelSmoothing', 'probability', 'labelSmoothing')],
+  },
+  {
+    name: 'mseLoss', args: () => [zeros([2, 3]), zeros([2, 3]), {}], call: ([a, b, o]) => sepconv.mseLoss(a as never, b as never, o as never),
+    slots: [slot('0', 'tensor', 'input'), slot('1', 'tensor', 'target'), slot('2', 'options', 'mseLoss'), slot('2.reduction', 'enum')],
+  },
+  {
+    name: 'SGD', args: () => [new Linear(2, 2, { seed: 0 }).parameters(), { lr: 0.1 }], call: ([p, o]) => new sepconv.SGD(p as never, o as never),
+    slots: [slot('0', 'parameters', 'params'), slot('1', 'object', 'SGD'), slot('1.lr', 'nonNegative', 'lr'), slot('1.momentum', 'nonNegative', 'momentum'), slot('1.weightDecay', 'nonNegative', 'weightDecay'), slot('1.nesterov', 'bool')],
+  },
+  ...(['Adam', 'AdamW'] as const).map((name): Entry => ({
+    name, args: () => [new Linear(2, 2, { seed: 0 }).parameters(), {}], call: ([p, o]) => new sepconv[name](p as never, o as never),
+    slots: [slot('0', 'parameters', 'params'), slot('1', 'options', name), slot('1.lr', 'nonNegative', 'lr'), slot('1.betas', 'betas', 'betas'), slot('1.eps', 'nonNegative', 'eps'), slot('1.weightDecay', 'nonNegative', 'weightDecay'), slot('1.amsgrad', 'bool')],
+  })),
+  {
+    name: 'StepLR', args: () => [new sepconv.SGD(new Linear(2, 2, { seed: 0 }).parameters(), { lr: 0.1 }), { stepSize: 2 }], call: ([o, s]) => new sepconv.StepLR(o as never, s as never),
+    slots: [slot('0', 'optimizer', 'optimizer'), slot('1', 'object', 'StepLR'), slot('1.stepSize', 'int', 'stepSize'), slot('1.gamma', 'nonNegative', 'gamma')],
+  },
+  {
+    name: 'CosineAnnealingLR', args: () => [new sepconv.SGD(new Linear(2, 2, { seed: 0 }).parameters(), { lr: 0.1 }), { tMax: 4 }], call: ([o, s]) => new sepconv.CosineAnnealingLR(o as never, s as never),
+    slots: [slot('0', 'optimizer', 'optimizer'), slot('1', 'object', 'CosineAnnealingLR'), slot('1.tMax', 'int', 'tMax'), slot('1.etaMin', 'nonNegative', 'etaMin')],
+  },
+  {
+    name: 'Optimizer#loadStateDict', args: () => [new sepconv.SGD(new Linear(2, 2, { seed: 0 }).parameters(), { lr: 0.1 }).stateDict()],
+    call: ([d]) => new sepconv.SGD(new Linear(2, 2, { seed: 0 }).parameters(), { lr: 0.1 }).loadStateDict(d as never), slots: [slot('0', 'object', 'dict')],
+  },
+  ...([
+    ['Conv2d', () => new Conv2d({ inChannels: 4, outChannels: 4, kernelSize: 3, groups: 2, seed: 0 }), [1, 4, 6, 6]],
+    ['BatchNorm2d', () => new BatchNorm2d(4).train(), [1, 4, 8, 8]],
+    ['ReLU', () => new ReLU().train(), [1, 4, 8, 8]],
+    ['Sequential', () => smallModel().train(), [1, 4, 8, 8]],
+  ] as [string, () => Module, number[]][]).map(([name, make, shape]): Entry => ({
+    name: `${name}#backward`, args: () => [zeros(shape)], call: ([g]) => {
+      const m = make().train();
+      m.forward(name === 'Conv2d' ? x4() : zeros([1, 4, 8, 8]));
+      return m.backward(g as never);
+    },
+    slots: [slot('0', 'tensor', 'gradOutput')],
+  })),
 ];
 
 /** Exports not fuzzed, each with the reason. */
@@ -392,6 +538,12 @@ const NOT_FUZZED: Record<string, string> = {
   Identity: 'takes no arguments; its methods are fuzzed above', Conv2dPlan: 'constructed by prepareConv2d (fuzzed, with its methods)',
   StateDictError: 'an error class the library throws (message built by loadStateDict)',
   SafetensorsError: 'an error class the library throws', WorkerPoolError: 'an error class the library throws',
+  LayerShapeError: 'an error class the library throws',
+  getBackend: 'takes no arguments', backendInfo: 'takes no arguments', ready: 'takes no arguments',
+  SeedBlock: 'abstract base of depthwise_conv, pointwise_conv, depthwise_separable_conv (fuzzed)',
+  MobileNetV2: 'constructed by mobilenetV2 (fuzzed)', MobileNetV3: 'constructed by mobilenetV3Large/Small (fuzzed)',
+  ShuffleNetV2: 'constructed by shufflenetV2 (fuzzed)', MNASNet: 'constructed by mnasnet (fuzzed)', EfficientNet: 'constructed by efficientnetB0 (fuzzed)',
+  ResidualBlock: 'abstract base of the residual blocks (fuzzed)', Optimizer: 'abstract base of SGD, Adam, AdamW (fuzzed)',
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -5,7 +5,9 @@
 import { Conv2d } from '../conv.js';
 import { BatchNorm2d, type BatchNorm2dOptions } from '../batchnorm.js';
 import type { Generator } from '../init.js';
-import type { Module } from '../module.js';
+import { Module } from '../module.js';
+import { optional, readInteger, readOptions } from '../../kernels/checks.js';
+import { describeValue } from '../../tensor.js';
 import { Sequential } from '../sequential.js';
 
 export interface ConvNormActivationOptions {
@@ -23,21 +25,30 @@ export interface ConvNormActivationOptions {
 }
 
 export class Conv2dNormActivation extends Sequential {
-  constructor(options: ConvNormActivationOptions) {
-    const kernelSize = options.kernelSize ?? 3;
-    const dilation = options.dilation ?? 1;
+  constructor(callerOptions: ConvNormActivationOptions) {
+    // Own properties only: an inherited `groups` or `stride` is no option.
+    const options = readOptions<ConvNormActivationOptions>(
+      callerOptions, ['inChannels', 'outChannels', 'kernelSize', 'stride', 'groups', 'dilation', 'norm', 'activation', 'generator'], 'Conv2dNormActivation',
+    );
+    const inChannels = readInteger(options.inChannels, 'Conv2dNormActivation: inChannels');
+    const outChannels = readInteger(options.outChannels, 'Conv2dNormActivation: outChannels');
+    const kernelSize = readInteger(options.kernelSize, 'Conv2dNormActivation: kernelSize', 3);
+    const dilation = readInteger(options.dilation, 'Conv2dNormActivation: dilation', 1);
+    if (options.activation !== null && !(options.activation instanceof Module)) {
+      throw new TypeError(`Conv2dNormActivation: activation must be a Module or null, got ${describeValue(options.activation)}`);
+    }
     const conv = new Conv2d({
-      inChannels: options.inChannels,
-      outChannels: options.outChannels,
+      inChannels,
+      outChannels,
       kernelSize,
-      stride: options.stride ?? 1,
+      stride: readInteger(options.stride, 'Conv2dNormActivation: stride', 1),
       padding: ((kernelSize - 1) / 2) * dilation,
       dilation,
-      groups: options.groups ?? 1,
+      groups: readInteger(options.groups, 'Conv2dNormActivation: groups', 1),
       bias: false,
       generator: options.generator,
     });
-    const norm = new BatchNorm2d(options.outChannels, options.norm ?? {});
+    const norm = new BatchNorm2d(outChannels, optional(options.norm, {}));
     if (options.activation === null) super(conv, norm);
     else super(conv, norm, options.activation);
   }

@@ -9,7 +9,8 @@ import { asTensor, describeValue, type Tensor, type TensorLike } from '../../ten
 import { BatchNorm2d, type BatchNorm2dOptions } from '../batchnorm.js';
 import { Conv2d } from '../conv.js';
 import { ReLU, ReLU6, Hardswish, SiLU, Hardsigmoid, Sigmoid } from '../activation.js';
-import type { Generator } from '../init.js';
+import { Generator } from '../init.js';
+import { MAX_DIMENSION, readBoolean, readEnum, readInteger, readNumber, readOptions } from '../../kernels/checks.js';
 import { checkInput, Module, type ForwardAsyncOptions, type PlanStep, checkForwardAsyncOptions } from '../module.js';
 import { Sequential } from '../sequential.js';
 import { tracedOutputShape, type ChildCall, type TracedModule } from '../trace.js';
@@ -20,6 +21,9 @@ import { StochasticDepth } from './stochastic-depth.js';
 
 /** torchvision's `_make_divisible(v, divisor)`: v rounded to the nearest multiple, never below 90% of v nor below `minValue`. */
 export function makeDivisible(v: number, divisor = 8, minValue = divisor): number {
+  readNumber(v, 'makeDivisible: v', 0, { min: 0, max: MAX_DIMENSION });
+  readInteger(divisor, 'makeDivisible: divisor', 8);
+  readNumber(minValue, 'makeDivisible: minValue', divisor, { min: 0, max: MAX_DIMENSION });
   let result = Math.max(minValue, Math.floor((v + divisor / 2) / divisor) * divisor);
   if (result < 0.9 * v) result += divisor;
   return result;
@@ -121,7 +125,11 @@ export class InvertedResidual extends ResidualBlock {
   readonly stride: number;
 
   constructor(inp: number, oup: number, stride: number, expandRatio: number, generator: Generator) {
+    readInteger(inp, 'InvertedResidual: inp');
+    readInteger(oup, 'InvertedResidual: oup');
     if (stride !== 1 && stride !== 2) throw new RangeError(`InvertedResidual: stride must be 1 or 2, got ${describeValue(stride)}`);
+    readNumber(expandRatio, 'InvertedResidual: expandRatio', 1, { min: 0, minExclusive: true, max: 1024 });
+    checkGenerator(generator, 'InvertedResidual');
     const hidden = Math.round(inp * expandRatio);
     const layers: Module[] = [];
     if (expandRatio !== 1) {
@@ -138,6 +146,13 @@ export class InvertedResidual extends ResidualBlock {
 }
 
 /** One row of torchvision's MobileNetV3 configuration (`InvertedResidualConfig`), channels already adjusted. */
+const V3_CONFIG_NAMES = ['inputChannels', 'kernel', 'expandedChannels', 'outChannels', 'useSe', 'activation', 'stride', 'dilation'];
+
+/** Throws unless `generator` is a Generator (the blocks draw their initial weights from it). */
+function checkGenerator(generator: unknown, block: string): void {
+  if (!(generator instanceof Generator)) throw new TypeError(`${block}: generator must be a Generator, got ${describeValue(generator)}`);
+}
+
 export interface InvertedResidualV3Config {
   inputChannels: number;
   kernel: number;
@@ -154,7 +169,13 @@ export interface InvertedResidualV3Config {
 export class InvertedResidualV3 extends ResidualBlock {
   readonly config: Readonly<InvertedResidualV3Config>;
 
-  constructor(cnf: InvertedResidualV3Config, norm: BatchNorm2dOptions, generator: Generator) {
+  constructor(callerConfig: InvertedResidualV3Config, norm: BatchNorm2dOptions, generator: Generator) {
+    const cnf = readOptions<InvertedResidualV3Config>(callerConfig, V3_CONFIG_NAMES, 'InvertedResidualV3: config') as InvertedResidualV3Config;
+    for (const name of ['inputChannels', 'kernel', 'expandedChannels', 'outChannels', 'dilation'] as const) readInteger(cnf[name], `InvertedResidualV3: ${name}`);
+    readBoolean(cnf.useSe, 'InvertedResidualV3: useSe', false);
+    readEnum(cnf.activation, 'InvertedResidualV3: activation', ['HS', 'RE'], 'RE');
+    readOptions(norm, ['eps', 'momentum'], 'InvertedResidualV3: norm');
+    checkGenerator(generator, 'InvertedResidualV3');
     if (cnf.stride !== 1 && cnf.stride !== 2) throw new RangeError(`InvertedResidualV3: stride must be 1 or 2, got ${describeValue(cnf.stride)}`);
     const act = (): Module => (cnf.activation === 'HS' ? new Hardswish() : new ReLU());
     const layers: Module[] = [];
@@ -187,6 +208,11 @@ export class InvertedResidualV3 extends ResidualBlock {
 /** MNASNet's `_InvertedResidual`: 1×1 expand, k×k depthwise, 1×1 project (plain layers, child `layers`). */
 export class MnasInvertedResidual extends ResidualBlock {
   constructor(inCh: number, outCh: number, kernelSize: number, stride: number, expansion: number, bnMomentum: number, generator: Generator) {
+    readInteger(inCh, 'MnasInvertedResidual: inCh');
+    readInteger(outCh, 'MnasInvertedResidual: outCh');
+    readInteger(expansion, 'MnasInvertedResidual: expansion', undefined, 1, 1024);
+    readNumber(bnMomentum, 'MnasInvertedResidual: bnMomentum', 0.1, { min: 0, max: 1 });
+    checkGenerator(generator, 'MnasInvertedResidual');
     if (stride !== 1 && stride !== 2) throw new RangeError(`MnasInvertedResidual: stride must be 1 or 2, got ${describeValue(stride)}`);
     if (kernelSize !== 3 && kernelSize !== 5) throw new RangeError(`MnasInvertedResidual: kernelSize must be 3 or 5, got ${describeValue(kernelSize)}`);
     const mid = inCh * expansion;
@@ -222,7 +248,13 @@ export interface MBConvConfig {
  * linear projection; child `block`, then `stochastic_depth` on the residual path.
  */
 export class MBConv extends ResidualBlock {
-  constructor(cnf: MBConvConfig, stochasticDepthProb: number, norm: BatchNorm2dOptions, generator: Generator) {
+  constructor(callerConfig: MBConvConfig, stochasticDepthProb: number, norm: BatchNorm2dOptions, generator: Generator) {
+    const cnf = readOptions<MBConvConfig>(callerConfig, ['expandRatio', 'kernel', 'stride', 'inputChannels', 'outChannels'], 'MBConv: config') as MBConvConfig;
+    for (const name of ['kernel', 'inputChannels', 'outChannels'] as const) readInteger(cnf[name], `MBConv: ${name}`);
+    readNumber(cnf.expandRatio, 'MBConv: expandRatio', 1, { min: 0, minExclusive: true, max: 1024 });
+    readNumber(stochasticDepthProb, 'MBConv: stochasticDepthProb', 0, { min: 0, max: 1 });
+    readOptions(norm, ['eps', 'momentum'], 'MBConv: norm');
+    checkGenerator(generator, 'MBConv');
     if (cnf.stride !== 1 && cnf.stride !== 2) throw new RangeError(`MBConv: stride must be 1 or 2, got ${describeValue(cnf.stride)}`);
     const expanded = makeDivisible(cnf.inputChannels * cnf.expandRatio, 8);
     const layers: Module[] = [];

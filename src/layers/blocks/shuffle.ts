@@ -6,11 +6,11 @@
  * see the whole input. Concat and shuffle are one interleaving pass here.
  */
 import { asTensor, describeValue, type Tensor, type TensorLike } from '../../tensor.js';
-import { checkShapeElements } from '../../kernels/checks.js';
+import { checkShapeElements, readInteger } from '../../kernels/checks.js';
 import { ReLU } from '../activation.js';
 import { BatchNorm2d } from '../batchnorm.js';
 import { Conv2d } from '../conv.js';
-import type { Generator } from '../init.js';
+import { Generator } from '../init.js';
 import { checkInput, Module, type ForwardAsyncOptions, type PlanStep, checkForwardAsyncOptions } from '../module.js';
 import { Sequential } from '../sequential.js';
 import { tracedOutputShape, type ChildCall, type TracedModule } from '../trace.js';
@@ -21,7 +21,8 @@ import { planOutput } from '../plan-memory.js';
  * torchvision's `channel_shuffle(x, groups)`: viewing the C channels as [groups, C/groups] and
  * transposing, output channel j·groups + g is input channel g·(C/groups) + j.
  */
-export function channelShuffle(x: Tensor, groups: number): Tensor {
+export function channelShuffle(input: Tensor, groups: number): Tensor {
+  const x = asTensor(input, 'input');
   if (x.shape.length !== 4) throw new RangeError(`channelShuffle: input must be [N, C, H, W], got shape ${describeValue(x.shape)}`);
   const [n, c, h, w] = x.shape as [number, number, number, number];
   if (!Number.isInteger(groups) || groups < 1 || c % groups !== 0) {
@@ -56,6 +57,9 @@ export class ShuffleInvertedResidual extends Module implements TracedModule {
 
   constructor(inp: number, oup: number, stride: number, generator: Generator) {
     super();
+    readInteger(inp, 'ShuffleInvertedResidual: inp');
+    readInteger(oup, 'ShuffleInvertedResidual: oup');
+    if (!(generator instanceof Generator)) throw new TypeError(`ShuffleInvertedResidual: generator must be a Generator, got ${describeValue(generator)}`);
     if (!Number.isInteger(stride) || stride < 1 || stride > 3) throw new RangeError(`ShuffleInvertedResidual: stride must be 1, 2 or 3, got ${describeValue(stride)}`);
     const branch = Math.floor(oup / 2);
     if (stride === 1 && inp !== branch * 2) {

@@ -5,7 +5,7 @@
  * `activation`, `scale_activation` (state-dict keys `fc1.weight`, `fc1.bias`, `fc2.weight`, `fc2.bias`).
  */
 import { asTensor, describeValue, type Tensor, type TensorLike } from '../../tensor.js';
-import { checkShapeElements } from '../../kernels/checks.js';
+import { checkShapeElements, readInteger, readOptions } from '../../kernels/checks.js';
 import { fusedActivationOf } from '../activation.js';
 import { Conv2d } from '../conv.js';
 import type { Generator } from '../init.js';
@@ -27,12 +27,15 @@ export class SqueezeExcitation extends Module implements TracedModule, InPlaceCa
   readonly inputChannels: number;
   readonly squeezeChannels: number;
 
-  constructor(inputChannels: number, squeezeChannels: number, options: SqueezeExcitationOptions) {
+  constructor(inputChannels: number, squeezeChannels: number, callerOptions: SqueezeExcitationOptions) {
     super();
+    readInteger(inputChannels, 'SqueezeExcitation: inputChannels');
+    readInteger(squeezeChannels, 'SqueezeExcitation: squeezeChannels');
+    const options = readOptions<SqueezeExcitationOptions>(callerOptions, ['activation', 'scaleActivation', 'generator'], 'SqueezeExcitation') as SqueezeExcitationOptions;
     this.inputChannels = inputChannels;
     this.squeezeChannels = squeezeChannels;
     for (const [name, m] of [['activation', options.activation], ['scaleActivation', options.scaleActivation]] as const) {
-      if (!isInPlaceCapable(m)) throw new TypeError(`SqueezeExcitation: ${name} must be an element-wise module, got ${describeValue(m)}`);
+      if (!(m instanceof Module) || !isInPlaceCapable(m)) throw new TypeError(`SqueezeExcitation: ${name} must be an element-wise module, got ${describeValue(m)}`);
     }
     const { generator } = options;
     this.registerModule('avgpool', new AdaptiveAvgPool2d(1));

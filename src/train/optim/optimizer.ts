@@ -32,10 +32,13 @@ export abstract class Optimizer {
     if (params === null || typeof params !== 'object' || typeof (params as Iterable<Parameter>)[Symbol.iterator] !== 'function') {
       throw new TypeError(`${name}: params must be an iterable of Parameters (e.g. model.parameters()), got ${describeValue(params)}`);
     }
-    const list = [...params];
-    list.forEach((p, i) => {
-      if (!(p instanceof Parameter)) throw new TypeError(`${name}: params[${i}] must be a Parameter, got ${describeValue(p)}`);
-    });
+    // One element at a time, stopping at the first that is not a Parameter (a hole, say): a
+    // huge or endless iterable of something else is never copied whole.
+    const list: Parameter[] = [];
+    for (const p of params) {
+      if (!(p instanceof Parameter)) throw new TypeError(`${name}: params[${list.length}] must be a Parameter, got ${describeValue(p)}`);
+      list.push(p);
+    }
     if (list.length === 0) throw new RangeError(`${name}: params is empty (optimizer got an empty parameter list)`);
     if (new Set(list).size !== list.length) throw new RangeError(`${name}: params lists the same Parameter more than once`);
     this.params = list;
