@@ -4,6 +4,7 @@
  * global default generator, which `manualSeed` reseeds (as `torch.manual_seed` does).
  */
 import { checkElements, describeValue, ownProperty, readNumber } from '../kernels/checks.js';
+import { SHAPE_ONLY_DATA } from './parameter.js';
 
 /** A small deterministic PRNG (sfc32: 128-bit state, passes PractRand to 2^40+ bytes). */
 export class Generator {
@@ -100,7 +101,7 @@ export function resolveGenerator(options: InitOptions | undefined): Generator {
 }
 
 let shapeOnlyBuilds = 0;
-const NO_DATA = new Float32Array(0);
+const NO_DATA = SHAPE_ONLY_DATA;
 
 /**
  * The data array of a new parameter or buffer of `elements` values, checked against the size

@@ -6,6 +6,9 @@
  */
 import { checkShape, describeValue, shapeSize, type Tensor } from '../tensor.js';
 
+/** The placeholder data of parameters built only for their shapes (`withShapeOnlyParameters`). */
+export const SHAPE_ONLY_DATA = new Float32Array(0);
+
 export class Parameter implements Tensor {
   readonly shape: number[];
   data: Float32Array;
@@ -16,7 +19,7 @@ export class Parameter implements Tensor {
   constructor(shape: readonly number[], data: Float32Array) {
     checkShape(shape, 'Parameter', 0, 'Parameter: shape');
     if (!(data instanceof Float32Array)) throw new TypeError(`Parameter: data must be a Float32Array, got ${describeValue(data)}`);
-    if (data.length !== shapeSize(shape)) {
+    if (data !== SHAPE_ONLY_DATA && data.length !== shapeSize(shape)) {
       throw new RangeError(`Parameter: data has ${data.length} elements, shape ${describeValue(shape)} needs ${shapeSize(shape)}`);
     }
     this.shape = shape.slice();

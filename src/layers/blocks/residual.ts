@@ -21,7 +21,7 @@ import { StochasticDepth } from './stochastic-depth.js';
 
 /** torchvision's `_make_divisible(v, divisor)`: v rounded to the nearest multiple, never below 90% of v nor below `minValue`. */
 export function makeDivisible(v: number, divisor = 8, minValue = divisor): number {
-  readNumber(v, 'makeDivisible: v', 0, { min: 0, max: MAX_DIMENSION });
+  readNumber(v, 'makeDivisible: v', 0, { min: 0 });
   readInteger(divisor, 'makeDivisible: divisor', 8);
   readNumber(minValue, 'makeDivisible: minValue', divisor, { min: 0, max: MAX_DIMENSION });
   let result = Math.max(minValue, Math.floor((v + divisor / 2) / divisor) * divisor);
