@@ -75,7 +75,7 @@ describe('the seed classes, as in PyTorch', () => {
     expect(s.totals.params).toBe(seedNetwork().numParameters());
   });
 
-  it('validate their arguments, naming the seed's own parameters', () => {
+  it('validate their arguments, naming the seed’s own parameters', () => {
     expect(() => new depthwise_conv(0, 2)).toThrow(RangeError);
     expect(() => new pointwise_conv(3, 2.5)).toThrow(/pointwise_conv: nout must be a positive integer/);
     expect(() => new depthwise_separable_conv(3, 1, 4, { sed: 1 } as never)).toThrow(/unknown option "sed"/);
