@@ -17,15 +17,39 @@ function toBase64(data) {
 }
 
 const log = document.getElementById('log');
+// ?mode=js (default): the strict CSP page, JS tier chosen explicitly so that no compile is
+// attempted (an attempt would be reported as a CSP violation). ?mode=auto: the same strict CSP,
+// but 'auto', which must fall back to JS with one warning. ?mode=wasm: a CSP with
+// 'wasm-unsafe-eval'; first a call that forgot to await ready() (it must say so), then the wasm tier.
+const mode = new URLSearchParams(location.search).get('mode') ?? 'js';
 try {
-  // This page is served with a strict CSP (no 'wasm-unsafe-eval'): the JS tier, chosen explicitly
-  // so that no compile is attempted (an attempt would be reported as a CSP violation).
-  await lib.setBackend('js');
+  let forgotAwait = null;
+  let backend;
+  if (mode === 'js') backend = await lib.setBackend('js');
+  else if (mode === 'auto') {
+    backend = await lib.setBackend('auto');
+    await lib.ready(); // asking again must not warn again
+  } else {
+    const x = { shape: [1, 2, 4, 4], data: new Float32Array(32).fill(1) };
+    const w = { shape: [2, 2, 3, 3], data: new Float32Array(36).fill(1) };
+    try {
+      lib.conv2d(x, w);
+      forgotAwait = 'no error';
+    } catch (error) {
+      forgotAwait = String(error && error.message);
+    }
+    backend = await lib.ready();
+  }
+  const info = lib.backendInfo();
   const started = performance.now();
   const results = runCases(lib);
   const elapsedMs = performance.now() - started;
   window.sepconvResults = {
     userAgent: navigator.userAgent,
+    mode,
+    backend,
+    info: { simd: info.simd, wasmVariant: info.wasmVariant, wasmUnavailable: info.wasmUnavailable ?? null },
+    forgotAwait,
     elapsedMs,
     violations,
     results: results.map(({ data, ...rest }) => ({ ...rest, bytes: toBase64(data) })),

@@ -11,6 +11,14 @@ function randomTensor(shape, random) {
   return { shape: shape.slice(), data };
 }
 
+/** FNV-1a over the bytes of `data`: the runner compares it with Node's result for the same case. */
+function hashBytes(data) {
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193) >>> 0;
+  return h;
+}
+
 function firstDifference(a, b) {
   if (a.length !== b.length) return `length ${a.length} vs ${b.length}`;
   const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
@@ -20,13 +28,16 @@ function firstDifference(a, b) {
 }
 
 const log = document.getElementById('log');
-const report = { crossOriginIsolated: globalThis.crossOriginIsolated === true, cases: [], error: null };
+// ?backend=wasm: the pool's workers run the wasm kernels over one shared WebAssembly.Memory (the
+// page is then served with 'wasm-unsafe-eval'); default: the JS tier under the strict CSP.
+const backend = new URLSearchParams(location.search).get('backend') ?? 'js';
+const report = { crossOriginIsolated: globalThis.crossOriginIsolated === true, backend, cases: [], error: null };
 window.sepconvPool = report;
 let pool = null;
 try {
-  await lib.setBackend('js'); // strict CSP: the JS tier (see page.js)
+  report.tier = await lib.setBackend(backend); // strict CSP: the JS tier (see page.js)
   // Split every call and leave every slice to its worker, so the workers really compute.
-  pool = lib.createWorkerPool({ threads: 3, minSliceMacs: 0, steal: false });
+  pool = lib.createWorkerPool({ threads: 3, minSliceMacs: 0, steal: false, backend });
   await pool.ready();
   report.threads = pool.threads;
   report.outputShared = false;
@@ -38,13 +49,13 @@ try {
     const expected = lib.conv2d(x, w, options);
     const actual = await pool.conv2d(x, w, options);
     report.outputShared ||= typeof SharedArrayBuffer === 'function' && actual.data.buffer instanceof SharedArrayBuffer;
-    report.cases.push({ name: c.name, difference: firstDifference(actual.data, expected.data) });
+    report.cases.push({ name: c.name, difference: firstDifference(actual.data, expected.data), hash: hashBytes(actual.data) });
   }
   const model = lib.mobilenetV1({ widthMultiplier: 0.25, seed: 1 });
   const input = randomTensor([1, 3, 64, 64], rng(5));
   const expected = model.forward(input);
   const actual = await model.forwardAsync(input, { pool });
-  report.cases.push({ name: 'MobileNetV1 x0.25 forwardAsync', difference: firstDifference(actual.data, expected.data) });
+  report.cases.push({ name: 'MobileNetV1 x0.25 forwardAsync', difference: firstDifference(actual.data, expected.data), hash: hashBytes(actual.data) });
   report.stats = pool.stats();
   // A second pool in the same page must not warn again.
   const second = lib.createWorkerPool({ threads: 2 });

@@ -5,7 +5,10 @@
  * Workers) and without it (the pool must fall back to one thread with a single warning). Every
  * pooled result must equal the synchronous one bit for bit. Exits non-zero on any failure.
  */
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ensureBuilt, ROOT } from './ensure-built.mjs';
+import { CONV_CASES, rng } from './cases.js';
 import { launchBrowser, openPage } from './harness.mjs';
 import { CROSS_ORIGIN_ISOLATION, startServer } from './server.mjs';
 
@@ -20,17 +23,46 @@ function check(ok, message) {
   return ok;
 }
 
-async function runPage(context, isolated) {
-  const server = await startServer({ root: ROOT, headers: isolated ? CROSS_ORIGIN_ISOLATION : {} });
-  const label = isolated ? 'with COOP/COEP' : 'without isolation';
-  console.log(`page test/browser/pool-page.html ${label}`);
+/** The page's cases computed synchronously in Node on `backend`: FNV-1a hashes of the outputs, in page order. */
+async function nodeHashes(backend) {
+  const lib = await import(pathToFileURL(join(ROOT, 'dist/index.js')).href);
+  await lib.setBackend(backend);
+  const randomTensor = (shape, random) => {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < data.length; i++) data[i] = random() * 2 - 1;
+    return { shape: shape.slice(), data };
+  };
+  const hash = (data) => {
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    let h = 0x811c9dc5;
+    for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193) >>> 0;
+    return h;
+  };
+  const random = rng(99);
+  const hashes = [];
+  for (const c of CONV_CASES) {
+    const x = randomTensor(c.x, random);
+    const w = randomTensor(c.w, random);
+    hashes.push(hash(lib.conv2d(x, w, { ...c.options, bias: c.bias ? randomTensor([c.w[0]], random).data : null }).data));
+  }
+  hashes.push(hash(lib.mobilenetV1({ widthMultiplier: 0.25, seed: 1 }).forward(randomTensor([1, 3, 64, 64], rng(5))).data));
+  await lib.setBackend('auto');
+  return hashes;
+}
+
+async function runPage(context, isolated, backend = 'js') {
+  const csp = backend === 'wasm' ? "script-src 'self' 'wasm-unsafe-eval'" : undefined;
+  const server = await startServer({ root: ROOT, headers: isolated ? CROSS_ORIGIN_ISOLATION : {}, ...(csp ? { csp } : {}) });
+  const label = `${isolated ? 'with COOP/COEP' : 'without isolation'}, ${backend} tier`;
+  console.log(`page test/browser/pool-page.html?backend=${backend} ${label}`);
+  const expectedHashes = await nodeHashes(backend);
   const warnings = [];
   const listener = (message) => {
     if (message.type() === 'warning' && message.text().includes('sepconv worker pool')) warnings.push(message.text());
   };
   context.on('console', listener);
   try {
-    const { page, status, problems } = await openPage(context, `${server.origin}/test/browser/pool-page.html`);
+    const { page, status, problems } = await openPage(context, `${server.origin}/test/browser/pool-page.html?backend=${backend}`);
     const report = await page.evaluate(() => window.sepconvPool);
     await page.close();
     check(problems.length === 0, `${label}: page problems:\n    ${problems.join('\n    ')}`);
@@ -44,8 +76,11 @@ async function runPage(context, isolated) {
     if (isolated) check(stats.workerSlices > 20, `${label}: workers computed only ${stats.workerSlices} slices`);
     else check(stats.splitCalls === 0, `${label}: ${stats.splitCalls} calls were split without shared memory`);
     check(report.cases.length > 10, `${label}: only ${report.cases.length} cases ran`);
+    check(report.tier === backend, `${label}: the page ran on ${report.tier}`);
     for (const c of report.cases) check(c.difference === null, `${label}: ${c.name}: pooled differs from sync at ${c.difference}`);
-    console.log(`  threads ${report.threads}, ${stats.workerSlices} slices computed in workers, ${report.cases.filter((c) => c.difference === null).length}/${report.cases.length} cases bitwise equal to sync, ${warnings.length} warning(s)`);
+    const sameAsNode = report.cases.filter((c, i) => c.hash === expectedHashes[i]).length;
+    check(sameAsNode === expectedHashes.length, `${label}: ${sameAsNode}/${expectedHashes.length} pooled outputs bitwise equal to Node's (${backend} tier)`);
+    console.log(`  threads ${report.threads}, ${stats.workerSlices} slices computed in workers, ${report.cases.filter((c) => c.difference === null).length}/${report.cases.length} cases bitwise equal to sync, ${sameAsNode} to Node, ${warnings.length} warning(s)`);
   } finally {
     context.off('console', listener);
     await server.close();
@@ -60,6 +95,7 @@ async function main() {
   try {
     await runPage(browser.context, true);
     await runPage(browser.context, false);
+    await runPage(browser.context, true, 'wasm');
   } finally {
     await browser.close();
   }

@@ -34,15 +34,47 @@ function bitwiseEqual(a, b) {
   return true;
 }
 
-/** The cases in the page against the same cases in Node. */
-async function checkCasesPage(context, origin, nodeResults) {
-  console.log('page test/browser/page.html (conv2d on every kernel path, layers, MobileNetV1)');
-  const { page, status, problems } = await openPage(context, `${origin}/test/browser/page.html`);
+/**
+ * The cases in the page (`mode`: see page.js) against the same cases in Node on the tier the page
+ * must end up on. Under the strict CSP, 'auto' tries one compile: its violation report is
+ * expected (exactly one), and so is exactly one sepconv console warning.
+ */
+async function checkCasesPage(context, origin, nodeResults, mode) {
+  console.log(`page test/browser/page.html?mode=${mode} (conv2d on every kernel path, layers, MobileNetV1)`);
+  const warnings = [];
+  const listener = (message) => {
+    if (message.type() === 'warning' && message.text().includes('sepconv')) warnings.push(message.text());
+  };
+  context.on('console', listener);
+  let opened;
+  try {
+    opened = await openPage(context, `${origin}/test/browser/page.html?mode=${mode}`);
+  } finally {
+    context.off('console', listener);
+  }
+  const { page, status, problems } = opened;
   const report = await page.evaluate(() => window.sepconvResults);
   await page.close();
-  check(problems.length === 0, `page problems:\n    ${problems.join('\n    ')}`);
+  const expectedViolation = (p) => mode === 'auto' && /CSP violation: script-src/.test(p);
+  const violationReports = problems.filter(expectedViolation);
+  check(problems.filter((p) => !expectedViolation(p)).length === 0, `page problems:\n    ${problems.join('\n    ')}`);
   if (!check(status === 'done', `page status ${status}: ${report?.error ?? ''}`)) return;
-  check(report.violations.length === 0, `CSP violations: ${report.violations.join(', ')}`);
+  if (mode === 'auto') {
+    check(report.violations.length <= 1 && violationReports.length <= 1, `'auto' under the strict CSP: ${violationReports.length} violation reports (one compile attempt at most)`);
+  } else check(report.violations.length === 0, `CSP violations: ${report.violations.join(', ')}`);
+  const expectedBackend = mode === 'wasm' ? 'wasm' : 'js';
+  check(report.backend === expectedBackend, `mode ${mode}: the page ran on ${report.backend}, expected ${expectedBackend}`);
+  if (mode === 'auto') {
+    check(warnings.length === 1, `'auto' under the strict CSP: ${warnings.length} sepconv warnings, expected exactly one (${warnings.join(' | ')})`);
+    check(/Content-Security-Policy/.test(warnings[0] ?? ''), `the fallback warning does not name the CSP: ${warnings[0]}`);
+    check(/Content-Security-Policy/.test(report.info.wasmUnavailable ?? ''), `backendInfo().wasmUnavailable does not say why: ${report.info.wasmUnavailable}`);
+    console.log(`  fell back to JS with one warning: ${warnings[0]}`);
+  } else check(warnings.length === 0, `mode ${mode}: unexpected sepconv warnings: ${warnings.join(' | ')}`);
+  if (mode === 'wasm') {
+    check(/await (setBackend|ready)/.test(report.forgotAwait ?? ''), `a call before await ready() must say to await it, got: ${report.forgotAwait}`);
+    check(report.info.wasmVariant === 'plain', `backendInfo().wasmVariant is ${report.info.wasmVariant}`);
+    console.log(`  before await ready(): ${report.forgotAwait}`);
+  }
   console.log(`  browser: ${report.userAgent}`);
   console.log(`  page ran ${report.results.length} cases in ${report.elapsedMs.toFixed(0)} ms`);
   check(report.results.length === nodeResults.length, `page ran ${report.results.length} cases, Node ${nodeResults.length}`);
@@ -69,7 +101,7 @@ async function checkCasesPage(context, origin, nodeResults) {
     }
     console.log(`  ${node.name.padEnd(44)} [${node.shape.join(',')}]${node.path ? ` ${node.path}` : ''}: ${verdict}`);
   }
-  console.log(`  page vs Node: ${identical} bitwise identical, ${close} within ${CROSS_ENGINE_TOLERANCE} relative, of ${nodeResults.length}`);
+  console.log(`  page vs Node (${expectedBackend} tier): ${identical} bitwise identical, ${close} within ${CROSS_ENGINE_TOLERANCE} relative, of ${nodeResults.length}`);
 }
 
 /** The server's CSP must really be in force, or the pages above prove nothing. */
@@ -102,10 +134,12 @@ async function checkExamplePage(context, origin) {
 async function main() {
   ensureBuilt();
   const lib = await import(pathToFileURL(join(ROOT, 'dist/index.js')).href);
-  await lib.setBackend('js'); // the page's tier (strict CSP)
+  await lib.setBackend('wasm'); // the tier of the page served with 'wasm-unsafe-eval'
+  const nodeWasmResults = runCases(lib);
+  await lib.setBackend('js'); // the tier of the strict-CSP pages
   const nodeStarted = performance.now();
   const nodeResults = runCases(lib);
-  console.log(`Node ${process.version}: ${nodeResults.length} cases in ${(performance.now() - nodeStarted).toFixed(0)} ms`);
+  console.log(`Node ${process.version}: ${nodeResults.length} cases in ${(performance.now() - nodeStarted).toFixed(0)} ms (and on the wasm tier)`);
 
   const missing = LAYER_EXPORTS.filter((name) => !(name in lib));
   check(missing.length === 0, `the package does not export ${missing.join(', ')}: layer cases skipped`);
@@ -122,7 +156,9 @@ async function main() {
   const browser = await launchBrowser();
   console.log(`Chromium ${browser.version}, serving ${server.origin} with CSP script-src 'self'`);
   try {
-    await checkCasesPage(browser.context, server.origin, nodeResults);
+    await checkCasesPage(browser.context, server.origin, nodeResults, 'js');
+    await checkCasesPage(browser.context, server.origin, nodeResults, 'auto');
+    await checkCasesPage(browser.context, wasmServer.origin, nodeWasmResults, 'wasm');
     await checkCspProbe(browser.context, server.origin);
     await checkExamplePage(browser.context, wasmServer.origin);
   } finally {
