@@ -12,6 +12,7 @@ import type { Conv2dGeometry } from '../kernels/geometry.js';
 import { padInput } from '../kernels/pad.js';
 import type { WasmConvPath } from './conv-path.js';
 import { depthwise3x3s1Path, depthwise3x3s2Path } from './depthwise-3x3-path.js';
+import { depthwiseGeneralPath } from './depthwise-general-path.js';
 import { groupedPath } from './grouped.js';
 import { pointwisePath } from './pointwise.js';
 import { callKernel, type WasmRuntime } from './runtime.js';
@@ -22,6 +23,7 @@ export const WASM_PATHS: Partial<Record<KernelPath, WasmConvPath>> = {
   grouped: groupedPath,
   depthwise3x3s1: depthwise3x3s1Path,
   depthwise3x3s2: depthwise3x3s2Path,
+  depthwise: depthwiseGeneralPath,
 };
 
 export function hasWasmPath(path: KernelPath): boolean {

@@ -122,7 +122,8 @@ export class FunctionBuilder {
   nop(): this { return this.op(0x01); }
   block(): this { this.depth++; return this.op(0x02, EMPTY_BLOCK); }
   loop(): this { this.depth++; return this.op(0x03, EMPTY_BLOCK); }
-  if(): this { this.depth++; return this.op(0x04, EMPTY_BLOCK); }
+  /** `if` with no result, or one value of type `result` (then both arms must leave one). */
+  if(result?: ValType): this { this.depth++; return this.op(0x04, result ?? EMPTY_BLOCK); }
   else(): this { return this.op(0x05); }
   end(): this { this.depth--; return this.op(0x0b); }
   /** Branch to the enclosing block/loop `label` levels out (0 = innermost). */

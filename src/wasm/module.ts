@@ -19,14 +19,15 @@ import { type FunctionBuilder, ModuleBuilder, v128 } from './emit.js';
 import type { KernelFamily, KernelVariant } from './family.js';
 import { actFamily, type ActExports } from './activation.js';
 import { dw3x3Family, type Dw3x3Exports } from './depthwise-3x3.js';
+import { dwgFamily, type DwgExports } from './depthwise-general.js';
 import { fillFamily, type FillExports } from './fill.js';
 import { gemm4x8Family, type Gemm4x8Exports } from './gemm-4x8.js';
 
 /** Every kernel family, in module order. */
-export const KERNEL_FAMILIES: readonly KernelFamily[] = [fillFamily, gemm4x8Family, dw3x3Family, actFamily];
+export const KERNEL_FAMILIES: readonly KernelFamily[] = [fillFamily, gemm4x8Family, dw3x3Family, dwgFamily, actFamily];
 
 /** The exports of a kernel module instance, typed. */
-export interface WasmKernels extends FillExports, Gemm4x8Exports, Dw3x3Exports, ActExports {}
+export interface WasmKernels extends FillExports, Gemm4x8Exports, Dw3x3Exports, DwgExports, ActExports {}
 
 /** The largest memory a module accepts: 65536 pages of 64 KiB = 4 GiB (wasm32). */
 export const MAX_MEMORY_PAGES = 65536;

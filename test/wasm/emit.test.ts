@@ -50,6 +50,7 @@ describe('instruction encodings', () => {
     expect(body((f) => f.f32x4Min().f32x4Max().f32x4Pmin().f32x4Pmax())).toEqual([0xfd, 0xe8, 0x01, 0xfd, 0xe9, 0x01, 0xfd, 0xea, 0x01, 0xfd, 0xeb, 0x01]);
     expect(body((f) => f.f32x4Nearest().i32x4Shl().i32x4ShrS().i32x4TruncSatF32x4S())).toEqual([0xfd, 0x6a, 0xfd, 0xab, 0x01, 0xfd, 0xac, 0x01, 0xfd, 0xf8, 0x01]);
     expect(body((f) => f.f32x4RelaxedMadd())).toEqual([0xfd, 0x85, 0x02]);
+    expect(body((f) => f.i32Const(1).if(v128).v128Const(new Array(16).fill(0)).else().v128Const(new Array(16).fill(0)).end().drop())).toEqual([0x41, 1, 0x04, 0x7b, 0xfd, 0x0c, ...new Array(16).fill(0), 0x05, 0xfd, 0x0c, ...new Array(16).fill(0), 0x0b, 0x1a]);
     expect(body((f) => f.f32x4Shuffle(1, 2, 3, 4))).toEqual([0xfd, 0x0d, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
     expect(body((f) => f.f32x4Const(1, 0, 0, -2))).toEqual([0xfd, 0x0c, ...f32Bytes(1), 0, 0, 0, 0, 0, 0, 0, 0, ...f32Bytes(-2)]);
   });

@@ -1,0 +1,159 @@
+// Kernel family `dwg`: the general depthwise convolution (any kernel size, stride, dilation and
+// channel multiplier; the dispatcher's `depthwise` path), on NCHW planes, 4 output pixels per
+// f32x4 along W. The 3×3 stride-1/2 cases have their own, faster family (depthwise-3x3.ts); this
+// one serves MobileNetV3's, MNASNet's and EfficientNet's 5×5 depthwise layers, dilations, and
+// everything else a depthwise convolution can be.
+//
+// As in dw3x3, the input plane is first copied into a zero-bordered plane in the thread's scratch
+// (dw3x3_pad), so the compute loop has no border case: output (i, j) = bias + Σ_{r,c}
+// w[r][c] · padded[sh·i + dh·r][sw·j + dw·c], taps in row-major order, accumulated in one f32x4
+// per 4 outputs. A tap's 4 inputs are
+//   stride 1: one unaligned v128 load;
+//   stride 2: the even lanes of two loads (columns 2j + dw·c + {0, 2, 4, 6}), one shuffle;
+//   stride ≥ 3: four scalar loads put into lanes.
+// The padded plane is wide and tall enough (depthwise-general-path.ts) that the last, partial
+// 4-pixel tile reads inside it; its extra lanes are computed and dropped (lane stores).
+//
+// Weights are packed per output channel: [bias, w(0,0) .. w(kh−1, kw−1)], padded to a multiple of
+// 4 floats. The bias and each tap's weight are splat-loaded; every output is ((bias + t00) + t01)
+// + … in tap order, whatever tile computes it, so results are bitwise repeatable and independent
+// of how channels are split over threads. The fused activation is the GEMM's clamp.
+import { f32, i32, v128, type FunctionBuilder, type ValType } from './emit.js';
+import { multiplyAdd, type KernelFamily, type KernelVariant } from './family.js';
+
+export interface DwgExports {
+  /**
+   * One output plane: `y` gets ho × wo floats from the padded plane at `padded` (row stride `wp`
+   * floats) and the packed weights at `w` (bias, then kh·kw taps), with strides (sh, sw) and
+   * dilations (dh, dw).
+   */
+  dwg_plane(
+    padded: number, wp: number, w: number, y: number, ho: number, wo: number,
+    kh: number, kw: number, sh: number, sw: number, dh: number, dw: number, min: number, max: number,
+  ): void;
+}
+
+/** Floats per packed output channel for a kh×kw filter: the bias and the taps, 16-byte aligned. */
+export function dwgPackedFloats(kh: number, kw: number): number {
+  return 4 * Math.ceil((1 + kh * kw) / 4);
+}
+
+export const dwgFamily: KernelFamily = {
+  name: 'dwg',
+  emit(module, variant) {
+    const signature: ValType[] = [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, f32, f32];
+    module.addFunction('dwg_plane', signature, [], (f) => emitPlane(f, variant));
+  },
+};
+
+function emitPlane(f: FunctionBuilder, variant: KernelVariant): void {
+  const [padded, wp, w, y, ho, wo, kh, kw, sh, sw, dh, dw, min, max] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
+  const rowBytes = f.local(i32); // 4·wp
+  const row = f.local(i32); // padded row sh·i (address)
+  const tileStart = f.local(i32); // the tile's first input column in that row (address)
+  const tapRow = f.local(i32); // row of the current tap (address)
+  const tap = f.local(i32); // the current tap's first input (address)
+  const weight = f.local(i32); // the current tap's weight (address)
+  const r = f.local(i32);
+  const c = f.local(i32);
+  const out = f.local(i32);
+  const tilesEnd = f.local(i32);
+  const rowEnd = f.local(i32);
+  const tileStep = f.local(i32); // 16·sw: bytes between tiles in the padded row
+  const dhBytes = f.local(i32); // dh·rowBytes
+  const dwBytes = f.local(i32); // 4·dw
+  const swBytes = f.local(i32); // 4·sw
+  const vmin = f.local(v128);
+  const vmax = f.local(v128);
+  const acc = f.local(v128);
+  const a = f.local(v128);
+  const b = f.local(v128);
+
+  f.get(min).f32x4Splat().set(vmin);
+  f.get(max).f32x4Splat().set(vmax);
+  f.get(wp).i32Const(2).i32Shl().set(rowBytes);
+  f.get(sw).i32Const(4).i32Shl().set(tileStep);
+  f.get(dh).get(rowBytes).i32Mul().set(dhBytes);
+  f.get(dw).i32Const(2).i32Shl().set(dwBytes);
+  f.get(sw).i32Const(2).i32Shl().set(swBytes);
+  f.get(padded).set(row);
+
+  // The tap's 4 inputs, for the tap whose first input is at `tap`, pushed as one f32x4.
+  const pushTap = (g: FunctionBuilder) => {
+    g.get(sw).i32Const(1).i32Eq().if(v128);
+    g.get(tap).v128Load();
+    g.else();
+    g.get(sw).i32Const(2).i32Eq().if(v128);
+    g.get(tap).v128Load().set(a);
+    g.get(tap).v128Load(16).set(b);
+    g.get(a).get(b).f32x4Shuffle(0, 2, 4, 6);
+    g.else();
+    g.get(tap).v128Load32Splat();
+    for (let lane = 1; lane < 4; lane++) {
+      g.get(tap).get(swBytes).i32Const(lane).i32Mul().i32Add().f32Load().f32x4ReplaceLane(lane);
+    }
+    g.end();
+    g.end();
+  };
+
+  // acc = the tile whose taps start at tileStart
+  const tile = () => {
+    f.get(w).v128Load32Splat(0).set(acc);
+    f.get(w).i32Const(4).i32Add().set(weight);
+    f.get(tileStart).set(tapRow);
+    f.i32Const(0).set(r);
+    f.block().loop();
+    {
+      f.get(tapRow).set(tap);
+      f.i32Const(0).set(c);
+      f.block().loop();
+      {
+        multiplyAdd(f, variant, (g) => g.get(weight).v128Load32Splat(), pushTap, (g) => g.get(acc));
+        f.set(acc);
+        f.get(weight).i32Const(4).i32Add().set(weight);
+        f.get(tap).get(dwBytes).i32Add().set(tap);
+        f.get(c).i32Const(1).i32Add().tee(c).get(kw).i32LtU().brIf(0);
+      }
+      f.end().end();
+      f.get(tapRow).get(dhBytes).i32Add().set(tapRow);
+      f.get(r).i32Const(1).i32Add().tee(r).get(kh).i32LtU().brIf(0);
+    }
+    f.end().end();
+    f.get(acc).get(vmin).f32x4Pmax().get(vmax).f32x4Pmin().set(acc);
+  };
+
+  f.block().loop();
+  f.get(ho).i32Eqz().brIf(1);
+  {
+    f.get(row).set(tileStart);
+    f.get(y).set(out);
+    f.get(y).get(wo).i32Const(-4).i32And().i32Const(2).i32Shl().i32Add().set(tilesEnd);
+    f.get(y).get(wo).i32Const(2).i32Shl().i32Add().set(rowEnd);
+    // full tiles
+    f.block().loop();
+    f.get(out).get(tilesEnd).i32GeU().brIf(1);
+    tile();
+    f.get(out).get(acc).v128Store();
+    f.get(out).i32Const(16).i32Add().set(out);
+    f.get(tileStart).get(tileStep).i32Add().set(tileStart);
+    f.br(0).end().end();
+    // the last 1..3 pixels: lane stores of a full tile
+    f.get(out).get(rowEnd).i32LtU().if();
+    {
+      tile();
+      f.get(wo).i32Const(2).i32And().if();
+      f.get(out).get(acc).v128Store64Lane(0);
+      f.get(out).i32Const(8).i32Add().set(out);
+      f.get(acc).get(acc).f32x4Shuffle(2, 3, 2, 3).set(acc);
+      f.end();
+      f.get(wo).i32Const(1).i32And().if();
+      f.get(out).get(acc).v128Store32Lane(0);
+      f.end();
+    }
+    f.end();
+    f.get(rowEnd).set(y);
+    f.get(row).get(rowBytes).get(sh).i32Mul().i32Add().set(row);
+    f.get(ho).i32Const(1).i32Sub().set(ho);
+  }
+  f.br(0).end().end();
+}
