@@ -1,0 +1,112 @@
+/**
+ * The wasm general depthwise kernel (src/wasm/depthwise-general.ts, dispatcher path `depthwise`):
+ * a seeded sweep of kernel sizes 1..7 (square and not), strides 1..3 per axis, dilations 1..2,
+ * channel multipliers 1..3, symmetric and asymmetric paddings, widths at the SIMD tile edges
+ * (4k − 1, 4k, 4k + 1) and tiny planes, batch 3, every activation, bias or none; outputs
+ * prefilled with a sentinel; against the float64 reference and the JS tier; bitwise repeats,
+ * channel splits bitwise equal to one call, padding modes, and special values.
+ */
+import { describe, expect, it } from 'vitest';
+import { conv2d, conv2dGeometry, prepareConv2d, referenceConv2d, selectKernelPath, type Conv2dOptions, type Tensor } from '../../src/index.js';
+import { expectBitwiseEqual, expectClose, randomTensor, rng } from '../helpers.js';
+
+const SENTINEL = 12345.5;
+const activations = ['none', 'relu', 'relu6'] as const;
+
+/** wasm output (sentinel-prefilled) vs the reference and the JS tier; returns the wasm output. */
+function check(x: Tensor, w: Tensor, options: Conv2dOptions, label: string): Tensor {
+  const geometry = conv2dGeometry(x.shape, w.shape, options);
+  expect(selectKernelPath(geometry), label).toBe('depthwise');
+  const expected = referenceConv2d(x, w, options);
+  const out = { shape: expected.shape.slice(), data: new Float32Array(expected.data.length).fill(SENTINEL) };
+  const y = conv2d(x, w, { ...options, out, backend: 'wasm' });
+  expect(out.data.indexOf(SENTINEL), `${label}: an output never written`).toBe(-1);
+  expectClose(y, expected, 1e-5, label);
+  expectClose(y, conv2d(x, w, { ...options, backend: 'js' }), 1e-5, `${label} vs js tier`);
+  return y;
+}
+
+describe('wasm general depthwise: a seeded sweep (outputs prefilled with a sentinel)', () => {
+  const random = rng(523);
+  const kernels: [number, number][] = [[1, 1], [2, 2], [3, 3], [5, 5], [7, 7], [1, 3], [3, 1], [2, 5], [4, 3]];
+  for (const [kh, kw] of kernels) {
+    it(`kernel ${kh}×${kw}: strides 1..3, dilations 1..2, K 1..3, paddings, W = 4k ± 1, batch 3`, () => {
+      let i = 0;
+      for (const [sh, sw] of [[1, 1], [2, 2], [3, 3], [1, 2], [2, 1]] as const) {
+        for (const [dh, dw] of [[1, 1], [2, 2], [1, 2]] as const) {
+          for (const width of [1, 3, 7, 8, 9, 13]) {
+            const height = 2 + (i % 6);
+            const pads = [[0, 0, 0, 0], [1, 1, 1, 1], [2, 0, 1, 3], [0, 2, 3, 1]][i % 4]!;
+            const [top, bottom, left, right] = pads;
+            i++;
+            const spanH = dh * (kh - 1) + 1;
+            const spanW = dw * (kw - 1) + 1;
+            if (height + top + bottom < spanH || width + left + right < spanW) continue;
+            const multiplier = 1 + (i % 3);
+            const channels = 2;
+            const x = randomTensor([3, channels, height, width], random);
+            const w = randomTensor([channels * multiplier, 1, kh, kw], random);
+            const bias = i % 3 === 2 ? undefined : randomTensor([channels * multiplier], random).data;
+            const options: Conv2dOptions = {
+              groups: channels, stride: [sh, sw], dilation: [dh, dw], padding: { top, bottom, left, right }, bias, activation: activations[i % 3],
+            };
+            const geometry = conv2dGeometry(x.shape, w.shape, options);
+            if (selectKernelPath(geometry) !== 'depthwise') continue; // 3×3 s1/s2 with small pads: the dw3x3 family
+            check(x, w, options, `${kh}x${kw} s${sh},${sw} d${dh},${dw} H=${height} W=${width} pads=${pads.join(',')} K=${multiplier}`);
+          }
+        }
+      }
+    });
+  }
+
+  it('5×5 stride 1 and 2 (MobileNetV3, MNASNet, EfficientNet) on 56×56 and 28×29 planes, 3 images', () => {
+    const random = rng(17);
+    for (const [height, width] of [[56, 56], [28, 29]] as const) {
+      for (const stride of [1, 2]) {
+        const x = randomTensor([3, 4, height, width], random);
+        const w = randomTensor([4, 1, 5, 5], random);
+        check(x, w, { groups: 4, stride, padding: 2, bias: randomTensor([4], random).data, activation: 'relu6' }, `5x5 ${height}x${width} s${stride}`);
+      }
+    }
+  });
+
+  it('3×3 with padding 2 and dilation 2 (not the dw3x3 family), and padding modes', () => {
+    const random = rng(23);
+    const x = randomTensor([2, 3, 11, 9], random);
+    const w = randomTensor([6, 1, 3, 3], random);
+    check(x, w, { groups: 3, padding: 2 }, '3x3 pad 2');
+    check(x, w, { groups: 3, padding: 2, dilation: 2 }, '3x3 dilation 2');
+    for (const paddingMode of ['reflect', 'replicate', 'circular'] as const) {
+      check(x, randomTensor([3, 1, 5, 5], random), { groups: 3, padding: 2, paddingMode }, `5x5 ${paddingMode}`);
+    }
+  });
+});
+
+describe('wasm general depthwise: determinism and channel splits', () => {
+  it('repeats bitwise, and output-channel ranges computed separately equal one call bitwise', () => {
+    const random = rng(41);
+    const x = randomTensor([2, 4, 17, 19], random);
+    const w = randomTensor([8, 1, 5, 5], random);
+    const options = { groups: 4, stride: 2, padding: 2, bias: randomTensor([8], random).data, activation: 'relu' as const, backend: 'wasm' as const };
+    const plan = prepareConv2d(w, options);
+    const first = plan.run(x);
+    expectBitwiseEqual(plan.run(x).data, first.data, 'repeat');
+    expectBitwiseEqual(conv2d(x, w, options).data, first.data, 'one-shot conv2d');
+    const split = { shape: first.shape.slice(), data: new Float32Array(first.data.length).fill(SENTINEL) };
+    for (const [start, end] of [[0, 3], [3, 4], [4, 8]] as const) plan.runChannels(x, split.data, start, end);
+    expectBitwiseEqual(split.data, first.data, 'channel ranges [0,3) [3,4) [4,8)');
+  });
+
+  it('NaN and infinities pass through; a −0 bias acts as +0', () => {
+    const x: Tensor = { shape: [1, 1, 3, 5], data: Float32Array.from([NaN, 1, 2, Infinity, -1, 0, -0, 3, 1, 1, 2, 2, -Infinity, 4, 5]) };
+    const w: Tensor = { shape: [1, 1, 1, 2], data: Float32Array.from([1, 0.5]) };
+    const options = { groups: 1, bias: Float32Array.from([-0]) };
+    const y = conv2d(x, w, { ...options, backend: 'wasm' });
+    const expected = conv2d(x, w, { ...options, backend: 'js' });
+    expect(selectKernelPath(conv2dGeometry(x.shape, w.shape, options))).toBe('depthwise');
+    for (let i = 0; i < y.data.length; i++) {
+      if (Number.isNaN(expected.data[i]!)) expect(y.data[i]).toBeNaN();
+      else expect(Object.is(y.data[i], expected.data[i]), `element ${i}: ${y.data[i]} vs ${expected.data[i]}`).toBe(true);
+    }
+  });
+});
