@@ -10,6 +10,7 @@
  */
 import { wasmRuntimeFor } from '../backend.js';
 import { shapeSize, type Tensor, type TensorLike } from '../tensor.js';
+import { wasmDepthwiseGradWeight } from '../wasm/depthwise-backward.js';
 import { wasmPointwiseBackwardApplies, wasmPointwiseGradInput, wasmPointwiseGradWeight } from '../wasm/pointwise-backward.js';
 import type { WasmRuntime } from '../wasm/runtime.js';
 import { selectKernelPath, withPaddingApplied, type KernelPath } from './conv2d.js';
@@ -69,6 +70,7 @@ export function runGradWeight(setup: BackwardSetup, dy: Float32Array, x: Float32
   if (path === 'pointwise' && rt !== null && wasmPointwiseBackwardApplies(setup.geometry)) wasmPointwiseGradWeight(rt, setup.geometry, dy, x, dw);
   else if (path === 'grouped') groupedGradWeight(setup.geometry, dy, x, dw, scratch);
   else if (path === 'pointwise') pointwiseGradWeight(setup.geometry, dy, x, dw, scratch);
+  else if (rt !== null && setup.geometry.batch > 0) wasmDepthwiseGradWeight(rt, setup.geometry, dy, x, dw);
   else depthwiseGradWeight(path, setup.geometry, dy, x, dw, scratch);
 }
 

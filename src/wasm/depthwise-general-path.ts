@@ -24,7 +24,7 @@ export function generalPaddedWidth(g: Conv2dGeometry): number {
 }
 
 /** Rows of the padded plane: the rows the taps of the last output row reach, and every input row. */
-function paddedHeight(g: Conv2dGeometry): number {
+export function generalPaddedHeight(g: Conv2dGeometry): number {
   return Math.max(g.strideH * (g.outHeight - 1) + g.dilationH * (g.kernelH - 1) + 1, g.padTop + g.inHeight);
 }
 
@@ -45,14 +45,14 @@ export const depthwiseGeneralPath: WasmConvPath = {
     }
   },
   scratchBytes(g) {
-    return 4 * paddedHeight(g) * generalPaddedWidth(g) + 64;
+    return 4 * generalPaddedHeight(g) * generalPaddedWidth(g) + 64;
   },
   run(rt, g, act, weights, x, y, scratch, channelStart, channelEnd, imageStart, imageEnd) {
     const { inChannels: Cin, outChannels: Cout, inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo } = g;
     if (channelEnd <= channelStart || Ho === 0 || Wo === 0) return;
     const K = Cout / Cin;
     const wp = generalPaddedWidth(g);
-    const hp = paddedHeight(g);
+    const hp = generalPaddedHeight(g);
     const [min, max] = activationBounds(act);
     const kernels = rt.kernels;
     const packed = 4 * dwgPackedFloats(g.kernelH, g.kernelW);

@@ -23,6 +23,14 @@ import { multiplyAdd, type KernelFamily, type KernelVariant } from './family.js'
 
 export interface DwgExports {
   /**
+   * The gradient of one filter: `out` gets kh·kw floats, out[r·kw + c] = Σ_{i,j} dy[i][j] ·
+   * padded[sh·i + dh·r][sw·j + dw·c], for the ho × wo plane `dy` and the padded input plane.
+   */
+  dwg_gradw(
+    padded: number, wp: number, dy: number, ho: number, wo: number,
+    kh: number, kw: number, sh: number, sw: number, dh: number, dw: number, out: number,
+  ): void;
+  /**
    * One output plane: `y` gets ho × wo floats from the padded plane at `padded` (row stride `wp`
    * floats) and the packed weights at `w` (bias, then kh·kw taps), with strides (sh, sw) and
    * dilations (dh, dw).
@@ -43,6 +51,7 @@ export const dwgFamily: KernelFamily = {
   emit(module, variant) {
     const signature: ValType[] = [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, f32, f32];
     module.addFunction('dwg_plane', signature, [], (f) => emitPlane(f, variant));
+    module.addFunction('dwg_gradw', [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32], [], (f) => emitGradWeight(f, variant));
   },
 };
 
@@ -78,23 +87,7 @@ function emitPlane(f: FunctionBuilder, variant: KernelVariant): void {
   f.get(sw).i32Const(2).i32Shl().set(swBytes);
   f.get(padded).set(row);
 
-  // The tap's 4 inputs, for the tap whose first input is at `tap`, pushed as one f32x4.
-  const pushTap = (g: FunctionBuilder) => {
-    g.get(sw).i32Const(1).i32Eq().if(v128);
-    g.get(tap).v128Load();
-    g.else();
-    g.get(sw).i32Const(2).i32Eq().if(v128);
-    g.get(tap).v128Load().set(a);
-    g.get(tap).v128Load(16).set(b);
-    g.get(a).get(b).f32x4Shuffle(0, 2, 4, 6);
-    g.else();
-    g.get(tap).v128Load32Splat();
-    for (let lane = 1; lane < 4; lane++) {
-      g.get(tap).get(swBytes).i32Const(lane).i32Mul().i32Add().f32Load().f32x4ReplaceLane(lane);
-    }
-    g.end();
-    g.end();
-  };
+  const pushTap = (g: FunctionBuilder) => pushTapInputs(g, tap, sw, swBytes, a, b);
 
   // acc = the tile whose taps start at tileStart
   const tile = () => {
@@ -156,4 +149,93 @@ function emitPlane(f: FunctionBuilder, variant: KernelVariant): void {
     f.get(ho).i32Const(1).i32Sub().set(ho);
   }
   f.br(0).end().end();
+}
+
+/** Pushes the 4 inputs of a tap whose first input is at local `tap` (strides as in the forward). */
+function pushTapInputs(g: FunctionBuilder, tap: number, sw: number, swBytes: number, a: number, b: number): void {
+  g.get(sw).i32Const(1).i32Eq().if(v128);
+  g.get(tap).v128Load();
+  g.else();
+  g.get(sw).i32Const(2).i32Eq().if(v128);
+  g.get(tap).v128Load().set(a);
+  g.get(tap).v128Load(16).set(b);
+  g.get(a).get(b).f32x4Shuffle(0, 2, 4, 6);
+  g.else();
+  g.get(tap).v128Load32Splat();
+  for (let lane = 1; lane < 4; lane++) g.get(tap).get(swBytes).i32Const(lane).i32Mul().i32Add().f32Load().f32x4ReplaceLane(lane);
+  g.end();
+  g.end();
+}
+
+// dwg_gradw: for each tap (r, c), one pass over the dy plane: a f32x4 accumulator takes 4 output
+// columns at a time (dy · the tap's 4 inputs), the last wo mod 4 columns go to a scalar float32
+// sum (so no lane multiplies an input that tap never sees: an infinity there would poison the
+// sum), and the result is ((lane 0 + lane 1) + (lane 2 + lane 3)) + tail. The order is fixed, so
+// the gradient is bitwise repeatable.
+function emitGradWeight(f: FunctionBuilder, variant: KernelVariant): void {
+  const [padded, wp, dy, ho, wo, kh, kw, sh, sw, dh, dw, out] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  const rowBytes = f.local(i32);
+  const swBytes = f.local(i32);
+  const r = f.local(i32);
+  const c = f.local(i32);
+  const i = f.local(i32);
+  const tapOrigin = f.local(i32); // the tap's input for output (0, 0)
+  const xRow = f.local(i32);
+  const x = f.local(i32);
+  const d = f.local(i32);
+  const tilesEnd = f.local(i32);
+  const rowEnd = f.local(i32);
+  const tail = f.local(f32);
+  const acc = f.local(v128);
+  const a = f.local(v128);
+  const b = f.local(v128);
+  f.get(wp).i32Const(2).i32Shl().set(rowBytes);
+  f.get(sw).i32Const(2).i32Shl().set(swBytes);
+  f.i32Const(0).set(r);
+  f.block().loop();
+  {
+    f.i32Const(0).set(c);
+    f.block().loop();
+    {
+      // tapOrigin = padded + (dh·r)·rowBytes + 4·dw·c
+      f.get(padded).get(dh).get(r).i32Mul().get(rowBytes).i32Mul().i32Add().get(dw).get(c).i32Mul().i32Const(2).i32Shl().i32Add().set(tapOrigin);
+      f.f32x4Const(0, 0, 0, 0).set(acc);
+      f.f32Const(0).set(tail);
+      f.get(tapOrigin).set(xRow);
+      f.get(dy).set(d);
+      f.i32Const(0).set(i);
+      f.block().loop();
+      f.get(i).get(ho).i32GeU().brIf(1);
+      {
+        f.get(xRow).set(x);
+        f.get(d).get(wo).i32Const(-4).i32And().i32Const(2).i32Shl().i32Add().set(tilesEnd);
+        f.get(d).get(wo).i32Const(2).i32Shl().i32Add().set(rowEnd);
+        f.block().loop();
+        f.get(d).get(tilesEnd).i32GeU().brIf(1);
+        multiplyAdd(f, variant, (g) => g.get(d).v128Load(), (g) => pushTapInputs(g, x, sw, swBytes, a, b), (g) => g.get(acc));
+        f.set(acc);
+        f.get(d).i32Const(16).i32Add().set(d);
+        f.get(x).get(swBytes).i32Const(2).i32Shl().i32Add().set(x);
+        f.br(0).end().end();
+        f.block().loop();
+        f.get(d).get(rowEnd).i32GeU().brIf(1);
+        f.get(d).f32Load().get(x).f32Load().f32Mul().get(tail).f32Add().set(tail);
+        f.get(d).i32Const(4).i32Add().set(d);
+        f.get(x).get(swBytes).i32Add().set(x);
+        f.br(0).end().end();
+        f.get(xRow).get(rowBytes).get(sh).i32Mul().i32Add().set(xRow);
+        f.get(i).i32Const(1).i32Add().set(i);
+      }
+      f.br(0).end().end();
+      // out[r·kw + c] = ((l0 + l1) + (l2 + l3)) + tail
+      f.get(out).get(r).get(kw).i32Mul().get(c).i32Add().i32Const(2).i32Shl().i32Add();
+      f.get(acc).f32x4ExtractLane(0).get(acc).f32x4ExtractLane(1).f32Add();
+      f.get(acc).f32x4ExtractLane(2).get(acc).f32x4ExtractLane(3).f32Add().f32Add();
+      f.get(tail).f32Add().f32Store();
+      f.get(c).i32Const(1).i32Add().tee(c).get(kw).i32LtU().brIf(0);
+    }
+    f.end().end();
+    f.get(r).i32Const(1).i32Add().tee(r).get(kh).i32LtU().brIf(0);
+  }
+  f.end().end();
 }

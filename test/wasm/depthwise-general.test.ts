@@ -7,7 +7,7 @@
  * channel splits bitwise equal to one call, padding modes, and special values.
  */
 import { describe, expect, it } from 'vitest';
-import { conv2d, conv2dGeometry, prepareConv2d, referenceConv2d, selectKernelPath, type Conv2dOptions, type Tensor } from '../../src/index.js';
+import { conv2d, conv2dBackward, conv2dGeometry, prepareConv2d, referenceConv2d, referenceConv2dBackward, selectKernelPath, type Conv2dOptions, type Tensor } from '../../src/index.js';
 import { expectBitwiseEqual, expectClose, randomTensor, rng } from '../helpers.js';
 
 const SENTINEL = 12345.5;
@@ -108,5 +108,37 @@ describe('wasm general depthwise: determinism and channel splits', () => {
       if (Number.isNaN(expected.data[i]!)) expect(y.data[i]).toBeNaN();
       else expect(Object.is(y.data[i], expected.data[i]), `element ${i}: ${y.data[i]} vs ${expected.data[i]}`).toBe(true);
     }
+  });
+});
+
+describe('wasm depthwise gradWeight (dwg_gradw)', () => {
+  it('matches the JS tier and the float64 reference across strides, dilations, multipliers and tile tails', () => {
+    const random = rng(61);
+    for (const [kh, kw, stride, dilation, width] of [[3, 3, 1, 1, 13], [3, 3, 2, 1, 14], [5, 5, 1, 1, 9], [5, 5, 2, 1, 17], [3, 2, 3, 1, 11], [3, 3, 1, 2, 10]] as const) {
+      const x = randomTensor([2, 3, 9, width], random);
+      const w = randomTensor([6, 1, kh, kw], random);
+      const options = { groups: 3, stride, dilation, padding: 1 };
+      const y = referenceConv2d(x, w, options);
+      const dy = randomTensor(y.shape, random);
+      const label = `${kh}x${kw} s${stride} d${dilation} W=${width}`;
+      const wasm = conv2dBackward(dy, x, w, { ...options, backend: 'wasm', needs: { input: false, weight: true, bias: false } }).gradWeight!;
+      const js = conv2dBackward(dy, x, w, { ...options, backend: 'js', needs: { input: false, weight: true, bias: false } }).gradWeight!;
+      const reference = referenceConv2dBackward(dy, x, w, options).gradWeight!;
+      expectClose(wasm, reference, 1e-4, `${label} vs reference`);
+      expectClose(wasm, js, 1e-4, `${label} vs js tier`);
+      expectBitwiseEqual(conv2dBackward(dy, x, w, { ...options, backend: 'wasm', needs: { input: false, weight: true, bias: false } }).gradWeight!.data, wasm.data, `${label} repeat`);
+    }
+  });
+
+  it('an infinity in an input column no tap reads does not reach the gradient', () => {
+    // Stride 2, kernel 3, no padding, W = 8: outputs read columns 0..6, never column 7.
+    const x = randomTensor([1, 1, 5, 8], rng(3));
+    for (let r = 0; r < 5; r++) x.data[r * 8 + 7] = Infinity;
+    const w = randomTensor([1, 1, 3, 3], rng(4));
+    const options = { groups: 1, stride: 2 };
+    const dy = randomTensor(referenceConv2d({ shape: [1, 1, 5, 8], data: new Float32Array(40) }, w, options).shape, rng(5));
+    const gradWeight = conv2dBackward(dy, x, w, { ...options, backend: 'wasm' }).gradWeight!;
+    expect(Array.from(gradWeight.data).every(Number.isFinite), `gradWeight ${Array.from(gradWeight.data)}`).toBe(true);
+    expectClose(gradWeight, referenceConv2dBackward(dy, x, w, options).gradWeight!, 1e-4, 'with an unread infinity');
   });
 });
