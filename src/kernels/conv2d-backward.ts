@@ -10,7 +10,7 @@
  */
 import { wasmRuntimeFor } from '../backend.js';
 import { shapeSize, type Tensor, type TensorLike } from '../tensor.js';
-import { wasmDepthwiseGradWeight } from '../wasm/depthwise-backward.js';
+import { wasmDepthwiseGradInput, wasmDepthwiseGradInputApplies, wasmDepthwiseGradWeight } from '../wasm/depthwise-backward.js';
 import { wasmPointwiseBackwardApplies, wasmPointwiseGradInput, wasmPointwiseGradWeight } from '../wasm/pointwise-backward.js';
 import type { WasmRuntime } from '../wasm/runtime.js';
 import { selectKernelPath, withPaddingApplied, type KernelPath } from './conv2d.js';
@@ -61,6 +61,7 @@ export function runGradInput(setup: BackwardSetup, dy: Float32Array, w: Float32A
   if (path === 'pointwise' && rt !== null && wasmPointwiseBackwardApplies(setup.geometry)) wasmPointwiseGradInput(rt, setup.geometry, dy, w, dx);
   else if (path === 'grouped') groupedGradInput(setup.geometry, dy, w, dx, scratch);
   else if (path === 'pointwise') pointwiseGradInput(setup.geometry, dy, w, dx, scratch);
+  else if (rt !== null && setup.geometry.batch > 0 && wasmDepthwiseGradInputApplies(setup.geometry)) wasmDepthwiseGradInput(rt, setup.geometry, dy, w, dx);
   else depthwiseGradInput(path, setup.geometry, dy, w, dx, scratch);
 }
 

@@ -4,9 +4,17 @@
  * output channel and image, the input plane is copied into the zero-bordered plane
  * (`dw3x3_pad`, as the forward does) and `dwg_gradw` (depthwise-general.ts) computes the kh·kw
  * sums in float32 lanes; images are summed in order, the first written, the others added, as the
- * JS tier does. gradInput stays on the JS kernels (which run the forward kernels on dY).
+ * JS tier does.
+ *
+ * gradInput at stride 1 is itself a depthwise convolution: dY, zero-padded by dilation·(k − 1) −
+ * padding on each side, correlated with each filter rotated by 180° (same dilation) gives the
+ * H × W plane of dX. `wasmDepthwiseGradInput` runs it with the forward's general kernel
+ * (`dwg_plane`); the output channels c·K + q of one input plane are summed in q order, the first
+ * written, the others added. Strided gradInput stays on the JS kernels.
  */
 import type { Conv2dGeometry } from '../kernels/geometry.js';
+import { conv2dGeometry } from '../kernels/geometry.js';
+import { dwgPackedFloats } from './depthwise-general.js';
 import { generalPaddedHeight, generalPaddedWidth } from './depthwise-general-path.js';
 import type { WasmRuntime } from './runtime.js';
 
@@ -46,5 +54,64 @@ export function wasmDepthwiseGradWeight(rt: WasmRuntime, g: Conv2dGeometry, dy: 
     arena.release(plane);
     arena.release(dyAddress);
     arena.release(xAddress);
+  }
+}
+
+/** Whether gradInput of `g` runs on the wasm kernel: stride 1, and paddings the rotation can undo. */
+export function wasmDepthwiseGradInputApplies(g: Conv2dGeometry): boolean {
+  return g.strideH === 1 && g.strideW === 1 &&
+    g.padTop <= g.dilationH * (g.kernelH - 1) && g.padBottom <= g.dilationH * (g.kernelH - 1) &&
+    g.padLeft <= g.dilationW * (g.kernelW - 1) && g.padRight <= g.dilationW * (g.kernelW - 1);
+}
+
+export function wasmDepthwiseGradInput(rt: WasmRuntime, g: Conv2dGeometry, dy: Float32Array, w: Float32Array, dx: Float32Array): void {
+  const { inChannels: Cin, outChannels: Cout, inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo, kernelH: kH, kernelW: kW } = g;
+  const K = Cout / Cin;
+  const taps = kH * kW;
+  // The forward convolution computing dX: input dY (one plane), output H × W.
+  const rotated = conv2dGeometry([1, 1, Ho, Wo], [1, 1, kH, kW], {
+    dilation: [g.dilationH, g.dilationW],
+    padding: {
+      top: g.dilationH * (kH - 1) - g.padTop, bottom: g.dilationH * (kH - 1) - g.padBottom,
+      left: g.dilationW * (kW - 1) - g.padLeft, right: g.dilationW * (kW - 1) - g.padRight,
+    },
+  });
+  const wp = generalPaddedWidth(rotated);
+  const hp = generalPaddedHeight(rotated);
+  const packed = dwgPackedFloats(kH, kW);
+  const arena = rt.arena;
+  const dyAddress = arena.alloc(4 * dy.length, 'depthwise backward gradOutput');
+  const filters = arena.alloc(4 * packed * Cout, 'depthwise backward rotated filters');
+  const plane = arena.alloc(4 * hp * wp + 64, 'depthwise backward padded plane');
+  const result = arena.alloc(4 * H * W, 'depthwise backward plane');
+  try {
+    rt.write(dyAddress, dy);
+    const mem = rt.f32();
+    for (let o = 0; o < Cout; o++) {
+      const d = (filters >>> 2) + packed * o;
+      mem.fill(0, d, d + packed); // a zero bias, then the filter rotated by 180°
+      for (let t = 0; t < taps; t++) mem[d + 1 + t] = w[o * taps + taps - 1 - t]!;
+    }
+    const kernels = rt.kernels;
+    kernels.fill_f32(plane, hp * wp, 0);
+    const r = result >>> 2;
+    for (let n = 0; n < g.batch; n++) {
+      for (let c = 0; c < Cin; c++) {
+        const dxOff = (n * Cin + c) * H * W;
+        for (let q = 0; q < K; q++) {
+          const o = c * K + q;
+          kernels.dw3x3_pad(dyAddress + 4 * (n * Cout + o) * Ho * Wo, Ho, Wo, plane, wp, rotated.padTop, rotated.padLeft);
+          kernels.dwg_plane(plane, wp, filters + 4 * packed * o, result, H, W, kH, kW, 1, 1, g.dilationH, g.dilationW, -Infinity, Infinity);
+          const view = rt.f32();
+          if (q === 0) dx.set(view.subarray(r, r + H * W), dxOff);
+          else for (let k = 0; k < H * W; k++) dx[dxOff + k] += view[r + k]!;
+        }
+      }
+    }
+  } finally {
+    arena.release(result);
+    arena.release(plane);
+    arena.release(filters);
+    arena.release(dyAddress);
   }
 }
