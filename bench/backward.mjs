@@ -220,7 +220,7 @@ function markdownTable(rows, total, opts, tier) {
   lines.push(`| ${totalCells.join(' | ')} |`);
   lines.push('');
   lines.push(`Batch 1, one thread, median of ${opts.rounds} interleaved rounds (forward on the default tier (${tier}), forward on the JS tier and backward alternate); ` +
-    `the backward runs its 1×1 stride-1 GEMMs on the ${tier} tier and every other path in JS; backward = gradInput + gradWeight ` +
+    `the backward runs on the ${tier} tier its 1×1 stride-1 GEMMs, every depthwise gradWeight and the stride-1 depthwise gradInput, and every other path (the stride-2 depthwise gradInput, the generic grouped path) in JS; backward = gradInput + gradWeight ` +
     `into preallocated outputs, FLOPs 4·MACs; tfjs-cpu = TensorFlow.js cpu's two gradient kernels, median of ${opts.tfjsCalls} call(s) after a warm-up on a small shape. ` +
     `1-min load average ${os.loadavg()[0].toFixed(1)} at the end.`);
   return lines.join('\n');
