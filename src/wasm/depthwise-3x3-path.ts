@@ -10,6 +10,7 @@ import type { WasmConvPath } from './conv-path.js';
 import { DW3X3_PACKED_FLOATS } from './depthwise-3x3.js';
 import { activationBounds } from './gemm.js';
 import type { WasmRuntime } from './runtime.js';
+import { forEachDepthwisePlane, packDepthwiseFilters } from './depthwise-planes.js';
 
 /**
  * Floats per row of the padded plane: the input columns with their left pad, and enough that the
@@ -33,42 +34,19 @@ function makePath(stride: 1 | 2): WasmConvPath {
       return 4 * DW3X3_PACKED_FLOATS * g.outChannels;
     },
     packWeights(rt: WasmRuntime, g, w, bias, address) {
-      const mem = rt.f32();
-      for (let o = 0; o < g.outChannels; o++) {
-        const d = (address >>> 2) + DW3X3_PACKED_FLOATS * o;
-        // −0 bias → +0 (adding +0 does that), as the JS tier and the GEMM packing do (gemm.ts)
-        mem[d] = bias === null ? 0 : bias[o]! + 0;
-        for (let k = 0; k < 9; k++) mem[d + 1 + k] = w[9 * o + k]!;
-        mem[d + 10] = 0;
-        mem[d + 11] = 0;
-      }
+      packDepthwiseFilters(rt, g.outChannels, 9, DW3X3_PACKED_FLOATS, w, bias, address);
     },
     scratchBytes(g) {
       return 4 * paddedHeight(g) * depthwisePaddedWidth(g) + 64;
     },
     run(rt, g, act, weights, x, y, scratch, channelStart, channelEnd, imageStart, imageEnd) {
-      const { inChannels: Cin, outChannels: Cout, inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo } = g;
-      if (channelEnd <= channelStart || Ho === 0 || Wo === 0) return;
-      const K = Cout / Cin;
       const wp = depthwisePaddedWidth(g);
       const hp = paddedHeight(g);
-      const rows = Math.min(H, hp - g.padTop);
       const [min, max] = activationBounds(act);
-      const kernels = rt.kernels;
-      const plane = stride === 1 ? kernels.dw3x3_s1 : kernels.dw3x3_s2;
-      // The borders stay zero: every plane copy writes the same interior positions.
-      kernels.fill_f32(scratch, hp * wp, 0);
-      for (let n = imageStart; n < imageEnd; n++) {
-        let copied = -1;
-        for (let o = channelStart; o < channelEnd; o++) {
-          const c = Math.floor(o / K);
-          if (c !== copied) {
-            kernels.dw3x3_pad(x + 4 * (n * Cin + c) * H * W, rows, W, scratch, wp, g.padTop, g.padLeft);
-            copied = c;
-          }
-          plane(scratch, wp, weights + 4 * DW3X3_PACKED_FLOATS * o, y + 4 * (n * Cout + o) * Ho * Wo, Ho, Wo, min, max);
-        }
-      }
+      const plane = stride === 1 ? rt.kernels.dw3x3_s1 : rt.kernels.dw3x3_s2;
+      // Input rows below the last one any tap reads are not copied.
+      forEachDepthwisePlane(rt, g, x, y, scratch, wp, hp, Math.min(g.inHeight, hp - g.padTop), channelStart, channelEnd, imageStart, imageEnd, (o, output) =>
+        plane(scratch, wp, weights + 4 * DW3X3_PACKED_FLOATS * o, output, g.outHeight, g.outWidth, min, max));
     },
   };
 }

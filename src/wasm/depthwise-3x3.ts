@@ -19,6 +19,7 @@
 // activation is the GEMM's clamp: pmax(acc, min) then pmin(acc, max), which keeps NaN and −0.
 import { f32, i32, v128, type FunctionBuilder } from './emit.js';
 import { multiplyAdd, type KernelFamily, type KernelVariant } from './family.js';
+import { emitPlaneRows } from './depthwise-planes.js';
 
 export interface Dw3x3Exports {
   /**
@@ -136,38 +137,11 @@ function emitPlane(f: FunctionBuilder, variant: KernelVariant, stride: 1 | 2): v
     f.get(acc).get(vmin).f32x4Pmax().get(vmax).f32x4Pmin().set(acc);
   };
 
-  f.block().loop();
-  f.get(ho).i32Eqz().brIf(1);
-  {
-    f.get(row).set(p);
-    f.get(y).set(out);
-    f.get(y).get(wo).i32Const(-4).i32And().i32Const(2).i32Shl().i32Add().set(tilesEnd);
-    f.get(y).get(wo).i32Const(2).i32Shl().i32Add().set(rowEnd);
-    // full tiles
-    f.block().loop();
-    f.get(out).get(tilesEnd).i32GeU().brIf(1);
-    tile();
-    f.get(out).get(acc).v128Store();
-    f.get(out).i32Const(16).i32Add().set(out);
-    f.get(p).i32Const(16 * stride).i32Add().set(p);
-    f.br(0).end().end();
-    // the last 1..3 pixels: lane stores of a full tile (the padded plane is wide enough to read it)
-    f.get(out).get(rowEnd).i32LtU().if();
-    {
-      tile();
-      f.get(wo).i32Const(2).i32And().if();
-      f.get(out).get(acc).v128Store64Lane(0);
-      f.get(out).i32Const(8).i32Add().set(out);
-      f.get(acc).get(acc).f32x4Shuffle(2, 3, 2, 3).set(acc);
-      f.end();
-      f.get(wo).i32Const(1).i32And().if();
-      f.get(out).get(acc).v128Store32Lane(0);
-      f.end();
-    }
-    f.end();
-    f.get(rowEnd).set(y);
-    f.get(row).get(rowBytes).i32Const(stride).i32Mul().i32Add().set(row);
-    f.get(ho).i32Const(1).i32Sub().set(ho);
-  }
-  f.br(0).end().end();
+  emitPlaneRows(
+    f, { y, ho, wo, out, tilesEnd, rowEnd, acc },
+    () => f.get(row).set(p),
+    tile,
+    () => f.get(p).i32Const(16 * stride).i32Add().set(p),
+    () => f.get(row).get(rowBytes).i32Const(stride).i32Mul().i32Add().set(row),
+  );
 }

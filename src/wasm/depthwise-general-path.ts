@@ -10,6 +10,7 @@ import type { WasmConvPath } from './conv-path.js';
 import { dwgPackedFloats } from './depthwise-general.js';
 import { activationBounds } from './gemm.js';
 import type { WasmRuntime } from './runtime.js';
+import { forEachDepthwisePlane, packDepthwiseFilters } from './depthwise-planes.js';
 
 /**
  * Floats per row of the padded plane: the input columns with their left pad, and enough that the
@@ -33,44 +34,20 @@ export const depthwiseGeneralPath: WasmConvPath = {
     return 4 * dwgPackedFloats(g.kernelH, g.kernelW) * g.outChannels;
   },
   packWeights(rt: WasmRuntime, g, w, bias, address) {
-    const mem = rt.f32();
-    const taps = g.kernelH * g.kernelW;
-    const stride = dwgPackedFloats(g.kernelH, g.kernelW);
-    for (let o = 0; o < g.outChannels; o++) {
-      const d = (address >>> 2) + stride * o;
-      // −0 bias → +0 (adding +0 does that), as the JS tier and the other packings do
-      mem[d] = bias === null ? 0 : bias[o]! + 0;
-      for (let k = 0; k < taps; k++) mem[d + 1 + k] = w[taps * o + k]!;
-      for (let k = 1 + taps; k < stride; k++) mem[d + k] = 0;
-    }
+    packDepthwiseFilters(rt, g.outChannels, g.kernelH * g.kernelW, dwgPackedFloats(g.kernelH, g.kernelW), w, bias, address);
   },
   scratchBytes(g) {
     return 4 * generalPaddedHeight(g) * generalPaddedWidth(g) + 64;
   },
   run(rt, g, act, weights, x, y, scratch, channelStart, channelEnd, imageStart, imageEnd) {
-    const { inChannels: Cin, outChannels: Cout, inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo } = g;
-    if (channelEnd <= channelStart || Ho === 0 || Wo === 0) return;
-    const K = Cout / Cin;
     const wp = generalPaddedWidth(g);
     const hp = generalPaddedHeight(g);
     const [min, max] = activationBounds(act);
-    const kernels = rt.kernels;
     const packed = 4 * dwgPackedFloats(g.kernelH, g.kernelW);
-    // The borders stay zero: every plane copy writes the same interior positions.
-    kernels.fill_f32(scratch, hp * wp, 0);
-    for (let n = imageStart; n < imageEnd; n++) {
-      let copied = -1;
-      for (let o = channelStart; o < channelEnd; o++) {
-        const c = Math.floor(o / K);
-        if (c !== copied) {
-          kernels.dw3x3_pad(x + 4 * (n * Cin + c) * H * W, H, W, scratch, wp, g.padTop, g.padLeft);
-          copied = c;
-        }
-        kernels.dwg_plane(
-          scratch, wp, weights + packed * o, y + 4 * (n * Cout + o) * Ho * Wo, Ho, Wo,
-          g.kernelH, g.kernelW, g.strideH, g.strideW, g.dilationH, g.dilationW, min, max,
-        );
-      }
-    }
+    forEachDepthwisePlane(rt, g, x, y, scratch, wp, hp, g.inHeight, channelStart, channelEnd, imageStart, imageEnd, (o, output) =>
+      rt.kernels.dwg_plane(
+        scratch, wp, weights + packed * o, output, g.outHeight, g.outWidth,
+        g.kernelH, g.kernelW, g.strideH, g.strideW, g.dilationH, g.dilationW, min, max,
+      ));
   },
 };
