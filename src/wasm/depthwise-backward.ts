@@ -34,6 +34,8 @@ export function wasmDepthwiseGradWeight(rt: WasmRuntime, g: Conv2dGeometry, dy: 
     rt.write(xAddress, x);
     rt.write(dyAddress, dy);
     const kernels = rt.kernels;
+    // Three taps of a filter row per pass over dY where the row splits into threes (3×3, 3×6 …).
+    const gradw = kW % 3 === 0 ? kernels.dwg_gradw3 : kernels.dwg_gradw;
     kernels.fill_f32(plane, hp * wp, 0);
     const mem = rt.f32();
     const inPlane = H * W;
@@ -42,7 +44,7 @@ export function wasmDepthwiseGradWeight(rt: WasmRuntime, g: Conv2dGeometry, dy: 
       const c = Math.floor(o / K);
       for (let n = 0; n < g.batch; n++) {
         kernels.dw3x3_pad(xAddress + 4 * (n * Cin + c) * inPlane, H, W, plane, wp, g.padTop, g.padLeft);
-        kernels.dwg_gradw(plane, wp, dyAddress + 4 * (n * Cout + o) * outPlane, Ho, Wo, kH, kW, g.strideH, g.strideW, g.dilationH, g.dilationW, sums);
+        gradw(plane, wp, dyAddress + 4 * (n * Cout + o) * outPlane, Ho, Wo, kH, kW, g.strideH, g.strideW, g.dilationH, g.dilationW, sums);
         const base = o * taps;
         const s = sums >>> 2;
         if (n === 0) for (let k = 0; k < taps; k++) dw[base + k] = mem[s + k]!;

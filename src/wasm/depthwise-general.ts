@@ -40,6 +40,11 @@ export interface DwgExports {
     padded: number, wp: number, w: number, y: number, ho: number, wo: number,
     kh: number, kw: number, sh: number, sw: number, dh: number, dw: number, min: number, max: number,
   ): void;
+  /** `dwg_gradw` for kw a multiple of 3: three taps of a filter row per pass over dY, the same bits. */
+  dwg_gradw3(
+    padded: number, wp: number, dy: number, ho: number, wo: number,
+    kh: number, kw: number, sh: number, sw: number, dh: number, dw: number, out: number,
+  ): void;
 }
 
 /** Floats per packed output channel for a kh×kw filter: the bias and the taps, 16-byte aligned. */
@@ -52,7 +57,9 @@ export const dwgFamily: KernelFamily = {
   emit(module, variant) {
     const signature: ValType[] = [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, f32, f32];
     module.addFunction('dwg_plane', signature, [], (f) => emitPlane(f, variant));
-    module.addFunction('dwg_gradw', [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32], [], (f) => emitGradWeight(f, variant));
+    const gradw: ValType[] = [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32];
+    module.addFunction('dwg_gradw', gradw, [], (f) => emitGradWeight(f, variant, null));
+    module.addFunction('dwg_gradw3', gradw, [], (f) => emitGradWeight(f, variant, 3));
   },
 };
 
@@ -146,25 +153,39 @@ function pushTapInputs(g: FunctionBuilder, tap: number, sw: number, swBytes: num
 // sum (so no lane multiplies an input that tap never sees: an infinity there would poison the
 // sum), and the result is ((lane 0 + lane 1) + (lane 2 + lane 3)) + tail. The order is fixed, so
 // the gradient is bitwise repeatable.
-function emitGradWeight(f: FunctionBuilder, variant: KernelVariant): void {
+function emitGradWeight(f: FunctionBuilder, variant: KernelVariant, taps: number | null): void {
   const [padded, wp, dy, ho, wo, kh, kw, sh, sw, dh, dw, out] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  // `taps` columns of one filter row in one pass over dY (dY loaded once for all of them), or,
+  // when null, one tap per pass for any kw. Each tap's sum is accumulated in the same order either
+  // way, so both give the same bits.
+  const group = taps ?? 1;
   const rowBytes = f.local(i32);
   const swBytes = f.local(i32);
+  const dwBytes = f.local(i32);
   const r = f.local(i32);
   const c = f.local(i32);
   const i = f.local(i32);
-  const tapOrigin = f.local(i32); // the tap's input for output (0, 0)
+  const tapOrigin = f.local(i32); // the first tap's input for output (0, 0)
   const xRow = f.local(i32);
   const x = f.local(i32);
   const d = f.local(i32);
   const tilesEnd = f.local(i32);
   const rowEnd = f.local(i32);
-  const tail = f.local(f32);
-  const acc = f.local(v128);
+  const tap = f.local(i32);
+  const tails = Array.from({ length: group }, () => f.local(f32));
+  const accs = Array.from({ length: group }, () => f.local(v128));
+  const dyv = f.local(v128);
   const a = f.local(v128);
   const b = f.local(v128);
   f.get(wp).i32Const(2).i32Shl().set(rowBytes);
   f.get(sw).i32Const(2).i32Shl().set(swBytes);
+  f.get(dw).i32Const(2).i32Shl().set(dwBytes);
+  /** tap = x + dwBytes·k: the k-th tap of the group. */
+  const tapAt = (k: number) => {
+    f.get(x);
+    if (k > 0) f.get(dwBytes).i32Const(k).i32Mul().i32Add();
+    f.set(tap);
+  };
   f.i32Const(0).set(r);
   f.block().loop();
   {
@@ -172,9 +193,11 @@ function emitGradWeight(f: FunctionBuilder, variant: KernelVariant): void {
     f.block().loop();
     {
       // tapOrigin = padded + (dh·r)·rowBytes + 4·dw·c
-      f.get(padded).get(dh).get(r).i32Mul().get(rowBytes).i32Mul().i32Add().get(dw).get(c).i32Mul().i32Const(2).i32Shl().i32Add().set(tapOrigin);
-      f.f32x4Const(0, 0, 0, 0).set(acc);
-      f.f32Const(0).set(tail);
+      f.get(padded).get(dh).get(r).i32Mul().get(rowBytes).i32Mul().i32Add().get(dwBytes).get(c).i32Mul().i32Add().set(tapOrigin);
+      for (let k = 0; k < group; k++) {
+        f.f32x4Const(0, 0, 0, 0).set(accs[k]!);
+        f.f32Const(0).set(tails[k]!);
+      }
       f.get(tapOrigin).set(xRow);
       f.get(dy).set(d);
       f.i32Const(0).set(i);
@@ -186,14 +209,21 @@ function emitGradWeight(f: FunctionBuilder, variant: KernelVariant): void {
         f.get(d).get(wo).i32Const(2).i32Shl().i32Add().set(rowEnd);
         f.block().loop();
         f.get(d).get(tilesEnd).i32GeU().brIf(1);
-        multiplyAdd(f, variant, (g) => g.get(d).v128Load(), (g) => pushTapInputs(g, x, sw, swBytes, a, b), (g) => g.get(acc));
-        f.set(acc);
+        f.get(d).v128Load().set(dyv);
+        for (let k = 0; k < group; k++) {
+          tapAt(k);
+          multiplyAdd(f, variant, (g) => g.get(dyv), (g) => pushTapInputs(g, tap, sw, swBytes, a, b), (g) => g.get(accs[k]!));
+          f.set(accs[k]!);
+        }
         f.get(d).i32Const(16).i32Add().set(d);
         f.get(x).get(swBytes).i32Const(2).i32Shl().i32Add().set(x);
         f.br(0).end().end();
         f.block().loop();
         f.get(d).get(rowEnd).i32GeU().brIf(1);
-        f.get(d).f32Load().get(x).f32Load().f32Mul().get(tail).f32Add().set(tail);
+        for (let k = 0; k < group; k++) {
+          tapAt(k);
+          f.get(d).f32Load().get(tap).f32Load().f32Mul().get(tails[k]!).f32Add().set(tails[k]!);
+        }
         f.get(d).i32Const(4).i32Add().set(d);
         f.get(x).get(swBytes).i32Add().set(x);
         f.br(0).end().end();
@@ -201,12 +231,15 @@ function emitGradWeight(f: FunctionBuilder, variant: KernelVariant): void {
         f.get(i).i32Const(1).i32Add().set(i);
       }
       f.br(0).end().end();
-      // out[r·kw + c] = ((l0 + l1) + (l2 + l3)) + tail
-      f.get(out).get(r).get(kw).i32Mul().get(c).i32Add().i32Const(2).i32Shl().i32Add();
-      f.get(acc).f32x4ExtractLane(0).get(acc).f32x4ExtractLane(1).f32Add();
-      f.get(acc).f32x4ExtractLane(2).get(acc).f32x4ExtractLane(3).f32Add().f32Add();
-      f.get(tail).f32Add().f32Store();
-      f.get(c).i32Const(1).i32Add().tee(c).get(kw).i32LtU().brIf(0);
+      // out[r·kw + c + k] = ((l0 + l1) + (l2 + l3)) + tail
+      for (let k = 0; k < group; k++) {
+        const acc = accs[k]!;
+        f.get(out).get(r).get(kw).i32Mul().get(c).i32Add().i32Const(k).i32Add().i32Const(2).i32Shl().i32Add();
+        f.get(acc).f32x4ExtractLane(0).get(acc).f32x4ExtractLane(1).f32Add();
+        f.get(acc).f32x4ExtractLane(2).get(acc).f32x4ExtractLane(3).f32Add().f32Add();
+        f.get(tails[k]!).f32Add().f32Store();
+      }
+      f.get(c).i32Const(group).i32Add().tee(c).get(kw).i32LtU().brIf(0);
     }
     f.end().end();
     f.get(r).i32Const(1).i32Add().tee(r).get(kh).i32LtU().brIf(0);

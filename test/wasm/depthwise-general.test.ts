@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { conv2d, conv2dBackward, conv2dGeometry, prepareConv2d, referenceConv2d, referenceConv2dBackward, selectKernelPath, type Conv2dOptions, type Tensor } from '../../src/index.js';
 import { expectBitwiseEqual, expectClose, randomTensor, rng } from '../helpers.js';
+import { wasmRuntimeFor } from '../../src/backend.js';
 
 const SENTINEL = 12345.5;
 const activations = ['none', 'relu', 'relu6'] as const;
@@ -140,5 +141,26 @@ describe('wasm depthwise gradWeight (dwg_gradw)', () => {
     const gradWeight = conv2dBackward(dy, x, w, { ...options, backend: 'wasm' }).gradWeight!;
     expect(Array.from(gradWeight.data).every(Number.isFinite), `gradWeight ${Array.from(gradWeight.data)}`).toBe(true);
     expectClose(gradWeight, referenceConv2dBackward(dy, x, w, options).gradWeight!, 1e-4, 'with an unread infinity');
+  });
+});
+
+describe('dwg_gradw3 (three taps per pass) against dwg_gradw (one tap per pass)', () => {
+  it('gives the same bits for kw = 3 and 6, strides 1..3, dilations 1..2, tile tails', () => {
+    const rt = wasmRuntimeFor('wasm', 'test')!;
+    const random = rng(77);
+    for (const [kh, kw, sh, sw, dh, dw, ho, wo] of [[3, 3, 1, 1, 1, 1, 7, 9], [3, 3, 2, 2, 1, 1, 5, 6], [2, 6, 1, 3, 2, 1, 4, 5], [3, 3, 1, 2, 2, 2, 3, 11]] as const) {
+      const wp = sw * (wo + 4) + dw * kw + 8;
+      const hp = sh * ho + dh * kh + 1;
+      const plane = rt.arena.alloc(4 * wp * hp);
+      const dy = rt.arena.alloc(4 * ho * wo);
+      const one = rt.arena.alloc(4 * kh * kw);
+      const three = rt.arena.alloc(4 * kh * kw);
+      rt.write(plane, randomTensor([wp * hp], random).data);
+      rt.write(dy, randomTensor([ho * wo], random).data);
+      rt.kernels.dwg_gradw(plane, wp, dy, ho, wo, kh, kw, sh, sw, dh, dw, one);
+      rt.kernels.dwg_gradw3(plane, wp, dy, ho, wo, kh, kw, sh, sw, dh, dw, three);
+      expectBitwiseEqual(rt.view(three, kh * kw), rt.view(one, kh * kw), `${kh}x${kw} s${sh},${sw} d${dh},${dw} ${ho}x${wo}`);
+      for (const address of [three, one, dy, plane]) rt.arena.release(address);
+    }
   });
 });
