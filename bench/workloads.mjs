@@ -79,6 +79,9 @@ export const WORKLOADS = [
   single(conv('conv3x3_mid', 64, 56, 64, 3, 1, 1, 1), false, [6.0, 7.0]),
   single(conv('grouped3x3', 128, 28, 128, 3, 1, 1, 4), false, [4.0, 5.5]),
   single(conv('dw_mult2', 32, 56, 64, 3, 1, 1, 32), true, [4.0, 5.5]),
+  // the 5×5 depthwise layers of EfficientNet-B0 / MNASNet / MobileNetV3-Large (the general depthwise kernel)
+  single(conv('dw5x5_s1_28', 240, 28, 240, 5, 1, 2, 240), true, [2.0, 3.0]),
+  single(conv('dw5x5_s2_56', 144, 56, 144, 5, 2, 2, 144), true, [1.5, 2.5]),
   {
     name: 'mobilenet_v1',
     description: 'MobileNetV1 224×224 ×1.0, 27 convolutions as one chain',

@@ -138,7 +138,7 @@ function emitPlane(f: FunctionBuilder, variant: KernelVariant, stride: 1 | 2): v
   };
 
   emitPlaneRows(
-    f, { y, ho, wo, out, tilesEnd, rowEnd, acc },
+    f, { y, ho, wo, out, tilesEnd, rowEnd, acc: [acc] }, [1],
     () => f.get(row).set(p),
     tile,
     () => f.get(p).i32Const(16 * stride).i32Add().set(p),

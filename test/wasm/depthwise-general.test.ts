@@ -60,6 +60,20 @@ describe('wasm general depthwise: a seeded sweep (outputs prefilled with a senti
     });
   }
 
+  it('output heights 1..9 and widths 1..9: row groups of 4, 2 and 1 in every combination, each horizontal stride', () => {
+    const random = rng(909);
+    for (let height = 1; height <= 9; height++) {
+      for (let width = 1; width <= 9; width++) {
+        for (const sw of [1, 2, 3]) {
+          const x = randomTensor([2, 2, height, sw * width], random);
+          const w = randomTensor([4, 1, 5, 5], random);
+          const options: Conv2dOptions = { groups: 2, padding: 2, stride: [1, sw], bias: randomTensor([4], random).data, activation: activations[(height + width) % 3] };
+          check(x, w, options, `5x5 s1,${sw} ${height}×${sw * width}`);
+        }
+      }
+    }
+  });
+
   it('5×5 stride 1 and 2 (MobileNetV3, MNASNet, EfficientNet) on 56×56 and 28×29 planes, 3 images', () => {
     const random = rng(17);
     for (const [height, width] of [[56, 56], [28, 29]] as const) {
