@@ -85,6 +85,7 @@ export abstract class ElementwiseModule extends Module implements InPlaceCapable
   }
 
   override plan(inputShape: readonly number[]): PlanStep {
+    checkShape(inputShape, 'input', 0);
     const out = planOutput(inputShape, 'output');
     const backend = currentPlanBackend(); // the compile's tier, kept for every run
     return {
@@ -107,6 +108,7 @@ export abstract class ElementwiseModule extends Module implements InPlaceCapable
   }
 
   planInPlace(inputShape: readonly number[]): PlanStep {
+    checkShape(inputShape, 'input', 0);
     const backend = currentPlanBackend();
     return {
       outputShape: inputShape.slice(),
@@ -296,6 +298,7 @@ export class Identity extends Module {
   }
 
   override plan(inputShape: readonly number[]): PlanStep {
+    checkShape(inputShape, 'input', 0);
     return { outputShape: inputShape.slice(), output: 'input', run: (input) => input };
   }
 

@@ -40,7 +40,10 @@ export interface ForwardAsyncOptions {
 
 /** Throws unless `options` is a valid ForwardAsyncOptions object (own `pool` only). */
 export function checkForwardAsyncOptions(options: unknown): void {
-  readOptions<ForwardAsyncOptions>(options, ['pool'], 'forwardAsync');
+  const { pool } = readOptions<ForwardAsyncOptions>(options, ['pool'], 'forwardAsync');
+  if (pool !== undefined && (typeof pool !== 'object' || pool === null || typeof (pool as { conv2d?: unknown }).conv2d !== 'function')) {
+    throw new TypeError(`forwardAsync: pool must be a ConvRunner (an object with a conv2d method, such as a worker pool), got ${describeValue(pool)}`);
+  }
 }
 
 export interface LoadStateDictOptions {

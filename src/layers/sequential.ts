@@ -32,6 +32,10 @@ export class Sequential extends Module {
     super();
     const first = layers[0];
     if (layers.length === 1 && !(first instanceof Module) && typeof first === 'object' && first !== null && !Array.isArray(first)) {
+      const proto = Object.getPrototypeOf(first);
+      if (proto !== Object.prototype && proto !== null) {
+        throw new TypeError(`Sequential: argument 0 must be a Module or a plain object of named Modules, got ${describeValue(first)}`);
+      }
       for (const [name, layer] of Object.entries(first)) {
         if (!(layer instanceof Module)) throw new TypeError(`Sequential: layer ${JSON.stringify(name)} must be a Module, got ${describeValue(layer)}`);
         this.registerModule(name, layer);

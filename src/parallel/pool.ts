@@ -325,6 +325,10 @@ export class WorkerPool {
    * thread from taking that job's slices over, so the fault really happens in the worker).
    */
   injectFault(index: number, kind: FaultKind): void {
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= this.slots.length) {
+      throw new RangeError(`injectFault: index must be a worker index from 0 to ${this.slots.length - 1}, got ${describeValue(index)}`);
+    }
+    if (typeof kind !== 'string') throw new TypeError(`injectFault: kind must be a fault name, got ${describeValue(kind)}`);
     const worker = this.slots[index]?.worker;
     if (!worker) throw new RangeError(`injectFault: no worker ${index}`);
     worker.post({ type: 'fault', kind });

@@ -732,6 +732,12 @@ function summarise(value: unknown, depth = 0): unknown {
   return out;
 }
 
+it('tried every case and handled every one cleanly (counts)', () => {
+  // Runs after the entries above (vitest runs a file's tests in order).
+  expect(tried).toBeGreaterThan(20_000);
+  expect(clean).toBe(tried);
+});
+
 afterAll(() => {
   if (process.env.HOSTILE_REPORT) writeFileSync(process.env.HOSTILE_REPORT, problems.join('\n'));
   console.info(`hostile battery: ${tried} cases tried, ${clean} handled cleanly, ${problems.length} problems`);

@@ -5,6 +5,7 @@
  * public function is in hostile.test.ts.
  */
 import { describe, expect, it } from 'vitest';
+import * as sepconv from '../../src/index.js';
 import {
   AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, conv2d, conv2dGeometry, createWorkerPool, Flatten, LeakyReLU, Linear,
   MaxPool2d, mobilenetV1, prepareConv2d, Sequential, tensor, zeros, type Tensor,
@@ -205,5 +206,31 @@ describe('§5 the CLI counts from shapes and reports non-usage failures with exi
     const io = { stdout: () => {}, stderr: (t: string) => void (stderr += t), writeFile: () => {} };
     expect(await main(['summary', '--classes', '1000000', '--profile'], io)).toBe(1);
     expect(stderr).toMatch(/^sepconv summary: error: mobilenetV1: the classifier weight \(numClasses\) would need 1024000000 elements .*limit of 268435456/);
+  });
+});
+
+describe('gaps found by a second, larger battery', () => {
+  it('element-wise plans check the shape before copying it (a sparse 2^32 − 1 array fails at once)', () => {
+    const started = performance.now();
+    for (const m of [new sepconv.ReLU(), new sepconv.ReLU6(), new sepconv.Hardswish(), new sepconv.Identity()]) {
+      expect(() => m.plan(new Array(2 ** 32 - 1) as number[])).toThrow(/input\.shape must have at most 64 dimensions/);
+      expect(() => m.plan(undefined as never)).toThrow(/input\.shape must be an array/);
+    }
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('forwardAsync checks its pool', async () => {
+    const x = sepconv.zeros([1, 2, 4, 4]);
+    for (const pool of [null, {}, 'no', -0]) {
+      await expect(new sepconv.ReLU().forwardAsync(x, { pool } as never)).rejects.toThrow(/forwardAsync: pool must be a ConvRunner/);
+      await expect(new sepconv.Conv2d({ inChannels: 2, outChannels: 2, kernelSize: 1, seed: 0 }).forwardAsync(x, { pool } as never)).rejects.toThrow(/forwardAsync: pool/);
+    }
+  });
+
+  it('MobileNetV3 checks arch; Sequential takes a plain object of modules only', () => {
+    expect(() => new sepconv.MobileNetV3(NaN as never)).toThrow(/arch must be 'large' or 'small'/);
+    for (const bad of [new Map(), Promise.resolve(), new Float32Array(0), Object.create({ a: 1 })]) {
+      expect(() => new sepconv.Sequential(bad as never)).toThrow(/Sequential: argument 0/);
+    }
   });
 });

@@ -4,6 +4,7 @@
  * with hardsigmoid as `block.N.fc1/fc2`), a 1×1 conv-BN-hardswish to 6× the last width, `avgpool`,
  * and `classifier` = Linear, Hardswish, Dropout, Linear. BatchNorm eps 0.001, momentum 0.01.
  */
+import { describeValue } from '../../tensor.js';
 import { readOptions } from '../../kernels/checks.js';
 import { Hardswish } from '../activation.js';
 import { Conv2dNormActivation } from '../blocks/conv-norm-activation.js';
@@ -45,6 +46,7 @@ export class MobileNetV3 extends ZooModel {
 
   constructor(arch: 'large' | 'small', callerOptions: MobileNetV3Options = {}) {
     super();
+    if (arch !== 'large' && arch !== 'small') throw new RangeError(`MobileNetV3: arch must be 'large' or 'small', got ${describeValue(arch)}`);
     const fn = arch === 'large' ? 'mobilenetV3Large' : 'mobilenetV3Small';
     this.factoryName = fn;
     const options = readOptions<MobileNetV3Options>(callerOptions, ZOO_OPTION_NAMES, fn);
