@@ -16,12 +16,6 @@ import type { WasmRuntime } from '../wasm/runtime.js';
 import type { Tensor } from '../tensor.js';
 import { checkShapeElements } from '../kernels/validate.js';
 
-/** One buffer of the planner: its whole capacity, and its arena address on the wasm tier (else 0). */
-interface Block {
-  readonly data: Float32Array;
-  readonly address: number;
-}
-
 /** Wasm arena blocks of collected planners (a compiled model dropped without dispose()). */
 const finalizer = typeof FinalizationRegistry === 'function'
   ? new FinalizationRegistry<{ runtime: WasmRuntime; addresses: number[] }>(({ runtime, addresses }) => {
@@ -30,11 +24,10 @@ const finalizer = typeof FinalizationRegistry === 'function'
   : null;
 
 export class ActivationMemory {
-  private readonly blocks: Block[] = [];
-  /** Blocks not in use, by capacity ascending (best fit takes the first that is large enough). */
-  private readonly free: Block[] = [];
-  /** The block behind each live buffer handed out. */
-  private readonly live = new Map<Float32Array, Block>();
+  /** Whole buffers not in use, by length ascending (best fit takes the first that is large enough). */
+  private readonly free: Float32Array[] = [];
+  /** The whole buffer behind each live (possibly shorter) view handed out. */
+  private readonly live = new Map<Float32Array, Float32Array>();
   private readonly addresses: number[] = [];
   private capacityBytes = 0;
   private disposed = false;
@@ -75,11 +68,9 @@ export class ActivationMemory {
   /** A zero-filled tensor of `shape`: a free buffer that is large enough, or a new one. */
   acquire(shape: readonly number[], what: string): Tensor {
     const size = checkShapeElements(shape, what);
-    let block: Block | undefined;
-    const index = this.free.findIndex((b) => b.data.length >= size);
-    if (index >= 0) block = this.free.splice(index, 1)[0]!;
-    else block = this.allocate(size, what);
-    const data = block.data.length === size ? block.data : block.data.subarray(0, size);
+    const index = this.free.findIndex((b) => b.length >= size);
+    const block = index >= 0 ? this.free.splice(index, 1)[0]! : this.allocate(size, what);
+    const data = block.length === size ? block : block.subarray(0, size);
     data.fill(0);
     this.live.set(data, block);
     return { shape: shape.slice(), data };
@@ -96,7 +87,7 @@ export class ActivationMemory {
     if (block === undefined) throw new Error('ActivationMemory.release: not a live buffer of this plan');
     this.live.delete(data);
     let i = 0;
-    while (i < this.free.length && this.free[i]!.data.length < block.data.length) i++;
+    while (i < this.free.length && this.free[i]!.length < block.length) i++;
     this.free.splice(i, 0, block);
   }
 
@@ -124,18 +115,17 @@ export class ActivationMemory {
     }
   }
 
-  private allocate(size: number, what: string): Block {
-    let block: Block;
-    if (this.runtime === null) block = { data: new Float32Array(size), address: 0 };
+  private allocate(size: number, what: string): Float32Array {
+    let data: Float32Array;
+    if (this.runtime === null) data = new Float32Array(size);
     else {
       const address = this.runtime.arena.alloc(4 * size, what);
       this.addresses.push(address);
       this.runtime.f32(); // registers the (possibly grown) buffer as this memory's
-      block = { data: new Float32Array(this.runtime.memory.buffer, address, size), address };
+      data = new Float32Array(this.runtime.memory.buffer, address, size);
     }
-    this.blocks.push(block);
     this.capacityBytes += 4 * size;
-    return block;
+    return data;
   }
 }
 
