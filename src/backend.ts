@@ -192,6 +192,19 @@ export function backendInfo(): BackendInfo {
  * option (undefined = the global choice). Compiles synchronously in Node on first use; elsewhere
  * an unloaded wasm tier is an error that says to await setBackend/ready first.
  */
+/**
+ * `wasmRuntimeFor`, or null (the JS tier) where it would throw: for the steps around the
+ * convolutions (activations, a compile's buffers), which must not fail for want of the wasm tier
+ * (a browser page that has not awaited `ready()` yet); the convolutions themselves say why.
+ */
+export function wasmRuntimeIfAvailable(option: unknown, fn: string): WasmRuntime | null {
+  try {
+    return wasmRuntimeFor(option, fn);
+  } catch {
+    return null;
+  }
+}
+
 export function wasmRuntimeFor(option: unknown, fn: string): WasmRuntime | null {
   const choice = option === undefined ? requested : checkBackendChoice(option, `${fn}: backend`);
   if (choice === 'js') return null;

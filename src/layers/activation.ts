@@ -8,22 +8,8 @@ import type { FusedActivation } from './conv.js';
 import { checkGradientShape, currentPlanBackend, Module, reuseBuffer, savedFor, type InPlaceCapable, type PlanStep } from './module.js';
 import { asTensor } from '../tensor.js';
 import { planOutput } from './plan-memory.js';
-import { wasmRuntimeFor, type BackendChoice } from '../backend.js';
+import { wasmRuntimeIfAvailable, type BackendChoice } from '../backend.js';
 import { runActivation, type ActKernel } from '../wasm/activation-run.js';
-import type { WasmRuntime } from '../wasm/runtime.js';
-
-/**
- * The wasm runtime an activation runs on for `backend` (undefined: the global choice), or null
- * for the JS tier. An activation never fails for want of the wasm tier (a browser page that has
- * not awaited `ready()` yet): it then runs on JS, as the convolutions around it would refuse to.
- */
-function activationRuntime(backend: BackendChoice | undefined): WasmRuntime | null {
-  try {
-    return wasmRuntimeFor(backend, 'activation');
-  } catch {
-    return null;
-  }
-}
 
 export abstract class ElementwiseModule extends Module implements InPlaceCapable {
   /** The last train-mode forward's input (null in eval mode). */
@@ -42,7 +28,7 @@ export abstract class ElementwiseModule extends Module implements InPlaceCapable
   /** f on the tier of `backend` (undefined: the global choice). */
   private applyOnTier(x: Float32Array, y: Float32Array, backend: BackendChoice | undefined): void {
     const kernel = this.wasmKernel();
-    const runtime = kernel === null ? null : activationRuntime(backend);
+    const runtime = kernel === null ? null : wasmRuntimeIfAvailable(backend, 'activation');
     if (runtime === null) this.apply(x, y);
     else runActivation(runtime, kernel!, x, y);
   }

@@ -22,7 +22,7 @@ import { checkShapeElements, readBoolean, readOptions, type Conv2dOptions } from
 import { asInt64Tensor, isInt64Tensor, type Int64Tensor, type StateTensor, type StateTensorLike } from '../int64.js';
 import { Parameter } from './parameter.js';
 import { ActivationMemory, ChainBuffers, withActivationMemory, type StepOutput } from './plan-memory.js';
-import { checkBackendChoice, wasmRuntimeFor, type BackendChoice } from '../backend.js';
+import { checkBackendChoice, wasmRuntimeIfAvailable, type BackendChoice } from '../backend.js';
 import type { WasmRuntime } from '../wasm/runtime.js';
 
 /**
@@ -651,11 +651,6 @@ export class CompiledModel {
  * on, when it is wasm and its memory is shared (views on it stay valid when it grows); else null.
  */
 function activationRuntime(backend: BackendChoice | undefined): WasmRuntime | null {
-  let runtime: WasmRuntime | null;
-  try {
-    runtime = wasmRuntimeFor(backend, 'compile');
-  } catch {
-    return null; // the planned convolutions report why the tier is unavailable
-  }
+  const runtime = wasmRuntimeIfAvailable(backend, 'compile');
   return runtime !== null && runtime.variant.shared ? runtime : null;
 }
