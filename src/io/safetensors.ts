@@ -19,6 +19,7 @@ import { asTensor } from '../tensor.js';
 import { asInt64Tensor, isInt64Tensor, type StateTensor, type StateTensorLike } from '../int64.js';
 import { MAX_DIMENSION, readBoolean, readOptions } from '../kernels/validate.js';
 import { JsonSyntaxError, parseJson, type JsonValue } from './json.js';
+import { wrongFormatHint } from './sniff.js';
 
 /** Every dtype the format defines, with its size in bytes (sub-byte F4 types are rejected by name). */
 const DTYPE_BYTES: Record<string, number> = {
@@ -152,6 +153,8 @@ export function parseSafetensors(input: Uint8Array | ArrayBuffer, options: LoadS
   const bytes = toBytes(input, fn);
   // Own properties only: an inherited or polluted `skipUnsupported` is no option.
   const skipUnsupported = readBoolean(readOptions<LoadSafetensorsOptions>(options, ['skipUnsupported'], fn).skipUnsupported, `${fn}: skipUnsupported`, false);
+  const hint = wrongFormatHint(bytes, 'safetensors');
+  if (hint !== null) throw new SafetensorsError(`not a safetensors file: ${hint}`);
   if (bytes.length < 8) {
     throw new SafetensorsError(`truncated file: ${bytes.length} bytes, shorter than the 8-byte header length prefix`);
   }
