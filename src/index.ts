@@ -107,3 +107,14 @@ export { Adam, AdamW } from './train/optim/adam.js';
 export type { AdamOptions } from './train/optim/adam.js';
 export { StepLR, CosineAnnealingLR } from './train/schedule.js';
 export type { StepLROptions, CosineAnnealingLROptions } from './train/schedule.js';
+// Pretrained weights: torchvision's published weight sets, downloaded, SHA-256-checked, cached and loaded.
+export {
+  PRETRAINED_ARCHS, WEIGHT_SET_NAMES, PRETRAINED_WEIGHTS, DEFAULT_WEIGHT_SETS, pretrainedWeights, weightSetsOf, isPretrainedArch, sha256PrefixOfFileName,
+} from './hub/weights.js';
+export type { PretrainedArch, WeightSetName, PretrainedWeights, Preprocessing } from './hub/weights.js';
+export { archOf, buildArch } from './hub/architectures.js';
+export type { PretrainedModel } from './hub/architectures.js';
+export { loadPretrained, pretrainedModel, fetchPretrainedFile } from './hub/pretrained.js';
+export type { LoadPretrainedOptions, FetchedWeights, WeightsSource } from './hub/pretrained.js';
+export { PretrainedError } from './hub/download.js';
+export type { DownloadProgress, FetchFunction } from './hub/download.js';
