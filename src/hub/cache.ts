@@ -38,7 +38,7 @@ async function torchHubStore(): Promise<WeightStore> {
 }
 
 /** The Cache API's subset used here (window.caches / self.caches). */
-interface CacheStorageLike {
+export interface CacheStorageLike {
   open(name: string): Promise<{
     match(url: string): Promise<Response | undefined>;
     put(url: string, response: Response): Promise<void>;
@@ -48,7 +48,8 @@ interface CacheStorageLike {
 
 export const BROWSER_CACHE_NAME = 'sepconv-weights';
 
-function browserStore(caches: CacheStorageLike): WeightStore {
+/** The Cache API store (exported for tests; `weightStores` picks it in browsers and workers). */
+export function browserStore(caches: CacheStorageLike): WeightStore {
   return {
     describe: (fileName) => `the Cache API entry ${JSON.stringify(fileName)} in cache ${JSON.stringify(BROWSER_CACHE_NAME)}`,
     read: async (_fileName, url) => {
