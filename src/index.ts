@@ -107,6 +107,13 @@ export { Adam, AdamW } from './train/optim/adam.js';
 export type { AdamOptions } from './train/optim/adam.js';
 export { StepLR, CosineAnnealingLR } from './train/schedule.js';
 export type { StepLROptions, CosineAnnealingLROptions } from './train/schedule.js';
+// PyTorch checkpoints: torch.save files (zip and legacy formats) read with a restricted unpickler, and written back.
+export {
+  loadTorchCheckpoint, readTorchCheckpoint, torchStateDict, saveTorchCheckpoint, TorchTensor, TorchCheckpointError,
+} from './io/torch-checkpoint.js';
+export type {
+  TorchDtype, TorchTensorData, TorchStateTensor, TorchValue, TorchSaveValue, ReadTorchCheckpointOptions, LoadTorchCheckpointOptions,
+} from './io/torch-checkpoint.js';
 // Pretrained weights: torchvision's published weight sets, downloaded, SHA-256-checked, cached and loaded.
 export {
   PRETRAINED_ARCHS, WEIGHT_SET_NAMES, PRETRAINED_WEIGHTS, DEFAULT_WEIGHT_SETS, pretrainedWeights, weightSetsOf, isPretrainedArch, sha256PrefixOfFileName,
