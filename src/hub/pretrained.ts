@@ -6,6 +6,7 @@
  */
 import { describeValue, readOptions } from '../kernels/checks.js';
 import { loadSafetensors } from '../io/safetensors.js';
+import { loadTorchCheckpoint } from '../io/torch-checkpoint.js';
 import { sniffFormat, wrongFormatHint } from '../io/sniff.js';
 import { Module, type StateDict } from '../layers/module.js';
 import type { ZooOptions } from '../layers/models/options.js';
@@ -31,9 +32,13 @@ export interface LoadPretrainedOptions {
   signal?: AbortSignal;
   /** Refuse larger files (default 1 GB). */
   maxBytes?: number;
+  /** For a training checkpoint (torch.save files): where its state dict is (`'model'`, `'state_dict'`), as `loadTorchCheckpoint` takes it. */
+  entry?: string | readonly string[];
+  /** Removed from the start of every key that has it (`'module.'` of `nn.DataParallel` checkpoints). */
+  stripPrefix?: string;
 }
 
-const OPTION_NAMES = ['cacheDir', 'cache', 'onProgress', 'fetch', 'signal', 'maxBytes'] as const;
+const OPTION_NAMES = ['cacheDir', 'cache', 'onProgress', 'fetch', 'signal', 'maxBytes', 'entry', 'stripPrefix'] as const;
 const DEFAULT_MAX_BYTES = 1_000_000_000;
 
 /** A file to fetch: where, what to call it, and the hash prefix it must have. */
@@ -53,6 +58,7 @@ export interface FetchedWeights extends WeightsSource {
 }
 
 interface ResolvedOptions {
+  checkpoint: { entry?: string | readonly string[]; stripPrefix?: string };
   cacheDir: string | undefined;
   cache: boolean;
   onProgress: ((progress: DownloadProgress) => void) | undefined;
@@ -85,7 +91,12 @@ function readLoadOptions(options: unknown, fn: string): ResolvedOptions {
   const globalFetch = (globalThis as { fetch?: FetchFunction }).fetch;
   const fetchFunction = o.fetch ?? (globalFetch === undefined ? undefined : globalFetch.bind(globalThis));
   if (fetchFunction === undefined) throw new TypeError(`${fn}: this environment has no global fetch (Node ≥ 18 and browsers do); pass options.fetch`);
-  return { cacheDir: o.cacheDir, cache: o.cache ?? true, onProgress: o.onProgress, fetch: fetchFunction, signal, maxBytes };
+  if (o.entry !== undefined && typeof o.entry !== 'string' && !(Array.isArray(o.entry) && o.entry.every((k) => typeof k === 'string'))) {
+    throw new TypeError(`${fn}: entry must be a key or an array of keys, got ${describeValue(o.entry)}`);
+  }
+  if (o.stripPrefix !== undefined && typeof o.stripPrefix !== 'string') throw new TypeError(`${fn}: stripPrefix must be a string, got ${describeValue(o.stripPrefix)}`);
+  const checkpoint = { ...(o.entry === undefined ? {} : { entry: o.entry }), ...(o.stripPrefix === undefined ? {} : { stripPrefix: o.stripPrefix }) };
+  return { checkpoint, cacheDir: o.cacheDir, cache: o.cache ?? true, onProgress: o.onProgress, fetch: fetchFunction, signal, maxBytes };
 }
 
 const WEIGHT_NAMES = ['DEFAULT', 'IMAGENET1K_V1', 'IMAGENET1K_V2'];
@@ -237,11 +248,27 @@ export async function fetchPretrainedFile(
   return fetchSource(source, resolved);
 }
 
-/** A state dict from verified checkpoint bytes. */
-export function parseWeightsFile(bytes: Uint8Array, url: string): StateDict {
+/**
+ * A state dict from verified checkpoint bytes: a `torch.save` file (zip or legacy format, read by
+ * `loadTorchCheckpoint`) or a safetensors file, told apart by their first bytes.
+ */
+export function parseWeightsFile(bytes: Uint8Array, url: string, checkpoint: { entry?: string | readonly string[]; stripPrefix?: string } = {}): StateDict {
   const format = sniffFormat(bytes);
   try {
-    if (format === 'safetensors') return loadSafetensors(bytes);
+    if (format === 'torch-zip' || format === 'torch-legacy') return loadTorchCheckpoint(bytes, checkpoint);
+    if (format === 'safetensors') {
+      if (checkpoint.entry !== undefined) throw new TypeError('entry applies to torch.save files; a safetensors file holds one flat dict of tensors');
+      const tensors = loadSafetensors(bytes);
+      const prefix = checkpoint.stripPrefix;
+      if (prefix === undefined || prefix === '') return tensors;
+      const out = Object.create(null) as StateDict;
+      for (const key of Object.keys(tensors)) {
+        const name = key.startsWith(prefix) ? key.slice(prefix.length) : key;
+        if (Object.prototype.hasOwnProperty.call(out, name)) throw new RangeError(`stripping ${JSON.stringify(prefix)} makes two keys ${JSON.stringify(name)}`);
+        out[name] = tensors[key]!;
+      }
+      return out;
+    }
   } catch (error) {
     throw new PretrainedError(url, `the file passed its SHA-256 check but could not be read: ${(error as Error).message}`, { cause: error });
   }
@@ -263,7 +290,7 @@ export async function loadPretrained<M extends Module>(model: M, weights: string
   const resolved = readLoadOptions(options, fn);
   const source = resolveWeights(model, weights, fn);
   const file = await fetchSource(source, resolved);
-  const dict = parseWeightsFile(file.bytes, file.url);
+  const dict = parseWeightsFile(file.bytes, file.url, resolved.checkpoint);
   try {
     model.loadStateDict(dict);
   } catch (error) {
