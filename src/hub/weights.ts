@@ -31,11 +31,11 @@ export type WeightSetName = (typeof WEIGHT_SET_NAMES)[number];
 
 /**
  * torchvision's `ImageClassification` transform: resize the shorter side to `resize`, center-crop
- * `crop` × `crop`, scale to [0, 1], normalize each channel with `mean` and `std`.
+ * `centerCrop` × `centerCrop`, scale to [0, 1], normalize each channel with `mean` and `std`.
  */
 export interface Preprocessing {
   readonly resize: number;
-  readonly crop: number;
+  readonly centerCrop: number;
   readonly interpolation: 'bilinear' | 'bicubic';
   readonly mean: readonly [number, number, number];
   readonly std: readonly [number, number, number];
@@ -122,7 +122,7 @@ function entry(row: Row): PretrainedWeights {
     numParams,
     numClasses: 1000,
     accuracy: Object.freeze({ top1, top5 }),
-    preprocessing: Object.freeze({ resize, crop: 224, interpolation, mean: IMAGENET_MEAN, std: IMAGENET_STD }),
+    preprocessing: Object.freeze({ resize, centerCrop: 224, interpolation, mean: IMAGENET_MEAN, std: IMAGENET_STD }),
   } as const);
 }
 

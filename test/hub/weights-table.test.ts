@@ -69,7 +69,7 @@ describe('the weights table', () => {
       expect(top5, w.fileName).toBeGreaterThan(top1);
       expect(top5, w.fileName).toBeLessThanOrEqual(100);
       const p = w.preprocessing;
-      expect(p.crop).toBe(224);
+      expect(p.centerCrop).toBe(224);
       expect([232, 256]).toContain(p.resize);
       expect(['bilinear', 'bicubic']).toContain(p.interpolation);
       expect(p.mean).toEqual([0.485, 0.456, 0.406]);
