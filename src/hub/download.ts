@@ -114,7 +114,9 @@ export async function downloadBytes(url: string, options: DownloadOptions): Prom
       step = await reader.read();
     } catch (error) {
       const of = total === null ? '' : ` of ${total}`;
-      throw new PretrainedError(url, `the download broke off after ${received}${of} bytes (truncated body): ${networkReason(error)}`, { cause: error });
+      const reason = networkReason(error);
+      if (reason === 'aborted') throw new PretrainedError(url, `the download was aborted after ${received}${of} bytes`, { cause: error });
+      throw new PretrainedError(url, `the download broke off after ${received}${of} bytes (truncated body): ${reason}`, { cause: error });
     }
     if (step.done) break;
     const chunk = step.value;
