@@ -316,4 +316,15 @@ describe('loadPretrained argument checks (before any request)', () => {
     await expect(loadPretrained(smallModel(2), `${server.base}/ok/${name}`, { cacheDir, signal: controller.signal })).rejects.toThrow(`${server.base}/ok/${name}: could not download: aborted`);
     expect(listDir(cacheDir)).toEqual([]);
   });
+
+  it('an abort in the middle of the body says how far it got, nothing cached', async () => {
+    const name = publish(server, 'abortlater', saveSafetensors(trainedState()));
+    const controller = new AbortController();
+    const url = `${server.base}/chunked/${name}`;
+    const onProgress = (p: DownloadProgress): void => {
+      if (p.receivedBytes > 0) controller.abort();
+    };
+    await expect(loadPretrained(smallModel(2), url, { cacheDir, signal: controller.signal, onProgress })).rejects.toThrow(new RegExp(`: the download was aborted after \\d+ bytes$`));
+    expect(listDir(cacheDir)).toEqual([]);
+  });
 });
