@@ -15,7 +15,7 @@ import { weightStores, type WeightStore } from './cache.js';
 import { downloadBytes, PretrainedError, type DownloadProgress, type FetchFunction } from './download.js';
 import { isNode, sha256Hex } from './host.js';
 import {
-  DEFAULT_WEIGHT_SETS, isPretrainedArch, PRETRAINED_ARCHS, PRETRAINED_WEIGHTS, pretrainedWeights, sha256PrefixOfFileName, weightSetsOf,
+  isPretrainedArch, PRETRAINED_ARCHS, PRETRAINED_WEIGHTS, pretrainedWeights, sha256PrefixOfFileName, weightSetsOf,
   type PretrainedArch, type PretrainedWeights,
 } from './weights.js';
 
@@ -306,7 +306,7 @@ export async function loadPretrained<M extends Module>(model: M, weights: string
  */
 export async function pretrainedModel(arch: PretrainedArch, weights: string = 'DEFAULT', options: LoadPretrainedOptions = {}): Promise<PretrainedModel> {
   if (!isPretrainedArch(arch)) throw new RangeError(`pretrainedModel: arch must be one of ${PRETRAINED_ARCHS.join(', ')}, got ${describeValue(arch)}`);
-  if (!WEIGHT_NAMES.includes(weights) && !/^[a-z][a-z0-9+.-]*:/i.test(weights)) {
+  if (typeof weights !== 'string' || (!WEIGHT_NAMES.includes(weights) && !/^[a-z][a-z0-9+.-]*:/i.test(weights))) {
     const sets = [...weightSetsOf(arch).map((w) => w.name), 'DEFAULT'];
     throw new RangeError(`pretrainedModel: weights must be one of ${sets.join(', ')} or an http(s) URL, got ${describeValue(weights)}`);
   }
@@ -315,5 +315,3 @@ export async function pretrainedModel(arch: PretrainedArch, weights: string = 'D
   const model = buildArch(arch, { seed: 0 } satisfies ZooOptions);
   return loadPretrained(model, weights, options);
 }
-
-export { DEFAULT_WEIGHT_SETS };
