@@ -57,9 +57,11 @@ export type TorchValue =
   | TorchValue[]
   | { [key: string]: TorchValue };
 
+const PREFIX = 'torch checkpoint: ';
+
 export class TorchCheckpointError extends Error {
   constructor(message: string) {
-    super(`torch checkpoint: ${message}`);
+    super(`${PREFIX}${message}`);
     this.name = 'TorchCheckpointError';
   }
 }
@@ -200,8 +202,21 @@ function toNumber(n: bigint): number | bigint {
   return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
 }
 
+/**
+ * Calls that copy a list (OrderedDict(pairs), set(list)) cost its length: a pickle could pass one
+ * memoized long list again and again, so their total work is bounded by a multiple of the input.
+ */
+interface WorkBudget {
+  left: number;
+}
+
+function spend(budget: WorkBudget, items: number, what: string): void {
+  budget.left -= items;
+  if (budget.left < 0) throw new TorchCheckpointError(`${what}: the pickle copies more items than a file of its size can hold (a hostile or corrupt pickle)`);
+}
+
 /** The globals a checkpoint may name, by `module.name`, each written in TypeScript. */
-function allowedGlobal(module: string, name: string): unknown {
+function allowedGlobal(module: string, name: string, budget: WorkBudget): unknown {
   const qualified = `${module}.${name}`;
   const dtype = (module === 'torch' && hasOwn(STORAGE_TYPES, name)) ? STORAGE_TYPES[name] : undefined;
   if (dtype !== undefined) return new StorageType(qualified, dtype);
@@ -214,6 +229,7 @@ function allowedGlobal(module: string, name: string): unknown {
         if (args.length === 0) return dict;
         // OrderedDict([(key, value), ...]), as protocol 0/1 pickles spell it.
         if (args.length !== 1 || !Array.isArray(args[0])) throw new TorchCheckpointError(`${qualified}: expected no arguments or a list of pairs, got ${describeValue(args)}`);
+        spend(budget, (args[0] as unknown[]).length, qualified);
         for (const pair of args[0] as unknown[]) {
           if (!Array.isArray(pair) || pair.length !== 2) throw new TorchCheckpointError(`${qualified}: expected (key, value) pairs, got ${describeValue(pair)}`);
           setDictItem(dict, pair[0], pair[1]);
@@ -227,6 +243,7 @@ function allowedGlobal(module: string, name: string): unknown {
       return callable(qualified, (args) => {
         if (args.length === 0) return [];
         if (args.length !== 1 || !Array.isArray(args[0])) throw new TorchCheckpointError(`${qualified}: expected a list, got ${describeValue(args)}`);
+        spend(budget, (args[0] as unknown[]).length, qualified);
         return (args[0] as unknown[]).slice();
       });
     case 'torch.Size':
@@ -259,6 +276,7 @@ function allowedGlobal(module: string, name: string): unknown {
         if (typeof func !== 'object' || func === null || typeof (func as PickleCallable).call !== 'function' || !Array.isArray(funcArgs)) {
           throw new TorchCheckpointError(`${name}: expected a rebuild function and its arguments, got ${describeValue(args)}`);
         }
+        if (funcArgs.length > 16) throw new TorchCheckpointError(`${name}: ${funcArgs.length} arguments, more than any rebuild function takes`);
         return (func as PickleCallable).call(funcArgs.slice());
       });
     case 'torch.Tensor':
@@ -344,9 +362,10 @@ function storageFromPid(pid: unknown, legacy: boolean, storages: Map<string, Sto
   return new StorageRef(key, type.dtype, viewSize, viewOffset);
 }
 
-function hooksFor(legacy: boolean, storages: Map<string, StorageRef[]>): UnpickleHooks {
+function hooksFor(legacy: boolean, storages: Map<string, StorageRef[]>, inputBytes: number): UnpickleHooks {
+  const budget: WorkBudget = { left: 4 * inputBytes + 1_000_000 };
   return {
-    resolveGlobal: allowedGlobal,
+    resolveGlobal: (module, name) => allowedGlobal(module, name, budget),
     persistentLoad: (pid) => storageFromPid(pid, legacy, storages),
     build,
   };
@@ -466,48 +485,60 @@ function materialise(t: PendingTensor, source: StorageBytes, name: string): Torc
 function materialiseAll(root: unknown, storageBytes: (ref: StorageRef) => StorageBytes, maxBytes: number): unknown {
   const done = new Map<PendingTensor, TorchTensor>();
   let total = 0;
-  const convert = (t: PendingTensor, path: string): TorchTensor => {
+  const convert = (t: PendingTensor, where: Where): TorchTensor => {
     const existing = done.get(t);
     if (existing !== undefined) return existing;
     let numel = 1;
     for (const d of t.shape) numel *= d;
-    const outBytes = numel * (t.storage.dtype === 'int64' || t.storage.dtype === 'float64' ? 8 : DTYPE_BYTES[t.storage.dtype] === 2 ? 4 : DTYPE_BYTES[t.storage.dtype]);
+    const outBytes = numel * (DTYPE_BYTES[t.storage.dtype] === 2 ? 4 : DTYPE_BYTES[t.storage.dtype]);
     total += outBytes;
     if (total > maxBytes) {
       throw new TorchCheckpointError(
-        `tensor ${path} brings the tensor data to ${total} bytes, more than the limit of ${maxBytes} (raise it with maxTensorBytes if the file is genuine)`,
+        `tensor ${pathOf(where)} brings the tensor data to ${total} bytes, more than the limit of ${maxBytes} (raise it with maxTensorBytes if the file is genuine)`,
       );
     }
-    const tensor = materialise(t, storageBytes(t.storage), path);
+    const tensor = materialise(t, storageBytes(t.storage), pathOf(where));
     done.set(t, tensor);
     return tensor;
   };
-  if (root instanceof PendingTensor) return convert(root, '(the checkpoint)');
+  if (root instanceof PendingTensor) return convert(root, null);
   const seen = new Set<object>();
-  const work: [object, string][] = [];
-  if (typeof root === 'object' && root !== null) work.push([root, '']);
+  // Iterative, with paths kept as parent links and spelled out only for a message: a deep graph
+  // costs neither stack nor quadratic string building.
+  const work: [object, Where][] = [];
+  if (typeof root === 'object' && root !== null) work.push([root, null]);
   while (work.length > 0) {
-    const [node, path] = work.pop()!;
+    const [node, where] = work.pop()!;
     if (seen.has(node)) continue;
     seen.add(node);
     if (Array.isArray(node)) {
       for (let i = 0; i < node.length; i++) {
         const item: unknown = node[i];
-        const here = `${path}[${i}]`;
-        if (item instanceof PendingTensor) node[i] = convert(item, here);
-        else if (Array.isArray(item) || isDict(item)) work.push([item, here]);
+        if (item instanceof PendingTensor) node[i] = convert(item, { parent: where, key: i });
+        else if (Array.isArray(item) || isDict(item)) work.push([item, { parent: where, key: i }]);
       }
     } else if (isDict(node)) {
       for (const key of Object.keys(node)) {
         const item = node[key];
-        const here = path === '' ? quote(key) : `${path}.${quote(key)}`;
-        if (item instanceof PendingTensor) node[key] = convert(item, here);
-        else if (Array.isArray(item) || isDict(item)) work.push([item, here]);
+        if (item instanceof PendingTensor) node[key] = convert(item, { parent: where, key });
+        else if (Array.isArray(item) || isDict(item)) work.push([item, { parent: where, key }]);
       }
     }
   }
   checkPlain(root, seen);
   return root;
+}
+
+/** Where a value sits in the checkpoint: its key and its container's place (null for the top). */
+type Where = { readonly parent: Where; readonly key: string | number } | null;
+
+/** A path for messages: `"model" → "0.weight"`, `"history"[2]`, its last 6 steps at most. */
+function pathOf(where: Where): string {
+  if (where === null) return '(the checkpoint itself)';
+  const parts: string[] = [];
+  for (let w: Where = where; w !== null && parts.length < 7; w = w.parent) parts.push(typeof w.key === 'number' ? `[${w.key}]` : quote(w.key));
+  if (parts.length === 7) parts[6] = '…';
+  return parts.reverse().join(' → ');
 }
 
 /** Only data may come out: a marker object (a storage type, a dtype, a storage) left in the graph is an error. */
@@ -537,6 +568,7 @@ function wrap<T>(where: string, run: () => T): T {
     return run();
   } catch (error) {
     if (error instanceof PickleError || error instanceof ZipError) throw new TorchCheckpointError(`${where}: ${error.message}`);
+    if (error instanceof TorchCheckpointError) throw new TorchCheckpointError(`${where}: ${error.message.slice(PREFIX.length)}`);
     throw error;
   }
 }
@@ -561,7 +593,7 @@ function readZipCheckpoint(bytes: Uint8Array, maxBytes: number): unknown {
   }
   const storages = new Map<string, StorageRef[]>();
   const pickle = wrap(pickles[0]!, () => archive.read(pickles[0]!));
-  const { value, end } = wrap(pickles[0]!, () => unpickle(pickle, hooksFor(false, storages)));
+  const { value, end } = wrap(pickles[0]!, () => unpickle(pickle, hooksFor(false, storages, bytes.length)));
   if (end !== pickle.length) throw new TorchCheckpointError(`${pickles[0]}: ${pickle.length - end} bytes follow the pickle's STOP opcode`);
   const cache = new Map<string, StorageBytes>();
   const storageBytes = (ref: StorageRef): StorageBytes => {
@@ -609,7 +641,7 @@ function readLegacyCheckpoint(bytes: Uint8Array, maxBytes: number): unknown {
   if (!isDict(info)) throw new TorchCheckpointError(`legacy format: the system info must be a dict, got ${describeValue(info)}`);
   const littleEndian = info.little_endian !== false;
   const storages = new Map<string, StorageRef[]>();
-  const value = next('object', hooksFor(true, storages));
+  const value = next('object', hooksFor(true, storages, bytes.length));
   const keys = next('storage keys', plain);
   if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) {
     throw new TorchCheckpointError(`legacy format: the storage keys must be a list of strings, got ${describeValue(keys)}`);
