@@ -106,7 +106,7 @@ const ZIP_CORPUS = ['dtypes.pt', 'protocol4.pt', 'training.pt'];
 describe('checkpoint reader mutation fuzzer (fixed seeds, fixed counts)', () => {
   it('archive bytes mutated: 3000 cases (seed 20261206)', () => {
     const random = rng(20261206);
-    const corpus = [...ZIP_CORPUS.map(fixture), saveTorchCheckpoint({ w: { shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) } })];
+    const corpus = [...ZIP_CORPUS.map(fixture), fixture('deflated.pt'), saveTorchCheckpoint({ w: { shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) } })];
     const counts: Counts = { read: 0, refused: 0, mishandled: [] };
     for (let i = 0; i < 3000; i++) attempt(mutateBytes(corpus[i % corpus.length]!, random), counts);
     console.log(`torch fuzz, archive bytes: 3000 cases, ${counts.read} read, ${counts.refused} refused, ${counts.mishandled.length} mishandled`);

@@ -206,6 +206,18 @@ describe('archives', () => {
     expect(refusal(() => readTorchCheckpoint(copy))).toMatch(/declares 1073741824 bytes from 4 deflated bytes/);
   });
 
+  it('a deflated entry whose stream is corrupt is refused, naming the entry', () => {
+    const file = fixture('deflated.pt');
+    const entry = readZip(file).entries.get('archive/data.pkl')!;
+    const view = new DataView(file.buffer, file.byteOffset);
+    const start = entry.headerOffset + 30 + view.getUint16(entry.headerOffset + 26, true) + view.getUint16(entry.headerOffset + 28, true);
+    const copy = file.slice();
+    copy[start] = 0xff; // block type 3, which DEFLATE reserves
+    expect(refusal(() => readTorchCheckpoint(copy))).toMatch(/entry "archive\/data\.pkl": corrupt deflate data/);
+    copy.set(file.subarray(start, start + 1), start);
+    expect(readTorchCheckpoint(copy)).toEqual(readTorchCheckpoint(file));
+  });
+
   it('a zip that is no torch.save file, and files of other formats', () => {
     expect(refusal(() => readTorchCheckpoint(writeZip([{ name: 'readme.txt', data: bytes('hi') }])))).toMatch(/no <name>\/data\.pkl record.*"readme\.txt"/);
     const safetensors = saveSafetensors({ w: { shape: [1], data: new Float32Array([1]) } });
