@@ -116,7 +116,7 @@ describe('checkpoint reader mutation fuzzer (fixed seeds, fixed counts)', () => 
 
   it('data.pkl mutated inside archives with right CRCs: 6000 cases (seed 20261207)', () => {
     const random = rng(20261207);
-    const archives = ZIP_CORPUS.map((name) => {
+    const archives: { name: string; data: Uint8Array }[][] = ZIP_CORPUS.map((name) => {
       const zip = readZip(fixture(name));
       return [...zip.entries.keys()].map((entry) => ({ name: entry, data: zip.read(entry).slice() }));
     });
