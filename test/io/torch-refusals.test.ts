@@ -24,7 +24,10 @@ function bytes(...parts: (number | string | Uint8Array)[]): Uint8Array {
 }
 
 const u32 = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n]).buffer);
-const str = (s: string): Uint8Array => bytes('X', u32(s.length), s); // BINUNICODE (ASCII)
+const str = (s: string): Uint8Array => {
+  const utf8 = new TextEncoder().encode(s);
+  return bytes('X', u32(utf8.length), utf8); // BINUNICODE
+};
 const PROTO2 = bytes(0x80, 2);
 const STOP = '.';
 
@@ -298,3 +301,51 @@ function zip64(files: { name: string; data: Uint8Array }[]): Uint8Array {
   push(bytes(u32(0x06054b50), u16(0), u16(0), u16(0xffff), u16(0xffff), u32(0xffffffff), u32(0xffffffff), u16(0)));
   return bytes(...parts);
 }
+
+describe('spellings of other PyTorch versions, built by hand', () => {
+  const storage = (type: string, key: string, numel: number) =>
+    bytes('(', str('storage'), `ctorch\n${type}\n`, str(key), str('cpu'), 'J', u32(numel), 't', 'Q');
+
+  it('a big-endian archive (byteorder "big"): storages are read in that order', () => {
+    const pickle = bytes(PROTO2, tensorOps('0', 2, 0, [2], [1]), STOP);
+    const be = new Uint8Array(8);
+    new DataView(be.buffer).setFloat32(0, 1.5, false);
+    new DataView(be.buffer).setFloat32(4, -2, false);
+    const file = writeZip([{ name: 'a/data.pkl', data: pickle }, { name: 'a/byteorder', data: bytes('big') }, { name: 'a/data/0', data: be }]);
+    expect(Array.from((readTorchCheckpoint(file) as { data: Float32Array }).data)).toEqual([1.5, -2]);
+  });
+
+  it('_rebuild_tensor_v3 (with its dtype) and _rebuild_from_type_v2 around a parameter', () => {
+    const v3 = bytes(
+      PROTO2, 'ctorch._utils\n_rebuild_tensor_v3\n(', storage('LongStorage', '0', 2), 'K', 0, 'K', 2, 0x85, 'K', 1, 0x85, 0x89,
+      'ccollections\nOrderedDict\n)R', 'ctorch\nint64\n', 't', 'R', STOP,
+    );
+    const t = readTorchCheckpoint(archive(v3, { 0: new Uint8Array(new BigInt64Array([3n, -4n]).buffer) })) as { dtype: string; data: BigInt64Array };
+    expect(t.dtype).toBe('int64');
+    expect(t.data).toEqual(new BigInt64Array([3n, -4n]));
+    const mismatch = bytes(
+      PROTO2, 'ctorch._utils\n_rebuild_tensor_v3\n(', storage('LongStorage', '0', 2), 'K', 0, 'K', 2, 0x85, 'K', 1, 0x85, 0x89,
+      'ccollections\nOrderedDict\n)R', 'ctorch\nfloat32\n', 't', 'R', STOP,
+    );
+    expect(refusal(() => readTorchCheckpoint(archive(mismatch, { 0: new Uint8Array(16) })))).toMatch(/does not match its int64 storage/);
+    const fromType = bytes(
+      PROTO2, 'ctorch._tensor\n_rebuild_from_type_v2\n(', 'ctorch._utils\n_rebuild_parameter\n',
+      'ctorch.nn.parameter\nParameter\n', '(', tensorOps('0', 2, 0, [2], [1]), 0x88, 'ccollections\nOrderedDict\n)R', 't', '}', 't', 'R', STOP,
+    );
+    expect((readTorchCheckpoint(archive(fromType, { 0: f32(1, 2) })) as { data: Float32Array }).data).toEqual(new Float32Array([1, 2]));
+  });
+
+  it('OrderedDict from a list of pairs, torch.Size, a big-endian numpy float64 scalar', () => {
+    const pairs = bytes(PROTO2, 'ccollections\nOrderedDict\n', '(', '(', str('a'), 'K', 1, 't', '(', str('b'), 'K', 2, 't', 'l', 0x85, 'R', STOP);
+    const dict = readTorchCheckpoint(archive(pairs)) as Record<string, unknown>;
+    expect(Object.keys(dict)).toEqual(['a', 'b']);
+    expect(dict.b).toBe(2);
+    expect(readTorchCheckpoint(archive(bytes(PROTO2, 'ctorch\nSize\n', 'K', 3, 'K', 4, 0x86, 0x85, 'R', STOP)))).toEqual([3, 4]);
+    const scalar = bytes(
+      PROTO2, 'cnumpy.core.multiarray\nscalar\n', 'cnumpy\ndtype\n', str('f8'), 0x89, 0x88, 0x87, 'R',
+      '(', 'K', 3, str('>'), 'NNN', 'J', u32(0xffffffff), 'J', u32(0xffffffff), 'K', 0, 't', 'b',
+      'c_codecs\nencode\n', str('\x3f\xf8\x00\x00\x00\x00\x00\x00'), str('latin1'), 0x86, 'R', 0x86, 'R', STOP,
+    );
+    expect(readTorchCheckpoint(archive(scalar))).toBe(1.5);
+  });
+});
