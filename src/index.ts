@@ -112,5 +112,5 @@ export {
   loadTorchCheckpoint, readTorchCheckpoint, torchStateDict, saveTorchCheckpoint, TorchTensor, TorchCheckpointError,
 } from './io/torch-checkpoint.js';
 export type {
-  TorchDtype, TorchTensorData, TorchStateTensor, TorchValue, TorchSaveValue, ReadTorchCheckpointOptions, LoadTorchCheckpointOptions,
+  TorchDtype, TorchTensorData, TorchStateTensor, TorchValue, TorchSaveValue, ReadTorchCheckpointOptions, LoadTorchCheckpointOptions, TorchStateDictOptions,
 } from './io/torch-checkpoint.js';

@@ -75,7 +75,9 @@ export interface ReadTorchCheckpointOptions {
   maxTensorBytes?: number;
 }
 
-export interface LoadTorchCheckpointOptions extends ReadTorchCheckpointOptions {
+export interface LoadTorchCheckpointOptions extends ReadTorchCheckpointOptions, TorchStateDictOptions {}
+
+export interface TorchStateDictOptions {
   /** Where the state dict is inside the checkpoint: a key (`'model'`, `'state_dict'`) or a path of keys. */
   entry?: string | readonly string[];
   /** Removed from the start of every key that has it (`'module.'` for `nn.DataParallel` checkpoints). */
@@ -679,18 +681,31 @@ function readLegacyCheckpoint(bytes: Uint8Array, maxBytes: number): unknown {
  * without a prototype, lists and tuples arrays, None null, numpy scalars numbers. Throws a
  * TorchCheckpointError naming the problem; nothing from the file is executed.
  */
-export function readTorchCheckpoint(bytes: Uint8Array | ArrayBuffer, options: ReadTorchCheckpointOptions = {}, fn = 'readTorchCheckpoint'): TorchValue {
+export function readTorchCheckpoint(bytes: Uint8Array | ArrayBuffer, options: ReadTorchCheckpointOptions = {}): TorchValue {
+  const fn = 'readTorchCheckpoint';
   const input = toBytes(bytes, fn);
-  const read = readOptions<LoadTorchCheckpointOptions>(options, ['maxTensorBytes', 'entry', 'stripPrefix', 'skipUnsupported'], fn);
-  const maxBytes = read.maxTensorBytes === undefined ? 8 * input.length + 64 * 2 ** 20 : read.maxTensorBytes;
-  if (typeof maxBytes !== 'number' || !(maxBytes >= 0)) throw new TypeError(`${fn}: maxTensorBytes must be a non-negative number, got ${describeValue(maxBytes)}`);
+  return readCheckpoint(input, readMaxBytes(readOptions<ReadTorchCheckpointOptions>(options, ['maxTensorBytes'], fn).maxTensorBytes, input, fn));
+}
+
+function readMaxBytes(value: unknown, input: Uint8Array, fn: string): number {
+  if (value === undefined) return 8 * input.length + 64 * 2 ** 20;
+  if (typeof value !== 'number' || !(value >= 0)) throw new TypeError(`${fn}: maxTensorBytes must be a non-negative number, got ${describeValue(value)}`);
+  return value;
+}
+
+function readCheckpoint(input: Uint8Array, maxBytes: number): TorchValue {
   const format = sniffFormat(input);
   if (format === 'torch-zip') return readZipCheckpoint(input, maxBytes) as TorchValue;
   if (format === 'torch-legacy') return readLegacyCheckpoint(input, maxBytes) as TorchValue;
   const hint = wrongFormatHint(input, ['torch-zip', 'torch-legacy']);
-  throw new TorchCheckpointError(
-    `not a torch.save file${hint !== null ? `: ${hint}` : ` (it starts neither with a zip header nor with the legacy format's magic number; ${input.length} bytes)`}`,
-  );
+  if (hint !== null) throw new TorchCheckpointError(`not a torch.save file: ${hint}`);
+  // The first torch.save format (before PyTorch 0.4) was a tar archive: "ustar" at offset 257.
+  if (input.length > 262 && String.fromCharCode(...input.subarray(257, 262)) === 'ustar') {
+    throw new TorchCheckpointError(
+      'this is a tar archive, the format of the first torch.save (before PyTorch 0.4), which sepconv does not read: load it in Python and save it again with torch.save(obj, path)',
+    );
+  }
+  throw new TorchCheckpointError(`not a torch.save file (it starts neither with a zip header nor with the legacy format's magic number; ${input.length} bytes)`);
 }
 
 function isStateDict(value: unknown): value is Record<string, TorchTensor> {
@@ -702,8 +717,9 @@ function isStateDict(value: unknown): value is Record<string, TorchTensor> {
  * names (or the checkpoint itself), with `options.stripPrefix` removed from its keys. Values must
  * be float or int64 tensors, unless `skipUnsupported` leaves the others out.
  */
-export function torchStateDict(checkpoint: TorchValue, options: LoadTorchCheckpointOptions = {}, fn = 'torchStateDict'): Record<string, TorchStateTensor> {
-  const read = readOptions<LoadTorchCheckpointOptions>(options, ['maxTensorBytes', 'entry', 'stripPrefix', 'skipUnsupported'], fn);
+export function torchStateDict(checkpoint: TorchValue, options: TorchStateDictOptions = {}, fn = 'torchStateDict'): Record<string, TorchStateTensor> {
+  const allowed = fn === 'torchStateDict' ? ['entry', 'stripPrefix', 'skipUnsupported'] : ['maxTensorBytes', 'entry', 'stripPrefix', 'skipUnsupported'];
+  const read = readOptions<LoadTorchCheckpointOptions>(options, allowed, fn);
   const skip = readBoolean(read.skipUnsupported, `${fn}: skipUnsupported`, false);
   const entry = read.entry === undefined ? [] : typeof read.entry === 'string' ? [read.entry] : read.entry;
   if (!Array.isArray(entry) || !entry.every((k) => typeof k === 'string')) {
@@ -762,8 +778,9 @@ export function torchStateDict(checkpoint: TorchValue, options: LoadTorchCheckpo
  */
 export function loadTorchCheckpoint(bytes: Uint8Array | ArrayBuffer, options: LoadTorchCheckpointOptions = {}): Record<string, TorchStateTensor> {
   const fn = 'loadTorchCheckpoint';
-  readOptions(options, ['maxTensorBytes', 'entry', 'stripPrefix', 'skipUnsupported'], fn);
-  return torchStateDict(readTorchCheckpoint(bytes, options, fn), options, fn);
+  const input = toBytes(bytes, fn);
+  const read = readOptions<LoadTorchCheckpointOptions>(options, ['maxTensorBytes', 'entry', 'stripPrefix', 'skipUnsupported'], fn);
+  return torchStateDict(readCheckpoint(input, readMaxBytes(read.maxTensorBytes, input, fn)), options, fn);
 }
 
 // ---------------------------------------------------------------------------------------------

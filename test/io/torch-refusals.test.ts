@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { TorchCheckpointError, loadTorchCheckpoint, readTorchCheckpoint, saveTorchCheckpoint, saveSafetensors } from '../../src/index.js';
+import { TorchCheckpointError, loadTorchCheckpoint, readTorchCheckpoint, saveTorchCheckpoint, saveSafetensors, torchStateDict } from '../../src/index.js';
 import { unpickle } from '../../src/io/pickle.js';
 import { crc32, readZip, writeZip } from '../../src/io/zip.js';
 
@@ -228,6 +228,9 @@ describe('archives', () => {
     const png = bytes(0x89, 'PNG', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0);
     expect(refusal(() => loadTorchCheckpoint(png))).toMatch(/this looks like a PNG image/);
     expect(refusal(() => loadTorchCheckpoint(bytes('garbage')))).toMatch(/not a torch\.save file \(it starts neither/);
+    const tar = new Uint8Array(1024);
+    tar.set(bytes('ustar'), 257);
+    expect(refusal(() => loadTorchCheckpoint(tar))).toMatch(/tar archive, the format of the first torch\.save.*save it again/);
   });
 });
 
@@ -238,6 +241,9 @@ describe('options and arguments', () => {
     expect(() => loadTorchCheckpoint(file, { entry: 3 } as never)).toThrow(/entry must be a key or an array of keys/);
     expect(() => loadTorchCheckpoint(file, { skipUnsupported: 'yes' } as never)).toThrow(/skipUnsupported must be a boolean/);
     expect(() => loadTorchCheckpoint('file.pth' as never)).toThrow(/bytes must be a Uint8Array/);
+    expect(() => readTorchCheckpoint(file, { entry: 'model' } as never)).toThrow(/readTorchCheckpoint: unknown option "entry"; expected one of maxTensorBytes/);
+    expect(() => loadTorchCheckpoint(file, { maxTensorBytes: -1 })).toThrow(/maxTensorBytes must be a non-negative number/);
+    expect(() => torchStateDict(readTorchCheckpoint(file), { maxTensorBytes: 1 } as never)).toThrow(/torchStateDict: unknown option "maxTensorBytes"/);
     expect(() => saveTorchCheckpoint({ w: new Map() } as never)).toThrow(/"w" is Map/);
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
