@@ -2,7 +2,7 @@
 """Small torch.save files for test/io/torch-*.test.ts, written to test/fixtures/pth/.
 
 Needs PyTorch (Debian's python3-torch 1.13 was used) and numpy; CI never runs this script: the
-files it writes are committed. Each file is a few KB. manifest.json records, for every tensor of
+files it writes are committed. Each file is a few KB. (legacy-format files differ from run to run: their storage keys are memory addresses.) manifest.json records, for every tensor of
 every file, its dtype, shape and values as PyTorch reads them (torch.load), so the tests compare
 sepconv's reader with PyTorch's own without Python.
 
@@ -92,7 +92,8 @@ def deflate(buffer):
     out = io.BytesIO()
     with zipfile.ZipFile(out, 'w', compression=zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
-            dst.writestr(info.filename, src.read(info.filename))
+            # A fixed timestamp, so the file is the same at every run.
+            dst.writestr(zipfile.ZipInfo(info.filename, date_time=(2020, 1, 1, 0, 0, 0)), src.read(info.filename), compress_type=zipfile.ZIP_DEFLATED)
     return out.getvalue()
 
 
@@ -119,6 +120,10 @@ def main():
         manifest['files'][name] = describe(loaded)
         with open(os.path.join(OUT, name), 'wb') as f:
             f.write(data)
+    # A TorchScript archive (torch.jit.save), which the reader must refuse by name.
+    torch.manual_seed(0)
+    scripted = torch.jit.script(torch.nn.Sequential(torch.nn.Conv2d(1, 1, 1)))
+    torch.jit.save(scripted, os.path.join(OUT, 'torchscript.pt'))
     # The same plain object pickled with every protocol (no torch), for the pickle reader alone.
     plain = {'int': 1, 'neg': -70000, 'big': 2 ** 70, 'float': 0.1, 'str': 'héllo', 'bytes': b'\x00\xff',
              'list': [1, [2, 3]], 'tuple': (True, False, None), 'nested': {'a': {'b': []}}, '__proto__': 'data'}

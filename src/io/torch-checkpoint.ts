@@ -315,6 +315,12 @@ function allowedGlobal(module: string, name: string, budget: WorkBudget): unknow
 
 function refuse(module: string, name: string): never {
   const qualified = `${module}.${name}`;
+  if (module.startsWith('__torch__')) {
+    throw new TorchCheckpointError(
+      `the file names the TorchScript class ${qualified}: it is a TorchScript archive (torch.jit.save), not a torch.save file. ` +
+        'In Python, save the weights instead: torch.save(model.state_dict(), path)',
+    );
+  }
   if (module.startsWith('torch.nn.') || module === '__main__' || module.startsWith('torchvision.models') || module.startsWith('timm.')) {
     throw new TorchCheckpointError(
       `the file holds a pickled model (it names the class ${qualified}), as torch.save(model) writes; sepconv never runs code from a file. ` +
@@ -587,6 +593,12 @@ function readZipCheckpoint(bytes: Uint8Array, maxBytes: number): unknown {
     );
   }
   const prefix = pickles[0]!.slice(0, -'data.pkl'.length);
+  if (archive.entries.has(`${prefix}constants.pkl`) || [...archive.entries.keys()].some((n) => n.startsWith(`${prefix}code/`))) {
+    throw new TorchCheckpointError(
+      'this is a TorchScript archive (torch.jit.save: it has code/ and constants.pkl), not a torch.save file; sepconv never runs code from a file. ' +
+        'In Python, save the weights instead: torch.save(model.state_dict(), path)',
+    );
+  }
   let littleEndian = true;
   if (archive.entries.has(`${prefix}byteorder`)) {
     const order = new TextDecoder().decode(wrap(`${prefix}byteorder`, () => archive.read(`${prefix}byteorder`))).trim();

@@ -77,6 +77,10 @@ describe('refused globals: named, before anything else happens', () => {
     expect(refusal(() => readTorchCheckpoint(archive(pickle)))).toMatch(/refused global posix\.system/);
   });
 
+  it('a TorchScript archive (torch.jit.save) is refused as such', () => {
+    expect(refusal(() => readTorchCheckpoint(fixture('torchscript.pt')))).toMatch(/TorchScript archive \(torch\.jit\.save.*model\.state_dict\(\)/);
+  });
+
   it('the legacy format refuses globals in every one of its pickles', () => {
     const magic = bytes(PROTO2, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, STOP);
     const file = bytes(magic, PROTO2, 'cposix\nsystem\n', STOP);
@@ -319,6 +323,19 @@ describe('spellings of other PyTorch versions, built by hand', () => {
     new DataView(be.buffer).setFloat32(4, -2, false);
     const file = writeZip([{ name: 'a/data.pkl', data: pickle }, { name: 'a/byteorder', data: bytes('big') }, { name: 'a/data/0', data: be }]);
     expect(Array.from((readTorchCheckpoint(file) as { data: Float32Array }).data)).toEqual([1.5, -2]);
+  });
+
+  it('a legacy file with a pre-0.4 storage view: the tensor reads its slice of the root storage', () => {
+    const magic = bytes(PROTO2, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, STOP);
+    const info = bytes(PROTO2, '}', str('little_endian'), 0x88, 's', STOP);
+    const pid = bytes('(', str('storage'), 'ctorch\nFloatStorage\n', str('root'), str('cpu'), 'K', 4, str('view'), 'K', 1, 'K', 2, 0x87, 't', 'Q');
+    const object = bytes(PROTO2, 'ctorch._utils\n_rebuild_tensor_v2\n(', pid, 'K', 0, 'K', 2, 0x85, 'K', 1, 0x85, 0x89, 'ccollections\nOrderedDict\n)R', 't', 'R', STOP);
+    const keys = bytes(PROTO2, ']', str('root'), 'a', STOP);
+    const storage = bytes(new Uint8Array(new BigInt64Array([4n]).buffer), f32(10, 11, 12, 13));
+    const file = bytes(magic, bytes(PROTO2, 'M', 0xe9, 0x03, STOP), info, object, keys, storage);
+    expect((readTorchCheckpoint(file) as { data: Float32Array }).data).toEqual(new Float32Array([11, 12]));
+    expect(refusal(() => readTorchCheckpoint(file.subarray(0, file.length - 1)))).toMatch(/storage "root" declares 4 float32 elements, but only 15 bytes remain/);
+    expect(refusal(() => readTorchCheckpoint(bytes(file, 0)))).toMatch(/1 bytes follow the last storage/);
   });
 
   it('_rebuild_tensor_v3 (with its dtype) and _rebuild_from_type_v2 around a parameter', () => {
