@@ -86,7 +86,8 @@ function bigIntFromSigned(bytes: Uint8Array): number | bigint {
   return toIntValue(n);
 }
 
-function toIntValue(n: bigint): number | bigint {
+/** A Python int as JavaScript: a number when it is a safe integer, else a bigint. */
+export function toIntValue(n: bigint): number | bigint {
   return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
 }
 

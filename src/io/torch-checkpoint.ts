@@ -19,8 +19,8 @@
  */
 import { describeValue, MAX_DIMENSION, MAX_RANK, readBoolean, readOptions } from '../kernels/checks.js';
 import { asInt64Tensor, isInt64Tensor, type Int64Tensor, type StateTensorLike } from '../int64.js';
-import { asTensor, type Tensor } from '../tensor.js';
-import { isDict, newDict, PickleError, setDictItem, unpickle, type PickleCallable, type UnpickleHooks } from './pickle.js';
+import { asTensor, checkShape, shapeSize, type Tensor } from '../tensor.js';
+import { isDict, newDict, PickleError, setDictItem, toIntValue, unpickle, type PickleCallable, type UnpickleHooks } from './pickle.js';
 import { PickleWriter } from './pickle-writer.js';
 import { sniffFormat, wrongFormatHint } from './sniff.js';
 import { readZip, writeZip, ZipError, type ZipArchive } from './zip.js';
@@ -190,18 +190,14 @@ function numpyScalar(dtype: unknown, data: unknown): unknown {
   if (!(data instanceof Uint8Array)) throw new TorchCheckpointError(`numpy scalar: expected its bytes, got ${describeValue(data)}`);
   const kinds: Record<string, [number, (v: DataView, le: boolean) => unknown]> = {
     f8: [8, (v, le) => v.getFloat64(0, le)], f4: [4, (v, le) => v.getFloat32(0, le)], f2: [2, (v, le) => halfToFloat(v.getUint16(0, le))],
-    i8: [8, (v, le) => toNumber(v.getBigInt64(0, le))], i4: [4, (v, le) => v.getInt32(0, le)], i2: [2, (v, le) => v.getInt16(0, le)], i1: [1, (v) => v.getInt8(0)],
-    u8: [8, (v, le) => toNumber(v.getBigUint64(0, le))], u4: [4, (v, le) => v.getUint32(0, le)], u2: [2, (v, le) => v.getUint16(0, le)], u1: [1, (v) => v.getUint8(0)],
+    i8: [8, (v, le) => toIntValue(v.getBigInt64(0, le))], i4: [4, (v, le) => v.getInt32(0, le)], i2: [2, (v, le) => v.getInt16(0, le)], i1: [1, (v) => v.getInt8(0)],
+    u8: [8, (v, le) => toIntValue(v.getBigUint64(0, le))], u4: [4, (v, le) => v.getUint32(0, le)], u2: [2, (v, le) => v.getUint16(0, le)], u1: [1, (v) => v.getUint8(0)],
     b1: [1, (v) => v.getUint8(0) !== 0],
   };
   const kind = hasOwn(kinds, dtype.code) ? kinds[dtype.code]! : undefined;
   if (kind === undefined) throw new TorchCheckpointError(`numpy scalar of dtype ${quote(dtype.code)} is not supported (only bool, int, uint and float)`);
   if (data.length !== kind[0]) throw new TorchCheckpointError(`numpy scalar of dtype ${dtype.code} must have ${kind[0]} bytes, got ${data.length}`);
   return kind[1](new DataView(data.buffer, data.byteOffset, data.length), dtype.littleEndian);
-}
-
-function toNumber(n: bigint): number | bigint {
-  return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
 }
 
 /**
@@ -835,19 +831,22 @@ const MAX_SAVE_DEPTH = 256;
 export function saveTorchCheckpoint(value: TorchSaveValue): Uint8Array {
   const fn = 'saveTorchCheckpoint';
   const writer = new PickleWriter();
-  const storages = new Map<object, string>();
+  const storages = new Map<string, Map<object, string>>();
   const records: { name: string; data: Uint8Array }[] = [];
   const path: object[] = [];
 
   const writeTensor = (data: TorchTensorData | Float64Array, shape: readonly number[], dtype: unknown, where: string): void => {
     const type = storageTypeOf(data, dtype);
     if (type === null) throw new TypeError(`${fn}: ${where} has data of an unsupported type ${describeValue(data)}`);
-    let key = storages.get(data);
+    // One storage per array and storage type (a Uint8Array written as bool and as uint8 needs two).
+    let byArray = storages.get(type[0]);
+    if (byArray === undefined) storages.set(type[0], (byArray = new Map()));
+    let key = byArray.get(data);
     if (key === undefined) {
-      key = String(storages.size);
-      storages.set(data, key);
+      key = String(records.length);
+      byArray.set(data, key);
       const bytes = new Uint8Array(data.byteLength);
-      if (littleEndianHost) bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      if (littleEndianHost || data.BYTES_PER_ELEMENT === 1) bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
       else {
         const view = new DataView(bytes.buffer);
         for (let i = 0; i < data.length; i++) {
@@ -856,7 +855,6 @@ export function saveTorchCheckpoint(value: TorchSaveValue): Uint8Array {
           else if (data instanceof Float64Array) view.setFloat64(8 * i, data[i]!, true);
           else if (data instanceof Int32Array) view.setInt32(4 * i, data[i]!, true);
           else if (data instanceof Int16Array) view.setInt16(2 * i, data[i]!, true);
-          else bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
         }
       }
       records.push({ name: `archive/data/${key}`, data: bytes });
@@ -898,7 +896,8 @@ export function saveTorchCheckpoint(value: TorchSaveValue): Uint8Array {
     return hasOwn(v, 'data') && hasOwn(v, 'shape') && ArrayBuffer.isView(data) && !(data instanceof DataView);
   };
 
-  const write = (v: unknown, where: string): void => {
+  const write = (v: unknown, at: string): void => {
+    const where = at === '' ? 'value' : at;
     if (v === null) return writer.none();
     if (typeof v === 'boolean') return writer.bool(v);
     if (typeof v === 'bigint') return writer.int(v);
@@ -911,9 +910,8 @@ export function saveTorchCheckpoint(value: TorchSaveValue): Uint8Array {
       const t = v as TorchTensor;
       if (isInt64Tensor(t)) asInt64Tensor(t, where);
       else if (!(t.data instanceof Float32Array)) {
-        let n = 1;
-        for (const d of t.shape) n *= d;
-        if (!Array.isArray(t.shape) || t.data.length !== n) throw new RangeError(`${fn}: ${where} has ${t.data.length} elements for shape ${describeValue(t.shape)}`);
+        const n = shapeSize((checkShape(t.shape, where, 0), t.shape));
+        if (t.data.length !== n) throw new RangeError(`${where}.data.length must equal the product of ${where}.shape ${describeValue(t.shape)} = ${n}, got ${t.data.length}`);
       } else asTensor(t, where);
       return writeTensor(t.data, t.shape, t.dtype, where);
     }
@@ -926,7 +924,7 @@ export function saveTorchCheckpoint(value: TorchSaveValue): Uint8Array {
       writer.emptyList();
       if (v.length > 0) {
         writer.mark();
-        v.forEach((item, i) => write(item, `${where}[${i}]`));
+        v.forEach((item, i) => write(item, `${at}[${i}]`));
         writer.appends();
       }
     } else if (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null) {
@@ -944,12 +942,12 @@ export function saveTorchCheckpoint(value: TorchSaveValue): Uint8Array {
         writer.mark();
         for (const k of keys) {
           writer.string(k);
-          write((v as Record<string, unknown>)[k], where === '' ? quote(k) : `${where}.${quote(k)}`);
+          write((v as Record<string, unknown>)[k], at === '' ? quote(k) : `${at}.${quote(k)}`);
         }
         writer.setItems();
       }
     } else {
-      throw new TypeError(`${fn}: ${where || 'the value'} is ${describeValue(v)}; a checkpoint holds tensors, plain objects, arrays, numbers, strings, booleans and null`);
+      throw new TypeError(`${fn}: ${where} is ${describeValue(v)}; a checkpoint holds tensors, plain objects, arrays, numbers, strings, booleans and null`);
     }
     path.pop();
   };

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { TorchCheckpointError, loadTorchCheckpoint, readTorchCheckpoint, saveTorchCheckpoint, saveSafetensors, torchStateDict } from '../../src/index.js';
+import { TorchCheckpointError, TorchTensor, loadTorchCheckpoint, readTorchCheckpoint, saveTorchCheckpoint, saveSafetensors, torchStateDict } from '../../src/index.js';
 import { unpickle } from '../../src/io/pickle.js';
 import { crc32, readZip, writeZip } from '../../src/io/zip.js';
 
@@ -252,6 +252,17 @@ describe('options and arguments', () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     expect(() => saveTorchCheckpoint(cyclic as never)).toThrow(/contains itself/);
+  });
+
+  it('saving: one array written with two dtypes gets two storages; shapes are checked', () => {
+    const u8 = new Uint8Array([1, 0, 2]);
+    const back = readTorchCheckpoint(saveTorchCheckpoint({ a: new TorchTensor([3], u8, 'bool'), b: new TorchTensor([3], u8, 'uint8') })) as Record<string, TorchTensor>;
+    expect(back.a!.dtype).toBe('bool');
+    expect(back.b!.dtype).toBe('uint8');
+    expect(Array.from(back.a!.data as Uint8Array)).toEqual([1, 0, 1]);
+    expect(Array.from(back.b!.data as Uint8Array)).toEqual([1, 0, 2]);
+    expect(() => saveTorchCheckpoint({ c: new TorchTensor([2], new Int32Array(3), 'int32') })).toThrow(/"c"\.data\.length must equal the product of "c"\.shape \[2\] = 2, got 3/);
+    expect(() => saveTorchCheckpoint({ c: { shape: [-1], data: new BigInt64Array(1) } })).toThrow(/shape\[0\] must be an integer from 0/);
   });
 
   it('stripPrefix that makes two keys equal is an error', () => {
