@@ -112,7 +112,7 @@ export {
   loadTorchCheckpoint, readTorchCheckpoint, torchStateDict, saveTorchCheckpoint, TorchTensor, TorchCheckpointError,
 } from './io/torch-checkpoint.js';
 export type {
-  TorchDtype, TorchTensorData, TorchStateTensor, TorchValue, TorchSaveValue, ReadTorchCheckpointOptions, LoadTorchCheckpointOptions,
+  TorchDtype, TorchTensorData, TorchStateTensor, TorchValue, TorchSaveValue, ReadTorchCheckpointOptions, LoadTorchCheckpointOptions, TorchStateDictOptions,
 } from './io/torch-checkpoint.js';
 // Pretrained weights: torchvision's published weight sets, downloaded, SHA-256-checked, cached and loaded.
 export {

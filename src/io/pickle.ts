@@ -46,6 +46,9 @@ export interface UnpickleResult {
   readonly end: number;
 }
 
+/** The most positional arguments a call (REDUCE, NEWOBJ, OBJ, INST) may pass. */
+export const MAX_CALL_ARGUMENTS = 16;
+
 /** Longest integer a LONG opcode may carry, in bytes (a checkpoint holds none near this). */
 const MAX_LONG_BYTES = 4096;
 
@@ -83,7 +86,8 @@ function bigIntFromSigned(bytes: Uint8Array): number | bigint {
   return toIntValue(n);
 }
 
-function toIntValue(n: bigint): number | bigint {
+/** A Python int as JavaScript: a number when it is a safe integer, else a bigint. */
+export function toIntValue(n: bigint): number | bigint {
   return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
 }
 
@@ -253,6 +257,9 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, start = 0): Un
   };
   const call = (callable: unknown, args: unknown): unknown => {
     if (!Array.isArray(args)) fail(`the arguments of ${callableName(callable)} must be a tuple, got ${describeValue(args)}`);
+    // No callable a reader allows takes many arguments; the bound keeps a memoized long tuple,
+    // passed again and again, from costing its length each time.
+    if ((args as unknown[]).length > MAX_CALL_ARGUMENTS) fail(`${(args as unknown[]).length} arguments for ${callableName(callable)}, more than ${MAX_CALL_ARGUMENTS}`);
     return asCallable(callable, opName, opAt).call((args as unknown[]).slice());
   };
 

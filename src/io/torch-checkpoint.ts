@@ -19,8 +19,8 @@
  */
 import { describeValue, MAX_DIMENSION, MAX_RANK, readBoolean, readOptions } from '../kernels/checks.js';
 import { asInt64Tensor, isInt64Tensor, type Int64Tensor, type StateTensorLike } from '../int64.js';
-import { asTensor, type Tensor } from '../tensor.js';
-import { isDict, newDict, PickleError, setDictItem, unpickle, type PickleCallable, type UnpickleHooks } from './pickle.js';
+import { asTensor, checkShape, shapeSize, type Tensor } from '../tensor.js';
+import { isDict, newDict, PickleError, setDictItem, toIntValue, unpickle, type PickleCallable, type UnpickleHooks } from './pickle.js';
 import { PickleWriter } from './pickle-writer.js';
 import { sniffFormat, wrongFormatHint } from './sniff.js';
 import { readZip, writeZip, ZipError, type ZipArchive } from './zip.js';
@@ -57,9 +57,11 @@ export type TorchValue =
   | TorchValue[]
   | { [key: string]: TorchValue };
 
+const PREFIX = 'torch checkpoint: ';
+
 export class TorchCheckpointError extends Error {
   constructor(message: string) {
-    super(`torch checkpoint: ${message}`);
+    super(`${PREFIX}${message}`);
     this.name = 'TorchCheckpointError';
   }
 }
@@ -73,7 +75,9 @@ export interface ReadTorchCheckpointOptions {
   maxTensorBytes?: number;
 }
 
-export interface LoadTorchCheckpointOptions extends ReadTorchCheckpointOptions {
+export interface LoadTorchCheckpointOptions extends ReadTorchCheckpointOptions, TorchStateDictOptions {}
+
+export interface TorchStateDictOptions {
   /** Where the state dict is inside the checkpoint: a key (`'model'`, `'state_dict'`) or a path of keys. */
   entry?: string | readonly string[];
   /** Removed from the start of every key that has it (`'module.'` for `nn.DataParallel` checkpoints). */
@@ -186,8 +190,8 @@ function numpyScalar(dtype: unknown, data: unknown): unknown {
   if (!(data instanceof Uint8Array)) throw new TorchCheckpointError(`numpy scalar: expected its bytes, got ${describeValue(data)}`);
   const kinds: Record<string, [number, (v: DataView, le: boolean) => unknown]> = {
     f8: [8, (v, le) => v.getFloat64(0, le)], f4: [4, (v, le) => v.getFloat32(0, le)], f2: [2, (v, le) => halfToFloat(v.getUint16(0, le))],
-    i8: [8, (v, le) => toNumber(v.getBigInt64(0, le))], i4: [4, (v, le) => v.getInt32(0, le)], i2: [2, (v, le) => v.getInt16(0, le)], i1: [1, (v) => v.getInt8(0)],
-    u8: [8, (v, le) => toNumber(v.getBigUint64(0, le))], u4: [4, (v, le) => v.getUint32(0, le)], u2: [2, (v, le) => v.getUint16(0, le)], u1: [1, (v) => v.getUint8(0)],
+    i8: [8, (v, le) => toIntValue(v.getBigInt64(0, le))], i4: [4, (v, le) => v.getInt32(0, le)], i2: [2, (v, le) => v.getInt16(0, le)], i1: [1, (v) => v.getInt8(0)],
+    u8: [8, (v, le) => toIntValue(v.getBigUint64(0, le))], u4: [4, (v, le) => v.getUint32(0, le)], u2: [2, (v, le) => v.getUint16(0, le)], u1: [1, (v) => v.getUint8(0)],
     b1: [1, (v) => v.getUint8(0) !== 0],
   };
   const kind = hasOwn(kinds, dtype.code) ? kinds[dtype.code]! : undefined;
@@ -196,12 +200,21 @@ function numpyScalar(dtype: unknown, data: unknown): unknown {
   return kind[1](new DataView(data.buffer, data.byteOffset, data.length), dtype.littleEndian);
 }
 
-function toNumber(n: bigint): number | bigint {
-  return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
+/**
+ * Calls that copy a list (OrderedDict(pairs), set(list)) cost its length: a pickle could pass one
+ * memoized long list again and again, so their total work is bounded by a multiple of the input.
+ */
+interface WorkBudget {
+  left: number;
+}
+
+function spend(budget: WorkBudget, items: number, what: string): void {
+  budget.left -= items;
+  if (budget.left < 0) throw new TorchCheckpointError(`${what}: the pickle copies more items than a file of its size can hold (a hostile or corrupt pickle)`);
 }
 
 /** The globals a checkpoint may name, by `module.name`, each written in TypeScript. */
-function allowedGlobal(module: string, name: string): unknown {
+function allowedGlobal(module: string, name: string, budget: WorkBudget): unknown {
   const qualified = `${module}.${name}`;
   const dtype = (module === 'torch' && hasOwn(STORAGE_TYPES, name)) ? STORAGE_TYPES[name] : undefined;
   if (dtype !== undefined) return new StorageType(qualified, dtype);
@@ -214,6 +227,7 @@ function allowedGlobal(module: string, name: string): unknown {
         if (args.length === 0) return dict;
         // OrderedDict([(key, value), ...]), as protocol 0/1 pickles spell it.
         if (args.length !== 1 || !Array.isArray(args[0])) throw new TorchCheckpointError(`${qualified}: expected no arguments or a list of pairs, got ${describeValue(args)}`);
+        spend(budget, (args[0] as unknown[]).length, qualified);
         for (const pair of args[0] as unknown[]) {
           if (!Array.isArray(pair) || pair.length !== 2) throw new TorchCheckpointError(`${qualified}: expected (key, value) pairs, got ${describeValue(pair)}`);
           setDictItem(dict, pair[0], pair[1]);
@@ -227,6 +241,7 @@ function allowedGlobal(module: string, name: string): unknown {
       return callable(qualified, (args) => {
         if (args.length === 0) return [];
         if (args.length !== 1 || !Array.isArray(args[0])) throw new TorchCheckpointError(`${qualified}: expected a list, got ${describeValue(args)}`);
+        spend(budget, (args[0] as unknown[]).length, qualified);
         return (args[0] as unknown[]).slice();
       });
     case 'torch.Size':
@@ -259,6 +274,7 @@ function allowedGlobal(module: string, name: string): unknown {
         if (typeof func !== 'object' || func === null || typeof (func as PickleCallable).call !== 'function' || !Array.isArray(funcArgs)) {
           throw new TorchCheckpointError(`${name}: expected a rebuild function and its arguments, got ${describeValue(args)}`);
         }
+        if (funcArgs.length > 16) throw new TorchCheckpointError(`${name}: ${funcArgs.length} arguments, more than any rebuild function takes`);
         return (func as PickleCallable).call(funcArgs.slice());
       });
     case 'torch.Tensor':
@@ -295,6 +311,12 @@ function allowedGlobal(module: string, name: string): unknown {
 
 function refuse(module: string, name: string): never {
   const qualified = `${module}.${name}`;
+  if (module.startsWith('__torch__')) {
+    throw new TorchCheckpointError(
+      `the file names the TorchScript class ${qualified}: it is a TorchScript archive (torch.jit.save), not a torch.save file. ` +
+        'In Python, save the weights instead: torch.save(model.state_dict(), path)',
+    );
+  }
   if (module.startsWith('torch.nn.') || module === '__main__' || module.startsWith('torchvision.models') || module.startsWith('timm.')) {
     throw new TorchCheckpointError(
       `the file holds a pickled model (it names the class ${qualified}), as torch.save(model) writes; sepconv never runs code from a file. ` +
@@ -344,9 +366,10 @@ function storageFromPid(pid: unknown, legacy: boolean, storages: Map<string, Sto
   return new StorageRef(key, type.dtype, viewSize, viewOffset);
 }
 
-function hooksFor(legacy: boolean, storages: Map<string, StorageRef[]>): UnpickleHooks {
+function hooksFor(legacy: boolean, storages: Map<string, StorageRef[]>, inputBytes: number): UnpickleHooks {
+  const budget: WorkBudget = { left: 4 * inputBytes + 1_000_000 };
   return {
-    resolveGlobal: allowedGlobal,
+    resolveGlobal: (module, name) => allowedGlobal(module, name, budget),
     persistentLoad: (pid) => storageFromPid(pid, legacy, storages),
     build,
   };
@@ -466,48 +489,60 @@ function materialise(t: PendingTensor, source: StorageBytes, name: string): Torc
 function materialiseAll(root: unknown, storageBytes: (ref: StorageRef) => StorageBytes, maxBytes: number): unknown {
   const done = new Map<PendingTensor, TorchTensor>();
   let total = 0;
-  const convert = (t: PendingTensor, path: string): TorchTensor => {
+  const convert = (t: PendingTensor, where: Where): TorchTensor => {
     const existing = done.get(t);
     if (existing !== undefined) return existing;
     let numel = 1;
     for (const d of t.shape) numel *= d;
-    const outBytes = numel * (t.storage.dtype === 'int64' || t.storage.dtype === 'float64' ? 8 : DTYPE_BYTES[t.storage.dtype] === 2 ? 4 : DTYPE_BYTES[t.storage.dtype]);
+    const outBytes = numel * (DTYPE_BYTES[t.storage.dtype] === 2 ? 4 : DTYPE_BYTES[t.storage.dtype]);
     total += outBytes;
     if (total > maxBytes) {
       throw new TorchCheckpointError(
-        `tensor ${path} brings the tensor data to ${total} bytes, more than the limit of ${maxBytes} (raise it with maxTensorBytes if the file is genuine)`,
+        `tensor ${pathOf(where)} brings the tensor data to ${total} bytes, more than the limit of ${maxBytes} (raise it with maxTensorBytes if the file is genuine)`,
       );
     }
-    const tensor = materialise(t, storageBytes(t.storage), path);
+    const tensor = materialise(t, storageBytes(t.storage), pathOf(where));
     done.set(t, tensor);
     return tensor;
   };
-  if (root instanceof PendingTensor) return convert(root, '(the checkpoint)');
+  if (root instanceof PendingTensor) return convert(root, null);
   const seen = new Set<object>();
-  const work: [object, string][] = [];
-  if (typeof root === 'object' && root !== null) work.push([root, '']);
+  // Iterative, with paths kept as parent links and spelled out only for a message: a deep graph
+  // costs neither stack nor quadratic string building.
+  const work: [object, Where][] = [];
+  if (typeof root === 'object' && root !== null) work.push([root, null]);
   while (work.length > 0) {
-    const [node, path] = work.pop()!;
+    const [node, where] = work.pop()!;
     if (seen.has(node)) continue;
     seen.add(node);
     if (Array.isArray(node)) {
       for (let i = 0; i < node.length; i++) {
         const item: unknown = node[i];
-        const here = `${path}[${i}]`;
-        if (item instanceof PendingTensor) node[i] = convert(item, here);
-        else if (Array.isArray(item) || isDict(item)) work.push([item, here]);
+        if (item instanceof PendingTensor) node[i] = convert(item, { parent: where, key: i });
+        else if (Array.isArray(item) || isDict(item)) work.push([item, { parent: where, key: i }]);
       }
     } else if (isDict(node)) {
       for (const key of Object.keys(node)) {
         const item = node[key];
-        const here = path === '' ? quote(key) : `${path}.${quote(key)}`;
-        if (item instanceof PendingTensor) node[key] = convert(item, here);
-        else if (Array.isArray(item) || isDict(item)) work.push([item, here]);
+        if (item instanceof PendingTensor) node[key] = convert(item, { parent: where, key });
+        else if (Array.isArray(item) || isDict(item)) work.push([item, { parent: where, key }]);
       }
     }
   }
   checkPlain(root, seen);
   return root;
+}
+
+/** Where a value sits in the checkpoint: its key and its container's place (null for the top). */
+type Where = { readonly parent: Where; readonly key: string | number } | null;
+
+/** A path for messages: `"model" → "0.weight"`, `"history"[2]`, its last 6 steps at most. */
+function pathOf(where: Where): string {
+  if (where === null) return '(the checkpoint itself)';
+  const parts: string[] = [];
+  for (let w: Where = where; w !== null && parts.length < 7; w = w.parent) parts.push(typeof w.key === 'number' ? `[${w.key}]` : quote(w.key));
+  if (parts.length === 7) parts[6] = '…';
+  return parts.reverse().join(' → ');
 }
 
 /** Only data may come out: a marker object (a storage type, a dtype, a storage) left in the graph is an error. */
@@ -537,6 +572,7 @@ function wrap<T>(where: string, run: () => T): T {
     return run();
   } catch (error) {
     if (error instanceof PickleError || error instanceof ZipError) throw new TorchCheckpointError(`${where}: ${error.message}`);
+    if (error instanceof TorchCheckpointError) throw new TorchCheckpointError(`${where}: ${error.message.slice(PREFIX.length)}`);
     throw error;
   }
 }
@@ -553,6 +589,12 @@ function readZipCheckpoint(bytes: Uint8Array, maxBytes: number): unknown {
     );
   }
   const prefix = pickles[0]!.slice(0, -'data.pkl'.length);
+  if (archive.entries.has(`${prefix}constants.pkl`) || [...archive.entries.keys()].some((n) => n.startsWith(`${prefix}code/`))) {
+    throw new TorchCheckpointError(
+      'this is a TorchScript archive (torch.jit.save: it has code/ and constants.pkl), not a torch.save file; sepconv never runs code from a file. ' +
+        'In Python, save the weights instead: torch.save(model.state_dict(), path)',
+    );
+  }
   let littleEndian = true;
   if (archive.entries.has(`${prefix}byteorder`)) {
     const order = new TextDecoder().decode(wrap(`${prefix}byteorder`, () => archive.read(`${prefix}byteorder`))).trim();
@@ -561,7 +603,7 @@ function readZipCheckpoint(bytes: Uint8Array, maxBytes: number): unknown {
   }
   const storages = new Map<string, StorageRef[]>();
   const pickle = wrap(pickles[0]!, () => archive.read(pickles[0]!));
-  const { value, end } = wrap(pickles[0]!, () => unpickle(pickle, hooksFor(false, storages)));
+  const { value, end } = wrap(pickles[0]!, () => unpickle(pickle, hooksFor(false, storages, bytes.length)));
   if (end !== pickle.length) throw new TorchCheckpointError(`${pickles[0]}: ${pickle.length - end} bytes follow the pickle's STOP opcode`);
   const cache = new Map<string, StorageBytes>();
   const storageBytes = (ref: StorageRef): StorageBytes => {
@@ -609,7 +651,7 @@ function readLegacyCheckpoint(bytes: Uint8Array, maxBytes: number): unknown {
   if (!isDict(info)) throw new TorchCheckpointError(`legacy format: the system info must be a dict, got ${describeValue(info)}`);
   const littleEndian = info.little_endian !== false;
   const storages = new Map<string, StorageRef[]>();
-  const value = next('object', hooksFor(true, storages));
+  const value = next('object', hooksFor(true, storages, bytes.length));
   const keys = next('storage keys', plain);
   if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) {
     throw new TorchCheckpointError(`legacy format: the storage keys must be a list of strings, got ${describeValue(keys)}`);
@@ -647,18 +689,31 @@ function readLegacyCheckpoint(bytes: Uint8Array, maxBytes: number): unknown {
  * without a prototype, lists and tuples arrays, None null, numpy scalars numbers. Throws a
  * TorchCheckpointError naming the problem; nothing from the file is executed.
  */
-export function readTorchCheckpoint(bytes: Uint8Array | ArrayBuffer, options: ReadTorchCheckpointOptions = {}, fn = 'readTorchCheckpoint'): TorchValue {
+export function readTorchCheckpoint(bytes: Uint8Array | ArrayBuffer, options: ReadTorchCheckpointOptions = {}): TorchValue {
+  const fn = 'readTorchCheckpoint';
   const input = toBytes(bytes, fn);
-  const read = readOptions<LoadTorchCheckpointOptions>(options, ['maxTensorBytes', 'entry', 'stripPrefix', 'skipUnsupported'], fn);
-  const maxBytes = read.maxTensorBytes === undefined ? 8 * input.length + 64 * 2 ** 20 : read.maxTensorBytes;
-  if (typeof maxBytes !== 'number' || !(maxBytes >= 0)) throw new TypeError(`${fn}: maxTensorBytes must be a non-negative number, got ${describeValue(maxBytes)}`);
+  return readCheckpoint(input, readMaxBytes(readOptions<ReadTorchCheckpointOptions>(options, ['maxTensorBytes'], fn).maxTensorBytes, input, fn));
+}
+
+function readMaxBytes(value: unknown, input: Uint8Array, fn: string): number {
+  if (value === undefined) return 8 * input.length + 64 * 2 ** 20;
+  if (typeof value !== 'number' || !(value >= 0)) throw new TypeError(`${fn}: maxTensorBytes must be a non-negative number, got ${describeValue(value)}`);
+  return value;
+}
+
+function readCheckpoint(input: Uint8Array, maxBytes: number): TorchValue {
   const format = sniffFormat(input);
   if (format === 'torch-zip') return readZipCheckpoint(input, maxBytes) as TorchValue;
   if (format === 'torch-legacy') return readLegacyCheckpoint(input, maxBytes) as TorchValue;
   const hint = wrongFormatHint(input, ['torch-zip', 'torch-legacy']);
-  throw new TorchCheckpointError(
-    `not a torch.save file${hint !== null ? `: ${hint}` : ` (it starts neither with a zip header nor with the legacy format's magic number; ${input.length} bytes)`}`,
-  );
+  if (hint !== null) throw new TorchCheckpointError(`not a torch.save file: ${hint}`);
+  // The first torch.save format (before PyTorch 0.4) was a tar archive: "ustar" at offset 257.
+  if (input.length > 262 && String.fromCharCode(...input.subarray(257, 262)) === 'ustar') {
+    throw new TorchCheckpointError(
+      'this is a tar archive, the format of the first torch.save (before PyTorch 0.4), which sepconv does not read: load it in Python and save it again with torch.save(obj, path)',
+    );
+  }
+  throw new TorchCheckpointError(`not a torch.save file (it starts neither with a zip header nor with the legacy format's magic number; ${input.length} bytes)`);
 }
 
 function isStateDict(value: unknown): value is Record<string, TorchTensor> {
@@ -670,8 +725,9 @@ function isStateDict(value: unknown): value is Record<string, TorchTensor> {
  * names (or the checkpoint itself), with `options.stripPrefix` removed from its keys. Values must
  * be float or int64 tensors, unless `skipUnsupported` leaves the others out.
  */
-export function torchStateDict(checkpoint: TorchValue, options: LoadTorchCheckpointOptions = {}, fn = 'torchStateDict'): Record<string, TorchStateTensor> {
-  const read = readOptions<LoadTorchCheckpointOptions>(options, ['maxTensorBytes', 'entry', 'stripPrefix', 'skipUnsupported'], fn);
+export function torchStateDict(checkpoint: TorchValue, options: TorchStateDictOptions = {}, fn = 'torchStateDict'): Record<string, TorchStateTensor> {
+  const allowed = fn === 'torchStateDict' ? ['entry', 'stripPrefix', 'skipUnsupported'] : ['maxTensorBytes', 'entry', 'stripPrefix', 'skipUnsupported'];
+  const read = readOptions<LoadTorchCheckpointOptions>(options, allowed, fn);
   const skip = readBoolean(read.skipUnsupported, `${fn}: skipUnsupported`, false);
   const entry = read.entry === undefined ? [] : typeof read.entry === 'string' ? [read.entry] : read.entry;
   if (!Array.isArray(entry) || !entry.every((k) => typeof k === 'string')) {
@@ -730,8 +786,9 @@ export function torchStateDict(checkpoint: TorchValue, options: LoadTorchCheckpo
  */
 export function loadTorchCheckpoint(bytes: Uint8Array | ArrayBuffer, options: LoadTorchCheckpointOptions = {}): Record<string, TorchStateTensor> {
   const fn = 'loadTorchCheckpoint';
-  readOptions(options, ['maxTensorBytes', 'entry', 'stripPrefix', 'skipUnsupported'], fn);
-  return torchStateDict(readTorchCheckpoint(bytes, options, fn), options, fn);
+  const input = toBytes(bytes, fn);
+  const read = readOptions<LoadTorchCheckpointOptions>(options, ['maxTensorBytes', 'entry', 'stripPrefix', 'skipUnsupported'], fn);
+  return torchStateDict(readCheckpoint(input, readMaxBytes(read.maxTensorBytes, input, fn)), options, fn);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -774,19 +831,22 @@ const MAX_SAVE_DEPTH = 256;
 export function saveTorchCheckpoint(value: TorchSaveValue): Uint8Array {
   const fn = 'saveTorchCheckpoint';
   const writer = new PickleWriter();
-  const storages = new Map<object, string>();
+  const storages = new Map<string, Map<object, string>>();
   const records: { name: string; data: Uint8Array }[] = [];
   const path: object[] = [];
 
   const writeTensor = (data: TorchTensorData | Float64Array, shape: readonly number[], dtype: unknown, where: string): void => {
     const type = storageTypeOf(data, dtype);
     if (type === null) throw new TypeError(`${fn}: ${where} has data of an unsupported type ${describeValue(data)}`);
-    let key = storages.get(data);
+    // One storage per array and storage type (a Uint8Array written as bool and as uint8 needs two).
+    let byArray = storages.get(type[0]);
+    if (byArray === undefined) storages.set(type[0], (byArray = new Map()));
+    let key = byArray.get(data);
     if (key === undefined) {
-      key = String(storages.size);
-      storages.set(data, key);
+      key = String(records.length);
+      byArray.set(data, key);
       const bytes = new Uint8Array(data.byteLength);
-      if (littleEndianHost) bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      if (littleEndianHost || data.BYTES_PER_ELEMENT === 1) bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
       else {
         const view = new DataView(bytes.buffer);
         for (let i = 0; i < data.length; i++) {
@@ -795,7 +855,6 @@ export function saveTorchCheckpoint(value: TorchSaveValue): Uint8Array {
           else if (data instanceof Float64Array) view.setFloat64(8 * i, data[i]!, true);
           else if (data instanceof Int32Array) view.setInt32(4 * i, data[i]!, true);
           else if (data instanceof Int16Array) view.setInt16(2 * i, data[i]!, true);
-          else bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
         }
       }
       records.push({ name: `archive/data/${key}`, data: bytes });
@@ -837,7 +896,8 @@ export function saveTorchCheckpoint(value: TorchSaveValue): Uint8Array {
     return hasOwn(v, 'data') && hasOwn(v, 'shape') && ArrayBuffer.isView(data) && !(data instanceof DataView);
   };
 
-  const write = (v: unknown, where: string): void => {
+  const write = (v: unknown, at: string): void => {
+    const where = at === '' ? 'value' : at;
     if (v === null) return writer.none();
     if (typeof v === 'boolean') return writer.bool(v);
     if (typeof v === 'bigint') return writer.int(v);
@@ -850,9 +910,8 @@ export function saveTorchCheckpoint(value: TorchSaveValue): Uint8Array {
       const t = v as TorchTensor;
       if (isInt64Tensor(t)) asInt64Tensor(t, where);
       else if (!(t.data instanceof Float32Array)) {
-        let n = 1;
-        for (const d of t.shape) n *= d;
-        if (!Array.isArray(t.shape) || t.data.length !== n) throw new RangeError(`${fn}: ${where} has ${t.data.length} elements for shape ${describeValue(t.shape)}`);
+        const n = shapeSize((checkShape(t.shape, where, 0), t.shape));
+        if (t.data.length !== n) throw new RangeError(`${where}.data.length must equal the product of ${where}.shape ${describeValue(t.shape)} = ${n}, got ${t.data.length}`);
       } else asTensor(t, where);
       return writeTensor(t.data, t.shape, t.dtype, where);
     }
@@ -865,7 +924,7 @@ export function saveTorchCheckpoint(value: TorchSaveValue): Uint8Array {
       writer.emptyList();
       if (v.length > 0) {
         writer.mark();
-        v.forEach((item, i) => write(item, `${where}[${i}]`));
+        v.forEach((item, i) => write(item, `${at}[${i}]`));
         writer.appends();
       }
     } else if (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null) {
@@ -883,12 +942,12 @@ export function saveTorchCheckpoint(value: TorchSaveValue): Uint8Array {
         writer.mark();
         for (const k of keys) {
           writer.string(k);
-          write((v as Record<string, unknown>)[k], where === '' ? quote(k) : `${where}.${quote(k)}`);
+          write((v as Record<string, unknown>)[k], at === '' ? quote(k) : `${at}.${quote(k)}`);
         }
         writer.setItems();
       }
     } else {
-      throw new TypeError(`${fn}: ${where || 'the value'} is ${describeValue(v)}; a checkpoint holds tensors, plain objects, arrays, numbers, strings, booleans and null`);
+      throw new TypeError(`${fn}: ${where} is ${describeValue(v)}; a checkpoint holds tensors, plain objects, arrays, numbers, strings, booleans and null`);
     }
     path.pop();
   };

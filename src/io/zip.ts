@@ -11,11 +11,7 @@
  * from the start of the archive (as PyTorch's writer does, so a reader can map tensors in place).
  */
 import { describeValue } from '../kernels/checks.js';
-
-// Until the shared pure-TypeScript inflate lands, deflated entries are refused by name.
-function inflateRaw(_bytes: Uint8Array, _maxLength: number): Uint8Array {
-  throw new Error('deflated entries are not supported yet');
-}
+import { inflateRaw } from './inflate.js';
 
 export class ZipError extends Error {
   constructor(message: string) {

@@ -1,13 +1,16 @@
 /**
  * The checkpoint files PyTorch 1.13 wrote (../shared/golden/pth): every case of its manifest, and
- * the network they hold run on input.bin against PyTorch's eval outputs.
+ * the network they hold run on input.bin against PyTorch's eval outputs; the structure of what
+ * saveTorchCheckpoint writes against PyTorch's own file; a torchvision MobileNetV2 state dict.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   BatchNorm2d, Conv2d, ReLU, Sequential, TorchCheckpointError, TorchTensor, depthwise_separable_conv, isInt64Tensor,
-  loadTorchCheckpoint, readTorchCheckpoint, saveTorchCheckpoint, type TorchStateTensor,
+  loadSafetensors, loadTorchCheckpoint, mobilenetV2, readTorchCheckpoint, saveTorchCheckpoint, type TorchStateTensor,
 } from '../../src/index.js';
+import { unpickle } from '../../src/io/pickle.js';
+import { readZip } from '../../src/io/zip.js';
 import { expectClose, readFloat32 } from '../helpers.js';
 
 const GOLDEN = new URL('../../../shared/golden/pth/', import.meta.url);
@@ -131,5 +134,46 @@ describe.skipIf(!haveGolden)('golden torch.save files (../shared/golden/pth)', (
     expect(Object.keys(again)).toEqual(KEYS);
     for (const key of KEYS) expect(again[key]!.data, key).toEqual(state[key]!.data);
     runNetwork(again, 1e-4, 'saved');
+  });
+
+  it('what sepconv writes has torch.save\'s structure: the same records, storages and globals as PyTorch\'s file', () => {
+    const theirs = readZip(bytesOf('state_dict.pt'));
+    const ours = readZip(saveTorchCheckpoint(loadTorchCheckpoint(bytesOf('state_dict.pt'))));
+    const records = (zip: ReturnType<typeof readZip>) => [...zip.entries.keys()].map((name) => name.slice(name.indexOf('/') + 1)).sort();
+    // PyTorch 1.13 writes no byteorder record (newer versions do; 1.13 ignores it).
+    expect(records(ours).filter((r) => r !== 'byteorder')).toEqual(records(theirs));
+    expect(new TextDecoder().decode(ours.read('archive/byteorder'))).toBe('little');
+    expect(ours.read('archive/version')).toEqual(theirs.read('state_dict/version'));
+    for (const record of records(theirs).filter((r) => r.startsWith('data/'))) {
+      expect(ours.read(`archive/${record}`), record).toEqual(theirs.read(`state_dict/${record}`));
+    }
+    const globalsOf = (pickle: Uint8Array): string[] => {
+      const names = new Set<string>();
+      unpickle(pickle, {
+        resolveGlobal: (module, name) => {
+          names.add(`${module}.${name}`);
+          return { qualifiedName: name, call: () => Object.create(null) };
+        },
+        persistentLoad: (pid) => pid,
+        build: (object) => object,
+      });
+      return [...names].sort();
+    };
+    expect(globalsOf(ours.read('archive/data.pkl'))).toEqual(globalsOf(theirs.read('state_dict/data.pkl')));
+  });
+
+  it('a torchvision MobileNetV2 state dict (../shared/golden/models) through saveTorchCheckpoint and loadTorchCheckpoint runs bit for bit the same', () => {
+    const dir = new URL('../models/mobilenet_v2_w0.5_160/', GOLDEN);
+    const direct = loadSafetensors(new Uint8Array(readFileSync(new URL('weights.safetensors', dir))));
+    const state = loadTorchCheckpoint(saveTorchCheckpoint(direct));
+    expect(Object.keys(state)).toEqual(Object.keys(direct));
+    const a = mobilenetV2({ widthMult: 0.5 });
+    a.loadStateDict(direct);
+    const b = mobilenetV2({ widthMult: 0.5 });
+    b.loadStateDict(state);
+    a.eval();
+    b.eval();
+    const input = { shape: [1, 3, 64, 64], data: Float32Array.from({ length: 3 * 64 * 64 }, (_, i) => Math.sin(i)) };
+    expect(b.forward(input).data).toEqual(a.forward(input).data);
   });
 });
