@@ -143,7 +143,7 @@ describe('decodeImage inputs', () => {
   it('Uint8Array, ArrayBuffer, Blob, and the sync form agree', async () => {
     const a = decodeImageSync(png);
     const b = await decodeImage(png.slice().buffer);
-    const c = await decodeImage(new Blob([png]));
+    const c = await decodeImage(new Blob([png as Uint8Array<ArrayBuffer>]));
     expect(b).toEqual(a);
     expect(c).toEqual(a);
   });
