@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes test/fixtures/image/pil-cases.json: small PNGs saved by Pillow in every mode it writes,
-what Pillow decodes them to, and what torchvision's Resize + CenterCrop make of them (uint8, HWC,
+what Pillow decodes them to, and what torchvision's Resize (bilinear and bicubic) + CenterCrop make of them (uint8, HWC,
 before ToTensor), for sizes that exercise upscaling, strong downscaling, [h, w] resizes, crops
 larger than the image (zero padding) and Python's round-half-even crop offsets.
 
@@ -16,6 +16,7 @@ import os
 import numpy as np
 from PIL import Image
 from torchvision import transforms
+from torchvision.transforms import InterpolationMode
 
 rng = np.random.default_rng(20261206)
 
@@ -88,14 +89,19 @@ transforms_cases = [
     ("rgb1x1", 5, 3),
     ("rgb9x3", 10, [10, 33]),
     ("bilevel13x9", 30, 30),
+    ("rgb40x30", 17, 15, "bicubic"),   # bicubic: negative lobes, clipping
+    ("rgb40x30", 36, 32, "bicubic"),
+    ("gray23x41", 9, [9, 5], "bicubic"),
 ]
 resized = []
-for name, size, crop in transforms_cases:
+for name, size, crop, *rest in transforms_cases:
+    interpolation = rest[0] if rest else "bilinear"
+    mode = {"bilinear": InterpolationMode.BILINEAR, "bicubic": InterpolationMode.BICUBIC}[interpolation]
     img, _ = images[name]
     source = Image.open(io.BytesIO(base64.b64decode(next(c["png"] for c in cases if c["name"] == name)))).convert("RGB")
-    out = transforms.CenterCrop(crop)(transforms.Resize(size)(source))
+    out = transforms.CenterCrop(crop)(transforms.Resize(size, interpolation=mode)(source))
     arr = np.asarray(out, dtype=np.uint8)
-    resized.append({"image": name, "resize": size, "centerCrop": crop, "shape": list(arr.shape), "hwc": b64(arr.tobytes())})
+    resized.append({"image": name, "resize": size, "centerCrop": crop, "interpolation": interpolation, "shape": list(arr.shape), "hwc": b64(arr.tobytes())})
 
 here = os.path.dirname(os.path.abspath(__file__))
 path = os.path.join(here, "..", "test", "fixtures", "image", "pil-cases.json")

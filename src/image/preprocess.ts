@@ -7,14 +7,16 @@
  *     ToTensor()                                  # uint8 / 255 → float32, CHW
  *     Normalize(mean, std)                        # (x - mean) / std in float32
  *
- * and returns a [1, 3, H, W] tensor (or [1, H, W, 3] with `layout: 'nhwc'`).
+ * and returns a [1, 3, H, W] tensor (or [1, H, W, 3] with `layout: 'nhwc'`). `interpolation:
+ * 'bicubic'` gives Pillow's bicubic instead, for weights evaluated with it; the options are the
+ * fields of a pretrained weights entry's `preprocessing`, so it can be passed as it is.
  */
 import {
   MAX_ELEMENTS, describeValue, optional, ownElement, readEnum, readInteger, readOptions,
 } from '../kernels/checks.js';
 import type { Tensor } from '../tensor.js';
 import { type DecodedImage, type ImageSource, decodeImageSync } from './decode.js';
-import { resizeBilinear } from './resize.js';
+import { type ResizeFilter, resizePil } from './resize.js';
 
 /** torchvision's ImageNet mean (per RGB channel, on 0..1 values). */
 export const IMAGENET_MEAN: readonly [number, number, number] = [0.485, 0.456, 0.406];
@@ -35,6 +37,11 @@ export interface ImageToTensorOptions {
   std?: readonly number[] | null;
   /** 'nchw' (default): shape [1, 3, H, W], as PyTorch models take; 'nhwc': [1, H, W, 3]. */
   layout?: 'nchw' | 'nhwc';
+  /**
+   * The Resize filter: 'bilinear' (default, torchvision's) or 'bicubic' (what some weights, such as
+   * EfficientNet's, were evaluated with), both as Pillow computes them.
+   */
+  interpolation?: ResizeFilter;
 }
 
 const FN = 'imageToTensor';
@@ -110,12 +117,13 @@ function roundHalfEven(x: number): number {
  * tensor [1, 3, H, W] (or [1, H, W, 3]). Defaults: resize 256, centerCrop 224, ImageNet mean/std.
  */
 export function imageToTensor(image: DecodedImage | ImageSource, options?: ImageToTensorOptions): Tensor {
-  const o = readOptions<ImageToTensorOptions>(options, ['resize', 'centerCrop', 'mean', 'std', 'layout'], FN);
+  const o = readOptions<ImageToTensorOptions>(options, ['resize', 'centerCrop', 'mean', 'std', 'layout', 'interpolation'], FN);
   const resize = readSize(o.resize, `${FN}: options.resize`, 256);
   const crop = readSize(o.centerCrop, `${FN}: options.centerCrop`, 224);
   const mean = readTriple(o.mean, `${FN}: options.mean`, IMAGENET_MEAN, 0, false);
   const std = readTriple(o.std, `${FN}: options.std`, IMAGENET_STD, 1, true);
   const layout = readEnum(o.layout, `${FN}: options.layout`, ['nchw', 'nhwc'] as const, 'nchw');
+  const interpolation = readEnum(o.interpolation, `${FN}: options.interpolation`, ['bilinear', 'bicubic'] as const, 'bilinear');
   const decoded = decodeImageSync(image as ImageSource);
 
   let width = decoded.width;
@@ -127,7 +135,7 @@ export function imageToTensor(image: DecodedImage | ImageSource, options?: Image
     if (w * h * 3 > MAX_ELEMENTS) {
       throw new RangeError(`${FN}: resizing ${width}×${height} with resize ${describeValue(resize)} gives ${w}×${h}, over 2^28 samples`);
     }
-    if (w !== width || h !== height) rgb = resizeBilinear(rgb, width, height, 3, w, h);
+    if (w !== width || h !== height) rgb = resizePil(rgb, width, height, 3, w, h, interpolation);
     width = w;
     height = h;
   }

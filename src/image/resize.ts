@@ -1,9 +1,10 @@
 /**
- * Pillow's `Image.resize(size, Image.BILINEAR)` on 8-bit images, reproduced step for step (Pillow
- * `libImaging/Resample.c`), because torchvision's `Resize` on a PIL image is exactly this and a
- * model's accuracy was measured on its output:
+ * Pillow's `Image.resize(size, Image.BILINEAR)` (and `BICUBIC`) on 8-bit images, reproduced step
+ * for step (Pillow `libImaging/Resample.c`), because torchvision's `Resize` on a PIL image is
+ * exactly this and a model's accuracy was measured on its output:
  *
- * - the filter is the triangle (support 1), widened by the scale when shrinking, so downscaling
+ * - the filter is the triangle (support 1; bicubic: Keys' cubic with a = -0.5, support 2),
+ *   widened by the scale when shrinking, so downscaling
  *   averages every source pixel under the output pixel (antialiasing), not just the nearest two;
  * - per output pixel the weights are computed in double, normalised to sum 1, then converted to
  *   fixed point with 22 fractional bits (rounded half away from zero);
@@ -24,11 +25,33 @@ interface Coefficients {
   taps: number;
 }
 
-/** Pillow's precompute_coeffs + normalize_coeffs_8bpc for the bilinear filter over the box [0, inSize). */
-function coefficients(inSize: number, outSize: number): Coefficients {
+/** The resampling filters torchvision's weights use (Pillow's bilinear_filter and bicubic_filter). */
+export type ResizeFilter = 'bilinear' | 'bicubic';
+
+function bilinear(x: number): number {
+  const t = Math.abs(x);
+  return t < 1 ? 1 - t : 0;
+}
+
+function bicubic(x: number): number {
+  const a = -0.5;
+  const t = Math.abs(x);
+  if (t < 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
+  if (t < 2) return (((t - 5) * t + 8) * t - 4) * a;
+  return 0;
+}
+
+const FILTERS: Record<ResizeFilter, { fn: (x: number) => number; support: number }> = {
+  bilinear: { fn: bilinear, support: 1 },
+  bicubic: { fn: bicubic, support: 2 },
+};
+
+/** Pillow's precompute_coeffs + normalize_coeffs_8bpc for a filter over the box [0, inSize). */
+function coefficients(inSize: number, outSize: number, filter: ResizeFilter): Coefficients {
+  const { fn, support: filterSupport } = FILTERS[filter];
   const scale = inSize / outSize;
   const filterScale = scale < 1 ? 1 : scale;
-  const support = 1 * filterScale;
+  const support = filterSupport * filterScale;
   const taps = Math.ceil(support) * 2 + 1;
   const first = new Int32Array(outSize);
   const count = new Int32Array(outSize);
@@ -45,8 +68,7 @@ function coefficients(inSize: number, outSize: number): Coefficients {
     xmax -= xmin;
     let ww = 0;
     for (let x = 0; x < xmax; x++) {
-      const t = Math.abs((x + xmin - center + 0.5) * ss);
-      const w = t < 1 ? 1 - t : 0;
+      const w = fn((x + xmin - center + 0.5) * ss);
       k[x] = w;
       ww += w;
     }
@@ -68,8 +90,8 @@ function clip8(sum: number): number {
 
 const HALF = 1 << (PRECISION_BITS - 1);
 
-function resizeHorizontal(src: Uint8Array, width: number, height: number, channels: number, outWidth: number): Uint8Array {
-  const { first, count, weights, taps } = coefficients(width, outWidth);
+function resizeHorizontal(src: Uint8Array, width: number, height: number, channels: number, outWidth: number, filter: ResizeFilter): Uint8Array {
+  const { first, count, weights, taps } = coefficients(width, outWidth, filter);
   const out = new Uint8Array(outWidth * height * channels);
   for (let y = 0; y < height; y++) {
     const row = y * width * channels;
@@ -89,8 +111,8 @@ function resizeHorizontal(src: Uint8Array, width: number, height: number, channe
   return out;
 }
 
-function resizeVertical(src: Uint8Array, width: number, height: number, channels: number, outHeight: number): Uint8Array {
-  const { first, count, weights, taps } = coefficients(height, outHeight);
+function resizeVertical(src: Uint8Array, width: number, height: number, channels: number, outHeight: number, filter: ResizeFilter): Uint8Array {
+  const { first, count, weights, taps } = coefficients(height, outHeight, filter);
   const rowLength = width * channels;
   const out = new Uint8Array(rowLength * outHeight);
   const sums = new Float64Array(rowLength);
@@ -111,14 +133,15 @@ function resizeVertical(src: Uint8Array, width: number, height: number, channels
 
 /**
  * Resizes 8-bit interleaved samples (`channels` per pixel) to `outWidth` × `outHeight` as Pillow's
- * `resize(..., BILINEAR)` does. Returns a new array (a copy when the size is unchanged). Sizes are
- * the caller's to check (positive integers).
+ * `resize(..., BILINEAR)` (or `BICUBIC`) does. Returns a new array (a copy when the size is
+ * unchanged). Sizes are the caller's to check (positive integers).
  */
-export function resizeBilinear(
+export function resizePil(
   src: Uint8Array, width: number, height: number, channels: number, outWidth: number, outHeight: number,
+  filter: ResizeFilter = 'bilinear',
 ): Uint8Array {
   let data = src;
-  if (outWidth !== width) data = resizeHorizontal(data, width, height, channels, outWidth);
-  if (outHeight !== height) data = resizeVertical(data, outWidth, height, channels, outHeight);
+  if (outWidth !== width) data = resizeHorizontal(data, width, height, channels, outWidth, filter);
+  if (outHeight !== height) data = resizeVertical(data, outWidth, height, channels, outHeight, filter);
   return data === src ? src.slice() : data;
 }

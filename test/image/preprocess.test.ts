@@ -8,14 +8,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeImageSync } from '../../src/image/decode.js';
 import { IMAGENET_MEAN, IMAGENET_STD, imageToTensor, resizedSize } from '../../src/image/preprocess.js';
-import { resizeBilinear } from '../../src/image/resize.js';
+import { resizePil } from '../../src/image/resize.js';
 import { rng } from '../helpers.js';
 
 const GOLDEN = new URL('../../../shared/golden/image/', import.meta.url);
 const hasGolden = existsSync(new URL('manifest.json', GOLDEN));
 const FIXTURES = JSON.parse(readFileSync(new URL('../fixtures/image/pil-cases.json', import.meta.url), 'utf8')) as {
   images: { name: string; png: string; mode: string; size: [number, number]; pixels: string }[];
-  transforms: { image: string; resize: number | [number, number]; centerCrop: number | [number, number]; shape: [number, number, number]; hwc: string }[];
+  transforms: { image: string; resize: number | [number, number]; centerCrop: number | [number, number]; interpolation: 'bilinear' | 'bicubic'; shape: [number, number, number]; hwc: string }[];
 };
 const fromBase64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
 
@@ -57,9 +57,9 @@ describe("Pillow's decoding of the PNGs it writes", () => {
 
 describe('torchvision Resize + CenterCrop on Pillow images of every mode (uint8, before ToTensor)', () => {
   for (const c of FIXTURES.transforms) {
-    it(`${c.image}: Resize(${JSON.stringify(c.resize)}), CenterCrop(${JSON.stringify(c.centerCrop)})`, () => {
+    it(`${c.image}: Resize(${JSON.stringify(c.resize)}, ${c.interpolation}), CenterCrop(${JSON.stringify(c.centerCrop)})`, () => {
       const png = fromBase64(FIXTURES.images.find((i) => i.name === c.image)!.png);
-      const t = imageToTensor(png, { resize: c.resize, centerCrop: c.centerCrop, mean: null, std: null, layout: 'nhwc' });
+      const t = imageToTensor(png, { resize: c.resize, centerCrop: c.centerCrop, interpolation: c.interpolation, mean: null, std: null, layout: 'nhwc' });
       const [h, w] = c.shape;
       expect(t.shape).toEqual([1, h, w, 3]);
       const want = fromBase64(c.hwc);
@@ -70,19 +70,30 @@ describe('torchvision Resize + CenterCrop on Pillow images of every mode (uint8,
   }
 });
 
-/** The antialiased triangle filter in plain floating point, one output sample at a time. */
-function referenceResize(src: Uint8Array, w: number, h: number, ch: number, ow: number, oh: number): Float64Array {
+const KERNELS = {
+  bilinear: { support: 1, f: (t: number): number => (t < 1 ? 1 - t : 0) },
+  // Keys' cubic convolution, a = -0.5, written out from its definition.
+  bicubic: { support: 2, f: (t: number): number => (t < 1 ? 1.5 * t ** 3 - 2.5 * t ** 2 + 1 : t < 2 ? -0.5 * t ** 3 + 2.5 * t ** 2 - 4 * t + 2 : 0) },
+};
+
+/**
+ * The filter in plain floating point, one output sample at a time, every source pixel considered
+ * (clamped to 0..255 after each pass, as any 8-bit two-pass resize must, but not rounded).
+ */
+function referenceResize(src: Uint8Array, w: number, h: number, ch: number, ow: number, oh: number, filter: 'bilinear' | 'bicubic'): Float64Array {
+  const kernel = KERNELS[filter];
+  const clamp = (v: number): number => Math.min(255, Math.max(0, v));
   const weights = (inSize: number, outSize: number, o: number): [number, number][] => {
     const scale = inSize / outSize;
-    const support = Math.max(scale, 1);
+    const stretch = Math.max(scale, 1);
     const center = (o + 0.5) * scale;
     const list: [number, number][] = [];
     let total = 0;
     for (let i = 0; i < inSize; i++) {
-      const t = Math.abs((i + 0.5 - center) / support);
-      if (t < 1) {
-        list.push([i, 1 - t]);
-        total += 1 - t;
+      const t = Math.abs((i + 0.5 - center) / stretch);
+      if (t < kernel.support) {
+        list.push([i, kernel.f(t)]);
+        total += kernel.f(t);
       }
     }
     return list.map(([i, v]) => [i, v / total]);
@@ -95,17 +106,19 @@ function referenceResize(src: Uint8Array, w: number, h: number, ch: number, ow: 
       }
     }
   }
+  if (ow !== w) for (let i = 0; i < tmp.length; i++) tmp[i] = clamp(tmp[i]!);
   const out = new Float64Array(ow * oh * ch);
   for (let y = 0; y < oh; y++) {
     for (const [i, v] of oh === h ? [[y, 1] as [number, number]] : weights(h, oh, y)) {
       for (let k = 0; k < ow * ch; k++) out[y * ow * ch + k]! += tmp[i * ow * ch + k]! * v;
     }
   }
+  if (oh !== h) for (let i = 0; i < out.length; i++) out[i] = clamp(out[i]!);
   return out;
 }
 
-describe('resizeBilinear against a floating-point reference of the same filter', () => {
-  it('random images and sizes, up and down: within 1 (the two uint8 roundings)', () => {
+describe('resizePil against a floating-point reference of the same filter', () => {
+  it('bilinear, random images and sizes, up and down: within 1 (the two uint8 roundings)', () => {
     const random = rng(99);
     for (let trial = 0; trial < 40; trial++) {
       const w = 1 + Math.floor(random() * 40);
@@ -114,8 +127,8 @@ describe('resizeBilinear against a floating-point reference of the same filter',
       const ow = 1 + Math.floor(random() * 50);
       const oh = 1 + Math.floor(random() * 50);
       const src = Uint8Array.from({ length: w * h * ch }, () => Math.floor(random() * 256));
-      const got = resizeBilinear(src, w, h, ch, ow, oh);
-      const want = referenceResize(src, w, h, ch, ow, oh);
+      const got = resizePil(src, w, h, ch, ow, oh);
+      const want = referenceResize(src, w, h, ch, ow, oh, 'bilinear');
       expect(got.length).toBe(want.length);
       let worst = 0;
       for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
@@ -123,9 +136,26 @@ describe('resizeBilinear against a floating-point reference of the same filter',
     }
   });
 
+  it('bicubic, random images and sizes: within 1.5 (the first rounding is amplified by the negative lobes)', () => {
+    const random = rng(100);
+    for (let trial = 0; trial < 40; trial++) {
+      const w = 1 + Math.floor(random() * 40);
+      const h = 1 + Math.floor(random() * 40);
+      const ch = 1 + Math.floor(random() * 4);
+      const ow = 1 + Math.floor(random() * 50);
+      const oh = 1 + Math.floor(random() * 50);
+      const src = Uint8Array.from({ length: w * h * ch }, () => Math.floor(random() * 256));
+      const got = resizePil(src, w, h, ch, ow, oh, 'bicubic');
+      const want = referenceResize(src, w, h, ch, ow, oh, 'bicubic');
+      let worst = 0;
+      for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
+      expect(worst, `${w}×${h}×${ch} → ${ow}×${oh}`).toBeLessThanOrEqual(1.5);
+    }
+  });
+
   it('the same size is a copy', () => {
     const src = new Uint8Array([1, 2, 3, 4, 5, 6]);
-    const out = resizeBilinear(src, 2, 1, 3, 2, 1);
+    const out = resizePil(src, 2, 1, 3, 2, 1);
     expect(out).toEqual(src);
     expect(out).not.toBe(src);
   });
@@ -182,6 +212,7 @@ describe('imageToTensor', () => {
     expect(() => imageToTensor(pixels, { std: [1, 0, 1] })).toThrow(/options.std\[1\] must be a positive number/);
     expect(() => imageToTensor(pixels, { layout: 'chw' as 'nchw' })).toThrow(/options.layout must be one of 'nchw', 'nhwc'/);
     expect(() => imageToTensor(pixels, { size: 3 } as never)).toThrow(/unknown option "size"/);
+    expect(() => imageToTensor(pixels, { interpolation: 'lanczos' as 'bicubic' })).toThrow(/options.interpolation must be one of 'bilinear', 'bicubic'/);
     expect(() => imageToTensor({ data: new Uint8Array(3), width: 1, height: 1 }, { resize: [60000, 60000] })).toThrow(/over 2\^28 samples/);
     expect(() => imageToTensor('cat.png' as never)).toThrow(/image must be file bytes/);
   });
