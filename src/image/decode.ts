@@ -108,12 +108,13 @@ function fromBitmap(source: object, fn: string, maxPixels: number): DecodedImage
   return { data: new Uint8Array(pixels.buffer.slice(pixels.byteOffset, pixels.byteOffset + pixels.byteLength)), width, height, channels: 4 };
 }
 
-function decodeAny(source: unknown, options: unknown, fn: string): DecodedImage {
+/** decodeImageSync under another function's name (for its messages): `imageToTensor` takes the same inputs. */
+export function decodeImageAs(source: unknown, options: unknown, fn: string): DecodedImage {
   const { maxPixels } = readLimits(options, fn);
   if (source instanceof Uint8Array) return decodeBytes(source, maxPixels);
   if (source instanceof ArrayBuffer) return decodeBytes(new Uint8Array(source), maxPixels);
   if (ArrayBuffer.isView(source) && !(source instanceof Uint8ClampedArray)) {
-    throw new TypeError(`${fn}: file bytes must be a Uint8Array or ArrayBuffer, got ${describeValue(source)}`);
+    throw new TypeError(`${fn}: image file bytes must be a Uint8Array or ArrayBuffer, got ${describeValue(source)}`);
   }
   if (isOptionsObject(source)) {
     const bitmap = fromBitmap(source, fn, maxPixels);
@@ -131,7 +132,7 @@ function decodeAny(source: unknown, options: unknown, fn: string): DecodedImage 
  * 3 RGB, 4 RGBA), always in a new array.
  */
 export function decodeImageSync(source: ImageSource, options?: DecodeImageOptions): DecodedImage {
-  return decodeAny(source, options, 'decodeImageSync');
+  return decodeImageAs(source, options, 'decodeImageSync');
 }
 
 /**
@@ -143,7 +144,7 @@ export async function decodeImage(source: ImageSource | Blob | { arrayBuffer(): 
     readLimits(options, 'decodeImage');
     const buffer = await (source as { arrayBuffer(): Promise<ArrayBuffer> }).arrayBuffer();
     if (!(buffer instanceof ArrayBuffer)) throw new TypeError(`decodeImage: source.arrayBuffer() must give an ArrayBuffer, got ${describeValue(buffer)}`);
-    return decodeAny(new Uint8Array(buffer), options, 'decodeImage');
+    return decodeImageAs(new Uint8Array(buffer), options, 'decodeImage');
   }
-  return decodeAny(source, options, 'decodeImage');
+  return decodeImageAs(source, options, 'decodeImage');
 }

@@ -15,7 +15,7 @@ import {
   MAX_ELEMENTS, describeValue, optional, ownElement, readEnum, readInteger, readOptions,
 } from '../kernels/checks.js';
 import type { Tensor } from '../tensor.js';
-import { type DecodedImage, type ImageSource, decodeImageSync } from './decode.js';
+import { type DecodedImage, type ImageSource, decodeImageAs } from './decode.js';
 import { type ResizeFilter, resizePil } from './resize.js';
 
 /** torchvision's ImageNet mean (per RGB channel, on 0..1 values). */
@@ -124,7 +124,7 @@ export function imageToTensor(image: DecodedImage | ImageSource, options?: Image
   const std = readTriple(o.std, `${FN}: options.std`, IMAGENET_STD, 1, true);
   const layout = readEnum(o.layout, `${FN}: options.layout`, ['nchw', 'nhwc'] as const, 'nchw');
   const interpolation = readEnum(o.interpolation, `${FN}: options.interpolation`, ['bilinear', 'bicubic'] as const, 'bilinear');
-  const decoded = decodeImageSync(image as ImageSource);
+  const decoded = decodeImageAs(image, undefined, FN);
 
   let width = decoded.width;
   let height = decoded.height;
