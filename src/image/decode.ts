@@ -6,6 +6,7 @@
 import { describeValue, isOptionsObject, dataField, readOptions, readInteger, MAX_ELEMENTS } from '../kernels/checks.js';
 import { sniffFormat } from '../io/sniff.js';
 import { type DecodedImage, DEFAULT_MAX_PIXELS, ImageDecodeError, decodePng } from './png.js';
+import { decodeJpeg } from './jpeg.js';
 
 export type { DecodedImage };
 export { ImageDecodeError };
@@ -34,9 +35,7 @@ function readLimits(options: unknown, fn: string): { maxPixels: number } {
 function decodeBytes(bytes: Uint8Array, maxPixels: number): DecodedImage {
   const format = sniffFormat(bytes);
   if (format === 'png') return decodePng(bytes, { maxPixels });
-  if (format === 'jpeg') {
-    throw new ImageDecodeError('decodeImage', 'JPEG images are not decoded yet: convert the file to PNG, or in a browser pass an ImageBitmap or ImageData');
-  }
+  if (format === 'jpeg') return decodeJpeg(bytes, { maxPixels });
   const what =
     format === 'unknown'
       ? bytes.length === 0

@@ -83,8 +83,9 @@ function coefficients(inSize: number, outSize: number, filter: ResizeFilter): Co
   return { first, count, weights, taps };
 }
 
+/** Pillow's clip8: the sum (below 2^31 for 8-bit input and normalised weights) shifted and clamped. */
 function clip8(sum: number): number {
-  const v = Math.floor(sum / (1 << PRECISION_BITS));
+  const v = sum >> PRECISION_BITS;
   return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
@@ -100,6 +101,23 @@ function resizeHorizontal(src: Uint8Array, width: number, height: number, channe
       const x0 = first[xx]!;
       const n = count[xx]!;
       const kBase = xx * taps;
+      if (channels === 3) {
+        // The common case, three sums at once.
+        let s0 = HALF;
+        let s1 = HALF;
+        let s2 = HALF;
+        for (let x = 0, s = row + x0 * 3; x < n; x++, s += 3) {
+          const k = weights[kBase + x]!;
+          s0 += src[s]! * k;
+          s1 += src[s + 1]! * k;
+          s2 += src[s + 2]! * k;
+        }
+        const o = outRow + xx * 3;
+        out[o] = clip8(s0);
+        out[o + 1] = clip8(s1);
+        out[o + 2] = clip8(s2);
+        continue;
+      }
       for (let c = 0; c < channels; c++) {
         let sum = HALF;
         let s = row + x0 * channels + c;

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeImageSync } from '../../src/image/decode.js';
+import { inflateZlib } from '../../src/io/inflate.js';
 import { IMAGENET_MEAN, IMAGENET_STD, imageToTensor, resizedSize } from '../../src/image/preprocess.js';
 import { resizePil } from '../../src/image/resize.js';
 import { rng } from '../helpers.js';
@@ -14,10 +15,12 @@ import { rng } from '../helpers.js';
 const GOLDEN = new URL('../../../shared/golden/image/', import.meta.url);
 const hasGolden = existsSync(new URL('manifest.json', GOLDEN));
 const FIXTURES = JSON.parse(readFileSync(new URL('../fixtures/image/pil-cases.json', import.meta.url), 'utf8')) as {
-  images: { name: string; png: string; mode: string; size: [number, number]; pixels: string }[];
-  transforms: { image: string; resize: number | [number, number]; centerCrop: number | [number, number]; interpolation: 'bilinear' | 'bicubic'; shape: [number, number, number]; hwc: string }[];
+  images: { name: string; png: string; mode: string; size: [number, number]; pixelsZlib: string }[];
+  transforms: { image: string; resize: number | [number, number]; centerCrop: number | [number, number]; interpolation: 'bilinear' | 'bicubic'; shape: [number, number, number]; hwcZlib: string }[];
 };
 const fromBase64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
+/** Fixture pixels are stored zlib-compressed; the library's own inflate unpacks them. */
+const unpack = (s: string): Uint8Array => inflateZlib(fromBase64(s), 1 << 20);
 
 describe.skipIf(!hasGolden)('golden: torchvision Resize(256), CenterCrop(224), ToTensor, Normalize', () => {
   const manifest = hasGolden ? JSON.parse(readFileSync(new URL('manifest.json', GOLDEN), 'utf8')) : { cases: {} };
@@ -46,7 +49,7 @@ describe("Pillow's decoding of the PNGs it writes", () => {
   for (const c of FIXTURES.images) {
     it(`${c.name} (Pillow mode ${c.mode})`, () => {
       const image = decodeImageSync(fromBase64(c.png));
-      const pixels = fromBase64(c.pixels);
+      const pixels = unpack(c.pixelsZlib);
       expect([image.width, image.height]).toEqual(c.size);
       const channels = c.mode === 'P' ? pixels.length / (c.size[0] * c.size[1]) : channelsOf[c.mode];
       expect(image.channels).toBe(channels);
@@ -62,7 +65,7 @@ describe('torchvision Resize + CenterCrop on Pillow images of every mode (uint8,
       const t = imageToTensor(png, { resize: c.resize, centerCrop: c.centerCrop, interpolation: c.interpolation, mean: null, std: null, layout: 'nhwc' });
       const [h, w] = c.shape;
       expect(t.shape).toEqual([1, h, w, 3]);
-      const want = fromBase64(c.hwc);
+      const want = unpack(c.hwcZlib);
       let worst = 0;
       for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(t.data[i]! * 255 - want[i]!));
       expect(worst).toBeLessThan(1e-3); // identical uint8 values (t = v / 255 in float32)
