@@ -114,6 +114,17 @@ export {
 export type {
   TorchDtype, TorchTensorData, TorchStateTensor, TorchValue, TorchSaveValue, ReadTorchCheckpointOptions, LoadTorchCheckpointOptions, TorchStateDictOptions,
 } from './io/torch-checkpoint.js';
+// Images: PNG decoding (pure TypeScript inflate), torchvision's preprocessing, and from logits to labelled classes.
+export { inflate, inflateRaw, inflateZlib, inflateWithInfo, adler32, InflateError } from './io/inflate.js';
+export type { InflateOptions, InflateResult } from './io/inflate.js';
+export { decodeImage, decodeImageSync, ImageDecodeError } from './image/decode.js';
+export type { DecodedImage, DecodeImageOptions, ImageSource } from './image/decode.js';
+export { imageToTensor, IMAGENET_MEAN, IMAGENET_STD } from './image/preprocess.js';
+export type { ImageToTensorOptions } from './image/preprocess.js';
+export type { ResizeFilter } from './image/resize.js';
+export { softmax, topk, topkPerRow, topClasses } from './image/classify.js';
+export type { TopK, TopClass, TopClassesOptions } from './image/classify.js';
+export { imagenetClasses } from './image/imagenet-classes.js';
 // Pretrained weights: torchvision's published weight sets, downloaded, SHA-256-checked, cached and loaded.
 export {
   PRETRAINED_ARCHS, WEIGHT_SET_NAMES, PRETRAINED_WEIGHTS, DEFAULT_WEIGHT_SETS, pretrainedWeights, weightSetsOf, isPretrainedArch, sha256PrefixOfFileName,

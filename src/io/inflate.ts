@@ -16,6 +16,8 @@
  * the stream ended.
  */
 
+import { describeValue, readEnum, readInteger, readOptions } from '../kernels/checks.js';
+
 /** A malformed, truncated or too large DEFLATE or zlib stream. */
 export class InflateError extends Error {
   constructor(message: string) {
@@ -138,6 +140,7 @@ function getFixedTables(): { litlen: HuffmanTable; dist: HuffmanTable } {
 
 /** Adler-32 (RFC 1950) of `bytes`. */
 export function adler32(bytes: Uint8Array): number {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError(`adler32: bytes must be a Uint8Array, got ${describeValue(bytes)}`);
   let a = 1;
   let b = 0;
   const n = bytes.length;
@@ -159,26 +162,12 @@ export function adler32(bytes: Uint8Array): number {
 // The decoder
 
 function checkOptions(bytes: unknown, options: unknown, fn: string): { input: Uint8Array; maxLength: number; zlib: boolean } {
-  if (!(bytes instanceof Uint8Array)) {
-    throw new TypeError(`${fn}: bytes must be a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`);
-  }
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`${fn}: options must be an object { maxLength, format? }, got ${options === null ? 'null' : typeof options}`);
-  }
-  const own = (key: string): unknown => (Object.prototype.hasOwnProperty.call(options, key) ? (options as Record<string, unknown>)[key] : undefined);
-  const maxLength = own('maxLength');
-  if (typeof maxLength !== 'number' || !Number.isSafeInteger(maxLength) || maxLength < 0 || maxLength > 2 ** 32 - 1) {
-    throw new RangeError(
-      `${fn}: options.maxLength must be an integer from 0 to ${2 ** 32 - 1} (the most decompressed bytes expected), got ${
-        typeof maxLength === 'number' ? maxLength : typeof maxLength
-      }`,
-    );
-  }
-  const format = own('format');
-  if (format !== undefined && format !== 'zlib' && format !== 'raw') {
-    throw new RangeError(`${fn}: options.format must be 'zlib' or 'raw', got ${typeof format === 'string' ? JSON.stringify(format.slice(0, 20)) : typeof format}`);
-  }
-  return { input: bytes, maxLength, zlib: format !== 'raw' };
+  if (!(bytes instanceof Uint8Array)) throw new TypeError(`${fn}: bytes must be a Uint8Array, got ${describeValue(bytes)}`);
+  if (options === undefined) throw new TypeError(`${fn}: options { maxLength } are required (the most decompressed bytes expected)`);
+  const o = readOptions<InflateOptions>(options, ['maxLength', 'format'], fn);
+  const maxLength = readInteger(o.maxLength, `${fn}: options.maxLength`, undefined, 0, 2 ** 32 - 1);
+  const format = readEnum(o.format, `${fn}: options.format`, ['zlib', 'raw'] as const, 'zlib');
+  return { input: bytes, maxLength, zlib: format === 'zlib' };
 }
 
 /**
@@ -187,7 +176,11 @@ function checkOptions(bytes: unknown, options: unknown, fn: string): { input: Ui
  * stream (the message says which and where).
  */
 export function inflateWithInfo(bytes: Uint8Array, options: InflateOptions): InflateResult {
-  const { input, maxLength, zlib } = checkOptions(bytes, options, 'inflate');
+  return inflateFrom(bytes, options, 'inflateWithInfo');
+}
+
+function inflateFrom(bytes: Uint8Array, options: InflateOptions, fn: string): InflateResult {
+  const { input, maxLength, zlib } = checkOptions(bytes, options, fn);
   let start = 0;
   if (zlib) {
     if (input.length < 2) throw new InflateError(`truncated zlib header: ${input.length} byte(s), a zlib stream starts with 2`);
@@ -215,17 +208,17 @@ export function inflateWithInfo(bytes: Uint8Array, options: InflateOptions): Inf
 
 /** Decompresses a zlib (default) or raw DEFLATE stream into at most `options.maxLength` bytes. */
 export function inflate(bytes: Uint8Array, options: InflateOptions): Uint8Array {
-  return inflateWithInfo(bytes, options).data;
+  return inflateFrom(bytes, options, 'inflate').data;
 }
 
 /** Decompresses a raw DEFLATE stream (as in zip entries with method 8) into at most `maxLength` bytes. */
 export function inflateRaw(bytes: Uint8Array, maxLength: number): Uint8Array {
-  return inflateWithInfo(bytes, { maxLength, format: 'raw' }).data;
+  return inflateFrom(bytes, { maxLength, format: 'raw' }, 'inflateRaw').data;
 }
 
 /** Decompresses a zlib stream (as in PNG's IDAT chunks) into at most `maxLength` bytes, checking its Adler-32. */
 export function inflateZlib(bytes: Uint8Array, maxLength: number): Uint8Array {
-  return inflateWithInfo(bytes, { maxLength, format: 'zlib' }).data;
+  return inflateFrom(bytes, { maxLength, format: 'zlib' }, 'inflateZlib').data;
 }
 
 function hex2(n: number): string {

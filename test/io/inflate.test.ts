@@ -250,10 +250,14 @@ describe('malformed streams: clear InflateErrors', () => {
   it('argument checks name the parameter', () => {
     expect(() => inflate('abc' as unknown as Uint8Array, { maxLength: 1 })).toThrow(TypeError);
     expect(() => inflate(new Uint8Array(2), null as unknown as { maxLength: number })).toThrow(/options must be an object/);
-    expect(() => inflate(new Uint8Array(2), { maxLength: -1 })).toThrow(/maxLength must be an integer/);
+    expect(() => inflate(new Uint8Array(2), { maxLength: -1 })).toThrow(/options.maxLength must be a non-negative integer up to 4294967295, got -1/);
     expect(() => inflate(new Uint8Array(2), { maxLength: 1.5 })).toThrow(RangeError);
     expect(() => inflate(new Uint8Array(2), { maxLength: 2 ** 40 })).toThrow(RangeError);
-    expect(() => inflate(new Uint8Array(2), { maxLength: 1, format: 'gzip' as 'raw' })).toThrow(/format must be 'zlib' or 'raw'/);
+    expect(() => inflate(new Uint8Array(2), { maxLength: 1, format: 'gzip' as 'raw' })).toThrow(/options.format must be one of 'zlib', 'raw'/);
+    expect(() => inflate(new Uint8Array(2), undefined as never)).toThrow(/options \{ maxLength \} are required/);
+    expect(() => inflate(new Uint8Array(2), { maxLenght: 1 } as never)).toThrow(/unknown option "maxLenght"/);
+    expect(() => inflateRaw(new Uint8Array(2), -1)).toThrow(/inflateRaw: options.maxLength/);
+    expect(() => adler32([1, 2] as never)).toThrow(/adler32: bytes must be a Uint8Array/);
   });
 });
 

@@ -1,0 +1,149 @@
+/**
+ * `decodeImage` / `decodeImageSync`: an image file's bytes (PNG or JPEG) or a browser image
+ * (`ImageData`, anything shaped `{ data, width, height }`, an `ImageBitmap`) to 8-bit interleaved
+ * samples. The decoders are plain TypeScript, so this works the same in Node and in browsers.
+ */
+import { describeValue, isOptionsObject, dataField, readOptions, readInteger, MAX_ELEMENTS } from '../kernels/checks.js';
+import { sniffFormat } from '../io/sniff.js';
+import { type DecodedImage, DEFAULT_MAX_PIXELS, ImageDecodeError, decodePng } from './png.js';
+import { decodeJpeg } from './jpeg.js';
+
+export type { DecodedImage };
+export { ImageDecodeError };
+
+export interface DecodeImageOptions {
+  /** The most pixels (width × height) accepted, checked before decoding allocates; default 2^26. */
+  maxPixels?: number;
+}
+
+/**
+ * What `decodeImage` takes: file bytes, or pixels already decoded. `{ data, width, height }` is
+ * an `ImageData` (RGBA) or any object shaped like one; `channels` may say 1 to 4 (else it is
+ * `data.length / (width × height)`).
+ */
+export type ImageSource =
+  | Uint8Array
+  | ArrayBuffer
+  | { data: ArrayLike<number>; width: number; height: number; channels?: number };
+
+function readLimits(options: unknown, fn: string): { maxPixels: number } {
+  const o = readOptions<DecodeImageOptions>(options, ['maxPixels'], fn);
+  return { maxPixels: readInteger(o.maxPixels, `${fn}: options.maxPixels`, DEFAULT_MAX_PIXELS, 1, MAX_ELEMENTS) };
+}
+
+/** Decodes file bytes: PNG or JPEG, told apart by their first bytes. */
+function decodeBytes(bytes: Uint8Array, maxPixels: number): DecodedImage {
+  const format = sniffFormat(bytes);
+  if (format === 'png') return decodePng(bytes, { maxPixels });
+  if (format === 'jpeg') return decodeJpeg(bytes, { maxPixels });
+  const what =
+    format === 'unknown'
+      ? bytes.length === 0
+        ? 'the input is empty'
+        : `the first bytes are ${Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ')}`
+      : `this looks like ${format === 'torch-zip' ? 'a zip archive (a torch.save file?)' : format === 'torch-legacy' ? 'a legacy torch.save file' : format === 'html' ? 'text starting with "<" (an HTML page?)' : `a ${format} file`}`;
+  throw new ImageDecodeError('decodeImage', `not a PNG or JPEG image: ${what} (GIF, WebP, BMP and others are not decoded; in a browser, pass an ImageBitmap or ImageData instead)`);
+}
+
+/** Already-decoded pixels: `ImageData` and its look-alikes. The data is copied, never aliased. */
+function fromPixels(source: object, fn: string, maxPixels: number): DecodedImage {
+  const data = dataField(source, 'data');
+  const width = dataField(source, 'width');
+  const height = dataField(source, 'height');
+  const channelsField = dataField(source, 'channels');
+  const isTyped = data instanceof Uint8Array || data instanceof Uint8ClampedArray;
+  if (!isTyped && !Array.isArray(data)) {
+    throw new TypeError(`${fn}: image.data must be a Uint8Array, Uint8ClampedArray or array of 0..255 values, got ${describeValue(data)}`);
+  }
+  const w = readInteger(width, `${fn}: image.width`, undefined, 1);
+  const h = readInteger(height, `${fn}: image.height`, undefined, 1);
+  if (w * h > maxPixels) throw new RangeError(`${fn}: the image is ${w}×${h} = ${w * h} pixels, over the limit of ${maxPixels} (options.maxPixels)`);
+  const length = (data as ArrayLike<number>).length;
+  let channels: number;
+  if (channelsField !== undefined) {
+    channels = readInteger(channelsField, `${fn}: image.channels`, undefined, 1, 4);
+  } else {
+    channels = length / (w * h);
+    if (!Number.isInteger(channels) || channels < 1 || channels > 4) {
+      throw new RangeError(`${fn}: image.data has ${length} values, not 1 to 4 per pixel of a ${w}×${h} image`);
+    }
+  }
+  if (length !== w * h * channels) {
+    throw new RangeError(`${fn}: image.data has ${length} values, a ${w}×${h} image with ${channels} channel(s) needs ${w * h * channels}`);
+  }
+  const out = new Uint8Array(length);
+  if (isTyped) {
+    out.set(data as Uint8Array);
+  } else {
+    const array = data as unknown[];
+    for (let i = 0; i < length; i++) {
+      const v = array[i];
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 255) {
+        throw new RangeError(`${fn}: image.data[${i}] must be an integer from 0 to 255, got ${describeValue(v)}`);
+      }
+      out[i] = v;
+    }
+  }
+  return { data: out, width: w, height: h, channels: channels as 1 | 2 | 3 | 4 };
+}
+
+interface CanvasLike {
+  getContext(kind: '2d'): { drawImage(image: unknown, x: number, y: number): void; getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
+}
+
+/** An `ImageBitmap` (browsers, workers): drawn on an OffscreenCanvas and read back as RGBA. */
+function fromBitmap(source: object, fn: string, maxPixels: number): DecodedImage | null {
+  const Bitmap = (globalThis as { ImageBitmap?: new () => object }).ImageBitmap;
+  if (Bitmap === undefined || !(source instanceof Bitmap)) return null;
+  const { width, height } = source as { width: number; height: number };
+  if (width * height > maxPixels) throw new RangeError(`${fn}: the bitmap is ${width}×${height}, over the limit of ${maxPixels} pixels (options.maxPixels)`);
+  if (width === 0 || height === 0) throw new RangeError(`${fn}: the bitmap is ${width}×${height} (closed, or empty)`);
+  const Offscreen = (globalThis as { OffscreenCanvas?: new (w: number, h: number) => CanvasLike }).OffscreenCanvas;
+  if (Offscreen === undefined) throw new TypeError(`${fn}: reading an ImageBitmap needs OffscreenCanvas, which this environment lacks; pass ImageData instead`);
+  const context = new Offscreen(width, height).getContext('2d');
+  if (context === null) throw new TypeError(`${fn}: OffscreenCanvas gave no 2d context to read the ImageBitmap`);
+  context.drawImage(source, 0, 0);
+  const pixels = context.getImageData(0, 0, width, height).data;
+  return { data: new Uint8Array(pixels.buffer.slice(pixels.byteOffset, pixels.byteOffset + pixels.byteLength)), width, height, channels: 4 };
+}
+
+/** decodeImageSync under another function's name (for its messages): `imageToTensor` takes the same inputs. */
+export function decodeImageAs(source: unknown, options: unknown, fn: string): DecodedImage {
+  const { maxPixels } = readLimits(options, fn);
+  if (source instanceof Uint8Array) return decodeBytes(source, maxPixels);
+  if (source instanceof ArrayBuffer) return decodeBytes(new Uint8Array(source), maxPixels);
+  if (ArrayBuffer.isView(source) && !(source instanceof Uint8ClampedArray)) {
+    throw new TypeError(`${fn}: image file bytes must be a Uint8Array or ArrayBuffer, got ${describeValue(source)}`);
+  }
+  if (isOptionsObject(source)) {
+    const bitmap = fromBitmap(source, fn, maxPixels);
+    if (bitmap !== null) return bitmap;
+    if (dataField(source, 'data') !== undefined) return fromPixels(source, fn, maxPixels);
+  }
+  throw new TypeError(
+    `${fn}: image must be file bytes (Uint8Array, ArrayBuffer), ImageData-like pixels { data, width, height, channels? } or an ImageBitmap${fn === 'decodeImage' ? ' or a Blob' : ''}, got ${describeValue(source)}`,
+  );
+}
+
+/**
+ * Decodes an image synchronously: PNG or JPEG bytes, or `{ data, width, height, channels? }`
+ * pixels (ImageData), or an ImageBitmap. Returns 8-bit interleaved samples (1 gray, 2 gray+alpha,
+ * 3 RGB, 4 RGBA), always in a new array.
+ */
+export function decodeImageSync(source: ImageSource, options?: DecodeImageOptions): DecodedImage {
+  return decodeImageAs(source, options, 'decodeImageSync');
+}
+
+/**
+ * `decodeImageSync`, and also a `Blob`/`File` (or anything with `arrayBuffer()`, such as a fetch
+ * `Response`), read first.
+ */
+export async function decodeImage(source: ImageSource | Blob | { arrayBuffer(): Promise<ArrayBuffer> }, options?: DecodeImageOptions): Promise<DecodedImage> {
+  if (isOptionsObject(source) && !(source instanceof ArrayBuffer) && typeof (source as { arrayBuffer?: unknown }).arrayBuffer === 'function' && dataField(source, 'data') === undefined) {
+    readLimits(options, 'decodeImage');
+    const buffer = await (source as { arrayBuffer(): Promise<ArrayBuffer> }).arrayBuffer();
+    if (!(buffer instanceof ArrayBuffer)) throw new TypeError(`decodeImage: source.arrayBuffer() must give an ArrayBuffer, got ${describeValue(buffer)}`);
+    return decodeImageAs(new Uint8Array(buffer), options, 'decodeImage');
+  }
+  return decodeImageAs(source, options, 'decodeImage');
+}

@@ -1,0 +1,203 @@
+/**
+ * A baseline JPEG writer for tests, independent of the decoder: float DCT, a flat quantisation
+ * table, fixed-length Huffman codes (every AC symbol 8 bits, every DC category 4 bits: a valid
+ * canonical code, easy to get right), any sampling factors, and restart markers every
+ * `restartInterval` MCUs. Pillow cannot write restart markers; this can.
+ */
+
+export interface JpegSpec {
+  width: number;
+  height: number;
+  /** 1 (gray) or 3 (RGB, converted to YCbCr) samples per pixel, row-major. */
+  channels: 1 | 3;
+  pixels: Uint8Array;
+  /** [h, v] per component; default 1×1 for each. */
+  sampling?: [number, number][];
+  quant?: number;
+  restartInterval?: number;
+}
+
+class BitWriter {
+  bytes: number[] = [];
+  private acc = 0;
+  private n = 0;
+  put(value: number, length: number): void {
+    for (let i = length - 1; i >= 0; i--) {
+      this.acc = (this.acc << 1) | ((value >> i) & 1);
+      if (++this.n === 8) this.emit();
+    }
+  }
+  private emit(): void {
+    this.bytes.push(this.acc);
+    if (this.acc === 0xff) this.bytes.push(0);
+    this.acc = 0;
+    this.n = 0;
+  }
+  /** Pads the last byte with 1 bits. */
+  flush(): void {
+    while (this.n !== 0) this.put(1, 1);
+  }
+}
+
+function category(v: number): number {
+  let a = Math.abs(v);
+  let s = 0;
+  while (a > 0) {
+    s++;
+    a >>= 1;
+  }
+  return s;
+}
+
+/** The AC symbols (run << 4 | size): EOB, ZRL and every run 0..15 with size 1..10, in a fixed order. */
+const AC_SYMBOLS = [0x00, 0xf0];
+for (let r = 0; r < 16; r++) for (let s = 1; s <= 10; s++) AC_SYMBOLS.push((r << 4) | s);
+const AC_CODE = new Map(AC_SYMBOLS.map((sym, i) => [sym, i]));
+
+const ZIGZAG = [
+  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21,
+  28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61,
+  54, 47, 55, 62, 63,
+];
+
+function fdct(block: number[]): number[] {
+  const out = new Array<number>(64).fill(0);
+  for (let u = 0; u < 8; u++) {
+    for (let v = 0; v < 8; v++) {
+      let sum = 0;
+      for (let x = 0; x < 8; x++) {
+        for (let y = 0; y < 8; y++) sum += block[y * 8 + x]! * Math.cos(((2 * x + 1) * u * Math.PI) / 16) * Math.cos(((2 * y + 1) * v * Math.PI) / 16);
+      }
+      const cu = u === 0 ? Math.SQRT1_2 : 1;
+      const cv = v === 0 ? Math.SQRT1_2 : 1;
+      out[v * 8 + u] = 0.25 * cu * cv * sum;
+    }
+  }
+  return out;
+}
+
+function segment(marker: number, body: number[]): number[] {
+  return [0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 255, ...body];
+}
+
+export function encodeJpeg(spec: JpegSpec): Uint8Array {
+  const { width, height, channels, pixels } = spec;
+  const q = spec.quant ?? 4;
+  const sampling = spec.sampling ?? Array.from({ length: channels }, () => [1, 1] as [number, number]);
+  const hMax = Math.max(...sampling.map((s) => s[0]));
+  const vMax = Math.max(...sampling.map((s) => s[1]));
+  // Full-resolution planes (YCbCr for colour).
+  const planes: Float64Array[] = Array.from({ length: channels }, () => new Float64Array(width * height));
+  for (let i = 0; i < width * height; i++) {
+    if (channels === 1) {
+      planes[0]![i] = pixels[i]!;
+    } else {
+      const r = pixels[i * 3]!;
+      const g = pixels[i * 3 + 1]!;
+      const b = pixels[i * 3 + 2]!;
+      planes[0]![i] = 0.299 * r + 0.587 * g + 0.114 * b;
+      planes[1]![i] = -0.168736 * r - 0.331264 * g + 0.5 * b + 128;
+      planes[2]![i] = 0.5 * r - 0.418688 * g - 0.081312 * b + 128;
+    }
+  }
+  const mcusX = Math.ceil(width / (8 * hMax));
+  const mcusY = Math.ceil(height / (8 * vMax));
+  // Per component: downsample by averaging, pad to whole MCUs by edge replication.
+  const comps = sampling.map(([h, v], c) => {
+    const fx = hMax / h;
+    const fy = vMax / v;
+    const cw = Math.ceil((width * h) / hMax);
+    const ch = Math.ceil((height * v) / vMax);
+    const pw = mcusX * h * 8;
+    const ph = mcusY * v * 8;
+    const plane = new Float64Array(pw * ph);
+    for (let y = 0; y < ph; y++) {
+      for (let x = 0; x < pw; x++) {
+        const sx = Math.min(x, cw - 1);
+        const sy = Math.min(y, ch - 1);
+        let sum = 0;
+        let n = 0;
+        for (let dy = 0; dy < fy; dy++) {
+          for (let dx = 0; dx < fx; dx++) {
+            const X = Math.min(sx * fx + dx, width - 1);
+            const Y = Math.min(sy * fy + dy, height - 1);
+            sum += planes[c]![Y * width + X]!;
+            n++;
+          }
+        }
+        plane[y * pw + x] = sum / n;
+      }
+    }
+    return { h, v, pw, plane, pred: 0 };
+  });
+
+  const out: number[] = [0xff, 0xd8];
+  out.push(...segment(0xe0, [0x4a, 0x46, 0x49, 0x46, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0]));
+  out.push(...segment(0xdb, [0, ...new Array<number>(64).fill(q)]));
+  const sof = [8, height >> 8, height & 255, width >> 8, width & 255, channels];
+  for (let c = 0; c < channels; c++) sof.push(c + 1, (sampling[c]![0] << 4) | sampling[c]![1], 0);
+  out.push(...segment(0xc0, sof));
+  // DC table 0: categories 0..11, 4-bit codes; AC table 0: the symbols above, 8-bit codes.
+  const dcCounts = new Array<number>(16).fill(0);
+  dcCounts[3] = 12;
+  const acCounts = new Array<number>(16).fill(0);
+  acCounts[7] = AC_SYMBOLS.length;
+  out.push(...segment(0xc4, [0x00, ...dcCounts, ...Array.from({ length: 12 }, (_, i) => i), 0x10, ...acCounts, ...AC_SYMBOLS]));
+  if (spec.restartInterval) out.push(...segment(0xdd, [spec.restartInterval >> 8, spec.restartInterval & 255]));
+  const sos: number[] = [channels];
+  for (let c = 0; c < channels; c++) sos.push(c + 1, 0x00);
+  sos.push(0, 63, 0);
+  out.push(...segment(0xda, sos));
+
+  let w = new BitWriter();
+  let rst = 0;
+  const single = channels === 1;
+  const blocksX = single ? Math.ceil(width / 8) : 0;
+  const total = single ? blocksX * Math.ceil(height / 8) : mcusX * mcusY;
+  for (let mcu = 0; mcu < total; mcu++) {
+    if (spec.restartInterval && mcu > 0 && mcu % spec.restartInterval === 0) {
+      w.flush();
+      out.push(...w.bytes, 0xff, 0xd0 + rst);
+      rst = (rst + 1) & 7;
+      w = new BitWriter();
+      for (const c of comps) c.pred = 0;
+    }
+    for (const c of comps) {
+      const blocks = single ? [[mcu % blocksX, Math.floor(mcu / blocksX)]] : [];
+      if (!single) {
+        for (let by = 0; by < c.v; by++) for (let bx = 0; bx < c.h; bx++) blocks.push([(mcu % mcusX) * c.h + bx, Math.floor(mcu / mcusX) * c.v + by]);
+      }
+      for (const [bx, by] of blocks) {
+        const block: number[] = [];
+        for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) block.push(c.plane[(by! * 8 + y) * c.pw + bx! * 8 + x]! - 128);
+        const coefficients = fdct(block).map((v) => Math.round(v / q));
+        const diff = coefficients[0]! - c.pred;
+        c.pred = coefficients[0]!;
+        const s = category(diff);
+        w.put(s, 4);
+        if (s > 0) w.put(diff > 0 ? diff : diff + (1 << s) - 1, s);
+        let run = 0;
+        for (let k = 1; k < 64; k++) {
+          const v = coefficients[ZIGZAG[k]!]!;
+          if (v === 0) {
+            run++;
+            continue;
+          }
+          while (run > 15) {
+            w.put(AC_CODE.get(0xf0)!, 8);
+            run -= 16;
+          }
+          const size = category(v);
+          if (size > 10) throw new Error('test encoder: coefficient too large; raise quant');
+          w.put(AC_CODE.get((run << 4) | size)!, 8);
+          w.put(v > 0 ? v : v + (1 << size) - 1, size);
+          run = 0;
+        }
+        if (run > 0) w.put(AC_CODE.get(0x00)!, 8);
+      }
+    }
+  }
+  w.flush();
+  out.push(...w.bytes, 0xff, 0xd9);
+  return Uint8Array.from(out);
+}
