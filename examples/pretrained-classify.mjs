@@ -1,0 +1,16 @@
+// Classify an image with torchvision's pretrained weights, downloaded, SHA-256-checked and cached on
+// first use (see docs/pretrained.md). Run `npm run build` first, then
+//
+//   node examples/pretrained-classify.mjs photo.jpg [mobilenet_v2 | mobilenet_v3_large | efficientnet_b0 | ...]
+import { readFileSync } from 'node:fs';
+import { decodeImage, imageToTensor, imagenetClasses, pretrainedModel, pretrainedWeights, softmax, topk } from 'sepconv';
+
+const [path, arch = 'mobilenet_v2'] = process.argv.slice(2);
+if (path === undefined) throw new Error('usage: node examples/pretrained-classify.mjs <image.png|jpg> [arch]');
+
+const onProgress = ({ receivedBytes, totalBytes }) => process.stderr.write(`\rdownloading ${arch}: ${(receivedBytes / 1e6).toFixed(1)} / ${(totalBytes / 1e6).toFixed(1)} MB${receivedBytes === totalBytes ? '\n' : ''}`);
+const model = await pretrainedModel(arch, 'DEFAULT', { onProgress });
+const input = imageToTensor(await decodeImage(readFileSync(path)), pretrainedWeights(arch).preprocessing);
+for (const { index, value } of topk(softmax(model.forward(input)), 5)) {
+  console.log(`${String(index).padStart(4)}  ${imagenetClasses[index].padEnd(24)} ${(100 * value).toFixed(1)}%`);
+}
