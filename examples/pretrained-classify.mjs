@@ -8,7 +8,8 @@ import { decodeImage, imageToTensor, imagenetClasses, pretrainedModel, pretraine
 const [path, arch = 'mobilenet_v2'] = process.argv.slice(2);
 if (path === undefined) throw new Error('usage: node examples/pretrained-classify.mjs <image.png|jpg> [arch]');
 
-const onProgress = ({ receivedBytes, totalBytes }) => process.stderr.write(`\rdownloading ${arch}: ${(receivedBytes / 1e6).toFixed(1)} / ${(totalBytes / 1e6).toFixed(1)} MB${receivedBytes === totalBytes ? '\n' : ''}`);
+const mb = (bytes) => (bytes / 1e6).toFixed(1);
+const onProgress = ({ receivedBytes: got, totalBytes: all }) => process.stderr.write(`\rdownloading ${arch}: ${mb(got)}${all === null ? '' : ` / ${mb(all)}`} MB${got === all ? '\n' : ''}`);
 const model = await pretrainedModel(arch, 'DEFAULT', { onProgress });
 const input = imageToTensor(await decodeImage(readFileSync(path)), pretrainedWeights(arch).preprocessing);
 for (const { index, value } of topk(softmax(model.forward(input)), 5)) {
