@@ -130,6 +130,16 @@ describe('loadPretrained from a URL (local server)', () => {
     expect(progress.at(-1)!.receivedBytes).toBe(bytes.length);
   });
 
+  it('a gzip-encoded response: fetch decodes it, and the compressed Content-Length is not taken as the size', async () => {
+    const dict = trainedState();
+    const name = publish(server, 'gzipped', saveSafetensors(dict));
+    const progress: DownloadProgress[] = [];
+    const model = await loadPretrained(smallModel(2), `${server.base}/gzip/${name}`, { cacheDir, onProgress: (p) => progress.push(p) });
+    expectSameState(model, dict);
+    expect(progress.every((p) => p.totalBytes === null)).toBe(true);
+    expect(sha256(readFileSync(join(cacheDir, name)))).toBe(sha256(server.files.get(name)!));
+  });
+
   it('with cache: false downloads every time and writes nothing', async () => {
     const name = publish(server, 'nocache', saveSafetensors(trainedState()));
     const url = `${server.base}/ok/${name}`;

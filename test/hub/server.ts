@@ -5,11 +5,13 @@
  *   /ok/<name>         the file, with Content-Length
  *   /chunked/<name>    the file in 4 chunks without Content-Length
  *   /truncated/<name>  Content-Length of the whole file, half the bytes, then the socket is destroyed
+ *   /gzip/<name>       the file gzip-compressed (Content-Encoding: gzip, Content-Length of the compressed bytes)
  *   /status/<code>/<name>  that HTTP status
  *   anything else      404
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 
 export interface WeightsServer {
   /** `http://127.0.0.1:<port>` */
@@ -48,6 +50,10 @@ export async function startWeightsServer(): Promise<WeightsServer> {
         i += quarter;
       };
       next();
+    } else if (route === 'gzip') {
+      const packed = gzipSync(file);
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-encoding': 'gzip', 'content-length': String(packed.length) });
+      res.end(packed);
     } else if (route === 'truncated') {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(file.length) });
       res.write(file.subarray(0, file.length >> 1), () => setTimeout(() => res.destroy(), 10));
