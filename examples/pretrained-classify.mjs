@@ -3,7 +3,7 @@
 //
 //   node examples/pretrained-classify.mjs photo.jpg [mobilenet_v2 | mobilenet_v3_large | efficientnet_b0 | ...]
 import { readFileSync } from 'node:fs';
-import { decodeImage, imageToTensor, imagenetClasses, pretrainedModel, pretrainedWeights, softmax, topk } from 'sepconv';
+import { decodeImage, imageToTensor, pretrainedModel, pretrainedWeights, topClasses } from 'sepconv';
 
 const [path, arch = 'mobilenet_v2'] = process.argv.slice(2);
 if (path === undefined) throw new Error('usage: node examples/pretrained-classify.mjs <image.png|jpg> [arch]');
@@ -12,6 +12,6 @@ const mb = (bytes) => (bytes / 1e6).toFixed(1);
 const onProgress = ({ receivedBytes: got, totalBytes: all }) => process.stderr.write(`\rdownloading ${arch}: ${mb(got)}${all === null ? '' : ` / ${mb(all)}`} MB${got === all ? '\n' : ''}`);
 const model = await pretrainedModel(arch, 'DEFAULT', { onProgress });
 const input = imageToTensor(await decodeImage(readFileSync(path)), pretrainedWeights(arch).preprocessing);
-for (const { index, value } of topk(softmax(model.forward(input)), 5)) {
-  console.log(`${String(index).padStart(4)}  ${imagenetClasses[index].padEnd(24)} ${(100 * value).toFixed(1)}%`);
+for (const { index, label, probability } of topClasses(model.forward(input))) {
+  console.log(`${String(index).padStart(4)}  ${label.padEnd(24)} ${(100 * probability).toFixed(1)}%`);
 }
