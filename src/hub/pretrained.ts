@@ -120,7 +120,11 @@ export function sourceOfUrl(url: string, fn = 'loadPretrained'): WeightsSource {
     fileName = segments[segments.length - 1]!;
   }
   const sha256Prefix = sha256PrefixOfFileName(fileName);
-  if (sha256Prefix === null || fileName.includes('/') || fileName.includes('\\')) {
+  // The name becomes a file in the cache folder: only characters that are safe in a file name everywhere.
+  if (!/^[A-Za-z0-9_+=~-][A-Za-z0-9._+=~-]*$/.test(fileName) || fileName.length > 200) {
+    throw new RangeError(`${fn}: a weights URL's file name may only use letters, digits and . _ + = ~ - (it names the cached file), got ${describeValue(fileName)} in ${describeValue(url)}`);
+  }
+  if (sha256Prefix === null) {
     throw new RangeError(
       `${fn}: a weights URL's file name must end in -<first 8 or more hex digits of the file's SHA-256>.pth (or .pt, .safetensors), ` +
         `as torch hub's check_hash expects (e.g. mobilenet_v2-7ebf99e0.pth), got ${describeValue(fileName)} in ${describeValue(url)}`,

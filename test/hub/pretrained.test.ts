@@ -291,6 +291,8 @@ describe('loadPretrained argument checks (before any request)', () => {
     await expect(loadPretrained(model, `${server.base}/ok/plain.pth`, { cacheDir })).rejects.toThrow(/file name must end in -<first 8 or more hex digits of the file's SHA-256>\.pth.*got "plain\.pth"/);
     await expect(loadPretrained(model, `${server.base}/ok/short-0123abc.pth`, { cacheDir })).rejects.toThrow(RangeError);
     await expect(loadPretrained(model, 'ftp://example.com/w-0123abcd.pth', { cacheDir })).rejects.toThrow(/must be http: or https:/);
+    await expect(loadPretrained(model, `${server.base}/ok/..%2F..%2Fescape-0123abcd.pth`, { cacheDir })).rejects.toThrow(/file name may only use letters, digits and \. _ \+ = ~ - \(it names the cached file\), got "\.\.\/\.\.\/escape-0123abcd\.pth"/);
+    await expect(loadPretrained(model, `${server.base}/ok/.hidden-0123abcd.pth`, { cacheDir })).rejects.toThrow(/file name may only use/);
     await expect(loadPretrained(model, 'weights.pth', { cacheDir })).rejects.toThrow(/weights must be a weight-set name \(DEFAULT, IMAGENET1K_V1, IMAGENET1K_V2\), an entry of PRETRAINED_WEIGHTS or an http\(s\) URL, got "weights.pth"/);
     expect(server.total()).toBe(0);
   });
