@@ -17,7 +17,7 @@ import { loadTorchCheckpoint } from '../io/torch-checkpoint.js';
 import { buildArch, type PretrainedModel } from '../hub/architectures.js';
 import type { DownloadProgress } from '../hub/download.js';
 import { fetchPretrainedFile, parseWeightsFile, sourceOfUrl } from '../hub/pretrained.js';
-import { PRETRAINED_ARCHS, PRETRAINED_WEIGHTS, pretrainedWeights, type PretrainedArch, type PretrainedWeights, type Preprocessing } from '../hub/weights.js';
+import { findWeights, PRETRAINED_ARCHS, PRETRAINED_WEIGHTS, pretrainedWeights, type PretrainedArch, type PretrainedWeights, type Preprocessing } from '../hub/weights.js';
 import type { Module } from '../layers/module.js';
 import type { Tensor } from '../tensor.js';
 import { parseFlags, UsageError, type FlagSpecs } from './args.js';
@@ -225,7 +225,7 @@ export async function runClassify(args: readonly string[], io: CliIo): Promise<n
 
 function pretrainedWeightsOrUsage(arch: PretrainedArch, spec: string): void {
   try {
-    pretrainedWeights(arch, spec, 'sepconv classify');
+    findWeights(arch, spec, 'sepconv classify');
   } catch (error) {
     throw new UsageError((error as Error).message.replace(/^sepconv classify: /, '--weights: '));
   }

@@ -7,10 +7,11 @@ import { EfficientNet, efficientnetB0 } from '../layers/models/efficientnet.js';
 import { MNASNet, mnasnet } from '../layers/models/mnasnet.js';
 import { MobileNetV2, mobilenetV2 } from '../layers/models/mobilenet-v2.js';
 import { MobileNetV3, mobilenetV3Large, mobilenetV3Small } from '../layers/models/mobilenet-v3.js';
-import type { ZooOptions } from '../layers/models/options.js';
+import { describeValue, readOptions } from '../kernels/checks.js';
+import { ZOO_OPTION_NAMES, type ZooOptions } from '../layers/models/options.js';
 import { ShuffleNetV2, shufflenetV2 } from '../layers/models/shufflenet-v2.js';
-import type { Module } from '../layers/module.js';
-import type { PretrainedArch } from './weights.js';
+import { Module } from '../layers/module.js';
+import { ARCH_LIST, isPretrainedArch, type PretrainedArch } from './weights.js';
 
 /** A zoo model of one of the pretrained architectures. */
 export type PretrainedModel = MobileNetV2 | MobileNetV3 | ShuffleNetV2 | MNASNet | EfficientNet;
@@ -21,7 +22,9 @@ const SHUFFLENET_WIDTHS: Record<string, 0.5 | 1 | 1.5 | 2> = {
 };
 
 /** Builds the sepconv model torchvision's `arch()` builds (fresh parameters; `options` as the factory takes them). */
-export function buildArch(arch: PretrainedArch, options: ZooOptions = {}): PretrainedModel {
+export function buildArch(arch: PretrainedArch, callerOptions: ZooOptions = {}): PretrainedModel {
+  if (!isPretrainedArch(arch)) throw new RangeError(`buildArch: arch must be one of ${ARCH_LIST}, got ${describeValue(arch)}`);
+  const options = readOptions<ZooOptions>(callerOptions, ZOO_OPTION_NAMES, 'buildArch') as ZooOptions;
   switch (arch) {
     case 'mobilenet_v2': return mobilenetV2(options);
     case 'mobilenet_v3_large': return mobilenetV3Large(options);
@@ -51,6 +54,7 @@ function nameOfValue(table: Record<string, number>, value: number): PretrainedAr
  * MobileNetV1, any other module). The number of classes is not looked at here.
  */
 export function archOf(model: Module): PretrainedArch | null {
+  if (!(model instanceof Module)) throw new TypeError(`archOf: model must be a sepconv Module, got ${describeValue(model)}`);
   if (model instanceof MobileNetV2) return model.widthMult === 1 ? 'mobilenet_v2' : null;
   if (model instanceof MobileNetV3) return model.arch === 'large' ? 'mobilenet_v3_large' : 'mobilenet_v3_small';
   if (model instanceof ShuffleNetV2) return nameOfValue(SHUFFLENET_WIDTHS, model.width);

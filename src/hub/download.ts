@@ -89,6 +89,9 @@ export async function downloadBytes(url: string, options: DownloadOptions): Prom
   } catch (error) {
     throw new PretrainedError(url, `could not download: ${networkReason(error)}`, { cause: error });
   }
+  if (typeof response !== 'object' || response === null || typeof (response as { ok?: unknown }).ok !== 'boolean' || typeof (response as { headers?: { get?: unknown } }).headers?.get !== 'function') {
+    throw new PretrainedError(url, `fetch did not return a Response, got ${typeof response === 'object' ? String(response) : typeof response}`);
+  }
   if (!response.ok) {
     void response.body?.cancel().catch(() => undefined);
     throw new PretrainedError(url, `download failed: HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);

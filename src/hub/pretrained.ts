@@ -15,7 +15,7 @@ import { weightStores, type WeightStore } from './cache.js';
 import { downloadBytes, PretrainedError, type DownloadProgress, type FetchFunction } from './download.js';
 import { isNode, sha256Hex } from './host.js';
 import {
-  isPretrainedArch, PRETRAINED_ARCHS, PRETRAINED_WEIGHTS, pretrainedWeights, sha256PrefixOfFileName, weightSetsOf,
+  ARCH_LIST, isPretrainedArch, PRETRAINED_WEIGHTS, findWeights, sha256PrefixOfFileName, weightSetsOf,
   type PretrainedArch, type PretrainedWeights,
 } from './weights.js';
 
@@ -84,7 +84,7 @@ function readLoadOptions(options: unknown, fn: string): ResolvedOptions {
   if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof (signal as AbortSignal).aborted !== 'boolean')) {
     throw new TypeError(`${fn}: signal must be an AbortSignal, got ${describeValue(signal)}`);
   }
-  const maxBytes = o.maxBytes ?? DEFAULT_MAX_BYTES;
+  const maxBytes = o.maxBytes === undefined ? DEFAULT_MAX_BYTES : o.maxBytes;
   if (typeof maxBytes !== 'number' || !Number.isSafeInteger(maxBytes) || maxBytes < 1) {
     throw new RangeError(`${fn}: maxBytes must be a positive integer, got ${describeValue(o.maxBytes)}`);
   }
@@ -150,11 +150,11 @@ export function resolveWeights(model: Module, weights: unknown, fn = 'loadPretra
   else if (typeof weights === 'string' && WEIGHT_NAMES.includes(weights)) {
     if (arch === null) {
       throw new RangeError(
-        `${fn}: torchvision publishes no weights for ${describeModel(model)}; named weight sets exist for ${PRETRAINED_ARCHS.join(', ')} ` +
+        `${fn}: torchvision publishes no weights for ${describeModel(model)}; named weight sets exist for ${ARCH_LIST} ` +
           '(for other weights pass a URL or load a file with loadStateDict)',
       );
     }
-    source = sourceOfEntry(pretrainedWeights(arch, weights, fn));
+    source = sourceOfEntry(findWeights(arch, weights, fn));
   } else if (typeof weights === 'string' && /^[a-z][a-z0-9+.-]*:/i.test(weights)) source = sourceOfUrl(weights, fn);
   else {
     throw new RangeError(`${fn}: weights must be a weight-set name (${WEIGHT_NAMES.join(', ')}), an entry of PRETRAINED_WEIGHTS or an http(s) URL, got ${describeValue(weights)}`);
@@ -244,11 +244,14 @@ export async function fetchPretrainedFile(
 ): Promise<FetchedWeights> {
   const fn = 'fetchPretrainedFile';
   const resolved = readLoadOptions(options, fn);
+  if (weightSet !== undefined && (typeof weightSet !== 'string' || !isPretrainedArch(what))) {
+    throw new TypeError(`${fn}: weightSet is a string that goes with an arch name (fetchPretrainedFile('mobilenet_v2', 'IMAGENET1K_V1')), got ${describeValue(weightSet)}`);
+  }
   let source: WeightsSource;
   if (isTableEntry(what)) source = sourceOfEntry(what);
-  else if (isPretrainedArch(what)) source = sourceOfEntry(pretrainedWeights(what, weightSet ?? 'DEFAULT', fn));
+  else if (isPretrainedArch(what)) source = sourceOfEntry(findWeights(what, weightSet ?? 'DEFAULT', fn));
   else if (typeof what === 'string' && /^[a-z][a-z0-9+.-]*:/i.test(what)) source = sourceOfUrl(what, fn);
-  else throw new RangeError(`${fn}: expected one of ${PRETRAINED_ARCHS.join(', ')}, an entry of PRETRAINED_WEIGHTS or an http(s) URL, got ${describeValue(what)}`);
+  else throw new RangeError(`${fn}: expected an arch name (see PRETRAINED_ARCHS), an entry of PRETRAINED_WEIGHTS or an http(s) URL, got ${describeValue(what)}`);
   return fetchSource(source, resolved);
 }
 
@@ -309,7 +312,7 @@ export async function loadPretrained<M extends Module>(model: M, weights: string
  * torchvision's default set): `const model = await pretrainedModel('mobilenet_v2')`.
  */
 export async function pretrainedModel(arch: PretrainedArch, weights: string = 'DEFAULT', options: LoadPretrainedOptions = {}): Promise<PretrainedModel> {
-  if (!isPretrainedArch(arch)) throw new RangeError(`pretrainedModel: arch must be one of ${PRETRAINED_ARCHS.join(', ')}, got ${describeValue(arch)}`);
+  if (!isPretrainedArch(arch)) throw new RangeError(`pretrainedModel: arch must be one of ${ARCH_LIST}, got ${describeValue(arch)}`);
   if (typeof weights !== 'string' || (!WEIGHT_NAMES.includes(weights) && !/^[a-z][a-z0-9+.-]*:/i.test(weights))) {
     const sets = [...weightSetsOf(arch).map((w) => w.name), 'DEFAULT'];
     throw new RangeError(`pretrainedModel: weights must be one of ${sets.join(', ')} or an http(s) URL, got ${describeValue(weights)}`);

@@ -25,6 +25,9 @@ export const PRETRAINED_ARCHS = [
 ] as const;
 export type PretrainedArch = (typeof PRETRAINED_ARCHS)[number];
 
+/** PRETRAINED_ARCHS written short, for messages. */
+export const ARCH_LIST = 'mobilenet_v2, mobilenet_v3_large/_small, shufflenet_v2_x0_5/_x1_0/_x1_5/_x2_0, mnasnet0_5/0_75/1_0/1_3, efficientnet_b0';
+
 /** Weight-set names as torchvision spells them; `DEFAULT` is each model's best set. */
 export const WEIGHT_SET_NAMES = ['IMAGENET1K_V1', 'IMAGENET1K_V2'] as const;
 export type WeightSetName = (typeof WEIGHT_SET_NAMES)[number];
@@ -58,6 +61,8 @@ export interface PretrainedWeights {
   readonly accuracy: { readonly top1: number; readonly top5: number };
   readonly preprocessing: Preprocessing;
 }
+
+import { describeValue } from '../kernels/checks.js';
 
 const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
 const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
@@ -105,6 +110,7 @@ export const DEFAULT_WEIGHT_SETS: Readonly<Record<PretrainedArch, WeightSetName>
  * for the check to mean something; null when the name carries none.
  */
 export function sha256PrefixOfFileName(fileName: string): string | null {
+  if (typeof fileName !== 'string') throw new TypeError(`sha256PrefixOfFileName: fileName must be a string, got ${describeValue(fileName)}`);
   const match = /-([0-9a-f]{8,64})\.(pth|pt|safetensors)$/.exec(fileName);
   return match === null ? null : match[1]!;
 }
@@ -129,7 +135,7 @@ function entry(row: Row): PretrainedWeights {
 /** Every published weight set, in the order above. */
 export const PRETRAINED_WEIGHTS: readonly PretrainedWeights[] = Object.freeze(ROWS.map(entry));
 
-const quote = (value: unknown): string => (typeof value === 'string' ? JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value) : String(value));
+const quote = (value: unknown): string => (typeof value === 'string' ? JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value) : describeValue(value));
 
 /** Whether `value` names a model with published weights. */
 export function isPretrainedArch(value: unknown): value is PretrainedArch {
@@ -138,6 +144,7 @@ export function isPretrainedArch(value: unknown): value is PretrainedArch {
 
 /** The weight sets published for `arch`, in table order. */
 export function weightSetsOf(arch: PretrainedArch): PretrainedWeights[] {
+  if (!isPretrainedArch(arch)) throw new RangeError(`weightSetsOf: arch must be one of ${ARCH_LIST}, got ${quote(arch)}`);
   return PRETRAINED_WEIGHTS.filter((w) => w.arch === arch);
 }
 
@@ -145,14 +152,19 @@ export function weightSetsOf(arch: PretrainedArch): PretrainedWeights[] {
  * The entry for `arch` and weight set `name` (`'DEFAULT'` = torchvision's default). Throws a
  * RangeError that lists what exists when either is unknown.
  */
-export function pretrainedWeights(arch: string, name = 'DEFAULT', fn = 'pretrainedWeights'): PretrainedWeights {
+export function pretrainedWeights(arch: string, name = 'DEFAULT'): PretrainedWeights {
+  return findWeights(arch, name, 'pretrainedWeights');
+}
+
+/** `pretrainedWeights` with the calling function's name in its messages. */
+export function findWeights(arch: unknown, name: unknown, fn: string): PretrainedWeights {
   if (!isPretrainedArch(arch)) {
-    throw new RangeError(`${fn}: arch must be one of ${PRETRAINED_ARCHS.join(', ')}, got ${quote(arch)}`);
+    throw new RangeError(`${fn}: arch must be one of ${ARCH_LIST}, got ${quote(arch)}`);
   }
   const setName = name === 'DEFAULT' ? DEFAULT_WEIGHT_SETS[arch] : name;
   const found = PRETRAINED_WEIGHTS.find((w) => w.arch === arch && w.name === setName);
   if (found === undefined) {
-    const available = weightSetsOf(arch).map((w) => w.name);
+    const available = PRETRAINED_WEIGHTS.filter((w) => w.arch === arch).map((w) => w.name);
     throw new RangeError(`${fn}: ${arch} has weight sets ${[...available, 'DEFAULT'].join(', ')}, got ${quote(name)}`);
   }
   return found;

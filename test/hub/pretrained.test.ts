@@ -321,6 +321,12 @@ describe('loadPretrained argument checks (before any request)', () => {
     expect(server.total()).toBe(0);
   });
 
+  it('a fetch option that returns something other than a Response', async () => {
+    const url = 'https://weights.example/w-0123abcd.pth';
+    await expect(loadPretrained(smallModel(2), url, { cacheDir, fetch: (async () => 42) as never })).rejects.toThrow(`${url}: fetch did not return a Response, got number`);
+    await expect(loadPretrained(smallModel(2), url, { cacheDir, fetch: (async () => ({ ok: true })) as never })).rejects.toThrow(`${url}: fetch did not return a Response`);
+  });
+
   it('an aborted signal stops the download with "aborted"', async () => {
     const name = publish(server, 'abort', saveSafetensors(trainedState()));
     const controller = new AbortController();

@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_WEIGHT_SETS, PRETRAINED_ARCHS, PRETRAINED_WEIGHTS, WEIGHT_SET_NAMES, archOf, buildArch, mobilenetV1, mobilenetV2, pretrainedWeights,
-  sha256PrefixOfFileName, shufflenetV2, mnasnet,
+  sha256PrefixOfFileName, shufflenetV2, mnasnet, weightSetsOf,
 } from '../../src/index.js';
 import { withShapeOnlyParameters } from '../../src/layers/init.js';
 
@@ -99,6 +99,15 @@ describe('archOf and buildArch', () => {
     for (const arch of PRETRAINED_ARCHS) {
       expect(archOf(withShapeOnlyParameters(() => buildArch(arch)))).toBe(arch);
     }
+  });
+
+  it('refuses what is not an architecture or a model', () => {
+    expect(() => buildArch('resnet50' as never)).toThrow(/buildArch: arch must be one of mobilenet_v2, .*efficientnet_b0, got "resnet50"/);
+    expect(() => buildArch('shufflenet_v2_x0_5', { width: 2 } as never)).toThrow(/buildArch: unknown option "width"/);
+    expect(() => archOf({} as never)).toThrow(/archOf: model must be a sepconv Module/);
+    expect(() => weightSetsOf('mobilenet_v1' as never)).toThrow(/weightSetsOf: arch must be one of/);
+    expect(() => sha256PrefixOfFileName(12 as never)).toThrow(/fileName must be a string/);
+    expect(weightSetsOf('mobilenet_v3_large').map((w) => w.name)).toEqual(['IMAGENET1K_V1', 'IMAGENET1K_V2']);
   });
 
   it('answers null for models without published weights', () => {
