@@ -130,7 +130,8 @@ export function sourceOfUrl(url: string, fn = 'loadPretrained'): WeightsSource {
         `as torch hub's check_hash expects (e.g. mobilenet_v2-7ebf99e0.pth), got ${describeValue(fileName)} in ${describeValue(url)}`,
     );
   }
-  const known = PRETRAINED_WEIGHTS.find((w) => w.url === parsed.href) ?? null;
+  // A mirror of one of torchvision's files (same name, so the same hash prefix) is that file.
+  const known = PRETRAINED_WEIGHTS.find((w) => w.url === parsed.href) ?? PRETRAINED_WEIGHTS.find((w) => w.fileName === fileName) ?? null;
   return { url: parsed.href, fileName, sha256Prefix, weights: known };
 }
 

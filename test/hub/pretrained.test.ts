@@ -306,6 +306,15 @@ describe('loadPretrained argument checks (before any request)', () => {
     await expect(loadPretrained(shufflenetV2({ width: 0.5 }), 'IMAGENET1K_V2', { cacheDir })).rejects.toThrow(/shufflenet_v2_x0_5 has weight sets IMAGENET1K_V1, DEFAULT, got "IMAGENET1K_V2"/);
   });
 
+  it('a mirror of one of torchvision\'s files (same name) is checked against the model like the original', async () => {
+    const mirror = `${server.base}/ok/mobilenet_v2-7ebf99e0.pth`;
+    await expect(loadPretrained(smallModel(2), mirror, { cacheDir })).rejects.toThrow(/the mobilenet_v2 weights \(mobilenet_v2-7ebf99e0\.pth\) do not fit Sequential/);
+    await expect(loadPretrained(mobilenetV2({ numClasses: 10 }), mirror, { cacheDir })).rejects.toThrow(/1000-class classifier, the model has numClasses 10/);
+    expect(server.total()).toBe(0);
+    const file = await fetchPretrainedFile(mirror, undefined, { cacheDir }).catch((e: unknown) => e);
+    expect((file as Error).message).toBe(`${mirror}: download failed: HTTP 404 Not Found`);
+  });
+
   it('checks the model and every option', async () => {
     const url = `${server.base}/ok/x-0123abcd.pth`;
     await expect(loadPretrained({} as Module, url)).rejects.toThrow(/model must be a sepconv Module/);
