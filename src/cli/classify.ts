@@ -16,10 +16,10 @@ import { sniffFormat, wrongFormatHint } from '../io/sniff.js';
 import { loadTorchCheckpoint } from '../io/torch-checkpoint.js';
 import { buildArch, type PretrainedModel } from '../hub/architectures.js';
 import type { DownloadProgress } from '../hub/download.js';
+import { sha256Hex } from '../hub/host.js';
 import { fetchPretrainedFile, parseWeightsFile, sourceOfUrl } from '../hub/pretrained.js';
-import { findWeights, PRETRAINED_ARCHS, PRETRAINED_WEIGHTS, pretrainedWeights, type PretrainedArch, type PretrainedWeights, type Preprocessing } from '../hub/weights.js';
+import { findWeights, PRETRAINED_ARCHS, PRETRAINED_WEIGHTS, pretrainedWeights, sha256PrefixOfFileName, type PretrainedArch, type PretrainedWeights, type Preprocessing } from '../hub/weights.js';
 import type { Module } from '../layers/module.js';
-import type { Tensor } from '../tensor.js';
 import { parseFlags, UsageError, type FlagSpecs } from './args.js';
 import type { CliIo } from './cli.js';
 
@@ -113,9 +113,8 @@ async function loadWeights(arch: PretrainedArch, spec: string, numClasses: numbe
     } finally {
       progress.end();
     }
-    // The bytes are verified; loading the same source again reads them from the cache or, without one, from the dict here.
-    const dict = parseWeightsFile(fetched.bytes, fetched.url);
-    loadInto(model, dict, fetched.url);
+    // Verified bytes, and where they came from (shown in the output).
+    loadInto(model, parseWeightsFile(fetched.bytes, fetched.url), fetched.url);
     return { model, weights: fetched.weights, source: fetched.source, ms: performance.now() - start };
   }
   let bytes: Uint8Array;
@@ -124,13 +123,26 @@ async function loadWeights(arch: PretrainedArch, spec: string, numClasses: numbe
   } catch (error) {
     throw new UsageError(`--weights ${JSON.stringify(spec)} is not a weight set (${WEIGHT_SETS.join(', ')}), an http(s) URL or a readable file: ${(error as Error).message}`);
   }
+  // A file named by torch hub's convention (as downloaded from torchvision) is checked as a download would be.
+  const prefix = sha256PrefixOfFileName(basename(spec));
+  if (prefix !== null) {
+    const digest = await sha256Hex(bytes);
+    if (!digest.startsWith(prefix)) throw new Error(`${spec}: its SHA-256 is ${digest}, its name says it starts with ${prefix} (a truncated or corrupted download?)`);
+  }
   const format = sniffFormat(bytes);
-  let dict;
-  if (format === 'torch-zip' || format === 'torch-legacy') dict = loadTorchCheckpoint(bytes);
-  else if (format === 'safetensors') dict = loadSafetensors(bytes);
-  else throw new Error(`${spec}: not a .pth or .safetensors file${((h) => (h === null ? '' : `: ${h}`))(wrongFormatHint(bytes, ['torch-zip', 'safetensors']))}`);
+  let dict: Parameters<Module['loadStateDict']>[0];
+  try {
+    if (format === 'torch-zip' || format === 'torch-legacy') dict = loadTorchCheckpoint(bytes);
+    else if (format === 'safetensors') dict = loadSafetensors(bytes);
+    else {
+      const hint = wrongFormatHint(bytes, ['torch-zip', 'safetensors']);
+      throw new Error(`not a .pth or .safetensors file${hint === null ? '' : `: ${hint}`}`);
+    }
+  } catch (error) {
+    throw new Error(`${spec}: ${(error as Error).message}`, { cause: error });
+  }
   loadInto(model, dict, spec);
-  // A file with the name of one of torchvision's files is taken to be it (for its preprocessing and label).
+  // A file with the name of one of torchvision's files is that file (for its preprocessing and description).
   const known = PRETRAINED_WEIGHTS.find((w) => w.arch === arch && w.fileName === basename(spec)) ?? null;
   return { model, weights: known, source: spec, ms: performance.now() - start };
 }
@@ -149,10 +161,6 @@ interface Prediction {
   index: number;
   label: string;
   probability: number;
-}
-
-function toBatch(t: Tensor): Tensor {
-  return t.shape.length === 3 ? { shape: [1, ...t.shape], data: t.data } : t;
 }
 
 /** Runs the command (argv after `classify`); returns the exit code. Usage errors are thrown as UsageError. */
@@ -194,7 +202,7 @@ export async function runClassify(args: readonly string[], io: CliIo): Promise<n
       throw new Error(`${path}: ${(error as Error).message}`, { cause: error });
     }
     const t1 = performance.now();
-    const input = toBatch(imageToTensor(image, preprocessing));
+    const input = imageToTensor(image, preprocessing);
     const t2 = performance.now();
     const logits = loaded.model.forward(input);
     const t3 = performance.now();

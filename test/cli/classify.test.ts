@@ -4,7 +4,7 @@
  * printed classes checked against the library's own pipeline; then the usage and runtime errors.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
@@ -206,6 +206,19 @@ describe('sepconv classify', () => {
     const wrong = capture();
     expect(await main(['classify', '--arch', 'mnasnet0_5', '--weights', pth, image], wrong)).toBe(1);
     expect(wrong.err).toMatch(/the weights do not fit MNASNet/);
+
+    // A file named by its hash prefix (as torchvision's downloads are) whose bytes do not match it.
+    const misnamed = join(dir, 'shufflenetv2-0123abcd.pth');
+    writeFileSync(misnamed, readFileSync(pth));
+    const hashed = capture();
+    expect(await main(['classify', '--arch', 'shufflenet_v2_x0_5', '--weights', misnamed, image], hashed)).toBe(1);
+    expect(hashed.err).toMatch(/shufflenetv2-0123abcd\.pth: its SHA-256 is [0-9a-f]{64}, its name says it starts with 0123abcd/);
+
+    const garbage = join(dir, 'garbage.pth');
+    writeFileSync(garbage, new Uint8Array(100));
+    const junk = capture();
+    expect(await main(['classify', '--arch', 'shufflenet_v2_x0_5', '--weights', garbage, image], junk)).toBe(1);
+    expect(junk.err).toMatch(/garbage\.pth: not a \.pth or \.safetensors file/);
 
     const notImage = join(dir, 'not-an-image.png');
     writeFileSync(notImage, 'hello');
