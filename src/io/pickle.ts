@@ -360,8 +360,10 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, start = 0): Un
       case 0x46: { // FLOAT (text)
         opName = 'FLOAT';
         const text = line().trim();
-        const value = Number(text);
-        if (text === '' || (Number.isNaN(value) && !/^[+-]?nan$/i.test(text))) fail(`${JSON.stringify(text.slice(0, 40))} is not a float`);
+        // Python's repr: digits, or inf / -inf / nan.
+        const special = /^([+-]?)(inf|infinity|nan)$/i.exec(text);
+        const value = special !== null ? (special[2]!.toLowerCase() === 'nan' ? NaN : special[1] === '-' ? -Infinity : Infinity) : Number(text);
+        if (text === '' || (special === null && !/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text))) fail(`${JSON.stringify(text.slice(0, 40))} is not a float`);
         stack.push(value);
         break;
       }

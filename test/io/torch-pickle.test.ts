@@ -52,6 +52,8 @@ describe('pickle opcodes (values as Python\'s pickle.loads gives them)', () => {
     ['INT 01 is True', bytes('I01\n.'), true],
     ['FLOAT (text)', bytes('F2.5\n.'), 2.5],
     ['FLOAT nan', bytes('Fnan\n.'), NaN],
+    ['FLOAT -inf', bytes('F-inf\n.'), -Infinity],
+    ['FLOAT with an exponent', bytes('F1e-05\n.'), 1e-5],
     ['UNICODE raw-unicode-escape', bytes('V\\u00e9\n.'), 'é'],
     ['BINFLOAT', bytes(0x80, 2, 'G', 0x3f, 0xf8, 0, 0, 0, 0, 0, 0, '.'), 1.5],
     ['BININT negative', bytes(0x80, 2, 'J', 0xff, 0xff, 0xff, 0xff, '.'), -1],
@@ -88,6 +90,7 @@ describe('pickle opcodes (values as Python\'s pickle.loads gives them)', () => {
     expect(() => unpickle(bytes(0x80, 2, '}}b.'), { resolveGlobal: () => null })).toThrow(/BUILD at offset 4: cannot set the state/);
     expect(() => load(bytes(0x80, 2, 'K', 1, 'K', 2, 'R.'))).toThrow(/REDUCE at offset 6: the arguments of 1 must be a tuple/);
     expect(() => load(bytes(0x80, 2, 'K', 1, ')R.'))).toThrow(/REDUCE at offset 5: 1 is not callable/);
+    expect(() => load(bytes('F0x10\n.'))).toThrow(/FLOAT at offset 0: "0x10" is not a float/);
     expect(() => load(bytes('I12x\n.'))).toThrow(/INT at offset 0: "12x" is not an integer/);
     expect(() => load(bytes('N'))).toThrow(/ends without a STOP/);
   });
