@@ -29,17 +29,42 @@ export type TorchDtype = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64
 
 export type TorchTensorData = Float32Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
 
+const DTYPE_BYTES: Record<TorchDtype, number> = {
+  float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1,
+};
+
+/** The array type each dtype's data has. */
+const ARRAY_FOR: Record<TorchDtype, typeof Float32Array | typeof BigInt64Array | typeof Int32Array | typeof Int16Array | typeof Int8Array | typeof Uint8Array> = {
+  float32: Float32Array, float64: Float32Array, float16: Float32Array, bfloat16: Float32Array,
+  int64: BigInt64Array, int32: Int32Array, int16: Int16Array, int8: Int8Array, uint8: Uint8Array, bool: Uint8Array,
+};
+
+const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+
 /**
  * A tensor read from a checkpoint: contiguous (C order) data, and the dtype it had in the file.
  * float32, float64, float16 and bfloat16 load as a Float32Array (as `loadSafetensors` does), int64
  * as a BigInt64Array, int32/int16/int8/uint8 as their typed arrays and bool as a Uint8Array of 0/1.
  */
 export class TorchTensor {
-  constructor(
-    readonly shape: number[],
-    readonly data: TorchTensorData,
-    readonly dtype: TorchDtype,
-  ) {}
+  readonly shape: number[];
+  readonly data: TorchTensorData;
+  readonly dtype: TorchDtype;
+
+  /** Checks that `data` is the array type of `dtype` and has one element per entry of `shape` (not copied). */
+  constructor(shape: readonly number[], data: TorchTensorData, dtype: TorchDtype) {
+    if (typeof dtype !== 'string' || !hasOwn(DTYPE_BYTES, dtype)) {
+      throw new TypeError(`TorchTensor: dtype must be one of ${Object.keys(DTYPE_BYTES).join(', ')}, got ${describeValue(dtype)}`);
+    }
+    checkShape(shape, 'TorchTensor', 0, 'TorchTensor: shape');
+    const array = ARRAY_FOR[dtype];
+    if (!(data instanceof array)) throw new TypeError(`TorchTensor: the data of ${dtype} tensors must be a ${array.name}, got ${describeValue(data)}`);
+    const size = shapeSize(shape);
+    if (data.length !== size) throw new RangeError(`TorchTensor: data.length must equal the product of shape ${describeValue(shape)} = ${size}, got ${data.length}`);
+    this.shape = shape.slice();
+    this.data = data;
+    this.dtype = dtype;
+  }
 }
 
 /** A tensor of a loaded state dict: a float32 or int64 tensor that `loadStateDict` takes as it is. */
@@ -89,9 +114,6 @@ export interface TorchStateDictOptions {
 // ---------------------------------------------------------------------------------------------
 // Dtypes and storages
 
-const DTYPE_BYTES: Record<TorchDtype, number> = {
-  float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1,
-};
 
 /** `torch.<X>Storage` → dtype (the storage types persistent ids name). */
 const STORAGE_TYPES: Record<string, TorchDtype> = {
@@ -106,7 +128,6 @@ const TORCH_DTYPES: Record<string, TorchDtype> = {
   int8: 'int8', uint8: 'uint8', bool: 'bool',
 };
 
-const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
 
 class StorageType {
   constructor(readonly name: string, readonly dtype: TorchDtype) {}

@@ -261,7 +261,10 @@ describe('options and arguments', () => {
     expect(back.b!.dtype).toBe('uint8');
     expect(Array.from(back.a!.data as Uint8Array)).toEqual([1, 0, 1]);
     expect(Array.from(back.b!.data as Uint8Array)).toEqual([1, 0, 2]);
-    expect(() => saveTorchCheckpoint({ c: new TorchTensor([2], new Int32Array(3), 'int32') })).toThrow(/"c"\.data\.length must equal the product of "c"\.shape \[2\] = 2, got 3/);
+    expect(() => new TorchTensor([2], new Int32Array(3), 'int32')).toThrow(/TorchTensor: data\.length must equal the product of shape \[2\] = 2, got 3/);
+    expect(() => new TorchTensor([2], new Int32Array(2), 'int64')).toThrow(/the data of int64 tensors must be a BigInt64Array/);
+    expect(() => new TorchTensor([2], new Float32Array(2), 'float8' as never)).toThrow(/dtype must be one of float32/);
+    expect(() => new TorchTensor([1.5], new Float32Array(2), 'float32')).toThrow(/TorchTensor: shape\[0\] must be an integer/);
     expect(() => saveTorchCheckpoint({ c: { shape: [-1], data: new BigInt64Array(1) } })).toThrow(/shape\[0\] must be an integer from 0/);
   });
 
