@@ -728,6 +728,20 @@ function readCheckpoint(input: Uint8Array, maxBytes: number): TorchValue {
   if (format === 'torch-legacy') return readLegacyCheckpoint(input, maxBytes) as TorchValue;
   const hint = wrongFormatHint(input, ['torch-zip', 'torch-legacy']);
   if (hint !== null) throw new TorchCheckpointError(`not a torch.save file: ${hint}`);
+  if (input.length > 2 && input[0] === 0x80 && input[1]! >= 2 && input[1]! <= 5) {
+    // A pickle: the legacy format written with another protocol (pickle_protocol=4 starts with a
+    // FRAME before the magic number), or a plain pickle that is no checkpoint.
+    let first: unknown;
+    try {
+      first = unpickle(input, { resolveGlobal: refuse }).value;
+    } catch {
+      first = undefined;
+    }
+    if (first === LEGACY_MAGIC) return readLegacyCheckpoint(input, maxBytes) as TorchValue;
+    throw new TorchCheckpointError(
+      'this is a Python pickle, but not a torch.save file (it does not start with the magic number of torch.save\'s legacy format); sepconv reads only torch.save files',
+    );
+  }
   // The first torch.save format (before PyTorch 0.4) was a tar archive: "ustar" at offset 257.
   if (input.length > 262 && String.fromCharCode(...input.subarray(257, 262)) === 'ustar') {
     throw new TorchCheckpointError(

@@ -232,6 +232,7 @@ describe('archives', () => {
     const png = bytes(0x89, 'PNG', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0);
     expect(refusal(() => loadTorchCheckpoint(png))).toMatch(/this looks like a PNG image/);
     expect(refusal(() => loadTorchCheckpoint(bytes('garbage')))).toMatch(/not a torch\.save file \(it starts neither/);
+    expect(refusal(() => loadTorchCheckpoint(bytes(PROTO2, '}', STOP)))).toMatch(/a Python pickle, but not a torch\.save file/);
     const tar = new Uint8Array(1024);
     tar.set(bytes('ustar'), 257);
     expect(refusal(() => loadTorchCheckpoint(tar))).toMatch(/tar archive, the format of the first torch\.save.*save it again/);
