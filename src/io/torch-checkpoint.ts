@@ -17,7 +17,7 @@
  * offsets, shapes and strides are checked against their storage, and the total output is bounded by
  * a multiple of the file's size, so a small hostile file cannot ask for gigabytes.
  */
-import { describeValue, MAX_DIMENSION, MAX_RANK, readBoolean, readOptions } from '../kernels/checks.js';
+import { describeValue, MAX_DIMENSION, MAX_RANK, ownElement, readBoolean, readOptions } from '../kernels/checks.js';
 import { asInt64Tensor, isInt64Tensor, type Int64Tensor, type StateTensorLike } from '../int64.js';
 import { asTensor, checkShape, shapeSize, type Tensor } from '../tensor.js';
 import { isDict, newDict, PickleError, setDictItem, toIntValue, unpickle, type PickleCallable, type UnpickleHooks } from './pickle.js';
@@ -718,7 +718,9 @@ export function readTorchCheckpoint(bytes: Uint8Array | ArrayBuffer, options: Re
 
 function readMaxBytes(value: unknown, input: Uint8Array, fn: string): number {
   if (value === undefined) return 8 * input.length + 64 * 2 ** 20;
-  if (typeof value !== 'number' || !(value >= 0)) throw new TypeError(`${fn}: maxTensorBytes must be a non-negative number, got ${describeValue(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new RangeError(`${fn}: maxTensorBytes must be a finite non-negative number of bytes, got ${describeValue(value)}`);
+  }
   return value;
 }
 
@@ -751,8 +753,18 @@ function readCheckpoint(input: Uint8Array, maxBytes: number): TorchValue {
   throw new TorchCheckpointError(`not a torch.save file (it starts neither with a zip header nor with the legacy format's magic number; ${input.length} bytes)`);
 }
 
+/** The longest `entry` path accepted (checkpoints nest a state dict a few levels deep at most). */
+const MAX_ENTRY_DEPTH = 64;
+
+/** A dict as readTorchCheckpoint makes it (no prototype), or a plain object built by the caller. */
+function isRecord(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === null || proto === Object.prototype;
+}
+
 function isStateDict(value: unknown): value is Record<string, TorchTensor> {
-  return isDict(value) && Object.values(value).every((v) => v instanceof TorchTensor);
+  return isRecord(value) && Object.values(value).every((v) => v instanceof TorchTensor);
 }
 
 /**
@@ -765,8 +777,9 @@ export function torchStateDict(checkpoint: TorchValue, options: TorchStateDictOp
   const read = readOptions<LoadTorchCheckpointOptions>(options, allowed, fn);
   const skip = readBoolean(read.skipUnsupported, `${fn}: skipUnsupported`, false);
   const entry = read.entry === undefined ? [] : typeof read.entry === 'string' ? [read.entry] : read.entry;
-  if (!Array.isArray(entry) || !entry.every((k) => typeof k === 'string')) {
-    throw new TypeError(`${fn}: entry must be a key or an array of keys, got ${describeValue(read.entry)}`);
+  // Length first: a sparse array of 2^32 - 1 holes must not be walked.
+  if (!Array.isArray(entry) || entry.length > MAX_ENTRY_DEPTH || !Array.from({ length: entry.length }, (_, i) => ownElement(entry, i)).every((k) => typeof k === 'string')) {
+    throw new TypeError(`${fn}: entry must be a key or an array of at most ${MAX_ENTRY_DEPTH} keys, got ${describeValue(read.entry)}`);
   }
   if (read.stripPrefix !== undefined && typeof read.stripPrefix !== 'string') {
     throw new TypeError(`${fn}: stripPrefix must be a string, got ${describeValue(read.stripPrefix)}`);
@@ -774,15 +787,15 @@ export function torchStateDict(checkpoint: TorchValue, options: TorchStateDictOp
   let value: unknown = checkpoint;
   const path: string[] = [];
   for (const key of entry as string[]) {
-    if (!isDict(value) || !hasOwn(value, key)) {
-      const keys = isDict(value) ? Object.keys(value).slice(0, 12).map(quote).join(', ') : describeValue(value);
+    if (!isRecord(value) || !hasOwn(value, key)) {
+      const keys = isRecord(value) ? Object.keys(value).slice(0, 12).map(quote).join(', ') : describeValue(value);
       throw new TorchCheckpointError(`entry ${path.concat(key).map(quote).join(' → ')} is not in the checkpoint (${path.length === 0 ? 'its' : 'that dict\'s'} keys: ${keys})`);
     }
     value = value[key];
     path.push(key);
   }
   const where = path.length === 0 ? 'the checkpoint' : `entry ${path.map(quote).join(' → ')}`;
-  if (!isDict(value)) throw new TorchCheckpointError(`${where} is ${describeValue(value)}, not a state dict (a dict of tensors)`);
+  if (!isRecord(value)) throw new TorchCheckpointError(`${where} is ${describeValue(value)}, not a state dict (a dict of tensors)`);
   if (!skip && !isStateDict(value)) {
     const candidates = Object.keys(value).filter((k) => isStateDict(value[k]) && Object.keys(value[k] as object).length > 0);
     const offending = Object.keys(value).find((k) => !((value as Record<string, unknown>)[k] instanceof TorchTensor))!;
@@ -931,13 +944,20 @@ export function saveTorchCheckpoint(value: TorchSaveValue): Uint8Array {
     return hasOwn(v, 'data') && hasOwn(v, 'shape') && ArrayBuffer.isView(data) && !(data instanceof DataView);
   };
 
-  const write = (v: unknown, at: string): void => {
-    const where = at === '' ? 'value' : at;
+  // Where the value being written sits, for messages: `value."model"."0.weight"`, its last steps only.
+  const keys: (string | number)[] = [];
+  const here = (): string => {
+    const tail = keys.slice(-6).map((k) => (typeof k === 'number' ? `[${k}]` : `.${quote(k)}`)).join('');
+    return `value${keys.length > 6 ? '…' : ''}${tail}`;
+  };
+
+  const write = (v: unknown): void => {
     if (v === null) return writer.none();
     if (typeof v === 'boolean') return writer.bool(v);
     if (typeof v === 'bigint') return writer.int(v);
     if (typeof v === 'number') return Number.isSafeInteger(v) && !Object.is(v, -0) ? writer.int(v) : writer.float(v);
     if (typeof v === 'string') return writer.string(v);
+    const where = here();
     if (typeof v !== 'object') throw new TypeError(`${fn}: ${where} is ${describeValue(v)}, which a checkpoint cannot hold`);
     if (path.includes(v)) throw new TypeError(`${fn}: ${where} contains itself`);
     if (path.length >= MAX_SAVE_DEPTH) throw new RangeError(`${fn}: ${where} is nested more than ${MAX_SAVE_DEPTH} levels deep`);
@@ -959,13 +979,19 @@ export function saveTorchCheckpoint(value: TorchSaveValue): Uint8Array {
       writer.emptyList();
       if (v.length > 0) {
         writer.mark();
-        v.forEach((item, i) => write(item, `${at}[${i}]`));
+        for (let i = 0; i < v.length; i++) {
+          // Own elements only: a hole is not a value (and a sparse array stops at its first hole).
+          if (!hasOwn(v, String(i))) throw new TypeError(`${fn}: ${where} is an array with a hole at index ${i}, which a checkpoint cannot hold`);
+          keys.push(i);
+          write(v[i]);
+          keys.pop();
+        }
         writer.appends();
       }
-    } else if (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null) {
-      const keys = Object.keys(v);
-      const allTensors = keys.length > 0 && keys.every((k) => {
-        const item = (v as Record<string, unknown>)[k];
+    } else if (isRecord(v)) {
+      const names = Object.keys(v);
+      const allTensors = names.length > 0 && names.every((k) => {
+        const item = v[k];
         return typeof item === 'object' && item !== null && isTensorLike(item);
       });
       if (allTensors) {
@@ -973,11 +999,13 @@ export function saveTorchCheckpoint(value: TorchSaveValue): Uint8Array {
         writer.emptyTuple();
         writer.reduce();
       } else writer.emptyDict();
-      if (keys.length > 0) {
+      if (names.length > 0) {
         writer.mark();
-        for (const k of keys) {
+        for (const k of names) {
           writer.string(k);
-          write((v as Record<string, unknown>)[k], at === '' ? quote(k) : `${at}.${quote(k)}`);
+          keys.push(k);
+          write(v[k]);
+          keys.pop();
         }
         writer.setItems();
       }
@@ -988,7 +1016,7 @@ export function saveTorchCheckpoint(value: TorchSaveValue): Uint8Array {
   };
 
   if (typeof value !== 'object' || value === null) throw new TypeError(`${fn}: value must be a state dict (an object of tensors) or a checkpoint object, got ${describeValue(value)}`);
-  write(value, '');
+  write(value);
   const pickle = writer.finish();
   const encoder = new TextEncoder();
   return writeZip([
