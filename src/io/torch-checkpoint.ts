@@ -222,8 +222,8 @@ function numpyScalar(dtype: unknown, data: unknown): unknown {
 }
 
 /**
- * Calls that copy a list (OrderedDict(pairs), set(list)) cost its length: a pickle could pass one
- * memoized long list again and again, so their total work is bounded by a multiple of the input.
+ * Calls that copy a list or a string (OrderedDict(pairs), set(list), _codecs.encode(text)) cost
+ * its length: a pickle could pass one memoized long list again and again, so their total work is bounded by a multiple of the input.
  */
 interface WorkBudget {
   left: number;
@@ -308,6 +308,7 @@ function allowedGlobal(module: string, name: string, budget: WorkBudget): unknow
         if (typeof text !== 'string' || (encoding !== 'latin1' && encoding !== 'latin-1' && encoding !== 'utf-8' && encoding !== 'utf8')) {
           throw new TorchCheckpointError(`_codecs.encode: expected (str, 'latin1'), got ${describeValue(args)}`);
         }
+        spend(budget, text.length, qualified);
         if (encoding === 'utf-8' || encoding === 'utf8') return new TextEncoder().encode(text);
         const out = new Uint8Array(text.length);
         for (let i = 0; i < text.length; i++) {

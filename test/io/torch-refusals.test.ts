@@ -18,7 +18,7 @@ function bytes(...parts: (number | string | Uint8Array)[]): Uint8Array {
   for (const p of parts) {
     if (typeof p === 'number') out.push(p);
     else if (typeof p === 'string') for (const c of p) out.push(c.charCodeAt(0));
-    else out.push(...p);
+    else for (const b of p) out.push(b);
   }
   return Uint8Array.from(out);
 }
@@ -385,5 +385,26 @@ describe('spellings of other PyTorch versions, built by hand', () => {
       'c_codecs\nencode\n', str('\x3f\xf8\x00\x00\x00\x00\x00\x00'), str('latin1'), 0x86, 'R', 0x86, 'R', STOP,
     );
     expect(readTorchCheckpoint(archive(scalar))).toBe(1.5);
+  });
+});
+
+describe('work bounded by the size of the file', () => {
+  it('a memoized long list or string copied again and again is refused, not a quadratic hang', () => {
+    const n = 100_000;
+    // OrderedDict-free: builtins.set(l) for one memoized list of n items, called 1,000 times.
+    const list = new Uint8Array(n * 2);
+    for (let i = 0; i < n; i++) list.set([0x4b, 1], 2 * i);
+    const calls = new Uint8Array(1000 * 6);
+    for (let i = 0; i < 1000; i++) calls.set([0x68, 0, 0x68, 1, 0x85, 0x52], 6 * i); // BINGET 0, BINGET 1, TUPLE1, REDUCE
+    const pops = new Uint8Array(1000).fill(0x30); // POP each result at the end
+    const pickle = bytes(PROTO2, 'cbuiltins\nset\n', 'q', 0, '0', ']', 'q', 1, '(', list, 'e', '0', calls, pops, 'N', STOP);
+    expect(refusal(() => readTorchCheckpoint(archive(pickle)))).toMatch(/builtins\.set: the pickle copies more items than a file of its size can hold/);
+    // _codecs.encode(text, 'latin1') on one memoized 100,000-character text, 1,000 times.
+    const latin = str('latin1');
+    const one = bytes('h', 0, 'h', 1, latin, 0x86, 'R', '0'); // BINGET 0, BINGET 1, 'latin1', TUPLE2, REDUCE, POP
+    const repeated = new Uint8Array(one.length * 1000);
+    for (let i = 0; i < 1000; i++) repeated.set(one, i * one.length);
+    const encode = bytes(PROTO2, 'c_codecs\nencode\n', 'q', 0, '0', str('x'.repeat(n)), 'q', 1, '0', repeated, 'N', STOP);
+    expect(refusal(() => readTorchCheckpoint(archive(encode)))).toMatch(/_codecs\.encode: the pickle copies more items/);
   });
 });
