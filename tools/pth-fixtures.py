@@ -109,6 +109,7 @@ def main():
     files['dtypes.pt'] = (save('dtypes', dtypes_dict()), dtypes_dict())
     files['protocol4.pt'] = (save('protocol4', dtypes_dict(), pickle_protocol=4), dtypes_dict())
     files['legacy-dtypes.pt'] = (save('legacy', dtypes_dict(), _use_new_zipfile_serialization=False), dtypes_dict())
+    files['legacy-protocol4.pt'] = (save('legacy4', dtypes_dict(), _use_new_zipfile_serialization=False, pickle_protocol=4), dtypes_dict())
     ckpt = training_checkpoint()
     files['training.pt'] = (save('training', ckpt), ckpt)
     dp = OrderedDict((f'module.{k}', v) for k, v in ckpt['model'].items())

@@ -11,7 +11,7 @@ export class PickleWriter {
   private readonly encoder = new TextEncoder();
 
   constructor() {
-    this.byte(0x80, 2); // PROTO 2
+    this.byte2(0x80, 2); // PROTO 2
   }
 
   private reserve(n: number): void {
@@ -21,13 +21,24 @@ export class PickleWriter {
     this.used = 0;
   }
 
-  private byte(...values: number[]): void {
-    this.reserve(values.length);
-    for (const v of values) this.current[this.used++] = v;
+  private byte(v: number): void {
+    if (this.used === this.current.length) this.reserve(1);
+    this.current[this.used++] = v;
+  }
+
+  /** An opcode and a one-byte argument. */
+  private byte2(op: number, v: number): void {
+    this.reserve(2);
+    this.current[this.used++] = op;
+    this.current[this.used++] = v;
   }
 
   private uint32(v: number): void {
-    this.byte(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff);
+    this.reserve(4);
+    this.current[this.used++] = v & 0xff;
+    this.current[this.used++] = (v >>> 8) & 0xff;
+    this.current[this.used++] = (v >>> 16) & 0xff;
+    this.current[this.used++] = (v >>> 24) & 0xff;
   }
 
   private raw(bytes: Uint8Array): void {
@@ -52,8 +63,11 @@ export class PickleWriter {
   int(v: number | bigint): void {
     if (typeof v === 'number') {
       if (!Number.isSafeInteger(v)) throw new RangeError(`PickleWriter.int: ${v} is not a safe integer`);
-      if (v >= 0 && v < 256) return this.byte(0x4b, v);
-      if (v >= 0 && v < 65536) return this.byte(0x4d, v & 0xff, v >> 8);
+      if (v >= 0 && v < 256) return this.byte2(0x4b, v);
+      if (v >= 0 && v < 65536) {
+        this.byte2(0x4d, v & 0xff);
+        return this.byte(v >> 8);
+      }
       if (v >= -(2 ** 31) && v < 2 ** 31) {
         this.byte(0x4a);
         return this.uint32(v >>> 0);
@@ -68,7 +82,8 @@ export class PickleWriter {
       n >>= 8n;
       if ((n === 0n && (b & 0x80) === 0) || (n === -1n && (b & 0x80) !== 0)) break;
     }
-    this.byte(0x8a, out.length, ...out);
+    this.byte2(0x8a, out.length);
+    this.raw(Uint8Array.from(out));
   }
 
   float(v: number): void {
@@ -90,7 +105,7 @@ export class PickleWriter {
     const key = `${module}\n${name}`;
     const index = this.memo.get(key);
     if (index !== undefined) {
-      if (index < 256) this.byte(0x68, index);
+      if (index < 256) this.byte2(0x68, index);
       else {
         this.byte(0x6a);
         this.uint32(index);
@@ -101,7 +116,7 @@ export class PickleWriter {
     this.raw(this.encoder.encode(`${module}\n${name}\n`));
     const next = this.memo.size;
     this.memo.set(key, next);
-    if (next < 256) this.byte(0x71, next);
+    if (next < 256) this.byte2(0x71, next);
     else {
       this.byte(0x72);
       this.uint32(next);

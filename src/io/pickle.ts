@@ -78,10 +78,12 @@ export function setDictItem(dict: Record<string, unknown>, key: unknown, value: 
   Object.defineProperty(dict, k, { value, enumerable: true, writable: true, configurable: true });
 }
 
+/** A little-endian two's-complement integer (LONG1, LONG4), built from hex in linear time. */
 function bigIntFromSigned(bytes: Uint8Array): number | bigint {
   if (bytes.length === 0) return 0;
-  let n = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i]!);
+  let hex = '';
+  for (let i = bytes.length - 1; i >= 0; i--) hex += (bytes[i]! < 16 ? '0' : '') + bytes[i]!.toString(16);
+  let n = BigInt(`0x${hex}`);
   if (bytes[bytes.length - 1]! & 0x80) n -= 1n << BigInt(8 * bytes.length);
   return toIntValue(n);
 }
@@ -360,8 +362,10 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, start = 0): Un
       case 0x46: { // FLOAT (text)
         opName = 'FLOAT';
         const text = line().trim();
-        const value = Number(text);
-        if (text === '' || (Number.isNaN(value) && !/^[+-]?nan$/i.test(text))) fail(`${JSON.stringify(text.slice(0, 40))} is not a float`);
+        // Python's repr: digits, or inf / -inf / nan.
+        const special = /^([+-]?)(inf|infinity|nan)$/i.exec(text);
+        const value = special !== null ? (special[2]!.toLowerCase() === 'nan' ? NaN : special[1] === '-' ? -Infinity : Infinity) : Number(text);
+        if (text === '' || (special === null && !/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text))) fail(`${JSON.stringify(text.slice(0, 40))} is not a float`);
         stack.push(value);
         break;
       }

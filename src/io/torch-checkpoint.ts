@@ -17,7 +17,7 @@
  * offsets, shapes and strides are checked against their storage, and the total output is bounded by
  * a multiple of the file's size, so a small hostile file cannot ask for gigabytes.
  */
-import { describeValue, MAX_DIMENSION, MAX_RANK, readBoolean, readOptions } from '../kernels/checks.js';
+import { describeValue, MAX_DIMENSION, MAX_RANK, ownElement, readBoolean, readOptions } from '../kernels/checks.js';
 import { asInt64Tensor, isInt64Tensor, type Int64Tensor, type StateTensorLike } from '../int64.js';
 import { asTensor, checkShape, shapeSize, type Tensor } from '../tensor.js';
 import { isDict, newDict, PickleError, setDictItem, toIntValue, unpickle, type PickleCallable, type UnpickleHooks } from './pickle.js';
@@ -29,17 +29,42 @@ export type TorchDtype = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64
 
 export type TorchTensorData = Float32Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
 
+const DTYPE_BYTES: Record<TorchDtype, number> = {
+  float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1,
+};
+
+/** The array type each dtype's data has. */
+const ARRAY_FOR: Record<TorchDtype, typeof Float32Array | typeof BigInt64Array | typeof Int32Array | typeof Int16Array | typeof Int8Array | typeof Uint8Array> = {
+  float32: Float32Array, float64: Float32Array, float16: Float32Array, bfloat16: Float32Array,
+  int64: BigInt64Array, int32: Int32Array, int16: Int16Array, int8: Int8Array, uint8: Uint8Array, bool: Uint8Array,
+};
+
+const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+
 /**
  * A tensor read from a checkpoint: contiguous (C order) data, and the dtype it had in the file.
  * float32, float64, float16 and bfloat16 load as a Float32Array (as `loadSafetensors` does), int64
  * as a BigInt64Array, int32/int16/int8/uint8 as their typed arrays and bool as a Uint8Array of 0/1.
  */
 export class TorchTensor {
-  constructor(
-    readonly shape: number[],
-    readonly data: TorchTensorData,
-    readonly dtype: TorchDtype,
-  ) {}
+  readonly shape: number[];
+  readonly data: TorchTensorData;
+  readonly dtype: TorchDtype;
+
+  /** Checks that `data` is the array type of `dtype` and has one element per entry of `shape` (not copied). */
+  constructor(shape: readonly number[], data: TorchTensorData, dtype: TorchDtype) {
+    if (typeof dtype !== 'string' || !hasOwn(DTYPE_BYTES, dtype)) {
+      throw new TypeError(`TorchTensor: dtype must be one of ${Object.keys(DTYPE_BYTES).join(', ')}, got ${describeValue(dtype)}`);
+    }
+    checkShape(shape, 'TorchTensor', 0, 'TorchTensor: shape');
+    const array = ARRAY_FOR[dtype];
+    if (!(data instanceof array)) throw new TypeError(`TorchTensor: the data of ${dtype} tensors must be a ${array.name}, got ${describeValue(data)}`);
+    const size = shapeSize(shape);
+    if (data.length !== size) throw new RangeError(`TorchTensor: data.length must equal the product of shape ${describeValue(shape)} = ${size}, got ${data.length}`);
+    this.shape = shape.slice();
+    this.data = data;
+    this.dtype = dtype;
+  }
 }
 
 /** A tensor of a loaded state dict: a float32 or int64 tensor that `loadStateDict` takes as it is. */
@@ -89,9 +114,6 @@ export interface TorchStateDictOptions {
 // ---------------------------------------------------------------------------------------------
 // Dtypes and storages
 
-const DTYPE_BYTES: Record<TorchDtype, number> = {
-  float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1,
-};
 
 /** `torch.<X>Storage` → dtype (the storage types persistent ids name). */
 const STORAGE_TYPES: Record<string, TorchDtype> = {
@@ -106,7 +128,6 @@ const TORCH_DTYPES: Record<string, TorchDtype> = {
   int8: 'int8', uint8: 'uint8', bool: 'bool',
 };
 
-const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
 
 class StorageType {
   constructor(readonly name: string, readonly dtype: TorchDtype) {}
@@ -201,8 +222,8 @@ function numpyScalar(dtype: unknown, data: unknown): unknown {
 }
 
 /**
- * Calls that copy a list (OrderedDict(pairs), set(list)) cost its length: a pickle could pass one
- * memoized long list again and again, so their total work is bounded by a multiple of the input.
+ * Calls that copy a list or a string (OrderedDict(pairs), set(list), _codecs.encode(text)) cost
+ * its length: a pickle could pass one memoized long list again and again, so their total work is bounded by a multiple of the input.
  */
 interface WorkBudget {
   left: number;
@@ -287,6 +308,7 @@ function allowedGlobal(module: string, name: string, budget: WorkBudget): unknow
         if (typeof text !== 'string' || (encoding !== 'latin1' && encoding !== 'latin-1' && encoding !== 'utf-8' && encoding !== 'utf8')) {
           throw new TorchCheckpointError(`_codecs.encode: expected (str, 'latin1'), got ${describeValue(args)}`);
         }
+        spend(budget, text.length, qualified);
         if (encoding === 'utf-8' || encoding === 'utf8') return new TextEncoder().encode(text);
         const out = new Uint8Array(text.length);
         for (let i = 0; i < text.length; i++) {
@@ -697,7 +719,9 @@ export function readTorchCheckpoint(bytes: Uint8Array | ArrayBuffer, options: Re
 
 function readMaxBytes(value: unknown, input: Uint8Array, fn: string): number {
   if (value === undefined) return 8 * input.length + 64 * 2 ** 20;
-  if (typeof value !== 'number' || !(value >= 0)) throw new TypeError(`${fn}: maxTensorBytes must be a non-negative number, got ${describeValue(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new RangeError(`${fn}: maxTensorBytes must be a finite non-negative number of bytes, got ${describeValue(value)}`);
+  }
   return value;
 }
 
@@ -707,6 +731,20 @@ function readCheckpoint(input: Uint8Array, maxBytes: number): TorchValue {
   if (format === 'torch-legacy') return readLegacyCheckpoint(input, maxBytes) as TorchValue;
   const hint = wrongFormatHint(input, ['torch-zip', 'torch-legacy']);
   if (hint !== null) throw new TorchCheckpointError(`not a torch.save file: ${hint}`);
+  if (input.length > 2 && input[0] === 0x80 && input[1]! >= 2 && input[1]! <= 5) {
+    // A pickle: the legacy format written with another protocol (pickle_protocol=4 starts with a
+    // FRAME before the magic number), or a plain pickle that is no checkpoint.
+    let first: unknown;
+    try {
+      first = unpickle(input, { resolveGlobal: refuse }).value;
+    } catch {
+      first = undefined;
+    }
+    if (first === LEGACY_MAGIC) return readLegacyCheckpoint(input, maxBytes) as TorchValue;
+    throw new TorchCheckpointError(
+      'this is a Python pickle, but not a torch.save file (it does not start with the magic number of torch.save\'s legacy format); sepconv reads only torch.save files',
+    );
+  }
   // The first torch.save format (before PyTorch 0.4) was a tar archive: "ustar" at offset 257.
   if (input.length > 262 && String.fromCharCode(...input.subarray(257, 262)) === 'ustar') {
     throw new TorchCheckpointError(
@@ -716,8 +754,18 @@ function readCheckpoint(input: Uint8Array, maxBytes: number): TorchValue {
   throw new TorchCheckpointError(`not a torch.save file (it starts neither with a zip header nor with the legacy format's magic number; ${input.length} bytes)`);
 }
 
+/** The longest `entry` path accepted (checkpoints nest a state dict a few levels deep at most). */
+const MAX_ENTRY_DEPTH = 64;
+
+/** A dict as readTorchCheckpoint makes it (no prototype), or a plain object built by the caller. */
+function isRecord(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === null || proto === Object.prototype;
+}
+
 function isStateDict(value: unknown): value is Record<string, TorchTensor> {
-  return isDict(value) && Object.values(value).every((v) => v instanceof TorchTensor);
+  return isRecord(value) && Object.values(value).every((v) => v instanceof TorchTensor);
 }
 
 /**
@@ -730,8 +778,9 @@ export function torchStateDict(checkpoint: TorchValue, options: TorchStateDictOp
   const read = readOptions<LoadTorchCheckpointOptions>(options, allowed, fn);
   const skip = readBoolean(read.skipUnsupported, `${fn}: skipUnsupported`, false);
   const entry = read.entry === undefined ? [] : typeof read.entry === 'string' ? [read.entry] : read.entry;
-  if (!Array.isArray(entry) || !entry.every((k) => typeof k === 'string')) {
-    throw new TypeError(`${fn}: entry must be a key or an array of keys, got ${describeValue(read.entry)}`);
+  // Length first: a sparse array of 2^32 - 1 holes must not be walked.
+  if (!Array.isArray(entry) || entry.length > MAX_ENTRY_DEPTH || !Array.from({ length: entry.length }, (_, i) => ownElement(entry, i)).every((k) => typeof k === 'string')) {
+    throw new TypeError(`${fn}: entry must be a key or an array of at most ${MAX_ENTRY_DEPTH} keys, got ${describeValue(read.entry)}`);
   }
   if (read.stripPrefix !== undefined && typeof read.stripPrefix !== 'string') {
     throw new TypeError(`${fn}: stripPrefix must be a string, got ${describeValue(read.stripPrefix)}`);
@@ -739,15 +788,15 @@ export function torchStateDict(checkpoint: TorchValue, options: TorchStateDictOp
   let value: unknown = checkpoint;
   const path: string[] = [];
   for (const key of entry as string[]) {
-    if (!isDict(value) || !hasOwn(value, key)) {
-      const keys = isDict(value) ? Object.keys(value).slice(0, 12).map(quote).join(', ') : describeValue(value);
+    if (!isRecord(value) || !hasOwn(value, key)) {
+      const keys = isRecord(value) ? Object.keys(value).slice(0, 12).map(quote).join(', ') : describeValue(value);
       throw new TorchCheckpointError(`entry ${path.concat(key).map(quote).join(' → ')} is not in the checkpoint (${path.length === 0 ? 'its' : 'that dict\'s'} keys: ${keys})`);
     }
     value = value[key];
     path.push(key);
   }
   const where = path.length === 0 ? 'the checkpoint' : `entry ${path.map(quote).join(' → ')}`;
-  if (!isDict(value)) throw new TorchCheckpointError(`${where} is ${describeValue(value)}, not a state dict (a dict of tensors)`);
+  if (!isRecord(value)) throw new TorchCheckpointError(`${where} is ${describeValue(value)}, not a state dict (a dict of tensors)`);
   if (!skip && !isStateDict(value)) {
     const candidates = Object.keys(value).filter((k) => isStateDict(value[k]) && Object.keys(value[k] as object).length > 0);
     const offending = Object.keys(value).find((k) => !((value as Record<string, unknown>)[k] instanceof TorchTensor))!;
@@ -896,13 +945,20 @@ export function saveTorchCheckpoint(value: TorchSaveValue): Uint8Array {
     return hasOwn(v, 'data') && hasOwn(v, 'shape') && ArrayBuffer.isView(data) && !(data instanceof DataView);
   };
 
-  const write = (v: unknown, at: string): void => {
-    const where = at === '' ? 'value' : at;
+  // Where the value being written sits, for messages: `value."model"."0.weight"`, its last steps only.
+  const keys: (string | number)[] = [];
+  const here = (): string => {
+    const tail = keys.slice(-6).map((k) => (typeof k === 'number' ? `[${k}]` : `.${quote(k)}`)).join('');
+    return `value${keys.length > 6 ? '…' : ''}${tail}`;
+  };
+
+  const write = (v: unknown): void => {
     if (v === null) return writer.none();
     if (typeof v === 'boolean') return writer.bool(v);
     if (typeof v === 'bigint') return writer.int(v);
     if (typeof v === 'number') return Number.isSafeInteger(v) && !Object.is(v, -0) ? writer.int(v) : writer.float(v);
     if (typeof v === 'string') return writer.string(v);
+    const where = here();
     if (typeof v !== 'object') throw new TypeError(`${fn}: ${where} is ${describeValue(v)}, which a checkpoint cannot hold`);
     if (path.includes(v)) throw new TypeError(`${fn}: ${where} contains itself`);
     if (path.length >= MAX_SAVE_DEPTH) throw new RangeError(`${fn}: ${where} is nested more than ${MAX_SAVE_DEPTH} levels deep`);
@@ -924,13 +980,19 @@ export function saveTorchCheckpoint(value: TorchSaveValue): Uint8Array {
       writer.emptyList();
       if (v.length > 0) {
         writer.mark();
-        v.forEach((item, i) => write(item, `${at}[${i}]`));
+        for (let i = 0; i < v.length; i++) {
+          // Own elements only: a hole is not a value (and a sparse array stops at its first hole).
+          if (!hasOwn(v, String(i))) throw new TypeError(`${fn}: ${where} is an array with a hole at index ${i}, which a checkpoint cannot hold`);
+          keys.push(i);
+          write(v[i]);
+          keys.pop();
+        }
         writer.appends();
       }
-    } else if (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null) {
-      const keys = Object.keys(v);
-      const allTensors = keys.length > 0 && keys.every((k) => {
-        const item = (v as Record<string, unknown>)[k];
+    } else if (isRecord(v)) {
+      const names = Object.keys(v);
+      const allTensors = names.length > 0 && names.every((k) => {
+        const item = v[k];
         return typeof item === 'object' && item !== null && isTensorLike(item);
       });
       if (allTensors) {
@@ -938,11 +1000,13 @@ export function saveTorchCheckpoint(value: TorchSaveValue): Uint8Array {
         writer.emptyTuple();
         writer.reduce();
       } else writer.emptyDict();
-      if (keys.length > 0) {
+      if (names.length > 0) {
         writer.mark();
-        for (const k of keys) {
+        for (const k of names) {
           writer.string(k);
-          write((v as Record<string, unknown>)[k], at === '' ? quote(k) : `${at}.${quote(k)}`);
+          keys.push(k);
+          write(v[k]);
+          keys.pop();
         }
         writer.setItems();
       }
@@ -953,7 +1017,7 @@ export function saveTorchCheckpoint(value: TorchSaveValue): Uint8Array {
   };
 
   if (typeof value !== 'object' || value === null) throw new TypeError(`${fn}: value must be a state dict (an object of tensors) or a checkpoint object, got ${describeValue(value)}`);
-  write(value, '');
+  write(value);
   const pickle = writer.finish();
   const encoder = new TextEncoder();
   return writeZip([

@@ -360,6 +360,28 @@ const ENTRIES: Entry[] = [
   { name: 'parseSafetensors', args: () => [saveSafetensors({ w: zeros([2]) }), {}], call: ([b, o]) => sepconv.parseSafetensors(b as never, o as never), slots: [slot('0', 'bytes', 'bytes'), slot('1', 'options', 'parseSafetensors')] },
   { name: 'loadSafetensors', args: () => [saveSafetensors({ w: zeros([2]) }), {}], call: ([b, o]) => sepconv.loadSafetensors(b as never, o as never), slots: [slot('0', 'bytes', 'bytes'), slot('1', 'options', 'loadSafetensors'), slot('1.skipUnsupported', 'bool')] },
   { name: 'saveSafetensors', args: () => [{ w: zeros([2]) }], call: ([d, m]) => saveSafetensors(d as never, m as never), slots: [slot('0', 'object', 'dict'), slot('1', 'object', 'metadata')] },
+  // PyTorch checkpoints
+  {
+    name: 'loadTorchCheckpoint', args: () => [sepconv.saveTorchCheckpoint({ w: zeros([2]) }), {}], call: ([b, o]) => sepconv.loadTorchCheckpoint(b as never, o as never),
+    slots: [
+      slot('0', 'bytes', 'bytes'), slot('1', 'options', 'loadTorchCheckpoint'), slot('1.entry', ['string', 'array'], 'entry'),
+      slot('1.stripPrefix', 'string'), slot('1.skipUnsupported', 'bool'), slot('1.maxTensorBytes', 'nonNegative'),
+    ],
+  },
+  {
+    name: 'readTorchCheckpoint', args: () => [sepconv.saveTorchCheckpoint({ w: zeros([2]) }), {}], call: ([b, o]) => sepconv.readTorchCheckpoint(b as never, o as never),
+    slots: [slot('0', 'bytes', 'bytes'), slot('1', 'options', 'readTorchCheckpoint'), slot('1.maxTensorBytes', 'nonNegative')],
+  },
+  {
+    name: 'torchStateDict', args: () => [sepconv.readTorchCheckpoint(sepconv.saveTorchCheckpoint({ model: { w: zeros([2]) } })), { entry: 'model' }],
+    call: ([c, o]) => sepconv.torchStateDict(c as never, o as never),
+    slots: [slot('0', 'any', 'checkpoint'), slot('1', 'object', 'torchStateDict'), slot('1.entry', ['string', 'array'], 'entry'), slot('1.stripPrefix', 'string'), slot('1.skipUnsupported', 'bool')],
+  },
+  { name: 'saveTorchCheckpoint', args: () => [{ w: zeros([2]) }], call: ([v]) => sepconv.saveTorchCheckpoint(v as never), slots: [slot('0', ['object', 'array'], 'value')] },
+  {
+    name: 'TorchTensor', args: () => [[2], new Float32Array(2), 'float32'], call: ([s, d, t]) => new sepconv.TorchTensor(s as never, d as never, t as never),
+    slots: [slot('0', 'shapeOnly', 'shape'), slot('1', 'float32array', 'data'), slot('2', 'enum', 'dtype')],
+  },
   ...(['conv2dFilterFromTfjs', 'conv2dFilterToTfjs', 'depthwiseFilterFromTfjs', 'nhwcToNchw', 'nchwToNhwc'] as const).map((name): Entry => ({
     name, args: () => [zeros(name === 'depthwiseFilterFromTfjs' ? [3, 3, 4, 1] : [3, 3, 4, 2])], call: ([t]) => sepconv[name](t as never), slots: [slot('0', 'tensor', '')],
   })),
@@ -599,6 +621,7 @@ const NOT_FUZZED: Record<string, string> = {
   Identity: 'takes no arguments; its methods are fuzzed above', Conv2dPlan: 'constructed by prepareConv2d (fuzzed, with its methods)',
   StateDictError: 'an error class the library throws (message built by loadStateDict)',
   SafetensorsError: 'an error class the library throws', WorkerPoolError: 'an error class the library throws',
+  TorchCheckpointError: 'an error class the library throws',
   LayerShapeError: 'an error class the library throws',
   getBackend: 'takes no arguments', backendInfo: 'takes no arguments', ready: 'takes no arguments',
   SeedBlock: 'abstract base of depthwise_conv, pointwise_conv, depthwise_separable_conv (fuzzed)',
@@ -697,7 +720,7 @@ async function runCase(entry: Entry, s: Slot, valueName: string, make: () => unk
   // The library's own documented error classes (a state dict that does not fit the model, a
   // malformed file, a dead pool) are as clear as a RangeError: their messages are checked the same.
   const libraryError = error instanceof sepconv.StateDictError || error instanceof sepconv.SafetensorsError || error instanceof sepconv.WorkerPoolError
-    || error instanceof sepconv.ImageDecodeError || error instanceof sepconv.InflateError;
+    || error instanceof sepconv.ImageDecodeError || error instanceof sepconv.InflateError || error instanceof sepconv.TorchCheckpointError;
   if (!(error instanceof RangeError || error instanceof TypeError || libraryError)) return `threw ${String((error as Error)?.name ?? error)}: ${String((error as Error)?.message ?? '').slice(0, 120)}`;
   const message = (error as Error).message;
   if (message.length >= 300) return `message of ${message.length} characters`;

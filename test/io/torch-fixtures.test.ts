@@ -1,7 +1,7 @@
 /**
  * Small torch.save files written by PyTorch 1.13 (tools/pth-fixtures.py; committed under
  * test/fixtures/pth): every dtype, 0-d, empty, transposed, sliced and expanded views, pickle
- * protocol 4, the legacy format, a training checkpoint with an optimizer and numpy scalars, a
+ * protocol 4, the legacy format (pickle protocols 2 and 4), a training checkpoint with an optimizer and numpy scalars, a
  * DataParallel prefix, a deflated archive; and the same plain object pickled with protocols 0 to 5.
  * manifest.json holds what torch.load gives for each.
  */
@@ -66,6 +66,7 @@ describe('torch.save files written by PyTorch (test/fixtures/pth)', () => {
   it('the zip and legacy formats and pickle protocol 4 give the same tensors', () => {
     const zip = readTorchCheckpoint(bytesOf('dtypes.pt'));
     expect(readTorchCheckpoint(bytesOf('legacy-dtypes.pt'))).toEqual(zip);
+    expect(readTorchCheckpoint(bytesOf('legacy-protocol4.pt'))).toEqual(zip);
     expect(readTorchCheckpoint(bytesOf('protocol4.pt'))).toEqual(zip);
   });
 

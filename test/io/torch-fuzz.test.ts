@@ -5,7 +5,8 @@
  * right (the unpickler and the tensor checks), and bytes of a legacy-format file mutated (five
  * pickles and raw storages, no CRC at all). Each read must return a checkpoint whose tensors are
  * well formed or throw a TorchCheckpointError with a bounded message: never another error, a
- * stack overflow, a hang or a huge allocation.
+ * stack overflow, a hang or a huge allocation. A fourth stream writes random sequences of opcodes
+ * (marks, memo, containers, allowed globals, calls, persistent ids) for the unpickler alone.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -142,6 +143,36 @@ describe('checkpoint reader mutation fuzzer (fixed seeds, fixed counts)', () => 
     console.log(`torch fuzz, legacy format: 4000 cases, ${counts.read} read, ${counts.refused} refused, ${counts.mishandled.length} mishandled`);
     expect(counts.mishandled).toEqual([]);
     expect(counts.read + counts.refused).toBe(4000);
+  });
+
+  it('random opcode sequences (allowed globals, tensors, memo, marks): 5000 pickles (seed 20261209)', () => {
+    const random = rng(20261209);
+    const at = (n: number): number => Math.floor(random() * n);
+    const enc = new TextEncoder();
+    const unicode = (s: string): number[] => {
+      const b = enc.encode(s);
+      return [0x58, b.length, 0, 0, 0, ...b];
+    };
+    const pieces: (() => number[])[] = [
+      () => [0x28], () => [0x29], () => [0x5d], () => [0x7d], () => [0x4e], () => [0x88], () => [0x89], () => [0x30], () => [0x31], () => [0x32],
+      () => [0x4b, at(256)], () => [0x4a, at(256), at(256), at(256), at(256)], () => [0x8a, 1, at(256)],
+      () => unicode(['storage', 'cpu', '0', '1', 'w', '__proto__', 'module.x'][at(7)]!),
+      () => [0x74], () => [0x85], () => [0x86], () => [0x87], () => [0x6c], () => [0x64], () => [0x61], () => [0x65], () => [0x73], () => [0x75],
+      () => [0x52], () => [0x81], () => [0x62], () => [0x51], () => [0x94], () => [0x71, at(4)], () => [0x68, at(4)],
+      () => [...enc.encode(['ctorch._utils\n_rebuild_tensor_v2\n', 'ctorch\nFloatStorage\n', 'ccollections\nOrderedDict\n', 'ctorch\nSize\n', 'ctorch._utils\n_rebuild_parameter\n', 'ctorch\nLongStorage\n'][at(6)]!)],
+    ];
+    const storage = new Uint8Array(64);
+    const counts: Counts = { read: 0, refused: 0, mishandled: [] };
+    for (let i = 0; i < 5000; i++) {
+      const ops: number[] = [0x80, 2];
+      const n = 1 + at(60);
+      for (let k = 0; k < n; k++) ops.push(...pieces[at(pieces.length)]!());
+      ops.push(0x2e);
+      attempt(writeZip([{ name: 'a/data.pkl', data: Uint8Array.from(ops) }, { name: 'a/data/0', data: storage }, { name: 'a/data/1', data: storage }]), counts);
+    }
+    console.log(`torch fuzz, random opcode sequences: 5000 cases, ${counts.read} read, ${counts.refused} refused, ${counts.mishandled.length} mishandled`);
+    expect(counts.mishandled).toEqual([]);
+    expect(counts.read + counts.refused).toBe(5000);
   });
 
   it('every truncation of a checkpoint is refused (zip and legacy)', () => {

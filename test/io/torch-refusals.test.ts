@@ -18,7 +18,7 @@ function bytes(...parts: (number | string | Uint8Array)[]): Uint8Array {
   for (const p of parts) {
     if (typeof p === 'number') out.push(p);
     else if (typeof p === 'string') for (const c of p) out.push(c.charCodeAt(0));
-    else out.push(...p);
+    else for (const b of p) out.push(b);
   }
   return Uint8Array.from(out);
 }
@@ -232,6 +232,7 @@ describe('archives', () => {
     const png = bytes(0x89, 'PNG', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0);
     expect(refusal(() => loadTorchCheckpoint(png))).toMatch(/this looks like a PNG image/);
     expect(refusal(() => loadTorchCheckpoint(bytes('garbage')))).toMatch(/not a torch\.save file \(it starts neither/);
+    expect(refusal(() => loadTorchCheckpoint(bytes(PROTO2, '}', STOP)))).toMatch(/a Python pickle, but not a torch\.save file/);
     const tar = new Uint8Array(1024);
     tar.set(bytes('ustar'), 257);
     expect(refusal(() => loadTorchCheckpoint(tar))).toMatch(/tar archive, the format of the first torch\.save.*save it again/);
@@ -242,11 +243,11 @@ describe('options and arguments', () => {
   it('are checked by name', () => {
     const file = saveTorchCheckpoint({ w: { shape: [1], data: new Float32Array([1]) } });
     expect(() => loadTorchCheckpoint(file, { strip: 'module.' } as never)).toThrow(/unknown option "strip"/);
-    expect(() => loadTorchCheckpoint(file, { entry: 3 } as never)).toThrow(/entry must be a key or an array of keys/);
+    expect(() => loadTorchCheckpoint(file, { entry: 3 } as never)).toThrow(/entry must be a key or an array of at most 64 keys, got 3/);
     expect(() => loadTorchCheckpoint(file, { skipUnsupported: 'yes' } as never)).toThrow(/skipUnsupported must be a boolean/);
     expect(() => loadTorchCheckpoint('file.pth' as never)).toThrow(/bytes must be a Uint8Array/);
     expect(() => readTorchCheckpoint(file, { entry: 'model' } as never)).toThrow(/readTorchCheckpoint: unknown option "entry"; expected one of maxTensorBytes/);
-    expect(() => loadTorchCheckpoint(file, { maxTensorBytes: -1 })).toThrow(/maxTensorBytes must be a non-negative number/);
+    expect(() => loadTorchCheckpoint(file, { maxTensorBytes: -1 })).toThrow(/maxTensorBytes must be a finite non-negative number of bytes, got -1/);
     expect(() => torchStateDict(readTorchCheckpoint(file), { maxTensorBytes: 1 } as never)).toThrow(/torchStateDict: unknown option "maxTensorBytes"/);
     expect(() => saveTorchCheckpoint({ w: new Map() } as never)).toThrow(/"w" is Map/);
     const cyclic: Record<string, unknown> = {};
@@ -261,7 +262,10 @@ describe('options and arguments', () => {
     expect(back.b!.dtype).toBe('uint8');
     expect(Array.from(back.a!.data as Uint8Array)).toEqual([1, 0, 1]);
     expect(Array.from(back.b!.data as Uint8Array)).toEqual([1, 0, 2]);
-    expect(() => saveTorchCheckpoint({ c: new TorchTensor([2], new Int32Array(3), 'int32') })).toThrow(/"c"\.data\.length must equal the product of "c"\.shape \[2\] = 2, got 3/);
+    expect(() => new TorchTensor([2], new Int32Array(3), 'int32')).toThrow(/TorchTensor: data\.length must equal the product of shape \[2\] = 2, got 3/);
+    expect(() => new TorchTensor([2], new Int32Array(2), 'int64')).toThrow(/the data of int64 tensors must be a BigInt64Array/);
+    expect(() => new TorchTensor([2], new Float32Array(2), 'float8' as never)).toThrow(/dtype must be one of float32/);
+    expect(() => new TorchTensor([1.5], new Float32Array(2), 'float32')).toThrow(/TorchTensor: shape\[0\] must be an integer/);
     expect(() => saveTorchCheckpoint({ c: { shape: [-1], data: new BigInt64Array(1) } })).toThrow(/shape\[0\] must be an integer from 0/);
   });
 
@@ -381,5 +385,26 @@ describe('spellings of other PyTorch versions, built by hand', () => {
       'c_codecs\nencode\n', str('\x3f\xf8\x00\x00\x00\x00\x00\x00'), str('latin1'), 0x86, 'R', 0x86, 'R', STOP,
     );
     expect(readTorchCheckpoint(archive(scalar))).toBe(1.5);
+  });
+});
+
+describe('work bounded by the size of the file', () => {
+  it('a memoized long list or string copied again and again is refused, not a quadratic hang', () => {
+    const n = 100_000;
+    // OrderedDict-free: builtins.set(l) for one memoized list of n items, called 1,000 times.
+    const list = new Uint8Array(n * 2);
+    for (let i = 0; i < n; i++) list.set([0x4b, 1], 2 * i);
+    const calls = new Uint8Array(1000 * 6);
+    for (let i = 0; i < 1000; i++) calls.set([0x68, 0, 0x68, 1, 0x85, 0x52], 6 * i); // BINGET 0, BINGET 1, TUPLE1, REDUCE
+    const pops = new Uint8Array(1000).fill(0x30); // POP each result at the end
+    const pickle = bytes(PROTO2, 'cbuiltins\nset\n', 'q', 0, '0', ']', 'q', 1, '(', list, 'e', '0', calls, pops, 'N', STOP);
+    expect(refusal(() => readTorchCheckpoint(archive(pickle)))).toMatch(/builtins\.set: the pickle copies more items than a file of its size can hold/);
+    // _codecs.encode(text, 'latin1') on one memoized 100,000-character text, 1,000 times.
+    const latin = str('latin1');
+    const one = bytes('h', 0, 'h', 1, latin, 0x86, 'R', '0'); // BINGET 0, BINGET 1, 'latin1', TUPLE2, REDUCE, POP
+    const repeated = new Uint8Array(one.length * 1000);
+    for (let i = 0; i < 1000; i++) repeated.set(one, i * one.length);
+    const encode = bytes(PROTO2, 'c_codecs\nencode\n', 'q', 0, '0', str('x'.repeat(n)), 'q', 1, '0', repeated, 'N', STOP);
+    expect(refusal(() => readTorchCheckpoint(archive(encode)))).toMatch(/_codecs\.encode: the pickle copies more items/);
   });
 });
