@@ -249,6 +249,17 @@ describe('loadPretrained failures', () => {
     expect(listDir(cacheDir)).toEqual([]);
   });
 
+  it('a cache folder that cannot be written: the error says so and suggests another', async () => {
+    const name = publish(server, 'unwritable', saveSafetensors(trainedState()));
+    const blocker = join(scratch, `a-file-${testNumber}`);
+    writeFileSync(blocker, 'not a folder');
+    const url = `${server.base}/ok/${name}`;
+    const error = await loadPretrained(smallModel(2), url, { cacheDir: join(blocker, 'weights') }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PretrainedError);
+    expect((error as Error).message).toContain(`${url}: downloaded and verified, but could not be cached as ${join(blocker, 'weights', name)}: `);
+    expect((error as Error).message.endsWith('(pass cacheDir to choose another folder, or cache: false)')).toBe(true);
+  });
+
   it('a body larger than maxBytes is refused before it is read', async () => {
     const name = publish(server, 'big', saveSafetensors(trainedState()));
     const url = `${server.base}/ok/${name}`;
