@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ACT_NONE, ACT_RELU, ACT_RELU6, type Activation } from '../src/kernels/epilogue.js';
-import { conv2dGeometry, type Conv2dGeometry, type GeometryOptions, type Padding, type PaddingMode } from '../src/kernels/geometry.js';
+import { conv2dGeometry, type Conv2dGeometry, type GeometryOptions, type Padding, type PaddingMode } from '../src/geometry.js';
 import { referenceConv2d } from '../src/kernels/reference.js';
 import { Scratch } from '../src/kernels/scratch.js';
 import type { Conv2dOptions } from '../src/kernels/validate.js';

@@ -8,13 +8,13 @@
  *   gradWeight = the correlation of gradOutput with the input, summed over the batch (∂L/∂w)
  *   gradBias   = gradOutput summed over batch, rows and columns (∂L/∂b)
  */
-import { wasmRuntimeFor } from '../backend.js';
+import { wasmRuntimeFor } from '../ops/backend.js';
 import { shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import { wasmDepthwiseGradInput, wasmDepthwiseGradInputApplies, wasmDepthwiseGradWeight } from '../wasm/depthwise-backward.js';
 import { wasmPointwiseBackwardApplies, wasmPointwiseGradInput, wasmPointwiseGradWeight } from '../wasm/pointwise-backward.js';
 import type { WasmRuntime } from '../wasm/runtime.js';
 import { selectKernelPath, withPaddingApplied, type KernelPath } from './conv2d.js';
-import type { Conv2dGeometry } from './geometry.js';
+import type { Conv2dGeometry } from '../geometry.js';
 import { depthwiseGradInput, depthwiseGradWeight } from './depthwise-backward.js';
 import { groupedGradInput, groupedGradWeight } from './grouped-backward.js';
 import { pointwiseGradInput, pointwiseGradWeight } from './pointwise-backward.js';

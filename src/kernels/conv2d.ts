@@ -2,12 +2,12 @@
  * The one dispatcher: every conv2d call is validated, its padding mode resolved, and then routed
  * by `selectKernelPath` to exactly one kernel file.
  */
-import { wasmRuntimeFor } from '../backend.js';
+import { wasmRuntimeFor } from '../ops/backend.js';
 import { asTensor, describeValue, isNdArrayView, type Tensor, type TensorLike } from '../tensor.js';
 import { WasmConvState } from '../wasm/conv2d.js';
 import type { WasmRuntime } from '../wasm/runtime.js';
 import { depthwiseConv } from './depthwise.js';
-import type { Conv2dGeometry } from './geometry.js';
+import type { Conv2dGeometry } from '../geometry.js';
 import { groupedConv } from './grouped.js';
 import { padInput, paddedInputSize } from './pad.js';
 import { pointwiseConv } from './pointwise.js';

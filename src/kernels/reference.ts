@@ -7,7 +7,7 @@
  */
 import type { Tensor, TensorLike } from '../tensor.js';
 import { activate } from './epilogue.js';
-import type { Conv2dGeometry, PaddingMode } from './geometry.js';
+import type { Conv2dGeometry, PaddingMode } from '../geometry.js';
 import { outputFor, validateConv2d, type Conv2dOptions } from './validate.js';
 
 /** Index into an axis of length `size` for padded coordinate `i` (may be out of range), or -1 for a zero. */

@@ -10,7 +10,7 @@ import { checkGradientShape, checkInput, Module, reuseBuffer, savedFor, type InP
 import { Parameter } from './parameter.js';
 import { activationGradientInto } from './activation-gradient.js';
 import { asTensor } from '../tensor.js';
-import { positiveInteger } from '../kernels/geometry.js';
+import { positiveInteger } from '../geometry.js';
 import { checkElements, checkShapeElements, readBoolean, readNumber, readOptions } from '../kernels/validate.js';
 import type { FusableModule, FusedActivation } from './conv.js';
 import type { Int64Tensor, StateTensor } from '../int64.js';

@@ -7,7 +7,7 @@ import { conv2d } from '../kernels/conv2d.js';
 import { conv2dBackward } from '../kernels/conv2d-backward.js';
 import { activationGradient } from './activation-gradient.js';
 import { Parameter } from './parameter.js';
-import { prepareLayerConv2d, type Conv2dPlan } from '../kernels/plan.js';
+import { prepareLayerConv2d, type Conv2dPlan } from '../ops/plan.js';
 import type { Activation } from '../kernels/epilogue.js';
 import {
   checkPaddingMode,
@@ -19,13 +19,13 @@ import {
   type IntPair,
   type Padding,
   type PaddingMode,
-} from '../kernels/geometry.js';
+} from '../geometry.js';
 import { readOptions, type Conv2dOptions, checkShapeElements } from '../kernels/validate.js';
 import { checkGradientShape, checkInput, currentPlanBackend, Module, planChain, reuseBuffer, savedFor, type ForwardAsyncOptions, type PlanStep, checkForwardAsyncOptions } from './module.js';
 import { asTensor, checkShape } from '../tensor.js';
 import { parameterData, resolveGenerator, uniformFanIn, type InitOptions } from './init.js';
 import { planOutput, trackPlanResources } from './plan-memory.js';
-import { MAX_DIMENSION, optional } from '../kernels/checks.js';
+import { MAX_DIMENSION, optional } from '../checks.js';
 import { convModuleOptions, type ConvModuleArgs } from './positional.js';
 
 /** An activation a convolution can apply in its output write (fused, no extra pass). */

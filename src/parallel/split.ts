@@ -5,7 +5,7 @@
  * channel range computes it).
  */
 import type { KernelPath } from '../kernels/conv2d.js';
-import type { Conv2dGeometry } from '../kernels/geometry.js';
+import type { Conv2dGeometry } from '../geometry.js';
 
 export interface Slice {
   readonly imageStart: number;

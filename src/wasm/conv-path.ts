@@ -5,7 +5,7 @@
  * Everything is byte addresses in the runtime's memory; the geometry is the zero-padding one the
  * dispatcher hands the kernels (a non-zero padding mode has been applied by then).
  */
-import type { Conv2dGeometry } from '../kernels/geometry.js';
+import type { Conv2dGeometry } from '../geometry.js';
 import type { WasmRuntime } from './runtime.js';
 
 export interface WasmConvPath {

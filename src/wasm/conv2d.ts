@@ -8,7 +8,7 @@
  * kernels/conv2d.ts, runOnTier), over the caller's arrays.
  */
 import type { KernelPath, KernelSetup } from '../kernels/conv2d.js';
-import type { Conv2dGeometry } from '../kernels/geometry.js';
+import type { Conv2dGeometry } from '../geometry.js';
 import { padInput } from '../kernels/pad.js';
 import type { WasmConvPath } from './conv-path.js';
 import { depthwise3x3s1Path, depthwise3x3s2Path } from './depthwise-3x3-path.js';

@@ -4,7 +4,7 @@
  * filter per output channel behind its bias, and the emitted loop over an output plane's rows
  * (4-pixel tiles, then the last 1..3 pixels as lane stores of one more full tile).
  */
-import type { Conv2dGeometry } from '../kernels/geometry.js';
+import type { Conv2dGeometry } from '../geometry.js';
 import type { FunctionBuilder } from './emit.js';
 import type { WasmRuntime } from './runtime.js';
 

@@ -11,7 +11,7 @@ import type { WorkerPool } from '../../src/parallel/pool.js';
 import { expectBitwiseEqual, loadGoldenCases, loadGoldenTensor, randomTensor, rng } from '../helpers.js';
 import { sharedCopy, testPool } from './pool-helpers.js';
 import { ensureWorkerBuilt } from './ensure-worker-built.js';
-import { getBackend } from '../../src/backend.js';
+import { getBackend } from '../../src/ops/backend.js';
 
 beforeAll(ensureWorkerBuilt, 300_000);
 
