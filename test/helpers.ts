@@ -7,7 +7,7 @@ import { expect } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ACT_NONE, ACT_RELU, ACT_RELU6, type Activation } from '../src/kernels/epilogue.js';
+import { ACT_NONE, ACT_RELU, ACT_RELU6, type Activation } from '../src/epilogue.js';
 import { conv2dGeometry, type Conv2dGeometry, type GeometryOptions, type Padding, type PaddingMode } from '../src/geometry.js';
 import { referenceConv2d } from '../src/kernels/reference.js';
 import { Scratch } from '../src/kernels/scratch.js';

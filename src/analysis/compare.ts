@@ -10,7 +10,7 @@
  * cancel and the ratio is exact, not an approximation.
  */
 import { checkElements, checkResultObject, readOptions } from '../checks.js';
-import { conv2d } from '../kernels/conv2d.js';
+import { conv2d } from '../ops/conv2d.js';
 import { describeValue, shapeSize as sizeOf, type Tensor } from '../tensor.js';
 import { positiveInteger, resolvePair, type IntPair } from '../geometry.js';
 import { conv2dCost, type Conv2dCost } from './cost.js';

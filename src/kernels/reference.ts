@@ -6,7 +6,7 @@
  *   y[n,o,i,j] = act(bias[o] + sum_{c,p,q} w[o,c,p,q] * xpad[n, g*Cin/groups + c, i*sh + p*dh, j*sw + q*dw])
  */
 import type { Tensor, TensorLike } from '../tensor.js';
-import { activate } from './epilogue.js';
+import { activate } from '../epilogue.js';
 import type { Conv2dGeometry, PaddingMode } from '../geometry.js';
 import { outputFor, validateConv2d, type Conv2dOptions } from './validate.js';
 

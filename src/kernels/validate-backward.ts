@@ -5,7 +5,7 @@
  */
 import { asTensor, describeValue, type Tensor, type TensorLike } from '../tensor.js';
 import { checkBackendChoice, type BackendChoice } from '../checks.js';
-import type { Activation } from './epilogue.js';
+import type { Activation } from '../epilogue.js';
 import { conv2dGeometry, type Conv2dGeometry, type GeometryOptions } from '../geometry.js';
 import { readBoolean, readOptions } from '../checks.js';
 import { callerData, checkOut, resolveBias } from './validate.js';

@@ -5,7 +5,7 @@
  * (null: a cumulative average), exactly as PyTorch does, and keeping what backward needs.
  */
 import { checkShape, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
-import { ACT_NONE, ACT_RELU6, activationCode } from '../kernels/epilogue.js';
+import { ACT_NONE, ACT_RELU6, activationCode } from '../epilogue.js';
 import { checkGradientShape, checkInput, Module, reuseBuffer, savedFor, type InPlaceCapable, type PlanStep } from './module.js';
 import { Parameter } from './parameter.js';
 import { activationGradientInto } from './activation-gradient.js';

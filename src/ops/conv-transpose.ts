@@ -16,8 +16,9 @@
 import { wasmRuntimeFor } from './backend.js';
 import { asTensor, describeValue, type Tensor, type TensorLike } from '../tensor.js';
 import { checkShapeElements, readBoolean, readOptions } from '../checks.js';
-import { kernelSetup, runKernel } from '../kernels/conv2d.js';
-import { backwardSetup, channelSums, finishGradient, gradientTarget, runGradInput, runGradWeight } from '../kernels/conv2d-backward.js';
+import { kernelSetup, runKernel } from '../kernels/dispatch.js';
+import { backwardSetup, channelSums, finishGradient, gradientTarget } from '../kernels/dispatch-backward.js';
+import { runGradInput, runGradWeight } from './conv2d-backward.js';
 import { convTranspose2dGeometry, type ConvTranspose2dGeometry, type ConvTranspose2dGeometryOptions } from '../geometry.js';
 import { Scratch, SLOT_EXTENDED_INPUT, SLOT_UNCROPPED_GRADIENT } from '../kernels/scratch.js';
 import { checkGradientOuts, checkOutsNeeded, resolveNeeds, type Conv2dBackwardNeeds, type Conv2dGradients } from '../kernels/validate-backward.js';

@@ -11,9 +11,10 @@
  */
 import { wasmRuntimeFor, type Backend, type BackendChoice } from './backend.js';
 import { asTensor, describeValue, type Tensor, type TensorLike } from '../tensor.js';
-import { WasmConvState } from '../wasm/conv2d.js';
-import { kernelSetup, runOnTier, type KernelPath, type KernelSetup } from '../kernels/conv2d.js';
-import type { Activation } from '../kernels/epilogue.js';
+import { WasmConvState } from './wasm-conv.js';
+import { kernelSetup, type KernelPath, type KernelSetup } from '../kernels/dispatch.js';
+import { runOnTier } from './conv2d.js';
+import type { Activation } from '../epilogue.js';
 import { checkPaddingMode, conv2dGeometry, resolvePadding, resolvePair, type Conv2dGeometry, type GeometryOptions } from '../geometry.js';
 import { Scratch } from '../kernels/scratch.js';
 import { checkShapeElements, readOptions, resolveActivation, resolveBias, type Conv2dCall } from '../kernels/validate.js';

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { conv2d, depthwiseConv2d, pointwiseConv2d } from '../../src/kernels/conv2d.js';
+import { conv2d, depthwiseConv2d, pointwiseConv2d } from '../../src/ops/conv2d.js';
 import type { Conv2dOptions } from '../../src/kernels/validate.js';
 import { zeros, type Tensor } from '../../src/tensor.js';
 import type { WorkerPool } from '../../src/parallel/pool.js';
