@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { convOptions, inputShape, mobilenetV1Layers, rng, weightShape } from './workloads.mjs.mjs.mjs.mjs.mjs';
+import { convOptions, inputShape, mobilenetV1Layers, rng, weightShape } from './workloads.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const distIndex = path.join(path.dirname(benchDir), 'dist', 'index.js');
@@ -133,7 +133,7 @@ export async function runBackwardBench(options = {}) {
   const sep = await import(pathToFileURL(distIndex).href);
   let tfjs = null;
   if (opts.peers) {
-    tfjs = await import('./peers/tfjs.mjs.mjs.mjs.mjs.mjs');
+    tfjs = await import('./peers/tfjs.mjs');
     // Warm tfjs's kernels once on a small shape so the timed calls are not its first.
     const warm = { name: 'warm', inChannels: 4, height: 8, width: 8, outChannels: 4, kernel: 3, stride: 1, pad: 1, groups: 4 };
     for (const groups of [1, 4]) {

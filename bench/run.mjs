@@ -17,8 +17,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
-import { createReferenceEngine, createSepconvEngine } from './sepconv-engines.mjs.mjs.mjs.mjs.mjs';
-import { convOptions, inputShape, rng, weightShape, WORKLOADS } from './workloads.mjs.mjs.mjs.mjs.mjs';
+import { createReferenceEngine, createSepconvEngine } from './sepconv-engines.mjs';
+import { convOptions, inputShape, rng, weightShape, WORKLOADS } from './workloads.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const rootDir = path.dirname(benchDir);
@@ -374,7 +374,7 @@ async function main() {
   const refEngine = createReferenceEngine(sep, inputShape, convOptions);
   const peers = [];
   if (opts.peers) {
-    const { createTfjsEngine } = await import('./peers/tfjs.mjs.mjs.mjs.mjs.mjs');
+    const { createTfjsEngine } = await import('./peers/tfjs.mjs');
     peers.push(await createTfjsEngine('cpu'));
     peers.push(await createTfjsEngine('wasm'));
   }
@@ -471,7 +471,7 @@ async function main() {
 /** The models dimension (bench/models.mjs): the compiled zoo on both tiers, MobileNetV2 beside TensorFlow.js. */
 async function modelsTable(partial) {
   log(`${elapsed()} models table: the compiled zoo at 224x224 (bench/models.mjs)`);
-  const { runModelsBench } = await import('./models.mjs.mjs.mjs.mjs.mjs');
+  const { runModelsBench } = await import('./models.mjs');
   const args = [...(opts.quick ? ['--quick'] : []), ...(opts.peers ? [] : ['--no-peers'])];
   const { markdown } = await runModelsBench(partial ? args : [...args, '--save']);
   console.log(`\n${markdown}\n`);
@@ -480,7 +480,7 @@ async function modelsTable(partial) {
 /** The tiers dimension (bench/tiers.mjs): the wasm and JS tiers beside TensorFlow.js cpu and wasm. */
 async function tiersTable(partial) {
   log(`${elapsed()} tiers table: wasm and JS tiers beside TensorFlow.js (bench/tiers.mjs)`);
-  const { runTiersBench } = await import('./tiers.mjs.mjs.mjs.mjs.mjs');
+  const { runTiersBench } = await import('./tiers.mjs');
   const args = [...(opts.filter ? ['--filter', opts.filter.join(',')] : []), ...(opts.quick ? ['--quick'] : []), ...(opts.peers ? [] : ['--no-peers'])];
   await runTiersBench(partial ? args : [...args, '--save']);
 }
@@ -488,7 +488,7 @@ async function tiersTable(partial) {
 /** The training dimension (bench/train.mjs): one MobileNetV1 training step vs TensorFlow.js cpu's. */
 async function trainTable(partial) {
   log(`${elapsed()} training table: a MobileNetV1 training step vs its forward and TensorFlow.js cpu's step (bench/train.mjs)`);
-  const { runTrainBench } = await import('./train.mjs.mjs.mjs.mjs.mjs');
+  const { runTrainBench } = await import('./train.mjs');
   const args = [...(opts.quick ? ['--steps', '2'] : []), ...(opts.peers ? [] : ['--no-peers']), ...(partial ? [] : ['--save'])];
   const { markdown } = await runTrainBench(args);
   console.log(`\n${markdown}\n`);
@@ -497,7 +497,7 @@ async function trainTable(partial) {
 /** The backward dimension (bench/backward.mjs): gradients vs the forward and vs TensorFlow.js cpu. */
 async function backwardTable(partial) {
   log(`${elapsed()} backward table: conv2dBackward on MobileNetV1's layers vs its forward and TensorFlow.js cpu's gradients`);
-  const { runBackwardBench } = await import('./backward.mjs.mjs.mjs.mjs.mjs');
+  const { runBackwardBench } = await import('./backward.mjs');
   const { markdown } = await runBackwardBench({ quick: opts.quick, peers: opts.peers, save: !partial });
   console.log(`\n${markdown}\n`);
 }
@@ -505,7 +505,7 @@ async function backwardTable(partial) {
 /** The threads dimension (bench/threads.mjs): 1 thread vs the worker pool, same workloads. */
 async function threadsTable(partial) {
   log(`${elapsed()} threads table: 1 thread vs the worker pool (2 threads, all cores)`);
-  const { runThreadsBench } = await import('./threads.mjs.mjs.mjs.mjs.mjs');
+  const { runThreadsBench } = await import('./threads.mjs');
   const { markdown } = await runThreadsBench({ filter: opts.filter, quick: opts.quick, save: !partial });
   console.log(`\n${markdown}\n`);
 }

@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { convOptions, inputShape, rng, weightShape, WORKLOADS } from './workloads.mjs.mjs.mjs.mjs.mjs';
+import { convOptions, inputShape, rng, weightShape, WORKLOADS } from './workloads.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const rootDir = path.dirname(benchDir);

@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { convOptions, inputShape, rng, weightShape, WORKLOADS } from './workloads.mjs.mjs.mjs.mjs.mjs';
+import { convOptions, inputShape, rng, weightShape, WORKLOADS } from './workloads.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const rootDir = path.dirname(benchDir);
@@ -166,7 +166,7 @@ export async function runTiersBench(argv = []) {
     compiledModelEngine(sep),
   ];
   if (opts.peers) {
-    const { createTfjsEngine } = await import('./peers/tfjs.mjs.mjs.mjs.mjs.mjs');
+    const { createTfjsEngine } = await import('./peers/tfjs.mjs');
     engines.push(await createTfjsEngine('cpu'), await createTfjsEngine('wasm'));
   }
   const timePerEngine = opts.quick ? 60 : 150;

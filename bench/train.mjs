@@ -13,7 +13,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { rng } from './workloads.mjs.mjs.mjs.mjs.mjs';
+import { rng } from './workloads.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const distIndex = path.join(path.dirname(benchDir), 'dist', 'index.js');
@@ -91,7 +91,7 @@ async function sepconvStep(steps) {
 async function tfjsStep(steps) {
   const tf = await import('@tensorflow/tfjs-core');
   await import('@tensorflow/tfjs-backend-cpu');
-  await (await import('./peers/tfjs-gradients.mjs.mjs.mjs.mjs.mjs')).registerTfjsGradients();
+  await (await import('./peers/tfjs-gradients.mjs')).registerTfjsGradients();
   await tf.setBackend('cpu');
   const random = rng(11);
   const variable = (shape, fanIn) => tf.variable(tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (random() * 2 - 1) / Math.sqrt(fanIn)), shape));

@@ -101,7 +101,7 @@ function makeLayer(spec, weight, shape) {
 
 /**
  * @param {'cpu' | 'wasm'} backend
- * @returns {Promise<import('../run.mjs.mjs.mjs.mjs.mjs').Engine>}
+ * @returns {Promise<import('../run.mjs').Engine>}
  */
 export async function createTfjsEngine(backend) {
   await loadTfjs();
@@ -129,7 +129,7 @@ export async function createTfjsEngine(backend) {
       if (tf.getBackend() !== backend) await tf.setBackend(backend);
     },
     /**
-     * @param {import('../workloads.mjs.mjs.mjs.mjs.mjs').Workload} workload
+     * @param {import('../workloads.mjs').Workload} workload
      * @param {Float32Array} input NCHW
      * @param {{data: Float32Array, shape: number[]}[]} weights PyTorch layout, one per layer
      */
@@ -183,7 +183,7 @@ export async function createTfjsEngine(backend) {
  * `result()` returns them in sepconv's layouts (NCHW gradInput, PyTorch-layout gradWeight), so a
  * test can check that the bench times the same gradients.
  *
- * @param {import('../workloads.mjs.mjs.mjs.mjs.mjs').ConvSpec} spec
+ * @param {import('../workloads.mjs').ConvSpec} spec
  * @param {Float32Array} input NCHW
  * @param {Float32Array} weight PyTorch layout
  * @param {Float32Array} gradOutput NCHW

@@ -62,7 +62,9 @@ export type DepthwiseConv2dOptions = Omit<Conv2dOptions, 'groups'>;
  */
 export function depthwiseConv2d(input: TensorLike, weight: TensorLike, options: DepthwiseConv2dOptions = {}): Tensor {
   // The caller's objects, not gathered copies: `out` aliasing is judged on the caller's memory.
-  return conv2d(input, weight, { ...options, groups: depthwiseGroups(input, weight, options) });
+  // Checked before the spread: spreading a hostile options value (a huge array) would be the slow part.
+  const groups = depthwiseGroups(input, weight, options);
+  return conv2d(input, weight, { ...options, groups });
 }
 
 /**

@@ -7,10 +7,10 @@
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ensureBuilt, ROOT } from './ensure-built.mjs.mjs.mjs.mjs.mjs';
+import { ensureBuilt, ROOT } from './ensure-built.mjs';
 import { CONV_CASES, rng } from './cases.js';
-import { launchBrowser, openPage } from './harness.mjs.mjs.mjs.mjs.mjs';
-import { CROSS_ORIGIN_ISOLATION, startServer } from './server.mjs.mjs.mjs.mjs.mjs';
+import { launchBrowser, openPage } from './harness.mjs';
+import { CROSS_ORIGIN_ISOLATION, startServer } from './server.mjs';
 
 let failures = 0;
 let passes = 0;

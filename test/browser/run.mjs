@@ -8,11 +8,11 @@
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ensureBuilt, ROOT } from './ensure-built.mjs.mjs.mjs.mjs.mjs';
-import { launchBrowser, openPage } from './harness.mjs.mjs.mjs.mjs.mjs';
+import { ensureBuilt, ROOT } from './ensure-built.mjs';
+import { launchBrowser, openPage } from './harness.mjs';
 import { maxRelativeError, runCases, CONV_CASES, LAYER_EXPORTS } from './cases.js';
-import { startServer } from './server.mjs.mjs.mjs.mjs.mjs';
-import { runMain, scriptChecks } from '../script-checks.mjs.mjs.mjs.mjs.mjs';
+import { startServer } from './server.mjs';
+import { runMain, scriptChecks } from '../script-checks.mjs';
 
 const CROSS_ENGINE_TOLERANCE = 1e-6;
 const REFERENCE_TOLERANCE = 1e-4;

@@ -9,8 +9,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdir
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureBuilt, ROOT } from '../browser/ensure-built.mjs.mjs.mjs.mjs.mjs';
-import { runMain, scriptChecks } from '../script-checks.mjs.mjs.mjs.mjs.mjs';
+import { ensureBuilt, ROOT } from '../browser/ensure-built.mjs';
+import { runMain, scriptChecks } from '../script-checks.mjs';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'consumer');
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
