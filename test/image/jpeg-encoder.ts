@@ -15,6 +15,11 @@ export interface JpegSpec {
   sampling?: [number, number][];
   quant?: number;
   restartInterval?: number;
+  /**
+   * Store colour as RGB instead of YCbCr, signalled as libjpeg expects: 'ids' by component ids
+   * 'R', 'G', 'B' (and no JFIF marker), 'adobe' by an Adobe APP14 marker with transform 0.
+   */
+  rgb?: 'ids' | 'adobe';
 }
 
 class BitWriter {
@@ -91,6 +96,8 @@ export function encodeJpeg(spec: JpegSpec): Uint8Array {
   for (let i = 0; i < width * height; i++) {
     if (channels === 1) {
       planes[0]![i] = pixels[i]!;
+    } else if (spec.rgb) {
+      for (let c = 0; c < 3; c++) planes[c]![i] = pixels[i * 3 + c]!;
     } else {
       const r = pixels[i * 3]!;
       const g = pixels[i * 3 + 1]!;
@@ -132,10 +139,12 @@ export function encodeJpeg(spec: JpegSpec): Uint8Array {
   });
 
   const out: number[] = [0xff, 0xd8];
-  out.push(...segment(0xe0, [0x4a, 0x46, 0x49, 0x46, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0]));
+  if (spec.rgb === 'adobe') out.push(...segment(0xee, [0x41, 0x64, 0x6f, 0x62, 0x65, 0, 100, 0, 0, 0, 0, 0]));
+  else if (!spec.rgb) out.push(...segment(0xe0, [0x4a, 0x46, 0x49, 0x46, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0]));
+  const ids = spec.rgb === 'ids' ? [0x52, 0x47, 0x42] : [1, 2, 3];
   out.push(...segment(0xdb, [0, ...new Array<number>(64).fill(q)]));
   const sof = [8, height >> 8, height & 255, width >> 8, width & 255, channels];
-  for (let c = 0; c < channels; c++) sof.push(c + 1, (sampling[c]![0] << 4) | sampling[c]![1], 0);
+  for (let c = 0; c < channels; c++) sof.push(ids[c]!, (sampling[c]![0] << 4) | sampling[c]![1], 0);
   out.push(...segment(0xc0, sof));
   // DC table 0: categories 0..11, 4-bit codes; AC table 0: the symbols above, 8-bit codes.
   const dcCounts = new Array<number>(16).fill(0);
@@ -145,7 +154,7 @@ export function encodeJpeg(spec: JpegSpec): Uint8Array {
   out.push(...segment(0xc4, [0x00, ...dcCounts, ...Array.from({ length: 12 }, (_, i) => i), 0x10, ...acCounts, ...AC_SYMBOLS]));
   if (spec.restartInterval) out.push(...segment(0xdd, [spec.restartInterval >> 8, spec.restartInterval & 255]));
   const sos: number[] = [channels];
-  for (let c = 0; c < channels; c++) sos.push(c + 1, 0x00);
+  for (let c = 0; c < channels; c++) sos.push(ids[c]!, 0x00);
   sos.push(0, 63, 0);
   out.push(...segment(0xda, sos));
 

@@ -94,6 +94,20 @@ describe('restart intervals (written by the test encoder)', () => {
   }
 });
 
+describe('colour spaces', () => {
+  it("RGB JPEGs (component ids 'R','G','B', or an Adobe marker with transform 0) are not YCbCr-converted", () => {
+    const [w, h] = [19, 11];
+    const pixels = picture(w, h, 3, 4);
+    for (const rgb of ['ids', 'adobe'] as const) {
+      const image = decodeJpeg(encodeJpeg({ width: w, height: h, channels: 3, pixels, rgb, quant: 1 }));
+      let worst = 0;
+      for (let i = 0; i < pixels.length; i++) worst = Math.max(worst, Math.abs(image.data[i]! - pixels[i]!));
+      // quant 1: only the DCT roundings remain; a YCbCr conversion of RGB data would be far off.
+      expect(worst, rgb).toBeLessThanOrEqual(2);
+    }
+  });
+});
+
 /** The byte offset of the first marker `code`. */
 function markerAt(bytes: Uint8Array, code: number): number {
   for (let i = 0; i < bytes.length - 1; i++) if (bytes[i] === 0xff && bytes[i + 1] === code) return i;
@@ -175,6 +189,7 @@ describe('fuzzing the JPEG decoder (fixed seed)', () => {
       }
       run(jpeg);
     }
+    console.log(`jpeg fuzz: ${counts.cases} cases, ${counts.decoded} decoded, ${counts.errors} clean ImageDecodeErrors, 0 other outcomes`);
     expect(counts.cases).toBe(seeds.reduce((n, s) => n + Math.ceil(s.length / 3), 0) + 3000);
     expect(counts.decoded).toBeGreaterThan(100);
     expect(counts.errors).toBeGreaterThan(1000);
