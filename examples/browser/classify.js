@@ -95,7 +95,9 @@ try {
   const jpegBlob = await toBlob('image/jpeg', 0.9);
   const png = await decodeImage(pngBlob);
   const jpeg = await decodeImage(jpegBlob);
+  const fromBitmap = await decodeImage(await createImageBitmap(pngBlob));
   const pngDiff = compare(pixels.data, png);
+  const bitmapDiff = compare(pixels.data, fromBitmap);
   const jpegDiff = compare(await browserDecode(jpegBlob), jpeg);
   const { top5, elapsedMs, logits } = classify(png, 'canvas scene (PNG)');
   output.textContent += `\nPNG decoded by sepconv vs the canvas: largest difference ${pngDiff.worst}` +
@@ -104,6 +106,7 @@ try {
     backend, elapsedMs, top5, logits: logits.data.length, allFinite: logits.data.every(Number.isFinite),
     png: { width: png.width, height: png.height, channels: png.channels, ...pngDiff },
     jpeg: { width: jpeg.width, height: jpeg.height, channels: jpeg.channels, ...jpegDiff },
+    bitmap: { width: fromBitmap.width, height: fromBitmap.height, channels: fromBitmap.channels, ...bitmapDiff },
   };
   document.body.dataset.status = 'done';
 } catch (error) {
