@@ -96,8 +96,10 @@ try {
   const png = await decodeImage(pngBlob);
   const jpeg = await decodeImage(jpegBlob);
   const fromBitmap = await decodeImage(await createImageBitmap(pngBlob));
+  const fromCanvas = await decodeImage(canvas);
   const pngDiff = compare(pixels.data, png);
   const bitmapDiff = compare(pixels.data, fromBitmap);
+  const canvasDiff = compare(pixels.data, fromCanvas);
   const jpegDiff = compare(await browserDecode(jpegBlob), jpeg);
   const { top5, elapsedMs, logits } = classify(png, 'canvas scene (PNG)');
   output.textContent += `\nPNG decoded by sepconv vs the canvas: largest difference ${pngDiff.worst}` +
@@ -107,6 +109,7 @@ try {
     png: { width: png.width, height: png.height, channels: png.channels, ...pngDiff },
     jpeg: { width: jpeg.width, height: jpeg.height, channels: jpeg.channels, ...jpegDiff },
     bitmap: { width: fromBitmap.width, height: fromBitmap.height, channels: fromBitmap.channels, ...bitmapDiff },
+    canvas: { width: fromCanvas.width, height: fromCanvas.height, channels: fromCanvas.channels, ...canvasDiff },
   };
   document.body.dataset.status = 'done';
 } catch (error) {

@@ -1,6 +1,7 @@
 /**
  * `decodeImage` / `decodeImageSync`: an image file's bytes (PNG or JPEG) or a browser image
- * (`ImageData`, anything shaped `{ data, width, height }`, an `ImageBitmap`) to 8-bit interleaved
+ * (`ImageData`, anything shaped `{ data, width, height }`, an `ImageBitmap`, `<img>`, canvas or video
+ * frame) to 8-bit interleaved
  * samples. The decoders are plain TypeScript, so this works the same in Node and in browsers.
  */
 import { describeValue, isOptionsObject, dataField, readOptions, readInteger, MAX_ELEMENTS } from '../kernels/checks.js';
@@ -91,17 +92,31 @@ interface CanvasLike {
   getContext(kind: '2d'): { drawImage(image: unknown, x: number, y: number): void; getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
 }
 
-/** An `ImageBitmap` (browsers, workers): drawn on an OffscreenCanvas and read back as RGBA. */
-function fromBitmap(source: object, fn: string, maxPixels: number): DecodedImage | null {
-  const Bitmap = (globalThis as { ImageBitmap?: new () => object }).ImageBitmap;
-  if (Bitmap === undefined || !(source instanceof Bitmap)) return null;
-  const { width, height } = source as { width: number; height: number };
-  if (width * height > maxPixels) throw new RangeError(`${fn}: the bitmap is ${width}×${height}, over the limit of ${maxPixels} pixels (options.maxPixels)`);
-  if (width === 0 || height === 0) throw new RangeError(`${fn}: the bitmap is ${width}×${height} (closed, or empty)`);
-  const Offscreen = (globalThis as { OffscreenCanvas?: new (w: number, h: number) => CanvasLike }).OffscreenCanvas;
-  if (Offscreen === undefined) throw new TypeError(`${fn}: reading an ImageBitmap needs OffscreenCanvas, which this environment lacks; pass ImageData instead`);
+/**
+ * The browser's drawable images, with how to read their size: each is drawn on an OffscreenCanvas
+ * and read back as RGBA (so the browser decodes whatever format it supports).
+ */
+const DRAWABLES: readonly [string, (x: Record<string, number>) => [number, number]][] = [
+  ['ImageBitmap', (x) => [x.width!, x.height!]],
+  ['HTMLImageElement', (x) => [x.naturalWidth!, x.naturalHeight!]],
+  ['HTMLCanvasElement', (x) => [x.width!, x.height!]],
+  ['OffscreenCanvas', (x) => [x.width!, x.height!]],
+  ['HTMLVideoElement', (x) => [x.videoWidth!, x.videoHeight!]],
+  ['VideoFrame', (x) => [x.displayWidth!, x.displayHeight!]],
+];
+
+function fromDrawable(source: object, fn: string, maxPixels: number): DecodedImage | null {
+  const globals = globalThis as unknown as Record<string, unknown>;
+  const match = DRAWABLES.find(([name]) => typeof globals[name] === 'function' && source instanceof (globals[name] as new () => object));
+  if (match === undefined) return null;
+  const [kind, size] = match;
+  const [width, height] = size(source as Record<string, number>);
+  if (!(width > 0 && height > 0)) throw new RangeError(`${fn}: the ${kind} is ${width}×${height} (not loaded, closed or empty)`);
+  if (width * height > maxPixels) throw new RangeError(`${fn}: the ${kind} is ${width}×${height}, over the limit of ${maxPixels} pixels (options.maxPixels)`);
+  const Offscreen = globals.OffscreenCanvas as (new (w: number, h: number) => CanvasLike) | undefined;
+  if (Offscreen === undefined) throw new TypeError(`${fn}: reading an ${kind} needs OffscreenCanvas, which this environment lacks; pass ImageData instead`);
   const context = new Offscreen(width, height).getContext('2d');
-  if (context === null) throw new TypeError(`${fn}: OffscreenCanvas gave no 2d context to read the ImageBitmap`);
+  if (context === null) throw new TypeError(`${fn}: OffscreenCanvas gave no 2d context to read the ${kind}`);
   context.drawImage(source, 0, 0);
   const pixels = context.getImageData(0, 0, width, height).data;
   return { data: new Uint8Array(pixels.buffer.slice(pixels.byteOffset, pixels.byteOffset + pixels.byteLength)), width, height, channels: 4 };
@@ -116,18 +131,18 @@ export function decodeImageAs(source: unknown, options: unknown, fn: string): De
     throw new TypeError(`${fn}: image file bytes must be a Uint8Array or ArrayBuffer, got ${describeValue(source)}`);
   }
   if (isOptionsObject(source)) {
-    const bitmap = fromBitmap(source, fn, maxPixels);
+    const bitmap = fromDrawable(source, fn, maxPixels);
     if (bitmap !== null) return bitmap;
     if (dataField(source, 'data') !== undefined) return fromPixels(source, fn, maxPixels);
   }
   throw new TypeError(
-    `${fn}: image must be file bytes (Uint8Array, ArrayBuffer), ImageData-like pixels { data, width, height, channels? } or an ImageBitmap${fn === 'decodeImage' ? ' or a Blob' : ''}, got ${describeValue(source)}`,
+    `${fn}: image must be file bytes (Uint8Array, ArrayBuffer), ImageData-like pixels { data, width, height, channels? }, an ImageBitmap, image, canvas or video frame${fn === 'decodeImage' ? ', or a Blob' : ''}, got ${describeValue(source)}`,
   );
 }
 
 /**
  * Decodes an image synchronously: PNG or JPEG bytes, or `{ data, width, height, channels? }`
- * pixels (ImageData), or an ImageBitmap. Returns 8-bit interleaved samples (1 gray, 2 gray+alpha,
+ * pixels (ImageData), or a browser image (ImageBitmap, loaded `<img>`, canvas, video frame). Returns 8-bit interleaved samples (1 gray, 2 gray+alpha,
  * 3 RGB, 4 RGBA), always in a new array.
  */
 export function decodeImageSync(source: ImageSource, options?: DecodeImageOptions): DecodedImage {
