@@ -142,6 +142,7 @@ async function checkClassifyPage(context, origin) {
   check(Array.isArray(result.top5) && result.top5.length === 5 && typeof result.top5[0].label === 'string', 'classify page did not report a labelled top 5');
   check(result.png.worst === 0, `a canvas PNG decoded by sepconv differs from the canvas pixels by up to ${result.png.worst}`);
   check(result.bitmap.worst === 0 && result.bitmap.channels === 4, `decodeImage(ImageBitmap) differs from the canvas pixels by up to ${result.bitmap.worst}`);
+  check(result.canvas.worst === 0 && result.canvas.channels === 4, `decodeImage(canvas) differs from the canvas pixels by up to ${result.canvas.worst}`);
   // Chromium decodes JPEG with libjpeg-turbo as Pillow does; sepconv reproduces it.
   check(result.jpeg.worst <= 1, `a canvas JPEG decoded by sepconv differs from Chromium's decoding by up to ${result.jpeg.worst}`);
   console.log(`  PNG vs canvas: largest difference ${result.png.worst}; JPEG vs Chromium: largest ${result.jpeg.worst}, mean ${result.jpeg.mean.toFixed(3)}; top-1 ${result.top5[0].label} in ${result.elapsedMs.toFixed(0)} ms on ${result.backend}`);
