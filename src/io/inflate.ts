@@ -62,18 +62,31 @@ const CODE_LENGTH_ORDER = new Uint8Array([16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 
 // Huffman decoding tables
 
 /**
- * A canonical Huffman code as one lookup table indexed by the next `bits` input bits (DEFLATE sends
- * codes most-significant bit first, so the table is indexed by the bit-reversed code). Each entry is
- * `symbol << 4 | codeLength`; 0 marks a bit pattern that is no code (only in an incomplete code).
+ * A canonical Huffman code as lookup tables indexed by the next input bits (DEFLATE sends codes
+ * most-significant bit first, so the tables are indexed by the bit-reversed code). Codes up to
+ * PRIMARY_BITS long are found in one lookup; longer ones (rare) through a second, small table per
+ * prefix, so a block whose longest code has 15 bits does not build a 32768-entry table.
+ *
+ * An entry is `symbol << 4 | codeLength` (the whole code's length); `LINK | offset << 4 | subBits`
+ * (negative)
+ * sends a primary entry to the sub-table at `offset`, indexed by the next `subBits` bits; 0 marks a
+ * bit pattern that is no code (only in an incomplete code).
  */
 interface HuffmanTable {
-  entries: Uint32Array;
+  entries: Int32Array;
+  /** The longest code: bits to have in the buffer before a lookup. */
   bits: number;
+  /** Bits indexing the primary table (min(bits, PRIMARY_BITS)). */
+  primaryBits: number;
 }
+
+const PRIMARY_BITS = 10;
+/** The sign bit marks a link (Int32Array entries stay small integers for V8, unlike Uint32 values ≥ 2^31). */
+const LINK = -0x80000000;
 
 type CodeKind = 'code-length' | 'literal/length' | 'distance';
 
-/** Builds the table for `lengths[0..count)`, rejecting the code sets zlib rejects. */
+/** Builds the tables for `lengths[0..count)`, rejecting the code sets zlib rejects. */
 function buildTable(lengths: Uint8Array, count: number, kind: CodeKind): HuffmanTable {
   const lengthCounts = new Uint16Array(16);
   let maxBits = 0;
@@ -92,7 +105,7 @@ function buildTable(lengths: Uint8Array, count: number, kind: CodeKind): Huffman
   if (maxBits === 0) {
     // No codes at all: allowed for distances (a block of literals only); zlib rejects it elsewhere.
     if (kind !== 'distance') throw new InflateError(`no ${kind} codes`);
-    return { entries: new Uint32Array(2), bits: 1 };
+    return { entries: new Int32Array(2), bits: 1, primaryBits: 1 };
   }
   // An incomplete code is allowed only when it is a single one-bit code (zlib's rule).
   if (left > 0 && (kind === 'code-length' || maxBits !== 1)) throw new InflateError(`incomplete ${kind} code lengths`);
@@ -103,18 +116,62 @@ function buildTable(lengths: Uint8Array, count: number, kind: CodeKind): Huffman
     code = (code + lengthCounts[l - 1]!) << 1;
     nextCode[l] = code;
   }
-  const size = 1 << maxBits;
-  const entries = new Uint32Array(size);
+  // Every symbol's bit-reversed code.
+  const reversedCodes = new Uint16Array(count);
   for (let symbol = 0; symbol < count; symbol++) {
     const l = lengths[symbol]!;
     if (l === 0) continue;
     const c = nextCode[l]!++;
     let reversed = 0;
     for (let b = 0; b < l; b++) reversed |= ((c >> b) & 1) << (l - 1 - b);
-    const entry = (symbol << 4) | l;
-    for (let i = reversed; i < size; i += 1 << l) entries[i] = entry;
+    reversedCodes[symbol] = reversed;
   }
-  return { entries, bits: maxBits };
+  const primaryBits = Math.min(maxBits, PRIMARY_BITS);
+  const primarySize = 1 << primaryBits;
+  // Sub-table sizes: per primary prefix, the longest code beyond PRIMARY_BITS that starts with it.
+  const subBits = new Uint8Array(primarySize);
+  if (maxBits > PRIMARY_BITS) {
+    for (let symbol = 0; symbol < count; symbol++) {
+      const l = lengths[symbol]!;
+      if (l <= PRIMARY_BITS) continue;
+      const prefix = reversedCodes[symbol]! & (primarySize - 1);
+      if (l - PRIMARY_BITS > subBits[prefix]!) subBits[prefix] = l - PRIMARY_BITS;
+    }
+  }
+  let size = primarySize;
+  const offsets = new Int32Array(primarySize);
+  for (let prefix = 0; prefix < primarySize; prefix++) {
+    if (subBits[prefix] === 0) continue;
+    offsets[prefix] = size;
+    size += 1 << subBits[prefix]!;
+  }
+  const entries = new Int32Array(size);
+  for (let prefix = 0; prefix < primarySize; prefix++) {
+    if (subBits[prefix] !== 0) entries[prefix] = LINK | (offsets[prefix]! << 4) | subBits[prefix]!;
+  }
+  for (let symbol = 0; symbol < count; symbol++) {
+    const l = lengths[symbol]!;
+    if (l === 0) continue;
+    const reversed = reversedCodes[symbol]!;
+    const entry = (symbol << 4) | l;
+    if (l <= primaryBits) {
+      for (let i = reversed; i < primarySize; i += 1 << l) entries[i] = entry;
+    } else {
+      const prefix = reversed & (primarySize - 1);
+      const sub = subBits[prefix]!;
+      const base = offsets[prefix]!;
+      for (let i = reversed >>> PRIMARY_BITS; i < 1 << sub; i += 1 << (l - PRIMARY_BITS)) entries[base + i] = entry;
+    }
+  }
+  return { entries, bits: maxBits, primaryBits };
+}
+
+/** The entry for the code at the bottom of `bitBuf` (which holds at least `table.bits` bits). */
+function lookup(table: HuffmanTable, bitBuf: number): number {
+  const entries = table.entries;
+  const entry = entries[bitBuf & ((1 << table.primaryBits) - 1)]!;
+  if (entry >= 0) return entry;
+  return entries[((entry >>> 4) & 0x7ffffff) + ((bitBuf >>> PRIMARY_BITS) & ((1 << (entry & 15)) - 1))]!;
 }
 
 let fixedTables: { litlen: HuffmanTable; dist: HuffmanTable } | null = null;
@@ -229,196 +286,266 @@ function hex2(n: number): string {
 const MAX_RATIO = 1032;
 
 /**
- * The decoder proper. The bit buffer holds up to 32 bits, least-significant first; bytes past the
- * end of the input read as zero, and each decoded item checks that it did not use them (then the
- * stream is truncated).
+ * The bit reader's state between the parts of the decoder. The hot symbol loop copies it into
+ * local variables (closures over mutable locals would make V8 keep them in a heap context, several
+ * times slower) and writes it back before calling the helpers below.
  */
+interface BitState {
+  input: Uint8Array;
+  pos: number;
+  /** Up to 32 bits, least-significant first; bytes past the end of the input read as zero. */
+  bitBuf: number;
+  bitCount: number;
+  /** Output so far, for messages. */
+  outPos: number;
+}
+
+function truncated(s: BitState, what: string): never {
+  throw new InflateError(`truncated stream: the input (${s.input.length} bytes) ends inside ${what} (output so far: ${s.outPos} bytes)`);
+}
+
+/** Reads n (≤ 16) bits; an error if they lie past the end of the input. */
+function readBits(s: BitState, n: number, what: string): number {
+  const input = s.input;
+  while (s.bitCount < n) {
+    s.bitBuf |= (s.pos < input.length ? input[s.pos]! : 0) << s.bitCount;
+    s.pos++;
+    s.bitCount += 8;
+  }
+  const v = s.bitBuf & ((1 << n) - 1);
+  s.bitBuf >>>= n;
+  s.bitCount -= n;
+  if (s.pos > input.length && (s.pos - input.length) * 8 > s.bitCount) truncated(s, what);
+  return v;
+}
+
+function readSymbol(s: BitState, table: HuffmanTable, what: string): number {
+  const input = s.input;
+  while (s.bitCount < table.bits) {
+    s.bitBuf |= (s.pos < input.length ? input[s.pos]! : 0) << s.bitCount;
+    s.pos++;
+    s.bitCount += 8;
+  }
+  const entry = lookup(table, s.bitBuf);
+  const length = entry & 15;
+  if (length === 0) throw new InflateError(`invalid ${what} code at input byte ${Math.min(s.pos, input.length) - (s.bitCount >> 3)}`);
+  s.bitBuf >>>= length;
+  s.bitCount -= length;
+  if (s.pos > input.length && (s.pos - input.length) * 8 > s.bitCount) truncated(s, `a ${what} code`);
+  return entry >>> 4;
+}
+
+/** A dynamic block's header: the code-length code, then the literal/length and distance codes. */
+function readDynamicTables(s: BitState, block: number, lengths: Uint8Array): { litlen: HuffmanTable; dist: HuffmanTable } {
+  const where = 'a dynamic block header';
+  const hlit = readBits(s, 5, where) + 257;
+  const hdist = readBits(s, 5, where) + 1;
+  const hclen = readBits(s, 4, where) + 4;
+  if (hlit > 286) throw new InflateError(`dynamic block ${block} declares ${hlit} literal/length codes (at most 286)`);
+  if (hdist > 30) throw new InflateError(`dynamic block ${block} declares ${hdist} distance codes (at most 30)`);
+  const codeLengthLengths = new Uint8Array(19);
+  for (let i = 0; i < hclen; i++) codeLengthLengths[CODE_LENGTH_ORDER[i]!] = readBits(s, 3, where);
+  const codeLengthTable = buildTable(codeLengthLengths, 19, 'code-length');
+  lengths.fill(0);
+  const total = hlit + hdist;
+  let i = 0;
+  while (i < total) {
+    const symbol = readSymbol(s, codeLengthTable, 'code-length');
+    if (symbol < 16) {
+      lengths[i++] = symbol;
+      continue;
+    }
+    let repeat: number;
+    let value = 0;
+    if (symbol === 16) {
+      if (i === 0) throw new InflateError(`dynamic block ${block}: a repeat code (16) with no previous length`);
+      value = lengths[i - 1]!;
+      repeat = 3 + readBits(s, 2, where);
+    } else if (symbol === 17) {
+      repeat = 3 + readBits(s, 3, where);
+    } else {
+      repeat = 11 + readBits(s, 7, where);
+    }
+    if (i + repeat > total) throw new InflateError(`dynamic block ${block}: code lengths repeat past the ${total} declared`);
+    lengths.fill(value, i, i + repeat);
+    i += repeat;
+  }
+  if (lengths[256] === 0) throw new InflateError(`dynamic block ${block} has no end-of-block code`);
+  return {
+    litlen: buildTable(lengths.subarray(0, hlit), hlit, 'literal/length'),
+    dist: buildTable(lengths.subarray(hlit, hlit + hdist), hdist, 'distance'),
+  };
+}
+
+function tooLong(maxLength: number): InflateError {
+  return new InflateError(`the decompressed data is longer than maxLength (${maxLength} bytes); the stream is corrupt or not what the caller expected`);
+}
+
+/** A bigger output buffer (doubling, never past maxLength) holding the first `used` bytes of `out`. */
+function grow(out: Uint8Array, used: number, needed: number, maxLength: number): Uint8Array {
+  if (needed > maxLength) throw tooLong(maxLength);
+  let capacity = out.length * 2;
+  if (capacity < needed) capacity = needed;
+  if (capacity > maxLength) capacity = maxLength;
+  const bigger = new Uint8Array(capacity);
+  bigger.set(out.subarray(0, used));
+  return bigger;
+}
+
+/** The decoder proper: from `start` to the end of the final block. */
 function inflateRawFrom(input: Uint8Array, start: number, maxLength: number): { output: Uint8Array; end: number } {
   const inLength = input.length;
   // A first buffer no larger than the input could possibly produce; grown by doubling up to maxLength.
-  let out = new Uint8Array(Math.min(maxLength, Math.max(1024, (inLength - start) * 4), (inLength - start) * MAX_RATIO + 258));
-  let outPos = 0;
-  let pos = start;
-  let bitBuf = 0;
-  let bitCount = 0;
-
-  const truncated = (what: string): never => {
-    throw new InflateError(`truncated stream: the input (${inLength} bytes) ends inside ${what} (output so far: ${outPos} bytes)`);
-  };
-  /** Ensures at least n (≤ 25) bits are in the buffer, reading zeros past the end. */
-  const need = (n: number): void => {
-    while (bitCount < n) {
-      bitBuf |= (pos < inLength ? input[pos]! : 0) << bitCount;
-      pos++;
-      bitCount += 8;
-    }
-  };
-  /** True once bits past the end of the input have been consumed. */
-  const overran = (): boolean => pos > inLength && (pos - inLength) * 8 > bitCount;
-  const bits = (n: number, what: string): number => {
-    need(n);
-    const v = bitBuf & ((1 << n) - 1);
-    bitBuf >>>= n;
-    bitCount -= n;
-    if (overran()) truncated(what);
-    return v;
-  };
-  const grow = (needed: number): void => {
-    if (needed > maxLength) {
-      throw new InflateError(`the decompressed data is longer than maxLength (${maxLength} bytes); the stream is corrupt or not what the caller expected`);
-    }
-    let capacity = out.length * 2;
-    if (capacity < needed) capacity = needed;
-    if (capacity > maxLength) capacity = maxLength;
-    const bigger = new Uint8Array(capacity);
-    bigger.set(out.subarray(0, outPos));
-    out = bigger;
-  };
-  const decodeSymbol = (table: HuffmanTable, what: string): number => {
-    need(table.bits);
-    const entry = table.entries[bitBuf & ((1 << table.bits) - 1)]!;
-    const length = entry & 15;
-    if (length === 0) throw new InflateError(`invalid ${what} code at input byte ${Math.min(pos, inLength) - (bitCount >> 3)}`);
-    bitBuf >>>= length;
-    bitCount -= length;
-    if (overran()) truncated(`a ${what} code`);
-    return entry >>> 4;
-  };
-
+  let out: Uint8Array = new Uint8Array(Math.min(maxLength, Math.max(1024, (inLength - start) * 4), (inLength - start) * MAX_RATIO + 258));
+  const s: BitState = { input, pos: start, bitBuf: 0, bitCount: 0, outPos: 0 };
   const lengths = new Uint8Array(288 + 32);
   let final = 0;
   let block = 0;
   while (final === 0) {
-    final = bits(1, 'a block header');
-    const type = bits(2, 'a block header');
+    final = readBits(s, 1, 'a block header');
+    const type = readBits(s, 2, 'a block header');
     if (type === 0) {
       // Stored: skip to the byte boundary, then LEN, NLEN and LEN raw bytes.
-      bitBuf = 0;
-      pos -= bitCount >> 3;
-      bitCount = 0;
-      if (pos + 4 > inLength) truncated(`the header of stored block ${block}`);
+      let pos = s.pos - (s.bitCount >> 3);
+      s.bitBuf = 0;
+      s.bitCount = 0;
+      if (pos + 4 > inLength) {
+        s.pos = pos;
+        truncated(s, `the header of stored block ${block}`);
+      }
       const len = input[pos]! | (input[pos + 1]! << 8);
       const nlen = input[pos + 2]! | (input[pos + 3]! << 8);
       if ((len ^ 0xffff) !== nlen) throw new InflateError(`stored block ${block}: length ${len} does not match its complement ${nlen}`);
       pos += 4;
-      if (pos + len > inLength) truncated(`stored block ${block} (${len} bytes declared, ${inLength - pos} present)`);
-      if (outPos + len > out.length) grow(outPos + len);
-      out.set(input.subarray(pos, pos + len), outPos);
-      outPos += len;
-      pos += len;
-    } else if (type === 3) {
-      throw new InflateError(`block ${block} has the reserved block type 3`);
-    } else {
-      let litlen: HuffmanTable;
-      let dist: HuffmanTable;
-      if (type === 1) {
-        ({ litlen, dist } = getFixedTables());
-      } else {
-        const hlit = bits(5, 'a dynamic block header') + 257;
-        const hdist = bits(5, 'a dynamic block header') + 1;
-        const hclen = bits(4, 'a dynamic block header') + 4;
-        if (hlit > 286) throw new InflateError(`dynamic block ${block} declares ${hlit} literal/length codes (at most 286)`);
-        if (hdist > 30) throw new InflateError(`dynamic block ${block} declares ${hdist} distance codes (at most 30)`);
-        const codeLengthLengths = new Uint8Array(19);
-        for (let i = 0; i < hclen; i++) codeLengthLengths[CODE_LENGTH_ORDER[i]!] = bits(3, 'a dynamic block header');
-        const codeLengthTable = buildTable(codeLengthLengths, 19, 'code-length');
-        lengths.fill(0);
-        const total = hlit + hdist;
-        let i = 0;
-        while (i < total) {
-          const symbol = decodeSymbol(codeLengthTable, 'code-length');
-          if (symbol < 16) {
-            lengths[i++] = symbol;
-            continue;
-          }
-          let repeat: number;
-          let value = 0;
-          if (symbol === 16) {
-            if (i === 0) throw new InflateError(`dynamic block ${block}: a repeat code (16) with no previous length`);
-            value = lengths[i - 1]!;
-            repeat = 3 + bits(2, 'a dynamic block header');
-          } else if (symbol === 17) {
-            repeat = 3 + bits(3, 'a dynamic block header');
-          } else {
-            repeat = 11 + bits(7, 'a dynamic block header');
-          }
-          if (i + repeat > total) throw new InflateError(`dynamic block ${block}: code lengths repeat past the ${total} declared`);
-          lengths.fill(value, i, i + repeat);
-          i += repeat;
-        }
-        if (lengths[256] === 0) throw new InflateError(`dynamic block ${block} has no end-of-block code`);
-        litlen = buildTable(lengths.subarray(0, hlit), hlit, 'literal/length');
-        dist = buildTable(lengths.subarray(hlit, hlit + hdist), hdist, 'distance');
+      if (pos + len > inLength) truncated(s, `stored block ${block} (${len} bytes declared, ${inLength - pos} present)`);
+      if (s.outPos + len > out.length) out = grow(out, s.outPos, s.outPos + len, maxLength);
+      out.set(input.subarray(pos, pos + len), s.outPos);
+      s.outPos += len;
+      s.pos = pos + len;
+      block++;
+      continue;
+    }
+    if (type === 3) throw new InflateError(`block ${block} has the reserved block type 3`);
+    const { litlen, dist } = type === 1 ? getFixedTables() : readDynamicTables(s, block, lengths);
+
+    // The symbol loop, on local copies of the state: literals, matches, end of block.
+    const litEntries = litlen.entries;
+    const litBits = litlen.bits;
+    const litMask = (1 << litlen.primaryBits) - 1;
+    const distEntries = dist.entries;
+    const distBits = dist.bits;
+    const distMask = (1 << dist.primaryBits) - 1;
+    let pos = s.pos;
+    let bitBuf = s.bitBuf;
+    let bitCount = s.bitCount;
+    let outPos = s.outPos;
+    let capacity = out.length;
+    let problem = '';
+    for (;;) {
+      while (bitCount < litBits) {
+        bitBuf |= (pos < inLength ? input[pos]! : 0) << bitCount;
+        pos++;
+        bitCount += 8;
       }
-
-      // The symbol loop: literals, matches, end of block.
-      const litEntries = litlen.entries;
-      const litBits = litlen.bits;
-      const litMask = (1 << litBits) - 1;
-      const distEntries = dist.entries;
-      const distBits = dist.bits;
-      const distMask = (1 << distBits) - 1;
-      for (;;) {
-        // Inlined decodeSymbol: this loop is where all the time goes.
-        while (bitCount < litBits) {
+      let entry = litEntries[bitBuf & litMask]!;
+      if (entry < 0) entry = litEntries[((entry >>> 4) & 0x7ffffff) + ((bitBuf >>> PRIMARY_BITS) & ((1 << (entry & 15)) - 1))]!;
+      const codeLength = entry & 15;
+      if (codeLength === 0) {
+        problem = `invalid literal/length code in block ${block}`;
+        break;
+      }
+      bitBuf >>>= codeLength;
+      bitCount -= codeLength;
+      if (pos > inLength && (pos - inLength) * 8 > bitCount) {
+        problem = 'truncated';
+        break;
+      }
+      const symbol = entry >>> 4;
+      if (symbol < 256) {
+        if (outPos >= capacity) {
+          out = grow(out, outPos, outPos + 1, maxLength);
+          capacity = out.length;
+        }
+        out[outPos++] = symbol;
+        continue;
+      }
+      if (symbol === 256) break;
+      const li = symbol - 257;
+      if (li >= 29) {
+        problem = `invalid literal/length symbol ${symbol} in block ${block}`;
+        break;
+      }
+      let length = LENGTH_BASE[li]!;
+      const lengthExtra = LENGTH_EXTRA[li]!;
+      // Length extra bits (≤ 5) and the distance code (≤ 15 bits): refill once for both.
+      while (bitCount < lengthExtra + distBits) {
+        bitBuf |= (pos < inLength ? input[pos]! : 0) << bitCount;
+        pos++;
+        bitCount += 8;
+      }
+      if (lengthExtra > 0) {
+        length += bitBuf & ((1 << lengthExtra) - 1);
+        bitBuf >>>= lengthExtra;
+        bitCount -= lengthExtra;
+      }
+      let dEntry = distEntries[bitBuf & distMask]!;
+      if (dEntry < 0) dEntry = distEntries[((dEntry >>> 4) & 0x7ffffff) + ((bitBuf >>> PRIMARY_BITS) & ((1 << (dEntry & 15)) - 1))]!;
+      const dLength = dEntry & 15;
+      if (dLength === 0) {
+        problem = `invalid distance code in block ${block}`;
+        break;
+      }
+      bitBuf >>>= dLength;
+      bitCount -= dLength;
+      const di = dEntry >>> 4;
+      if (di >= 30) {
+        problem = `invalid distance symbol ${di} in block ${block}`;
+        break;
+      }
+      let distance = DIST_BASE[di]!;
+      const distExtra = DIST_EXTRA[di]!;
+      if (distExtra > 0) {
+        while (bitCount < distExtra) {
           bitBuf |= (pos < inLength ? input[pos]! : 0) << bitCount;
           pos++;
           bitCount += 8;
         }
-        const entry = litEntries[bitBuf & litMask]!;
-        const codeLength = entry & 15;
-        if (codeLength === 0) throw new InflateError(`invalid literal/length code in block ${block}`);
-        bitBuf >>>= codeLength;
-        bitCount -= codeLength;
-        if (pos > inLength && overran()) truncated(`block ${block}`);
-        const symbol = entry >>> 4;
-        if (symbol < 256) {
-          if (outPos >= out.length) grow(outPos + 1);
-          out[outPos++] = symbol;
-          continue;
-        }
-        if (symbol === 256) break;
-        const li = symbol - 257;
-        if (li >= 29) throw new InflateError(`invalid literal/length symbol ${symbol} in block ${block}`);
-        let length = LENGTH_BASE[li]!;
-        const lengthExtra = LENGTH_EXTRA[li]!;
-        if (lengthExtra > 0) length += bits(lengthExtra, `block ${block}`);
-
-        while (bitCount < distBits) {
-          bitBuf |= (pos < inLength ? input[pos]! : 0) << bitCount;
-          pos++;
-          bitCount += 8;
-        }
-        const dEntry = distEntries[bitBuf & distMask]!;
-        const dLength = dEntry & 15;
-        if (dLength === 0) throw new InflateError(`invalid distance code in block ${block}`);
-        bitBuf >>>= dLength;
-        bitCount -= dLength;
-        if (pos > inLength && overran()) truncated(`block ${block}`);
-        const di = dEntry >>> 4;
-        if (di >= 30) throw new InflateError(`invalid distance symbol ${di} in block ${block}`);
-        let distance = DIST_BASE[di]!;
-        const distExtra = DIST_EXTRA[di]!;
-        if (distExtra > 0) distance += bits(distExtra, `block ${block}`);
-        if (distance > outPos) {
-          throw new InflateError(`block ${block}: a match refers ${distance} bytes back, but only ${outPos} bytes have been produced`);
-        }
-        if (outPos + length > out.length) grow(outPos + length);
-        // Byte by byte: the source may overlap the destination (distance < length repeats a pattern).
-        let from = outPos - distance;
-        const stop = outPos + length;
-        if (distance >= length) {
-          out.copyWithin(outPos, from, from + length);
-          outPos = stop;
-        } else {
-          while (outPos < stop) out[outPos++] = out[from++]!;
-        }
+        distance += bitBuf & ((1 << distExtra) - 1);
+        bitBuf >>>= distExtra;
+        bitCount -= distExtra;
+      }
+      if (pos > inLength && (pos - inLength) * 8 > bitCount) {
+        problem = 'truncated';
+        break;
+      }
+      if (distance > outPos) {
+        problem = `block ${block}: a match refers ${distance} bytes back, but only ${outPos} bytes have been produced`;
+        break;
+      }
+      const stop = outPos + length;
+      if (stop > capacity) {
+        out = grow(out, outPos, stop, maxLength);
+        capacity = out.length;
+      }
+      let from = outPos - distance;
+      if (distance >= length && length > 32) {
+        out.copyWithin(outPos, from, from + length);
+        outPos = stop;
+      } else {
+        // Byte by byte: short copies, and overlapping ones (distance < length repeats a pattern).
+        while (outPos < stop) out[outPos++] = out[from++]!;
       }
     }
+    s.pos = pos;
+    s.bitBuf = bitBuf;
+    s.bitCount = bitCount;
+    s.outPos = outPos;
+    if (problem === 'truncated') truncated(s, `block ${block}`);
+    if (problem !== '') throw new InflateError(problem);
     block++;
   }
   // Give back the whole bytes read ahead into the bit buffer: the stream ends at the next byte boundary.
-  pos -= bitCount >> 3;
-  const output = outPos === out.length ? out : out.slice(0, outPos);
-  return { output, end: pos };
+  const end = s.pos - (s.bitCount >> 3);
+  const output = s.outPos === out.length ? out : out.slice(0, s.outPos);
+  return { output, end };
 }

@@ -43,6 +43,16 @@ function samples(): { name: string; data: Uint8Array }[] {
   const chunk = noise.subarray(0, 3000);
   for (let i = 0; i < far.length; i += 31000) far.set(chunk.subarray(0, Math.min(3000, far.length - i)), i);
   const ramp = Uint8Array.from({ length: 40000 }, (_, i) => (i * 7 + (i >> 8)) & 255);
+  // Byte frequencies from 2^15 down to 1: Huffman codes up to the 15-bit limit (the decoder's
+  // second-level tables), in a random order so there are few matches.
+  const skewedParts: number[] = [];
+  for (let b = 0; b < 16; b++) for (let k = 0; k < 1 << (15 - b); k++) skewedParts.push(b * 13);
+  for (let b = 16; b < 256; b++) skewedParts.push(b);
+  for (let i = skewedParts.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [skewedParts[i], skewedParts[j]] = [skewedParts[j]!, skewedParts[i]!];
+  }
+  const skewed = Uint8Array.from(skewedParts);
   return [
     { name: 'empty', data: new Uint8Array(0) },
     { name: 'one byte', data: new Uint8Array([42]) },
@@ -52,6 +62,7 @@ function samples(): { name: string; data: Uint8Array }[] {
     { name: 'far repeats', data: far },
     { name: 'ramp', data: ramp },
     { name: 'zeros', data: new Uint8Array(300000) },
+    { name: 'skewed (15-bit codes)', data: skewed },
   ];
 }
 
