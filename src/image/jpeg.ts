@@ -1,7 +1,8 @@
 /**
  * A JPEG decoder in plain TypeScript: baseline and extended sequential (SOF0, SOF1) and progressive
- * (SOF2) Huffman-coded 8-bit images, gray or three-component (YCbCr, or RGB when the file says so),
- * any sampling factors with integer ratios, restart intervals.
+ * (SOF2) Huffman-coded 8-bit images, gray, three-component (YCbCr, or RGB when the file says so)
+ * or four-component (CMYK, YCCK: converted to RGB as Pillow does), any sampling factors with
+ * integer ratios, restart intervals.
  *
  * It reproduces what libjpeg(-turbo) does with its default settings, since that is what Pillow, and
  * so torchvision, gives a model: the integer "islow" inverse DCT (`jidctint.c`) with libjpeg's
@@ -9,7 +10,7 @@
  * replication for other ratios, and libjpeg's fixed-point YCbCr → RGB tables (`jdcolor.c`).
  *
  * Refused with an error naming them: arithmetic coding, lossless and hierarchical JPEG, 12-bit
- * samples, CMYK/YCCK (four components), and fractional sampling ratios (libjpeg refuses those too).
+ * samples, and fractional sampling ratios (libjpeg refuses those too).
  * A scan whose data ends early is an error (libjpeg pads it with zeros and warns; Pillow then
  * returns a partly grey image).
  */
@@ -645,6 +646,44 @@ function clamp8(v: number): number {
   return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
+/**
+ * Four components, as Pillow gives them to torchvision: libjpeg's output (YCCK converted to CMYK
+ * by its ycck_cmyk_convert; an Adobe transform of 2, or another non-zero value, means YCCK, no
+ * Adobe marker or transform 0 means CMYK), inverted (Pillow's "CMYK;I": Adobe files store inverted
+ * CMYK, and Pillow assumes every CMYK JPEG does), then Pillow's convert('RGB'):
+ * R = clip(nk − nk·C/255) with nk = 255 − K, in its integer MULDIV255 arithmetic.
+ */
+function cmykToRgb(planes: [Uint8Array, Uint8Array, Uint8Array, Uint8Array], width: number, height: number, adobeTransform: number): DecodedImage {
+  const [p0, p1, p2, p3] = planes;
+  const ycck = adobeTransform > 0;
+  const { crR, cbB, crG, cbG } = YCC;
+  const out = new Uint8Array(width * height * 3);
+  const muldiv255 = (a: number, b: number): number => {
+    const t = a * b + 128;
+    return ((t >> 8) + t) >> 8;
+  };
+  for (let i = 0, o = 0; i < width * height; i++, o += 3) {
+    let c0 = p0[i]!;
+    let c1 = p1[i]!;
+    let c2 = p2[i]!;
+    if (ycck) {
+      const y = c0;
+      const cb = c1;
+      const cr = c2;
+      c0 = clamp8(255 - (y + crR[cr]!));
+      c1 = clamp8(255 - (y + ((cbG[cb]! + crG[cr]!) >> 16)));
+      c2 = clamp8(255 - (y + cbB[cb]!));
+    }
+    // Pillow's inversion, then its cmyk2rgb.
+    const k = 255 - p3[i]!;
+    const nk = 255 - k;
+    out[o] = clamp8(nk - muldiv255(255 - c0, nk));
+    out[o + 1] = clamp8(nk - muldiv255(255 - c1, nk));
+    out[o + 2] = clamp8(nk - muldiv255(255 - c2, nk));
+  }
+  return { data: out, width, height, channels: 3 };
+}
+
 // ---------------------------------------------------------------------------------------------
 // The file
 
@@ -654,8 +693,8 @@ export function isJpeg(bytes: Uint8Array): boolean {
 }
 
 /**
- * Decodes a JPEG file to 8-bit gray (1 channel) or RGB (3 channels), as libjpeg with its default
- * settings (and so Pillow) does. Throws ImageDecodeError for malformed, truncated or unsupported files.
+ * Decodes a JPEG file to 8-bit gray (1 channel) or RGB (3 channels: colour and CMYK files), as
+ * libjpeg with its default settings and Pillow's convert('RGB') do. Throws ImageDecodeError for malformed, truncated or unsupported files.
  */
 export function decodeJpeg(bytes: Uint8Array, limits: ImageLimits = {}): DecodedImage {
   const maxPixels = limits.maxPixels ?? DEFAULT_MAX_PIXELS;
@@ -782,9 +821,7 @@ function readFrame(bytes: Uint8Array, body: number, end: number, progressive: bo
   if (height === 0) fail('the frame height is 0 (defined later by a DNL marker), which is not supported');
   if (width === 0) fail('the frame width is 0');
   if (width * height > maxPixels) fail(`the image is ${width}×${height} = ${width * height} pixels, over the limit of ${maxPixels} (option maxPixels)`);
-  if (n !== 1 && n !== 3) {
-    fail(n === 4 ? 'four-component (CMYK or YCCK) JPEG is not supported' : `${n} components (only 1, gray, and 3, colour, are supported)`);
-  }
+  if (n !== 1 && n !== 3 && n !== 4) fail(`${n} components (1 gray, 3 colour or 4 CMYK/YCCK are supported)`);
   if (end - body !== 6 + 3 * n) fail(`SOF length ${end - body + 2} does not match ${n} components`);
   const components: Component[] = [];
   for (let i = 0; i < n; i++) {
@@ -877,6 +914,7 @@ function toImage(frame: Frame, quant: (Uint16Array | null)[], adobeTransform: nu
     return upsample(plane, planeWidth, c, frame);
   });
   if (components.length === 1) return { data: planes[0]!, width, height, channels: 1 };
+  if (components.length === 4) return cmykToRgb(planes as [Uint8Array, Uint8Array, Uint8Array, Uint8Array], width, height, adobeTransform);
   // libjpeg's colour-space guess: JFIF means YCbCr; Adobe transform 0 means RGB; else component ids 'R','G','B' mean RGB.
   const ids = components.map((c) => c.id);
   const rgb = !sawJfif && (adobeTransform === 0 || (adobeTransform < 0 && ids[0] === 0x52 && ids[1] === 0x47 && ids[2] === 0x42));

@@ -8,8 +8,12 @@
 export interface JpegSpec {
   width: number;
   height: number;
-  /** 1 (gray) or 3 (RGB, converted to YCbCr) samples per pixel, row-major. */
-  channels: 1 | 3;
+  /**
+   * 1 (gray), 3 (RGB, converted to YCbCr) or 4 (libjpeg's CMYK samples, stored as CMYK or, with
+   * `ycck`, as YCCK: the YCbCr of (255 − C, 255 − M, 255 − Y), and K) samples per pixel, row-major.
+   */
+  channels: 1 | 3 | 4;
+  ycck?: boolean;
   pixels: Uint8Array;
   /** [h, v] per component; default 1×1 for each. */
   sampling?: [number, number][];
@@ -96,6 +100,19 @@ export function encodeJpeg(spec: JpegSpec): Uint8Array {
   for (let i = 0; i < width * height; i++) {
     if (channels === 1) {
       planes[0]![i] = pixels[i]!;
+    } else if (channels === 4) {
+      const [c, m, y, k] = [0, 1, 2, 3].map((j) => pixels[i * 4 + j]!) as [number, number, number, number];
+      if (spec.ycck) {
+        const [r, g, b] = [255 - c, 255 - m, 255 - y];
+        planes[0]![i] = 0.299 * r + 0.587 * g + 0.114 * b;
+        planes[1]![i] = -0.168736 * r - 0.331264 * g + 0.5 * b + 128;
+        planes[2]![i] = 0.5 * r - 0.418688 * g - 0.081312 * b + 128;
+      } else {
+        planes[0]![i] = c;
+        planes[1]![i] = m;
+        planes[2]![i] = y;
+      }
+      planes[3]![i] = k;
     } else if (spec.rgb) {
       for (let c = 0; c < 3; c++) planes[c]![i] = pixels[i * 3 + c]!;
     } else {
@@ -139,9 +156,9 @@ export function encodeJpeg(spec: JpegSpec): Uint8Array {
   });
 
   const out: number[] = [0xff, 0xd8];
-  if (spec.rgb === 'adobe') out.push(...segment(0xee, [0x41, 0x64, 0x6f, 0x62, 0x65, 0, 100, 0, 0, 0, 0, 0]));
+  if (spec.rgb === 'adobe' || channels === 4) out.push(...segment(0xee, [0x41, 0x64, 0x6f, 0x62, 0x65, 0, 100, 0, 0, 0, 0, spec.ycck ? 2 : 0]));
   else if (!spec.rgb) out.push(...segment(0xe0, [0x4a, 0x46, 0x49, 0x46, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0]));
-  const ids = spec.rgb === 'ids' ? [0x52, 0x47, 0x42] : [1, 2, 3];
+  const ids = spec.rgb === 'ids' ? [0x52, 0x47, 0x42] : [1, 2, 3, 4];
   out.push(...segment(0xdb, [0, ...new Array<number>(64).fill(q)]));
   const sof = [8, height >> 8, height & 255, width >> 8, width & 255, channels];
   for (let c = 0; c < channels; c++) sof.push(ids[c]!, (sampling[c]![0] << 4) | sampling[c]![1], 0);

@@ -33,6 +33,7 @@ describe('JPEGs written by Pillow decode to the pixels Pillow (libjpeg-turbo) gi
   for (const c of FIXTURES.cases) {
     it(`${c.name} (${c.size.join('×')}, ${c.mode})`, () => {
       const image = decodeImageSync(fromBase64(c.jpeg));
+      // Gray stays gray; colour and CMYK (compared with Pillow's convert('RGB')) are RGB.
       expect([image.width, image.height, image.channels]).toEqual([...c.size, c.mode === 'L' ? 1 : 3]);
       expect(firstDifference(image.data, unpack(c.pixelsZlib))).toBe(-1);
     });
@@ -57,7 +58,7 @@ describe('JPEGs written by Pillow decode to the pixels Pillow (libjpeg-turbo) gi
   });
 });
 
-function picture(width: number, height: number, channels: 1 | 3, seed: number): Uint8Array {
+function picture(width: number, height: number, channels: 1 | 3 | 4, seed: number): Uint8Array {
   const random = rng(seed);
   return Uint8Array.from({ length: width * height * channels }, (_, i) => {
     const p = Math.floor(i / channels);
@@ -95,6 +96,25 @@ describe('restart intervals (written by the test encoder)', () => {
 });
 
 describe('colour spaces', () => {
+  it("CMYK and YCCK JPEGs (Adobe transform 0 and 2) become the RGB of Pillow's convert('RGB')", () => {
+    const [w, h] = [17, 9];
+    const raw = picture(w, h, 4, 5);
+    // Pillow reads libjpeg's CMYK as inverted (Adobe) samples, then R = nk − nk·C/255 with nk = 255 − K.
+    const expected = new Float64Array(w * h * 3);
+    for (let p = 0; p < w * h; p++) {
+      const nk = raw[p * 4 + 3]!;
+      for (let c = 0; c < 3; c++) expected[p * 3 + c] = nk - ((255 - raw[p * 4 + c]!) * nk) / 255;
+    }
+    for (const ycck of [false, true]) {
+      const image = decodeJpeg(encodeJpeg({ width: w, height: h, channels: 4, pixels: raw, ycck, quant: 1 }));
+      expect([image.width, image.height, image.channels]).toEqual([w, h, 3]);
+      let worst = 0;
+      for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(image.data[i]! - expected[i]!));
+      // quant 1: DCT and colour-conversion roundings only (the Pillow-written CMYK fixture above is exact).
+      expect(worst, ycck ? 'YCCK' : 'CMYK').toBeLessThanOrEqual(ycck ? 4 : 2);
+    }
+  });
+
   it("RGB JPEGs (component ids 'R','G','B', or an Adobe marker with transform 0) are not YCbCr-converted", () => {
     const [w, h] = [19, 11];
     const pixels = picture(w, h, 3, 4);
@@ -151,10 +171,10 @@ describe('malformed and unsupported JPEGs: clear ImageDecodeErrors', () => {
     });
   }
 
-  it('four components (CMYK) are refused by name', () => {
-    // A 4-component SOF built by hand: the decoder refuses it before looking for scans.
-    const bytes = Uint8Array.from([0xff, 0xd8, 0xff, 0xc0, 0, 20, 8, 0, 8, 0, 8, 4, 1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0, 4, 0x11, 0, 0xff, 0xd9]);
-    expect(() => decodeJpeg(bytes)).toThrow(/four-component \(CMYK or YCCK\) JPEG is not supported/);
+  it('two components are refused by name', () => {
+    // A 2-component SOF built by hand: the decoder refuses it before looking for scans.
+    const bytes = Uint8Array.from([0xff, 0xd8, 0xff, 0xc0, 0, 14, 8, 0, 8, 0, 8, 2, 1, 0x11, 0, 2, 0x11, 0, 0xff, 0xd9]);
+    expect(() => decodeJpeg(bytes)).toThrow(/2 components \(1 gray, 3 colour or 4 CMYK\/YCCK are supported\)/);
   });
 });
 
