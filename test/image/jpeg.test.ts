@@ -68,7 +68,7 @@ function picture(width: number, height: number, channels: 1 | 3 | 4, seed: numbe
   });
 }
 
-describe('restart intervals (written by the test encoder)', () => {
+describe('restart intervals and progressive scans (written by the test encoder)', () => {
   const layouts: [string, 1 | 3, [number, number][] | undefined][] = [
     ['gray', 1, undefined],
     ['colour 4:4:4', 3, undefined],
@@ -78,7 +78,7 @@ describe('restart intervals (written by the test encoder)', () => {
     ['colour 4:1:1 (4×1, replicated)', 3, [[4, 1], [1, 1], [1, 1]]],
   ];
   for (const [name, channels, sampling] of layouts) {
-    it(`${name}: the same pixels with restart intervals 1, 2, 5 and 7 as without; close to the source`, () => {
+    it(`${name}: the same pixels with restart intervals as without, progressive as sequential; close to the source`, () => {
       const [w, h] = [35, 27];
       const pixels = picture(w, h, channels, 3);
       const plain = decodeJpeg(encodeJpeg({ width: w, height: h, channels, pixels, sampling }));
@@ -86,6 +86,12 @@ describe('restart intervals (written by the test encoder)', () => {
       for (const restartInterval of [1, 2, 5, 7]) {
         const withRst = decodeJpeg(encodeJpeg({ width: w, height: h, channels, pixels, sampling, restartInterval }));
         expect(firstDifference(withRst.data, plain.data)).toBe(-1);
+      }
+      // The same coefficients sent progressively (DC in two passes, AC in two bands with
+      // end-of-band runs), with and without restart intervals, give the same pixels.
+      for (const restartInterval of [undefined, 1, 3, 4]) {
+        const progressive = decodeJpeg(encodeJpeg({ width: w, height: h, channels, pixels, sampling, restartInterval, progressive: true }));
+        expect(firstDifference(progressive.data, plain.data), `progressive, restart interval ${restartInterval}`).toBe(-1);
       }
       // Lossy, but close: the mean error of a fine quantiser (chroma subsampling adds some).
       let sum = 0;
@@ -184,6 +190,7 @@ describe('fuzzing the JPEG decoder (fixed seed)', () => {
     const seeds = [
       jpegOf('420 q75'), jpegOf('422 progressive q30'), jpegOf('gray progressive'), jpegOf('444 q90'),
       encodeJpeg({ width: 20, height: 13, channels: 3, pixels: picture(20, 13, 3, 9), sampling: [[2, 2], [1, 1], [1, 1]], restartInterval: 2 }),
+      encodeJpeg({ width: 21, height: 11, channels: 3, pixels: picture(21, 11, 3, 10), sampling: [[2, 1], [1, 1], [1, 1]], restartInterval: 3, progressive: true }),
     ];
     const counts = { cases: 0, decoded: 0, errors: 0 };
     const run = (bytes: Uint8Array): void => {
