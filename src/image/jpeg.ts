@@ -22,6 +22,14 @@ function fail(message: string): never {
   throw new ImageDecodeError('jpeg', message);
 }
 
+/**
+ * The most scans a file may have. Every scan visits every block, so a hostile progressive file of
+ * thousands of tiny scans (end-of-band runs cover 32767 blocks a symbol) would take minutes;
+ * real files have about 10 (libjpeg's progressive script) and rarely over 20. libjpeg-turbo
+ * suggests a limit of this order (its scan limit parameter).
+ */
+const MAX_SCANS = 150;
+
 /** Zigzag position → natural (row-major) position in the 8×8 block. */
 const ZIGZAG = new Uint8Array([
   0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21,
@@ -779,6 +787,7 @@ export function decodeJpeg(bytes: Uint8Array, limits: ImageLimits = {}): Decoded
         break;
       case 0xda: {
         if (frame === null) fail('a scan (SOS) before the frame header (SOF)');
+        if (scans >= MAX_SCANS) fail(`more than ${MAX_SCANS} scans (real files have about 10; refused to bound the decoding time)`);
         const scan = readScan(bytes, body, end, frame);
         for (const c of scan.components) {
           if (quant[c.quantTable] === null) fail(`component ${c.id} uses quantisation table ${c.quantTable}, which was never defined`);

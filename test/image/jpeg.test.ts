@@ -177,6 +177,23 @@ describe('malformed and unsupported JPEGs: clear ImageDecodeErrors', () => {
     });
   }
 
+  it('more than 150 scans are refused (bounded time)', () => {
+    // A progressive file whose AC scan of component 1 is repeated 200 times.
+    const bytes = encodeJpeg({ width: 8, height: 8, channels: 1, pixels: picture(8, 8, 1, 2), progressive: true });
+    const sos = [];
+    for (let i = 0; i < bytes.length - 1; i++) if (bytes[i] === 0xff && bytes[i + 1] === 0xda) sos.push(i);
+    const acScan = bytes.subarray(sos[1]!, sos[2]!);
+    const parts = [bytes.subarray(0, sos[2]!), ...Array.from({ length: 200 }, () => acScan), bytes.subarray(sos[2]!)];
+    const many = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      many.set(p, at);
+      at += p.length;
+    }
+    expect(() => decodeJpeg(many)).toThrow(/more than 150 scans/);
+    expect(decodeJpeg(bytes).width).toBe(8);
+  });
+
   it('two components are refused by name', () => {
     // A 2-component SOF built by hand: the decoder refuses it before looking for scans.
     const bytes = Uint8Array.from([0xff, 0xd8, 0xff, 0xc0, 0, 14, 8, 0, 8, 0, 8, 2, 1, 0x11, 0, 2, 0x11, 0, 0xff, 0xd9]);
