@@ -723,10 +723,14 @@ export function decodeJpeg(bytes: Uint8Array, limits: ImageLimits = {}): Decoded
 
   for (;;) {
     // Find the next marker (fill bytes 0xFF may precede it).
+    // A sequential file that ends after complete scans without EOI decodes, as in Pillow; a
+    // progressive one may be missing its later scans, which Pillow reports as truncation too.
+    if (pos >= bytes.length && scans > 0 && !frame!.progressive) break;
     if (pos >= bytes.length) fail(`truncated file: no EOI marker (${bytes.length} bytes${frame === null ? ', no frame header' : ''})`);
     // Stray bytes before a marker are skipped, as libjpeg does (with a warning).
     while (pos < bytes.length && bytes[pos] !== 0xff) pos++;
     while (pos < bytes.length && bytes[pos] === 0xff) pos++;
+    if (pos >= bytes.length && scans > 0 && !frame!.progressive) break;
     if (pos >= bytes.length) fail(`truncated file: no EOI marker (${bytes.length} bytes)`);
     const marker = bytes[pos++]!;
     if (marker === 0xd9) break; // EOI

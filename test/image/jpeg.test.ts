@@ -49,6 +49,13 @@ describe('JPEGs written by Pillow decode to the pixels Pillow (libjpeg-turbo) gi
     expect(worst).toBeLessThan(1e-3);
   });
 
+  it('a sequential file without EOI after its scan decodes (as in Pillow); a progressive one is truncated', () => {
+    const bytes = jpegOf('420 q75');
+    expect(decodeJpeg(bytes.subarray(0, bytes.length - 2))).toEqual(decodeJpeg(bytes));
+    const progressive = jpegOf('422 progressive q30');
+    expect(() => decodeJpeg(progressive.subarray(0, progressive.length - 2))).toThrow(/truncated file: no EOI marker/);
+  });
+
   it('SOF1 (extended sequential, 8-bit Huffman) decodes as SOF0', () => {
     const bytes = jpegOf('420 q75').slice();
     const at = bytes.findIndex((b, i) => b === 0xff && bytes[i + 1] === 0xc0);
@@ -153,7 +160,7 @@ describe('malformed and unsupported JPEGs: clear ImageDecodeErrors', () => {
   const cases: [string, Uint8Array, RegExp][] = [
     ['a PNG', new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]), /not a JPEG file: this looks like a PNG image/],
     ['truncated in the scan', base.subarray(0, base.length - 40), /truncated scan data|no EOI/],
-    ['no EOI', base.subarray(0, base.length - 2), /no EOI marker/],
+    ['cut inside the last scan', base.subarray(0, base.length - 3), /truncated scan data/],
     ['truncated in a header', base.subarray(0, sof + 6), /truncated file: marker 0xc0/],
     ['lossless (SOF3)', edited(base, (b) => { b[sof + 1] = 0xc3; }), /lossless \(SOF3\) JPEG is not supported/],
     ['arithmetic (SOF9)', edited(base, (b) => { b[sof + 1] = 0xc9; }), /arithmetic-coded sequential \(SOF9\) JPEG is not supported/],
