@@ -33,7 +33,7 @@ function readLimits(options: unknown, fn: string): { maxPixels: number } {
 }
 
 /** Decodes file bytes: PNG or JPEG, told apart by their first bytes. */
-function decodeBytes(bytes: Uint8Array, maxPixels: number): DecodedImage {
+function decodeBytes(bytes: Uint8Array, maxPixels: number, fn: string): DecodedImage {
   const format = sniffFormat(bytes);
   if (format === 'png') return decodePng(bytes, { maxPixels });
   if (format === 'jpeg') return decodeJpeg(bytes, { maxPixels });
@@ -43,7 +43,7 @@ function decodeBytes(bytes: Uint8Array, maxPixels: number): DecodedImage {
         ? 'the input is empty'
         : `the first bytes are ${Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ')}`
       : `this looks like ${format === 'torch-zip' ? 'a zip archive (a torch.save file?)' : format === 'torch-legacy' ? 'a legacy torch.save file' : format === 'html' ? 'text starting with "<" (an HTML page?)' : `a ${format} file`}`;
-  throw new ImageDecodeError('decodeImage', `not a PNG or JPEG image: ${what} (GIF, WebP, BMP and others are not decoded; in a browser, pass an ImageBitmap or ImageData instead)`);
+  throw new ImageDecodeError(fn, `not a PNG or JPEG image: ${what} (GIF, WebP, BMP and others are not decoded; in a browser, pass an ImageBitmap or ImageData instead)`);
 }
 
 /** Already-decoded pixels: `ImageData` and its look-alikes. The data is copied, never aliased. */
@@ -125,8 +125,8 @@ function fromDrawable(source: object, fn: string, maxPixels: number): DecodedIma
 /** decodeImageSync under another function's name (for its messages): `imageToTensor` takes the same inputs. */
 export function decodeImageAs(source: unknown, options: unknown, fn: string): DecodedImage {
   const { maxPixels } = readLimits(options, fn);
-  if (source instanceof Uint8Array) return decodeBytes(source, maxPixels);
-  if (source instanceof ArrayBuffer) return decodeBytes(new Uint8Array(source), maxPixels);
+  if (source instanceof Uint8Array) return decodeBytes(source, maxPixels, fn);
+  if (source instanceof ArrayBuffer) return decodeBytes(new Uint8Array(source), maxPixels, fn);
   if (ArrayBuffer.isView(source) && !(source instanceof Uint8ClampedArray)) {
     throw new TypeError(`${fn}: image file bytes must be a Uint8Array or ArrayBuffer, got ${describeValue(source)}`);
   }
