@@ -107,7 +107,7 @@ export { Adam, AdamW } from './train/optim/adam.js';
 export type { AdamOptions } from './train/optim/adam.js';
 export { StepLR, CosineAnnealingLR } from './train/schedule.js';
 export type { StepLROptions, CosineAnnealingLROptions } from './train/schedule.js';
-// Images: PNG decoding (pure TypeScript inflate), torchvision's preprocessing, and from logits to labelled classes.
+// Images: PNG and JPEG decoding (pure TypeScript, with its own inflate), torchvision's preprocessing, from logits to labelled classes.
 export { inflate, inflateRaw, inflateZlib, inflateWithInfo, adler32, InflateError } from './io/inflate.js';
 export type { InflateOptions, InflateResult } from './io/inflate.js';
 export { decodeImage, decodeImageSync, ImageDecodeError } from './image/decode.js';
