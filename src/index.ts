@@ -111,7 +111,7 @@ export type { StepLROptions, CosineAnnealingLROptions } from './train/schedule.j
 export { inflate, inflateRaw, inflateZlib, inflateWithInfo, adler32, InflateError } from './io/inflate.js';
 export type { InflateOptions, InflateResult } from './io/inflate.js';
 export { decodeImage, decodeImageSync, ImageDecodeError } from './image/decode.js';
-export type { DecodedImage, DecodeImageOptions, ImageSource } from './image/decode.js';
+export type { DecodedImage, DecodeImageOptions, ImageSource, BlobLike } from './image/decode.js';
 export { imageToTensor, IMAGENET_MEAN, IMAGENET_STD } from './image/preprocess.js';
 export type { ImageToTensorOptions } from './image/preprocess.js';
 export type { ResizeFilter } from './image/resize.js';

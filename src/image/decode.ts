@@ -12,6 +12,11 @@ import { decodeJpeg } from './jpeg.js';
 export type { DecodedImage };
 export { ImageDecodeError };
 
+/** A `Blob`, `File` or fetch `Response`, structurally (no DOM types needed to compile against sepconv). */
+export interface BlobLike {
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
 export interface DecodeImageOptions {
   /** The most pixels (width × height) accepted, checked before decoding allocates; default 2^26. */
   maxPixels?: number;
@@ -153,7 +158,7 @@ export function decodeImageSync(source: ImageSource, options?: DecodeImageOption
  * `decodeImageSync`, and also a `Blob`/`File` (or anything with `arrayBuffer()`, such as a fetch
  * `Response`), read first.
  */
-export async function decodeImage(source: ImageSource | Blob | { arrayBuffer(): Promise<ArrayBuffer> }, options?: DecodeImageOptions): Promise<DecodedImage> {
+export async function decodeImage(source: ImageSource | BlobLike, options?: DecodeImageOptions): Promise<DecodedImage> {
   if (isOptionsObject(source) && !(source instanceof ArrayBuffer) && typeof (source as { arrayBuffer?: unknown }).arrayBuffer === 'function' && dataField(source, 'data') === undefined) {
     readLimits(options, 'decodeImage');
     const buffer = await (source as { arrayBuffer(): Promise<ArrayBuffer> }).arrayBuffer();
