@@ -1,11 +1,11 @@
 /**
  * `decodeImage` / `decodeImageSync`: an image file's bytes (PNG or JPEG) or a browser image
- * (`ImageData`, anything shaped `{ data, width, height }`, an `ImageBitmap`, `<img>`, canvas or video
- * frame) to 8-bit interleaved
- * samples. The decoders are plain TypeScript, so this works the same in Node and in browsers.
+ * (`ImageData`, anything shaped `{ data, width, height }`, an `ImageBitmap`, `<img>`, canvas or
+ * video frame) to 8-bit interleaved samples. The decoders are plain TypeScript, so this works the
+ * same in Node and in browsers.
  */
 import { describeValue, isOptionsObject, dataField, readOptions, readInteger, MAX_ELEMENTS } from '../kernels/checks.js';
-import { sniffFormat } from '../io/sniff.js';
+import { sniffFormat, wrongFormatHint } from '../io/sniff.js';
 import { type DecodedImage, DEFAULT_MAX_PIXELS, ImageDecodeError, decodePng } from './png.js';
 import { decodeJpeg } from './jpeg.js';
 
@@ -43,11 +43,8 @@ function decodeBytes(bytes: Uint8Array, maxPixels: number, fn: string): DecodedI
   if (format === 'png') return decodePng(bytes, { maxPixels });
   if (format === 'jpeg') return decodeJpeg(bytes, { maxPixels });
   const what =
-    format === 'unknown'
-      ? bytes.length === 0
-        ? 'the input is empty'
-        : `the first bytes are ${Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ')}`
-      : `this looks like ${format === 'torch-zip' ? 'a zip archive (a torch.save file?)' : format === 'torch-legacy' ? 'a legacy torch.save file' : format === 'html' ? 'text starting with "<" (an HTML page?)' : `a ${format} file`}`;
+    wrongFormatHint(bytes, ['png', 'jpeg']) ??
+    (bytes.length === 0 ? 'the input is empty' : `the first bytes are ${Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ')}`);
   throw new ImageDecodeError(fn, `not a PNG or JPEG image: ${what} (GIF, WebP, BMP and others are not decoded; in a browser, pass an ImageBitmap or ImageData instead)`);
 }
 

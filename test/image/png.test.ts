@@ -176,6 +176,7 @@ describe('decodeImage inputs', () => {
     expect(() => decodeImageSync(new Uint8Array(0))).toThrow(/not a PNG or JPEG image: the input is empty/);
     expect(() => decodeImageSync(new TextEncoder().encode('GIF89a....'))).toThrow(/first bytes are 47 49 46 38/);
     expect(() => decodeImageSync(new TextEncoder().encode('<!DOCTYPE html>'))).toThrow(/HTML page/);
+    expect(() => decodeImageSync(new Uint8Array([2, 0, 0, 0, 0, 0, 0, 0, 0x7b, 0x7d]))).toThrow(/this looks like a safetensors file: load it with loadSafetensors/);
   });
 });
 
