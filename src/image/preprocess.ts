@@ -157,6 +157,7 @@ export function imageToTensor(image: DecodedImage | ImageSource, options?: Image
   }
 
   const size = outW * outH;
+  if (size * 3 > MAX_ELEMENTS) throw new RangeError(`${FN}: a ${outW}×${outH} crop would need ${size * 3} elements, over 2^28`);
   const data = new Float32Array(size * 3);
   const scale = [0, 1, 2].map((c) => Math.fround(std[c]!));
   const shift = [0, 1, 2].map((c) => Math.fround(mean[c]!));

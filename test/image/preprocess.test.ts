@@ -218,5 +218,6 @@ describe('imageToTensor', () => {
     expect(() => imageToTensor(pixels, { interpolation: 'lanczos' as 'bicubic' })).toThrow(/options.interpolation must be one of 'bilinear', 'bicubic'/);
     expect(() => imageToTensor({ data: new Uint8Array(3), width: 1, height: 1 }, { resize: [60000, 60000] })).toThrow(/over 2\^28 samples/);
     expect(() => imageToTensor('cat.png' as never)).toThrow(/image must be file bytes/);
+    expect(() => imageToTensor(pixels, { centerCrop: [60000, 60000] })).toThrow(/a 60000×60000 crop would need 10800000000 elements, over 2\^28/);
   });
 });
