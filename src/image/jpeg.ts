@@ -92,6 +92,8 @@ interface Component {
   h: number;
   v: number;
   quantTable: number;
+  /** The quantisation table as it was at the component's first scan (libjpeg latches it then). */
+  quant: Uint16Array | null;
   /** Blocks the component really has, and as laid out in whole MCUs. */
   blocksPerLine: number;
   blocksPerColumn: number;
@@ -795,6 +797,7 @@ export function decodeJpeg(bytes: Uint8Array, limits: ImageLimits = {}): Decoded
         const scan = readScan(bytes, body, end, frame);
         for (const c of scan.components) {
           if (quant[c.quantTable] === null) fail(`component ${c.id} uses quantisation table ${c.quantTable}, which was never defined`);
+          if (c.quant === null) c.quant = quant[c.quantTable]!;
         }
         pos = decodeScan(bytes, end, frame, scan, dc, ac, restartInterval);
         scans++;
@@ -821,7 +824,7 @@ export function decodeJpeg(bytes: Uint8Array, limits: ImageLimits = {}): Decoded
   if (frame === null) fail('no frame header (SOF) before EOI');
   if (scans === 0) fail('no scan (SOS) before EOI');
   for (const c of frame.components) if (!c.hasData) fail(`component ${c.id} has no DC data in any scan`);
-  return toImage(frame, quant, adobeTransform, sawJfif);
+  return toImage(frame, adobeTransform, sawJfif);
 }
 
 function readFrame(bytes: Uint8Array, body: number, end: number, progressive: boolean, maxPixels: number): Frame {
@@ -846,7 +849,7 @@ function readFrame(bytes: Uint8Array, body: number, end: number, progressive: bo
     if (tq > 3) fail(`component ${bytes[p]} uses quantisation table ${tq} (0 to 3)`);
     if (components.some((c) => c.id === bytes[p])) fail(`two components have the id ${bytes[p]}`);
     components.push({
-      id: bytes[p]!, h, v, quantTable: tq, blocksPerLine: 0, blocksPerColumn: 0, paddedBlocksPerLine: 0, paddedBlocksPerColumn: 0,
+      id: bytes[p]!, h, v, quantTable: tq, quant: null, blocksPerLine: 0, blocksPerColumn: 0, paddedBlocksPerLine: 0, paddedBlocksPerColumn: 0,
       width: 0, height: 0, coefficients: new Int16Array(0), dcTable: 0, acTable: 0, pred: 0, hasData: false,
     });
   }
@@ -912,13 +915,13 @@ function readScan(bytes: Uint8Array, body: number, end: number, frame: Frame): S
   return { components, ss, se, ah, al };
 }
 
-function toImage(frame: Frame, quant: (Uint16Array | null)[], adobeTransform: number, sawJfif: boolean): DecodedImage {
+function toImage(frame: Frame, adobeTransform: number, sawJfif: boolean): DecodedImage {
   const { width, height, components } = frame;
   const workspace = new Int32Array(64);
   const planes = components.map((c) => {
     const planeWidth = c.paddedBlocksPerLine * 8;
     const plane = new Uint8Array(planeWidth * c.paddedBlocksPerColumn * 8);
-    const q = quant[c.quantTable]!;
+    const q = c.quant!;
     for (let by = 0; by < c.blocksPerColumn; by++) {
       for (let bx = 0; bx < c.blocksPerLine; bx++) {
         idctBlock(c.coefficients, (by * c.paddedBlocksPerLine + bx) * 64, q, workspace, plane, by * 8 * planeWidth + bx * 8, planeWidth);

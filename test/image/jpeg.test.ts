@@ -56,6 +56,16 @@ describe('JPEGs written by Pillow decode to the pixels Pillow (libjpeg-turbo) gi
     expect(() => decodeJpeg(progressive.subarray(0, progressive.length - 2))).toThrow(/truncated file: no EOI marker/);
   });
 
+  it('quantisation tables are latched at a component\'s first scan (a later DQT changes nothing), as in libjpeg', () => {
+    const bytes = jpegOf('420 q75');
+    const dqt = Uint8Array.from([0xff, 0xdb, 0, 67, 0, ...new Array<number>(64).fill(1)]);
+    const redefined = new Uint8Array(bytes.length + dqt.length);
+    redefined.set(bytes.subarray(0, bytes.length - 2));
+    redefined.set(dqt, bytes.length - 2);
+    redefined.set([0xff, 0xd9], bytes.length - 2 + dqt.length);
+    expect(decodeJpeg(redefined)).toEqual(decodeJpeg(bytes));
+  });
+
   it('SOF1 (extended sequential, 8-bit Huffman) decodes as SOF0', () => {
     const bytes = jpegOf('420 q75').slice();
     const at = bytes.findIndex((b, i) => b === 0xff && bytes[i + 1] === 0xc0);
