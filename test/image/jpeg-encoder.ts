@@ -21,8 +21,8 @@ export interface JpegSpec {
   restartInterval?: number;
   /**
    * Write a progressive file (SOF2): DC in two passes (first with Al = 1, then the refinement
-   * bit), AC per component in two spectral bands (1–5, 6–63) with end-of-band runs. No AC
-   * refinement scans (Pillow's progressive files have those).
+   * bit), AC per component in two spectral bands (1–5, then 6–63 with Al = 1 followed by its
+   * refinement scan), with end-of-band runs and correction bits, as libjpeg's jcphuff.c writes them.
    */
   progressive?: boolean;
   /**
@@ -233,10 +233,12 @@ export function encodeJpeg(spec: JpegSpec): Uint8Array {
     w.put(s, 4);
     if (s > 0) w.put(diff > 0 ? diff : diff + (1 << s) - 1, s);
   };
-  const putAc = (w: BitWriter, block: number[], from: number, to: number): number => {
+  /** The point transform of progressive scans: the magnitude shifted right by al, the sign kept. */
+  const shifted = (v: number, al: number): number => (v < 0 ? -(-v >> al) : v >> al);
+  const putAc = (w: BitWriter, block: number[], from: number, to: number, al = 0): number => {
     let run = 0;
     for (let k = from; k <= to; k++) {
-      const v = block[ZIGZAG[k]!]!;
+      const v = shifted(block[ZIGZAG[k]!]!, al);
       if (v === 0) {
         run++;
         continue;
@@ -263,9 +265,9 @@ export function encodeJpeg(spec: JpegSpec): Uint8Array {
   } else {
     scan(all, 0, 0, 0, 1, (w, c, block) => putDc(w, c, block[0]! >> 1));
     for (const ci of all) {
-      for (const [ss, se] of [[1, 5], [6, 63]] as const) {
+      for (const [ss, se, al] of [[1, 5, 0], [6, 63, 1]] as const) {
         // End-of-band runs: consecutive blocks with an empty band cost one symbol; a run ends
-        // before a block with coefficients, at its longest (2^14 + ...), and at each restart.
+        // before a block with coefficients, at its longest (2^15 - 1), and at each restart.
         let eobrun = 0;
         const flushRun = (w: BitWriter): void => {
           if (eobrun === 0) return;
@@ -274,17 +276,69 @@ export function encodeJpeg(spec: JpegSpec): Uint8Array {
           if (r > 0) w.put(eobrun - (1 << r), r);
           eobrun = 0;
         };
-        scan([ci], ss, se, 0, 0, (w, _c, block) => {
+        scan([ci], ss, se, 0, al, (w, _c, block) => {
           let empty = true;
-          for (let k = ss; k <= se; k++) if (block[ZIGZAG[k]!] !== 0) empty = false;
+          for (let k = ss; k <= se; k++) if (shifted(block[ZIGZAG[k]!]!, al) !== 0) empty = false;
           if (empty) {
             eobrun++;
             if (eobrun === 0x7fff) flushRun(w);
             return;
           }
           flushRun(w);
-          if (putAc(w, block, ss, se) > 0) {
+          if (putAc(w, block, ss, se, al) > 0) {
             eobrun = 1;
+          }
+        }, flushRun);
+      }
+      // The refinement of band 6-63 (Ah = 1, Al = 0), as jcphuff.c's encode_mcu_AC_refine.
+      {
+        const [ss, se] = [6, 63];
+        let eobrun = 0;
+        let pending: number[] = []; // correction bits that follow the end-of-band run symbol
+        const flushRun = (w: BitWriter): void => {
+          if (eobrun > 0) {
+            const r = 31 - Math.clz32(eobrun);
+            w.put(AC_CODE.get(r << 4)!, 8);
+            if (r > 0) w.put(eobrun - (1 << r), r);
+            eobrun = 0;
+          }
+          for (const bit of pending) w.put(bit, 1);
+          pending = [];
+        };
+        scan([ci], ss, se, 1, 0, (w, _c, block) => {
+          const abs = Array.from({ length: 64 }, (_, k) => (k >= ss && k <= se ? Math.abs(block[ZIGZAG[k]!]!) : 0));
+          let eob = 0; // the last position that becomes non-zero in this pass
+          for (let k = ss; k <= se; k++) if (abs[k] === 1) eob = k;
+          let run = 0;
+          let bits: number[] = [];
+          for (let k = ss; k <= se; k++) {
+            const t = abs[k]!;
+            if (t === 0) {
+              run++;
+              continue;
+            }
+            while (run > 15 && k <= eob) {
+              flushRun(w);
+              w.put(AC_CODE.get(0xf0)!, 8);
+              run -= 16;
+              for (const bit of bits) w.put(bit, 1);
+              bits = [];
+            }
+            if (t > 1) {
+              bits.push(t & 1); // already non-zero: its correction bit
+              continue;
+            }
+            flushRun(w);
+            w.put(AC_CODE.get((run << 4) | 1)!, 8);
+            w.put(block[ZIGZAG[k]!]! < 0 ? 0 : 1, 1);
+            for (const bit of bits) w.put(bit, 1);
+            bits = [];
+            run = 0;
+          }
+          if (run > 0 || bits.length > 0) {
+            eobrun++;
+            pending.push(...bits);
+            if (eobrun === 0x7fff || pending.length > 900) flushRun(w);
           }
         }, flushRun);
       }
