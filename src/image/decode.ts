@@ -48,8 +48,11 @@ function decodeBytes(bytes: Uint8Array, maxPixels: number, fn: string): DecodedI
   throw new ImageDecodeError(fn, `not a PNG or JPEG image: ${what} (GIF, WebP, BMP and others are not decoded; in a browser, pass an ImageBitmap or ImageData instead)`);
 }
 
-/** Already-decoded pixels: `ImageData` and its look-alikes. The data is copied, never aliased. */
-function fromPixels(source: object, fn: string, maxPixels: number): DecodedImage {
+/**
+ * Already-decoded pixels: `ImageData` and its look-alikes. The data is copied, never aliased,
+ * unless `readOnly` (a caller that only reads the samples, such as imageToTensor, skips the copy).
+ */
+function fromPixels(source: object, fn: string, maxPixels: number, readOnly: boolean): DecodedImage {
   const data = dataField(source, 'data');
   const width = dataField(source, 'width');
   const height = dataField(source, 'height');
@@ -73,6 +76,10 @@ function fromPixels(source: object, fn: string, maxPixels: number): DecodedImage
   }
   if (length !== w * h * channels) {
     throw new RangeError(`${fn}: image.data has ${length} values, a ${w}×${h} image with ${channels} channel(s) needs ${w * h * channels}`);
+  }
+  if (isTyped && readOnly) {
+    const typed = data as Uint8Array | Uint8ClampedArray;
+    return { data: new Uint8Array(typed.buffer, typed.byteOffset, typed.length), width: w, height: h, channels: channels as 1 | 2 | 3 | 4 };
   }
   const out = new Uint8Array(length);
   if (isTyped) {
@@ -124,8 +131,11 @@ function fromDrawable(source: object, fn: string, maxPixels: number): DecodedIma
   return { data: new Uint8Array(pixels.buffer.slice(pixels.byteOffset, pixels.byteOffset + pixels.byteLength)), width, height, channels: 4 };
 }
 
-/** decodeImageSync under another function's name (for its messages): `imageToTensor` takes the same inputs. */
-export function decodeImageAs(source: unknown, options: unknown, fn: string): DecodedImage {
+/**
+ * decodeImageSync under another function's name (for its messages): `imageToTensor` takes the same
+ * inputs. With `readOnly`, pixels passed in are viewed rather than copied (the caller must not write).
+ */
+export function decodeImageAs(source: unknown, options: unknown, fn: string, readOnly = false): DecodedImage {
   const { maxPixels } = readLimits(options, fn);
   if (source instanceof Uint8Array) return decodeBytes(source, maxPixels, fn);
   if (source instanceof ArrayBuffer) return decodeBytes(new Uint8Array(source), maxPixels, fn);
@@ -135,7 +145,7 @@ export function decodeImageAs(source: unknown, options: unknown, fn: string): De
   if (isOptionsObject(source)) {
     const bitmap = fromDrawable(source, fn, maxPixels);
     if (bitmap !== null) return bitmap;
-    if (dataField(source, 'data') !== undefined) return fromPixels(source, fn, maxPixels);
+    if (dataField(source, 'data') !== undefined) return fromPixels(source, fn, maxPixels, readOnly);
   }
   throw new TypeError(
     `${fn}: image must be file bytes (Uint8Array, ArrayBuffer), ImageData-like pixels { data, width, height, channels? }, an ImageBitmap, image, canvas or video frame${fn === 'decodeImage' ? ', or a Blob' : ''}, got ${describeValue(source)}`,

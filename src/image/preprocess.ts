@@ -124,7 +124,8 @@ export function imageToTensor(image: DecodedImage | ImageSource, options?: Image
   const std = readTriple(o.std, `${FN}: options.std`, IMAGENET_STD, 1, true);
   const layout = readEnum(o.layout, `${FN}: options.layout`, ['nchw', 'nhwc'] as const, 'nchw');
   const interpolation = readEnum(o.interpolation, `${FN}: options.interpolation`, ['bilinear', 'bicubic'] as const, 'bilinear');
-  const decoded = decodeImageAs(image, undefined, FN);
+  // Only read from here on: pixels passed in are not copied.
+  const decoded = decodeImageAs(image, undefined, FN, true);
 
   let width = decoded.width;
   let height = decoded.height;
