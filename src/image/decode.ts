@@ -4,8 +4,8 @@
  * video frame) to 8-bit interleaved samples. The decoders are plain TypeScript, so this works the
  * same in Node and in browsers.
  */
-import { describeValue, isOptionsObject, dataField, readOptions, readInteger, MAX_ELEMENTS } from '../kernels/checks.js';
-import { sniffFormat, wrongFormatHint } from '../io/sniff.js';
+import { describeValue, isOptionsObject, dataField, readOptions, readInteger, MAX_ELEMENTS } from '../checks.js';
+import { sniffFormat, wrongFormatHint } from '../sniff.js';
 import { type DecodedImage, DEFAULT_MAX_PIXELS, ImageDecodeError, decodePng } from './png.js';
 import { decodeJpeg } from './jpeg.js';
 

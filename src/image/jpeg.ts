@@ -14,8 +14,8 @@
  * A scan whose data ends early is an error (libjpeg pads it with zeros and warns; Pillow then
  * returns a partly grey image).
  */
-import { MAX_ELEMENTS } from '../kernels/checks.js';
-import { wrongFormatHint } from '../io/sniff.js';
+import { MAX_ELEMENTS } from '../checks.js';
+import { wrongFormatHint } from '../sniff.js';
 import { type DecodedImage, DEFAULT_MAX_PIXELS, ImageDecodeError, type ImageLimits } from './png.js';
 
 function fail(message: string): never {

@@ -14,9 +14,9 @@
  * against what the compressed data could possibly expand to before anything image-sized is
  * allocated, and the inflater is bounded by the exact size the image needs.
  */
-import { MAX_ELEMENTS } from '../kernels/checks.js';
+import { MAX_ELEMENTS } from '../checks.js';
 import { InflateError, inflateZlib } from '../io/inflate.js';
-import { wrongFormatHint } from '../io/sniff.js';
+import { wrongFormatHint } from '../sniff.js';
 
 /** A decoded image: 8-bit samples, row-major, channels interleaved (HWC). */
 export interface DecodedImage {

@@ -13,7 +13,7 @@
  */
 import {
   MAX_ELEMENTS, describeValue, optional, ownElement, readEnum, readInteger, readOptions,
-} from '../kernels/checks.js';
+} from '../checks.js';
 import type { Tensor } from '../tensor.js';
 import { type DecodedImage, type ImageSource, decodeImageAs } from './decode.js';
 import { type ResizeFilter, resizePil } from './resize.js';
