@@ -111,8 +111,8 @@ export type { AdamOptions } from './train/optim/adam.js';
 export { StepLR, CosineAnnealingLR } from './train/schedule.js';
 export type { StepLROptions, CosineAnnealingLROptions } from './train/schedule.js';
 // Images: PNG and JPEG decoding (pure TypeScript, with its own inflate), torchvision's preprocessing, from logits to labelled classes.
-export { inflate, inflateRaw, inflateZlib, inflateWithInfo, adler32, InflateError } from './io/inflate.js';
-export type { InflateOptions, InflateResult } from './io/inflate.js';
+export { inflate, inflateRaw, inflateZlib, inflateWithInfo, adler32, InflateError } from './inflate.js';
+export type { InflateOptions, InflateResult } from './inflate.js';
 export { decodeImage, decodeImageSync, ImageDecodeError } from './image/decode.js';
 export type { DecodedImage, DecodeImageOptions, ImageSource, BlobLike } from './image/decode.js';
 export { imageToTensor, IMAGENET_MEAN, IMAGENET_STD } from './image/preprocess.js';

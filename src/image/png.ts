@@ -15,7 +15,7 @@
  * allocated, and the inflater is bounded by the exact size the image needs.
  */
 import { MAX_ELEMENTS } from '../checks.js';
-import { InflateError, inflateZlib } from '../io/inflate.js';
+import { InflateError, inflateZlib } from '../inflate.js';
 import { wrongFormatHint } from '../sniff.js';
 
 /** A decoded image: 8-bit samples, row-major, channels interleaved (HWC). */

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { ImageDecodeError, decodeImageSync } from '../../src/image/decode.js';
 import { decodeJpeg } from '../../src/image/jpeg.js';
 import { imageToTensor } from '../../src/image/preprocess.js';
-import { inflateZlib } from '../../src/io/inflate.js';
+import { inflateZlib } from '../../src/inflate.js';
 import { rng } from '../helpers.js';
 import { encodeJpeg } from './jpeg-encoder.js';
 

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeImageSync } from '../../src/image/decode.js';
-import { inflateZlib } from '../../src/io/inflate.js';
+import { inflateZlib } from '../../src/inflate.js';
 import { IMAGENET_MEAN, IMAGENET_STD, imageToTensor, resizedSize } from '../../src/image/preprocess.js';
 import { resizePil } from '../../src/image/resize.js';
 import { rng } from '../helpers.js';

@@ -7,8 +7,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { InflateError, adler32, inflate, inflateRaw, inflateWithInfo, inflateZlib } from '../../src/io/inflate.js';
-import { rng } from '../helpers.js';
+import { InflateError, adler32, inflate, inflateRaw, inflateWithInfo, inflateZlib } from '../src/inflate.js';
+import { rng } from './helpers.js';
 
 const SEED = 20261206;
 
@@ -68,7 +68,7 @@ function samples(): { name: string; data: Uint8Array }[] {
 
 /** Real files: this repository's own sources (text) and the decoder's module itself. */
 function realFiles(): { name: string; data: Uint8Array }[] {
-  const dir = new URL('../../src/io/', import.meta.url);
+  const dir = new URL('../src/io/', import.meta.url);
   return readdirSync(dir)
     .filter((f) => f.endsWith('.ts'))
     .map((f) => ({ name: f, data: new Uint8Array(readFileSync(new URL(f, dir))) }));

@@ -16,7 +16,7 @@
  * the stream ended.
  */
 
-import { describeValue, readEnum, readInteger, readOptions } from '../checks.js';
+import { describeValue, readEnum, readInteger, readOptions } from './checks.js';
 
 /** A malformed, truncated or too large DEFLATE or zlib stream. */
 export class InflateError extends Error {
