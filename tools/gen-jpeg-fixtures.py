@@ -2,7 +2,7 @@
 """Writes test/fixtures/image/jpeg-cases.json: small JPEGs saved by Pillow (libjpeg-turbo) with
 every chroma subsampling Pillow writes, gray and colour, baseline, optimised and progressive, at
 low and high quality and odd sizes, each with the pixels Pillow decodes it to (what torchvision
-sees); and the uint8 result of torchvision's Resize + CenterCrop on one of them.
+sees; for CMYK, its convert('RGB')); and the uint8 result of torchvision's Resize + CenterCrop on one of them.
 
 Run with Debian's python3-pil and python3-torchvision (Pillow 9.4, libjpeg-turbo):
     python3 tools/gen-jpeg-fixtures.py
@@ -55,7 +55,7 @@ def add(name, img, **save):
         "jpeg": b64(data),
         "mode": decoded.mode,
         "size": list(decoded.size),
-        "pixelsZlib": z64(np.asarray(decoded, dtype=np.uint8).tobytes()),
+        "pixelsZlib": z64(np.asarray(decoded.convert("RGB") if decoded.mode == "CMYK" else decoded, dtype=np.uint8).tobytes()),
     })
 
 
@@ -76,6 +76,9 @@ add("1x1", Image.fromarray(picture(1, 1), "RGB"), quality=90)
 add("3x17 420", Image.fromarray(picture(17, 3), "RGB"), quality=90, subsampling=2)
 add("2x9 422", Image.fromarray(picture(9, 2), "RGB"), quality=90, subsampling=1)
 add("56x40 420 progressive", Image.fromarray(picture(40, 56), "RGB"), quality=85, subsampling=2, progressive=True)
+# CMYK (Pillow writes an Adobe marker and inverted samples); the pixels are what convert('RGB') gives.
+cmyk = Image.fromarray(np.concatenate([picture(23, 29), picture(23, 29)[:, :, :1] // 2], -1), "CMYK")
+add("cmyk", cmyk, quality=90)
 # Quantisation values over 255 need 16-bit DQT tables.
 add("16-bit tables", rgb, qtables=[[300] + [2] * 63, [400] + [3] * 63], subsampling=0)
 

@@ -2,7 +2,7 @@
  * From a classifier's logits to an answer: `softmax`, `topk`, `topkPerRow` and `topClasses`
  * (labelled probabilities, ImageNet's class names by default).
  */
-import { describeValue, optional, readInteger, readOptions } from '../kernels/checks.js';
+import { describeValue, optional, readInteger, readOptions } from '../checks.js';
 import { type Tensor, asTensor } from '../tensor.js';
 import { imagenetClasses } from './imagenet-classes.js';
 

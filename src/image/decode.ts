@@ -1,15 +1,21 @@
 /**
  * `decodeImage` / `decodeImageSync`: an image file's bytes (PNG or JPEG) or a browser image
- * (`ImageData`, anything shaped `{ data, width, height }`, an `ImageBitmap`) to 8-bit interleaved
- * samples. The decoders are plain TypeScript, so this works the same in Node and in browsers.
+ * (`ImageData`, anything shaped `{ data, width, height }`, an `ImageBitmap`, `<img>`, canvas or
+ * video frame) to 8-bit interleaved samples. The decoders are plain TypeScript, so this works the
+ * same in Node and in browsers.
  */
-import { describeValue, isOptionsObject, dataField, readOptions, readInteger, MAX_ELEMENTS } from '../kernels/checks.js';
-import { sniffFormat } from '../io/sniff.js';
+import { describeValue, isOptionsObject, dataField, readOptions, readInteger, MAX_ELEMENTS } from '../checks.js';
+import { sniffFormat, wrongFormatHint } from '../sniff.js';
 import { type DecodedImage, DEFAULT_MAX_PIXELS, ImageDecodeError, decodePng } from './png.js';
 import { decodeJpeg } from './jpeg.js';
 
 export type { DecodedImage };
 export { ImageDecodeError };
+
+/** A `Blob`, `File` or fetch `Response`, structurally (no DOM types needed to compile against sepconv). */
+export interface BlobLike {
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
 
 export interface DecodeImageOptions {
   /** The most pixels (width × height) accepted, checked before decoding allocates; default 2^26. */
@@ -32,21 +38,21 @@ function readLimits(options: unknown, fn: string): { maxPixels: number } {
 }
 
 /** Decodes file bytes: PNG or JPEG, told apart by their first bytes. */
-function decodeBytes(bytes: Uint8Array, maxPixels: number): DecodedImage {
+function decodeBytes(bytes: Uint8Array, maxPixels: number, fn: string): DecodedImage {
   const format = sniffFormat(bytes);
   if (format === 'png') return decodePng(bytes, { maxPixels });
   if (format === 'jpeg') return decodeJpeg(bytes, { maxPixels });
   const what =
-    format === 'unknown'
-      ? bytes.length === 0
-        ? 'the input is empty'
-        : `the first bytes are ${Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ')}`
-      : `this looks like ${format === 'torch-zip' ? 'a zip archive (a torch.save file?)' : format === 'torch-legacy' ? 'a legacy torch.save file' : format === 'html' ? 'text starting with "<" (an HTML page?)' : `a ${format} file`}`;
-  throw new ImageDecodeError('decodeImage', `not a PNG or JPEG image: ${what} (GIF, WebP, BMP and others are not decoded; in a browser, pass an ImageBitmap or ImageData instead)`);
+    wrongFormatHint(bytes, ['png', 'jpeg']) ??
+    (bytes.length === 0 ? 'the input is empty' : `the first bytes are ${Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ')}`);
+  throw new ImageDecodeError(fn, `not a PNG or JPEG image: ${what} (GIF, WebP, BMP and others are not decoded; in a browser, pass an ImageBitmap or ImageData instead)`);
 }
 
-/** Already-decoded pixels: `ImageData` and its look-alikes. The data is copied, never aliased. */
-function fromPixels(source: object, fn: string, maxPixels: number): DecodedImage {
+/**
+ * Already-decoded pixels: `ImageData` and its look-alikes. The data is copied, never aliased,
+ * unless `readOnly` (a caller that only reads the samples, such as imageToTensor, skips the copy).
+ */
+function fromPixels(source: object, fn: string, maxPixels: number, readOnly: boolean): DecodedImage {
   const data = dataField(source, 'data');
   const width = dataField(source, 'width');
   const height = dataField(source, 'height');
@@ -71,6 +77,10 @@ function fromPixels(source: object, fn: string, maxPixels: number): DecodedImage
   if (length !== w * h * channels) {
     throw new RangeError(`${fn}: image.data has ${length} values, a ${w}×${h} image with ${channels} channel(s) needs ${w * h * channels}`);
   }
+  if (isTyped && readOnly) {
+    const typed = data as Uint8Array | Uint8ClampedArray;
+    return { data: new Uint8Array(typed.buffer, typed.byteOffset, typed.length), width: w, height: h, channels: channels as 1 | 2 | 3 | 4 };
+  }
   const out = new Uint8Array(length);
   if (isTyped) {
     out.set(data as Uint8Array);
@@ -91,43 +101,60 @@ interface CanvasLike {
   getContext(kind: '2d'): { drawImage(image: unknown, x: number, y: number): void; getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
 }
 
-/** An `ImageBitmap` (browsers, workers): drawn on an OffscreenCanvas and read back as RGBA. */
-function fromBitmap(source: object, fn: string, maxPixels: number): DecodedImage | null {
-  const Bitmap = (globalThis as { ImageBitmap?: new () => object }).ImageBitmap;
-  if (Bitmap === undefined || !(source instanceof Bitmap)) return null;
-  const { width, height } = source as { width: number; height: number };
-  if (width * height > maxPixels) throw new RangeError(`${fn}: the bitmap is ${width}×${height}, over the limit of ${maxPixels} pixels (options.maxPixels)`);
-  if (width === 0 || height === 0) throw new RangeError(`${fn}: the bitmap is ${width}×${height} (closed, or empty)`);
-  const Offscreen = (globalThis as { OffscreenCanvas?: new (w: number, h: number) => CanvasLike }).OffscreenCanvas;
-  if (Offscreen === undefined) throw new TypeError(`${fn}: reading an ImageBitmap needs OffscreenCanvas, which this environment lacks; pass ImageData instead`);
+/**
+ * The browser's drawable images, with how to read their size: each is drawn on an OffscreenCanvas
+ * and read back as RGBA (so the browser decodes whatever format it supports).
+ */
+const DRAWABLES: readonly [string, (x: Record<string, number>) => [number, number]][] = [
+  ['ImageBitmap', (x) => [x.width!, x.height!]],
+  ['HTMLImageElement', (x) => [x.naturalWidth!, x.naturalHeight!]],
+  ['HTMLCanvasElement', (x) => [x.width!, x.height!]],
+  ['OffscreenCanvas', (x) => [x.width!, x.height!]],
+  ['HTMLVideoElement', (x) => [x.videoWidth!, x.videoHeight!]],
+  ['VideoFrame', (x) => [x.displayWidth!, x.displayHeight!]],
+];
+
+function fromDrawable(source: object, fn: string, maxPixels: number): DecodedImage | null {
+  const globals = globalThis as unknown as Record<string, unknown>;
+  const match = DRAWABLES.find(([name]) => typeof globals[name] === 'function' && source instanceof (globals[name] as new () => object));
+  if (match === undefined) return null;
+  const [kind, size] = match;
+  const [width, height] = size(source as Record<string, number>);
+  if (!(width > 0 && height > 0)) throw new RangeError(`${fn}: the ${kind} is ${width}×${height} (not loaded, closed or empty)`);
+  if (width * height > maxPixels) throw new RangeError(`${fn}: the ${kind} is ${width}×${height}, over the limit of ${maxPixels} pixels (options.maxPixels)`);
+  const Offscreen = globals.OffscreenCanvas as (new (w: number, h: number) => CanvasLike) | undefined;
+  if (Offscreen === undefined) throw new TypeError(`${fn}: reading an ${kind} needs OffscreenCanvas, which this environment lacks; pass ImageData instead`);
   const context = new Offscreen(width, height).getContext('2d');
-  if (context === null) throw new TypeError(`${fn}: OffscreenCanvas gave no 2d context to read the ImageBitmap`);
+  if (context === null) throw new TypeError(`${fn}: OffscreenCanvas gave no 2d context to read the ${kind}`);
   context.drawImage(source, 0, 0);
   const pixels = context.getImageData(0, 0, width, height).data;
   return { data: new Uint8Array(pixels.buffer.slice(pixels.byteOffset, pixels.byteOffset + pixels.byteLength)), width, height, channels: 4 };
 }
 
-/** decodeImageSync under another function's name (for its messages): `imageToTensor` takes the same inputs. */
-export function decodeImageAs(source: unknown, options: unknown, fn: string): DecodedImage {
+/**
+ * decodeImageSync under another function's name (for its messages): `imageToTensor` takes the same
+ * inputs. With `readOnly`, pixels passed in are viewed rather than copied (the caller must not write).
+ */
+export function decodeImageAs(source: unknown, options: unknown, fn: string, readOnly = false): DecodedImage {
   const { maxPixels } = readLimits(options, fn);
-  if (source instanceof Uint8Array) return decodeBytes(source, maxPixels);
-  if (source instanceof ArrayBuffer) return decodeBytes(new Uint8Array(source), maxPixels);
+  if (source instanceof Uint8Array) return decodeBytes(source, maxPixels, fn);
+  if (source instanceof ArrayBuffer) return decodeBytes(new Uint8Array(source), maxPixels, fn);
   if (ArrayBuffer.isView(source) && !(source instanceof Uint8ClampedArray)) {
     throw new TypeError(`${fn}: image file bytes must be a Uint8Array or ArrayBuffer, got ${describeValue(source)}`);
   }
   if (isOptionsObject(source)) {
-    const bitmap = fromBitmap(source, fn, maxPixels);
+    const bitmap = fromDrawable(source, fn, maxPixels);
     if (bitmap !== null) return bitmap;
-    if (dataField(source, 'data') !== undefined) return fromPixels(source, fn, maxPixels);
+    if (dataField(source, 'data') !== undefined) return fromPixels(source, fn, maxPixels, readOnly);
   }
   throw new TypeError(
-    `${fn}: image must be file bytes (Uint8Array, ArrayBuffer), ImageData-like pixels { data, width, height, channels? } or an ImageBitmap${fn === 'decodeImage' ? ' or a Blob' : ''}, got ${describeValue(source)}`,
+    `${fn}: image must be file bytes (Uint8Array, ArrayBuffer), ImageData-like pixels { data, width, height, channels? }, an ImageBitmap, image, canvas or video frame${fn === 'decodeImage' ? ', or a Blob' : ''}, got ${describeValue(source)}`,
   );
 }
 
 /**
  * Decodes an image synchronously: PNG or JPEG bytes, or `{ data, width, height, channels? }`
- * pixels (ImageData), or an ImageBitmap. Returns 8-bit interleaved samples (1 gray, 2 gray+alpha,
+ * pixels (ImageData), or a browser image (ImageBitmap, loaded `<img>`, canvas, video frame). Returns 8-bit interleaved samples (1 gray, 2 gray+alpha,
  * 3 RGB, 4 RGBA), always in a new array.
  */
 export function decodeImageSync(source: ImageSource, options?: DecodeImageOptions): DecodedImage {
@@ -138,7 +165,7 @@ export function decodeImageSync(source: ImageSource, options?: DecodeImageOption
  * `decodeImageSync`, and also a `Blob`/`File` (or anything with `arrayBuffer()`, such as a fetch
  * `Response`), read first.
  */
-export async function decodeImage(source: ImageSource | Blob | { arrayBuffer(): Promise<ArrayBuffer> }, options?: DecodeImageOptions): Promise<DecodedImage> {
+export async function decodeImage(source: ImageSource | BlobLike, options?: DecodeImageOptions): Promise<DecodedImage> {
   if (isOptionsObject(source) && !(source instanceof ArrayBuffer) && typeof (source as { arrayBuffer?: unknown }).arrayBuffer === 'function' && dataField(source, 'data') === undefined) {
     readLimits(options, 'decodeImage');
     const buffer = await (source as { arrayBuffer(): Promise<ArrayBuffer> }).arrayBuffer();

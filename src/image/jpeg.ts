@@ -1,7 +1,8 @@
 /**
  * A JPEG decoder in plain TypeScript: baseline and extended sequential (SOF0, SOF1) and progressive
- * (SOF2) Huffman-coded 8-bit images, gray or three-component (YCbCr, or RGB when the file says so),
- * any sampling factors with integer ratios, restart intervals.
+ * (SOF2) Huffman-coded 8-bit images, gray, three-component (YCbCr, or RGB when the file says so)
+ * or four-component (CMYK, YCCK: converted to RGB as Pillow does), any sampling factors with
+ * integer ratios, restart intervals.
  *
  * It reproduces what libjpeg(-turbo) does with its default settings, since that is what Pillow, and
  * so torchvision, gives a model: the integer "islow" inverse DCT (`jidctint.c`) with libjpeg's
@@ -9,17 +10,25 @@
  * replication for other ratios, and libjpeg's fixed-point YCbCr → RGB tables (`jdcolor.c`).
  *
  * Refused with an error naming them: arithmetic coding, lossless and hierarchical JPEG, 12-bit
- * samples, CMYK/YCCK (four components), and fractional sampling ratios (libjpeg refuses those too).
+ * samples, and fractional sampling ratios (libjpeg refuses those too).
  * A scan whose data ends early is an error (libjpeg pads it with zeros and warns; Pillow then
  * returns a partly grey image).
  */
-import { MAX_ELEMENTS } from '../kernels/checks.js';
-import { wrongFormatHint } from '../io/sniff.js';
+import { MAX_ELEMENTS } from '../checks.js';
+import { wrongFormatHint } from '../sniff.js';
 import { type DecodedImage, DEFAULT_MAX_PIXELS, ImageDecodeError, type ImageLimits } from './png.js';
 
 function fail(message: string): never {
   throw new ImageDecodeError('jpeg', message);
 }
+
+/**
+ * The most scans a file may have. Every scan visits every block, so a hostile progressive file of
+ * thousands of tiny scans (end-of-band runs cover 32767 blocks a symbol) would take minutes;
+ * real files have about 10 (libjpeg's progressive script) and rarely over 20. libjpeg-turbo
+ * suggests a limit of this order (its scan limit parameter).
+ */
+const MAX_SCANS = 150;
 
 /** Zigzag position → natural (row-major) position in the 8×8 block. */
 const ZIGZAG = new Uint8Array([
@@ -83,6 +92,8 @@ interface Component {
   h: number;
   v: number;
   quantTable: number;
+  /** The quantisation table as it was at the component's first scan (libjpeg latches it then). */
+  quant: Uint16Array | null;
   /** Blocks the component really has, and as laid out in whole MCUs. */
   blocksPerLine: number;
   blocksPerColumn: number;
@@ -645,6 +656,44 @@ function clamp8(v: number): number {
   return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
+/**
+ * Four components, as Pillow gives them to torchvision: libjpeg's output (YCCK converted to CMYK
+ * by its ycck_cmyk_convert; an Adobe transform of 2, or another non-zero value, means YCCK, no
+ * Adobe marker or transform 0 means CMYK), inverted (Pillow's "CMYK;I": Adobe files store inverted
+ * CMYK, and Pillow assumes every CMYK JPEG does), then Pillow's convert('RGB'):
+ * R = clip(nk − nk·C/255) with nk = 255 − K, in its integer MULDIV255 arithmetic.
+ */
+function cmykToRgb(planes: [Uint8Array, Uint8Array, Uint8Array, Uint8Array], width: number, height: number, adobeTransform: number): DecodedImage {
+  const [p0, p1, p2, p3] = planes;
+  const ycck = adobeTransform > 0;
+  const { crR, cbB, crG, cbG } = YCC;
+  const out = new Uint8Array(width * height * 3);
+  const muldiv255 = (a: number, b: number): number => {
+    const t = a * b + 128;
+    return ((t >> 8) + t) >> 8;
+  };
+  for (let i = 0, o = 0; i < width * height; i++, o += 3) {
+    let c0 = p0[i]!;
+    let c1 = p1[i]!;
+    let c2 = p2[i]!;
+    if (ycck) {
+      const y = c0;
+      const cb = c1;
+      const cr = c2;
+      c0 = clamp8(255 - (y + crR[cr]!));
+      c1 = clamp8(255 - (y + ((cbG[cb]! + crG[cr]!) >> 16)));
+      c2 = clamp8(255 - (y + cbB[cb]!));
+    }
+    // Pillow's inversion, then its cmyk2rgb.
+    const k = 255 - p3[i]!;
+    const nk = 255 - k;
+    out[o] = clamp8(nk - muldiv255(255 - c0, nk));
+    out[o + 1] = clamp8(nk - muldiv255(255 - c1, nk));
+    out[o + 2] = clamp8(nk - muldiv255(255 - c2, nk));
+  }
+  return { data: out, width, height, channels: 3 };
+}
+
 // ---------------------------------------------------------------------------------------------
 // The file
 
@@ -654,8 +703,8 @@ export function isJpeg(bytes: Uint8Array): boolean {
 }
 
 /**
- * Decodes a JPEG file to 8-bit gray (1 channel) or RGB (3 channels), as libjpeg with its default
- * settings (and so Pillow) does. Throws ImageDecodeError for malformed, truncated or unsupported files.
+ * Decodes a JPEG file to 8-bit gray (1 channel) or RGB (3 channels: colour and CMYK files), as
+ * libjpeg with its default settings and Pillow's convert('RGB') do. Throws ImageDecodeError for malformed, truncated or unsupported files.
  */
 export function decodeJpeg(bytes: Uint8Array, limits: ImageLimits = {}): DecodedImage {
   const maxPixels = limits.maxPixels ?? DEFAULT_MAX_PIXELS;
@@ -676,10 +725,14 @@ export function decodeJpeg(bytes: Uint8Array, limits: ImageLimits = {}): Decoded
 
   for (;;) {
     // Find the next marker (fill bytes 0xFF may precede it).
+    // A sequential file that ends after complete scans without EOI decodes, as in Pillow; a
+    // progressive one may be missing its later scans, which Pillow reports as truncation too.
+    if (pos >= bytes.length && scans > 0 && !frame!.progressive) break;
     if (pos >= bytes.length) fail(`truncated file: no EOI marker (${bytes.length} bytes${frame === null ? ', no frame header' : ''})`);
     // Stray bytes before a marker are skipped, as libjpeg does (with a warning).
     while (pos < bytes.length && bytes[pos] !== 0xff) pos++;
     while (pos < bytes.length && bytes[pos] === 0xff) pos++;
+    if (pos >= bytes.length && scans > 0 && !frame!.progressive) break;
     if (pos >= bytes.length) fail(`truncated file: no EOI marker (${bytes.length} bytes)`);
     const marker = bytes[pos++]!;
     if (marker === 0xd9) break; // EOI
@@ -740,9 +793,11 @@ export function decodeJpeg(bytes: Uint8Array, limits: ImageLimits = {}): Decoded
         break;
       case 0xda: {
         if (frame === null) fail('a scan (SOS) before the frame header (SOF)');
+        if (scans >= MAX_SCANS) fail(`more than ${MAX_SCANS} scans (real files have about 10; refused to bound the decoding time)`);
         const scan = readScan(bytes, body, end, frame);
         for (const c of scan.components) {
           if (quant[c.quantTable] === null) fail(`component ${c.id} uses quantisation table ${c.quantTable}, which was never defined`);
+          if (c.quant === null) c.quant = quant[c.quantTable]!;
         }
         pos = decodeScan(bytes, end, frame, scan, dc, ac, restartInterval);
         scans++;
@@ -769,7 +824,7 @@ export function decodeJpeg(bytes: Uint8Array, limits: ImageLimits = {}): Decoded
   if (frame === null) fail('no frame header (SOF) before EOI');
   if (scans === 0) fail('no scan (SOS) before EOI');
   for (const c of frame.components) if (!c.hasData) fail(`component ${c.id} has no DC data in any scan`);
-  return toImage(frame, quant, adobeTransform, sawJfif);
+  return toImage(frame, adobeTransform, sawJfif);
 }
 
 function readFrame(bytes: Uint8Array, body: number, end: number, progressive: boolean, maxPixels: number): Frame {
@@ -782,9 +837,7 @@ function readFrame(bytes: Uint8Array, body: number, end: number, progressive: bo
   if (height === 0) fail('the frame height is 0 (defined later by a DNL marker), which is not supported');
   if (width === 0) fail('the frame width is 0');
   if (width * height > maxPixels) fail(`the image is ${width}×${height} = ${width * height} pixels, over the limit of ${maxPixels} (option maxPixels)`);
-  if (n !== 1 && n !== 3) {
-    fail(n === 4 ? 'four-component (CMYK or YCCK) JPEG is not supported' : `${n} components (only 1, gray, and 3, colour, are supported)`);
-  }
+  if (n !== 1 && n !== 3 && n !== 4) fail(`${n} components (1 gray, 3 colour or 4 CMYK/YCCK are supported)`);
   if (end - body !== 6 + 3 * n) fail(`SOF length ${end - body + 2} does not match ${n} components`);
   const components: Component[] = [];
   for (let i = 0; i < n; i++) {
@@ -796,7 +849,7 @@ function readFrame(bytes: Uint8Array, body: number, end: number, progressive: bo
     if (tq > 3) fail(`component ${bytes[p]} uses quantisation table ${tq} (0 to 3)`);
     if (components.some((c) => c.id === bytes[p])) fail(`two components have the id ${bytes[p]}`);
     components.push({
-      id: bytes[p]!, h, v, quantTable: tq, blocksPerLine: 0, blocksPerColumn: 0, paddedBlocksPerLine: 0, paddedBlocksPerColumn: 0,
+      id: bytes[p]!, h, v, quantTable: tq, quant: null, blocksPerLine: 0, blocksPerColumn: 0, paddedBlocksPerLine: 0, paddedBlocksPerColumn: 0,
       width: 0, height: 0, coefficients: new Int16Array(0), dcTable: 0, acTable: 0, pred: 0, hasData: false,
     });
   }
@@ -862,13 +915,13 @@ function readScan(bytes: Uint8Array, body: number, end: number, frame: Frame): S
   return { components, ss, se, ah, al };
 }
 
-function toImage(frame: Frame, quant: (Uint16Array | null)[], adobeTransform: number, sawJfif: boolean): DecodedImage {
+function toImage(frame: Frame, adobeTransform: number, sawJfif: boolean): DecodedImage {
   const { width, height, components } = frame;
   const workspace = new Int32Array(64);
   const planes = components.map((c) => {
     const planeWidth = c.paddedBlocksPerLine * 8;
     const plane = new Uint8Array(planeWidth * c.paddedBlocksPerColumn * 8);
-    const q = quant[c.quantTable]!;
+    const q = c.quant!;
     for (let by = 0; by < c.blocksPerColumn; by++) {
       for (let bx = 0; bx < c.blocksPerLine; bx++) {
         idctBlock(c.coefficients, (by * c.paddedBlocksPerLine + bx) * 64, q, workspace, plane, by * 8 * planeWidth + bx * 8, planeWidth);
@@ -877,6 +930,7 @@ function toImage(frame: Frame, quant: (Uint16Array | null)[], adobeTransform: nu
     return upsample(plane, planeWidth, c, frame);
   });
   if (components.length === 1) return { data: planes[0]!, width, height, channels: 1 };
+  if (components.length === 4) return cmykToRgb(planes as [Uint8Array, Uint8Array, Uint8Array, Uint8Array], width, height, adobeTransform);
   // libjpeg's colour-space guess: JFIF means YCbCr; Adobe transform 0 means RGB; else component ids 'R','G','B' mean RGB.
   const ids = components.map((c) => c.id);
   const rgb = !sawJfif && (adobeTransform === 0 || (adobeTransform < 0 && ids[0] === 0x52 && ids[1] === 0x47 && ids[2] === 0x42));

@@ -14,9 +14,9 @@
  * against what the compressed data could possibly expand to before anything image-sized is
  * allocated, and the inflater is bounded by the exact size the image needs.
  */
-import { MAX_ELEMENTS } from '../kernels/checks.js';
-import { InflateError, inflateZlib } from '../io/inflate.js';
-import { wrongFormatHint } from '../io/sniff.js';
+import { MAX_ELEMENTS } from '../checks.js';
+import { InflateError, inflateZlib } from '../inflate.js';
+import { wrongFormatHint } from '../sniff.js';
 
 /** A decoded image: 8-bit samples, row-major, channels interleaved (HWC). */
 export interface DecodedImage {
@@ -156,7 +156,10 @@ export function decodePng(bytes: Uint8Array, limits: ImageLimits = {}): DecodedI
   let idatDone = false;
   let sawEnd = false;
   while (!sawEnd) {
-    if (at + 8 > bytes.length) fail(`truncated file: ${bytes.length} bytes, the chunk at byte ${at} has no complete header${idat.length === 0 ? '' : ' (IEND missing)'}`);
+    // A file that ends cleanly after its image data without IEND is accepted, as Pillow and browsers
+    // do (the zlib stream's own end and Adler-32 still have to be there).
+    if (at === bytes.length && idat.length > 0) break;
+    if (at + 8 > bytes.length) fail(`truncated file: ${bytes.length} bytes, the chunk at byte ${at} has no complete header`);
     const length = readU32(bytes, at);
     const name = chunkName(bytes, at + 4);
     if (length > 0x7fffffff) fail(`chunk ${name} at byte ${at} declares ${length} bytes (the PNG limit is 2^31 - 1)`);
@@ -167,10 +170,9 @@ export function decodePng(bytes: Uint8Array, limits: ImageLimits = {}): DecodedI
     const stored = readU32(bytes, dataAt + length);
     const actual = crc32(bytes, at + 4, dataAt + length);
     if (stored !== actual) fail(`chunk ${name} at byte ${at}: CRC-32 mismatch (stored 0x${hex8(stored)}, computed 0x${hex8(actual)}); the file is corrupt`);
-    const type = name;
-    if (header === null && type !== 'IHDR') fail(`the first chunk must be IHDR, found ${name}`);
-    if (idat.length > 0 && type !== 'IDAT') idatDone = true;
-    switch (type) {
+    if (header === null && name !== 'IHDR') fail(`the first chunk must be IHDR, found ${name}`);
+    if (idat.length > 0 && name !== 'IDAT') idatDone = true;
+    switch (name) {
       case 'IHDR': {
         if (header !== null) fail('a second IHDR chunk');
         if (length !== 13) fail(`IHDR must have 13 bytes, has ${length}`);

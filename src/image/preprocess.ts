@@ -13,7 +13,7 @@
  */
 import {
   MAX_ELEMENTS, describeValue, optional, ownElement, readEnum, readInteger, readOptions,
-} from '../kernels/checks.js';
+} from '../checks.js';
 import type { Tensor } from '../tensor.js';
 import { type DecodedImage, type ImageSource, decodeImageAs } from './decode.js';
 import { type ResizeFilter, resizePil } from './resize.js';
@@ -124,7 +124,8 @@ export function imageToTensor(image: DecodedImage | ImageSource, options?: Image
   const std = readTriple(o.std, `${FN}: options.std`, IMAGENET_STD, 1, true);
   const layout = readEnum(o.layout, `${FN}: options.layout`, ['nchw', 'nhwc'] as const, 'nchw');
   const interpolation = readEnum(o.interpolation, `${FN}: options.interpolation`, ['bilinear', 'bicubic'] as const, 'bilinear');
-  const decoded = decodeImageAs(image, undefined, FN);
+  // Only read from here on: pixels passed in are not copied.
+  const decoded = decodeImageAs(image, undefined, FN, true);
 
   let width = decoded.width;
   let height = decoded.height;
@@ -157,6 +158,7 @@ export function imageToTensor(image: DecodedImage | ImageSource, options?: Image
   }
 
   const size = outW * outH;
+  if (size * 3 > MAX_ELEMENTS) throw new RangeError(`${FN}: a ${outW}×${outH} crop would need ${size * 3} elements, over 2^28`);
   const data = new Float32Array(size * 3);
   const scale = [0, 1, 2].map((c) => Math.fround(std[c]!));
   const shift = [0, 1, 2].map((c) => Math.fround(mean[c]!));

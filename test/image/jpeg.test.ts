@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { ImageDecodeError, decodeImageSync } from '../../src/image/decode.js';
 import { decodeJpeg } from '../../src/image/jpeg.js';
 import { imageToTensor } from '../../src/image/preprocess.js';
-import { inflateZlib } from '../../src/io/inflate.js';
+import { inflateZlib } from '../../src/inflate.js';
 import { rng } from '../helpers.js';
 import { encodeJpeg } from './jpeg-encoder.js';
 
@@ -33,6 +33,7 @@ describe('JPEGs written by Pillow decode to the pixels Pillow (libjpeg-turbo) gi
   for (const c of FIXTURES.cases) {
     it(`${c.name} (${c.size.join('×')}, ${c.mode})`, () => {
       const image = decodeImageSync(fromBase64(c.jpeg));
+      // Gray stays gray; colour and CMYK (compared with Pillow's convert('RGB')) are RGB.
       expect([image.width, image.height, image.channels]).toEqual([...c.size, c.mode === 'L' ? 1 : 3]);
       expect(firstDifference(image.data, unpack(c.pixelsZlib))).toBe(-1);
     });
@@ -48,6 +49,23 @@ describe('JPEGs written by Pillow decode to the pixels Pillow (libjpeg-turbo) gi
     expect(worst).toBeLessThan(1e-3);
   });
 
+  it('a sequential file without EOI after its scan decodes (as in Pillow); a progressive one is truncated', () => {
+    const bytes = jpegOf('420 q75');
+    expect(decodeJpeg(bytes.subarray(0, bytes.length - 2))).toEqual(decodeJpeg(bytes));
+    const progressive = jpegOf('422 progressive q30');
+    expect(() => decodeJpeg(progressive.subarray(0, progressive.length - 2))).toThrow(/truncated file: no EOI marker/);
+  });
+
+  it('quantisation tables are latched at a component\'s first scan (a later DQT changes nothing), as in libjpeg', () => {
+    const bytes = jpegOf('420 q75');
+    const dqt = Uint8Array.from([0xff, 0xdb, 0, 67, 0, ...new Array<number>(64).fill(1)]);
+    const redefined = new Uint8Array(bytes.length + dqt.length);
+    redefined.set(bytes.subarray(0, bytes.length - 2));
+    redefined.set(dqt, bytes.length - 2);
+    redefined.set([0xff, 0xd9], bytes.length - 2 + dqt.length);
+    expect(decodeJpeg(redefined)).toEqual(decodeJpeg(bytes));
+  });
+
   it('SOF1 (extended sequential, 8-bit Huffman) decodes as SOF0', () => {
     const bytes = jpegOf('420 q75').slice();
     const at = bytes.findIndex((b, i) => b === 0xff && bytes[i + 1] === 0xc0);
@@ -57,7 +75,7 @@ describe('JPEGs written by Pillow decode to the pixels Pillow (libjpeg-turbo) gi
   });
 });
 
-function picture(width: number, height: number, channels: 1 | 3, seed: number): Uint8Array {
+function picture(width: number, height: number, channels: 1 | 3 | 4, seed: number): Uint8Array {
   const random = rng(seed);
   return Uint8Array.from({ length: width * height * channels }, (_, i) => {
     const p = Math.floor(i / channels);
@@ -67,7 +85,7 @@ function picture(width: number, height: number, channels: 1 | 3, seed: number): 
   });
 }
 
-describe('restart intervals (written by the test encoder)', () => {
+describe('restart intervals and progressive scans (written by the test encoder)', () => {
   const layouts: [string, 1 | 3, [number, number][] | undefined][] = [
     ['gray', 1, undefined],
     ['colour 4:4:4', 3, undefined],
@@ -77,7 +95,7 @@ describe('restart intervals (written by the test encoder)', () => {
     ['colour 4:1:1 (4×1, replicated)', 3, [[4, 1], [1, 1], [1, 1]]],
   ];
   for (const [name, channels, sampling] of layouts) {
-    it(`${name}: the same pixels with restart intervals 1, 2, 5 and 7 as without; close to the source`, () => {
+    it(`${name}: the same pixels with restart intervals as without, progressive as sequential; close to the source`, () => {
       const [w, h] = [35, 27];
       const pixels = picture(w, h, channels, 3);
       const plain = decodeJpeg(encodeJpeg({ width: w, height: h, channels, pixels, sampling }));
@@ -86,12 +104,51 @@ describe('restart intervals (written by the test encoder)', () => {
         const withRst = decodeJpeg(encodeJpeg({ width: w, height: h, channels, pixels, sampling, restartInterval }));
         expect(firstDifference(withRst.data, plain.data)).toBe(-1);
       }
+      // The same coefficients sent progressively (DC in two passes, AC in two bands with
+      // end-of-band runs), with and without restart intervals, give the same pixels.
+      for (const restartInterval of [undefined, 1, 3, 4]) {
+        const progressive = decodeJpeg(encodeJpeg({ width: w, height: h, channels, pixels, sampling, restartInterval, progressive: true }));
+        expect(firstDifference(progressive.data, plain.data), `progressive, restart interval ${restartInterval}`).toBe(-1);
+      }
       // Lossy, but close: the mean error of a fine quantiser (chroma subsampling adds some).
       let sum = 0;
       for (let i = 0; i < pixels.length; i++) sum += Math.abs(plain.data[i]! - pixels[i]!);
       expect(sum / pixels.length).toBeLessThan(sampling ? 12 : 3);
     });
   }
+});
+
+describe('colour spaces', () => {
+  it("CMYK and YCCK JPEGs (Adobe transform 0 and 2) become the RGB of Pillow's convert('RGB')", () => {
+    const [w, h] = [17, 9];
+    const raw = picture(w, h, 4, 5);
+    // Pillow reads libjpeg's CMYK as inverted (Adobe) samples, then R = nk − nk·C/255 with nk = 255 − K.
+    const expected = new Float64Array(w * h * 3);
+    for (let p = 0; p < w * h; p++) {
+      const nk = raw[p * 4 + 3]!;
+      for (let c = 0; c < 3; c++) expected[p * 3 + c] = nk - ((255 - raw[p * 4 + c]!) * nk) / 255;
+    }
+    for (const ycck of [false, true]) {
+      const image = decodeJpeg(encodeJpeg({ width: w, height: h, channels: 4, pixels: raw, ycck, quant: 1 }));
+      expect([image.width, image.height, image.channels]).toEqual([w, h, 3]);
+      let worst = 0;
+      for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(image.data[i]! - expected[i]!));
+      // quant 1: DCT and colour-conversion roundings only (the Pillow-written CMYK fixture above is exact).
+      expect(worst, ycck ? 'YCCK' : 'CMYK').toBeLessThanOrEqual(ycck ? 4 : 2);
+    }
+  });
+
+  it("RGB JPEGs (component ids 'R','G','B', or an Adobe marker with transform 0) are not YCbCr-converted", () => {
+    const [w, h] = [19, 11];
+    const pixels = picture(w, h, 3, 4);
+    for (const rgb of ['ids', 'adobe'] as const) {
+      const image = decodeJpeg(encodeJpeg({ width: w, height: h, channels: 3, pixels, rgb, quant: 1 }));
+      let worst = 0;
+      for (let i = 0; i < pixels.length; i++) worst = Math.max(worst, Math.abs(image.data[i]! - pixels[i]!));
+      // quant 1: only the DCT roundings remain; a YCbCr conversion of RGB data would be far off.
+      expect(worst, rgb).toBeLessThanOrEqual(2);
+    }
+  });
 });
 
 /** The byte offset of the first marker `code`. */
@@ -113,7 +170,7 @@ describe('malformed and unsupported JPEGs: clear ImageDecodeErrors', () => {
   const cases: [string, Uint8Array, RegExp][] = [
     ['a PNG', new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]), /not a JPEG file: this looks like a PNG image/],
     ['truncated in the scan', base.subarray(0, base.length - 40), /truncated scan data|no EOI/],
-    ['no EOI', base.subarray(0, base.length - 2), /no EOI marker/],
+    ['cut inside the last scan', base.subarray(0, base.length - 3), /truncated scan data/],
     ['truncated in a header', base.subarray(0, sof + 6), /truncated file: marker 0xc0/],
     ['lossless (SOF3)', edited(base, (b) => { b[sof + 1] = 0xc3; }), /lossless \(SOF3\) JPEG is not supported/],
     ['arithmetic (SOF9)', edited(base, (b) => { b[sof + 1] = 0xc9; }), /arithmetic-coded sequential \(SOF9\) JPEG is not supported/],
@@ -137,10 +194,27 @@ describe('malformed and unsupported JPEGs: clear ImageDecodeErrors', () => {
     });
   }
 
-  it('four components (CMYK) are refused by name', () => {
-    // A 4-component SOF built by hand: the decoder refuses it before looking for scans.
-    const bytes = Uint8Array.from([0xff, 0xd8, 0xff, 0xc0, 0, 20, 8, 0, 8, 0, 8, 4, 1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0, 4, 0x11, 0, 0xff, 0xd9]);
-    expect(() => decodeJpeg(bytes)).toThrow(/four-component \(CMYK or YCCK\) JPEG is not supported/);
+  it('more than 150 scans are refused (bounded time)', () => {
+    // A progressive file whose AC scan of component 1 is repeated 200 times.
+    const bytes = encodeJpeg({ width: 8, height: 8, channels: 1, pixels: picture(8, 8, 1, 2), progressive: true });
+    const sos = [];
+    for (let i = 0; i < bytes.length - 1; i++) if (bytes[i] === 0xff && bytes[i + 1] === 0xda) sos.push(i);
+    const acScan = bytes.subarray(sos[1]!, sos[2]!);
+    const parts = [bytes.subarray(0, sos[2]!), ...Array.from({ length: 200 }, () => acScan), bytes.subarray(sos[2]!)];
+    const many = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      many.set(p, at);
+      at += p.length;
+    }
+    expect(() => decodeJpeg(many)).toThrow(/more than 150 scans/);
+    expect(decodeJpeg(bytes).width).toBe(8);
+  });
+
+  it('two components are refused by name', () => {
+    // A 2-component SOF built by hand: the decoder refuses it before looking for scans.
+    const bytes = Uint8Array.from([0xff, 0xd8, 0xff, 0xc0, 0, 14, 8, 0, 8, 0, 8, 2, 1, 0x11, 0, 2, 0x11, 0, 0xff, 0xd9]);
+    expect(() => decodeJpeg(bytes)).toThrow(/2 components \(1 gray, 3 colour or 4 CMYK\/YCCK are supported\)/);
   });
 });
 
@@ -150,6 +224,7 @@ describe('fuzzing the JPEG decoder (fixed seed)', () => {
     const seeds = [
       jpegOf('420 q75'), jpegOf('422 progressive q30'), jpegOf('gray progressive'), jpegOf('444 q90'),
       encodeJpeg({ width: 20, height: 13, channels: 3, pixels: picture(20, 13, 3, 9), sampling: [[2, 2], [1, 1], [1, 1]], restartInterval: 2 }),
+      encodeJpeg({ width: 21, height: 11, channels: 3, pixels: picture(21, 11, 3, 10), sampling: [[2, 1], [1, 1], [1, 1]], restartInterval: 3, progressive: true }),
     ];
     const counts = { cases: 0, decoded: 0, errors: 0 };
     const run = (bytes: Uint8Array): void => {
@@ -175,6 +250,7 @@ describe('fuzzing the JPEG decoder (fixed seed)', () => {
       }
       run(jpeg);
     }
+    console.log(`jpeg fuzz: ${counts.cases} cases, ${counts.decoded} decoded, ${counts.errors} clean ImageDecodeErrors, 0 other outcomes`);
     expect(counts.cases).toBe(seeds.reduce((n, s) => n + Math.ceil(s.length / 3), 0) + 3000);
     expect(counts.decoded).toBeGreaterThan(100);
     expect(counts.errors).toBeGreaterThan(1000);

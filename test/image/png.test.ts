@@ -115,6 +115,12 @@ describe('decodePng: every colour type, depth, filter, interlacing', () => {
     checkDecodes(spec);
   });
 
+  it('a file without IEND that ends cleanly after its image data decodes (as in Pillow and browsers)', () => {
+    const spec = randomSpec(random, 2, 8, 5, 4, false);
+    const png = encodePng(spec);
+    expect(decodePng(png.subarray(0, png.length - 12))).toEqual(decodePng(png));
+  });
+
   it('palette indices past the end of PLTE read as black (as libpng and Pillow do)', () => {
     const spec = randomSpec(random, 3, 2, 4, 1, false);
     spec.palette = [[10, 20, 30]];
@@ -170,6 +176,7 @@ describe('decodeImage inputs', () => {
     expect(() => decodeImageSync(new Uint8Array(0))).toThrow(/not a PNG or JPEG image: the input is empty/);
     expect(() => decodeImageSync(new TextEncoder().encode('GIF89a....'))).toThrow(/first bytes are 47 49 46 38/);
     expect(() => decodeImageSync(new TextEncoder().encode('<!DOCTYPE html>'))).toThrow(/HTML page/);
+    expect(() => decodeImageSync(new Uint8Array([2, 0, 0, 0, 0, 0, 0, 0, 0x7b, 0x7d]))).toThrow(/this looks like a safetensors file: load it with loadSafetensors/);
   });
 });
 
@@ -199,7 +206,8 @@ describe('malformed PNGs: clear ImageDecodeErrors', () => {
     ['a safetensors file', concat([new Uint8Array([2, 0, 0, 0, 0, 0, 0, 0]), new TextEncoder().encode('{}')]), /not a PNG file: this looks like a safetensors file/],
     ['truncated after the signature', png.subarray(0, 10), /truncated file/],
     ['truncated in IDAT', png.subarray(0, png.length - 30), /truncated file: chunk IDAT/],
-    ['no IEND', png.subarray(0, png.length - 12), /IEND missing/],
+    ['cut inside IEND', png.subarray(0, png.length - 5), /truncated file: .* the chunk at byte/],
+    ['no IEND, and the zlib stream cut at a chunk boundary', splitIdatAndDropLast(png), /corrupt image data \(inflate: truncated stream/],
     ['CRC flipped', (() => { const p = png.slice(); p[29]! ^= 1; return p; })(), /chunk IHDR at byte 8: CRC-32 mismatch/],
     ['zero width', ihdr((d) => d.setUint32(0, 0)), /width and height must be 1 to 2\^31 - 1, got 0×16/],
     ['2^31 height', ihdr((d) => d.setUint32(4, 2 ** 31)), /width and height must be/],
@@ -226,6 +234,13 @@ describe('malformed PNGs: clear ImageDecodeErrors', () => {
     });
   }
 });
+
+/** The PNG with its zlib stream split over two IDAT chunks, the second one and IEND dropped. */
+function splitIdatAndDropLast(png: Uint8Array): Uint8Array {
+  const split = patchChunk(png, 'IDAT', (d) => d.subarray(0, d.length >> 1));
+  // The file now ends after the first half of the stream, at a chunk boundary, without IEND.
+  return split.subarray(0, split.length - 12);
+}
 
 function insertAfterIhdr(png: Uint8Array, extra: Uint8Array): Uint8Array {
   return concat([png.subarray(0, 33), extra, png.subarray(33)]);
@@ -294,6 +309,7 @@ describe('fuzzing the PNG decoder (fixed seed)', () => {
       });
       run(big);
     }
+    console.log(`png fuzz: ${counts.cases} cases, ${counts.decoded} decoded, ${counts.errors} clean ImageDecodeErrors, 0 other outcomes`);
     const truncations = seeds.reduce((n, p) => n + p.length, 0);
     expect(counts.cases).toBe(truncations + 6500);
     expect(counts.decoded).toBeGreaterThan(100);

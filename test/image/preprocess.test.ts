@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeImageSync } from '../../src/image/decode.js';
-import { inflateZlib } from '../../src/io/inflate.js';
+import { inflateZlib } from '../../src/inflate.js';
 import { IMAGENET_MEAN, IMAGENET_STD, imageToTensor, resizedSize } from '../../src/image/preprocess.js';
 import { resizePil } from '../../src/image/resize.js';
 import { rng } from '../helpers.js';
@@ -218,5 +218,6 @@ describe('imageToTensor', () => {
     expect(() => imageToTensor(pixels, { interpolation: 'lanczos' as 'bicubic' })).toThrow(/options.interpolation must be one of 'bilinear', 'bicubic'/);
     expect(() => imageToTensor({ data: new Uint8Array(3), width: 1, height: 1 }, { resize: [60000, 60000] })).toThrow(/over 2\^28 samples/);
     expect(() => imageToTensor('cat.png' as never)).toThrow(/image must be file bytes/);
+    expect(() => imageToTensor(pixels, { centerCrop: [60000, 60000] })).toThrow(/a 60000×60000 crop would need 10800000000 elements, over 2\^28/);
   });
 });
