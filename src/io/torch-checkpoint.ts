@@ -172,9 +172,10 @@ function quote(text: string): string {
   return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
 }
 
-function integerArg(value: unknown, what: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+/** `value` if it is an integer in [min, max]; `what` names it in the error (a function: built only then). */
+function integerArg(value: unknown, what: () => string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new TorchCheckpointError(`${what} must be an integer from ${min} to ${max}, got ${describeValue(value)}`);
+    throw new TorchCheckpointError(`${what()} must be an integer from ${min} to ${max}, got ${describeValue(value)}`);
   }
   return value;
 }
@@ -182,7 +183,9 @@ function integerArg(value: unknown, what: string, min = 0, max = Number.MAX_SAFE
 function integerList(value: unknown, what: string, min: number): number[] {
   if (!Array.isArray(value)) throw new TorchCheckpointError(`${what} must be a tuple of integers, got ${describeValue(value)}`);
   if (value.length > MAX_RANK) throw new TorchCheckpointError(`${what} has ${value.length} dimensions, more than ${MAX_RANK}`);
-  return value.map((d, i) => integerArg(d, `${what}[${i}]`, min, MAX_DIMENSION));
+  const out: number[] = [];
+  for (let i = 0; i < value.length; i++) out.push(integerArg(value[i], () => `${what}[${i}]`, min, MAX_DIMENSION));
+  return out;
 }
 
 function rebuildTensor(fn: string, args: unknown[], dtypeOverride?: unknown): PendingTensor {
@@ -196,7 +199,7 @@ function rebuildTensor(fn: string, args: unknown[], dtypeOverride?: unknown): Pe
   if (dtypeOverride !== undefined && !(dtypeOverride instanceof DtypeObject && dtypeOverride.dtype === storage.dtype)) {
     throw new TorchCheckpointError(`${fn}: dtype ${describeValue(dtypeOverride)} does not match its ${storage.dtype} storage`);
   }
-  return new PendingTensor(storage, integerArg(offset, `${fn}: storage_offset`), shape, strides);
+  return new PendingTensor(storage, integerArg(offset, () => `${fn}: storage_offset`), shape, strides);
 }
 
 function callable(qualifiedName: string, call: (args: unknown[]) => unknown): PickleCallable {
@@ -370,7 +373,7 @@ function storageFromPid(pid: unknown, legacy: boolean, storages: Map<string, Sto
   const [, type, key, , numelValue] = pid as unknown[];
   if (!(type instanceof StorageType)) throw new TorchCheckpointError(`persistent id: ${describeValue(type)} is not a storage type`);
   if (typeof key !== 'string') throw new TorchCheckpointError(`persistent id: storage key must be a string, got ${describeValue(key)}`);
-  const numel = integerArg(numelValue, `storage ${quote(key)}: size`);
+  const numel = integerArg(numelValue, () => `storage ${quote(key)}: size`);
   const list = storages.get(key) ?? [];
   list.push(new StorageRef(key, type.dtype, numel, 0));
   storages.set(key, list);
@@ -380,8 +383,8 @@ function storageFromPid(pid: unknown, legacy: boolean, storages: Map<string, Sto
   if (!Array.isArray(view) || view.length !== 3 || typeof view[0] !== 'string') {
     throw new TorchCheckpointError(`storage ${quote(key)}: its view metadata ${describeValue(view)} is not (key, offset, size)`);
   }
-  const viewOffset = integerArg(view[1], `storage view ${quote(view[0])}: offset`);
-  const viewSize = integerArg(view[2], `storage view ${quote(view[0])}: size`);
+  const viewOffset = integerArg(view[1], () => `storage view ${quote(view[0] as string)}: offset`);
+  const viewSize = integerArg(view[2], () => `storage view ${quote(view[0] as string)}: size`);
   if (viewOffset + viewSize > numel) {
     throw new TorchCheckpointError(`storage view ${quote(view[0])} [${viewOffset}, ${viewOffset + viewSize}) lies outside its ${numel}-element root storage ${quote(key)}`);
   }
@@ -527,12 +530,17 @@ function materialiseAll(root: unknown, storageBytes: (ref: StorageRef) => Storag
     done.set(t, tensor);
     return tensor;
   };
-  if (root instanceof PendingTensor) return convert(root, null);
   const seen = new Set<object>();
   // Iterative, with paths kept as parent links and spelled out only for a message: a deep graph
-  // costs neither stack nor quadratic string building.
+  // costs neither stack nor quadratic string building. Each item is also checked to be data.
   const work: [object, Where][] = [];
-  if (typeof root === 'object' && root !== null) work.push([root, null]);
+  const visit = (item: unknown, where: Where): unknown => {
+    if (item instanceof PendingTensor) return convert(item, where);
+    if (Array.isArray(item) || isDict(item)) work.push([item, where]);
+    else checkData(item, where);
+    return item;
+  };
+  const top = visit(root, null);
   while (work.length > 0) {
     const [node, where] = work.pop()!;
     if (seen.has(node)) continue;
@@ -540,19 +548,27 @@ function materialiseAll(root: unknown, storageBytes: (ref: StorageRef) => Storag
     if (Array.isArray(node)) {
       for (let i = 0; i < node.length; i++) {
         const item: unknown = node[i];
-        if (item instanceof PendingTensor) node[i] = convert(item, { parent: where, key: i });
-        else if (Array.isArray(item) || isDict(item)) work.push([item, { parent: where, key: i }]);
+        if (typeof item === 'object' && item !== null) node[i] = visit(item, { parent: where, key: i });
       }
-    } else if (isDict(node)) {
-      for (const key of Object.keys(node)) {
-        const item = node[key];
-        if (item instanceof PendingTensor) node[key] = convert(item, { parent: where, key });
-        else if (Array.isArray(item) || isDict(item)) work.push([item, { parent: where, key }]);
+    } else {
+      const dict = node as Record<string, unknown>;
+      for (const key in dict) {
+        const item = dict[key];
+        if (typeof item === 'object' && item !== null) dict[key] = visit(item, { parent: where, key });
       }
     }
   }
-  checkPlain(root, seen);
-  return root;
+  return top;
+}
+
+/** Only data may come out: a marker object (a storage type, a dtype, a storage, a function) left in the graph is an error. */
+function checkData(v: unknown, where: Where): void {
+  if (
+    v instanceof StorageType || v instanceof StorageRef || v instanceof ClassMarker || v instanceof NumpyDtype || v instanceof DtypeObject ||
+    (typeof v === 'object' && v !== null && typeof (v as PickleCallable).call === 'function')
+  ) {
+    throw new TorchCheckpointError(`${pathOf(where)} is ${describeValue(v)}, which is not data (a storage, type or function outside a tensor)`);
+  }
 }
 
 /** Where a value sits in the checkpoint: its key and its container's place (null for the top). */
@@ -565,18 +581,6 @@ function pathOf(where: Where): string {
   for (let w: Where = where; w !== null && parts.length < 7; w = w.parent) parts.push(typeof w.key === 'number' ? `[${w.key}]` : quote(w.key));
   if (parts.length === 7) parts[6] = '…';
   return parts.reverse().join(' → ');
-}
-
-/** Only data may come out: a marker object (a storage type, a dtype, a storage) left in the graph is an error. */
-function checkPlain(root: unknown, containers: Set<object>): void {
-  const bad = (v: unknown): boolean =>
-    v instanceof StorageType || v instanceof StorageRef || v instanceof ClassMarker || v instanceof NumpyDtype || v instanceof DtypeObject ||
-    (typeof v === 'object' && v !== null && typeof (v as PickleCallable).call === 'function');
-  const check = (v: unknown): void => {
-    if (bad(v)) throw new TorchCheckpointError(`the checkpoint holds ${describeValue(v)}, which is not data (a storage, type or function outside a tensor)`);
-  };
-  check(root);
-  for (const c of containers) for (const v of Object.values(c)) check(v);
 }
 
 // ---------------------------------------------------------------------------------------------
