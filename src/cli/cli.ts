@@ -11,7 +11,7 @@ import { profile, type ModelProfile } from '../analysis/profile.js';
 import { summary, type ModelSummary } from '../analysis/summary.js';
 import { seededRandom, randomData } from '../analysis/timing.js';
 import { withShapeOnlyParameters } from '../layers/init.js';
-import { mobilenetV1 } from '../layers/mobilenet.js';
+import { mobilenetV1 } from '../layers/models/mobilenet.js';
 import type { Module } from '../layers/module.js';
 import { efficientnetB0, mnasnet, mobilenetV2, mobilenetV3Large, mobilenetV3Small, shufflenetV2 } from '../layers/models/index.js';
 import { compareModels, type ModelComparisonRow } from '../analysis/models.js';

@@ -3,12 +3,12 @@
  * started from: depthwise, pointwise and depthwise-separable convolutions.
  */
 import { describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
-import { conv2d } from '../kernels/conv2d.js';
-import { conv2dBackward } from '../kernels/conv2d-backward.js';
+import { conv2d } from '../ops/conv2d.js';
+import { conv2dBackward } from '../ops/conv2d-backward.js';
 import { activationGradient } from './activation-gradient.js';
 import { Parameter } from './parameter.js';
-import { prepareLayerConv2d, type Conv2dPlan } from '../kernels/plan.js';
-import type { Activation } from '../kernels/epilogue.js';
+import { prepareLayerConv2d, type Conv2dPlan } from '../ops/plan.js';
+import type { Activation, FusedActivation } from '../epilogue.js';
 import {
   checkPaddingMode,
   conv2dGeometry,
@@ -19,17 +19,17 @@ import {
   type IntPair,
   type Padding,
   type PaddingMode,
-} from '../kernels/geometry.js';
+} from '../geometry.js';
 import { readOptions, type Conv2dOptions, checkShapeElements } from '../kernels/validate.js';
 import { checkGradientShape, checkInput, currentPlanBackend, Module, planChain, reuseBuffer, savedFor, type ForwardAsyncOptions, type PlanStep, checkForwardAsyncOptions } from './module.js';
 import { asTensor, checkShape } from '../tensor.js';
 import { parameterData, resolveGenerator, uniformFanIn, type InitOptions } from './init.js';
 import { planOutput, trackPlanResources } from './plan-memory.js';
-import { MAX_DIMENSION, optional } from '../kernels/checks.js';
+import { MAX_DIMENSION, optional } from '../checks.js';
 import { convModuleOptions, type ConvModuleArgs } from './positional.js';
 
 /** An activation a convolution can apply in its output write (fused, no extra pass). */
-export type FusedActivation = Exclude<Activation, 'none'>;
+export type { FusedActivation };
 
 export interface Conv2dLayerOptions extends InitOptions {
   inChannels: number;

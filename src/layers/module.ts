@@ -21,9 +21,9 @@ import { asTensor, checkShape, describeValue, shapeSize, type Tensor, type Tenso
 import { checkShapeElements, readBoolean, readOptions, type Conv2dOptions } from '../kernels/validate.js';
 import { asInt64Tensor, isInt64Tensor, type Int64Tensor, type StateTensor, type StateTensorLike } from '../int64.js';
 import { Parameter } from './parameter.js';
-import { wrongFormatHint } from '../io/sniff.js';
+import { wrongFormatHint } from '../sniff.js';
 import { ActivationMemory, ChainBuffers, withActivationMemory, type StepOutput } from './plan-memory.js';
-import { checkBackendChoice, wasmRuntimeIfAvailable, type BackendChoice } from '../backend.js';
+import { checkBackendChoice, wasmRuntimeIfAvailable, type BackendChoice } from '../ops/backend.js';
 import type { WasmRuntime } from '../wasm/runtime.js';
 
 /**

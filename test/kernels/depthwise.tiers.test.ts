@@ -11,14 +11,15 @@ import { describe, expect, it } from 'vitest';
 import { depthwise3x3s1 } from '../../src/kernels/depthwise-3x3s1.js';
 import { depthwise3x3s2 } from '../../src/kernels/depthwise-3x3s2.js';
 import { depthwisePlane } from '../../src/kernels/depthwise.js';
-import { conv2d, depthwiseConv2d, executeConv2d, selectKernelPath } from '../../src/kernels/conv2d.js';
-import { conv2dGeometry } from '../../src/kernels/geometry.js';
+import { conv2d, depthwiseConv2d } from '../../src/ops/conv2d.js';
+import { executeConv2d, selectKernelPath } from '../../src/kernels/dispatch.js';
+import { conv2dGeometry } from '../../src/geometry.js';
 import { referenceConv2d } from '../../src/kernels/reference.js';
 import { Scratch } from '../../src/kernels/scratch.js';
 import { validateConv2d } from '../../src/kernels/validate.js';
-import type { Activation } from '../../src/kernels/epilogue.js';
+import type { Activation } from '../../src/epilogue.js';
 import type { Tensor } from '../../src/tensor.js';
-import { ACTS, expectBitwiseEqual, expectClose, randomTensor, rng } from './../helpers.js';
+import { ACTS, expectBitwiseEqual, expectClose, randomTensor, rng } from '../helpers.js';
 
 /** Every combination of top, bottom, left, right in {0, 1}. */
 const PADS = Array.from({ length: 16 }, (_, m) => ({ top: m & 1, bottom: (m >> 1) & 1, left: (m >> 2) & 1, right: (m >> 3) & 1 }));

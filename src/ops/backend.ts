@@ -11,15 +11,13 @@
  * whose Content-Security-Policy lacks 'wasm-unsafe-eval' cannot compile wasm at all: 'auto' then
  * runs on JS, with one console warning.
  */
-import { checkShape, describeValue } from './tensor.js';
-import { checkShapeElements, readBoolean, readOptions } from './kernels/checks.js';
+import { checkShape, describeValue } from '../tensor.js';
+import { checkBackendChoice, checkShapeElements, readBoolean, readOptions, type Backend, type BackendChoice } from '../checks.js';
 import {
   compileKernelModule, compileKernelModuleSync, detectWasmFeatures, WasmRuntime, type WasmFeatures, type WasmVariant,
-} from './wasm/runtime.js';
+} from '../wasm/runtime.js';
 
-export type Backend = 'wasm' | 'js';
-export type BackendChoice = Backend | 'auto';
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'wasm', 'js'];
+export { BACKEND_CHOICES, checkBackendChoice, type Backend, type BackendChoice } from '../checks.js';
 
 export interface SetBackendOptions {
   /**
@@ -66,13 +64,6 @@ function variantFor(features: WasmFeatures): WasmVariant {
   return { relaxed: wantRelaxed && features.relaxedSimd, shared: features.threads };
 }
 
-/** Checks a `backend` option value. */
-export function checkBackendChoice(choice: unknown, name: string): BackendChoice {
-  if (!BACKEND_CHOICES.includes(choice as BackendChoice)) {
-    throw new RangeError(`${name} must be one of 'auto', 'wasm', 'js', got ${describeValue(choice)}`);
-  }
-  return choice as BackendChoice;
-}
 
 /** Why compiling failed, in words; CSP failures are recognised by their message. */
 function describeCompileFailure(error: unknown): string {

@@ -1,52 +1,14 @@
 /**
- * Running a convolution on the wasm tier: which dispatcher paths have a wasm implementation, and
- * the state a plan (or a one-shot call) keeps in wasm memory: packed weights, scratch, and staging
- * copies of an input or output that does not already live in that memory.
- *
- * To add a wasm path: write src/wasm/<path>.ts implementing WasmConvPath (conv-path.ts) and add it
- * to WASM_PATHS. Paths not listed run on the JS kernels even on the wasm tier (see
- * kernels/conv2d.ts, runOnTier), over the caller's arrays.
+ * Running a convolution on the wasm tier: the state a plan (or a one-shot call) keeps in wasm
+ * memory (packed weights, scratch, and staging copies of an input or output that does not already
+ * live in that memory), and the slices the calling thread and the pool's workers run. Which wasm
+ * kernel serves a path is tiers.ts's decision.
  */
-import type { KernelPath, KernelSetup } from '../kernels/conv2d.js';
-import type { Conv2dGeometry } from '../kernels/geometry.js';
+import type { KernelPath, KernelSetup } from '../kernels/dispatch.js';
+import type { Conv2dGeometry } from '../geometry.js';
 import { padInput } from '../kernels/pad.js';
-import type { WasmConvPath } from './conv-path.js';
-import { depthwise3x3s1Path, depthwise3x3s2Path } from './depthwise-3x3-path.js';
-import { depthwiseGeneralPath } from './depthwise-general-path.js';
-import { groupedPath } from './grouped.js';
-import { pointwisePath } from './pointwise.js';
-import { callKernel, type WasmRuntime } from './runtime.js';
-
-/** The wasm implementation of each dispatcher path that has one. */
-export const WASM_PATHS: Partial<Record<KernelPath, WasmConvPath>> = {
-  pointwise: pointwisePath,
-  grouped: groupedPath,
-  depthwise3x3s1: depthwise3x3s1Path,
-  depthwise3x3s2: depthwise3x3s2Path,
-  depthwise: depthwiseGeneralPath,
-};
-
-/**
- * Per-thread scratch a wasm path may use beyond its padded input plane and output plane, as a
- * multiple of them. Scratch grows with the stride where a stride dwarfs the input (a 3-wide tile
- * read at stride 1e9); such a call computes next to nothing and the JS kernel does it exactly.
- */
-const SCRATCH_ALLOWANCE = 8;
-const SCRATCH_FLOOR_BYTES = 1 << 20;
-
-/**
- * The wasm implementation that runs `setup`, or null (the JS kernel runs it): the path has none,
- * the input has no channels, or its scratch would exceed what its data justifies (see SCRATCH_ALLOWANCE).
- */
-export function wasmPathFor(setup: KernelSetup): WasmConvPath | null {
-  const impl = WASM_PATHS[setup.path];
-  if (impl === undefined) return null;
-  const g = setup.geometry;
-  if (g.inChannels === 0) return null; // nothing to multiply: the output is the bias, which the JS kernel writes
-  const planes = (g.inHeight + g.padTop + g.padBottom) * (g.inWidth + g.padLeft + g.padRight) + g.outHeight * g.outWidth;
-  const channels = Math.max(g.inChannels / g.groups, 1);
-  return impl.scratchBytes(g) <= SCRATCH_FLOOR_BYTES + 4 * SCRATCH_ALLOWANCE * channels * planes ? impl : null;
-}
+import { wasmPathFor, WASM_PATHS } from './tiers.js';
+import { callKernel, type WasmRuntime } from '../wasm/runtime.js';
 
 /**
  * One convolution staged in wasm memory (byte addresses), ready for runWasmSlice on any thread

@@ -4,7 +4,7 @@
  *
  *   Hout = floor((H + padTop + padBottom - dilationH*(kH-1) - 1) / strideH) + 1   (same for W)
  */
-import { checkShape, describeValue } from '../tensor.js';
+import { checkShape, describeValue } from './tensor.js';
 import { describeKey, isOptionsObject, MAX_DIMENSION, optional, ownElement, ownProperty } from './checks.js';
 
 export type IntPair = number | readonly [number, number];

@@ -4,14 +4,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { conv2d, depthwiseConv2d, pointwiseConv2d } from '../../src/kernels/conv2d.js';
+import { conv2d, depthwiseConv2d, pointwiseConv2d } from '../../src/ops/conv2d.js';
 import type { Conv2dOptions } from '../../src/kernels/validate.js';
 import { zeros, type Tensor } from '../../src/tensor.js';
 import type { WorkerPool } from '../../src/parallel/pool.js';
 import { expectBitwiseEqual, loadGoldenCases, loadGoldenTensor, randomTensor, rng } from '../helpers.js';
 import { sharedCopy, testPool } from './pool-helpers.js';
 import { ensureWorkerBuilt } from './ensure-worker-built.js';
-import { getBackend } from '../../src/backend.js';
+import { getBackend } from '../../src/ops/backend.js';
 
 beforeAll(ensureWorkerBuilt, 300_000);
 

@@ -1,6 +1,6 @@
 /** Shape and padding arithmetic, checked against enumeration and known PyTorch figures. */
 import { describe, it, expect } from 'vitest';
-import { conv2dGeometry, convOutputSize, resolvePadding, resolvePair } from '../../src/index.js';
+import { conv2dGeometry, convOutputSize, resolvePadding, resolvePair } from '../src/index.js';
 
 /** Output length by counting the window positions that fit in the padded input. */
 function countWindows(size: number, before: number, after: number, kernel: number, stride: number, dilation: number): number {

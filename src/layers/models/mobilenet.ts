@@ -8,17 +8,17 @@
  * `fc.weight`, `fc.bias`), so its state dict loads with `loadStateDict` (ReLU vs ReLU6 has no
  * parameters and does not affect loading).
  */
-import type { Tensor, TensorLike } from '../tensor.js';
-import { describeValue } from '../tensor.js';
-import { ReLU6 } from './activation.js';
-import { BatchNorm2d } from './batchnorm.js';
-import { readInteger, readNumber, readOptions } from '../kernels/validate.js';
-import { Conv2d, DepthwiseConv2d, PointwiseConv2d } from './conv.js';
-import { resolveGenerator, type Generator, type InitOptions, checkParameterElements } from './init.js';
-import { Flatten, Linear } from './linear.js';
-import { chainedOutputShape, Module, planChain, type ForwardAsyncOptions, type PlanStep, checkForwardAsyncOptions } from './module.js';
-import { AdaptiveAvgPool2d } from './pooling.js';
-import { Sequential } from './sequential.js';
+import type { Tensor, TensorLike } from '../../tensor.js';
+import { describeValue } from '../../tensor.js';
+import { ReLU6 } from '../activation.js';
+import { BatchNorm2d } from '../batchnorm.js';
+import { readInteger, readNumber, readOptions } from '../../kernels/validate.js';
+import { Conv2d, DepthwiseConv2d, PointwiseConv2d } from '../conv.js';
+import { resolveGenerator, type Generator, type InitOptions, checkParameterElements } from '../init.js';
+import { Flatten, Linear } from '../linear.js';
+import { chainedOutputShape, Module, planChain, type ForwardAsyncOptions, type PlanStep, checkForwardAsyncOptions } from '../module.js';
+import { AdaptiveAvgPool2d } from '../pooling.js';
+import { Sequential } from '../sequential.js';
 
 export interface MobileNetV1Options extends InitOptions {
   /** Scales every layer's channel count (α in the paper): channels = max(1, floor(c·α)). */

@@ -9,6 +9,8 @@
  */
 
 export type Activation = 'none' | 'relu' | 'relu6';
+/** An activation a layer fuses into its convolution's epilogue. */
+export type FusedActivation = Exclude<Activation, 'none'>;
 
 export const ACT_NONE = 0;
 export const ACT_RELU = 1;

@@ -1,6 +1,6 @@
 /** Layers on the pool: `model.forwardAsync(x, { pool })` equals `model.forward(x)` bitwise. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mobilenetV1 } from '../../src/layers/mobilenet.js';
+import { mobilenetV1 } from '../../src/layers/models/mobilenet.js';
 import type { ConvRunner } from '../../src/layers/module.js';
 import type { WorkerPool } from '../../src/parallel/pool.js';
 import { expectBitwiseEqual, randomTensor, rng } from '../helpers.js';

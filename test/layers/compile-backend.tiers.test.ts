@@ -3,8 +3,8 @@
  * the global choice, and the compiled output is bitwise the forward pass of that tier.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { getBackend, setBackend } from '../../src/backend.js';
-import { mobilenetV1 } from '../../src/layers/mobilenet.js';
+import { getBackend, setBackend } from '../../src/ops/backend.js';
+import { mobilenetV1 } from '../../src/layers/models/mobilenet.js';
 import { Conv2d } from '../../src/layers/conv.js';
 import { Sequential } from '../../src/layers/sequential.js';
 import { randomTensor, rng } from '../helpers.js';

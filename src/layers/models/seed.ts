@@ -12,12 +12,12 @@
  * convolutions, keys `weight`/`bias`; `DepthwiseSeparableConv2d` has the seed's keys and more
  * options.) The class names keep the seed's snake_case on purpose.
  */
-import type { Tensor, TensorLike } from '../tensor.js';
-import { readOptions } from '../kernels/validate.js';
-import { checkElements, readInteger } from '../kernels/checks.js';
-import { Conv2d, type FusableModule, type FusedActivation } from './conv.js';
-import { resolveGenerator, type InitOptions } from './init.js';
-import { Module, planChain, type ForwardAsyncOptions, type PlanStep, checkForwardAsyncOptions } from './module.js';
+import type { Tensor, TensorLike } from '../../tensor.js';
+import { readOptions } from '../../kernels/validate.js';
+import { checkElements, readInteger } from '../../checks.js';
+import { Conv2d, type FusableModule, type FusedActivation } from '../conv.js';
+import { resolveGenerator, type InitOptions } from '../init.js';
+import { Module, planChain, type ForwardAsyncOptions, type PlanStep, checkForwardAsyncOptions } from '../module.js';
 
 /** A module that is its convolutions run in registration order; a fused activation goes into the last one. */
 export abstract class SeedBlock extends Module implements FusableModule {

@@ -17,7 +17,7 @@ import {
   type Padding,
   type PaddingMode,
 } from '../../src/index.js';
-import { kernelSetup } from '../../src/kernels/conv2d.js';
+import { kernelSetup } from '../../src/kernels/dispatch.js';
 import { configOptions, expectClose, pytorchAccepts, pytorchOutputSize, pytorchSides, randomTensor, rng, type Sides, type SpatialConfig } from '../helpers.js';
 
 /** Every branch of selectKernelPath; a Record so that a new branch fails the typecheck here. */

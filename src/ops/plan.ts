@@ -9,15 +9,16 @@
  * share storage). After changing them, call `plan.setWeights(weight, bias)`, which copies the new
  * values into the plan's own buffers (same shapes) without allocating.
  */
-import { wasmRuntimeFor, type Backend, type BackendChoice } from '../backend.js';
+import { wasmRuntimeFor, type Backend, type BackendChoice } from './backend.js';
 import { asTensor, describeValue, type Tensor, type TensorLike } from '../tensor.js';
-import { WasmConvState } from '../wasm/conv2d.js';
-import { kernelSetup, runOnTier, type KernelPath, type KernelSetup } from './conv2d.js';
-import type { Activation } from './epilogue.js';
-import { checkPaddingMode, conv2dGeometry, resolvePadding, resolvePair, type Conv2dGeometry, type GeometryOptions } from './geometry.js';
-import { Scratch } from './scratch.js';
-import { checkShapeElements, readOptions, resolveActivation, resolveBias, type Conv2dCall } from './validate.js';
-import { optional } from './checks.js';
+import { WasmConvState } from './wasm-conv.js';
+import { kernelSetup, type KernelPath, type KernelSetup } from '../kernels/dispatch.js';
+import { runOnTier } from './conv2d.js';
+import type { Activation } from '../epilogue.js';
+import { checkPaddingMode, conv2dGeometry, resolvePadding, resolvePair, type Conv2dGeometry, type GeometryOptions } from '../geometry.js';
+import { Scratch } from '../kernels/scratch.js';
+import { checkShapeElements, readOptions, resolveActivation, resolveBias, type Conv2dCall } from '../kernels/validate.js';
+import { optional } from '../checks.js';
 
 export interface PrepareConv2dOptions extends GeometryOptions {
   bias?: Float32Array | TensorLike | null;

@@ -1,5 +1,5 @@
 import { describe, it } from 'vitest';
-import { ACT_NONE, ACT_RELU, ACT_RELU6, type Activation } from '../../src/kernels/epilogue.js';
+import { ACT_NONE, ACT_RELU, ACT_RELU6, type Activation } from '../../src/epilogue.js';
 import { panelColumns } from '../../src/kernels/gemm.js';
 import { groupedConv } from '../../src/kernels/grouped.js';
 import {

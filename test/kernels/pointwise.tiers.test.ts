@@ -1,6 +1,6 @@
 import { describe, it } from 'vitest';
-import { pointwiseConv2d } from '../../src/kernels/conv2d.js';
-import { ACT_NONE, ACT_RELU, ACT_RELU6, type Activation } from '../../src/kernels/epilogue.js';
+import { pointwiseConv2d } from '../../src/ops/conv2d.js';
+import { ACT_NONE, ACT_RELU, ACT_RELU6, type Activation } from '../../src/epilogue.js';
 import { panelColumns } from '../../src/kernels/gemm.js';
 import { pointwiseConv } from '../../src/kernels/pointwise.js';
 import { referenceConv2d } from '../../src/kernels/reference.js';

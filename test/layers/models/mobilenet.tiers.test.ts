@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   BatchNorm2d, Conv2d, DepthwiseSeparableConv2d, Identity, ReLU6, Sequential, conv2d, foldBatchNorm, mobilenetV1,
   type ConvRunner, type Module, type Tensor,
-} from '../../src/index.js';
-import { countTypedArrays, expectBitwiseEqual, randomTensor, rng } from '../helpers.js';
+} from '../../../src/index.js';
+import { countTypedArrays, expectBitwiseEqual, randomTensor, rng } from '../../helpers.js';
 
 function relativeError(a: Tensor, b: Tensor): number {
   let err = 0;

@@ -350,3 +350,18 @@ export function checkShapeElements(shape: readonly number[], name: string): numb
 export function allocFloat32(elements: number, name: string): Float32Array {
   return new Float32Array(checkElements(elements, name));
 }
+
+// ---------------------------------------------------------------------------------------------
+// The `backend` option: which kernel tier a call runs on (chosen in ops/backend.ts)
+
+export type Backend = 'wasm' | 'js';
+export type BackendChoice = Backend | 'auto';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'wasm', 'js'];
+
+/** Checks a `backend` option value. */
+export function checkBackendChoice(choice: unknown, name: string): BackendChoice {
+  if (!BACKEND_CHOICES.includes(choice as BackendChoice)) {
+    throw new RangeError(`${name} must be one of 'auto', 'wasm', 'js', got ${describeValue(choice)}`);
+  }
+  return choice as BackendChoice;
+}

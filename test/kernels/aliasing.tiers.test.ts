@@ -22,7 +22,7 @@ import {
   type KernelPath,
   type Tensor,
 } from '../../src/index.js';
-import { kernelSetup } from '../../src/kernels/conv2d.js';
+import { kernelSetup } from '../../src/kernels/dispatch.js';
 import { expectBitwiseEqual, expectClose, randomTensor, rng } from '../helpers.js';
 
 interface Case {

@@ -8,13 +8,13 @@
  * Pooling is TensorFlow's `'SAME'`: 2×2 windows with the odd cell padded at the bottom/right,
  * where padding never wins the max; the activations are leaky ReLUs with slope float32(0.1).
  */
-import { LeakyReLU } from './activation.js';
-import { Conv2d, DepthwiseSeparableConv2d } from './conv.js';
-import { resolveGenerator, type InitOptions } from './init.js';
-import type { Module } from './module.js';
-import { MaxPool2d } from './pooling.js';
-import { Sequential } from './sequential.js';
-import { optional, readOptions } from '../kernels/checks.js';
+import { LeakyReLU } from '../activation.js';
+import { Conv2d, DepthwiseSeparableConv2d } from '../conv.js';
+import { resolveGenerator, type InitOptions } from '../init.js';
+import type { Module } from '../module.js';
+import { MaxPool2d } from '../pooling.js';
+import { Sequential } from '../sequential.js';
+import { optional, readOptions } from '../../checks.js';
 
 export interface TinyFaceDetectorOptions extends InitOptions {
   /** Outputs per cell: 5 anchors × (x, y, w, h, score) by default. */

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { conv2d, conv2dBackward, conv2dGeometry, referenceConv2dBackward } from '../src/index.js';
 import type { Conv2dBackwardOptions, Tensor } from '../src/index.js';
-import { backwardSetup } from '../src/kernels/conv2d-backward.js';
+import { backwardSetup } from '../src/kernels/dispatch-backward.js';
 import { loadEntry, loadGoldenSet, type GoldenEntry } from './backward-helpers.js';
 import { expectClose } from './helpers.js';
 

@@ -13,15 +13,16 @@
  * floor(outputPadding / stride) rows/columns: x is then zero-extended to it, and the gradient
  * cropped back.
  */
-import { wasmRuntimeFor } from '../backend.js';
+import { wasmRuntimeFor } from './backend.js';
 import { asTensor, describeValue, type Tensor, type TensorLike } from '../tensor.js';
-import { checkShapeElements, readBoolean, readOptions } from './checks.js';
-import { kernelSetup, runKernel } from './conv2d.js';
-import { backwardSetup, channelSums, finishGradient, gradientTarget, runGradInput, runGradWeight } from './conv2d-backward.js';
-import { convTranspose2dGeometry, type ConvTranspose2dGeometry, type ConvTranspose2dGeometryOptions } from './geometry.js';
-import { Scratch, SLOT_EXTENDED_INPUT, SLOT_UNCROPPED_GRADIENT } from './scratch.js';
-import { checkGradientOuts, checkOutsNeeded, resolveNeeds, type Conv2dBackwardNeeds, type Conv2dGradients } from './validate-backward.js';
-import { callerData, checkOut, resolveBias } from './validate.js';
+import { checkShapeElements, readBoolean, readOptions } from '../checks.js';
+import { kernelSetup, runKernel } from '../kernels/dispatch.js';
+import { backwardSetup, channelSums, finishGradient, gradientTarget } from '../kernels/dispatch-backward.js';
+import { runGradInput, runGradWeight } from './conv2d-backward.js';
+import { convTranspose2dGeometry, type ConvTranspose2dGeometry, type ConvTranspose2dGeometryOptions } from '../geometry.js';
+import { Scratch, SLOT_EXTENDED_INPUT, SLOT_UNCROPPED_GRADIENT } from '../kernels/scratch.js';
+import { checkGradientOuts, checkOutsNeeded, resolveNeeds, type Conv2dBackwardNeeds, type Conv2dGradients } from '../kernels/validate-backward.js';
+import { callerData, checkOut, resolveBias } from '../kernels/validate.js';
 
 export interface ConvTranspose2dOptions extends ConvTranspose2dGeometryOptions {
   /** `[Cout]`, added to every output pixel. */

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { conv2dBackward, conv2dGeometry, referenceConv2dBackward } from '../../src/index.js';
 import type { BackwardPath, Conv2dBackwardOptions } from '../../src/index.js';
-import { backwardSetup } from '../../src/kernels/conv2d-backward.js';
+import { backwardSetup } from '../../src/kernels/dispatch-backward.js';
 import { gradInputIsForwardConvolution } from '../../src/kernels/grouped-backward.js';
 import { expectBitwiseEqual, expectClose, randomTensor, rng } from '../helpers.js';
 
