@@ -14,7 +14,7 @@
  * other). Time is linear in the input and memory bounded by a multiple of it: every length is
  * checked against the bytes present, and nothing is recursive.
  */
-import { describeValue } from '../kernels/checks.js';
+import { describeValue } from '../checks.js';
 
 export class PickleError extends Error {
   constructor(message: string) {

@@ -17,12 +17,12 @@
  * offsets, shapes and strides are checked against their storage, and the total output is bounded by
  * a multiple of the file's size, so a small hostile file cannot ask for gigabytes.
  */
-import { describeValue, MAX_DIMENSION, MAX_RANK, ownElement, readBoolean, readOptions } from '../kernels/checks.js';
+import { describeValue, MAX_DIMENSION, MAX_RANK, ownElement, readBoolean, readOptions } from '../checks.js';
 import { asInt64Tensor, isInt64Tensor, type Int64Tensor, type StateTensorLike } from '../int64.js';
 import { asTensor, checkShape, shapeSize, type Tensor } from '../tensor.js';
 import { isDict, newDict, PickleError, setDictItem, toIntValue, unpickle, type PickleCallable, type UnpickleHooks } from './pickle.js';
 import { PickleWriter } from './pickle-writer.js';
-import { sniffFormat, wrongFormatHint } from './sniff.js';
+import { sniffFormat, wrongFormatHint } from '../sniff.js';
 import { readZip, writeZip, ZipError, type ZipArchive } from './zip.js';
 
 export type TorchDtype = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
