@@ -155,8 +155,23 @@ class PendingTensor {
     readonly offset: number,
     readonly shape: number[],
     readonly stride: number[],
+    /** The bytes, when they are in the pickle itself (a numpy array) rather than in a storage record. */
+    readonly inline: StorageBytes | null = null,
   ) {}
 }
+
+/**
+ * A numpy array between `_reconstruct` (which makes it empty) and BUILD (which gives it shape,
+ * dtype and bytes); memo entries may hold it before BUILD, so BUILD fills it in place.
+ */
+class NumpyArray {
+  tensor: PendingTensor | null = null;
+}
+
+/** numpy type codes → dtype (arrays of other types are refused by name). */
+const NUMPY_DTYPES: Record<string, TorchDtype> = {
+  f4: 'float32', f8: 'float64', f2: 'float16', i8: 'int64', i4: 'int32', i2: 'int16', i1: 'int8', u1: 'uint8', b1: 'bool',
+};
 
 class ClassMarker {
   constructor(readonly qualifiedName: string) {}
@@ -224,6 +239,37 @@ function numpyScalar(dtype: unknown, data: unknown): unknown {
   return kind[1](new DataView(data.buffer, data.byteOffset, data.length), dtype.littleEndian);
 }
 
+/** BUILD state of a numpy array: (version, shape, dtype, is_fortran, raw bytes) → a tensor over those bytes. */
+function numpyArray(state: unknown): PendingTensor {
+  if (!Array.isArray(state) || state.length !== 5) throw new TorchCheckpointError(`numpy array: unexpected state ${describeValue(state)}`);
+  const [, shapeValue, dtype, fortran, raw] = state as unknown[];
+  if (!(dtype instanceof NumpyDtype)) throw new TorchCheckpointError(`numpy array: expected a numpy dtype, got ${describeValue(dtype)}`);
+  const kind = hasOwn(NUMPY_DTYPES, dtype.code) ? NUMPY_DTYPES[dtype.code]! : undefined;
+  if (kind === undefined) throw new TorchCheckpointError(`numpy arrays of dtype ${quote(dtype.code)} are not supported (only bool, int8-64, uint8 and float16-64)`);
+  if (!(raw instanceof Uint8Array)) throw new TorchCheckpointError(`numpy array: expected its bytes, got ${describeValue(raw)}`);
+  const shape = integerList(shapeValue, 'numpy array shape', 0);
+  let numel = 1;
+  for (const d of shape) numel *= d;
+  if (numel * DTYPE_BYTES[kind] !== raw.length) {
+    throw new TorchCheckpointError(`numpy array of shape ${describeValue(shape)} and dtype ${dtype.code} needs ${numel * DTYPE_BYTES[kind]} bytes, got ${raw.length}`);
+  }
+  // C order, or Fortran order (first index fastest) read through strides.
+  const stride = new Array<number>(shape.length);
+  let step = 1;
+  if (fortran === true) {
+    for (let i = 0; i < shape.length; i++) {
+      stride[i] = step;
+      step *= shape[i]!;
+    }
+  } else {
+    for (let i = shape.length - 1; i >= 0; i--) {
+      stride[i] = step;
+      step *= shape[i]!;
+    }
+  }
+  return new PendingTensor(new StorageRef('(numpy array)', kind, numel, 0), 0, shape, stride, { bytes: raw, littleEndian: dtype.littleEndian });
+}
+
 /**
  * Calls that copy a list or a string (OrderedDict(pairs), set(list), _codecs.encode(text)) cost
  * its length: a pickle could pass one memoized long list again and again, so their total work is bounded by a multiple of the input.
@@ -267,6 +313,15 @@ function allowedGlobal(module: string, name: string, budget: WorkBudget): unknow
         if (args.length !== 1 || !Array.isArray(args[0])) throw new TorchCheckpointError(`${qualified}: expected a list, got ${describeValue(args)}`);
         spend(budget, (args[0] as unknown[]).length, qualified);
         return (args[0] as unknown[]).slice();
+      });
+    case 'builtins.bytes':
+    case 'builtins.bytearray':
+      // Protocol 2 spells b'' as bytes() (non-empty bytes go through _codecs.encode), bytearray(x) as such.
+      return callable(qualified, (args) => {
+        if (args.length === 0) return new Uint8Array(0);
+        if (args.length !== 1 || !(args[0] instanceof Uint8Array)) throw new TorchCheckpointError(`${qualified}: expected no arguments or bytes, got ${describeValue(args)}`);
+        spend(budget, args[0].length, qualified);
+        return args[0].slice();
       });
     case 'torch.Size':
       return callable(qualified, (args) => {
@@ -329,6 +384,17 @@ function allowedGlobal(module: string, name: string, budget: WorkBudget): unknow
     case 'numpy.core.multiarray.scalar':
     case 'numpy._core.multiarray.scalar':
       return callable(qualified, (args) => numpyScalar(args[0], args[1]));
+    case 'numpy.core.multiarray._reconstruct':
+    case 'numpy._core.multiarray._reconstruct':
+      // _reconstruct(numpy.ndarray, (0,), b'b'): an empty array that BUILD fills.
+      return callable(qualified, (args) => {
+        if (!(args[0] instanceof ClassMarker) || args[0].qualifiedName !== 'numpy.ndarray') {
+          throw new TorchCheckpointError(`${qualified}: only numpy.ndarray is read, got ${describeValue(args[0])}`);
+        }
+        return new NumpyArray();
+      });
+    case 'numpy.ndarray':
+      return new ClassMarker(qualified);
     default:
       return refuse(module, name);
   }
@@ -363,6 +429,10 @@ function build(object: unknown, state: unknown): unknown {
     return object;
   }
   if (object instanceof PendingTensor) return object;
+  if (object instanceof NumpyArray) {
+    object.tensor = numpyArray(state);
+    return object;
+  }
   throw new TorchCheckpointError(`cannot set the state (BUILD) of ${describeValue(object)}`);
 }
 
@@ -526,7 +596,7 @@ function materialiseAll(root: unknown, storageBytes: (ref: StorageRef) => Storag
         `tensor ${pathOf(where)} brings the tensor data to ${total} bytes, more than the limit of ${maxBytes} (raise it with maxTensorBytes if the file is genuine)`,
       );
     }
-    const tensor = materialise(t, storageBytes(t.storage), pathOf(where));
+    const tensor = materialise(t, t.inline ?? storageBytes(t.storage), pathOf(where));
     done.set(t, tensor);
     return tensor;
   };
@@ -536,6 +606,10 @@ function materialiseAll(root: unknown, storageBytes: (ref: StorageRef) => Storag
   const work: [object, Where][] = [];
   const visit = (item: unknown, where: Where): unknown => {
     if (item instanceof PendingTensor) return convert(item, where);
+    if (item instanceof NumpyArray) {
+      if (item.tensor === null) throw new TorchCheckpointError(`${pathOf(where)} is a numpy array that was never given its data (no BUILD)`);
+      return convert(item.tensor, where);
+    }
     if (Array.isArray(item) || isDict(item)) work.push([item, where]);
     else checkData(item, where);
     return item;
