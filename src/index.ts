@@ -110,6 +110,17 @@ export { Adam, AdamW } from './train/optim/adam.js';
 export type { AdamOptions } from './train/optim/adam.js';
 export { StepLR, CosineAnnealingLR } from './train/schedule.js';
 export type { StepLROptions, CosineAnnealingLROptions } from './train/schedule.js';
+// Images: PNG and JPEG decoding (pure TypeScript, with its own inflate), torchvision's preprocessing, from logits to labelled classes.
+export { inflate, inflateRaw, inflateZlib, inflateWithInfo, adler32, InflateError } from './inflate.js';
+export type { InflateOptions, InflateResult } from './inflate.js';
+export { decodeImage, decodeImageSync, ImageDecodeError } from './image/decode.js';
+export type { DecodedImage, DecodeImageOptions, ImageSource, BlobLike } from './image/decode.js';
+export { imageToTensor, IMAGENET_MEAN, IMAGENET_STD } from './image/preprocess.js';
+export type { ImageToTensorOptions } from './image/preprocess.js';
+export type { ResizeFilter } from './image/resize.js';
+export { softmax, topk, topkPerRow, topClasses } from './image/classify.js';
+export type { TopK, TopClass, TopClassesOptions } from './image/classify.js';
+export { imagenetClasses } from './image/imagenet-classes.js';
 // PyTorch checkpoints: torch.save files (zip and legacy formats) read with a restricted unpickler, and written back.
 export {
   loadTorchCheckpoint, readTorchCheckpoint, torchStateDict, saveTorchCheckpoint, TorchTensor, TorchCheckpointError,

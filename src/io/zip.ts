@@ -11,7 +11,7 @@
  * from the start of the archive (as PyTorch's writer does, so a reader can map tensors in place).
  */
 import { describeValue } from '../checks.js';
-import { inflateRaw } from './inflate.js';
+import { inflateRaw } from '../inflate.js';
 
 export class ZipError extends Error {
   constructor(message: string) {

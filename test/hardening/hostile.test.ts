@@ -15,6 +15,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { appendFileSync, writeFileSync } from 'node:fs';
+import { deflateSync } from 'node:zlib';
 import * as sepconv from '../../src/index.js';
 import {
   AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, CompiledModel, compareSeparable, Conv2d, conv2d, conv2dGeometry, createWorkerPool,
@@ -22,6 +23,7 @@ import {
   PointwiseConv2d, prepareConv2d, ReLU, ReLU6, saveSafetensors, Sequential, summary, profile, zeros, type Tensor,
 } from '../../src/index.js';
 import { MAX_DIMENSION, MAX_ELEMENTS } from '../../src/kernels/validate.js';
+import { encodePng } from '../image/png-encoder.js';
 
 // ---------------------------------------------------------------------------------------------
 // Hostile values
@@ -209,6 +211,10 @@ const CONV_OPTION_SLOTS = (i: number): Slot[] => [
   slot(`${i}.groups`, 'int'), slot(`${i}.paddingMode`, 'enum'), slot(`${i}.activation`, 'enum'),
   slot(`${i}.bias`, 'tensorOrNull'), slot(`${i}.out`, 'tensorOrNull'),
 ];
+
+/** A zlib stream of 16 bytes and a 2×2 RGB PNG, both compressed by node:zlib. */
+const zlibBytes = (): Uint8Array => new Uint8Array(deflateSync(new Uint8Array(16).fill(7)));
+const tinyPng = (): Uint8Array => encodePng({ width: 2, height: 2, colorType: 2, bitDepth: 8, samples: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] });
 
 const smallModel = (): Sequential => new Sequential(new Conv2d({ inChannels: 4, outChannels: 4, kernelSize: 3, padding: 1, seed: 0 }), new ReLU());
 
@@ -549,6 +555,36 @@ const ENTRIES: Entry[] = [
     },
     slots: [slot('0', 'tensor', 'gradOutput')],
   })),
+  // Images: inflate, decoding, preprocessing, classification.
+  ...(['inflate', 'inflateWithInfo'] as const).map((name): Entry => ({
+    name, args: () => [zlibBytes(), { maxLength: 16 }], call: ([b, o]) => sepconv[name](b as never, o as never),
+    slots: [slot('0', 'bytes', 'bytes'), slot('1', 'options', name), slot('1.maxLength', 'int0', 'maxLength'), slot('1.format', 'enum', 'format')],
+  })),
+  ...(['inflateRaw', 'inflateZlib'] as const).map((name): Entry => ({
+    name, args: () => [name === 'inflateRaw' ? zlibBytes().subarray(2, -4) : zlibBytes(), 16], call: ([b, n]) => sepconv[name](b as never, n as never),
+    slots: [slot('0', 'bytes', 'bytes'), slot('1', 'int0', 'maxLength')],
+  })),
+  { name: 'adler32', args: () => [new Uint8Array(3)], call: ([b]) => sepconv.adler32(b as never), slots: [slot('0', 'bytes', 'bytes')] },
+  ...(['decodeImage', 'decodeImageSync'] as const).map((name): Entry => ({
+    name, args: () => [tinyPng(), {}], call: ([b, o]) => sepconv[name](b as never, o as never),
+    slots: [slot('0', ['bytes', 'object'], 'image'), slot('1', 'options', name), slot('1.maxPixels', 'int', 'maxPixels')],
+  })),
+  {
+    name: 'imageToTensor', args: () => [tinyPng(), {}], call: ([b, o]) => sepconv.imageToTensor(b as never, o as never),
+    slots: [
+      slot('0', ['bytes', 'object'], 'image'), slot('1', 'options', 'imageToTensor'), slot('1.resize', ['int', 'pair', 'null'], 'resize'),
+      slot('1.centerCrop', ['int', 'pair', 'null'], 'centerCrop'), slot('1.mean', 'null', 'mean'), slot('1.std', 'null', 'std'), slot('1.layout', 'enum', 'layout'),
+      slot('1.interpolation', 'enum', 'interpolation'),
+    ],
+  },
+  { name: 'softmax', args: () => [zeros([2, 3]), 1], call: ([t, d]) => sepconv.softmax(t as never, d as never), slots: [slot('0', 'tensor', 'softmax'), slot('1', 'smallSignedInt', 'dim')] },
+  ...(['topk', 'topkPerRow'] as const).map((name): Entry => ({
+    name, args: () => [zeros([name === 'topk' ? 1 : 2, 5]), 2], call: ([t, k]) => sepconv[name](t as never, k as never), slots: [slot('0', 'tensor', name), slot('1', 'int0', 'k')],
+  })),
+  {
+    name: 'topClasses', args: () => [zeros([1, 10]), { k: 3 }], call: ([t, o]) => sepconv.topClasses(t as never, o as never),
+    slots: [slot('0', 'tensor', 'topClasses|topk'), slot('1', 'options', 'topClasses'), slot('1.k', 'int0', 'k'), slot('1.labels', 'array', 'labels')],
+  },
 ];
 
 /** Exports not fuzzed, each with the reason. */
@@ -567,6 +603,8 @@ const NOT_FUZZED: Record<string, string> = {
   MobileNetV2: 'constructed by mobilenetV2 (fuzzed)', MobileNetV3: 'constructed by mobilenetV3Large/Small (fuzzed)',
   ShuffleNetV2: 'constructed by shufflenetV2 (fuzzed)', MNASNet: 'constructed by mnasnet (fuzzed)', EfficientNet: 'constructed by efficientnetB0 (fuzzed)',
   ResidualBlock: 'abstract base of the residual blocks (fuzzed)', Optimizer: 'abstract base of SGD, Adam, AdamW (fuzzed)',
+  ImageDecodeError: 'an error class the library throws', InflateError: 'an error class the library throws',
+  imagenetClasses: 'a constant (a frozen array of strings)', IMAGENET_MEAN: 'a constant', IMAGENET_STD: 'a constant',
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -654,8 +692,8 @@ async function runCase(entry: Entry, s: Slot, valueName: string, make: () => unk
   if (error instanceof TrapError) return null;
   // The library's own documented error classes (a state dict that does not fit the model, a
   // malformed file, a dead pool) are as clear as a RangeError: their messages are checked the same.
-  const libraryError = error instanceof sepconv.StateDictError || error instanceof sepconv.SafetensorsError || error instanceof sepconv.WorkerPoolError ||
-    error instanceof sepconv.TorchCheckpointError;
+  const libraryError = error instanceof sepconv.StateDictError || error instanceof sepconv.SafetensorsError || error instanceof sepconv.WorkerPoolError
+    || error instanceof sepconv.ImageDecodeError || error instanceof sepconv.InflateError || error instanceof sepconv.TorchCheckpointError;
   if (!(error instanceof RangeError || error instanceof TypeError || libraryError)) return `threw ${String((error as Error)?.name ?? error)}: ${String((error as Error)?.message ?? '').slice(0, 120)}`;
   const message = (error as Error).message;
   if (message.length >= 300) return `message of ${message.length} characters`;
