@@ -933,15 +933,92 @@ export type TorchSaveValue =
   | readonly TorchSaveValue[]
   | { readonly [key: string]: TorchSaveValue };
 
-function storageTypeOf(data: unknown, dtype: unknown): [string, number] | null {
-  if (data instanceof Float32Array) return ['FloatStorage', 4];
-  if (data instanceof BigInt64Array) return ['LongStorage', 8];
-  if (data instanceof Float64Array) return ['DoubleStorage', 8];
-  if (data instanceof Int32Array) return ['IntStorage', 4];
-  if (data instanceof Int16Array) return ['ShortStorage', 2];
-  if (data instanceof Int8Array) return ['CharStorage', 1];
-  if (data instanceof Uint8Array) return [dtype === 'bool' ? 'BoolStorage' : 'ByteStorage', 1];
+/**
+ * The storage type a tensor is written as: from its data's array type, and for float32 data from
+ * its `dtype` when that is float16, bfloat16 or float64 (a tensor read from such a file goes back
+ * as it came: the values are converted, rounding to nearest even).
+ */
+function storageTypeOf(data: unknown, dtype: unknown): string | null {
+  if (data instanceof Float32Array) {
+    if (dtype === 'float16') return 'HalfStorage';
+    if (dtype === 'bfloat16') return 'BFloat16Storage';
+    if (dtype === 'float64') return 'DoubleStorage';
+    return 'FloatStorage';
+  }
+  if (data instanceof BigInt64Array) return 'LongStorage';
+  if (data instanceof Float64Array) return 'DoubleStorage';
+  if (data instanceof Int32Array) return 'IntStorage';
+  if (data instanceof Int16Array) return 'ShortStorage';
+  if (data instanceof Int8Array) return 'CharStorage';
+  if (data instanceof Uint8Array) return dtype === 'bool' ? 'BoolStorage' : 'ByteStorage';
   return null;
+}
+
+const float32Scratch = new Float32Array(1);
+const float32Bits = new Uint32Array(float32Scratch.buffer);
+
+/** float32 → IEEE half (bits), rounding to nearest even; overflow gives infinity, NaN stays NaN. */
+export function floatToHalf(value: number): number {
+  float32Scratch[0] = value;
+  const x = float32Bits[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exponent = ((x >>> 23) & 0xff) - 127 + 15;
+  let mantissa = x & 0x7fffff;
+  if (((x >>> 23) & 0xff) === 0xff) return sign | 0x7c00 | (mantissa !== 0 ? 0x200 : 0);
+  if (exponent >= 0x1f) return sign | 0x7c00;
+  if (exponent <= 0) {
+    // A subnormal half (or zero): the 24-bit significand shifted into 10 bits.
+    if (exponent < -10) return sign;
+    mantissa |= 0x800000;
+    const shift = 14 - exponent;
+    let half = mantissa >>> shift;
+    const rest = mantissa & ((1 << shift) - 1);
+    const halfway = 1 << (shift - 1);
+    if (rest > halfway || (rest === halfway && (half & 1) !== 0)) half++;
+    return sign | half;
+  }
+  let half = (exponent << 10) | (mantissa >>> 13);
+  const rest = mantissa & 0x1fff;
+  // A carry out of the mantissa correctly bumps the exponent (up to infinity).
+  if (rest > 0x1000 || (rest === 0x1000 && (half & 1) !== 0)) half++;
+  return sign | half;
+}
+
+/** float32 → bfloat16 (bits): the top half of the float32, rounded to nearest even; NaN stays NaN. */
+export function floatToBfloat16(value: number): number {
+  float32Scratch[0] = value;
+  const x = float32Bits[0]!;
+  if ((x & 0x7fffffff) > 0x7f800000) return ((x >>> 16) & 0x8000) | 0x7fc0;
+  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** A storage's little-endian bytes. */
+function storageBytesOf(data: TorchTensorData | Float64Array, type: string): Uint8Array {
+  if (type === 'HalfStorage' || type === 'BFloat16Storage' || type === 'DoubleStorage') {
+    const floats = data as Float32Array;
+    const out = new Uint8Array(floats.length * (type === 'DoubleStorage' ? 8 : 2));
+    const view = new DataView(out.buffer);
+    if (type === 'DoubleStorage') for (let i = 0; i < floats.length; i++) view.setFloat64(8 * i, floats[i]!, true);
+    else {
+      const convert = type === 'HalfStorage' ? floatToHalf : floatToBfloat16;
+      for (let i = 0; i < floats.length; i++) view.setUint16(2 * i, convert(floats[i]!), true);
+    }
+    return out;
+  }
+  const bytes = new Uint8Array(data.byteLength);
+  if (littleEndianHost || data.BYTES_PER_ELEMENT === 1) {
+    bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    return bytes;
+  }
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < data.length; i++) {
+    if (data instanceof BigInt64Array) view.setBigInt64(8 * i, data[i]!, true);
+    else if (data instanceof Float32Array) view.setFloat32(4 * i, data[i]!, true);
+    else if (data instanceof Float64Array) view.setFloat64(8 * i, data[i]!, true);
+    else if (data instanceof Int32Array) view.setInt32(4 * i, data[i]!, true);
+    else if (data instanceof Int16Array) view.setInt16(2 * i, data[i]!, true);
+  }
+  return bytes;
 }
 
 const MAX_SAVE_DEPTH = 256;
@@ -951,9 +1028,11 @@ const MAX_SAVE_DEPTH = 256;
  * included: a state dict (an object of tensors) becomes an `OrderedDict` of tensors, so
  * `model.load_state_dict(torch.load(path))` works in Python. Nested objects, arrays, numbers,
  * strings, booleans and null are written too (a training checkpoint); integers are Python ints,
- * other numbers floats. Float32 tensors are written as float32 (whatever dtype they were read
- * with), int64 tensors (BigInt64Array) as int64, and int32/int16/int8/uint8/bool `TorchTensor`s as
- * themselves. Tensors whose data is the same array share one storage, as in PyTorch.
+ * other numbers floats. Float32 tensors are written as float32, or as float16/bfloat16/float64
+ * when their `dtype` says so (a `TorchTensor` read from such a file goes back as it came; values
+ * are rounded to nearest even); int64 tensors (BigInt64Array) as int64, and int32/int16/int8/
+ * uint8/bool `TorchTensor`s as themselves. Tensors whose data is the same array share one storage,
+ * as in PyTorch.
  */
 export function saveTorchCheckpoint(value: TorchSaveValue): Uint8Array {
   const fn = 'saveTorchCheckpoint';
@@ -966,32 +1045,20 @@ export function saveTorchCheckpoint(value: TorchSaveValue): Uint8Array {
     const type = storageTypeOf(data, dtype);
     if (type === null) throw new TypeError(`${fn}: ${where} has data of an unsupported type ${describeValue(data)}`);
     // One storage per array and storage type (a Uint8Array written as bool and as uint8 needs two).
-    let byArray = storages.get(type[0]);
-    if (byArray === undefined) storages.set(type[0], (byArray = new Map()));
+    let byArray = storages.get(type);
+    if (byArray === undefined) storages.set(type, (byArray = new Map()));
     let key = byArray.get(data);
     if (key === undefined) {
       key = String(records.length);
       byArray.set(data, key);
-      const bytes = new Uint8Array(data.byteLength);
-      if (littleEndianHost || data.BYTES_PER_ELEMENT === 1) bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-      else {
-        const view = new DataView(bytes.buffer);
-        for (let i = 0; i < data.length; i++) {
-          if (data instanceof BigInt64Array) view.setBigInt64(8 * i, data[i]!, true);
-          else if (data instanceof Float32Array) view.setFloat32(4 * i, data[i]!, true);
-          else if (data instanceof Float64Array) view.setFloat64(8 * i, data[i]!, true);
-          else if (data instanceof Int32Array) view.setInt32(4 * i, data[i]!, true);
-          else if (data instanceof Int16Array) view.setInt16(2 * i, data[i]!, true);
-        }
-      }
-      records.push({ name: `archive/data/${key}`, data: bytes });
+      records.push({ name: `archive/data/${key}`, data: storageBytesOf(data, type) });
     }
     // _rebuild_tensor_v2(storage, offset, size, stride, requires_grad, backward_hooks)
     writer.global('torch._utils', '_rebuild_tensor_v2');
     writer.mark();
     writer.mark();
     writer.string('storage');
-    writer.global('torch', type[0]);
+    writer.global('torch', type);
     writer.string(key);
     writer.string('cpu');
     writer.int(data.length);
