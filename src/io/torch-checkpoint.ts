@@ -11,7 +11,7 @@
  *
  * The pickle is read by the restricted unpickler of `pickle.ts` with an allow-list of the globals a
  * checkpoint needs (tensor rebuilding, storage types, `OrderedDict`, `torch.Size`, dtypes, numpy
- * scalars for metrics). Any other global is refused by name at the opcode that names it — before any
+ * scalars and arrays for metrics). Any other global is refused by name at the opcode that names it — before any
  * storage is read — and a pickled `nn.Module` (`torch.save(model)`) is refused with the advice to
  * save `model.state_dict()`. Tensors are materialised only after the whole pickle has been read:
  * offsets, shapes and strides are checked against their storage, and the total output is bounded by
