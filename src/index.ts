@@ -30,8 +30,10 @@ export type { PrepareConv2dOptions } from './ops/plan.js';
 export { createWorkerPool, WorkerPool, WorkerPoolError } from './parallel/pool.js';
 export type { WorkerPoolOptions, WorkerPoolStats } from './parallel/pool.js';
 // Layers (PyTorch-style modules) and weight loading.
-export { Module, CompiledModel, StateDictError } from './layers/module.js';
-export type { ConvRunner, ForwardAsyncOptions, LoadStateDictOptions, LoadStateDictResult, PlanStep, StateDict } from './layers/module.js';
+export { Module, StateDictError } from './layers/module.js';
+export { CompiledModel } from './layers/compile.js';
+export type { ConvRunner, ForwardAsyncOptions, LoadStateDictOptions, LoadStateDictResult, StateDict } from './layers/module.js';
+export type { PlanStep } from './layers/compile.js';
 export { Generator, manualSeed, getDefaultGenerator } from './layers/init.js';
 export type { InitOptions } from './layers/init.js';
 export { Conv2d, DepthwiseConv2d, PointwiseConv2d, DepthwiseSeparableConv2d } from './layers/conv.js';

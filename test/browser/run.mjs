@@ -151,7 +151,7 @@ async function checkClassifyPage(context, origin) {
 async function main() {
   ensureBuilt();
   const lib = await import(pathToFileURL(join(ROOT, 'dist/index.js')).href);
-  await lib.setBackend('wasm'); // the tier of the page served with 'wasm-unsafe-eval'
+  await lib.setBackend('wasm', { relaxedSimd: false }); // the tier and variant of the page served with 'wasm-unsafe-eval'
   const nodeWasmResults = runCases(lib);
   await lib.setBackend('js'); // the tier of the strict-CSP pages
   const nodeStarted = performance.now();
