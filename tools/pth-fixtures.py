@@ -29,6 +29,11 @@ def describe(value):
         if t.dtype == torch.bool:
             values = [int(v) for v in values]
         return {'tensor': str(t.dtype).replace('torch.', ''), 'shape': list(t.shape), 'values': values}
+    if isinstance(value, np.ndarray):
+        values = value.flatten().tolist()  # C order, whatever the array's memory order
+        if value.dtype == np.bool_:
+            values = [int(v) for v in values]
+        return {'tensor': str(value.dtype), 'shape': list(value.shape), 'values': values}
     if isinstance(value, dict):
         return {'dict': {str(k): describe(v) for k, v in value.items()}}
     if isinstance(value, (list, tuple)):
@@ -114,6 +119,15 @@ def main():
     files['training.pt'] = (save('training', ckpt), ckpt)
     dp = OrderedDict((f'module.{k}', v) for k, v in ckpt['model'].items())
     files['data-parallel.pt'] = (save('dp', dp), dp)
+    arrays = {
+        'anchors': np.array([[1.5, 2], [3, 4]], dtype=np.float32),
+        'history': np.arange(5),
+        'fortran': np.asfortranarray(np.arange(6, dtype=np.int16).reshape(2, 3)),
+        'flags': np.array([True, False, True]),
+        'big_endian': np.array([0.25, -8], dtype='>f8'),
+        'empty': np.zeros((0, 2), dtype=np.uint8),
+    }
+    files['numpy-arrays.pt'] = (save('numpy', arrays), arrays)
     files['deflated.pt'] = (deflate(save('deflated', ckpt['model'])), ckpt['model'])
     manifest = {'torch': torch.__version__, 'files': {}}
     for name, (data, obj) in files.items():

@@ -14,7 +14,7 @@
  * other). Time is linear in the input and memory bounded by a multiple of it: every length is
  * checked against the bytes present, and nothing is recursive.
  */
-import { describeValue } from '../kernels/checks.js';
+import { describeValue } from '../checks.js';
 
 export class PickleError extends Error {
   constructor(message: string) {
@@ -58,7 +58,7 @@ const latin1 = (bytes: Uint8Array): string => {
   return s;
 };
 
-/** A dict as data: an object without a prototype; defineProperty, so "__proto__" is an own key. */
+/** A dict as data: an object without a prototype, so "__proto__" is an own key like any other. */
 export function newDict(): Record<string, unknown> {
   return Object.create(null) as Record<string, unknown>;
 }
@@ -75,7 +75,8 @@ export function setDictItem(dict: Record<string, unknown>, key: unknown, value: 
   else if (typeof key === 'boolean') k = key ? 'True' : 'False';
   else if (key === null) k = 'None';
   else throw new PickleError(`a dict key must be a str, int, float, bool or None; got ${describeValue(key)}`);
-  Object.defineProperty(dict, k, { value, enumerable: true, writable: true, configurable: true });
+  // A plain assignment: the dict has no prototype, so no setter (not even __proto__'s) intervenes.
+  dict[k] = value;
 }
 
 /** A little-endian two's-complement integer (LONG1, LONG4), built from hex in linear time. */

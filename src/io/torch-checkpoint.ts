@@ -11,18 +11,18 @@
  *
  * The pickle is read by the restricted unpickler of `pickle.ts` with an allow-list of the globals a
  * checkpoint needs (tensor rebuilding, storage types, `OrderedDict`, `torch.Size`, dtypes, numpy
- * scalars for metrics). Any other global is refused by name at the opcode that names it — before any
+ * scalars and arrays for metrics). Any other global is refused by name at the opcode that names it — before any
  * storage is read — and a pickled `nn.Module` (`torch.save(model)`) is refused with the advice to
  * save `model.state_dict()`. Tensors are materialised only after the whole pickle has been read:
  * offsets, shapes and strides are checked against their storage, and the total output is bounded by
  * a multiple of the file's size, so a small hostile file cannot ask for gigabytes.
  */
-import { describeValue, MAX_DIMENSION, MAX_RANK, ownElement, readBoolean, readOptions } from '../kernels/checks.js';
+import { describeValue, MAX_DIMENSION, MAX_RANK, ownElement, readBoolean, readOptions } from '../checks.js';
 import { asInt64Tensor, isInt64Tensor, type Int64Tensor, type StateTensorLike } from '../int64.js';
 import { asTensor, checkShape, shapeSize, type Tensor } from '../tensor.js';
 import { isDict, newDict, PickleError, setDictItem, toIntValue, unpickle, type PickleCallable, type UnpickleHooks } from './pickle.js';
 import { PickleWriter } from './pickle-writer.js';
-import { sniffFormat, wrongFormatHint } from './sniff.js';
+import { sniffFormat, wrongFormatHint } from '../sniff.js';
 import { readZip, writeZip, ZipError, type ZipArchive } from './zip.js';
 
 export type TorchDtype = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
@@ -155,8 +155,23 @@ class PendingTensor {
     readonly offset: number,
     readonly shape: number[],
     readonly stride: number[],
+    /** The bytes, when they are in the pickle itself (a numpy array) rather than in a storage record. */
+    readonly inline: StorageBytes | null = null,
   ) {}
 }
+
+/**
+ * A numpy array between `_reconstruct` (which makes it empty) and BUILD (which gives it shape,
+ * dtype and bytes); memo entries may hold it before BUILD, so BUILD fills it in place.
+ */
+class NumpyArray {
+  tensor: PendingTensor | null = null;
+}
+
+/** numpy type codes → dtype (arrays of other types are refused by name). */
+const NUMPY_DTYPES: Record<string, TorchDtype> = {
+  f4: 'float32', f8: 'float64', f2: 'float16', i8: 'int64', i4: 'int32', i2: 'int16', i1: 'int8', u1: 'uint8', b1: 'bool',
+};
 
 class ClassMarker {
   constructor(readonly qualifiedName: string) {}
@@ -172,9 +187,10 @@ function quote(text: string): string {
   return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
 }
 
-function integerArg(value: unknown, what: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+/** `value` if it is an integer in [min, max]; `what` names it in the error (a function: built only then). */
+function integerArg(value: unknown, what: () => string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new TorchCheckpointError(`${what} must be an integer from ${min} to ${max}, got ${describeValue(value)}`);
+    throw new TorchCheckpointError(`${what()} must be an integer from ${min} to ${max}, got ${describeValue(value)}`);
   }
   return value;
 }
@@ -182,7 +198,9 @@ function integerArg(value: unknown, what: string, min = 0, max = Number.MAX_SAFE
 function integerList(value: unknown, what: string, min: number): number[] {
   if (!Array.isArray(value)) throw new TorchCheckpointError(`${what} must be a tuple of integers, got ${describeValue(value)}`);
   if (value.length > MAX_RANK) throw new TorchCheckpointError(`${what} has ${value.length} dimensions, more than ${MAX_RANK}`);
-  return value.map((d, i) => integerArg(d, `${what}[${i}]`, min, MAX_DIMENSION));
+  const out: number[] = [];
+  for (let i = 0; i < value.length; i++) out.push(integerArg(value[i], () => `${what}[${i}]`, min, MAX_DIMENSION));
+  return out;
 }
 
 function rebuildTensor(fn: string, args: unknown[], dtypeOverride?: unknown): PendingTensor {
@@ -196,7 +214,7 @@ function rebuildTensor(fn: string, args: unknown[], dtypeOverride?: unknown): Pe
   if (dtypeOverride !== undefined && !(dtypeOverride instanceof DtypeObject && dtypeOverride.dtype === storage.dtype)) {
     throw new TorchCheckpointError(`${fn}: dtype ${describeValue(dtypeOverride)} does not match its ${storage.dtype} storage`);
   }
-  return new PendingTensor(storage, integerArg(offset, `${fn}: storage_offset`), shape, strides);
+  return new PendingTensor(storage, integerArg(offset, () => `${fn}: storage_offset`), shape, strides);
 }
 
 function callable(qualifiedName: string, call: (args: unknown[]) => unknown): PickleCallable {
@@ -219,6 +237,37 @@ function numpyScalar(dtype: unknown, data: unknown): unknown {
   if (kind === undefined) throw new TorchCheckpointError(`numpy scalar of dtype ${quote(dtype.code)} is not supported (only bool, int, uint and float)`);
   if (data.length !== kind[0]) throw new TorchCheckpointError(`numpy scalar of dtype ${dtype.code} must have ${kind[0]} bytes, got ${data.length}`);
   return kind[1](new DataView(data.buffer, data.byteOffset, data.length), dtype.littleEndian);
+}
+
+/** BUILD state of a numpy array: (version, shape, dtype, is_fortran, raw bytes) → a tensor over those bytes. */
+function numpyArray(state: unknown): PendingTensor {
+  if (!Array.isArray(state) || state.length !== 5) throw new TorchCheckpointError(`numpy array: unexpected state ${describeValue(state)}`);
+  const [, shapeValue, dtype, fortran, raw] = state as unknown[];
+  if (!(dtype instanceof NumpyDtype)) throw new TorchCheckpointError(`numpy array: expected a numpy dtype, got ${describeValue(dtype)}`);
+  const kind = hasOwn(NUMPY_DTYPES, dtype.code) ? NUMPY_DTYPES[dtype.code]! : undefined;
+  if (kind === undefined) throw new TorchCheckpointError(`numpy arrays of dtype ${quote(dtype.code)} are not supported (only bool, int8-64, uint8 and float16-64)`);
+  if (!(raw instanceof Uint8Array)) throw new TorchCheckpointError(`numpy array: expected its bytes, got ${describeValue(raw)}`);
+  const shape = integerList(shapeValue, 'numpy array shape', 0);
+  let numel = 1;
+  for (const d of shape) numel *= d;
+  if (numel * DTYPE_BYTES[kind] !== raw.length) {
+    throw new TorchCheckpointError(`numpy array of shape ${describeValue(shape)} and dtype ${dtype.code} needs ${numel * DTYPE_BYTES[kind]} bytes, got ${raw.length}`);
+  }
+  // C order, or Fortran order (first index fastest) read through strides.
+  const stride = new Array<number>(shape.length);
+  let step = 1;
+  if (fortran === true) {
+    for (let i = 0; i < shape.length; i++) {
+      stride[i] = step;
+      step *= shape[i]!;
+    }
+  } else {
+    for (let i = shape.length - 1; i >= 0; i--) {
+      stride[i] = step;
+      step *= shape[i]!;
+    }
+  }
+  return new PendingTensor(new StorageRef('(numpy array)', kind, numel, 0), 0, shape, stride, { bytes: raw, littleEndian: dtype.littleEndian });
 }
 
 /**
@@ -264,6 +313,15 @@ function allowedGlobal(module: string, name: string, budget: WorkBudget): unknow
         if (args.length !== 1 || !Array.isArray(args[0])) throw new TorchCheckpointError(`${qualified}: expected a list, got ${describeValue(args)}`);
         spend(budget, (args[0] as unknown[]).length, qualified);
         return (args[0] as unknown[]).slice();
+      });
+    case 'builtins.bytes':
+    case 'builtins.bytearray':
+      // Protocol 2 spells b'' as bytes() (non-empty bytes go through _codecs.encode), bytearray(x) as such.
+      return callable(qualified, (args) => {
+        if (args.length === 0) return new Uint8Array(0);
+        if (args.length !== 1 || !(args[0] instanceof Uint8Array)) throw new TorchCheckpointError(`${qualified}: expected no arguments or bytes, got ${describeValue(args)}`);
+        spend(budget, args[0].length, qualified);
+        return args[0].slice();
       });
     case 'torch.Size':
       return callable(qualified, (args) => {
@@ -326,6 +384,17 @@ function allowedGlobal(module: string, name: string, budget: WorkBudget): unknow
     case 'numpy.core.multiarray.scalar':
     case 'numpy._core.multiarray.scalar':
       return callable(qualified, (args) => numpyScalar(args[0], args[1]));
+    case 'numpy.core.multiarray._reconstruct':
+    case 'numpy._core.multiarray._reconstruct':
+      // _reconstruct(numpy.ndarray, (0,), b'b'): an empty array that BUILD fills.
+      return callable(qualified, (args) => {
+        if (!(args[0] instanceof ClassMarker) || args[0].qualifiedName !== 'numpy.ndarray') {
+          throw new TorchCheckpointError(`${qualified}: only numpy.ndarray is read, got ${describeValue(args[0])}`);
+        }
+        return new NumpyArray();
+      });
+    case 'numpy.ndarray':
+      return new ClassMarker(qualified);
     default:
       return refuse(module, name);
   }
@@ -360,6 +429,10 @@ function build(object: unknown, state: unknown): unknown {
     return object;
   }
   if (object instanceof PendingTensor) return object;
+  if (object instanceof NumpyArray) {
+    object.tensor = numpyArray(state);
+    return object;
+  }
   throw new TorchCheckpointError(`cannot set the state (BUILD) of ${describeValue(object)}`);
 }
 
@@ -370,7 +443,7 @@ function storageFromPid(pid: unknown, legacy: boolean, storages: Map<string, Sto
   const [, type, key, , numelValue] = pid as unknown[];
   if (!(type instanceof StorageType)) throw new TorchCheckpointError(`persistent id: ${describeValue(type)} is not a storage type`);
   if (typeof key !== 'string') throw new TorchCheckpointError(`persistent id: storage key must be a string, got ${describeValue(key)}`);
-  const numel = integerArg(numelValue, `storage ${quote(key)}: size`);
+  const numel = integerArg(numelValue, () => `storage ${quote(key)}: size`);
   const list = storages.get(key) ?? [];
   list.push(new StorageRef(key, type.dtype, numel, 0));
   storages.set(key, list);
@@ -380,8 +453,8 @@ function storageFromPid(pid: unknown, legacy: boolean, storages: Map<string, Sto
   if (!Array.isArray(view) || view.length !== 3 || typeof view[0] !== 'string') {
     throw new TorchCheckpointError(`storage ${quote(key)}: its view metadata ${describeValue(view)} is not (key, offset, size)`);
   }
-  const viewOffset = integerArg(view[1], `storage view ${quote(view[0])}: offset`);
-  const viewSize = integerArg(view[2], `storage view ${quote(view[0])}: size`);
+  const viewOffset = integerArg(view[1], () => `storage view ${quote(view[0] as string)}: offset`);
+  const viewSize = integerArg(view[2], () => `storage view ${quote(view[0] as string)}: size`);
   if (viewOffset + viewSize > numel) {
     throw new TorchCheckpointError(`storage view ${quote(view[0])} [${viewOffset}, ${viewOffset + viewSize}) lies outside its ${numel}-element root storage ${quote(key)}`);
   }
@@ -523,16 +596,25 @@ function materialiseAll(root: unknown, storageBytes: (ref: StorageRef) => Storag
         `tensor ${pathOf(where)} brings the tensor data to ${total} bytes, more than the limit of ${maxBytes} (raise it with maxTensorBytes if the file is genuine)`,
       );
     }
-    const tensor = materialise(t, storageBytes(t.storage), pathOf(where));
+    const tensor = materialise(t, t.inline ?? storageBytes(t.storage), pathOf(where));
     done.set(t, tensor);
     return tensor;
   };
-  if (root instanceof PendingTensor) return convert(root, null);
   const seen = new Set<object>();
   // Iterative, with paths kept as parent links and spelled out only for a message: a deep graph
-  // costs neither stack nor quadratic string building.
+  // costs neither stack nor quadratic string building. Each item is also checked to be data.
   const work: [object, Where][] = [];
-  if (typeof root === 'object' && root !== null) work.push([root, null]);
+  const visit = (item: unknown, where: Where): unknown => {
+    if (item instanceof PendingTensor) return convert(item, where);
+    if (item instanceof NumpyArray) {
+      if (item.tensor === null) throw new TorchCheckpointError(`${pathOf(where)} is a numpy array that was never given its data (no BUILD)`);
+      return convert(item.tensor, where);
+    }
+    if (Array.isArray(item) || isDict(item)) work.push([item, where]);
+    else checkData(item, where);
+    return item;
+  };
+  const top = visit(root, null);
   while (work.length > 0) {
     const [node, where] = work.pop()!;
     if (seen.has(node)) continue;
@@ -540,19 +622,27 @@ function materialiseAll(root: unknown, storageBytes: (ref: StorageRef) => Storag
     if (Array.isArray(node)) {
       for (let i = 0; i < node.length; i++) {
         const item: unknown = node[i];
-        if (item instanceof PendingTensor) node[i] = convert(item, { parent: where, key: i });
-        else if (Array.isArray(item) || isDict(item)) work.push([item, { parent: where, key: i }]);
+        if (typeof item === 'object' && item !== null) node[i] = visit(item, { parent: where, key: i });
       }
-    } else if (isDict(node)) {
-      for (const key of Object.keys(node)) {
-        const item = node[key];
-        if (item instanceof PendingTensor) node[key] = convert(item, { parent: where, key });
-        else if (Array.isArray(item) || isDict(item)) work.push([item, { parent: where, key }]);
+    } else {
+      const dict = node as Record<string, unknown>;
+      for (const key in dict) {
+        const item = dict[key];
+        if (typeof item === 'object' && item !== null) dict[key] = visit(item, { parent: where, key });
       }
     }
   }
-  checkPlain(root, seen);
-  return root;
+  return top;
+}
+
+/** Only data may come out: a marker object (a storage type, a dtype, a storage, a function) left in the graph is an error. */
+function checkData(v: unknown, where: Where): void {
+  if (
+    v instanceof StorageType || v instanceof StorageRef || v instanceof ClassMarker || v instanceof NumpyDtype || v instanceof DtypeObject ||
+    (typeof v === 'object' && v !== null && typeof (v as PickleCallable).call === 'function')
+  ) {
+    throw new TorchCheckpointError(`${pathOf(where)} is ${describeValue(v)}, which is not data (a storage, type or function outside a tensor)`);
+  }
 }
 
 /** Where a value sits in the checkpoint: its key and its container's place (null for the top). */
@@ -565,18 +655,6 @@ function pathOf(where: Where): string {
   for (let w: Where = where; w !== null && parts.length < 7; w = w.parent) parts.push(typeof w.key === 'number' ? `[${w.key}]` : quote(w.key));
   if (parts.length === 7) parts[6] = '…';
   return parts.reverse().join(' → ');
-}
-
-/** Only data may come out: a marker object (a storage type, a dtype, a storage) left in the graph is an error. */
-function checkPlain(root: unknown, containers: Set<object>): void {
-  const bad = (v: unknown): boolean =>
-    v instanceof StorageType || v instanceof StorageRef || v instanceof ClassMarker || v instanceof NumpyDtype || v instanceof DtypeObject ||
-    (typeof v === 'object' && v !== null && typeof (v as PickleCallable).call === 'function');
-  const check = (v: unknown): void => {
-    if (bad(v)) throw new TorchCheckpointError(`the checkpoint holds ${describeValue(v)}, which is not data (a storage, type or function outside a tensor)`);
-  };
-  check(root);
-  for (const c of containers) for (const v of Object.values(c)) check(v);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -855,15 +933,92 @@ export type TorchSaveValue =
   | readonly TorchSaveValue[]
   | { readonly [key: string]: TorchSaveValue };
 
-function storageTypeOf(data: unknown, dtype: unknown): [string, number] | null {
-  if (data instanceof Float32Array) return ['FloatStorage', 4];
-  if (data instanceof BigInt64Array) return ['LongStorage', 8];
-  if (data instanceof Float64Array) return ['DoubleStorage', 8];
-  if (data instanceof Int32Array) return ['IntStorage', 4];
-  if (data instanceof Int16Array) return ['ShortStorage', 2];
-  if (data instanceof Int8Array) return ['CharStorage', 1];
-  if (data instanceof Uint8Array) return [dtype === 'bool' ? 'BoolStorage' : 'ByteStorage', 1];
+/**
+ * The storage type a tensor is written as: from its data's array type, and for float32 data from
+ * its `dtype` when that is float16, bfloat16 or float64 (a tensor read from such a file goes back
+ * as it came: the values are converted, rounding to nearest even).
+ */
+function storageTypeOf(data: unknown, dtype: unknown): string | null {
+  if (data instanceof Float32Array) {
+    if (dtype === 'float16') return 'HalfStorage';
+    if (dtype === 'bfloat16') return 'BFloat16Storage';
+    if (dtype === 'float64') return 'DoubleStorage';
+    return 'FloatStorage';
+  }
+  if (data instanceof BigInt64Array) return 'LongStorage';
+  if (data instanceof Float64Array) return 'DoubleStorage';
+  if (data instanceof Int32Array) return 'IntStorage';
+  if (data instanceof Int16Array) return 'ShortStorage';
+  if (data instanceof Int8Array) return 'CharStorage';
+  if (data instanceof Uint8Array) return dtype === 'bool' ? 'BoolStorage' : 'ByteStorage';
   return null;
+}
+
+const float32Scratch = new Float32Array(1);
+const float32Bits = new Uint32Array(float32Scratch.buffer);
+
+/** float32 → IEEE half (bits), rounding to nearest even; overflow gives infinity, NaN stays NaN. */
+export function floatToHalf(value: number): number {
+  float32Scratch[0] = value;
+  const x = float32Bits[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exponent = ((x >>> 23) & 0xff) - 127 + 15;
+  let mantissa = x & 0x7fffff;
+  if (((x >>> 23) & 0xff) === 0xff) return sign | 0x7c00 | (mantissa !== 0 ? 0x200 : 0);
+  if (exponent >= 0x1f) return sign | 0x7c00;
+  if (exponent <= 0) {
+    // A subnormal half (or zero): the 24-bit significand shifted into 10 bits.
+    if (exponent < -10) return sign;
+    mantissa |= 0x800000;
+    const shift = 14 - exponent;
+    let half = mantissa >>> shift;
+    const rest = mantissa & ((1 << shift) - 1);
+    const halfway = 1 << (shift - 1);
+    if (rest > halfway || (rest === halfway && (half & 1) !== 0)) half++;
+    return sign | half;
+  }
+  let half = (exponent << 10) | (mantissa >>> 13);
+  const rest = mantissa & 0x1fff;
+  // A carry out of the mantissa correctly bumps the exponent (up to infinity).
+  if (rest > 0x1000 || (rest === 0x1000 && (half & 1) !== 0)) half++;
+  return sign | half;
+}
+
+/** float32 → bfloat16 (bits): the top half of the float32, rounded to nearest even; NaN stays NaN. */
+export function floatToBfloat16(value: number): number {
+  float32Scratch[0] = value;
+  const x = float32Bits[0]!;
+  if ((x & 0x7fffffff) > 0x7f800000) return ((x >>> 16) & 0x8000) | 0x7fc0;
+  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** A storage's little-endian bytes. */
+function storageBytesOf(data: TorchTensorData | Float64Array, type: string): Uint8Array {
+  if (type === 'HalfStorage' || type === 'BFloat16Storage' || type === 'DoubleStorage') {
+    const floats = data as Float32Array;
+    const out = new Uint8Array(floats.length * (type === 'DoubleStorage' ? 8 : 2));
+    const view = new DataView(out.buffer);
+    if (type === 'DoubleStorage') for (let i = 0; i < floats.length; i++) view.setFloat64(8 * i, floats[i]!, true);
+    else {
+      const convert = type === 'HalfStorage' ? floatToHalf : floatToBfloat16;
+      for (let i = 0; i < floats.length; i++) view.setUint16(2 * i, convert(floats[i]!), true);
+    }
+    return out;
+  }
+  const bytes = new Uint8Array(data.byteLength);
+  if (littleEndianHost || data.BYTES_PER_ELEMENT === 1) {
+    bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    return bytes;
+  }
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < data.length; i++) {
+    if (data instanceof BigInt64Array) view.setBigInt64(8 * i, data[i]!, true);
+    else if (data instanceof Float32Array) view.setFloat32(4 * i, data[i]!, true);
+    else if (data instanceof Float64Array) view.setFloat64(8 * i, data[i]!, true);
+    else if (data instanceof Int32Array) view.setInt32(4 * i, data[i]!, true);
+    else if (data instanceof Int16Array) view.setInt16(2 * i, data[i]!, true);
+  }
+  return bytes;
 }
 
 const MAX_SAVE_DEPTH = 256;
@@ -873,9 +1028,11 @@ const MAX_SAVE_DEPTH = 256;
  * included: a state dict (an object of tensors) becomes an `OrderedDict` of tensors, so
  * `model.load_state_dict(torch.load(path))` works in Python. Nested objects, arrays, numbers,
  * strings, booleans and null are written too (a training checkpoint); integers are Python ints,
- * other numbers floats. Float32 tensors are written as float32 (whatever dtype they were read
- * with), int64 tensors (BigInt64Array) as int64, and int32/int16/int8/uint8/bool `TorchTensor`s as
- * themselves. Tensors whose data is the same array share one storage, as in PyTorch.
+ * other numbers floats. Float32 tensors are written as float32, or as float16/bfloat16/float64
+ * when their `dtype` says so (a `TorchTensor` read from such a file goes back as it came; values
+ * are rounded to nearest even); int64 tensors (BigInt64Array) as int64, and int32/int16/int8/
+ * uint8/bool `TorchTensor`s as themselves. Tensors whose data is the same array share one storage,
+ * as in PyTorch.
  */
 export function saveTorchCheckpoint(value: TorchSaveValue): Uint8Array {
   const fn = 'saveTorchCheckpoint';
@@ -888,32 +1045,20 @@ export function saveTorchCheckpoint(value: TorchSaveValue): Uint8Array {
     const type = storageTypeOf(data, dtype);
     if (type === null) throw new TypeError(`${fn}: ${where} has data of an unsupported type ${describeValue(data)}`);
     // One storage per array and storage type (a Uint8Array written as bool and as uint8 needs two).
-    let byArray = storages.get(type[0]);
-    if (byArray === undefined) storages.set(type[0], (byArray = new Map()));
+    let byArray = storages.get(type);
+    if (byArray === undefined) storages.set(type, (byArray = new Map()));
     let key = byArray.get(data);
     if (key === undefined) {
       key = String(records.length);
       byArray.set(data, key);
-      const bytes = new Uint8Array(data.byteLength);
-      if (littleEndianHost || data.BYTES_PER_ELEMENT === 1) bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-      else {
-        const view = new DataView(bytes.buffer);
-        for (let i = 0; i < data.length; i++) {
-          if (data instanceof BigInt64Array) view.setBigInt64(8 * i, data[i]!, true);
-          else if (data instanceof Float32Array) view.setFloat32(4 * i, data[i]!, true);
-          else if (data instanceof Float64Array) view.setFloat64(8 * i, data[i]!, true);
-          else if (data instanceof Int32Array) view.setInt32(4 * i, data[i]!, true);
-          else if (data instanceof Int16Array) view.setInt16(2 * i, data[i]!, true);
-        }
-      }
-      records.push({ name: `archive/data/${key}`, data: bytes });
+      records.push({ name: `archive/data/${key}`, data: storageBytesOf(data, type) });
     }
     // _rebuild_tensor_v2(storage, offset, size, stride, requires_grad, backward_hooks)
     writer.global('torch._utils', '_rebuild_tensor_v2');
     writer.mark();
     writer.mark();
     writer.string('storage');
-    writer.global('torch', type[0]);
+    writer.global('torch', type);
     writer.string(key);
     writer.string('cpu');
     writer.int(data.length);

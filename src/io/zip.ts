@@ -10,8 +10,8 @@
  * The writer writes stored (uncompressed) entries only, each entry's data aligned to 64 bytes
  * from the start of the archive (as PyTorch's writer does, so a reader can map tensors in place).
  */
-import { describeValue } from '../kernels/checks.js';
-import { inflateRaw } from './inflate.js';
+import { describeValue } from '../checks.js';
+import { inflateRaw } from '../inflate.js';
 
 export class ZipError extends Error {
   constructor(message: string) {

@@ -9,6 +9,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TorchTensor, loadTorchCheckpoint, readTorchCheckpoint, saveTorchCheckpoint, type TorchValue } from '../../src/index.js';
 import { unpickle, type UnpickleHooks } from '../../src/io/pickle.js';
+import { floatToBfloat16, floatToHalf } from '../../src/io/torch-checkpoint.js';
+import { readZip } from '../../src/io/zip.js';
 
 const FIXTURES = new URL('../fixtures/pth/', import.meta.url);
 const bytesOf = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(name, FIXTURES)));
@@ -96,19 +98,13 @@ describe('torch.save files written by PyTorch (test/fixtures/pth)', () => {
     expect(Object.keys(loadTorchCheckpoint(bytesOf('data-parallel.pt')))[0]).toBe('module.0.weight');
   });
 
-  it('round trip: what sepconv writes reads back the same (float32 and int64 as they are, other dtypes kept)', () => {
+  it('round trip: what sepconv writes reads back the same, every dtype kept', () => {
     const original = readTorchCheckpoint(bytesOf('training.pt')) as Record<string, TorchValue>;
     const again = readTorchCheckpoint(saveTorchCheckpoint(original as never)) as Record<string, TorchValue>;
     expect(again).toEqual(original);
     const dtypes = readTorchCheckpoint(bytesOf('dtypes.pt')) as Record<string, TorchTensor>;
     const back = readTorchCheckpoint(saveTorchCheckpoint(dtypes)) as Record<string, TorchTensor>;
-    for (const key of Object.keys(dtypes)) {
-      expect(back[key]!.shape, key).toEqual(dtypes[key]!.shape);
-      expect(back[key]!.data, key).toEqual(dtypes[key]!.data);
-      // Float tensors are written as float32.
-      const dtype = dtypes[key]!.dtype;
-      expect(back[key]!.dtype, key).toBe(['float64', 'float16', 'bfloat16'].includes(dtype) ? 'float32' : dtype);
-    }
+    expect(back).toEqual(dtypes);
   });
 });
 
@@ -159,3 +155,55 @@ function readPlain(bytes: Uint8Array): unknown {
     },
   }).value;
 }
+
+describe('float16 and bfloat16 written back', () => {
+  const halfToFloat = (h: number): number => {
+    const sign = h & 0x8000 ? -1 : 1;
+    const e = (h >> 10) & 0x1f;
+    const m = h & 0x3ff;
+    if (e === 0) return sign * m * 2 ** -24;
+    if (e === 31) return m === 0 ? sign * Infinity : NaN;
+    return sign * (1 + m / 1024) * 2 ** (e - 15);
+  };
+
+  it('floatToHalf: every half value maps to itself, midpoints round to even, overflow to infinity', () => {
+    for (let h = 0; h < 0x10000; h++) {
+      const v = halfToFloat(h);
+      if (Number.isNaN(v)) {
+        expect(Number.isNaN(halfToFloat(floatToHalf(v)))).toBe(true);
+        continue;
+      }
+      expect(floatToHalf(v), `half 0x${h.toString(16)}`).toBe(h);
+      const next = h + 1;
+      if ((h & 0x7fff) < 0x7bff) {
+        // The midpoint to the next half (exact in float32) goes to the even one of the two.
+        const mid = (v + halfToFloat(next)) / 2;
+        expect(floatToHalf(mid), `midpoint after 0x${h.toString(16)}`).toBe(h % 2 === 0 ? h : next);
+      }
+    }
+    expect(floatToHalf(65520)).toBe(0x7c00); // past the largest half (65504) by half an ulp: infinity
+    expect(floatToHalf(65519)).toBe(0x7bff);
+    expect(floatToHalf(2 ** -26)).toBe(0); // below half the smallest subnormal
+  });
+
+  it('floatToBfloat16: the top 16 bits rounded to nearest even', () => {
+    const bits = (v: number) => new Uint32Array(new Float32Array([v]).buffer)[0]!;
+    const fromBits = (b: number) => new Float32Array(new Uint32Array([b]).buffer)[0]!;
+    expect(floatToBfloat16(1)).toBe(0x3f80);
+    expect(floatToBfloat16(fromBits(0x3f808000))).toBe(0x3f80); // tie, even stays
+    expect(floatToBfloat16(fromBits(0x3f818000))).toBe(0x3f82); // tie, odd rounds up
+    expect(floatToBfloat16(fromBits(0x3f808001))).toBe(0x3f81);
+    expect(floatToBfloat16(NaN) & 0x7fc0).toBe(0x7fc0);
+    expect(bits(-2) >>> 16).toBe(floatToBfloat16(-2));
+  });
+
+  it('a float16 checkpoint read and saved again has PyTorch\'s own bytes in every storage', () => {
+    const state = readTorchCheckpoint(bytesOf('dtypes.pt')) as Record<string, TorchTensor>;
+    const original = readZip(bytesOf('dtypes.pt'));
+    const saved = readZip(saveTorchCheckpoint({ f16: state.f16!, bf16: state.bf16!, f64: state.f64! }));
+    // dtypes.pt stores f32 in record 0, f64 in 1, f16 in 2, bf16 in 3 (first use order).
+    expect(saved.read('archive/data/0')).toEqual(original.read('archive/data/2'));
+    expect(saved.read('archive/data/1')).toEqual(original.read('archive/data/3'));
+    expect(saved.read('archive/data/2')).toEqual(original.read('archive/data/1'));
+  });
+});

@@ -373,6 +373,17 @@ describe('spellings of other PyTorch versions, built by hand', () => {
     expect((readTorchCheckpoint(archive(fromType, { 0: f32(1, 2) })) as { data: Float32Array }).data).toEqual(new Float32Array([1, 2]));
   });
 
+  it('numpy arrays: other dtypes refused by name, an array never built refused, the bytes checked against the shape', () => {
+    const reconstruct = bytes('cnumpy.core.multiarray\n_reconstruct\n', 'cnumpy\nndarray\n', 'K', 0, 0x85, 'c_codecs\nencode\n', str('b'), str('latin1'), 0x86, 'R', 0x87, 'R');
+    const dtype = (code: string) => bytes('cnumpy\ndtype\n', str(code), 0x89, 0x88, 0x87, 'R', '(', 'K', 3, str('<'), 'NNN', 'J', u32(0xffffffff), 'J', u32(0xffffffff), 'K', 0, 't', 'b');
+    const array = (code: string, n: number, raw: Uint8Array) =>
+      bytes(PROTO2, reconstruct, '(', 'K', 1, 'K', n, 0x85, dtype(code), 0x89, 'C', raw.length, raw, 't', 'b', STOP);
+    expect(readTorchCheckpoint(archive(array('i2', 2, bytes(1, 0, 0xff, 0xff))))).toEqual(new TorchTensor([2], new Int16Array([1, -1]), 'int16'));
+    expect(refusal(() => readTorchCheckpoint(archive(array('O8', 1, new Uint8Array(8)))))).toMatch(/numpy arrays of dtype "O8" are not supported/);
+    expect(refusal(() => readTorchCheckpoint(archive(array('f4', 2, new Uint8Array(4)))))).toMatch(/needs 8 bytes, got 4/);
+    expect(refusal(() => readTorchCheckpoint(archive(bytes(PROTO2, reconstruct, STOP))))).toMatch(/numpy array that was never given its data/);
+  });
+
   it('OrderedDict from a list of pairs, torch.Size, a big-endian numpy float64 scalar', () => {
     const pairs = bytes(PROTO2, 'ccollections\nOrderedDict\n', '(', '(', str('a'), 'K', 1, 't', '(', str('b'), 'K', 2, 't', 'l', 0x85, 'R', STOP);
     const dict = readTorchCheckpoint(archive(pairs)) as Record<string, unknown>;
