@@ -16,14 +16,10 @@ import type { Module } from '../layers/module.js';
 import { efficientnetB0, mnasnet, mobilenetV2, mobilenetV3Large, mobilenetV3Small, shufflenetV2 } from '../layers/models/index.js';
 import { compareModels, type ModelComparisonRow } from '../analysis/models.js';
 import { formatModelComparison } from '../analysis/format.js';
-import { describeFlags, parseFlags, UsageError, type FlagSpecs } from './args.js';
-import { CLASSIFY_FLAGS, CLASSIFY_SUMMARY, runClassify } from './classify.js';
+import { describeFlags, parseFlags, UsageError, type CliIo, type FlagSpecs } from './args.js';
 
-export interface CliIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-  writeFile(path: string, content: string): void;
-}
+export type { CliIo };
+import { CLASSIFY_FLAGS, CLASSIFY_SUMMARY, runClassify } from './classify.js';
 
 export const processIo: CliIo = {
   stdout: (text) => void process.stdout.write(text),
