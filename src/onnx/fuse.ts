@@ -1,0 +1,190 @@
+/**
+ * Graph rewrites made once at load, after constant folding, so an exported network runs as the
+ * zoo does:
+ * - Identity and inference Dropout are removed (their consumers read the input directly);
+ * - Conv → BatchNormalization: the normalisation is folded into the convolution's weights and
+ *   bias (float64, as PyTorch's fuse_conv_bn_eval);
+ * - Conv → Relu / Clip(0, 6): the activation is applied in the convolution's output write;
+ * - x·Sigmoid(x) becomes one SiLU pass and x·HardSigmoid(x) (alpha 1/6, beta 1/2) one HardSwish;
+ * - MatMul by a constant matrix → Add of a constant vector: one Linear with a bias.
+ * A rewrite applies only when the intermediate tensor has no other reader and is no graph output.
+ */
+import { clipBounds } from './ops/elementwise.js';
+import { batchNormAffine } from './ops/normalization.js';
+import { INTERNAL_DOMAIN } from './ops/index.js';
+import { loadContext, type GraphNode, type LoadedGraph } from './graph.js';
+import type { BackendChoice } from '../backend.js';
+import type { OValue } from './values.js';
+
+class Uses {
+  private readonly readers = new Map<string, GraphNode[]>();
+  private readonly outputs: Set<string>;
+
+  constructor(graph: LoadedGraph) {
+    this.outputs = new Set(graph.outputs.map((o) => o.name));
+    for (const node of graph.nodes) {
+      for (const name of node.inputs) {
+        if (name === '') continue;
+        let list = this.readers.get(name);
+        if (list === undefined) this.readers.set(name, (list = []));
+        list.push(node);
+      }
+    }
+  }
+
+  /** The single node reading `name`, when exactly one does and it is no graph output. */
+  only(name: string): GraphNode | null {
+    if (this.outputs.has(name)) return null;
+    const list = this.readers.get(name);
+    return list !== undefined && list.length === 1 ? list[0]! : null;
+  }
+
+  isOutput(name: string): boolean {
+    return this.outputs.has(name);
+  }
+}
+
+function replace(graph: LoadedGraph, node: GraphNode, by: GraphNode | null): void {
+  const i = graph.nodes.indexOf(node);
+  if (by === null) graph.nodes.splice(i, 1);
+  else graph.nodes[i] = by;
+}
+
+/** Renames every read of `from` to `to`. */
+function rename(graph: LoadedGraph, from: string, to: string): void {
+  for (const node of graph.nodes) {
+    for (let k = 0; k < node.inputs.length; k++) if (node.inputs[k] === from) node.inputs[k] = to;
+  }
+}
+
+function removeIdentities(graph: LoadedGraph): void {
+  const outputs = new Set(graph.outputs.map((o) => o.name));
+  for (const node of graph.nodes.slice()) {
+    const passthrough = node.opType === 'Identity' || (node.opType === 'Dropout' && (node.outputs.length < 2 || node.outputs[1] === ''));
+    if (node.domain !== '' || !passthrough || outputs.has(node.outputs[0]!)) continue;
+    if (node.opType === 'Dropout' && node.inputs.length > 2 && node.inputs[2] !== '') continue; // training_mode input: checked by the op
+    rename(graph, node.outputs[0]!, node.inputs[0]!);
+    replace(graph, node, null);
+  }
+}
+
+let foldedNames = 0;
+
+function foldBatchNorms(graph: LoadedGraph, backend: BackendChoice | undefined): void {
+  const uses = new Uses(graph);
+  for (const conv of graph.nodes.slice()) {
+    if (conv.opType !== 'Conv' || conv.domain !== '') continue;
+    const bn = uses.only(conv.outputs[0]!);
+    if (bn === null || bn.opType !== 'BatchNormalization' || bn.inputs[0] !== conv.outputs[0]) continue;
+    const weight = graph.constants.get(conv.inputs[1] ?? '');
+    const bias = conv.inputs[2] ? graph.constants.get(conv.inputs[2]) : undefined;
+    if (weight === undefined || weight.dtype !== 'float32' || (conv.inputs[2] && bias === undefined)) continue;
+    let affine: { scale: Float64Array; shift: Float64Array };
+    try {
+      affine = batchNormAffine(loadContext(bn, graph.opset, graph.constants, backend));
+    } catch {
+      continue; // not foldable (non-constant statistics...): the node reports it when it loads
+    }
+    const cout = weight.shape[0]!;
+    if (affine.scale.length !== cout) continue;
+    const w = Float32Array.from(weight.data);
+    const per = w.length / cout;
+    const b = new Float32Array(cout);
+    for (let o = 0; o < cout; o++) {
+      const s = affine.scale[o]!;
+      for (let i = o * per; i < (o + 1) * per; i++) w[i] = w[i]! * s;
+      b[o] = (bias === undefined ? 0 : Number(bias.data[o])) * s + affine.shift[o]!;
+    }
+    const id = `${++foldedNames}`;
+    const wName = `${conv.inputs[1]}::bn_folded#${id}`;
+    const bName = `${conv.inputs[2] || `${conv.outputs[0]}::bias`}::bn_folded#${id}`;
+    graph.constants.set(wName, { dtype: 'float32', shape: weight.shape, data: w } as OValue);
+    graph.constants.set(bName, { dtype: 'float32', shape: [cout], data: b } as OValue);
+    graph.origins.set(wName, graph.origins.get(conv.inputs[1]!) ?? conv.inputs[1]!);
+    graph.origins.set(bName, conv.inputs[2] ? graph.origins.get(conv.inputs[2]) ?? conv.inputs[2] : bn.inputs[2]!);
+    replace(graph, conv, { ...conv, inputs: [conv.inputs[0]!, wName, bName], outputs: [bn.outputs[0]!] });
+    replace(graph, bn, null);
+  }
+}
+
+function fuseActivations(graph: LoadedGraph, backend: BackendChoice | undefined): void {
+  const uses = new Uses(graph);
+  for (const conv of graph.nodes.slice()) {
+    if (conv.opType !== 'Conv' || conv.domain !== '' || conv.activation !== undefined) continue;
+    const act = uses.only(conv.outputs[0]!);
+    if (act === null || act.domain !== '' || act.inputs[0] !== conv.outputs[0]) continue;
+    let activation: 'relu' | 'relu6' | null = null;
+    if (act.opType === 'Relu') activation = 'relu';
+    else if (act.opType === 'Clip') {
+      let bounds: [number, number] | null = null;
+      try {
+        bounds = clipBounds(loadContext(act, graph.opset, graph.constants, backend));
+      } catch {
+        bounds = null;
+      }
+      if (bounds !== null && bounds[0] === 0 && bounds[1] === 6) activation = 'relu6';
+      else if (bounds !== null && bounds[0] === 0 && bounds[1] === Infinity) activation = 'relu';
+    }
+    if (activation === null) continue;
+    const fused: GraphNode = { ...conv, outputs: [act.outputs[0]!], activation };
+    replace(graph, conv, fused);
+    replace(graph, act, null);
+  }
+}
+
+/** Mul(x, f(x)) with f = Sigmoid or HardSigmoid(1/6, 1/2), f(x) read only by the Mul: one pass. */
+function fuseGatedActivations(graph: LoadedGraph): void {
+  const uses = new Uses(graph);
+  const producers = new Map<string, GraphNode>();
+  for (const node of graph.nodes) for (const o of node.outputs) producers.set(o, node);
+  for (const mul of graph.nodes.slice()) {
+    if (mul.opType !== 'Mul' || mul.domain !== '' || mul.inputs.length !== 2) continue;
+    for (const k of [0, 1]) {
+      const gate = producers.get(mul.inputs[k]!);
+      const x = mul.inputs[1 - k]!;
+      if (gate === undefined || gate.domain !== '' || gate.inputs[0] !== x || uses.only(gate.outputs[0]!) !== mul) continue;
+      let op: string | null = null;
+      if (gate.opType === 'Sigmoid') op = 'SiLU';
+      else if (gate.opType === 'HardSigmoid') {
+        const alpha = gate.attributes.get('alpha');
+        const beta = gate.attributes.get('beta');
+        const a = alpha?.type === 'float' ? alpha.value : 0.2;
+        const b = beta?.type === 'float' ? beta.value : 0.5;
+        if (Math.abs(a - 1 / 6) < 1e-7 && b === 0.5) op = 'HardSwish';
+      }
+      if (op === null) continue;
+      const fused: GraphNode = {
+        opType: op, domain: op === 'SiLU' ? INTERNAL_DOMAIN : '', name: mul.name, inputs: [x], outputs: [mul.outputs[0]!], attributes: new Map(), index: mul.index,
+      };
+      replace(graph, mul, fused);
+      replace(graph, gate, null);
+      break;
+    }
+  }
+}
+
+/** MatMul(x, constant [K, N]) → Add(·, constant [N] or [1, N]): the MatMul takes the bias as a third input. */
+function fuseMatMulAdd(graph: LoadedGraph): void {
+  const uses = new Uses(graph);
+  for (const mm of graph.nodes.slice()) {
+    if (mm.opType !== 'MatMul' || mm.domain !== '' || mm.inputs.length !== 2) continue;
+    const b = graph.constants.get(mm.inputs[1]!);
+    if (b === undefined || b.dtype !== 'float32' || b.shape.length !== 2) continue;
+    const add = uses.only(mm.outputs[0]!);
+    if (add === null || add.opType !== 'Add' || add.domain !== '') continue;
+    const other = add.inputs[0] === mm.outputs[0] ? add.inputs[1]! : add.inputs[0]!;
+    const c = graph.constants.get(other);
+    const n = b.shape[1]!;
+    if (c === undefined || c.dtype !== 'float32' || !((c.shape.length === 1 && c.shape[0] === n) || (c.shape.length === 2 && c.shape[0] === 1 && c.shape[1] === n))) continue;
+    replace(graph, mm, { ...mm, inputs: [mm.inputs[0]!, mm.inputs[1]!, other], outputs: [add.outputs[0]!] });
+    replace(graph, add, null);
+  }
+}
+
+export function fuseGraph(graph: LoadedGraph, backend: BackendChoice | undefined): void {
+  removeIdentities(graph);
+  foldBatchNorms(graph, backend);
+  fuseActivations(graph, backend);
+  fuseGatedActivations(graph);
+  fuseMatMulAdd(graph);
+}

@@ -1,0 +1,205 @@
+/**
+ * A graph specialised for concrete input shapes: every node gets a kernel for its input shapes;
+ * nodes whose inputs are all known (shape arithmetic on known shapes, constants) are computed
+ * right here and disappear, so a dynamic-batch export's Shape/Gather/Concat chains fold at
+ * compile time as a static export's do at load. What remains is a list of steps.
+ *
+ * `run` executes the steps with fresh arrays. `plan` builds a compiled forward pass inside a
+ * compile (`withActivationMemory`): each step's output comes from the compile's activation
+ * memory and goes back to it after its last reader has been planned, one-input element-wise
+ * steps write over a dead input in place, and views (Reshape, Flatten, ...) share their input's
+ * buffer, so a run allocates nothing and copies nothing between steps.
+ */
+import type { BackendChoice } from '../backend.js';
+import { ChainBuffers } from '../layers/plan-memory.js';
+import type { GraphNode, LoadedGraph } from './graph.js';
+import { nodeLabel } from './graph.js';
+import { info, type Info, type Kernel, type NodeImpl } from './ops/op.js';
+import { sizeOf, type OValue } from './values.js';
+
+export interface Step {
+  readonly node: GraphNode;
+  readonly impl: NodeImpl;
+  readonly kernel: Kernel;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  /** The shapes of the step's inputs (for summaries). */
+  readonly inputInfos: readonly (Info | undefined)[];
+}
+
+export class Program {
+  readonly steps: Step[] = [];
+  /** Values known once shapes are: constants and everything folded. */
+  readonly known = new Map<string, OValue>();
+  readonly infos = new Map<string, Info>();
+
+  constructor(readonly graph: LoadedGraph, readonly impls: readonly NodeImpl[], readonly inputShapes: ReadonlyMap<string, readonly number[]>, backend: BackendChoice | undefined) {
+    for (const [name, v] of graph.constants) this.infos.set(name, info(v.dtype, v.shape, v));
+    for (const input of graph.inputs) {
+      const shape = inputShapes.get(input.name)!;
+      this.infos.set(input.name, info('float32', shape));
+    }
+    const env = { backend };
+    graph.nodes.forEach((node, i) => {
+      const impl = impls[i]!;
+      const inputInfos = node.inputs.map((name) => (name === '' ? undefined : this.infos.get(name)!));
+      let kernel: Kernel;
+      try {
+        kernel = impl.specialize(inputInfos as Info[], env);
+      } catch (error) {
+        throw rethrow(error, node);
+      }
+      const allKnown = inputInfos.every((x) => x === undefined || x.value !== null);
+      let values: (OValue | null)[] = kernel.outputs.map((o) => o.value);
+      if (allKnown && values.some((v) => v === null)) {
+        values = kernel.run(inputInfos.map((x) => x?.value) as OValue[]);
+      }
+      const folded = values.every((v) => v !== null);
+      node.outputs.forEach((name, k) => {
+        if (name === '') return;
+        const o = kernel.outputs[k];
+        if (o === undefined) throw new RangeError(`onnx: ${nodeLabel(node)} names ${node.outputs.length} outputs but computes ${kernel.outputs.length}`);
+        const v = folded ? values[k]! : null;
+        this.infos.set(name, v === null ? o : info(v.dtype, v.shape, v));
+        if (v !== null) this.known.set(name, v);
+      });
+      if (!folded) this.steps.push({ node, impl, kernel, inputs: node.inputs, outputs: node.outputs, inputInfos });
+    });
+  }
+
+  /** The output infos of the graph, in order. */
+  outputInfos(): Info[] {
+    return this.graph.outputs.map((o) => this.infos.get(o.name)!);
+  }
+
+  /** Runs the steps on `inputs` (by graph input name) with fresh arrays; returns the graph outputs. */
+  run(inputs: ReadonlyMap<string, OValue>): Map<string, OValue> {
+    const values = new Map<string, OValue>(this.known);
+    for (const [k, v] of inputs) values.set(k, v);
+    for (const step of this.steps) {
+      const ins = step.inputs.map((name) => (name === '' ? undefined : values.get(name))) as OValue[];
+      const outs = step.kernel.run(ins);
+      step.outputs.forEach((name, k) => {
+        if (name !== '') values.set(name, outs[k]!);
+      });
+    }
+    return new Map(this.graph.outputs.map((o) => [o.name, values.get(o.name)!]));
+  }
+
+  /**
+   * The compiled pass, planned inside a compile: a function from the graph inputs to the graph
+   * outputs, whose buffers are the plan's and are overwritten by the next call.
+   */
+  plan(): (inputs: ReadonlyMap<string, OValue>) => Map<string, OValue> {
+    // Remaining reads of each tensor, graph outputs pinned forever.
+    const reads = new Map<string, number>();
+    for (const step of this.steps) for (const name of step.inputs) if (name !== '') reads.set(name, (reads.get(name) ?? 0) + 1);
+    const pinned = new Set(this.graph.outputs.map((o) => o.name));
+    // Plan-time buffer of each tensor produced by a step (null: not the planner's, never reused).
+    const bufferOf = new Map<string, Float32Array | null>();
+    const holders = new Map<Float32Array, Set<string>>(); // buffer → tensors (aliases) still to be read or pinned
+    const live = (b: Float32Array): boolean => {
+      for (const name of holders.get(b) ?? []) if ((reads.get(name) ?? 0) > 0 || pinned.has(name)) return true;
+      return false;
+    };
+    const runs: { fn: (ins: readonly OValue[]) => OValue[]; inputs: readonly string[]; outputs: readonly string[] }[] = [];
+    for (const step of this.steps) {
+      const mayOverwrite = step.inputs.map((name, k) => {
+        const b = name === '' ? null : bufferOf.get(name) ?? null;
+        if (b === null || step.inputs.indexOf(name) !== k || step.inputs.lastIndexOf(name) !== k) return false;
+        // Dead after this step: every alias's remaining reads are this one.
+        for (const alias of holders.get(b) ?? []) {
+          if (pinned.has(alias)) return false;
+          const left = (reads.get(alias) ?? 0) - (alias === name ? 1 : 0);
+          if (left > 0) return false;
+        }
+        return true;
+      });
+      let fn: (ins: readonly OValue[]) => OValue[];
+      try {
+        fn = step.kernel.plan(mayOverwrite);
+      } catch (error) {
+        throw rethrow(error, step.node);
+      }
+      const planned = planTimeBuffers(step, fn, mayOverwrite, bufferOf);
+      runs.push({ fn, inputs: step.inputs, outputs: step.outputs });
+      // This step's reads are done.
+      const touched = new Set<Float32Array>();
+      for (const name of step.inputs) {
+        if (name === '') continue;
+        reads.set(name, reads.get(name)! - 1);
+        const b = bufferOf.get(name);
+        if (b) touched.add(b);
+      }
+      step.outputs.forEach((name, k) => {
+        if (name === '') return;
+        const b = planned[k] ?? null;
+        bufferOf.set(name, b);
+        if (b !== null) {
+          let set = holders.get(b);
+          if (set === undefined) holders.set(b, (set = new Set()));
+          set.add(name);
+          touched.add(b);
+        }
+      });
+      for (const b of touched) {
+        if (!live(b)) {
+          holders.delete(b);
+          releaseToPlanner(b);
+        }
+      }
+    }
+    const known = this.known;
+    const outputs = this.graph.outputs.map((o) => o.name);
+    return (inputs) => {
+      const values = new Map<string, OValue>(known);
+      for (const [k, v] of inputs) values.set(k, v);
+      for (const r of runs) {
+        const ins = r.inputs.map((name) => (name === '' ? undefined : values.get(name))) as OValue[];
+        const outs = r.fn(ins);
+        for (let k = 0; k < r.outputs.length; k++) if (r.outputs[k] !== '') values.set(r.outputs[k]!, outs[k]!);
+      }
+      return new Map(outputs.map((name) => [name, values.get(name)!]));
+    };
+  }
+
+  /** Element count of the largest step output (for messages). */
+  largestStep(): number {
+    return Math.max(0, ...this.steps.flatMap((s) => s.kernel.outputs.map((o) => sizeOf(o.shape))));
+  }
+}
+
+/**
+ * The buffers a planned step will write, known at plan time: a dry run is not possible (inputs
+ * are unknown), so they are read from the kernel: its outputs are either fixed planner buffers
+ * (found by running the step once on stand-in inputs would be wrong), or its input's buffer when
+ * it is a view or ran in place. Kernels report this through `plannedOutputs`.
+ */
+function planTimeBuffers(step: Step, fn: unknown, mayOverwrite: readonly boolean[], bufferOf: ReadonlyMap<string, Float32Array | null>): (Float32Array | null)[] {
+  const reported = (fn as { plannedOutputs?: readonly (Float32Array | number | null)[] }).plannedOutputs;
+  return step.outputs.map((_, k) => {
+    const r = reported?.[k];
+    if (r instanceof Float32Array) return r;
+    if (typeof r === 'number') {
+      const name = step.inputs[r];
+      return name === undefined || name === '' ? null : bufferOf.get(name) ?? null;
+    }
+    void mayOverwrite;
+    return null;
+  });
+}
+
+/** Gives a buffer of the compile's activation memory back (see ChainBuffers: released once nothing reads it). */
+function releaseToPlanner(data: Float32Array): void {
+  const chain = new ChainBuffers();
+  chain.after({ shape: [data.length], data });
+  chain.after(RELEASED);
+}
+
+const RELEASED = { shape: [0], data: new Float32Array(0) };
+
+function rethrow(error: unknown, node: GraphNode): Error {
+  if (error instanceof Error && error.message.startsWith('onnx:')) return error;
+  const message = `onnx: ${nodeLabel(node)}: ${error instanceof Error ? error.message : String(error)}`;
+  return error instanceof TypeError ? new TypeError(message) : new RangeError(message);
+}
