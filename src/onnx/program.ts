@@ -63,8 +63,20 @@ export class Program {
         this.infos.set(name, v === null ? o : info(v.dtype, v.shape, v));
         if (v !== null) this.known.set(name, v);
       });
-      if (!folded) this.steps.push({ node, impl, kernel, inputs: node.inputs, outputs: node.outputs, inputInfos });
+      if (!folded) {
+        this.steps.push({ node, impl, kernel, inputs: node.inputs, outputs: node.outputs, inputInfos });
+        // Constants the step reads (initializers the rewrites left as inputs: PRelu's slope, ...).
+        for (const name of node.inputs) {
+          const c = name === '' ? undefined : graph.constants.get(name);
+          if (c !== undefined) this.known.set(name, c);
+        }
+      }
     });
+    // Graph outputs that are constants or inputs.
+    for (const o of graph.outputs) {
+      const c = graph.constants.get(o.name);
+      if (c !== undefined) this.known.set(o.name, c);
+    }
   }
 
   /** The output infos of the graph, in order. */

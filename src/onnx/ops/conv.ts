@@ -9,7 +9,7 @@ import { conv2d } from '../../kernels/conv2d.js';
 import { convTranspose2d, type ConvTranspose2dOptions } from '../../kernels/conv-transpose.js';
 import { Conv2d, type FusedActivation } from '../../layers/conv.js';
 import { ConvTranspose2d } from '../../layers/conv-transpose.js';
-import type { ExplicitPadding } from '../../kernels/geometry.js';
+import { convTranspose2dGeometry, type ExplicitPadding } from '../../kernels/geometry.js';
 import { planOutput } from '../../layers/plan-memory.js';
 import type { Tensor } from '../../tensor.js';
 import type { OValue } from '../values.js';
@@ -182,32 +182,18 @@ const convTransposeOp: OpDef = {
     const outputShapeAttr = ctx.attrs.ints('output_shape');
     const op = outputPaddingAttr === null ? [0, 0] : at.spatial === 1 ? [0, outputPaddingAttr[0] ?? 0] : outputPaddingAttr;
     if (op.length !== 2 || op.some((v) => !Number.isInteger(v) || v < 0)) throw nodeError(ctx.label, `output_padding must be ${at.spatial} non-negative integers, got ${JSON.stringify(outputPaddingAttr)}`);
-    const layers = new Map<string, ConvTranspose2d>();
-    const layerFor = (padding: [number, number], outputPadding: [number, number]): ConvTranspose2d => {
-      const key = `${padding}/${outputPadding}`;
-      let layer = layers.get(key);
-      if (layer === undefined) {
-        const first = layers.values().next().value as ConvTranspose2d | undefined;
-        try {
-          layer = new ConvTranspose2d({
-            inChannels, outChannels, kernelSize: at.kernel, stride: at.stride, dilation: at.dilation, groups: at.group,
-            padding, outputPadding, bias: bias !== null, seed: 0,
-          });
-        } catch (error) {
-          throw nodeError(ctx.label, (error as Error).message);
-        }
-        if (first === undefined) {
-          layer.weight.data.set(weight.data);
-          if (bias !== null) layer.bias!.data.set(bias.data);
-        } else Object.assign(layer, { weight: first.weight, bias: first.bias });
-        layers.set(key, layer);
-      }
-      return layer;
-    };
-    // The layer the module tree shows (its parameters are the node's).
-    const shown = layerFor([0, 0], [0, 0]);
+    // The layer holds the node's parameters (the module tree, the state dict); the padding of
+    // each shape is passed to the kernel directly.
+    let layer: ConvTranspose2d;
+    try {
+      layer = new ConvTranspose2d({ inChannels, outChannels, kernelSize: at.kernel, stride: at.stride, dilation: at.dilation, groups: at.group, bias: bias !== null, seed: 0 });
+    } catch (error) {
+      throw nodeError(ctx.label, (error as Error).message);
+    }
+    layer.weight.data.set(weight.data);
+    if (bias !== null) layer.bias!.data.set(bias.data);
     return {
-      module: shown,
+      module: layer,
       specialize(inputs) {
         const x = inputs[0]!;
         if (x.dtype !== 'float32') throw nodeError(ctx.label, `input must be float, got ${x.dtype}`, 'type');
@@ -230,10 +216,10 @@ const convTransposeOp: OpDef = {
         // The layer pads symmetrically: take the smaller side there and crop the rest.
         const sym: [number, number] = [Math.min(ph[0], ph[1]), Math.min(pw[0], pw[1])];
         const crop = { top: ph[0] - sym[0], bottom: ph[1] - sym[0], left: pw[0] - sym[1], right: pw[1] - sym[1] };
-        const layer = layerFor(sym, [op[0]!, op[1]!]);
+        const options: ConvTranspose2dOptions = { stride: at.stride, padding: sym, outputPadding: [op[0]!, op[1]!], dilation: at.dilation, groups: at.group };
         let full4: number[];
         try {
-          full4 = layer.outputShape(shape4);
+          full4 = convTranspose2dGeometry(shape4, layer.weight.shape, options).outputShape.slice();
         } catch (error) {
           throw nodeError(ctx.label, (error as Error).message);
         }
@@ -253,7 +239,7 @@ const convTransposeOp: OpDef = {
         return {
           outputs: [info('float32', outShape)],
           run(ins) {
-            const y = layer.forward(input4(ins[0]!));
+            const y = convTranspose2d(input4(ins[0]!), layer.weight, { ...options, bias: layer.bias });
             if (!cropped) return [{ dtype: 'float32', shape: outShape, data: y.data }];
             const out = new Float32Array(out4.reduce((a, b) => a * b, 1));
             cropInto(y.data, out);
@@ -262,9 +248,8 @@ const convTransposeOp: OpDef = {
           plan() {
             const full = planOutput(full4, 'ConvTranspose output');
             const out = cropped ? planOutput(out4, 'ConvTranspose cropped output') : full;
-            const options = { stride: [...layer.stride] as [number, number], padding: [...layer.padding] as [number, number], outputPadding: [...layer.outputPadding] as [number, number], dilation: [...layer.dilation] as [number, number], groups: layer.groups, bias: layer.bias };
             return planned((ins) => {
-              convTranspose2dInto(input4(ins[0]!), layer, options, full);
+              convTranspose2d(input4(ins[0]!), layer.weight, { ...options, bias: layer.bias, out: full });
               if (cropped) cropInto(full.data, out.data);
               return [{ dtype: 'float32', shape: outShape, data: out.data }];
             }, [out.data]);
@@ -275,9 +260,6 @@ const convTransposeOp: OpDef = {
   },
 };
 
-function convTranspose2dInto(x: Tensor, layer: ConvTranspose2d, options: ConvTranspose2dOptions, out: Tensor): void {
-  convTranspose2d(x, layer.weight, { ...options, out });
-}
 
 export const CONV_OPS: Record<string, OpDef> = { Conv: convOp, ConvTranspose: convTransposeOp };
 
