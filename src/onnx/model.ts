@@ -281,12 +281,15 @@ export class OnnxModel extends Module implements TracedModule {
     const program = this.program(shapes);
     const runAll = program.plan();
     lastPlanned = runAll;
-    const inputName = this.inputs[0]!.name;
+    const inputName = this.inputs[0]?.name;
     const outputName = this.outputs[0]!.name;
     const outputShape = program.outputInfos()[0]!.shape.slice();
     return {
       outputShape,
-      run: (input) => asFloatTensor(runAll(new Map([[inputName, { dtype: 'float32', shape: input.shape, data: input.data } as OValue]])).get(outputName)!),
+      run: (input) => {
+        const feeds = new Map<string, OValue>(inputName === undefined ? [] : [[inputName, { dtype: 'float32', shape: input.shape, data: input.data }]]);
+        return asFloatTensor(runAll(feeds).get(outputName)!);
+      },
     };
   }
 
@@ -356,7 +359,7 @@ export class CompiledOnnxModel extends CompiledModel {
     lastPlanned = null;
     let runAll: typeof lastPlanned;
     try {
-      super(model, shapes.get(model.inputs[0]!.name)!, backend === undefined ? {} : { backend });
+      super(model, model.inputs.length === 0 ? [] : shapes.get(model.inputs[0]!.name)!, backend === undefined ? {} : { backend });
       runAll = lastPlanned;
     } finally {
       compilingShapes = null;
