@@ -44,35 +44,59 @@ class Uses {
   }
 }
 
-function replace(graph: LoadedGraph, node: GraphNode, by: GraphNode | null): void {
-  const i = graph.nodes.indexOf(node);
-  if (by === null) graph.nodes.splice(i, 1);
-  else graph.nodes[i] = by;
-}
+/**
+ * The rewrites of one pass, applied together at its end (linear in the graph, whatever the
+ * number of rewrites): a node replaced by another, or removed.
+ */
+class Rewrites {
+  private readonly changes = new Map<GraphNode, GraphNode | null>();
 
-/** Renames every read of `from` to `to`. */
-function rename(graph: LoadedGraph, from: string, to: string): void {
-  for (const node of graph.nodes) {
-    for (let k = 0; k < node.inputs.length; k++) if (node.inputs[k] === from) node.inputs[k] = to;
+  replace(node: GraphNode, by: GraphNode | null): void {
+    this.changes.set(node, by);
+  }
+
+  apply(graph: LoadedGraph): void {
+    if (this.changes.size === 0) return;
+    const next: GraphNode[] = [];
+    for (const node of graph.nodes) {
+      const by = this.changes.has(node) ? this.changes.get(node)! : node;
+      if (by !== null) next.push(by);
+    }
+    graph.nodes.length = 0;
+    graph.nodes.push(...next);
   }
 }
 
+/** Identity and inference Dropout: their readers read the input instead (chains resolved at once). */
 function removeIdentities(graph: LoadedGraph): void {
   const outputs = new Set(graph.outputs.map((o) => o.name));
-  for (const node of graph.nodes.slice()) {
+  const alias = new Map<string, string>();
+  const rewrites = new Rewrites();
+  for (const node of graph.nodes) {
     const passthrough = node.opType === 'Identity' || (node.opType === 'Dropout' && (node.outputs.length < 2 || node.outputs[1] === ''));
     if (node.domain !== '' || !passthrough || outputs.has(node.outputs[0]!)) continue;
     if (node.opType === 'Dropout' && node.inputs.length > 2 && node.inputs[2] !== '') continue; // training_mode input: checked by the op
-    rename(graph, node.outputs[0]!, node.inputs[0]!);
-    replace(graph, node, null);
+    alias.set(node.outputs[0]!, node.inputs[0]!);
+    rewrites.replace(node, null);
   }
+  if (alias.size === 0) return;
+  const resolve = (name: string): string => {
+    let n = name;
+    for (let guard = 0; alias.has(n) && guard <= alias.size; guard++) n = alias.get(n)!;
+    return n;
+  };
+  for (const node of graph.nodes) {
+    for (let k = 0; k < node.inputs.length; k++) if (alias.has(node.inputs[k]!)) node.inputs[k] = resolve(node.inputs[k]!);
+  }
+  rewrites.apply(graph);
 }
 
 let foldedNames = 0;
 
 function foldBatchNorms(graph: LoadedGraph, backend: BackendChoice | undefined): void {
   const uses = new Uses(graph);
-  for (const conv of graph.nodes.slice()) {
+  const rewrites = new Rewrites();
+  for (const conv of graph.nodes) {
     if (conv.opType !== 'Conv' || conv.domain !== '') continue;
     const bn = uses.only(conv.outputs[0]!);
     if (bn === null || bn.opType !== 'BatchNormalization' || bn.inputs[0] !== conv.outputs[0]) continue;
@@ -102,14 +126,16 @@ function foldBatchNorms(graph: LoadedGraph, backend: BackendChoice | undefined):
     graph.constants.set(bName, { dtype: 'float32', shape: [cout], data: b } as OValue);
     graph.origins.set(wName, graph.origins.get(conv.inputs[1]!) ?? conv.inputs[1]!);
     graph.origins.set(bName, conv.inputs[2] ? graph.origins.get(conv.inputs[2]) ?? conv.inputs[2] : bn.inputs[2]!);
-    replace(graph, conv, { ...conv, inputs: [conv.inputs[0]!, wName, bName], outputs: [bn.outputs[0]!] });
-    replace(graph, bn, null);
+    rewrites.replace(conv, { ...conv, inputs: [conv.inputs[0]!, wName, bName], outputs: [bn.outputs[0]!] });
+    rewrites.replace(bn, null);
   }
+  rewrites.apply(graph);
 }
 
 function fuseActivations(graph: LoadedGraph, backend: BackendChoice | undefined): void {
   const uses = new Uses(graph);
-  for (const conv of graph.nodes.slice()) {
+  const rewrites = new Rewrites();
+  for (const conv of graph.nodes) {
     if (conv.opType !== 'Conv' || conv.domain !== '' || conv.activation !== undefined) continue;
     const act = uses.only(conv.outputs[0]!);
     if (act === null || act.domain !== '' || act.inputs[0] !== conv.outputs[0]) continue;
@@ -127,17 +153,19 @@ function fuseActivations(graph: LoadedGraph, backend: BackendChoice | undefined)
     }
     if (activation === null) continue;
     const fused: GraphNode = { ...conv, outputs: [act.outputs[0]!], activation };
-    replace(graph, conv, fused);
-    replace(graph, act, null);
+    rewrites.replace(conv, fused);
+    rewrites.replace(act, null);
   }
+  rewrites.apply(graph);
 }
 
 /** Mul(x, f(x)) with f = Sigmoid or HardSigmoid(1/6, 1/2), f(x) read only by the Mul: one pass. */
 function fuseGatedActivations(graph: LoadedGraph): void {
   const uses = new Uses(graph);
+  const rewrites = new Rewrites();
   const producers = new Map<string, GraphNode>();
   for (const node of graph.nodes) for (const o of node.outputs) producers.set(o, node);
-  for (const mul of graph.nodes.slice()) {
+  for (const mul of graph.nodes) {
     if (mul.opType !== 'Mul' || mul.domain !== '' || mul.inputs.length !== 2) continue;
     for (const k of [0, 1]) {
       const gate = producers.get(mul.inputs[k]!);
@@ -156,17 +184,19 @@ function fuseGatedActivations(graph: LoadedGraph): void {
       const fused: GraphNode = {
         opType: op, domain: op === 'SiLU' ? INTERNAL_DOMAIN : '', name: mul.name, inputs: [x], outputs: [mul.outputs[0]!], attributes: new Map(), index: mul.index,
       };
-      replace(graph, mul, fused);
-      replace(graph, gate, null);
+      rewrites.replace(mul, fused);
+      rewrites.replace(gate, null);
       break;
     }
   }
+  rewrites.apply(graph);
 }
 
 /** MatMul(x, constant [K, N]) → Add(·, constant [N] or [1, N]): the MatMul takes the bias as a third input. */
 function fuseMatMulAdd(graph: LoadedGraph): void {
   const uses = new Uses(graph);
-  for (const mm of graph.nodes.slice()) {
+  const rewrites = new Rewrites();
+  for (const mm of graph.nodes) {
     if (mm.opType !== 'MatMul' || mm.domain !== '' || mm.inputs.length !== 2) continue;
     const b = graph.constants.get(mm.inputs[1]!);
     if (b === undefined || b.dtype !== 'float32' || b.shape.length !== 2) continue;
@@ -176,9 +206,10 @@ function fuseMatMulAdd(graph: LoadedGraph): void {
     const c = graph.constants.get(other);
     const n = b.shape[1]!;
     if (c === undefined || c.dtype !== 'float32' || !((c.shape.length === 1 && c.shape[0] === n) || (c.shape.length === 2 && c.shape[0] === 1 && c.shape[1] === n))) continue;
-    replace(graph, mm, { ...mm, inputs: [mm.inputs[0]!, mm.inputs[1]!, other], outputs: [add.outputs[0]!] });
-    replace(graph, add, null);
+    rewrites.replace(mm, { ...mm, inputs: [mm.inputs[0]!, mm.inputs[1]!, other], outputs: [add.outputs[0]!] });
+    rewrites.replace(add, null);
   }
+  rewrites.apply(graph);
 }
 
 export function fuseGraph(graph: LoadedGraph, backend: BackendChoice | undefined): void {

@@ -101,6 +101,8 @@ export class OnnxModel extends Module implements TracedModule {
   private readonly impls: readonly NodeImpl[];
   private readonly nodeModules: readonly Module[];
   private readonly programs = new Map<string, Program>();
+  /** Each graph node's position (its child module's index). */
+  private readonly positions: Map<object, number>;
   /** State-dict key of a child's parameter → the initializer it came from. */
   private readonly keyToInitializer = new Map<string, string>();
   private readonly initializerToKey = new Map<string, string>();
@@ -116,6 +118,7 @@ export class OnnxModel extends Module implements TracedModule {
     this.producer = [graph.model.producerName, graph.model.producerVersion].filter((s) => s !== '').join(' ');
     this.inputs = graph.inputs.map((i: TensorSpec) => ({ name: i.name, shape: i.shape.slice(), dtype: 'float32' as const }));
     this.outputs = graph.outputs.map((o) => ({ name: o.name, shape: (o.shape ?? []).slice(), dtype: 'float32' as const }));
+    this.positions = new Map(graph.nodes.map((n, i) => [n, i]));
     const used = new Set<string>();
     this.nodeModules = graph.nodes.map((node, i) => {
       const impl = impls[i]!;
@@ -156,7 +159,7 @@ export class OnnxModel extends Module implements TracedModule {
       this.programs.set(key, program);
     }
     for (const step of program.steps) {
-      const m = this.nodeModules[this.graph.nodes.indexOf(step.node)];
+      const m = this.nodeModules[this.positions.get(step.node)!];
       if (m instanceof OnnxNode) m.step = step;
     }
     return program;
@@ -269,7 +272,7 @@ export class OnnxModel extends Module implements TracedModule {
     const program = this.program(this.shapesFor(inputShape, 'summary'));
     const names = this.namedChildren();
     for (const step of program.steps) {
-      const i = this.graph.nodes.indexOf(step.node);
+      const i = this.positions.get(step.node)!;
       const first = step.inputInfos[0] as Info | undefined;
       call(names[i]![0], first?.shape ?? []);
     }

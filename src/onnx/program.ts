@@ -135,13 +135,17 @@ export class Program {
       }
       const planned = planTimeBuffers(step, fn, mayOverwrite, bufferOf);
       runs.push({ fn, inputs: step.inputs, outputs: step.outputs });
-      // This step's reads are done.
+      // This step's reads are done; a tensor read by nothing later stops holding its buffer.
       const touched = new Set<Float32Array>();
       for (const name of step.inputs) {
         if (name === '') continue;
-        reads.set(name, reads.get(name)! - 1);
+        const left = reads.get(name)! - 1;
+        reads.set(name, left);
         const b = bufferOf.get(name);
-        if (b) touched.add(b);
+        if (b) {
+          touched.add(b);
+          if (left === 0 && !pinned.has(name)) holders.get(b)?.delete(name);
+        }
       }
       step.outputs.forEach((name, k) => {
         if (name === '') return;
