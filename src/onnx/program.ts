@@ -216,6 +216,8 @@ const RELEASED = { shape: [0], data: new Float32Array(0) };
 
 function rethrow(error: unknown, node: GraphNode): Error {
   if (error instanceof Error && error.message.startsWith('onnx:')) return error;
+  // Only shape and type problems are the node's; anything else (the wasm tier still loading) passes as it is.
+  if (!(error instanceof TypeError || error instanceof RangeError)) return error as Error;
   const message = `onnx: ${nodeLabel(node)}: ${error instanceof Error ? error.message : String(error)}`;
   return error instanceof TypeError ? new TypeError(message) : new RangeError(message);
 }

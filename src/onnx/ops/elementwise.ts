@@ -29,6 +29,13 @@ function runUnary(spec: UnarySpec, env: SpecializeEnv, x: Float32Array | Float64
     }
   }
   const f = spec.fn;
+  if (f === relu) {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i]!;
+      y[i] = v < 0 ? 0 : v;
+    }
+    return;
+  }
   for (let i = 0; i < x.length; i++) y[i] = f(x[i]!);
 }
 
@@ -173,8 +180,10 @@ function broadcastBinary(
   const index = new Array<number>(rank).fill(0);
   let ia = 0;
   let ib = 0;
+  const code = ARITHMETIC.get(f) ?? -1;
   for (let o = 0; o < n; o += inner) {
-    if (sa === 1 && sb === 1) for (let k = 0; k < inner; k++) out[o + k] = f(a[ia + k]!, b[ib + k]!);
+    if (code >= 0 && (sa === 1 || sa === 0) && (sb === 1 || sb === 0)) arithmeticRow(code, a, ia, sa, b, ib, sb, out, o, inner);
+    else if (sa === 1 && sb === 1) for (let k = 0; k < inner; k++) out[o + k] = f(a[ia + k]!, b[ib + k]!);
     else if (sa === 1 && sb === 0) {
       const bv = b[ib]!;
       for (let k = 0; k < inner; k++) out[o + k] = f(a[ia + k]!, bv);
@@ -195,6 +204,47 @@ function broadcastBinary(
   }
 }
 
+const add: BinaryFn = (a, b) => a + b;
+const sub: BinaryFn = (a, b) => a - b;
+const mul: BinaryFn = (a, b) => a * b;
+const div: BinaryFn = (a, b) => a / b;
+/** The four arithmetic ops get loops of their own (no call per element): residual adds, SE scales. */
+const ARITHMETIC = new Map<BinaryFn, number>([[add, 0], [sub, 1], [mul, 2], [div, 3]]);
+
+type Row = { [i: number]: number; length: number };
+
+/** One output row of an arithmetic op; each operand either runs along the row (stride 1) or is one value (stride 0). */
+function arithmeticRow(code: number, a: ArrayLike<number>, ia: number, sa: number, b: ArrayLike<number>, ib: number, sb: number, out: Row, o: number, n: number): void {
+  if (sa === 1 && sb === 1) {
+    switch (code) {
+      case 0: for (let k = 0; k < n; k++) out[o + k] = a[ia + k]! + b[ib + k]!; return;
+      case 1: for (let k = 0; k < n; k++) out[o + k] = a[ia + k]! - b[ib + k]!; return;
+      case 2: for (let k = 0; k < n; k++) out[o + k] = a[ia + k]! * b[ib + k]!; return;
+      default: for (let k = 0; k < n; k++) out[o + k] = a[ia + k]! / b[ib + k]!; return;
+    }
+  }
+  if (sa === 1) {
+    const v = b[ib]!;
+    switch (code) {
+      case 0: for (let k = 0; k < n; k++) out[o + k] = a[ia + k]! + v; return;
+      case 1: for (let k = 0; k < n; k++) out[o + k] = a[ia + k]! - v; return;
+      case 2: for (let k = 0; k < n; k++) out[o + k] = a[ia + k]! * v; return;
+      default: for (let k = 0; k < n; k++) out[o + k] = a[ia + k]! / v; return;
+    }
+  }
+  const u = a[ia]!;
+  if (sb === 1) {
+    switch (code) {
+      case 0: for (let k = 0; k < n; k++) out[o + k] = u + b[ib + k]!; return;
+      case 1: for (let k = 0; k < n; k++) out[o + k] = u - b[ib + k]!; return;
+      case 2: for (let k = 0; k < n; k++) out[o + k] = u * b[ib + k]!; return;
+      default: for (let k = 0; k < n; k++) out[o + k] = u / b[ib + k]!; return;
+    }
+  }
+  const r = code === 0 ? u + b[ib]! : code === 1 ? u - b[ib]! : code === 2 ? u * b[ib]! : u / b[ib]!;
+  for (let k = 0; k < n; k++) out[o + k] = r;
+}
+
 interface BinarySpec {
   readonly float: BinaryFn;
   /** The integer rule (defaults to `float`); null when the op refuses integers. */
@@ -208,17 +258,17 @@ interface BinarySpec {
 }
 
 const BINARY: Record<string, BinarySpec> = {
-  Add: { float: (a, b) => a + b, result: 'same' },
-  Sub: { float: (a, b) => a - b, result: 'same' },
-  Mul: { float: (a, b) => a * b, result: 'same' },
+  Add: { float: add, result: 'same' },
+  Sub: { float: sub, result: 'same' },
+  Mul: { float: mul, result: 'same' },
   // Integer division truncates toward zero, as onnxruntime's C++ does.
-  Div: { float: (a, b) => a / b, int: (a, b) => (b === 0 ? 0 : Math.trunc(a / b)), result: 'same' },
+  Div: { float: div, int: (a, b) => (b === 0 ? 0 : Math.trunc(a / b)), result: 'same' },
   Pow: { float: (a, b) => a ** b, int: (a, b) => Math.trunc(a ** b), result: 'same' },
   Mod: { float: (a, b) => a - Math.floor(a / b) * b, int: (a, b) => (b === 0 ? 0 : a - Math.floor(a / b) * b), result: 'same' },
   Max: { float: (a, b) => (a !== a || b !== b ? NaN : a > b ? a : b), result: 'same' },
   Min: { float: (a, b) => (a !== a || b !== b ? NaN : a < b ? a : b), result: 'same' },
-  Sum: { float: (a, b) => a + b, result: 'same' },
-  Mean: { float: (a, b) => a + b, result: 'same' },
+  Sum: { float: add, result: 'same' },
+  Mean: { float: add, result: 'same' },
   Equal: { float: (a, b) => (a === b ? 1 : 0), result: 'bool', bools: true },
   Less: { float: (a, b) => (a < b ? 1 : 0), result: 'bool' },
   LessOrEqual: { float: (a, b) => (a <= b ? 1 : 0), result: 'bool' },

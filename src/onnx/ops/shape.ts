@@ -189,7 +189,8 @@ function transposeInto(x: ArrayLike<number>, shape: readonly number[], perm: rea
     // The innermost permuted axis, block by block.
     let s = src;
     for (let j = 0; j < lastSize; j++, s += lastStep) {
-      for (let k = 0; k < block; k++) out[o + k] = x[s + k]!;
+      if (block >= 16 && ArrayBuffer.isView(x) && ArrayBuffer.isView(out)) (out as Float32Array).set((x as Float32Array).subarray(s, s + block), o);
+      else for (let k = 0; k < block; k++) out[o + k] = x[s + k]!;
       o += block;
     }
     for (let axis = outer - 2; axis >= 0; axis--) {
@@ -329,7 +330,8 @@ function copySelection(x: ArrayLike<number>, shape: readonly number[], sel: Sele
   const index = new Array<number>(rank).fill(0);
   let src = base;
   for (let o = 0; o < n; o += inner) {
-    for (let k = 0, s = src; k < inner; k++, s += innerStep) out[o + k] = x[s]!;
+    if (innerStep === 1 && inner >= 16 && ArrayBuffer.isView(x) && ArrayBuffer.isView(out)) (out as Float32Array).set((x as Float32Array).subarray(src, src + inner), o);
+    else for (let k = 0, s = src; k < inner; k++, s += innerStep) out[o + k] = x[s]!;
     for (let axis = rank - 2; axis >= 0; axis--) {
       const step = sel.steps[axis]! * strides[axis]!;
       index[axis]!++;
