@@ -10,6 +10,7 @@ import { INTERNAL_DOMAIN, opDefFor, supportedOps } from './ops/index.js';
 import { Attributes, info, type Info, type LoadContext, type NodeImpl } from './ops/op.js';
 import type { OValue } from './values.js';
 import { wrongFormatHint } from '../io/sniff.js';
+import { describeValue } from '../kernels/checks.js';
 
 export const MIN_OPSET = 7;
 export const MAX_OPSET = 21;
@@ -54,8 +55,7 @@ export function nodeLabel(node: { opType: string; name: string; index: number })
 export function toBytes(bytes: unknown): Uint8Array {
   if (bytes instanceof Uint8Array) return bytes;
   if (bytes instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && bytes instanceof SharedArrayBuffer)) return new Uint8Array(bytes);
-  if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  throw new TypeError(`loadOnnx: bytes must be a Uint8Array or an ArrayBuffer, got ${bytes === null ? 'null' : typeof bytes}`);
+  throw new TypeError(`loadOnnx: bytes must be a Uint8Array or an ArrayBuffer (the .onnx file's contents), got ${describeValue(bytes)}`);
 }
 
 /** Decodes and checks `bytes`; a file in another format says which loader to use. */

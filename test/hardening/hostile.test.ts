@@ -22,6 +22,12 @@ import {
   PointwiseConv2d, prepareConv2d, ReLU, ReLU6, saveSafetensors, Sequential, summary, profile, zeros, type Tensor,
 } from '../../src/index.js';
 import { MAX_DIMENSION, MAX_ELEMENTS } from '../../src/kernels/validate.js';
+import { encodeModel } from '../../src/onnx/encode.js';
+
+/** A one-node ONNX model (Relu on [1, 4]). */
+const onnxBytes = (): Uint8Array => encodeModel({
+  opset: 13, nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }], inputs: [{ name: 'x', shape: [1, 4] }], outputs: [{ name: 'y', shape: [1, 4] }],
+});
 
 // ---------------------------------------------------------------------------------------------
 // Hostile values
@@ -353,6 +359,10 @@ const ENTRIES: Entry[] = [
   // Weight files and layouts
   { name: 'parseSafetensors', args: () => [saveSafetensors({ w: zeros([2]) }), {}], call: ([b, o]) => sepconv.parseSafetensors(b as never, o as never), slots: [slot('0', 'bytes', 'bytes'), slot('1', 'options', 'parseSafetensors')] },
   { name: 'loadSafetensors', args: () => [saveSafetensors({ w: zeros([2]) }), {}], call: ([b, o]) => sepconv.loadSafetensors(b as never, o as never), slots: [slot('0', 'bytes', 'bytes'), slot('1', 'options', 'loadSafetensors'), slot('1.skipUnsupported', 'bool')] },
+  {
+    name: 'loadOnnx', args: () => [onnxBytes(), {}], call: ([b, o]) => sepconv.loadOnnx(b as never, o as never),
+    slots: [slot('0', 'bytes', 'bytes'), slot('1', 'options', 'loadOnnx'), slot('1.backend', 'enum', 'backend')],
+  },
   { name: 'saveSafetensors', args: () => [{ w: zeros([2]) }], call: ([d, m]) => saveSafetensors(d as never, m as never), slots: [slot('0', 'object', 'dict'), slot('1', 'object', 'metadata')] },
   ...(['conv2dFilterFromTfjs', 'conv2dFilterToTfjs', 'depthwiseFilterFromTfjs', 'nhwcToNchw', 'nchwToNhwc'] as const).map((name): Entry => ({
     name, args: () => [zeros(name === 'depthwiseFilterFromTfjs' ? [3, 3, 4, 1] : [3, 3, 4, 2])], call: ([t]) => sepconv[name](t as never), slots: [slot('0', 'tensor', '')],
@@ -544,6 +554,9 @@ const NOT_FUZZED: Record<string, string> = {
   MobileNetV2: 'constructed by mobilenetV2 (fuzzed)', MobileNetV3: 'constructed by mobilenetV3Large/Small (fuzzed)',
   ShuffleNetV2: 'constructed by shufflenetV2 (fuzzed)', MNASNet: 'constructed by mnasnet (fuzzed)', EfficientNet: 'constructed by efficientnetB0 (fuzzed)',
   ResidualBlock: 'abstract base of the residual blocks (fuzzed)', Optimizer: 'abstract base of SGD, Adam, AdamW (fuzzed)',
+  OnnxModel: 'constructed by loadOnnx (fuzzed); its run/compile input checks are tested in test/onnx/module.test.ts',
+  CompiledOnnxModel: 'constructed by OnnxModel.compile (test/onnx/module.test.ts)', OnnxNode: 'constructed by loadOnnx for each graph node',
+  onnxSupportedOps: 'takes no arguments',
 };
 
 // ---------------------------------------------------------------------------------------------
