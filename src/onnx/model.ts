@@ -15,7 +15,6 @@
 import { checkBackendChoice, type BackendChoice } from '../backend.js';
 import { describeValue, readOptions } from '../kernels/checks.js';
 import { CompiledModel, Module, checkForwardAsyncOptions, type CompileOptions, type ForwardAsyncOptions, type LoadStateDictOptions, type LoadStateDictResult, type PlanStep, type StateDict } from '../layers/module.js';
-import type { Parameter } from '../layers/parameter.js';
 import type { ChildCall, TracedModule } from '../layers/trace.js';
 import { asTensor, type Tensor, type TensorLike } from '../tensor.js';
 import type { StateTensorLike } from '../int64.js';
@@ -310,8 +309,9 @@ export class OnnxModel extends Module implements TracedModule {
     return new CompiledOnnxModel(this, map, backend);
   }
 
-  override namedParameters(): [string, Parameter][] {
-    return super.namedParameters().map(([k, p]) => [this.keyToInitializer.get(k) ?? k, p]);
+  /** The initializer a parameter came from, by its module key (`conv1.weight` → the file's name for it). */
+  initializerName(key: string): string {
+    return this.keyToInitializer.get(key) ?? key;
   }
 
   /** Parameters by initializer name (rewritten weights under the name they came from). */
