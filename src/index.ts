@@ -111,3 +111,5 @@ export type { StepLROptions, CosineAnnealingLROptions } from './train/schedule.j
 export { loadOnnx, OnnxModel, CompiledOnnxModel, OnnxNode } from './onnx/model.js';
 export type { LoadOnnxOptions, OnnxTensorInfo } from './onnx/model.js';
 export { supportedOps as onnxSupportedOps } from './onnx/ops/index.js';
+export { exportOnnx } from './onnx/export.js';
+export type { ExportOnnxOptions } from './onnx/export.js';
