@@ -245,6 +245,24 @@ function arithmeticRow(code: number, a: ArrayLike<number>, ia: number, sa: numbe
   for (let k = 0; k < n; k++) out[o + k] = r;
 }
 
+/** Merges adjacent axes along which every input's strides continue (s[i] = s[i+1]·n[i+1]). */
+function collapseAxes(shape: readonly number[], strides: readonly (readonly number[])[]): [number[], number[][]] {
+  const outShape: number[] = [];
+  const outStrides: number[][] = strides.map(() => []);
+  for (let axis = 0; axis < shape.length; axis++) {
+    const last = outShape.length - 1;
+    const mergeable = last >= 0 && strides.every((st, k) => outStrides[k]![last] === st[axis]! * shape[axis]!);
+    if (mergeable) {
+      outShape[last] = outShape[last]! * shape[axis]!;
+      strides.forEach((st, k) => { outStrides[k]![last] = st[axis]!; });
+    } else {
+      outShape.push(shape[axis]!);
+      strides.forEach((st, k) => outStrides[k]!.push(st[axis]!));
+    }
+  }
+  return [outShape, outStrides];
+}
+
 interface BinarySpec {
   readonly float: BinaryFn;
   /** The integer rule (defaults to `float`); null when the op refuses integers. */
@@ -302,8 +320,12 @@ function naryImpl(label: string, opType: string, spec: BinarySpec): NodeImpl {
         throw nodeError(label, `input shapes ${inputs.map((i) => `[${i.shape.join(', ')}]`).join(' and ')} do not broadcast`);
       }
       const resultType: DType = spec.result === 'bool' ? 'bool' : dtype;
-      const strides = inputs.map((i) => broadcastStrides(i.shape, outShape));
+      let strides = inputs.map((i) => broadcastStrides(i.shape, outShape));
       const outStrides = broadcastStrides(outShape, outShape);
+      // Two inputs: axes that continue each other in both are merged, so an SE scale
+      // ([N, C, H, W] · [N, C, 1, 1]) runs as whole planes and a residual add as one row.
+      let walkShape: readonly number[] = outShape;
+      if (inputs.length === 2) [walkShape, strides] = collapseAxes(outShape, strides);
       const count = inputs.length;
       const isMean = opType === 'Mean';
       // In place when output 0 can take input 0's buffer: same shape and element type.
@@ -314,7 +336,7 @@ function naryImpl(label: string, opType: string, spec: BinarySpec): NodeImpl {
           broadcastBinary(ins[0]!.data, strides[0]!, ins[0]!.data, strides[0]!, out, outShape, (a) => a);
           return;
         }
-        broadcastBinary(ins[0]!.data, strides[0]!, ins[1]!.data, strides[1]!, out, outShape, f);
+        broadcastBinary(ins[0]!.data, strides[0]!, ins[1]!.data, strides[1]!, out, walkShape, f);
         for (let k = 2; k < count; k++) broadcastBinary(out as ArrayLike<number>, outStrides, ins[k]!.data, strides[k]!, out, outShape, f);
         if (isMean) for (let i = 0; i < out.length; i++) out[i] = out[i]! / count;
       }, inPlace);
