@@ -107,7 +107,7 @@ export { Adam, AdamW } from './train/optim/adam.js';
 export type { AdamOptions } from './train/optim/adam.js';
 export { StepLR, CosineAnnealingLR } from './train/schedule.js';
 export type { StepLROptions, CosineAnnealingLROptions } from './train/schedule.js';
-// ONNX import: an exported .onnx file as a sepconv Module (src/onnx/).
+// ONNX import (an exported .onnx file as a sepconv Module) and export (src/onnx/).
 export { loadOnnx, OnnxModel, CompiledOnnxModel, OnnxNode } from './onnx/model.js';
 export type { LoadOnnxOptions, OnnxTensorInfo } from './onnx/model.js';
 export { supportedOps as onnxSupportedOps } from './onnx/ops/index.js';

@@ -192,19 +192,23 @@ function fuseGatedActivations(graph: LoadedGraph): void {
   rewrites.apply(graph);
 }
 
-/** MatMul(x, constant [K, N]) → Add(·, constant [N] or [1, N]): the MatMul takes the bias as a third input. */
+/** MatMul(x, constant [K, N]) or Gemm without C → Add(·, constant [N] or [1, N]): the vector becomes a third input (the bias). */
 function fuseMatMulAdd(graph: LoadedGraph): void {
   const uses = new Uses(graph);
   const rewrites = new Rewrites();
   for (const mm of graph.nodes) {
-    if (mm.opType !== 'MatMul' || mm.domain !== '' || mm.inputs.length !== 2) continue;
+    // Gemm without C (and beta 1): the Add's vector becomes its C.
+    const gemm = mm.opType === 'Gemm' && (mm.inputs.length === 2 || mm.inputs[2] === '') && !mm.attributes.has('beta') && !mm.attributes.has('transA');
+    if ((mm.opType !== 'MatMul' || mm.inputs.length !== 2) && !gemm) continue;
+    if (mm.domain !== '') continue;
     const b = graph.constants.get(mm.inputs[1]!);
     if (b === undefined || b.dtype !== 'float32' || b.shape.length !== 2) continue;
+    const transB = mm.attributes.get('transB');
+    const n = gemm && transB?.type === 'int' && transB.value === 1 ? b.shape[0]! : b.shape[1]!;
     const add = uses.only(mm.outputs[0]!);
     if (add === null || add.opType !== 'Add' || add.domain !== '') continue;
     const other = add.inputs[0] === mm.outputs[0] ? add.inputs[1]! : add.inputs[0]!;
     const c = graph.constants.get(other);
-    const n = b.shape[1]!;
     if (c === undefined || c.dtype !== 'float32' || !((c.shape.length === 1 && c.shape[0] === n) || (c.shape.length === 2 && c.shape[0] === 1 && c.shape[1] === n))) continue;
     rewrites.replace(mm, { ...mm, inputs: [mm.inputs[0]!, mm.inputs[1]!, other], outputs: [add.outputs[0]!] });
     rewrites.replace(add, null);

@@ -543,3 +543,78 @@ describe('Conv, ConvTranspose, Gemm, MatMul, BatchNormalization', () => {
     expectClose(mm!, ref);
   });
 });
+
+describe('older opsets and 1-D forms', () => {
+  const x = randomTensor([2, 3, 10], 91);
+  it('Slice with starts/ends/axes attributes (opset 9)', () => {
+    const [y] = runOp('Slice', [x], { starts: [1, -4], ends: [3, 1000], axes: [1, -1] }, 9);
+    expect(y!.shape).toEqual([2, 2, 4]);
+    expectClose(y!, Array.from({ length: 16 }, (_, i) => x.data[(Math.floor(i / 8) * 3 + 1 + (Math.floor(i / 4) % 2)) * 10 + 6 + (i % 4)]!));
+  });
+  it('Conv and MaxPool on 1-D inputs', () => {
+    const w = randomTensor([4, 3, 3], 92);
+    const [c] = runOp('Conv', [x, { constant: w }], { pads: [1, 1] });
+    expect(c!.shape).toEqual([2, 4, 10]);
+    const ref: number[] = [];
+    for (let n = 0; n < 2; n++) for (let o = 0; o < 4; o++) for (let t = 0; t < 10; t++) {
+      let s = 0;
+      for (let ci = 0; ci < 3; ci++) for (let k = 0; k < 3; k++) {
+        const j = t - 1 + k;
+        if (j >= 0 && j < 10) s += x.data[(n * 3 + ci) * 10 + j]! * w.data[(o * 3 + ci) * 3 + k]!;
+      }
+      ref.push(s);
+    }
+    expectClose(c!, ref);
+    const [m] = runOp('MaxPool', [x], { kernel_shape: [3], strides: [2] });
+    expect(m!.shape).toEqual([2, 3, 4]);
+    expectClose(m!, Array.from({ length: 24 }, (_, i) => Math.max(...x.data.subarray(Math.floor(i / 4) * 10 + (i % 4) * 2, Math.floor(i / 4) * 10 + (i % 4) * 2 + 3))));
+  });
+  it('Dropout with its mask output, and Identity as a graph output', () => {
+    const [y, mask] = runOp('Dropout', [x], {}, 13, 2);
+    expectClose(y!, x.data, 0);
+    expect(Array.from(mask!.data).every((v) => v === 1)).toBe(true);
+    expectClose(runOp('Identity', [x])[0]!, x.data, 0);
+  });
+  it('ConvTranspose with auto_pad SAME_UPPER gives input size × stride', () => {
+    const xt = randomTensor([1, 2, 4, 5], 93);
+    const [y] = runOp('ConvTranspose', [xt, { constant: randomTensor([2, 3, 3, 3], 94) }], { strides: [2, 2], auto_pad: 'SAME_UPPER' });
+    expect(y!.shape).toEqual([1, 3, 8, 10]);
+  });
+  it('BatchNormalization on its own (not after a Conv), in place when compiled', () => {
+    const t = randomTensor([2, 3, 4, 4], 95);
+    const stats = [Float32Array.of(1, 2, 0.5), Float32Array.of(0, 0.1, -0.1), Float32Array.of(0.2, -0.3, 0), Float32Array.of(1, 0.5, 2)];
+    const [y] = runOp('BatchNormalization', [t, ...stats.map((data) => ({ constant: { shape: [3], data } }))], { epsilon: { float: 1e-5 } });
+    expectClose(y!, Array.from(t.data, (v, i) => {
+      const c = Math.floor(i / 16) % 3;
+      return (v - stats[2]![c]!) / Math.sqrt(stats[3]![c]! + 1e-5) * stats[0]![c]! + stats[1]![c]!;
+    }));
+  });
+});
+
+describe('Gemm and MatMul followed by the Add of a constant vector (fused into one Linear)', () => {
+  it('gives the same values, and summary shows one Linear', async () => {
+    const { encodeModel } = await import('../../src/onnx/encode.js');
+    const { loadOnnx, summary } = await import('../../src/index.js');
+    const { runEveryWay } = await import('./build.js');
+    const x = randomTensor([3, 4], 1);
+    const w = randomTensor([5, 4], 2);
+    const c = randomTensor([5], 3);
+    for (const [op, attrs, weight] of [['Gemm', { transB: 1 }, w], ['MatMul', {}, { shape: [4, 5], data: Float32Array.from({ length: 20 }, (_, i) => w.data[(i % 5) * 4 + Math.floor(i / 5)]!) }]] as const) {
+      const bytes = encodeModel({
+        opset: 13,
+        nodes: [{ op, inputs: ['x', 'w'], outputs: ['m'], attributes: attrs }, { op: 'Add', inputs: ['c', 'm'], outputs: ['y'] }],
+        initializers: [{ name: 'w', dims: weight.shape, data: weight.data }, { name: 'c', dims: [5], data: c.data }],
+        inputs: [{ name: 'x', shape: [3, 4] }],
+        outputs: [{ name: 'y', shape: [3, 5] }],
+      });
+      const ref: number[] = [];
+      for (let r = 0; r < 3; r++) for (let o = 0; o < 5; o++) {
+        let s = c.data[o]!;
+        for (let k = 0; k < 4; k++) s += x.data[r * 4 + k]! * w.data[o * 4 + k]!;
+        ref.push(s);
+      }
+      expectClose(runEveryWay(bytes, { x }).y!, ref);
+      expect(summary(loadOnnx(bytes), [3, 4]).rows.map((row) => row.type)).toEqual(['Linear']);
+    }
+  });
+});
