@@ -14,8 +14,8 @@ import type { BackendChoice } from '../backend.js';
 import { ChainBuffers } from '../layers/plan-memory.js';
 import type { GraphNode, LoadedGraph } from './graph.js';
 import { nodeLabel } from './graph.js';
-import { info, type Info, type Kernel, type NodeImpl } from './ops/op.js';
-import { sizeOf, type OValue } from './values.js';
+import { info, type Info, type Kernel, type NodeImpl, type PlannedRun } from './ops/op.js';
+import type { OValue } from './values.js';
 
 export interface Step {
   readonly node: GraphNode;
@@ -127,13 +127,13 @@ export class Program {
         }
         return true;
       });
-      let fn: (ins: readonly OValue[]) => OValue[];
+      let fn: PlannedRun;
       try {
         fn = step.kernel.plan(mayOverwrite);
       } catch (error) {
         throw rethrow(error, step.node);
       }
-      const planned = planTimeBuffers(step, fn, mayOverwrite, bufferOf);
+      const planned = planTimeBuffers(step, fn, bufferOf);
       runs.push({ fn, inputs: step.inputs, outputs: step.outputs });
       // This step's reads are done; a tensor read by nothing later stops holding its buffer.
       const touched = new Set<Float32Array>();
@@ -178,21 +178,14 @@ export class Program {
       return new Map(outputs.map((name) => [name, values.get(name)!]));
     };
   }
-
-  /** Element count of the largest step output (for messages). */
-  largestStep(): number {
-    return Math.max(0, ...this.steps.flatMap((s) => s.kernel.outputs.map((o) => sizeOf(o.shape))));
-  }
 }
 
 /**
- * The buffers a planned step will write, known at plan time: a dry run is not possible (inputs
- * are unknown), so they are read from the kernel: its outputs are either fixed planner buffers
- * (found by running the step once on stand-in inputs would be wrong), or its input's buffer when
- * it is a view or ran in place. Kernels report this through `plannedOutputs`.
+ * The buffers a planned step writes, as its kernel reported them at plan time (`planned`): its
+ * own buffer from the activation memory, or the buffer of the input it shares or overwrites.
  */
-function planTimeBuffers(step: Step, fn: unknown, mayOverwrite: readonly boolean[], bufferOf: ReadonlyMap<string, Float32Array | null>): (Float32Array | null)[] {
-  const reported = (fn as { plannedOutputs?: readonly (Float32Array | number | null)[] }).plannedOutputs;
+function planTimeBuffers(step: Step, fn: PlannedRun, bufferOf: ReadonlyMap<string, Float32Array | null>): (Float32Array | null)[] {
+  const reported = fn.plannedOutputs;
   return step.outputs.map((_, k) => {
     const r = reported?.[k];
     if (r instanceof Float32Array) return r;
@@ -200,7 +193,6 @@ function planTimeBuffers(step: Step, fn: unknown, mayOverwrite: readonly boolean
       const name = step.inputs[r];
       return name === undefined || name === '' ? null : bufferOf.get(name) ?? null;
     }
-    void mayOverwrite;
     return null;
   });
 }

@@ -13,7 +13,7 @@ import { convTranspose2dGeometry, type ExplicitPadding } from '../../kernels/geo
 import { planOutput } from '../../layers/plan-memory.js';
 import type { Tensor } from '../../tensor.js';
 import type { OValue } from '../values.js';
-import { info, nodeError, planned, type Info, type Kernel, type LoadContext, type NodeImpl, type OpDef, type SpecializeEnv } from './op.js';
+import { info, nodeError, planned, type Kernel, type LoadContext, type OpDef, type SpecializeEnv } from './op.js';
 
 /** A Conv node's layer: a Conv2d with the activation the graph fused into it. */
 export class OnnxConv2d extends Conv2d {
@@ -263,4 +263,3 @@ const convTransposeOp: OpDef = {
 
 export const CONV_OPS: Record<string, OpDef> = { Conv: convOp, ConvTranspose: convTransposeOp };
 
-export type { Info, NodeImpl };

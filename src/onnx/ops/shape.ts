@@ -9,7 +9,7 @@
 import { MAX_DIMENSION, MAX_ELEMENTS } from '../../kernels/checks.js';
 import { dtypeOf, elemTypeName } from '../proto.js';
 import { allocValue, broadcastShapes, broadcastStrides, intValue, sizeOf, stridesOf, type DType, type OValue } from '../values.js';
-import { computeKernel, constInts, info, nodeError, normalizeAxis, planned, viewKernel, type Info, type Kernel, type LoadContext, type NodeImpl, type OpDef } from './op.js';
+import { computeKernel, constInts, info, nodeError, normalizeAxis, planned, viewKernel, type Info, type Kernel, type LoadContext, type OpDef } from './op.js';
 
 function checkDims(shape: readonly number[], label: string, what: string): void {
   let n = 1;
@@ -595,4 +595,3 @@ export const SHAPE_OPS: Record<string, OpDef> = {
   Range: range,
 };
 
-export type { NodeImpl };
