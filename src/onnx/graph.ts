@@ -150,6 +150,7 @@ export function loadGraph(bytes: Uint8Array, options: LoadGraphOptions): LoadedG
   const g = model.graph;
   checkSupported(g.nodes, opset);
   const constants = new Map<string, OValue>(g.initializers);
+  g.initializers.clear(); // held once, here
   const inputs: TensorSpec[] = [];
   for (const input of g.inputs) {
     if (constants.has(input.name)) continue; // an initializer listed as an input (IR < 4): a constant

@@ -142,10 +142,40 @@ export class OnnxModel extends Module implements TracedModule {
       }
       return module;
     });
+    this.releaseModuleWeights();
     // A static graph is specialised now: every shape is checked at load.
     if (this.inputs.every((i) => i.shape.every((d) => typeof d === 'number'))) {
       this.program(new Map(this.inputs.map((i) => [i.name, i.shape as number[]])));
     }
+  }
+
+  /**
+   * The weights a node's module holds (a Conv's weight and bias, a Linear's matrix) are its own
+   * copies: the decoded initializers they came from are dropped, unless something else reads
+   * them, so the model holds its weights once.
+   */
+  private releaseModuleWeights(): void {
+    const readers = new Map<string, number>();
+    const moduleReaders = new Map<string, number>();
+    const outputs = new Set(this.graph.outputs.map((o) => o.name));
+    this.graph.nodes.forEach((node, i) => {
+      node.inputs.forEach((name, k) => {
+        if (name === '') return;
+        readers.set(name, (readers.get(name) ?? 0) + 1);
+        if (k > 0 && this.impls[i]!.module !== undefined) moduleReaders.set(name, (moduleReaders.get(name) ?? 0) + 1);
+      });
+    });
+    this.graph.nodes.forEach((node, i) => {
+      if (this.impls[i]!.module === undefined) return;
+      for (let k = 1; k < node.inputs.length; k++) {
+        const name = node.inputs[k]!;
+        if (name === '' || outputs.has(name) || readers.get(name) !== moduleReaders.get(name)) continue;
+        this.graph.constants.delete(name);
+        node.inputs[k] = '';
+      }
+    });
+    // Constants nothing reads any more (a convolution's weights before BatchNorm was folded in).
+    for (const name of [...this.graph.constants.keys()]) if (!readers.has(name) && !outputs.has(name)) this.graph.constants.delete(name);
   }
 
   /** The specialised graph for these input shapes (cached, a few shape sets at a time). */
