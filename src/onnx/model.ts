@@ -10,7 +10,8 @@
  *
  * `run(inputs)` takes and returns records keyed by the graph's input and output names;
  * `forward(x)` is the single-input, first-output form every Module has. A graph is specialised
- * once per set of input shapes (cached), which is when shape arithmetic folds.
+ * once per set of input shapes (cached), which is when shape arithmetic folds. `clone()` (and so
+ * `foldBatchNorm`) reads the file again: the model keeps a reference to the bytes it was loaded from.
  */
 import { checkBackendChoice, type BackendChoice } from '../backend.js';
 import { describeValue, readOptions } from '../kernels/checks.js';
@@ -81,6 +82,9 @@ function asFloatTensor(v: OValue): Tensor {
 function isTensorLike(x: unknown): x is TensorLike {
   return typeof x === 'object' && x !== null && (x as { data?: unknown }).data instanceof Float32Array;
 }
+
+/** What each model was loaded from (its file is read again by `clone`; the bytes are the caller's, not copied). */
+const sources = new WeakMap<OnnxModel, { bytes: Uint8Array; options: LoadOnnxOptions }>();
 
 /** Set while a CompiledOnnxModel is being built: the input shapes its plan is for. */
 let compilingShapes: Map<string, readonly number[]> | null = null;
@@ -361,6 +365,18 @@ export class OnnxModel extends Module implements TracedModule {
     return { missingKeys: result.missingKeys.map(back), unexpectedKeys: result.unexpectedKeys.map(back) };
   }
 
+  /**
+   * A deep copy: the file loaded again, then this model's current parameters loaded into it (so
+   * weights changed with loadStateDict are copied too). `foldBatchNorm` works through this.
+   */
+  override clone(): this {
+    const source = sources.get(this);
+    if (source === undefined) throw new TypeError('OnnxModel.clone: this model was not made by loadOnnx');
+    const copy = loadOnnx(source.bytes, source.options);
+    copy.loadStateDict(this.stateDict());
+    return copy as this;
+  }
+
   override extraRepr(): string {
     return `opset=${this.opset}${this.producer === '' ? '' : `, producer=${JSON.stringify(this.producer)}`}`;
   }
@@ -457,5 +473,7 @@ export function loadOnnx(bytes: Uint8Array | ArrayBuffer, options: LoadOnnxOptio
   foldConstants(graph, backend);
   fuseGraph(graph, backend);
   const impls = loadImpls(graph, backend);
-  return new OnnxModel(graph, impls, backend);
+  const model = new OnnxModel(graph, impls, backend);
+  sources.set(model, { bytes: data, options: o });
+  return model;
 }

@@ -122,3 +122,19 @@ describe('an imported model is a Module', () => {
     expectClose(plain, ref.data, 0);
   });
 });
+
+describe('clone and foldBatchNorm on an imported model', () => {
+  it('clone copies the current weights and is independent; foldBatchNorm returns an equivalent model', async () => {
+    const { foldBatchNorm } = await import('../../src/index.js');
+    const bytes = encodeModel(net());
+    const model = loadOnnx(bytes);
+    const x = randomTensor([1, 3, 16, 16], 4);
+    const dict = model.stateDict();
+    model.loadStateDict({ ...dict, 'fc.bias': { shape: [5], data: new Float32Array(5).fill(2) } });
+    const copy = model.clone();
+    expectClose(copy.run({ input: x }).output!, model.run({ input: x }).output!.data, 0);
+    copy.loadStateDict({ ...dict, 'fc.bias': { shape: [5], data: new Float32Array(5) } });
+    expect(Array.from(model.stateDict()['fc.bias']!.data)).toEqual([2, 2, 2, 2, 2]);
+    expectClose(foldBatchNorm(model).forward(x), model.forward(x).data, 0);
+  });
+});
