@@ -262,7 +262,7 @@ export function exportOnnx(model: Module, inputShape: readonly number[], options
   if (!(model instanceof Module)) throw new TypeError(`exportOnnx: model must be a sepconv Module, got ${describeValue(model)}`);
   checkShape(inputShape, 'exportOnnx', 1, 'exportOnnx: inputShape');
   const o = readOptions<ExportOnnxOptions>(options, ['dynamicBatch', 'opset', 'inputName', 'outputName'], 'exportOnnx');
-  const opset = o.opset ?? 17;
+  const opset = o.opset === undefined ? 17 : o.opset;
   if (typeof opset !== 'number' || !Number.isInteger(opset) || opset < 13 || opset > 21) {
     throw new RangeError(`exportOnnx: opset must be an integer from 13 to 21, got ${describeValue(o.opset)}`);
   }

@@ -468,6 +468,10 @@ export class CompiledOnnxModel extends CompiledModel {
 export function loadOnnx(bytes: Uint8Array | ArrayBuffer, options: LoadOnnxOptions = {}): OnnxModel {
   const o = readOptions<LoadOnnxOptions>(options, ['backend', 'externalData'], 'loadOnnx');
   const backend = o.backend === undefined ? undefined : checkBackendChoice(o.backend, 'loadOnnx: backend');
+  const external = o.externalData;
+  if (external !== undefined && !(external instanceof Map) && (typeof external !== 'object' || external === null || Array.isArray(external))) {
+    throw new TypeError(`loadOnnx: externalData must be a Map or a plain object from location to Uint8Array, got ${describeValue(external)}`);
+  }
   const data = toBytes(bytes);
   const graph = loadGraph(data, { ...(o.externalData === undefined ? {} : { externalData: o.externalData }), ...(backend === undefined ? {} : { backend }) });
   foldConstants(graph, backend);

@@ -360,8 +360,12 @@ const ENTRIES: Entry[] = [
   { name: 'parseSafetensors', args: () => [saveSafetensors({ w: zeros([2]) }), {}], call: ([b, o]) => sepconv.parseSafetensors(b as never, o as never), slots: [slot('0', 'bytes', 'bytes'), slot('1', 'options', 'parseSafetensors')] },
   { name: 'loadSafetensors', args: () => [saveSafetensors({ w: zeros([2]) }), {}], call: ([b, o]) => sepconv.loadSafetensors(b as never, o as never), slots: [slot('0', 'bytes', 'bytes'), slot('1', 'options', 'loadSafetensors'), slot('1.skipUnsupported', 'bool')] },
   {
+    name: 'exportOnnx', args: () => [smallModel(), [1, 4, 8, 8], {}], call: ([m, s, o]) => sepconv.exportOnnx(m as never, s as never, o as never),
+    slots: [slot('0', 'module', 'model'), slot('1', 'shape', 'inputShape|input'), slot('2', 'options', 'exportOnnx'), slot('2.dynamicBatch', 'bool'), slot('2.opset', 'int')],
+  },
+  {
     name: 'loadOnnx', args: () => [onnxBytes(), {}], call: ([b, o]) => sepconv.loadOnnx(b as never, o as never),
-    slots: [slot('0', 'bytes', 'bytes'), slot('1', 'options', 'loadOnnx'), slot('1.backend', 'enum', 'backend')],
+    slots: [slot('0', 'bytes', 'bytes'), slot('1', 'options', 'loadOnnx'), slot('1.backend', 'enum', 'backend'), slot('1.externalData', 'object', 'externalData')],
   },
   { name: 'saveSafetensors', args: () => [{ w: zeros([2]) }], call: ([d, m]) => saveSafetensors(d as never, m as never), slots: [slot('0', 'object', 'dict'), slot('1', 'object', 'metadata')] },
   ...(['conv2dFilterFromTfjs', 'conv2dFilterToTfjs', 'depthwiseFilterFromTfjs', 'nhwcToNchw', 'nchwToNhwc'] as const).map((name): Entry => ({

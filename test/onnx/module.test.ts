@@ -134,7 +134,7 @@ describe('clone and foldBatchNorm on an imported model', () => {
     const copy = model.clone();
     expectClose(copy.run({ input: x }).output!, model.run({ input: x }).output!.data, 0);
     copy.loadStateDict({ ...dict, 'fc.bias': { shape: [5], data: new Float32Array(5) } });
-    expect(Array.from(model.stateDict()['fc.bias']!.data)).toEqual([2, 2, 2, 2, 2]);
+    expect(Array.from(model.stateDict()['fc.bias']!.data as Float32Array)).toEqual([2, 2, 2, 2, 2]);
     expectClose(foldBatchNorm(model).forward(x), model.forward(x).data, 0);
   });
 });
