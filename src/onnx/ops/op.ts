@@ -193,6 +193,18 @@ export function viewKernel(input: Info, shape: readonly number[]): Kernel {
   return { outputs: [info], run: view, plan: () => planned(view, [0]) };
 }
 
+/**
+ * A kernel whose outputs are contiguous ranges of input 0 (a channel split of a batch-1 tensor):
+ * views, nothing copied. `parts` gives each output's shape and element offset.
+ */
+export function rangeViewKernel(input: Info, parts: readonly { shape: readonly number[]; offset: number }[]): Kernel {
+  const slice = (data: OValue['data'], offset: number, size: number): OValue['data'] => data.subarray(offset, offset + size);
+  const sizes = parts.map((p) => p.shape.reduce((a, b) => a * b, 1));
+  const outputs = parts.map((p, k) => info(input.dtype, p.shape, input.value === null ? null : ({ dtype: input.dtype, shape: p.shape, data: slice(input.value.data, p.offset, sizes[k]!) } as OValue)));
+  const views = (inputs: readonly OValue[]): OValue[] => parts.map((p, k) => ({ dtype: inputs[0]!.dtype, shape: p.shape, data: slice(inputs[0]!.data, p.offset, sizes[k]!) } as OValue));
+  return { outputs, run: views, plan: () => planned(views, parts.map(() => 0)) };
+}
+
 export function info(dtype: DType, shape: readonly number[], value: OValue | null = null): Info {
   return { dtype, shape, value };
 }

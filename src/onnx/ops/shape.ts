@@ -9,7 +9,7 @@
 import { MAX_DIMENSION, MAX_ELEMENTS } from '../../kernels/checks.js';
 import { dtypeOf, elemTypeName } from '../proto.js';
 import { allocValue, broadcastShapes, broadcastStrides, intValue, sizeOf, stridesOf, type DType, type OValue } from '../values.js';
-import { computeKernel, constInts, info, nodeError, normalizeAxis, planned, viewKernel, type Info, type Kernel, type LoadContext, type OpDef } from './op.js';
+import { computeKernel, constInts, info, nodeError, normalizeAxis, planned, rangeViewKernel, viewKernel, type Info, type Kernel, type LoadContext, type OpDef } from './op.js';
 
 function checkDims(shape: readonly number[], label: string, what: string): void {
   let n = 1;
@@ -291,6 +291,15 @@ const split: OpDef = {
           shape[axis] = s;
           return shape;
         });
+        // One outer block (a batch-1 channel split): every part is a contiguous range, a view.
+        if (outer === 1) {
+          let offset = 0;
+          return rangeViewKernel(x, outShapes.map((shape, k) => {
+            const part = { shape, offset };
+            offset += sizes![k]! * inner;
+            return part;
+          }));
+        }
         return computeKernel(outShapes.map((s) => info(x.dtype, s)), (ins, outs) => {
           const src = ins[0]!.data as Float32Array;
           const row = dim * inner;
@@ -312,6 +321,21 @@ interface Selection {
   readonly outShape: number[];
   readonly starts: number[];
   readonly steps: number[];
+}
+
+/**
+ * The element offset of a selection that is one contiguous range of its input (every axis before
+ * the first narrowed one has extent 1, every axis after it is whole, steps 1), or null.
+ */
+function contiguousRange(shape: readonly number[], sel: Selection): number | null {
+  const rank = shape.length;
+  let first = 0;
+  while (first < rank && sel.outShape[first] === shape[first] && sel.steps[first] === 1) first++;
+  if (first === rank) return 0; // the whole tensor
+  if (sel.steps[first] !== 1 || sel.outShape[first] === 0) return null;
+  for (let a = 0; a < first; a++) if (shape[a] !== 1) return null;
+  for (let a = first + 1; a < rank; a++) if (sel.outShape[a] !== shape[a] || sel.steps[a] !== 1) return null;
+  return sel.starts[first]! * stridesOf(shape)[first]!;
 }
 
 function copySelection(x: ArrayLike<number>, shape: readonly number[], sel: Selection, out: { [i: number]: number; length: number }): void {
@@ -385,6 +409,8 @@ const slice: OpDef = {
           sel.starts[axis] = count === 0 ? 0 : start;
           sel.steps[axis] = step;
         }
+        const range = contiguousRange(x.shape, sel);
+        if (range !== null) return rangeViewKernel(x, [{ shape: sel.outShape, offset: range }]);
         return computeKernel([info(x.dtype, sel.outShape)], (ins, outs) => copySelection(ins[0]!.data, x.shape, sel, outs[0]!.data));
       },
     };
