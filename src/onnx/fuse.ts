@@ -216,10 +216,47 @@ function fuseMatMulAdd(graph: LoadedGraph): void {
   rewrites.apply(graph);
 }
 
+/** An INT or INTS attribute's values, or null. */
+function intsOf(node: GraphNode, name: string): number[] | null {
+  const a = node.attributes.get(name);
+  return a === undefined ? null : a.type === 'ints' ? a.value : a.type === 'int' ? [a.value] : null;
+}
+
+/**
+ * Concat(a₁…a_g, axis 1) → Reshape [·, g, ·, ·, ·] → Transpose [0, 2, 1, 3, 4] → Reshape: the
+ * channel shuffle after ShuffleNet's concat, as one ConcatShuffle node (ops/shuffle.ts).
+ */
+function fuseChannelShuffles(graph: LoadedGraph): void {
+  const uses = new Uses(graph);
+  const rewrites = new Rewrites();
+  const plainReshape = (node: GraphNode | null, input: string): node is GraphNode => node !== null && node.opType === 'Reshape' && node.domain === ''
+    && node.inputs[0] === input && node.inputs.length === 2 && graph.constants.has(node.inputs[1]!) && (intsOf(node, 'allowzero') ?? [0])[0] === 0;
+  for (const concat of graph.nodes) {
+    if (concat.opType !== 'Concat' || concat.domain !== '' || concat.inputs.length < 2 || concat.inputs.includes('')) continue;
+    const axis = intsOf(concat, 'axis');
+    if (axis === null || axis[0] !== 1) continue;
+    const r1 = uses.only(concat.outputs[0]!);
+    if (!plainReshape(r1, concat.outputs[0]!)) continue;
+    const grouping = graph.constants.get(r1.inputs[1]!)!;
+    if (grouping.shape.length !== 1 || grouping.data.length !== 5 || Number(grouping.data[1]) !== concat.inputs.length) continue;
+    const t = uses.only(r1.outputs[0]!);
+    if (t === null || t.opType !== 'Transpose' || t.domain !== '' || t.inputs[0] !== r1.outputs[0] || (intsOf(t, 'perm') ?? []).join() !== '0,2,1,3,4') continue;
+    const r2 = uses.only(t.outputs[0]!);
+    if (!plainReshape(r2, t.outputs[0]!)) continue;
+    rewrites.replace(concat, {
+      opType: 'ConcatShuffle', domain: INTERNAL_DOMAIN, name: concat.name, index: concat.index, attributes: new Map(),
+      inputs: [...concat.inputs, r1.inputs[1]!, r2.inputs[1]!], outputs: [r2.outputs[0]!],
+    });
+    for (const node of [r1, t, r2]) rewrites.replace(node, null);
+  }
+  rewrites.apply(graph);
+}
+
 export function fuseGraph(graph: LoadedGraph, backend: BackendChoice | undefined): void {
   removeIdentities(graph);
   foldBatchNorms(graph, backend);
   fuseActivations(graph, backend);
   fuseGatedActivations(graph);
   fuseMatMulAdd(graph);
+  fuseChannelShuffles(graph);
 }

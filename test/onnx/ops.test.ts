@@ -618,3 +618,40 @@ describe('Gemm and MatMul followed by the Add of a constant vector (fused into o
     }
   });
 });
+
+describe('ConcatShuffle: the concat + channel shuffle rewrite', () => {
+  async function build(shape1: number[], shape2: number[], exposeConcat: boolean): Promise<Uint8Array> {
+    const { encodeModel } = await import('../../src/onnx/encode.js');
+    return encodeModel({
+      opset: 13,
+      nodes: [
+        { op: 'Concat', inputs: ['a', 'b'], outputs: ['c'], attributes: { axis: 1 } },
+        { op: 'Reshape', inputs: ['c', 's1'], outputs: ['r'] },
+        { op: 'Transpose', inputs: ['r'], outputs: ['t'], attributes: { perm: [0, 2, 1, 3, 4] } },
+        { op: 'Reshape', inputs: ['t', 's2'], outputs: ['y'] },
+      ],
+      initializers: [{ name: 's1', dims: [5], data: shape1, type: 'int64' }, { name: 's2', dims: [shape2.length], data: shape2, type: 'int64' }],
+      inputs: [{ name: 'a', shape: [2, 4, 3, 3] }, { name: 'b', shape: [2, 4, 3, 3] }],
+      outputs: [{ name: 'y', shape: [] }, ...(exposeConcat ? [{ name: 'c', shape: [] }] : [])],
+    });
+  }
+  const a = randomTensor([2, 4, 3, 3], 1);
+  const b = randomTensor([2, 4, 3, 3], 2);
+  it('the fused pass equals the four operators (standard grouping, and a regrouping that falls back)', async () => {
+    const { loadOnnx } = await import('../../src/index.js');
+    const { runEveryWay } = await import('./build.js');
+    for (const [s1, s2] of [[[0, 2, 4, 3, 3], [0, -1, 3, 3]], [[2, 2, 4, 1, 9], [2, -1]]]) {
+      const fused = await build(s1!, s2!, false);
+      const names = loadOnnx(fused).children().map((m) => (m as { opType?: string }).opType);
+      expect(names).toEqual(['ConcatShuffle']);
+      const y = runEveryWay(fused, { a, b }).y!;
+      const ref = runEveryWay(await build(s1!, s2!, true), { a, b }).y!;
+      expect(y.shape).toEqual(ref.shape);
+      expectClose(y, ref.data, 0);
+    }
+    // Channel 2j + g of the standard shuffle is channel j of input g.
+    const y = runEveryWay(await build([0, 2, 4, 3, 3], [0, -1, 3, 3], false), { a, b }).y!;
+    expect(Array.from(y.data.subarray(9, 18))).toEqual(Array.from(b.data.subarray(0, 9)));
+    expect(Array.from(y.data.subarray(18, 27))).toEqual(Array.from(a.data.subarray(9, 18)));
+  });
+});

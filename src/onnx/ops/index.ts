@@ -9,6 +9,7 @@ import { POOL_OPS } from './pool.js';
 import { REDUCE_OPS } from './reduce.js';
 import { RESIZE_OPS } from './resize.js';
 import { SHAPE_OPS } from './shape.js';
+import { INTERNAL_SHUFFLE_OPS } from './shuffle.js';
 
 export const ONNX_OPS: Readonly<Record<string, OpDef>> = Object.freeze({
   ...CONV_OPS, ...NORMALIZATION_OPS, ...ELEMENTWISE_OPS, ...POOL_OPS, ...GEMM_OPS, ...REDUCE_OPS, ...SHAPE_OPS, ...RESIZE_OPS, ...PAD_OPS,
@@ -17,7 +18,7 @@ export const ONNX_OPS: Readonly<Record<string, OpDef>> = Object.freeze({
 /** The domain of the nodes sepconv's graph rewrites create. */
 export const INTERNAL_DOMAIN = 'sepconv.internal';
 
-export const INTERNAL_OPS: Readonly<Record<string, OpDef>> = Object.freeze({ ...INTERNAL_ELEMENTWISE_OPS });
+export const INTERNAL_OPS: Readonly<Record<string, OpDef>> = Object.freeze({ ...INTERNAL_ELEMENTWISE_OPS, ...INTERNAL_SHUFFLE_OPS });
 
 /** The supported op types, sorted (for error messages and the docs). */
 export function supportedOps(): string[] {
