@@ -165,17 +165,35 @@ export class Program {
         }
       }
     }
-    const known = this.known;
-    const outputs = this.graph.outputs.map((o) => o.name);
+    // Every tensor gets a slot: constants filled once, inputs and step outputs written each run.
+    const slots = new Map<string, number>();
+    const slotOf = (name: string): number => {
+      let k = slots.get(name);
+      if (k === undefined) slots.set(name, (k = slots.size));
+      return k;
+    };
+    const values: (OValue | undefined)[] = [];
+    for (const [name, v] of this.known) values[slotOf(name)] = v;
+    const compiled = runs.map((r) => ({
+      fn: r.fn,
+      inputs: r.inputs.map((name) => (name === '' ? -1 : slotOf(name))),
+      outputs: r.outputs.map((name) => (name === '' ? -1 : slotOf(name))),
+      args: new Array<OValue | undefined>(r.inputs.length),
+    }));
+    const inputSlots = this.graph.inputs.map((i) => [i.name, slotOf(i.name)] as const);
+    const outputSlots = this.graph.outputs.map((o) => [o.name, slotOf(o.name)] as const);
     return (inputs) => {
-      const values = new Map<string, OValue>(known);
-      for (const [k, v] of inputs) values.set(k, v);
-      for (const r of runs) {
-        const ins = r.inputs.map((name) => (name === '' ? undefined : values.get(name))) as OValue[];
-        const outs = r.fn(ins);
-        for (let k = 0; k < r.outputs.length; k++) if (r.outputs[k] !== '') values.set(r.outputs[k]!, outs[k]!);
+      for (const [name, k] of inputSlots) values[k] = inputs.get(name);
+      for (const step of compiled) {
+        const args = step.args;
+        for (let i = 0; i < args.length; i++) args[i] = step.inputs[i]! < 0 ? undefined : values[step.inputs[i]!];
+        const outs = step.fn(args as OValue[]);
+        for (let k = 0; k < step.outputs.length; k++) if (step.outputs[k]! >= 0) values[step.outputs[k]!] = outs[k];
       }
-      return new Map(outputs.map((name) => [name, values.get(name)!]));
+      const result = new Map<string, OValue>();
+      for (const [name, k] of outputSlots) result.set(name, values[k]!);
+      for (const [, k] of inputSlots) values[k] = undefined; // the caller's arrays are not kept
+      return result;
     };
   }
 }
