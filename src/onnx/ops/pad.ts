@@ -30,6 +30,7 @@ const pad: OpDef = {
       specialize(inputs) {
         const x = inputs[0]!;
         const rank = x.shape.length;
+        if (rank === 0) throw nodeError(ctx.label, 'cannot pad a scalar');
         let pads = attrPads ?? constInts(inputs[1], ctx.label, 'pads');
         let value = attrValue;
         if (ctx.opset >= 11 && inputs[2] !== undefined) {
