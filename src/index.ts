@@ -3,26 +3,29 @@ export { tensor, zeros, shapeSize, asTensor, isNdArrayView } from './tensor.js';
 export type { Tensor, TensorLike, NdArrayView, AllocOptions } from './tensor.js';
 export { isInt64Tensor } from './int64.js';
 export type { Int64Tensor, StateTensor, StateTensorLike } from './int64.js';
-export { conv2dGeometry, convOutputSize, resolvePadding, resolvePair } from './kernels/geometry.js';
-export type { Conv2dGeometry, GeometryOptions, Padding, ExplicitPadding, PaddingMode, IntPair } from './kernels/geometry.js';
-export type { Activation } from './kernels/epilogue.js';
+export { conv2dGeometry, convOutputSize, resolvePadding, resolvePair } from './geometry.js';
+export type { Conv2dGeometry, GeometryOptions, Padding, ExplicitPadding, PaddingMode, IntPair } from './geometry.js';
+export type { Activation } from './epilogue.js';
 export type { Conv2dOptions } from './kernels/validate.js';
-export { conv2d, depthwiseConv2d, pointwiseConv2d, selectKernelPath } from './kernels/conv2d.js';
-export type { KernelPath, DepthwiseConv2dOptions, PointwiseConv2dOptions } from './kernels/conv2d.js';
+export { conv2d, depthwiseConv2d, pointwiseConv2d } from './ops/conv2d.js';
+export { selectKernelPath } from './kernels/dispatch.js';
+export type { KernelPath } from './kernels/dispatch.js';
+export type { DepthwiseConv2dOptions, PointwiseConv2dOptions } from './ops/conv2d.js';
 export { referenceConv2d } from './kernels/reference.js';
 // Kernel tiers: WebAssembly SIMD ('wasm') or scalar JavaScript ('js'), chosen with setBackend.
-export { setBackend, getBackend, backendInfo, ready, wasmZeros, releaseWasmTensor } from './backend.js';
-export type { Backend, BackendChoice, BackendInfo, SetBackendOptions } from './backend.js';
-export { prepareConv2d, Conv2dPlan } from './kernels/plan.js';
-export { conv2dBackward, selectBackwardPath } from './kernels/conv2d-backward.js';
-export type { BackwardPath } from './kernels/conv2d-backward.js';
+export { setBackend, getBackend, backendInfo, ready, wasmZeros, releaseWasmTensor } from './ops/backend.js';
+export type { Backend, BackendChoice, BackendInfo, SetBackendOptions } from './ops/backend.js';
+export { prepareConv2d, Conv2dPlan } from './ops/plan.js';
+export { conv2dBackward } from './ops/conv2d-backward.js';
+export { selectBackwardPath } from './kernels/dispatch-backward.js';
+export type { BackwardPath } from './kernels/dispatch-backward.js';
 export type { Conv2dBackwardOptions, Conv2dBackwardNeeds, Conv2dGradients } from './kernels/validate-backward.js';
 export { referenceConv2dBackward } from './kernels/reference-backward.js';
-export { convTranspose2d, convTranspose2dBackward } from './kernels/conv-transpose.js';
-export type { ConvTranspose2dOptions, ConvTranspose2dBackwardOptions } from './kernels/conv-transpose.js';
-export { convTranspose2dGeometry, convTransposeOutputSize } from './kernels/geometry.js';
-export type { ConvTranspose2dGeometry, ConvTranspose2dGeometryOptions } from './kernels/geometry.js';
-export type { PrepareConv2dOptions } from './kernels/plan.js';
+export { convTranspose2d, convTranspose2dBackward } from './ops/conv-transpose.js';
+export type { ConvTranspose2dOptions, ConvTranspose2dBackwardOptions } from './ops/conv-transpose.js';
+export { convTranspose2dGeometry, convTransposeOutputSize } from './geometry.js';
+export type { ConvTranspose2dGeometry, ConvTranspose2dGeometryOptions } from './geometry.js';
+export type { PrepareConv2dOptions } from './ops/plan.js';
 // Worker pool: every core, over SharedArrayBuffer (Node worker_threads and browser Web Workers).
 export { createWorkerPool, WorkerPool, WorkerPoolError } from './parallel/pool.js';
 export type { WorkerPoolOptions, WorkerPoolStats } from './parallel/pool.js';
@@ -35,7 +38,7 @@ export { Conv2d, DepthwiseConv2d, PointwiseConv2d, DepthwiseSeparableConv2d } fr
 export type {
   Conv2dLayerOptions, DepthwiseConv2dLayerOptions, PointwiseConv2dLayerOptions, DepthwiseSeparableConv2dLayerOptions, FusedActivation,
 } from './layers/conv.js';
-export { depthwise_conv, pointwise_conv, depthwise_separable_conv, SeedBlock } from './layers/seed.js';
+export { depthwise_conv, pointwise_conv, depthwise_separable_conv, SeedBlock } from './layers/models/seed.js';
 export { Parameter, parameter } from './layers/parameter.js';
 export { ConvTranspose2d } from './layers/conv-transpose.js';
 export type { ConvTranspose2dLayerOptions } from './layers/conv-transpose.js';
@@ -51,8 +54,8 @@ export type {
 export { Linear, Flatten } from './layers/linear.js';
 export type { LinearOptions } from './layers/linear.js';
 export { Sequential } from './layers/sequential.js';
-export { MobileNetV1, mobilenetV1 } from './layers/mobilenet.js';
-export type { MobileNetV1Options } from './layers/mobilenet.js';
+export { MobileNetV1, mobilenetV1 } from './layers/models/mobilenet.js';
+export type { MobileNetV1Options } from './layers/models/mobilenet.js';
 // The torchvision zoo: torchvision 0.14's structures and state-dict keys, and their blocks.
 export {
   MobileNetV2, mobilenetV2, MobileNetV3, mobilenetV3Large, mobilenetV3Small, ShuffleNetV2, shufflenetV2, MNASNet, mnasnet, EfficientNet, efficientnetB0,
@@ -94,8 +97,8 @@ export type { Timing, TimingOptions } from './analysis/timing.js';
 export { formatSummary, formatProfile, formatComparison } from './analysis/format.js';
 export { htmlReport } from './analysis/html.js';
 export type { ReportInput } from './analysis/html.js';
-export { tinyFaceDetector } from './layers/tinyface.js';
-export type { TinyFaceDetectorOptions } from './layers/tinyface.js';
+export { tinyFaceDetector } from './layers/models/tinyface.js';
+export type { TinyFaceDetectorOptions } from './layers/models/tinyface.js';
 // Training: losses, optimizers (torch.optim's rules) and learning-rate schedules.
 export { crossEntropy, mseLoss } from './train/loss.js';
 export type { CrossEntropyOptions, MseLossOptions, LossResult, LossResultNone, Reduction } from './train/loss.js';

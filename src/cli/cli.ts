@@ -3,7 +3,7 @@
  * work and returns the exit code, so tests call it directly; `main.ts` only wires it to the process.
  * Exit codes: 0 success, 2 usage error (bad command, flag or value), 1 any other failure.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { compareSeparable, timeSeparable, type SeparableComparison, type SeparableTimings } from '../analysis/compare.js';
 import { formatComparison, formatProfile, formatSummary } from '../analysis/format.js';
 import { htmlReport } from '../analysis/html.js';
@@ -11,7 +11,7 @@ import { profile, type ModelProfile } from '../analysis/profile.js';
 import { summary, type ModelSummary } from '../analysis/summary.js';
 import { seededRandom, randomData } from '../analysis/timing.js';
 import { withShapeOnlyParameters } from '../layers/init.js';
-import { mobilenetV1 } from '../layers/mobilenet.js';
+import { mobilenetV1 } from '../layers/models/mobilenet.js';
 import type { Module } from '../layers/module.js';
 import { efficientnetB0, mnasnet, mobilenetV2, mobilenetV3Large, mobilenetV3Small, shufflenetV2 } from '../layers/models/index.js';
 import { compareModels, type ModelComparisonRow } from '../analysis/models.js';
@@ -123,6 +123,7 @@ function usage(): string {
     ...lines,
     `  sepconv ${'run'.padEnd(width)}  ${ONNX_RUN_SUMMARY} (sepconv run model.onnx --help); 'sepconv summary model.onnx' for its costs`,
     `  sepconv ${'help'.padEnd(width)}  this text; 'sepconv help <command>' lists a command's flags`,
+    `  sepconv ${'--version'.padEnd(width)}  the installed version`,
     '',
     CONVENTIONS,
     '',
@@ -268,6 +269,12 @@ const TITLES: Record<string, string> = {
   demo: 'sepconv demo: separable convolution costs and MobileNetV1',
 };
 
+/** The version in the package's own package.json (beside dist/ when installed, beside src/ in a checkout). */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof manifest.version === 'string' ? manifest.version : 'unknown';
+}
+
 /** Runs the command line `argv` (without the node and script paths) and returns the exit code. */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   const [command, ...rest] = argv;
@@ -277,6 +284,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     if (command === undefined) {
       io.stderr(usage());
       return 2;
+    }
+    if (command === '--version' || command === '-v' || command === 'version') {
+      if (rest.length > 0) throw new UsageError(`sepconv --version takes no arguments, got ${rest.length}`);
+      io.stdout(`sepconv ${packageVersion()}\n`);
+      return 0;
     }
     if (command === 'help' || command === '--help' || command === '-h') {
       if (rest.length > 1) throw new UsageError(`sepconv help takes at most one command, got ${rest.length} arguments`);

@@ -5,12 +5,12 @@
  * (null: a cumulative average), exactly as PyTorch does, and keeping what backward needs.
  */
 import { checkShape, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
-import { ACT_NONE, ACT_RELU6, activationCode } from '../kernels/epilogue.js';
+import { ACT_NONE, ACT_RELU6, activationCode } from '../epilogue.js';
 import { checkGradientShape, checkInput, Module, reuseBuffer, savedFor, type InPlaceCapable, type PlanStep } from './module.js';
 import { Parameter } from './parameter.js';
 import { activationGradientInto } from './activation-gradient.js';
 import { asTensor } from '../tensor.js';
-import { positiveInteger } from '../kernels/geometry.js';
+import { positiveInteger } from '../geometry.js';
 import { checkElements, checkShapeElements, readBoolean, readNumber, readOptions } from '../kernels/validate.js';
 import type { FusableModule, FusedActivation } from './conv.js';
 import type { Int64Tensor, StateTensor } from '../int64.js';

@@ -3,12 +3,13 @@
  * its backward (`convTranspose2dBackward`).
  */
 import { asTensor, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
-import { convTranspose2d, convTranspose2dBackward } from '../kernels/conv-transpose.js';
-import { convTranspose2dGeometry, positiveInteger, resolvePair, type IntPair } from '../kernels/geometry.js';
-import { readBoolean, readOptions } from '../kernels/checks.js';
+import { convTranspose2d, convTranspose2dBackward } from '../ops/conv-transpose.js';
+import { convTranspose2dGeometry, positiveInteger, resolvePair, type IntPair } from '../geometry.js';
+import { readBoolean, readOptions } from '../checks.js';
 import { parameterData, resolveGenerator, uniformFanIn, type InitOptions } from './init.js';
 import { checkGradientShape, checkInput, Module, reuseBuffer, savedFor } from './module.js';
 import { Parameter } from './parameter.js';
+import { convModuleOptions, type ConvModuleArgs } from './positional.js';
 
 export interface ConvTranspose2dLayerOptions extends InitOptions {
   inChannels: number;
@@ -46,16 +47,17 @@ export class ConvTranspose2d extends Module {
   private trainOutput: Float32Array | null = null;
   private gradInputBuffer: Float32Array | null = null;
 
-  constructor(callerOptions: ConvTranspose2dLayerOptions) {
+  /** `new ConvTranspose2d({ inChannels, outChannels, kernelSize, ...options })`, or PyTorch's positional `(inChannels, outChannels, kernelSize, options?)`. */
+  constructor(...args: ConvModuleArgs<ConvTranspose2dLayerOptions>) {
     super();
-    const options = readOptions<ConvTranspose2dLayerOptions>(callerOptions, OPTION_NAMES, 'ConvTranspose2d');
+    const options = readOptions<ConvTranspose2dLayerOptions>(convModuleOptions(args, OPTION_NAMES, 'ConvTranspose2d'), OPTION_NAMES, 'ConvTranspose2d');
     this.inChannels = positiveInteger(options.inChannels, 'inChannels');
     this.outChannels = positiveInteger(options.outChannels, 'outChannels');
     if (options.kernelSize === undefined) throw new TypeError('ConvTranspose2d: kernelSize is required');
     this.kernelSize = resolvePair(options.kernelSize, 'kernelSize', 1);
     this.stride = resolvePair(options.stride, 'stride', 1);
-    this.padding = resolvePair(options.padding, 'padding', 0);
-    this.outputPadding = resolvePair(options.outputPadding, 'outputPadding', 0);
+    this.padding = resolvePair(options.padding, 'padding', 0, 0);
+    this.outputPadding = resolvePair(options.outputPadding, 'outputPadding', 0, 0);
     this.dilation = resolvePair(options.dilation, 'dilation', 1);
     this.groups = positiveInteger(options.groups === undefined ? 1 : options.groups, 'groups');
     for (const [name, channels] of [['inChannels', this.inChannels], ['outChannels', this.outChannels]] as const) {

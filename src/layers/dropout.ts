@@ -5,7 +5,7 @@
  * masks differ from PyTorch's; their distribution is the same), so a seeded run repeats exactly.
  */
 import { asTensor, checkShape, type Tensor, type TensorLike } from '../tensor.js';
-import { readNumber, readOptions } from '../kernels/checks.js';
+import { readNumber, readOptions } from '../checks.js';
 import { resolveGenerator, type Generator, type InitOptions } from './init.js';
 import { checkGradientShape, Module, reuseBuffer, savedFor, type PlanStep } from './module.js';
 
@@ -70,7 +70,7 @@ export class Dropout extends Module {
   }
 
   outputShape(inputShape: readonly number[]): number[] {
-    checkShape(inputShape, 'input');
+    checkShape(inputShape, 'input', 0); // any shape forward takes, empty batches included
     return inputShape.slice();
   }
 

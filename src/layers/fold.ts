@@ -1,5 +1,5 @@
 /** Folding inference-mode BatchNorm into the preceding convolution. */
-import { SeedBlock } from './seed.js';
+import { SeedBlock } from './models/seed.js';
 import { Identity } from './activation.js';
 import { BatchNorm2d } from './batchnorm.js';
 import { Conv2d, DepthwiseSeparableConv2d } from './conv.js';

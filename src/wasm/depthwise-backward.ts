@@ -12,8 +12,8 @@
  * (`dwg_plane`); the output channels c·K + q of one input plane are summed in q order, the first
  * written, the others added. Strided gradInput stays on the JS kernels.
  */
-import type { Conv2dGeometry } from '../kernels/geometry.js';
-import { conv2dGeometry } from '../kernels/geometry.js';
+import type { Conv2dGeometry } from '../geometry.js';
+import { conv2dGeometry } from '../geometry.js';
 import { dwgPackedFloats } from './depthwise-general.js';
 import { generalPaddedHeight, generalPaddedWidth } from './depthwise-general-path.js';
 import type { WasmRuntime } from './runtime.js';

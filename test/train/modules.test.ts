@@ -4,7 +4,7 @@
  * train/eval, clear errors, and an allocation-free steady training step.
  */
 import { describe, expect, it } from 'vitest';
-import { Conv2d, DepthwiseSeparableConv2d } from '../../src/layers/conv.js';
+import { Conv2d, DepthwiseSeparableConv2d, type Conv2dLayerOptions } from '../../src/layers/conv.js';
 import { ConvTranspose2d } from '../../src/layers/conv-transpose.js';
 import { BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { Identity, LeakyReLU, ReLU, ReLU6 } from '../../src/layers/activation.js';
@@ -12,8 +12,8 @@ import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, LPPool2d, MaxPool2d } 
 import { Flatten, Linear } from '../../src/layers/linear.js';
 import { Sequential } from '../../src/layers/sequential.js';
 import { Dropout } from '../../src/layers/dropout.js';
-import { depthwise_separable_conv } from '../../src/layers/seed.js';
-import { mobilenetV1 } from '../../src/layers/mobilenet.js';
+import { depthwise_separable_conv } from '../../src/layers/models/seed.js';
+import { mobilenetV1 } from '../../src/layers/models/mobilenet.js';
 import { Module } from '../../src/layers/module.js';
 import type { Tensor, TensorLike } from '../../src/tensor.js';
 import { countTypedArrays, randomTensor, rng } from '../helpers.js';
@@ -77,7 +77,7 @@ function checkGradients(name: string, module: Module, inputShape: number[], seed
 }
 
 describe('module backward matches finite differences of its forward', () => {
-  const conv = (o: ConstructorParameters<typeof Conv2d>[0]): Conv2d => new Conv2d({ ...o, seed: 3 });
+  const conv = (o: Conv2dLayerOptions): Conv2d => new Conv2d({ ...o, seed: 3 });
   // Piecewise-linear modules use a small step, so a sampled input rarely straddles a kink.
   const fine = { eps: 1e-3, margin: 0.05 };
   const cases: [string, () => Module, number[], GradientCheckOptions?][] = [

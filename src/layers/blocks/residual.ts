@@ -10,7 +10,7 @@ import { BatchNorm2d, type BatchNorm2dOptions } from '../batchnorm.js';
 import { Conv2d } from '../conv.js';
 import { ReLU, ReLU6, Hardswish, SiLU, Hardsigmoid, Sigmoid } from '../activation.js';
 import { Generator } from '../init.js';
-import { MAX_DIMENSION, readBoolean, readEnum, readInteger, readNumber, readOptions } from '../../kernels/checks.js';
+import { MAX_DIMENSION, readBoolean, readEnum, readInteger, readNumber, readOptions } from '../../checks.js';
 import { checkInput, Module, type ForwardAsyncOptions, type PlanStep, checkForwardAsyncOptions } from '../module.js';
 import { Sequential } from '../sequential.js';
 import { tracedOutputShape, type ChildCall, type TracedModule } from '../trace.js';

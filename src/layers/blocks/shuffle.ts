@@ -6,7 +6,7 @@
  * see the whole input. Concat and shuffle are one interleaving pass here.
  */
 import { asTensor, describeValue, type Tensor, type TensorLike } from '../../tensor.js';
-import { checkShapeElements, readInteger } from '../../kernels/checks.js';
+import { checkShapeElements, readInteger } from '../../checks.js';
 import { ReLU } from '../activation.js';
 import { BatchNorm2d } from '../batchnorm.js';
 import { Conv2d } from '../conv.js';

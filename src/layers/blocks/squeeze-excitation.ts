@@ -5,7 +5,7 @@
  * `activation`, `scale_activation` (state-dict keys `fc1.weight`, `fc1.bias`, `fc2.weight`, `fc2.bias`).
  */
 import { asTensor, describeValue, type Tensor, type TensorLike } from '../../tensor.js';
-import { checkShapeElements, readInteger, readOptions } from '../../kernels/checks.js';
+import { checkShapeElements, readInteger, readOptions } from '../../checks.js';
 import { fusedActivationOf } from '../activation.js';
 import { Conv2d } from '../conv.js';
 import type { Generator } from '../init.js';

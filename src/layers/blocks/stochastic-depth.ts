@@ -7,7 +7,7 @@
  */
 import { checkShape, type Tensor, type TensorLike } from '../../tensor.js';
 import { asTensor } from '../../tensor.js';
-import { readEnum, readNumber, readOptions } from '../../kernels/checks.js';
+import { readEnum, readNumber, readOptions } from '../../checks.js';
 import { resolveGenerator, type Generator, type InitOptions } from '../init.js';
 import { checkGradientShape, Module, reuseBuffer, savedFor, type PlanStep } from '../module.js';
 
@@ -70,7 +70,7 @@ export class StochasticDepth extends Module {
   }
 
   outputShape(inputShape: readonly number[]): number[] {
-    checkShape(inputShape, 'input');
+    checkShape(inputShape, 'input', 0); // any shape forward takes, empty batches included
     return inputShape.slice();
   }
 
