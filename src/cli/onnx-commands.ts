@@ -7,10 +7,15 @@ import { readFileSync } from 'node:fs';
 import { formatSummary } from '../analysis/format.js';
 import { summary } from '../analysis/summary.js';
 import { measure, randomData, seededRandom } from '../analysis/timing.js';
-import { ready, setBackend } from '../backend.js';
+import { ready, setBackend } from '../ops/backend.js';
 import { loadOnnx, type OnnxModel } from '../onnx/model.js';
 import { describeFlags, parseFlags, UsageError, type FlagSpecs } from './args.js';
-import type { CliIo } from './cli.js';
+
+/** Where the commands write (cli.ts's CliIo has these and more). */
+interface OutputIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
 
 const COMMON: FlagSpecs = {
   shape: { type: 'string', valueName: 'n,n,...', help: 'input shape, e.g. 1,3,224,224 (default: the model\'s, symbolic dimensions as 1); name=1,3,224,224 for one input of several' },
@@ -71,7 +76,7 @@ function readInput(path: string, shape: readonly number[]): Float32Array {
 }
 
 /** `sepconv summary|run model.onnx ...`: returns the exit code like `main`. */
-export async function runOnnxCommand(command: 'summary' | 'run', args: readonly string[], io: CliIo): Promise<number> {
+export async function runOnnxCommand(command: 'summary' | 'run', args: readonly string[], io: OutputIo): Promise<number> {
   try {
     if (args.includes('--help') || args.includes('-h')) {
       io.stdout(onnxHelp(command));

@@ -9,7 +9,7 @@
  * whose forward branches, the block's own rule: the residual add, squeeze-excitation's scale,
  * ShuffleNet's split, concat and channel shuffle), leaves become one node or a few.
  */
-import { describeValue, readOptions } from '../kernels/checks.js';
+import { describeValue, readOptions } from '../checks.js';
 import { Hardsigmoid, Hardswish, Identity, LeakyReLU, ReLU, ReLU6, Sigmoid, SiLU } from '../layers/activation.js';
 import { BatchNorm2d } from '../layers/batchnorm.js';
 import { ResidualBlock } from '../layers/blocks/residual.js';

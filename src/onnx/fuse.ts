@@ -13,7 +13,7 @@ import { clipBounds } from './ops/elementwise.js';
 import { batchNormAffine } from './ops/normalization.js';
 import { INTERNAL_DOMAIN } from './ops/index.js';
 import { loadContext, type GraphNode, type LoadedGraph } from './graph.js';
-import type { BackendChoice } from '../backend.js';
+import type { BackendChoice } from '../ops/backend.js';
 import type { OValue } from './values.js';
 
 class Uses {

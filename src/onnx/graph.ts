@@ -4,13 +4,13 @@
  * error naming it), constants evaluated (initializers, Constant nodes, and every node whose
  * inputs are all constant), then the rewrites of fuse.ts.
  */
-import type { BackendChoice } from '../backend.js';
+import type { BackendChoice } from '../ops/backend.js';
 import { decodeModel, elemTypeName, type AttributeValue, type DecodeOptions, type Dim, type ModelProto, type NodeProto } from './proto.js';
 import { INTERNAL_DOMAIN, opDefFor, supportedOps } from './ops/index.js';
 import { Attributes, info, type Info, type LoadContext, type NodeImpl } from './ops/op.js';
 import type { OValue } from './values.js';
-import { wrongFormatHint } from '../io/sniff.js';
-import { describeValue } from '../kernels/checks.js';
+import { wrongFormatHint } from '../sniff.js';
+import { describeValue } from '../checks.js';
 
 export const MIN_OPSET = 7;
 export const MAX_OPSET = 21;

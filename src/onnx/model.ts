@@ -13,8 +13,8 @@
  * once per set of input shapes (cached), which is when shape arithmetic folds. `clone()` (and so
  * `foldBatchNorm`) reads the file again: the model keeps a reference to the bytes it was loaded from.
  */
-import { checkBackendChoice, type BackendChoice } from '../backend.js';
-import { describeValue, readOptions } from '../kernels/checks.js';
+import { checkBackendChoice, type BackendChoice } from '../ops/backend.js';
+import { describeValue, readOptions } from '../checks.js';
 import { CompiledModel, Module, checkForwardAsyncOptions, type CompileOptions, type ForwardAsyncOptions, type LoadStateDictOptions, type LoadStateDictResult, type PlanStep, type StateDict } from '../layers/module.js';
 import type { ChildCall, TracedModule } from '../layers/trace.js';
 import { asTensor, type Tensor, type TensorLike } from '../tensor.js';

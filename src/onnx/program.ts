@@ -10,7 +10,7 @@
  * steps write over a dead input in place, and views (Reshape, Flatten, ...) share their input's
  * buffer, so a run allocates nothing and copies nothing between steps.
  */
-import type { BackendChoice } from '../backend.js';
+import type { BackendChoice } from '../ops/backend.js';
 import { ChainBuffers } from '../layers/plan-memory.js';
 import type { GraphNode, LoadedGraph } from './graph.js';
 import { nodeLabel } from './graph.js';

@@ -5,7 +5,7 @@
  * fields, float16/bfloat16/double converted to float32 and every integer type held as exact JS
  * numbers. Sizes are checked against the bytes present before anything is allocated.
  */
-import { MAX_DIMENSION, MAX_ELEMENTS, MAX_RANK } from '../kernels/checks.js';
+import { MAX_DIMENSION, MAX_ELEMENTS, MAX_RANK } from '../checks.js';
 import { WIRE_BYTES, WIRE_FIXED32, WIRE_FIXED64, WIRE_VARINT, WireReader, wireError } from './wire.js';
 import { float16ToFloat32, type DType, type OValue } from './values.js';
 

@@ -5,7 +5,7 @@
  * (exact to 2^53; the INT64 sentinels Slice uses become the nearest double, which clamps the
  * same). Booleans are 0/1 bytes.
  */
-import { MAX_ELEMENTS } from '../kernels/checks.js';
+import { MAX_ELEMENTS } from '../checks.js';
 
 export type DType = 'float32' | 'int64' | 'bool';
 

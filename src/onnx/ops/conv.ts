@@ -5,11 +5,11 @@
  * becomes its fused activation when the graph is loaded (see fuse.ts). 1-D convolutions run as
  * 2-D ones over a height of 1. ConvTranspose becomes a `ConvTranspose2d` layer.
  */
-import { conv2d } from '../../kernels/conv2d.js';
-import { convTranspose2d, type ConvTranspose2dOptions } from '../../kernels/conv-transpose.js';
+import { conv2d } from '../../ops/conv2d.js';
+import { convTranspose2d, type ConvTranspose2dOptions } from '../../ops/conv-transpose.js';
 import { Conv2d, type FusedActivation } from '../../layers/conv.js';
 import { ConvTranspose2d } from '../../layers/conv-transpose.js';
-import { convTranspose2dGeometry, type ExplicitPadding } from '../../kernels/geometry.js';
+import { convTranspose2dGeometry, type ExplicitPadding } from '../../geometry.js';
 import { planOutput } from '../../layers/plan-memory.js';
 import type { Tensor } from '../../tensor.js';
 import type { OValue } from '../values.js';

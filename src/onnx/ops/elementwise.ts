@@ -5,7 +5,7 @@
  * the zoo's layers do). One-input float ops run in place in a compiled model when their input is
  * dead afterwards.
  */
-import { wasmRuntimeIfAvailable } from '../../backend.js';
+import { wasmRuntimeIfAvailable } from '../../ops/backend.js';
 import { runActivation, type ActKernel } from '../../wasm/activation-run.js';
 import { broadcastShapes, broadcastStrides, sizeOf, type DType, type OValue } from '../values.js';
 import { computeKernel, constFloats, info, nodeError, planned, type Info, type LoadContext, type NodeImpl, type OpDef, type SpecializeEnv } from './op.js';

@@ -7,7 +7,7 @@
  * packed weights are made once. When every input is constant the executor runs the kernel at
  * specialisation time and the node disappears (constant and shape folding).
  */
-import type { BackendChoice } from '../../backend.js';
+import type { BackendChoice } from '../../ops/backend.js';
 import type { Module } from '../../layers/module.js';
 import { planOutput } from '../../layers/plan-memory.js';
 import type { AttributeValue, NodeProto } from '../proto.js';

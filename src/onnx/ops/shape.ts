@@ -6,7 +6,7 @@
  * specialised, so the shape arithmetic of an export (ShuffleNet's channel split, the Resize
  * sizes of a segmentation head) folds away before the first run.
  */
-import { MAX_DIMENSION, MAX_ELEMENTS } from '../../kernels/checks.js';
+import { MAX_DIMENSION, MAX_ELEMENTS } from '../../checks.js';
 import { dtypeOf, elemTypeName } from '../proto.js';
 import { allocValue, broadcastShapes, broadcastStrides, intValue, sizeOf, stridesOf, type DType, type OValue } from '../values.js';
 import { computeKernel, constInts, info, nodeError, normalizeAxis, planned, rangeViewKernel, viewKernel, type Info, type Kernel, type LoadContext, type OpDef } from './op.js';
