@@ -655,3 +655,61 @@ describe('ConcatShuffle: the concat + channel shuffle rewrite', () => {
     expect(Array.from(y.data.subarray(18, 27))).toEqual(Array.from(a.data.subarray(9, 18)));
   });
 });
+
+describe('normalisations, Gelu, Mish, DepthToSpace / SpaceToDepth', () => {
+  const x = randomTensor([2, 3, 4, 5], 101);
+  it('InstanceNormalization and LayerNormalization (axis -1 and -2) against the definitions', () => {
+    const scale = Float32Array.of(1.5, 0.5, -1);
+    const bias = Float32Array.of(0.1, 0.2, 0.3);
+    const norm = (values: number[]): number[] => {
+      const mean = values.reduce((a, b) => a + b, 0) / values.length;
+      const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length;
+      return values.map((v) => (v - mean) / Math.sqrt(variance + 1e-5));
+    };
+    const [inst] = runOp('InstanceNormalization', [x, { constant: { shape: [3], data: scale } }, { constant: { shape: [3], data: bias } }]);
+    const ref: number[] = [];
+    for (let p = 0; p < 6; p++) ref.push(...norm(Array.from(x.data.subarray(p * 20, p * 20 + 20))).map((v) => v * scale[p % 3]! + bias[p % 3]!));
+    expectClose(inst!, ref);
+    const g = randomTensor([5], 3).data;
+    const [ln] = runOp('LayerNormalization', [x, { constant: { shape: [5], data: g } }], { axis: -1 });
+    const refLn: number[] = [];
+    for (let r = 0; r < 24; r++) refLn.push(...norm(Array.from(x.data.subarray(r * 5, r * 5 + 5))).map((v, i) => v * g[i]!));
+    expectClose(ln!, refLn);
+    const g2 = randomTensor([4, 5], 4).data;
+    const b2 = randomTensor([4, 5], 5).data;
+    const [ln2] = runOp('LayerNormalization', [x, { constant: { shape: [4, 5], data: g2 } }, { constant: { shape: [4, 5], data: b2 } }], { axis: -2 });
+    const refLn2: number[] = [];
+    for (let r = 0; r < 6; r++) refLn2.push(...norm(Array.from(x.data.subarray(r * 20, r * 20 + 20))).map((v, i) => v * g2[i]! + b2[i]!));
+    expectClose(ln2!, refLn2);
+  });
+  it('Gelu (exact and tanh) and Mish', () => {
+    const erf = (z: number): number => {
+      // A slow series, independent of the kernel's approximation.
+      let sum = 0;
+      let term = z;
+      for (let n = 0; n < 60; n++) {
+        sum += term / (2 * n + 1);
+        term *= (-z * z) / (n + 1);
+      }
+      return (2 / Math.sqrt(Math.PI)) * sum;
+    };
+    const s: Tensor = { shape: x.shape, data: x.data.map((v) => v * 3) };
+    expectClose(runOp('Gelu', [s], {}, 20)[0]!, Array.from(s.data, (v) => 0.5 * v * (1 + erf(v / Math.SQRT2))));
+    expectClose(runOp('Gelu', [s], { approximate: 'tanh' }, 20)[0]!, Array.from(s.data, (v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)))));
+    expectClose(runOp('Mish', [s], {}, 18)[0]!, Array.from(s.data, (v) => v * Math.tanh(Math.log(1 + Math.exp(v)))));
+  });
+  it('DepthToSpace (DCR, CRD) and SpaceToDepth invert each other and follow the definitions', () => {
+    const t = randomTensor([1, 8, 2, 3], 6);
+    const [dcr] = runOp('DepthToSpace', [t], { blocksize: 2 });
+    expect(dcr!.shape).toEqual([1, 2, 4, 6]);
+    // DCR: out[0, d, h·2 + i, w·2 + j] = in[0, (i·2 + j)·2 + d, h, w]
+    const at = (d: number, y: number, xx: number): number => t.data[((((y % 2) * 2 + (xx % 2)) * 2 + d) * 2 + Math.floor(y / 2)) * 3 + Math.floor(xx / 2)]!;
+    expectClose(dcr!, Array.from({ length: 48 }, (_, k) => at(Math.floor(k / 24), Math.floor(k / 6) % 4, k % 6)), 0);
+    const [crd] = runOp('DepthToSpace', [t], { blocksize: 2, mode: 'CRD' });
+    const atCrd = (d: number, y: number, xx: number): number => t.data[((d * 4 + (y % 2) * 2 + (xx % 2)) * 2 + Math.floor(y / 2)) * 3 + Math.floor(xx / 2)]!;
+    expectClose(crd!, Array.from({ length: 48 }, (_, k) => atCrd(Math.floor(k / 24), Math.floor(k / 6) % 4, k % 6)), 0);
+    const [back] = runOp('SpaceToDepth', [dcr!], { blocksize: 2 });
+    expect(back!.shape).toEqual(t.shape);
+    expectClose(back!, t.data, 0);
+  });
+});

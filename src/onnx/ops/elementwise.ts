@@ -75,14 +75,14 @@ const SIMPLE_UNARY: Record<string, UnarySpec> = {
   Sin: { fn: Math.sin },
   Cos: { fn: Math.cos },
   Erf: { fn: erf },
+  Mish: { fn: (v) => v * Math.tanh(v > 20 ? v : Math.log1p(Math.exp(v))) },
   Sign: { fn: (v) => (v > 0 ? 1 : v < 0 ? -1 : v), integers: true },
   // Internal: x·sigmoid(x), what Mul(x, Sigmoid(x)) becomes at load.
   SiLU: { fn: (v) => v / (1 + Math.exp(-v)), wasm: 'act_silu_f32' },
 };
 
-/** erf by Abramowitz–Stegun 7.1.26 refined: |error| < 1.2e-7, below float32 resolution. */
+/** erf from the Chebyshev fit of erfc in Numerical Recipes (erfcc): fractional error < 1.2e-7, below float32 resolution. */
 function erf(x: number): number {
-  // W. J. Cody's rational approximations would be more exact; this series is plenty for float32.
   const t = 1 / (1 + 0.5 * Math.abs(x));
   const y = 1 - t * Math.exp(-x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
     + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
@@ -113,6 +113,11 @@ function withAttributes(ctx: LoadContext): UnarySpec {
     case 'ThresholdedRelu': {
       const alpha = a.float('alpha', 1);
       return { fn: (v) => (v > alpha ? v : 0) };
+    }
+    case 'Gelu': {
+      const approximate = a.stringIn('approximate', 'none', ['none', 'tanh'] as const);
+      if (approximate === 'tanh') return { fn: (v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v * v * v))) };
+      return { fn: (v) => 0.5 * v * (1 + erf(v / Math.SQRT2)) };
     }
     case 'Celu': {
       const alpha = a.float('alpha', 1);
@@ -434,7 +439,7 @@ const not: OpDef = {
 
 export const ELEMENTWISE_OPS: Record<string, OpDef> = {
   ...Object.fromEntries(
-    [...Object.keys(SIMPLE_UNARY).filter((op) => op !== 'SiLU'), 'LeakyRelu', 'Elu', 'Selu', 'HardSigmoid', 'ThresholdedRelu', 'Celu']
+    [...Object.keys(SIMPLE_UNARY).filter((op) => op !== 'SiLU'), 'LeakyRelu', 'Elu', 'Selu', 'HardSigmoid', 'ThresholdedRelu', 'Celu', 'Gelu']
       .map((op): [string, OpDef] => [op, { load: (ctx) => unaryImpl(ctx.label, withAttributes(ctx)) }]),
   ),
   ...Object.fromEntries(

@@ -599,7 +599,42 @@ const range: OpDef = {
   },
 };
 
+/** DepthToSpace (DCR or CRD) and SpaceToDepth: a 6-D view of the input, permuted. */
+function blockRearrange(depthToSpace: boolean): OpDef {
+  return {
+    load(ctx) {
+      const b = ctx.attrs.int('blocksize', 0);
+      if (!Number.isInteger(b) || b < 1 || b > 1 << 16) throw nodeError(ctx.label, `blocksize must be a positive integer, got ${b}`);
+      const mode = depthToSpace ? ctx.attrs.stringIn('mode', 'DCR', ['DCR', 'CRD'] as const) : 'DCR';
+      return {
+        specialize(inputs) {
+          const x = inputs[0]!;
+          if (x.shape.length !== 4) throw nodeError(ctx.label, `input must be 4-D [N, C, H, W], got [${x.shape.join(', ')}]`);
+          const [n, c, h, w] = x.shape as [number, number, number, number];
+          let view: number[];
+          let perm: number[];
+          let outShape: number[];
+          if (depthToSpace) {
+            if (c % (b * b) !== 0) throw nodeError(ctx.label, `channels ${c} are not divisible by blocksize² = ${b * b}`);
+            const d = c / (b * b);
+            outShape = [n, d, h * b, w * b];
+            [view, perm] = mode === 'DCR' ? [[n, b, b, d, h, w], [0, 3, 4, 1, 5, 2]] : [[n, d, b, b, h, w], [0, 1, 4, 2, 5, 3]];
+          } else {
+            if (h % b !== 0 || w % b !== 0) throw nodeError(ctx.label, `height ${h} and width ${w} must be divisible by blocksize ${b}`);
+            outShape = [n, c * b * b, h / b, w / b];
+            view = [n, c, h / b, b, w / b, b];
+            perm = [0, 3, 5, 1, 2, 4];
+          }
+          return computeKernel([info(x.dtype, outShape)], (ins, outs) => transposeInto(ins[0]!.data, view, perm, outs[0]!.data));
+        },
+      };
+    },
+  };
+}
+
 export const SHAPE_OPS: Record<string, OpDef> = {
+  DepthToSpace: blockRearrange(true),
+  SpaceToDepth: blockRearrange(false),
   Shape: shapeOp,
   Size: sizeOp,
   Reshape: reshape,
