@@ -13,7 +13,7 @@ import { convTranspose2dGeometry, type ExplicitPadding } from '../../geometry.js
 import { planOutput } from '../../layers/plan-memory.js';
 import type { Tensor } from '../../tensor.js';
 import type { OValue } from '../values.js';
-import { info, nodeError, planned, type Kernel, type LoadContext, type OpDef, type SpecializeEnv } from './op.js';
+import { info, layerWithWeights, nodeError, planned, type Kernel, type LoadContext, type OpDef, type SpecializeEnv } from './op.js';
 
 /** A Conv node's layer: a Conv2d with the activation the graph fused into it. */
 export class OnnxConv2d extends Conv2d {
@@ -110,7 +110,7 @@ const convOp: OpDef = {
       throw nodeError(ctx.label, `bias must have shape [${outChannels}], got [${bias.shape.join(', ')}]`);
     }
     // The layer's padding is the NOTSET one; SAME_* paddings, which depend on the input size, are resolved per shape.
-    const layer = new OnnxConv2d({
+    const layer = layerWithWeights(ctx.label, () => new OnnxConv2d({
       inChannels: inPerGroup * at.group,
       outChannels,
       kernelSize: at.kernel,
@@ -119,10 +119,7 @@ const convOp: OpDef = {
       groups: at.group,
       padding: at.autoPad === 'NOTSET' ? { top: at.pads[0], left: at.pads[1], bottom: at.pads[2], right: at.pads[3] } : 0,
       bias: bias !== null,
-      seed: 0,
-    });
-    layer.weight.data.set(weight.data);
-    if (bias !== null) layer.bias!.data.set(bias.data);
+    }), weight.data, bias?.data ?? null);
     return {
       module: layer,
       specialize(inputs, env) {
@@ -184,14 +181,9 @@ const convTransposeOp: OpDef = {
     if (op.length !== 2 || op.some((v) => !Number.isInteger(v) || v < 0)) throw nodeError(ctx.label, `output_padding must be ${at.spatial} non-negative integers, got ${JSON.stringify(outputPaddingAttr)}`);
     // The layer holds the node's parameters (the module tree, the state dict); the padding of
     // each shape is passed to the kernel directly.
-    let layer: ConvTranspose2d;
-    try {
-      layer = new ConvTranspose2d({ inChannels, outChannels, kernelSize: at.kernel, stride: at.stride, dilation: at.dilation, groups: at.group, bias: bias !== null, seed: 0 });
-    } catch (error) {
-      throw nodeError(ctx.label, (error as Error).message);
-    }
-    layer.weight.data.set(weight.data);
-    if (bias !== null) layer.bias!.data.set(bias.data);
+    const layer = layerWithWeights(ctx.label, () => new ConvTranspose2d({
+      inChannels, outChannels, kernelSize: at.kernel, stride: at.stride, dilation: at.dilation, groups: at.group, bias: bias !== null,
+    }), weight.data, bias?.data ?? null);
     return {
       module: layer,
       specialize(inputs) {

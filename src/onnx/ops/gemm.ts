@@ -7,7 +7,7 @@
  */
 import { Linear } from '../../layers/linear.js';
 import { broadcastShapes, sizeOf, stridesOf, type OValue } from '../values.js';
-import { computeKernel, info, nodeError, type Info, type LoadContext, type NodeImpl, type OpDef } from './op.js';
+import { computeKernel, info, layerWithWeights, nodeError, type Info, type LoadContext, type NodeImpl, type OpDef } from './op.js';
 
 /** y[r, o] = bias[o] + Σ_k x[r, k]·w[o, k] for `rows` rows (float64 sums, four partial sums). */
 function linearRows(x: Float32Array, rows: number, K: number, w: Float32Array, N: number, bias: Float32Array | null, y: Float32Array): void {
@@ -33,11 +33,8 @@ function linearRows(x: Float32Array, rows: number, K: number, w: Float32Array, N
 }
 
 /** A Linear layer holding `weight` `[N, K]` and `bias` (length N) or none. */
-function linearLayer(weight: Float32Array, N: number, K: number, bias: Float32Array | null): Linear {
-  const layer = new Linear(K, N, { bias: bias !== null, seed: 0 });
-  layer.weight.data.set(weight);
-  if (bias !== null) layer.bias!.data.set(bias);
-  return layer;
+function linearLayer(label: string, weight: Float32Array, N: number, K: number, bias: Float32Array | null): Linear {
+  return layerWithWeights(label, () => new Linear(K, N, { bias: bias !== null }), weight, bias);
 }
 
 /** The node as a Linear over the last axis of input 0. */
@@ -89,9 +86,9 @@ const gemm: OpDef = {
           if (n !== N && n !== 1) throw nodeError(ctx.label, `C of shape [${c.shape.join(', ')}] does not broadcast to [M, ${N}]`);
           bias = new Float32Array(N);
           for (let o = 0; o < N; o++) bias[o] = beta * cData[n === 1 ? 0 : o]!;
-          return linearImpl(ctx.label, linearLayer(weight, N, K, bias), 2);
+          return linearImpl(ctx.label, linearLayer(ctx.label, weight, N, K, bias), 2);
         }
-      } else return linearImpl(ctx.label, linearLayer(weight, N, K, null), 2);
+      } else return linearImpl(ctx.label, linearLayer(ctx.label, weight, N, K, null), 2);
     }
     return {
       specialize(inputs) {
@@ -134,7 +131,7 @@ const matMul: OpDef = {
       const [K, N] = b.shape as [number, number];
       const weight = new Float32Array(N * K);
       for (let o = 0; o < N; o++) for (let k = 0; k < K; k++) weight[o * K + k] = b.data[k * N + o]!;
-      return linearImpl(ctx.label, linearLayer(weight, N, K, bias === null ? null : (bias.data as Float32Array)), null);
+      return linearImpl(ctx.label, linearLayer(ctx.label, weight, N, K, bias === null ? null : (bias.data as Float32Array)), null);
     }
     return { specialize: (inputs) => batchedMatMul(ctx, inputs) };
   },

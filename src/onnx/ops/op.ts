@@ -10,6 +10,8 @@
 import type { BackendChoice } from '../../ops/backend.js';
 import type { Module } from '../../layers/module.js';
 import { planOutput } from '../../layers/plan-memory.js';
+import { withShapeOnlyParameters } from '../../layers/init.js';
+import type { Parameter } from '../../layers/parameter.js';
 import type { AttributeValue, NodeProto } from '../proto.js';
 import { allocValue, type DType, type OValue } from '../values.js';
 
@@ -140,6 +142,22 @@ export class Attributes {
     }
     return v as T;
   }
+}
+
+/**
+ * A layer built for a node's weights: made without drawing initial values (a shape-only build),
+ * then given copies of the node's weight and bias. Constructor errors are the node's.
+ */
+export function layerWithWeights<L extends { weight: Parameter; bias: Parameter | null }>(label: string, build: () => L, weight: Float32Array, bias: Float32Array | null): L {
+  let layer: L;
+  try {
+    layer = withShapeOnlyParameters(build);
+  } catch (error) {
+    throw nodeError(label, (error as Error).message);
+  }
+  layer.weight.data = weight.slice();
+  if (layer.bias !== null) layer.bias.data = bias!.slice();
+  return layer;
 }
 
 /** Normalises a possibly negative axis for rank `rank`, or throws naming the node. */
