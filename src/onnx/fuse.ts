@@ -17,7 +17,8 @@ import type { BackendChoice } from '../ops/backend.js';
 import type { OValue } from './values.js';
 
 class Uses {
-  private readonly readers = new Map<string, GraphNode[]>();
+  /** The node reading a tensor, or null once a second node reads it too. */
+  private readonly reader = new Map<string, GraphNode | null>();
   private readonly outputs: Set<string>;
 
   constructor(graph: LoadedGraph) {
@@ -25,9 +26,8 @@ class Uses {
     for (const node of graph.nodes) {
       for (const name of node.inputs) {
         if (name === '') continue;
-        let list = this.readers.get(name);
-        if (list === undefined) this.readers.set(name, (list = []));
-        list.push(node);
+        const seen = this.reader.get(name);
+        this.reader.set(name, seen === undefined || seen === node ? node : null);
       }
     }
   }
@@ -35,12 +35,7 @@ class Uses {
   /** The single node reading `name`, when exactly one does and it is no graph output. */
   only(name: string): GraphNode | null {
     if (this.outputs.has(name)) return null;
-    const list = this.readers.get(name);
-    return list !== undefined && list.length === 1 ? list[0]! : null;
-  }
-
-  isOutput(name: string): boolean {
-    return this.outputs.has(name);
+    return this.reader.get(name) ?? null;
   }
 }
 
@@ -253,10 +248,13 @@ function fuseChannelShuffles(graph: LoadedGraph): void {
 }
 
 export function fuseGraph(graph: LoadedGraph, backend: BackendChoice | undefined): void {
-  removeIdentities(graph);
-  foldBatchNorms(graph, backend);
-  fuseActivations(graph, backend);
-  fuseGatedActivations(graph);
-  fuseMatMulAdd(graph);
-  fuseChannelShuffles(graph);
+  // A pass runs only when the graph has the operators it rewrites (large graphs load faster).
+  const ops = new Set(graph.nodes.map((n) => n.opType));
+  const has = (...types: string[]): boolean => types.some((t) => ops.has(t));
+  if (has('Identity', 'Dropout')) removeIdentities(graph);
+  if (has('BatchNormalization') && has('Conv')) foldBatchNorms(graph, backend);
+  if (has('Relu', 'Clip') && has('Conv')) fuseActivations(graph, backend);
+  if (has('Sigmoid', 'HardSigmoid') && has('Mul')) fuseGatedActivations(graph);
+  if (has('MatMul', 'Gemm') && has('Add')) fuseMatMulAdd(graph);
+  if (has('Concat') && has('Transpose')) fuseChannelShuffles(graph);
 }

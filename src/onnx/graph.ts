@@ -179,7 +179,7 @@ export function loadGraph(bytes: Uint8Array, options: LoadGraphOptions): LoadedG
 export function loadContext(node: GraphNode, opset: number, constants: ReadonlyMap<string, OValue>, backend: BackendChoice | undefined): LoadContext {
   const label = nodeLabel(node);
   return {
-    node: { inputs: node.inputs, outputs: node.outputs, name: node.name, opType: node.opType, domain: node.domain, attributes: new Map(node.attributes) },
+    node: { inputs: node.inputs, outputs: node.outputs, name: node.name, opType: node.opType, domain: node.domain, attributes: node.attributes as Map<string, AttributeValue> },
     label,
     opset,
     attrs: new Attributes(node.attributes, label),
