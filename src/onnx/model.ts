@@ -70,6 +70,19 @@ export class OnnxNode extends Module {
   }
 }
 
+/** One OnnxNode subclass per op type, named after it, so summaries show `Relu`, `Concat`, ... as the type. */
+const nodeClasses = new Map<string, new (opType: string, nodeName: string) => OnnxNode>();
+
+function nodeModule(opType: string, nodeName: string): OnnxNode {
+  let cls = nodeClasses.get(opType);
+  if (cls === undefined) {
+    const name = /^[A-Za-z_][A-Za-z0-9_]*$/.test(opType) ? opType : 'OnnxNode';
+    cls = { [name]: class extends OnnxNode {} }[name]!;
+    nodeClasses.set(opType, cls);
+  }
+  return new cls(opType, nodeName);
+}
+
 function shapeKey(shapes: ReadonlyMap<string, readonly number[]>): string {
   return [...shapes].map(([k, v]) => `${k}:${v.join('x')}`).join(';');
 }
@@ -126,7 +139,7 @@ export class OnnxModel extends Module implements TracedModule {
     this.nodeModules = graph.nodes.map((node, i) => {
       const impl = impls[i]!;
       if (impl.module instanceof OnnxConv2d && node.activation !== undefined) impl.module.activation = node.activation;
-      const module = impl.module ?? new OnnxNode(node.opType, node.name);
+      const module = impl.module ?? nodeModule(node.opType, node.name);
       let name = (node.name || `${node.opType}_${node.index}`).replace(/\./g, '_');
       if (used.has(name)) {
         let k = 1;

@@ -54,7 +54,8 @@ describe('an imported model is a Module', () => {
     const model = loadOnnx(bytes);
     const s = summary(model, [1, 3, 16, 16]);
     expect(s.rows.map((r) => r.name)).toEqual(['conv1', 'dw', 'hswish', 'residual', 'pool', 'flatten', 'fc']);
-    expect(s.rows.map((r) => r.type)).toEqual(['OnnxConv2d', 'OnnxConv2d', 'OnnxNode', 'OnnxNode', 'OnnxNode', 'OnnxNode', 'Linear']);
+    expect(s.rows.map((r) => r.type)).toEqual(['OnnxConv2d', 'OnnxConv2d', 'HardSwish', 'Add', 'GlobalAveragePool', 'Flatten', 'Linear']);
+    expect(s.uncosted).toEqual(['HardSwish', 'Add', 'GlobalAveragePool', 'Flatten']);
     expect(s.rows[0]!.macs).toBe(8 * 8 * 8 * 27);
     expect(s.rows[1]!.macs).toBe(8 * 8 * 8 * 9);
     expect(s.rows[6]!.macs).toBe(40);
