@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
- * The same ONNX files in sepconv (loadOnnx, compiled, each tier, one thread) and in
- * onnxruntime-web (wasm, one thread), interleaved in rotating order; medians over all rounds;
+ * The same ONNX files in sepconv (loadOnnx, compiled, each tier, one thread; and on the wasm tier
+ * with a 2-thread worker pool through runAsync, which is not compiled) and in onnxruntime-web
+ * (wasm, one thread), interleaved in rotating order; medians over all rounds;
  * outputs cross-checked before anything is timed. The files are the zoo models exported by
  * sepconv's own `exportOnnx` at 224×224 (no Python needed), plus the real PyTorch exports of
  * ../shared/golden/onnx when that folder exists, plus any files given with --files.
  *
- *   node bench/onnx.mjs [--filter name[,name…]] [--files a.onnx,b.onnx] [--rounds n] [--quick] [--save]
+ *   node bench/onnx.mjs [--filter name[,name…]] [--files a.onnx,b.onnx] [--rounds n] [--quick] [--no-pool] [--save]
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -19,15 +20,16 @@ const rootDir = path.dirname(benchDir);
 const goldenDir = path.join(rootDir, '..', 'shared', 'golden', 'onnx');
 
 function parseArgs(argv) {
-  const opts = { filter: null, files: [], rounds: 3, quick: false, save: false };
+  const opts = { filter: null, files: [], rounds: 3, quick: false, save: false, pool: true };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quick') opts.quick = true;
     else if (arg === '--save') opts.save = true;
+    else if (arg === '--no-pool') opts.pool = false;
     else if (arg === '--filter') opts.filter = (argv[++i] ?? '').split(',').filter(Boolean);
     else if (arg === '--files') opts.files = (argv[++i] ?? '').split(',').filter(Boolean);
     else if (arg === '--rounds') opts.rounds = Number(argv[++i]);
-    else throw new Error(`usage: node bench/onnx.mjs [--filter name[,name…]] [--files a.onnx,b.onnx] [--rounds n] [--quick] [--save]; unknown ${arg}`);
+    else throw new Error(`usage: node bench/onnx.mjs [--filter name[,name…]] [--files a.onnx,b.onnx] [--rounds n] [--quick] [--no-pool] [--save]; unknown ${arg}`);
   }
   if (!Number.isInteger(opts.rounds) || opts.rounds < 1) throw new Error('--rounds needs a positive integer');
   if (opts.quick) opts.rounds = 1;
@@ -99,6 +101,8 @@ export async function runOnnxBench(argv = []) {
   const minMs = opts.quick ? 150 : 400;
   console.log(`sepconv ONNX bench · ${os.cpus()[0]?.model} · Node ${process.versions.node} · onnxruntime-web (wasm, 1 thread)`);
   console.log(`${opts.rounds} interleaved rounds × ≥${minMs} ms per engine; medians`);
+  const pool = opts.pool ? sep.createWorkerPool({ threads: 2 }) : null;
+  if (pool) await pool.ready();
   const next = rng(11);
   const results = [];
   for (const file of modelFiles(sep, opts)) {
@@ -115,13 +119,19 @@ export async function runOnnxBench(argv = []) {
       const outputName = model.outputs[0].name;
       engines.push({ name: `sepconv-${tier}`, run: () => compiled.run({ [inputName]: input }), output: () => Float32Array.from(compiled.run({ [inputName]: input })[outputName].data) });
     }
+    if (pool) {
+      const model = sep.loadOnnx(file.bytes, { backend: 'wasm' });
+      const outputName = model.outputs[0].name;
+      engines.push({ name: 'sepconv-wasm-pool2', run: () => model.runAsync({ [inputName]: input }, { pool }), output: async () => Float32Array.from((await model.runAsync({ [inputName]: input }, { pool }))[outputName].data) });
+    }
     const session = await ort.InferenceSession.create(file.bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
     const feeds = { [inputName]: new ort.Tensor('float32', data, shape) };
     const ortOutput = session.outputNames[0];
     engines.push({ name: 'ort-web', run: () => session.run(feeds), output: async () => Float32Array.from((await session.run(feeds))[ortOutput].data) });
-    const ref = await engines[2].output();
+    const ortEngine = engines.find((e) => e.name === 'ort-web');
+    const ref = await ortEngine.output();
     const errors = {};
-    for (const e of engines.slice(0, 2)) {
+    for (const e of engines.filter((x) => x !== ortEngine)) {
       errors[e.name] = maxRelative(await e.output(), ref);
       if (!(errors[e.name] <= 1e-3)) throw new Error(`${file.name}: ${e.name} disagrees with onnxruntime-web (${errors[e.name]})`);
     }
@@ -136,10 +146,12 @@ export async function runOnnxBench(argv = []) {
     for (const e of engines) row.engines[e.name] = { medianMs: median(samples.get(e.name)), samples: samples.get(e.name).length };
     const ortMs = row.engines['ort-web'].medianMs;
     row.ratios = { js: ortMs / row.engines['sepconv-js'].medianMs, wasm: ortMs / row.engines['sepconv-wasm'].medianMs };
+    if (row.engines['sepconv-wasm-pool2']) row.ratios.pool2 = ortMs / row.engines['sepconv-wasm-pool2'].medianMs;
     results.push(row);
     await session.release?.();
     console.log(`${file.name.padEnd(34)} ${engines.map((e) => `${e.name} ${row.engines[e.name].medianMs.toFixed(2)}ms`).join(' · ')} · wasm ${row.ratios.wasm.toFixed(2)}× ort-web, js ${row.ratios.js.toFixed(2)}×`);
   }
+  await pool?.dispose();
   const markdown = toMarkdown(results);
   if (opts.save) {
     const dir = path.join(benchDir, 'results');
@@ -153,12 +165,13 @@ export async function runOnnxBench(argv = []) {
 
 function toMarkdown(results) {
   const lines = [
-    '| model | input | sepconv js ms | sepconv wasm ms | onnxruntime-web ms | wasm speed-up | js speed-up |',
-    '|---|---|---:|---:|---:|---:|---:|',
+    '| model | input | sepconv js ms | sepconv wasm ms | sepconv wasm, 2-thread pool ms | onnxruntime-web ms | wasm speed-up | js speed-up |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of results) {
     const e = r.engines;
-    lines.push(`| ${r.name} | ${r.shape.join('×')} | ${e['sepconv-js'].medianMs.toFixed(2)} | ${e['sepconv-wasm'].medianMs.toFixed(2)} | ${e['ort-web'].medianMs.toFixed(2)} | ${r.ratios.wasm.toFixed(2)}× | ${r.ratios.js.toFixed(2)}× |`);
+    const pool2 = e['sepconv-wasm-pool2'] ? e['sepconv-wasm-pool2'].medianMs.toFixed(2) : '–';
+    lines.push(`| ${r.name} | ${r.shape.join('×')} | ${e['sepconv-js'].medianMs.toFixed(2)} | ${e['sepconv-wasm'].medianMs.toFixed(2)} | ${pool2} | ${e['ort-web'].medianMs.toFixed(2)} | ${r.ratios.wasm.toFixed(2)}× | ${r.ratios.js.toFixed(2)}× |`);
   }
   return lines.join('\n');
 }
