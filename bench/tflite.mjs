@@ -78,14 +78,16 @@ function place(w, value) {
     w.align(Math.max(4, value.align), 4);
     const at = w.take(4);
     w.view.setUint32(at, value.bytes.length / value.elementSize, true);
-    w.bytes.set(value.bytes, w.take(value.bytes.length));
+    const data = w.take(value.bytes.length); // take() may replace w.bytes: call it first
+    w.bytes.set(value.bytes, data);
     return at;
   }
   if (value.kind === 'string') {
     w.align(4);
     const at = w.take(4);
     w.view.setUint32(at, value.bytes.length, true);
-    w.bytes.set(value.bytes, w.take(value.bytes.length + 1));
+    const data = w.take(value.bytes.length + 1);
+    w.bytes.set(value.bytes, data);
     return at;
   }
   if (value.kind === 'tables') {

@@ -18,6 +18,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
+import { nchwToNhwc, nhwcToNchw, TfliteGraph } from '../tflite.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -107,4 +108,41 @@ const packageVersion = () => JSON.parse(readFileSync(require.resolve('@litertjs/
 /** A one-line description for bench headers. */
 export function litertDetail() {
   return `LiteRT.js ${packageVersion()} (TFLite + XNNPACK, wasm, 1 thread, ${variant ?? 'not loaded'})`;
+}
+
+/** Whether the TFLite writer can express every layer of a workload (dense or depthwise convolutions). */
+export function litertSupports(workload) {
+  return workload.layers.every((spec) => spec.groups === 1 || spec.groups === spec.inChannels);
+}
+
+/**
+ * The bench engine for bench/workloads.mjs workloads: the layers (or the chain) as one TFLite
+ * graph of bias-free convolutions (a zero bias: XNNPACK initialises its accumulators with it),
+ * input converted to NHWC once, output converted back to NCHW only when read for the check.
+ */
+export async function createLitertEngine() {
+  await loadLitert();
+  return {
+    name: 'litert',
+    detail: litertDetail(),
+    appliesTo: litertSupports,
+    activate() {},
+    async prepare(workload, inputData, weights) {
+      const graph = new TfliteGraph();
+      const first = workload.layers[0];
+      const inputShape = [1, first.height, first.width, first.inChannels];
+      let x = graph.input(inputShape);
+      workload.layers.forEach((spec, i) => {
+        x = graph.conv(x, { weight: weights[i].data, shape: weights[i].shape, stride: spec.stride, pad: spec.pad, groups: spec.groups, name: spec.name });
+      });
+      graph.output(x);
+      const [, h, w, c] = graph.shapeOf(x);
+      const compiled = await compileTflite(graph.encode(), inputShape, nchwToNhwc(inputData, first.inChannels, first.height, first.width));
+      return {
+        run: compiled.run,
+        output: async () => nhwcToNchw(await compiled.output(), c, h, w),
+        dispose: compiled.dispose,
+      };
+    },
+  };
 }
