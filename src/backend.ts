@@ -57,6 +57,8 @@ let requested: BackendChoice = 'auto';
 let wantRelaxed = false;
 let state: WasmState = { kind: 'unloaded' };
 let cspWarned = false;
+/** The asynchronous load whose outcome decides the state (null: none, or it was overtaken). */
+let loadToken: object | null = null;
 
 const isNode = typeof process === 'object' && process !== null && typeof process.versions?.node === 'string';
 
@@ -105,22 +107,31 @@ function loadAsync(): Promise<void> {
     return Promise.resolve();
   }
   const variant = variantFor(detectWasmFeatures());
+  const token = {};
+  loadToken = token;
   const promise = (async () => {
     try {
       const module = await compileKernelModule(variant);
       const runtime = await WasmRuntime.instantiateAsync(module, variant);
-      state = { kind: 'ready', runtime };
+      // A synchronous call in Node may have finished the load meanwhile (loadSync): keep its runtime.
+      if (loadToken === token) state = { kind: 'ready', runtime };
     } catch (error) {
-      markUnavailable(describeCompileFailure(error));
+      if (loadToken === token) markUnavailable(describeCompileFailure(error));
     }
   })();
   state = { kind: 'loading', promise };
   return promise;
 }
 
-/** Node (and workers) may compile synchronously; browsers' main threads may not. */
+/**
+ * Node (and workers) may compile synchronously; browsers' main threads may not. In Node a
+ * synchronous call never waits for, or fails because of, an asynchronous load in flight (a worker
+ * pool starting, an unawaited setBackend): it compiles the same variant now, and the async load,
+ * when it ends, keeps this runtime.
+ */
 function loadSync(): void {
-  if (state.kind !== 'unloaded') return;
+  if (state.kind !== 'unloaded' && state.kind !== 'loading') return;
+  loadToken = null; // an async load in flight no longer decides the state
   const reason = unavailableBeforeCompile();
   if (reason !== null) {
     markUnavailable(reason);
@@ -208,6 +219,7 @@ export function wasmRuntimeIfAvailable(option: unknown, fn: string): WasmRuntime
 export function wasmRuntimeFor(option: unknown, fn: string): WasmRuntime | null {
   const choice = option === undefined ? requested : checkBackendChoice(option, `${fn}: backend`);
   if (choice === 'js') return null;
+  if (state.kind === 'loading' && isNode) loadSync();
   if (state.kind === 'unloaded') {
     if (isNode) loadSync();
     else if (unavailableBeforeCompile() === null) {

@@ -186,7 +186,22 @@ export function readOptions<T extends object = Record<string, unknown>>(
     }
     proto = Object.getPrototypeOf(proto) as object | null;
   }
+  if (!isPlainObject(options)) {
+    // A class instance (its getters live on its prototype), a boxed number, a Map, a Date: none is
+    // read as a set of options, and reading them as {} would silently use the defaults.
+    throw new TypeError(`${fn}: ${noun === 'option' ? 'options' : 'spec'} must be a plain object ({ ... }), got ${describeValue(options)}`);
+  }
   return record as Partial<T>;
+}
+
+/**
+ * An object literal (or `Object.create(null)`): its prototype is `Object.prototype` (of this realm
+ * or another one, as in a worker or an iframe) or null.
+ */
+export function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value) as object | null;
+  if (proto === null || proto === Object.prototype) return true;
+  return Object.getPrototypeOf(proto) === null && Object.prototype.toString.call(value) === '[object Object]' && hasOwn(proto, 'hasOwnProperty');
 }
 
 /** `checkOptionNames` semantics without the snapshot: throws as `readOptions` does. */

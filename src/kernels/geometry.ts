@@ -95,7 +95,7 @@ function checkResolvedPair(value: unknown, name: string): void {
 }
 
 /** Resolves an int-or-pair option (`stride`, `dilation`, `kernelSize`, ...) to `[h, w]`. */
-export function resolvePair(value: unknown, name: string, fallback: number, min = 1): [number, number] {
+export function resolvePair(value: unknown, name: string, fallback: number, min = Math.min(fallback, 1)): [number, number] {
   if (typeof name !== 'string') throw new TypeError(`resolvePair: name must be a string, got ${describeValue(name)}`);
   positiveInteger(min, 'resolvePair: min', 0);
   positiveInteger(fallback, 'resolvePair: fallback', 0);

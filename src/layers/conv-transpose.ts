@@ -54,8 +54,8 @@ export class ConvTranspose2d extends Module {
     if (options.kernelSize === undefined) throw new TypeError('ConvTranspose2d: kernelSize is required');
     this.kernelSize = resolvePair(options.kernelSize, 'kernelSize', 1);
     this.stride = resolvePair(options.stride, 'stride', 1);
-    this.padding = resolvePair(options.padding, 'padding', 0);
-    this.outputPadding = resolvePair(options.outputPadding, 'outputPadding', 0);
+    this.padding = resolvePair(options.padding, 'padding', 0, 0);
+    this.outputPadding = resolvePair(options.outputPadding, 'outputPadding', 0, 0);
     this.dilation = resolvePair(options.dilation, 'dilation', 1);
     this.groups = positiveInteger(options.groups === undefined ? 1 : options.groups, 'groups');
     for (const [name, channels] of [['inChannels', this.inChannels], ['outChannels', this.outChannels]] as const) {

@@ -224,10 +224,10 @@ export class WorkerPool {
     if (threads !== undefined && (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1)) {
       throw new RangeError(`threads must be a positive integer, got ${describeValue(threads)}`);
     }
-    // Browsers (and Node ≥ 21) know the core count synchronously; otherwise start() checks it
-    // against the platform's count before any worker or control block exists.
-    const knownCores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
-    if (threads !== undefined) checkThreadCount(threads, typeof knownCores === 'number' && knownCores >= 1 ? knownCores : null);
+    // Browsers and Node know the core count synchronously; otherwise start() checks it against
+    // the platform's count before any worker or control block exists.
+    const knownCores = coresKnownNow();
+    if (threads !== undefined) checkThreadCount(threads, knownCores);
     if (workerUrl !== undefined && typeof workerUrl !== 'string' && !(workerUrl instanceof URL)) {
       throw new TypeError(`workerUrl must be a string or a URL, got ${describeValue(workerUrl)}`);
     }
@@ -235,8 +235,7 @@ export class WorkerPool {
       throw new RangeError(`minSliceMacs must be a finite non-negative number, got ${describeValue(minSliceMacs)}`);
     }
     this.requestedThreads = threads;
-    // Browsers (and Node ≥ 21) know the core count synchronously; Node 20 learns it at startup.
-    this.resolvedThreads = threads ?? Math.max(1, (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1);
+    this.resolvedThreads = threads ?? knownCores ?? 1;
     this.workerUrl = workerUrl;
     this.minSliceMacs = minSliceMacs ?? DEFAULT_MIN_SLICE_MACS;
     this.startup = this.start();
@@ -474,7 +473,7 @@ export class WorkerPool {
     await this.startup;
     const setup = plan.kernelSetupFor(x.shape);
     const state = plan.wasmState;
-    const wasmSplit = state !== null && state.rt === this.wasmRuntime && state.supports(setup.path);
+    const wasmSplit = state !== null && state.rt === this.wasmRuntime && state.supports(setup);
     const slices = this.slots.length === 0 || (state !== null && state.rt !== this.wasmRuntime)
       ? null
       : planSlices(setup.callGeometry, setup.path, this.resolvedThreads, this.minSliceMacs);
@@ -493,7 +492,7 @@ export class WorkerPool {
   /** Whether the call's path runs as wasm (otherwise JS slices over SharedArrayBuffers). */
   private wasmPaths(setup: KernelSetup): boolean {
     this.wasmState ??= new WasmConvState(this.wasmRuntime!);
-    return this.wasmState.supports(setup.path);
+    return this.wasmState.supports(setup);
   }
 
   /**
@@ -674,6 +673,23 @@ export class WorkerPool {
       }
     }
   }
+}
+
+/**
+ * The hardware threads, where they can be known synchronously: `navigator.hardwareConcurrency`
+ * (browsers, Node ≥ 21) or `os.availableParallelism()` through `process.getBuiltinModule` (Node
+ * ≥ 20.16); null elsewhere (start() then learns it from the platform).
+ */
+function coresKnownNow(): number | null {
+  const fromNavigator = (globalThis as { navigator?: { hardwareConcurrency?: unknown } }).navigator?.hardwareConcurrency;
+  if (typeof fromNavigator === 'number' && Number.isInteger(fromNavigator) && fromNavigator >= 1) return fromNavigator;
+  const processObject = (globalThis as { process?: { getBuiltinModule?: (name: string) => unknown } }).process;
+  if (typeof processObject?.getBuiltinModule === 'function') {
+    const os = processObject.getBuiltinModule('node:os') as { availableParallelism?: () => number } | undefined;
+    const cores = os?.availableParallelism?.();
+    if (typeof cores === 'number' && Number.isInteger(cores) && cores >= 1) return cores;
+  }
+  return null;
 }
 
 /**

@@ -26,8 +26,26 @@ export const WASM_PATHS: Partial<Record<KernelPath, WasmConvPath>> = {
   depthwise: depthwiseGeneralPath,
 };
 
-export function hasWasmPath(path: KernelPath): boolean {
-  return WASM_PATHS[path] !== undefined;
+/**
+ * Per-thread scratch a wasm path may use beyond its padded input plane and output plane, as a
+ * multiple of them. Scratch grows with the stride where a stride dwarfs the input (a 3-wide tile
+ * read at stride 1e9); such a call computes next to nothing and the JS kernel does it exactly.
+ */
+const SCRATCH_ALLOWANCE = 8;
+const SCRATCH_FLOOR_BYTES = 1 << 20;
+
+/**
+ * The wasm implementation that runs `setup`, or null (the JS kernel runs it): the path has none,
+ * the input has no channels, or its scratch would exceed what its data justifies (see SCRATCH_ALLOWANCE).
+ */
+export function wasmPathFor(setup: KernelSetup): WasmConvPath | null {
+  const impl = WASM_PATHS[setup.path];
+  if (impl === undefined) return null;
+  const g = setup.geometry;
+  if (g.inChannels === 0) return null; // nothing to multiply: the output is the bias, which the JS kernel writes
+  const planes = (g.inHeight + g.padTop + g.padBottom) * (g.inWidth + g.padLeft + g.padRight) + g.outHeight * g.outWidth;
+  const channels = Math.max(g.inChannels / g.groups, 1);
+  return impl.scratchBytes(g) <= SCRATCH_FLOOR_BYTES + 4 * SCRATCH_ALLOWANCE * channels * planes ? impl : null;
 }
 
 /**
@@ -94,9 +112,9 @@ export class WasmConvState {
     return this.blocks[slot]!;
   }
 
-  /** Whether `path` has a wasm implementation. */
-  supports(path: KernelPath): boolean {
-    return hasWasmPath(path);
+  /** Whether `setup` runs on a wasm kernel (wasmPathFor). */
+  supports(setup: KernelSetup): boolean {
+    return wasmPathFor(setup) !== null;
   }
 
   /** Forgets the packed weights, so the next run packs them again (after the plan's weights changed). */
@@ -132,8 +150,8 @@ export class WasmConvState {
   prepare(
     setup: KernelSetup, x: Float32Array, w: Float32Array, bias: Float32Array | null, act: number, y: Float32Array, threads: number,
   ): WasmConvCall | null {
-    const impl = WASM_PATHS[setup.path];
-    if (impl === undefined) return null;
+    const impl = wasmPathFor(setup);
+    if (impl === null) return null;
     const rt = this.rt;
     const g = setup.geometry;
     // Allocate everything first: growing the memory replaces its buffer (and views on it).

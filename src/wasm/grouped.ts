@@ -8,7 +8,8 @@
  * (sh, sw), the zero-padded input split into sh·sw planes, plane (a, b) holding padded rows
  * a, a+sh, … and columns b, b+sw, …. Tap (p, q) of output (i, j) reads padded (i·sh + p·dh,
  * j·sw + q·dw), which is plane ((p·dh) mod sh, (q·dw) mod sw) at (i + ⌊p·dh/sh⌋, j + ⌊q·dw/sw⌋):
- * for fixed (c, p, q) and i, contiguous along j. So one kernel call computes one output row for
+ * for fixed (c, p, q) and i, contiguous along j. Only the phases some tap reads are stored (at most
+ * kH·kW of them, however large the stride), so scratch does not grow with the stride. So one kernel call computes one output row for
  * 4 channels, its offset table listing where each (c, p, q) row starts. With stride 1 there is
  * one plane (the padded input), and without padding either the input is used in place.
  * Weights are packed per group in 4-row blocks (packRows4), so a block never spans two groups.
@@ -51,6 +52,30 @@ function tableBytes(g: Conv2dGeometry): number {
   return Math.ceil((4 * depthOf(g)) / 64) * 64;
 }
 
+/**
+ * The phases (a, b) some tap reads, in (a, b) order, and each one's slot in a channel's stored
+ * planes. Found from the taps (never by walking sh·sw phases: a stride may be huge).
+ */
+function usedPhases(g: Conv2dGeometry): { phases: [number, number][]; slotOf: Map<number, number> } {
+  const keys = new Set<number>();
+  const phases: [number, number][] = [];
+  for (let p = 0; p < g.kernelH; p++) {
+    for (let q = 0; q < g.kernelW; q++) {
+      const a = (p * g.dilationH) % g.strideH;
+      const b = (q * g.dilationW) % g.strideW;
+      const key = a * (g.kernelW * g.dilationW + 1) + b; // b < kernelW·dilationW + 1 whatever the stride
+      if (!keys.has(key)) {
+        keys.add(key);
+        phases.push([a, b]);
+      }
+    }
+  }
+  phases.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  const slotOf = new Map<number, number>();
+  phases.forEach(([a, b], slot) => slotOf.set(a * (g.kernelW * g.dilationW + 1) + b, slot));
+  return { phases, slotOf };
+}
+
 /** Rows and columns of every phase plane (the padded size divided by the stride, rounded up). */
 function phaseSize(g: Conv2dGeometry): { rows: number; cols: number } {
   const Hp = g.inHeight + g.padTop + g.padBottom;
@@ -64,7 +89,7 @@ export const groupedPath: WasmConvPath = {
   scratchBytes(g) {
     if (inPlace(g)) return tableBytes(g);
     const { rows, cols } = phaseSize(g);
-    return tableBytes(g) + 4 * ((g.inChannels / g.groups) * g.strideH * g.strideW * rows * cols);
+    return tableBytes(g) + 4 * ((g.inChannels / g.groups) * usedPhases(g).phases.length * rows * cols);
   },
   run(rt, g, act, weights, x, y, scratch, channelStart, channelEnd, imageStart, imageEnd) {
     const { inChannels: Cin, outChannels: Cout, groups, inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo } = g;
@@ -75,7 +100,8 @@ export const groupedPath: WasmConvPath = {
     const direct = inPlace(g);
     const { rows, cols } = direct ? { rows: H, cols: W } : phaseSize(g);
     const phasePlane = rows * cols;
-    const channelFloats = sh * sw * phasePlane;
+    const { phases, slotOf } = direct ? { phases: [[0, 0] as [number, number]], slotOf: new Map([[0, 0]]) } : usedPhases(g);
+    const channelFloats = phases.length * phasePlane;
     const planes = scratch + tableBytes(g);
     // where row (c, p, q) of B starts for output row 0, relative to the group's planes
     const ints = rt.i32();
@@ -84,14 +110,11 @@ export const groupedPath: WasmConvPath = {
     for (let c = 0; c < cinG; c++) {
       for (let p = 0; p < g.kernelH; p++) {
         for (let q = 0; q < g.kernelW; q++) {
-          const phase = ((p * dh) % sh) * sw + ((q * dw) % sw);
+          const phase = direct ? 0 : slotOf.get(((p * dh) % sh) * (g.kernelW * dw + 1) + ((q * dw) % sw))!;
           ints[t0 + k++] = 4 * (c * channelFloats + phase * phasePlane + Math.floor((p * dh) / sh) * cols + Math.floor((q * dw) / sw));
         }
       }
     }
-    // the phases some tap reads (a 1×1 kernel with stride 2 reads one of four)
-    const used: boolean[] = new Array(sh * sw).fill(false);
-    for (let p = 0; p < g.kernelH; p++) for (let q = 0; q < g.kernelW; q++) used[((p * dh) % sh) * sw + ((q * dw) % sw)] = true;
     const [min, max] = activationBounds(act);
     const groupWeights = groupWeightBytes(g);
     const pixels = Ho * Wo;
@@ -101,7 +124,7 @@ export const groupedPath: WasmConvPath = {
         if (r1 <= r0) continue;
         let source = x + 4 * (n * Cin + group * cinG) * H * W;
         if (!direct) {
-          copyPhases(rt.f32(), source >>> 2, planes >>> 2, cinG, g, rows, cols, used);
+          copyPhases(rt.f32(), source >>> 2, planes >>> 2, cinG, g, rows, cols, phases);
           source = planes;
         }
         const packed = weights + group * groupWeights;
@@ -124,37 +147,31 @@ function groupRows(g: Conv2dGeometry, group: number, channelStart: number, chann
 
 /**
  * Copies `channels` input planes at float `src` into their phase planes at `dst`: for channel c
- * and each phase (a, b) in `used`, dst[((c·sh + a)·sw + b)·rows·cols + r·cols + col] = padded input at
- * (r·sh + a, col·sw + b), 0 in the padding and past the padded edge.
+ * and the phase (a, b) in slot s of `phases`, dst[(c·phases.length + s)·rows·cols + r·cols + col] =
+ * padded input at (r·sh + a, col·sw + b), 0 in the padding and past the padded edge.
  */
 function copyPhases(
-  mem: Float32Array, src: number, dst: number, channels: number, g: Conv2dGeometry, rows: number, cols: number, used: readonly boolean[],
+  mem: Float32Array, src: number, dst: number, channels: number, g: Conv2dGeometry, rows: number, cols: number, phases: readonly (readonly [number, number])[],
 ): void {
   const { inHeight: H, inWidth: W, strideH: sh, strideW: sw, padTop, padLeft } = g;
   let d = dst;
   for (let c = 0; c < channels; c++) {
     const plane = src + c * H * W;
-    for (let a = 0; a < sh; a++) {
-      for (let b = 0; b < sw; b++) {
-        if (!used[a * sw + b]) {
-          d += rows * cols; // no tap reads this phase
+    for (const [a, b] of phases) {
+      // columns col whose input column col·sw + b − padLeft is inside [0, W)
+      const first = Math.min(cols, Math.max(0, Math.ceil((padLeft - b) / sw)));
+      const end = Math.max(first, Math.min(cols, Math.floor((W - 1 + padLeft - b) / sw) + 1));
+      for (let r = 0; r < rows; r++, d += cols) {
+        const row = r * sh + a - padTop;
+        if (row < 0 || row >= H) {
+          mem.fill(0, d, d + cols);
           continue;
         }
-        // columns col whose input column col·sw + b − padLeft is inside [0, W)
-        const first = Math.min(cols, Math.max(0, Math.ceil((padLeft - b) / sw)));
-        const end = Math.max(first, Math.min(cols, Math.floor((W - 1 + padLeft - b) / sw) + 1));
-        for (let r = 0; r < rows; r++, d += cols) {
-          const row = r * sh + a - padTop;
-          if (row < 0 || row >= H) {
-            mem.fill(0, d, d + cols);
-            continue;
-          }
-          for (let col = 0; col < first; col++) mem[d + col] = 0;
-          let s = plane + row * W + first * sw + b - padLeft;
-          if (sw === 1) mem.copyWithin(d + first, s, s + (end - first));
-          else for (let col = first; col < end; col++, s += sw) mem[d + col] = mem[s]!;
-          for (let col = end; col < cols; col++) mem[d + col] = 0;
-        }
+        for (let col = 0; col < first; col++) mem[d + col] = 0;
+        let s = plane + row * W + first * sw + b - padLeft;
+        if (sw === 1) mem.copyWithin(d + first, s, s + (end - first));
+        else for (let col = first; col < end; col++, s += sw) mem[d + col] = mem[s]!;
+        for (let col = end; col < cols; col++) mem[d + col] = 0;
       }
     }
   }

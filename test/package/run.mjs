@@ -88,7 +88,10 @@ async function main() {
 
     const project = join(scratch, 'consumer');
     mkdirSync(project);
-    for (const file of ['package.json', 'tsconfig.nodenext.json', 'tsconfig.bundler.json', 'esm.mjs']) copyFileSync(join(FIXTURES, file), join(project, file));
+    for (const file of ['package.json', 'tsconfig.nodenext.json', 'tsconfig.bundler.json', 'esm.mjs', 'cjs.cjs']) copyFileSync(join(FIXTURES, file), join(project, file));
+    mkdirSync(join(project, 'cjs-project'));
+    for (const file of ['package.json', 'tsconfig.json']) copyFileSync(join(FIXTURES, 'cjs-project', file), join(project, 'cjs-project', file));
+    copyFileSync(join(FIXTURES, 'cjs-project/index.ts.txt'), join(project, 'cjs-project/index.ts'));
     copyFileSync(join(FIXTURES, 'typed.ts.txt'), join(project, 'typed.ts'));
     const install = run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', join(scratch, pkg.filename)], project);
     if (!check(install.ok, `npm install of the tarball failed:\n${install.output}`)) return;
@@ -101,6 +104,24 @@ async function main() {
 
     const esm = run(process.execPath, ['esm.mjs'], project);
     if (check(esm.ok, `plain Node ESM consumer failed:\n${esm.output}`)) console.log(`  node esm.mjs: ${esm.output}`);
+
+    // CommonJS: require('sepconv') loads the ES module (Node ≥ 20.19 / 22.12), the same instance as import().
+    const cjs = run(process.execPath, ['cjs.cjs'], project);
+    if (check(cjs.ok, `plain Node CommonJS consumer failed:\n${cjs.output}`)) console.log(`  node cjs.cjs: ${cjs.output.split('\n').pop()}`);
+    // A TypeScript CommonJS project (module commonjs, node10 resolution): type-checks, compiles to require() and runs.
+    const cjsProject = join(project, 'cjs-project');
+    const tscCjs = run(process.execPath, [TSC, '-p', 'tsconfig.json'], cjsProject);
+    if (check(tscCjs.ok, `tsc of the TypeScript CommonJS project failed:\n${tscCjs.output}`)) {
+      const ran = run(process.execPath, ['out/index.js'], cjsProject);
+      if (check(ran.ok, `the compiled TypeScript CommonJS project failed:\n${ran.output}`)) console.log(`  TypeScript CommonJS project: ${ran.output.split('\n').pop()}`);
+    }
+    // Where Node cannot require() ES modules (before 20.19 / 22.12; simulated with --no-experimental-require-module),
+    // require('sepconv') says so and how to load it instead of a generic ERR_REQUIRE_ESM.
+    if (process.allowedNodeEnvironmentFlags.has('--no-experimental-require-module')) {
+      const old = run(process.execPath, ['--no-experimental-require-module', 'cjs.cjs'], project);
+      check(!old.ok && /cannot require\(\) ES modules: use `const sepconv = await import\('sepconv'\)`/.test(old.output),
+        `require('sepconv') without require(esm) did not explain itself:\n${old.output}`);
+    }
 
     // Internal modules stay private: only "." and "./package.json" are exported.
     const deep = run(process.execPath, ['--input-type=module', '-e', "await import('sepconv/dist/kernels/gemm.js')"], project);

@@ -1,4 +1,4 @@
-// Run by test/wasm/conv2d.test.ts with --experimental-wasm-relaxed-simd (Node 20 needs the flag):
+// Run by test/wasm/conv2d.test.ts in a child process (with --experimental-wasm-relaxed-simd where Node 20 needs it):
 // the relaxed kernel module computes a GEMM within float32 tolerance of the plain one, and
 // bitwise the same on every repeat. Reads the committed module bytes (src/wasm/gen/modules.ts).
 import { readFileSync } from 'node:fs';
