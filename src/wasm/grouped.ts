@@ -1,6 +1,6 @@
 /**
  * The general path on wasm: any kernel size, stride, dilation, zero padding and groups, as an
- * implicit GEMM per image and group over the 4×8 kernel (gemm-4x8.ts),
+ * implicit GEMM per image and group over the MR×8 kernel (gemm-tile.ts),
  *
  *   Y[o, (i, j)] = act(bias[o] + Σ_{(c,p,q)} W[o, (c,p,q)] · B[(c,p,q), (i, j)])
  *
@@ -10,38 +10,40 @@
  * j·sw + q·dw), which is plane ((p·dh) mod sh, (q·dw) mod sw) at (i + ⌊p·dh/sh⌋, j + ⌊q·dw/sw⌋):
  * for fixed (c, p, q) and i, contiguous along j. Only the phases some tap reads are stored (at most
  * kH·kW of them, however large the stride), so scratch does not grow with the stride. So one kernel call computes one output row for
- * 4 channels, its offset table listing where each (c, p, q) row starts. With stride 1 there is
+ * MR channels, its offset table listing where each (c, p, q) row starts. With stride 1 there is
  * one plane (the padded input), and without padding either the input is used in place.
- * Weights are packed per group in 4-row blocks (packRows4), so a block never spans two groups.
+ * Weights are packed per group in blocks of the kernel's MR rows (packRows), so a block never spans two groups.
  */
 import type { Conv2dGeometry } from '../kernels/geometry.js';
 import type { WasmConvPath } from './conv-path.js';
-import { activationBounds, packedBytes, packRows4, sgemmRows } from './gemm.js';
+import { activationBounds, gemmRows, PACK_SLACK, packedBytes, packRows, sgemmRows } from './gemm.js';
 import type { WasmRuntime } from './runtime.js';
 
 function depthOf(g: Conv2dGeometry): number {
   return (g.inChannels / g.groups) * g.kernelH * g.kernelW;
 }
 
-function groupWeightBytes(g: Conv2dGeometry): number {
-  return packedBytes(g.outChannels / g.groups, depthOf(g)) - 64;
+/** Bytes of one group's packed blocks (without the slack). */
+export function groupWeightBytes(g: Conv2dGeometry, rt: WasmRuntime): number {
+  return packedBytes(g.outChannels / g.groups, depthOf(g), gemmRows(rt)) - PACK_SLACK;
 }
 
 /** Packed weights of every group, group after group; shared with the 1×1 path. */
 export function packGroupedWeights(rt: WasmRuntime, g: Conv2dGeometry, w: Float32Array, bias: Float32Array | null, address: number): void {
   const depth = depthOf(g);
   const perGroup = g.outChannels / g.groups;
-  const groupBytes = groupWeightBytes(g);
+  const groupBytes = groupWeightBytes(g, rt);
+  const mr = gemmRows(rt);
   const mem = rt.f32();
   for (let group = 0; group < g.groups; group++) {
-    packRows4(mem, (address + group * groupBytes) >>> 2, w, group * perGroup * depth, depth, perGroup, depth, bias, group * perGroup);
+    packRows(mem, (address + group * groupBytes) >>> 2, mr, w, group * perGroup * depth, depth, perGroup, depth, bias, group * perGroup);
   }
   // The slack after the last block, read (and discarded) by aliased rows.
-  mem.fill(0, (address + g.groups * groupBytes) >>> 2, (address + g.groups * groupBytes + 64) >>> 2);
+  mem.fill(0, (address + g.groups * groupBytes) >>> 2, (address + g.groups * groupBytes + PACK_SLACK) >>> 2);
 }
 
-export function groupedWeightBytes(g: Conv2dGeometry): number {
-  return g.groups * groupWeightBytes(g) + 64;
+export function groupedWeightBytes(g: Conv2dGeometry, rt: WasmRuntime): number {
+  return g.groups * groupWeightBytes(g, rt) + PACK_SLACK;
 }
 
 const hasPadding = (g: Conv2dGeometry): boolean => g.padTop + g.padBottom + g.padLeft + g.padRight > 0;
@@ -116,7 +118,7 @@ export const groupedPath: WasmConvPath = {
       }
     }
     const [min, max] = activationBounds(act);
-    const groupWeights = groupWeightBytes(g);
+    const groupWeights = groupWeightBytes(g, rt);
     const pixels = Ho * Wo;
     for (let n = imageStart; n < imageEnd; n++) {
       for (let group = 0; group < groups; group++) {
