@@ -17,8 +17,9 @@ import {
   type Conv2dOptions, type Tensor,
 } from '../../src/index.js';
 import { gemmTileRows } from '../../src/wasm/gemm-tile.js';
-import { detectWasmFeatures } from '../../src/wasm/runtime.js';
+import { compileKernelModuleSync, detectWasmFeatures, WasmRuntime } from '../../src/wasm/runtime.js';
 import { expectBitwiseEqual, expectClose, randomTensor, rng } from '../helpers.js';
+import { checkLinear } from './linear-check.js';
 
 const relaxedHere = detectWasmFeatures().relaxedSimd;
 const SENTINEL = 12345.5;
@@ -73,6 +74,11 @@ describe.skipIf(!relaxedHere)('relaxed kernels through the conv paths', () => {
       expectClose(got.gradWeight!, want.gradWeight!, 1e-5, 'gradWeight');
     });
   }
+
+  it('the GEMV / Linear kernel of the relaxed module against the float64 reference', () => {
+    const variant = { relaxed: true, shared: false };
+    checkLinear(WasmRuntime.instantiate(compileKernelModuleSync(variant), variant), rng(92));
+  });
 
   it('any channel range is bitwise what the whole call computes (row blocks start mid-tile)', () => {
     const x = randomTensor([1, 7, 6, 11], random);
