@@ -10,10 +10,13 @@
  * padding on each side, correlated with each filter rotated by 180° (same dilation) gives the
  * H × W plane of dX. `wasmDepthwiseGradInput` runs it with the forward's general kernel
  * (`dwg_plane`); the output channels c·K + q of one input plane are summed in q order, the first
- * written, the others added. Strided gradInput stays on the JS kernels.
+ * written, the others added. The 3×3 stride-2 case (padding 0 or 1 per side, MobileNets'
+ * downsampling layers) has its own gather kernel (depthwise-3x3s2-gradinput.ts), with the same
+ * q-order sum; other strided gradInputs stay on the JS kernels.
  */
 import type { Conv2dGeometry } from '../kernels/geometry.js';
 import { conv2dGeometry } from '../kernels/geometry.js';
+import { dwbPlaneWidth } from './depthwise-3x3s2-gradinput.js';
 import { dwgPackedFloats } from './depthwise-general.js';
 import { generalPaddedHeight, generalPaddedWidth } from './depthwise-general-path.js';
 import type { WasmRuntime } from './runtime.js';
@@ -59,14 +62,28 @@ export function wasmDepthwiseGradWeight(rt: WasmRuntime, g: Conv2dGeometry, dy: 
   }
 }
 
-/** Whether gradInput of `g` runs on the wasm kernel: stride 1, and paddings the rotation can undo. */
+/** 3×3, stride 2, dilation 1, padding 0 or 1 on every side: the stride-2 gather kernel's case. */
+function isDepthwise3x3s2(g: Conv2dGeometry): boolean {
+  return g.kernelH === 3 && g.kernelW === 3 && g.strideH === 2 && g.strideW === 2 && g.dilationH === 1 && g.dilationW === 1 &&
+    g.padTop <= 1 && g.padBottom <= 1 && g.padLeft <= 1 && g.padRight <= 1;
+}
+
+/**
+ * Whether gradInput of `g` runs on a wasm kernel: stride 1 with paddings the rotation can undo,
+ * or the 3×3 stride-2 case.
+ */
 export function wasmDepthwiseGradInputApplies(g: Conv2dGeometry): boolean {
+  if (isDepthwise3x3s2(g)) return true;
   return g.strideH === 1 && g.strideW === 1 &&
     g.padTop <= g.dilationH * (g.kernelH - 1) && g.padBottom <= g.dilationH * (g.kernelH - 1) &&
     g.padLeft <= g.dilationW * (g.kernelW - 1) && g.padRight <= g.dilationW * (g.kernelW - 1);
 }
 
 export function wasmDepthwiseGradInput(rt: WasmRuntime, g: Conv2dGeometry, dy: Float32Array, w: Float32Array, dx: Float32Array): void {
+  if (isDepthwise3x3s2(g)) {
+    gradInput3x3s2(rt, g, dy, w, dx);
+    return;
+  }
   const { inChannels: Cin, outChannels: Cout, inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo, kernelH: kH, kernelW: kW } = g;
   const K = Cout / Cin;
   const taps = kH * kW;
@@ -109,6 +126,46 @@ export function wasmDepthwiseGradInput(rt: WasmRuntime, g: Conv2dGeometry, dy: F
           else for (let k = 0; k < H * W; k++) dx[dxOff + k] += view[r + k]!;
         }
       }
+    }
+  } finally {
+    arena.release(result);
+    arena.release(plane);
+    arena.release(filters);
+    arena.release(dyAddress);
+  }
+}
+
+/** gradInput of the 3×3 stride-2 case with the gather kernel (see the file comment). */
+function gradInput3x3s2(rt: WasmRuntime, g: Conv2dGeometry, dy: Float32Array, w: Float32Array, dx: Float32Array): void {
+  const { inChannels: Cin, outChannels: Cout, inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo } = g;
+  const K = Cout / Cin;
+  const wp = dwbPlaneWidth(W, Wo);
+  const arena = rt.arena;
+  const dyAddress = arena.alloc(4 * dy.length, 'depthwise backward gradOutput');
+  const filters = arena.alloc(4 * w.length, 'depthwise backward filters');
+  const plane = arena.alloc(4 * (Ho + 2) * wp + 64, 'depthwise backward padded plane');
+  // + 64 bytes: an accumulating call loads the last block of a plane whole
+  const result = arena.alloc(4 * Cin * H * W + 64, 'depthwise backward gradInput');
+  try {
+    rt.write(dyAddress, dy);
+    rt.write(filters, w);
+    const kernels = rt.kernels;
+    const kernel = g.padLeft === 0 ? kernels.dwb_s2_gradin_l0 : kernels.dwb_s2_gradin_l1;
+    kernels.fill_f32(plane, (Ho + 2) * wp, 0);
+    for (let n = 0; n < g.batch; n++) {
+      const dyImage = dyAddress + 4 * n * Cout * Ho * Wo;
+      if (K === 1) {
+        kernel(dyImage, Cin, Ho, Wo, plane, wp, filters, result, H, W, g.padTop, 0);
+      } else {
+        // output channels c·K + q summed into input plane c in q order
+        for (let c = 0; c < Cin; c++) {
+          for (let q = 0; q < K; q++) {
+            const o = c * K + q;
+            kernel(dyImage + 4 * o * Ho * Wo, 1, Ho, Wo, plane, wp, filters + 36 * o, result + 4 * c * H * W, H, W, g.padTop, q === 0 ? 0 : 1);
+          }
+        }
+      }
+      dx.set(rt.view(result, Cin * H * W), n * Cin * H * W);
     }
   } finally {
     arena.release(result);

@@ -19,6 +19,7 @@ import {
 import { gemmTileRows } from '../../src/wasm/gemm-tile.js';
 import { compileKernelModuleSync, detectWasmFeatures, WasmRuntime } from '../../src/wasm/runtime.js';
 import { expectBitwiseEqual, expectClose, randomTensor, rng } from '../helpers.js';
+import { checkDepthwiseS2GradInput } from './depthwise-backward-check.js';
 import { checkLinear } from './linear-check.js';
 
 const relaxedHere = detectWasmFeatures().relaxedSimd;
@@ -74,6 +75,10 @@ describe.skipIf(!relaxedHere)('relaxed kernels through the conv paths', () => {
       expectClose(got.gradWeight!, want.gradWeight!, 1e-5, 'gradWeight');
     });
   }
+
+  it('the 3×3 stride-2 depthwise gradInput kernel against the float64 reference backward', () => {
+    checkDepthwiseS2GradInput(94);
+  });
 
   it('the GEMV / Linear kernel of the relaxed module against the float64 reference', () => {
     const variant = { relaxed: true, shared: false };
