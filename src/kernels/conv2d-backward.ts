@@ -11,6 +11,7 @@
 import { wasmRuntimeFor } from '../backend.js';
 import { shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import { wasmDepthwiseGradInput, wasmDepthwiseGradInputApplies, wasmDepthwiseGradWeight } from '../wasm/depthwise-backward.js';
+import { wasmGroupedGradWeight, wasmGroupedGradWeightApplies } from '../wasm/grouped-backward.js';
 import { wasmPointwiseBackwardApplies, wasmPointwiseGradInput, wasmPointwiseGradWeight } from '../wasm/pointwise-backward.js';
 import type { WasmRuntime } from '../wasm/runtime.js';
 import { selectKernelPath, withPaddingApplied, type KernelPath } from './conv2d.js';
@@ -30,7 +31,8 @@ export type BackwardPath = KernelPath;
  *   depthwise3x3s1 / depthwise3x3s2 → depthwise-3x3s1-backward.ts / depthwise-3x3s2-backward.ts
  *   depthwise (general)             → depthwise-general-backward.ts
  *   pointwise                       → pointwise-backward.ts (wasm: ../wasm/pointwise-backward.ts at stride 1)
- *   grouped                         → grouped-backward.ts (dual forward convolution or col2im; im2col GEMM)
+ *   grouped                         → grouped-backward.ts (dual forward convolution or col2im; im2col GEMM;
+ *                                     wasm: ../wasm/grouped-backward.ts for gradWeight)
  */
 export function selectBackwardPath(g: Conv2dGeometry): BackwardPath {
   return selectKernelPath(g);
@@ -69,6 +71,7 @@ export function runGradInput(setup: BackwardSetup, dy: Float32Array, w: Float32A
 export function runGradWeight(setup: BackwardSetup, dy: Float32Array, x: Float32Array, dw: Float32Array, scratch: Scratch, rt: WasmRuntime | null): void {
   const path = setup.path;
   if (path === 'pointwise' && rt !== null && wasmPointwiseBackwardApplies(setup.geometry)) wasmPointwiseGradWeight(rt, setup.geometry, dy, x, dw);
+  else if (path === 'grouped' && rt !== null && wasmGroupedGradWeightApplies(setup.geometry)) wasmGroupedGradWeight(rt, setup.geometry, dy, x, dw);
   else if (path === 'grouped') groupedGradWeight(setup.geometry, dy, x, dw, scratch);
   else if (path === 'pointwise') pointwiseGradWeight(setup.geometry, dy, x, dw, scratch);
   else if (rt !== null && setup.geometry.batch > 0) wasmDepthwiseGradWeight(rt, setup.geometry, dy, x, dw);

@@ -85,38 +85,77 @@ function phaseSize(g: Conv2dGeometry): { rows: number; cols: number } {
   return { rows: Math.ceil(Hp / g.strideH), cols: Math.ceil(Wp / g.strideW) };
 }
 
+/**
+ * Where one group's B lives: in place (stride 1, no padding: the input planes themselves) or in
+ * phase planes of `rows` × `cols` floats, `channelFloats` floats per input channel.
+ */
+export interface GroupLayout {
+  readonly direct: boolean;
+  readonly rows: number;
+  readonly cols: number;
+  readonly phases: readonly (readonly [number, number])[];
+  readonly slotOf: ReadonlyMap<number, number>;
+  readonly channelFloats: number;
+}
+
+export function groupLayout(g: Conv2dGeometry): GroupLayout {
+  const direct = inPlace(g);
+  const { rows, cols } = direct ? { rows: g.inHeight, cols: g.inWidth } : phaseSize(g);
+  const { phases, slotOf } = direct ? { phases: [[0, 0] as [number, number]], slotOf: new Map([[0, 0]]) } : usedPhases(g);
+  return { direct, rows, cols, phases, slotOf, channelFloats: phases.length * rows * cols };
+}
+
+/** Bytes of the offset table (one i32 per (c, p, q) of a group, 64-byte rounded). */
+export function groupTableBytes(g: Conv2dGeometry): number {
+  return tableBytes(g);
+}
+
+/** Bytes of one group's phase planes (0 when B is the input in place). */
+export function groupPlanesBytes(g: Conv2dGeometry, layout: GroupLayout): number {
+  return layout.direct ? 0 : 4 * (g.inChannels / g.groups) * layout.channelFloats;
+}
+
+/**
+ * Writes at `table` the byte offset, from the group's B base, where row (c, p, q) of B starts for
+ * output row 0: tap (p, q) of channel c, in its phase plane (row stride layout.cols floats).
+ */
+export function writeTapTable(rt: WasmRuntime, g: Conv2dGeometry, layout: GroupLayout, table: number): void {
+  const { strideH: sh, strideW: sw, dilationH: dh, dilationW: dw } = g;
+  const ints = rt.i32();
+  const t0 = table >>> 2;
+  const phasePlane = layout.rows * layout.cols;
+  let k = 0;
+  for (let c = 0; c < g.inChannels / g.groups; c++) {
+    for (let p = 0; p < g.kernelH; p++) {
+      for (let q = 0; q < g.kernelW; q++) {
+        const phase = layout.direct ? 0 : layout.slotOf.get(((p * dh) % sh) * (g.kernelW * dw + 1) + ((q * dw) % sw))!;
+        ints[t0 + k++] = 4 * (c * layout.channelFloats + phase * phasePlane + Math.floor((p * dh) / sh) * layout.cols + Math.floor((q * dw) / sw));
+      }
+    }
+  }
+}
+
+/** The B base of the group whose input planes start at byte `source`: `source` itself, or the phase planes written at `planes`. */
+export function stageGroupInput(rt: WasmRuntime, g: Conv2dGeometry, layout: GroupLayout, source: number, planes: number): number {
+  if (layout.direct) return source;
+  copyPhases(rt.f32(), source >>> 2, planes >>> 2, g.inChannels / g.groups, g, layout.rows, layout.cols, layout.phases);
+  return planes;
+}
+
 export const groupedPath: WasmConvPath = {
   weightBytes: groupedWeightBytes,
   packWeights: packGroupedWeights,
   scratchBytes(g) {
-    if (inPlace(g)) return tableBytes(g);
-    const { rows, cols } = phaseSize(g);
-    return tableBytes(g) + 4 * ((g.inChannels / g.groups) * usedPhases(g).phases.length * rows * cols);
+    return tableBytes(g) + groupPlanesBytes(g, groupLayout(g));
   },
   run(rt, g, act, weights, x, y, scratch, channelStart, channelEnd, imageStart, imageEnd) {
     const { inChannels: Cin, outChannels: Cout, groups, inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo } = g;
-    const { strideH: sh, strideW: sw, dilationH: dh, dilationW: dw } = g;
     const cinG = Cin / groups;
     const coutG = Cout / groups;
     const depth = depthOf(g);
-    const direct = inPlace(g);
-    const { rows, cols } = direct ? { rows: H, cols: W } : phaseSize(g);
-    const phasePlane = rows * cols;
-    const { phases, slotOf } = direct ? { phases: [[0, 0] as [number, number]], slotOf: new Map([[0, 0]]) } : usedPhases(g);
-    const channelFloats = phases.length * phasePlane;
+    const layout = groupLayout(g);
     const planes = scratch + tableBytes(g);
-    // where row (c, p, q) of B starts for output row 0, relative to the group's planes
-    const ints = rt.i32();
-    const t0 = scratch >>> 2;
-    let k = 0;
-    for (let c = 0; c < cinG; c++) {
-      for (let p = 0; p < g.kernelH; p++) {
-        for (let q = 0; q < g.kernelW; q++) {
-          const phase = direct ? 0 : slotOf.get(((p * dh) % sh) * (g.kernelW * dw + 1) + ((q * dw) % sw))!;
-          ints[t0 + k++] = 4 * (c * channelFloats + phase * phasePlane + Math.floor((p * dh) / sh) * cols + Math.floor((q * dw) / sw));
-        }
-      }
-    }
+    writeTapTable(rt, g, layout, scratch);
     const [min, max] = activationBounds(act);
     const groupWeights = groupWeightBytes(g, rt);
     const pixels = Ho * Wo;
@@ -124,15 +163,11 @@ export const groupedPath: WasmConvPath = {
       for (let group = 0; group < groups; group++) {
         const [r0, r1] = groupRows(g, group, channelStart, channelEnd);
         if (r1 <= r0) continue;
-        let source = x + 4 * (n * Cin + group * cinG) * H * W;
-        if (!direct) {
-          copyPhases(rt.f32(), source >>> 2, planes >>> 2, cinG, g, rows, cols, phases);
-          source = planes;
-        }
+        const source = stageGroupInput(rt, g, layout, x + 4 * (n * Cin + group * cinG) * H * W, planes);
         const packed = weights + group * groupWeights;
         const out = y + 4 * (n * Cout + group * coutG) * pixels;
         for (let i = 0; i < Ho; i++) {
-          sgemmRows(rt, r0, r1, Wo, depth, packed, source + 4 * i * cols, scratch, out + 4 * i * Wo, 4 * pixels, min, max);
+          sgemmRows(rt, r0, r1, Wo, depth, packed, source + 4 * i * layout.cols, scratch, out + 4 * i * Wo, 4 * pixels, min, max);
         }
       }
     }

@@ -22,14 +22,15 @@ import { dw3x3Family, type Dw3x3Exports } from './depthwise-3x3.js';
 import { dwbFamily, type DwbExports } from './depthwise-3x3s2-gradinput.js';
 import { dwgFamily, type DwgExports } from './depthwise-general.js';
 import { fillFamily, type FillExports } from './fill.js';
+import { gdotFamily, type GdotExports } from './gemm-dot.js';
 import { gemmFamily, type GemmExports } from './gemm-tile.js';
 import { gemvFamily, type GemvExports } from './gemv.js';
 
 /** Every kernel family, in module order. */
-export const KERNEL_FAMILIES: readonly KernelFamily[] = [fillFamily, gemmFamily(), gemvFamily, dw3x3Family, dwgFamily, dwbFamily, actFamily];
+export const KERNEL_FAMILIES: readonly KernelFamily[] = [fillFamily, gemmFamily(), gemvFamily, gdotFamily, dw3x3Family, dwgFamily, dwbFamily, actFamily];
 
 /** The exports of a kernel module instance, typed. */
-export interface WasmKernels extends FillExports, GemmExports, GemvExports, Dw3x3Exports, DwgExports, DwbExports, ActExports {}
+export interface WasmKernels extends FillExports, GemmExports, GemvExports, GdotExports, Dw3x3Exports, DwgExports, DwbExports, ActExports {}
 
 /** Choices that differ from the shipped kernels, for measuring alternatives (never used at run time). */
 export interface KernelModuleOptions {

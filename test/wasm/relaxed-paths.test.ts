@@ -20,6 +20,7 @@ import { gemmTileRows } from '../../src/wasm/gemm-tile.js';
 import { compileKernelModuleSync, detectWasmFeatures, WasmRuntime } from '../../src/wasm/runtime.js';
 import { expectBitwiseEqual, expectClose, randomTensor, rng } from '../helpers.js';
 import { checkDepthwiseS2GradInput } from './depthwise-backward-check.js';
+import { checkGroupedGradWeight } from './grouped-backward-check.js';
 import { checkLinear } from './linear-check.js';
 
 const relaxedHere = detectWasmFeatures().relaxedSimd;
@@ -75,6 +76,10 @@ describe.skipIf(!relaxedHere)('relaxed kernels through the conv paths', () => {
       expectClose(got.gradWeight!, want.gradWeight!, 1e-5, 'gradWeight');
     });
   }
+
+  it('the general path\'s weight gradient (gdot kernel) against the float64 reference backward', () => {
+    checkGroupedGradWeight(95);
+  });
 
   it('the 3×3 stride-2 depthwise gradInput kernel against the float64 reference backward', () => {
     checkDepthwiseS2GradInput(94);
