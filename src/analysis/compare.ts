@@ -9,7 +9,7 @@
  * Both paths see the same stride and padding, so the output sizes (the only spatial factor)
  * cancel and the ratio is exact, not an approximation.
  */
-import { checkResultObject, readOptions } from '../kernels/checks.js';
+import { checkElements, checkResultObject, readOptions } from '../kernels/checks.js';
 import { conv2d } from '../kernels/conv2d.js';
 import { describeValue, shapeSize as sizeOf, type Tensor } from '../tensor.js';
 import { positiveInteger, resolvePair, type IntPair } from '../kernels/geometry.js';
@@ -144,6 +144,14 @@ export function timeSeparable(comparison: SeparableComparison, callerOptions: Ti
   const options = readOptions<TimingOptions & { seed?: number }>(callerOptions, ['repeats', 'warmup', 'minTimeMs', 'seed'], 'timeSeparable');
   const { seed = 1, ...timing } = options;
   const { spec, costs } = comparison;
+  // Every array this timing allocates, checked before the first one is.
+  for (const [what, shape] of [
+    ['the input', costs.standard.inputShape], ['the standard weight', costs.standard.weightShape], ['the standard output', costs.standard.outputShape],
+    ['the depthwise weight', costs.depthwise.weightShape], ['the depthwise output', costs.depthwise.outputShape],
+    ['the pointwise weight', costs.pointwise.weightShape], ['the pointwise output', costs.pointwise.outputShape],
+  ] as const) {
+    checkElements(sizeOf(shape), `timeSeparable: ${what}`);
+  }
   const random = seededRandom(seed);
   const x: Tensor = { shape: costs.standard.inputShape, data: randomData(sizeOf(costs.standard.inputShape), random) };
   const wStandard: Tensor = { shape: costs.standard.weightShape, data: randomData(sizeOf(costs.standard.weightShape), random) };

@@ -8,8 +8,13 @@ import { PROFILE_FIELDS, type ModelProfile } from './profile.js';
 import { SUMMARY_FIELDS, type ModelSummary } from './summary.js';
 import { checkResultObject } from '../kernels/checks.js';
 
-/** 462422016 → "462,422,016" (exact). */
+/**
+ * 462422016 → "462,422,016" (exact). Counts past 2^53 are no longer exact as numbers: they are
+ * shown as an approximation, "≈3.984e+21", never as digits that look exact.
+ */
 export function formatInt(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  if (Math.abs(value) > Number.MAX_SAFE_INTEGER) return `≈${value.toExponential(3)}`;
   const sign = value < 0 ? '-' : '';
   const digits = String(Math.abs(Math.round(value)));
   return sign + digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',');

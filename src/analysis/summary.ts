@@ -123,6 +123,12 @@ export function traceLeaves(model: Module, inputShape: readonly number[]): LeafC
   const calls: LeafCall[] = [];
   const visit = (module: Module, name: string, depth: number, shape: readonly number[]): readonly number[] => {
     const children = module.namedChildren();
+    if (typeof (module as Partial<Module>).outputShape !== 'function') {
+      throw new TypeError(
+        `summary: ${name === '' ? 'the model' : JSON.stringify(name)} (${module.constructor.name}) has no outputShape(inputShape) method; ` +
+          'a Module subclass implements it (the shape its forward returns) so summaries and plans can follow it',
+      );
+    }
     const declared = module.outputShape(shape);
     if (children.length === 0) {
       calls.push({ name, module, depth, inputShape: shape.slice(), outputShape: declared.slice() });

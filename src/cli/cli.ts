@@ -3,7 +3,7 @@
  * work and returns the exit code, so tests call it directly; `main.ts` only wires it to the process.
  * Exit codes: 0 success, 2 usage error (bad command, flag or value), 1 any other failure.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { compareSeparable, timeSeparable, type SeparableComparison, type SeparableTimings } from '../analysis/compare.js';
 import { formatComparison, formatProfile, formatSummary } from '../analysis/format.js';
 import { htmlReport } from '../analysis/html.js';
@@ -121,6 +121,7 @@ function usage(): string {
     'Usage:',
     ...lines,
     `  sepconv ${'help'.padEnd(width)}  this text; 'sepconv help <command>' lists a command's flags`,
+    `  sepconv ${'--version'.padEnd(width)}  the installed version`,
     '',
     CONVENTIONS,
     '',
@@ -266,6 +267,12 @@ const TITLES: Record<string, string> = {
   demo: 'sepconv demo: separable convolution costs and MobileNetV1',
 };
 
+/** The version in the package's own package.json (beside dist/ when installed, beside src/ in a checkout). */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof manifest.version === 'string' ? manifest.version : 'unknown';
+}
+
 /** Runs the command line `argv` (without the node and script paths) and returns the exit code. */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   const [command, ...rest] = argv;
@@ -273,6 +280,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     if (command === undefined) {
       io.stderr(usage());
       return 2;
+    }
+    if (command === '--version' || command === '-v' || command === 'version') {
+      if (rest.length > 0) throw new UsageError(`sepconv --version takes no arguments, got ${rest.length}`);
+      io.stdout(`sepconv ${packageVersion()}\n`);
+      return 0;
     }
     if (command === 'help' || command === '--help' || command === '-h') {
       if (rest.length > 1) throw new UsageError(`sepconv help takes at most one command, got ${rest.length} arguments`);

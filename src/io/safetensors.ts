@@ -18,6 +18,7 @@ import { describeValue, shapeSize } from '../tensor.js';
 import { asTensor } from '../tensor.js';
 import { asInt64Tensor, isInt64Tensor, type StateTensor, type StateTensorLike } from '../int64.js';
 import { MAX_DIMENSION, readBoolean, readOptions } from '../kernels/validate.js';
+import { MAX_RANK } from '../kernels/checks.js';
 import { JsonSyntaxError, parseJson, type JsonValue } from './json.js';
 import { wrongFormatHint } from './sniff.js';
 
@@ -84,6 +85,7 @@ function parseEntry(name: string, raw: JsonValue): HeaderEntry {
   if (!Array.isArray(shape) || !shape.every((d) => typeof d === 'number' && Number.isInteger(d) && Number.isSafeInteger(d) && d >= 0 && d <= MAX_DIMENSION)) {
     throw new SafetensorsError(`tensor ${quote(name)}: shape must be an array of integers from 0 to ${MAX_DIMENSION}, got ${describeValue(shape)}`);
   }
+  if (shape.length > MAX_RANK) throw new SafetensorsError(`tensor ${quote(name)}: shape has ${shape.length} dimensions, more than sepconv's limit of ${MAX_RANK}`);
   if (
     !Array.isArray(offsets) || offsets.length !== 2 ||
     !offsets.every((o) => typeof o === 'number' && Number.isSafeInteger(o) && o >= 0)

@@ -9,6 +9,7 @@ import { readBoolean, readOptions } from '../kernels/checks.js';
 import { parameterData, resolveGenerator, uniformFanIn, type InitOptions } from './init.js';
 import { checkGradientShape, checkInput, Module, reuseBuffer, savedFor } from './module.js';
 import { Parameter } from './parameter.js';
+import { convModuleOptions, type ConvModuleArgs } from './positional.js';
 
 export interface ConvTranspose2dLayerOptions extends InitOptions {
   inChannels: number;
@@ -46,9 +47,10 @@ export class ConvTranspose2d extends Module {
   private trainOutput: Float32Array | null = null;
   private gradInputBuffer: Float32Array | null = null;
 
-  constructor(callerOptions: ConvTranspose2dLayerOptions) {
+  /** `new ConvTranspose2d({ inChannels, outChannels, kernelSize, ...options })`, or PyTorch's positional `(inChannels, outChannels, kernelSize, options?)`. */
+  constructor(...args: ConvModuleArgs<ConvTranspose2dLayerOptions>) {
     super();
-    const options = readOptions<ConvTranspose2dLayerOptions>(callerOptions, OPTION_NAMES, 'ConvTranspose2d');
+    const options = readOptions<ConvTranspose2dLayerOptions>(convModuleOptions(args, OPTION_NAMES, 'ConvTranspose2d'), OPTION_NAMES, 'ConvTranspose2d');
     this.inChannels = positiveInteger(options.inChannels, 'inChannels');
     this.outChannels = positiveInteger(options.outChannels, 'outChannels');
     if (options.kernelSize === undefined) throw new TypeError('ConvTranspose2d: kernelSize is required');

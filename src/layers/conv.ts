@@ -25,7 +25,8 @@ import { checkGradientShape, checkInput, currentPlanBackend, Module, planChain, 
 import { asTensor, checkShape } from '../tensor.js';
 import { parameterData, resolveGenerator, uniformFanIn, type InitOptions } from './init.js';
 import { planOutput, trackPlanResources } from './plan-memory.js';
-import { optional } from '../kernels/checks.js';
+import { MAX_DIMENSION, optional } from '../kernels/checks.js';
+import { convModuleOptions, type ConvModuleArgs } from './positional.js';
 
 /** An activation a convolution can apply in its output write (fused, no extra pass). */
 export type FusedActivation = Exclude<Activation, 'none'>;
@@ -95,10 +96,11 @@ export class Conv2d extends Module implements FusableModule {
   private gradInputBuffer: Float32Array | null = null;
   private activationGradBuffer: Float32Array | null = null;
 
-  constructor(callerOptions: Conv2dLayerOptions) {
+  /** `new Conv2d({ inChannels, outChannels, kernelSize, ...options })`, or PyTorch's `new Conv2d(inChannels, outChannels, kernelSize, options?)`. */
+  constructor(...args: ConvModuleArgs<Conv2dLayerOptions>) {
     super();
     // Own properties only, read once: nothing inherited is an option.
-    const options = readOptions<Conv2dLayerOptions>(callerOptions, CONV_OPTION_NAMES, new.target.name);
+    const options = readOptions<Conv2dLayerOptions>(convModuleOptions(args, CONV_OPTION_NAMES, new.target.name), CONV_OPTION_NAMES, new.target.name);
     this.inChannels = positiveInteger(options.inChannels, 'inChannels');
     this.outChannels = positiveInteger(options.outChannels, 'outChannels');
     if (options.kernelSize === undefined) throw new TypeError(`${new.target.name}: kernelSize is required`);
@@ -348,6 +350,11 @@ export class DepthwiseConv2d extends Conv2d {
     const options = readOptions<DepthwiseConv2dLayerOptions>(callerOptions, ['inChannels', 'kernelsPerLayer', 'kernelSize', 'stride', 'padding', 'dilation', 'bias', 'paddingMode', 'seed', 'generator'], 'DepthwiseConv2d');
     const inChannels = positiveInteger(options.inChannels, 'inChannels');
     const kernelsPerLayer = positiveInteger(optional(options.kernelsPerLayer, 1), 'kernelsPerLayer');
+    if (inChannels * kernelsPerLayer > MAX_DIMENSION) {
+      throw new RangeError(
+        `DepthwiseConv2d: inChannels × kernelsPerLayer = ${inChannels} × ${describeValue(kernelsPerLayer)} output channels is more than sepconv's limit of ${MAX_DIMENSION}`,
+      );
+    }
     super({
       inChannels,
       outChannels: inChannels * kernelsPerLayer,

@@ -21,6 +21,7 @@ import { asTensor, checkShape, describeValue, shapeSize, type Tensor, type Tenso
 import { checkShapeElements, readBoolean, readOptions, type Conv2dOptions } from '../kernels/validate.js';
 import { asInt64Tensor, isInt64Tensor, type Int64Tensor, type StateTensor, type StateTensorLike } from '../int64.js';
 import { Parameter } from './parameter.js';
+import { wrongFormatHint } from '../io/sniff.js';
 import { ActivationMemory, ChainBuffers, withActivationMemory, type StepOutput } from './plan-memory.js';
 import { checkBackendChoice, wasmRuntimeIfAvailable, type BackendChoice } from '../backend.js';
 import type { WasmRuntime } from '../wasm/runtime.js';
@@ -133,6 +134,14 @@ export function planChain(inputShape: readonly number[], planners: Iterable<(sha
   return chainSteps(steps, shape, buffers.output);
 }
 
+/** Keys named in a StateDictError's message per list; the error's fields keep them all. */
+const MAX_LISTED_KEYS = 20;
+
+function listKeys(keys: readonly string[]): string {
+  const shown = keys.slice(0, MAX_LISTED_KEYS).map((k) => JSON.stringify(k.length > 120 ? `${k.slice(0, 120)}…` : k)).join(', ');
+  return keys.length > MAX_LISTED_KEYS ? `${shown} … and ${keys.length - MAX_LISTED_KEYS} more` : shown;
+}
+
 export class StateDictError extends Error {
   readonly missingKeys: string[];
   readonly unexpectedKeys: string[];
@@ -143,9 +152,11 @@ export class StateDictError extends Error {
   /** `mismatches` and `invalid` map a key to the sentence describing its problem. */
   constructor(moduleName: string, missing: string[], unexpected: string[], mismatches: Map<string, string>, invalid: Map<string, string>) {
     const parts: string[] = [];
-    if (missing.length > 0) parts.push(`Missing key(s): ${missing.map((k) => JSON.stringify(k)).join(', ')}.`);
-    if (unexpected.length > 0) parts.push(`Unexpected key(s): ${unexpected.map((k) => JSON.stringify(k)).join(', ')}.`);
-    parts.push(...mismatches.values(), ...invalid.values());
+    if (missing.length > 0) parts.push(`Missing key(s): ${listKeys(missing)}.`);
+    if (unexpected.length > 0) parts.push(`Unexpected key(s): ${listKeys(unexpected)}.`);
+    const problems = [...mismatches.values(), ...invalid.values()];
+    parts.push(...problems.slice(0, MAX_LISTED_KEYS));
+    if (problems.length > MAX_LISTED_KEYS) parts.push(`… and ${problems.length - MAX_LISTED_KEYS} more mismatched or invalid key(s).`);
     super(`Error(s) in loading state dict for ${moduleName}; nothing was changed:\n\t${parts.join('\n\t')}`);
     this.name = 'StateDictError';
     this.missingKeys = missing;
@@ -319,24 +330,56 @@ export abstract class Module {
 
   /** The child registered as `name`. */
   protected getChild<M extends Module = Module>(name: string): M {
-    const child = this.childModules.get(name);
+    const child = this.childMap().get(name);
     if (child === undefined) throw new RangeError(`${this.constructor.name} has no child ${JSON.stringify(name)}`);
     return child as M;
   }
 
   /** Direct children with their names, in registration order. */
   namedChildren(): [string, Module][] {
-    return [...this.childModules];
+    return [...this.childMap()];
   }
 
   children(): Module[] {
-    return [...this.childModules.values()];
+    return [...this.childMap().values()];
+  }
+
+  /**
+   * The children: those registered with `registerModule`, then modules assigned as properties
+   * (`this.conv = new Conv2d(...)`, the PyTorch habit), in assignment order, as PyTorch's
+   * `__setattr__` registers them. A property holding a module already registered (under any
+   * name), or one that contains this module (a back reference), is not a second child.
+   */
+  private childMap(): Map<string, Module> {
+    for (const key of Object.keys(this)) {
+      const value = (this as Record<string, unknown>)[key];
+      if (!(value instanceof Module) || value === this || this.childModules.has(key) || key.includes('.')) continue;
+      if ([...this.childModules.values()].includes(value) || value.registeredDescendant(this)) continue;
+      this.childModules.set(key, value);
+    }
+    return this.childModules;
+  }
+
+  /** Whether `module` is among this module's registered descendants (no attribute scan: it guards that scan). */
+  private registeredDescendant(module: Module): boolean {
+    for (const child of this.childModules.values()) if (child === module || child.registeredDescendant(module)) return true;
+    return false;
+  }
+
+  /** `ownParameters()`, then `Parameter`s assigned as properties (`this.scale = new Parameter(...)`), in assignment order. */
+  private registeredParameters(): [string, Parameter | null][] {
+    const declared = this.ownParameters();
+    for (const key of Object.keys(this)) {
+      const value = (this as Record<string, unknown>)[key];
+      if (value instanceof Parameter && !declared.some(([name, p]) => name === key || p === value)) declared.push([key, value]);
+    }
+    return declared;
   }
 
   /** This module (name `''`) and every descendant, depth first, with dotted names. */
   namedModules(prefix = ''): [string, Module][] {
     const result: [string, Module][] = [[prefix, this]];
-    for (const [name, child] of this.childModules) {
+    for (const [name, child] of this.childMap()) {
       result.push(...child.namedModules(prefix === '' ? name : `${prefix}.${name}`));
     }
     return result;
@@ -348,7 +391,7 @@ export abstract class Module {
 
   /** Learnable parameters with their state-dict keys (absent optional ones are skipped). */
   namedParameters(): [string, Parameter][] {
-    return this.namedTensors((module) => module.ownParameters());
+    return this.namedTensors((module) => module.registeredParameters());
   }
 
   parameters(): Parameter[] {
@@ -381,7 +424,7 @@ export abstract class Module {
     const entries: StateEntry[] = [];
     for (const [prefix, module] of this.namedModules()) {
       const key = (name: string): string => (prefix === '' ? name : `${prefix}.${name}`);
-      for (const [name, p] of module.ownParameters()) {
+      for (const [name, p] of module.registeredParameters()) {
         if (p !== null) entries.push({ key: key(name), target: p, owner: module, optional: false });
       }
       const optional = module.optionalBuffers();
@@ -411,6 +454,15 @@ export abstract class Module {
   loadStateDict(dict: Record<string, StateTensorLike>, options: LoadStateDictOptions = {}): LoadStateDictResult {
     if (typeof dict !== 'object' || dict === null || Array.isArray(dict)) {
       throw new TypeError(`loadStateDict: dict must be an object mapping keys to tensors, got ${describeValue(dict)}`);
+    }
+    if (ArrayBuffer.isView(dict) || dict instanceof ArrayBuffer) {
+      // The bytes of a weights file, not yet parsed.
+      const bytes = dict instanceof ArrayBuffer ? new Uint8Array(dict) : new Uint8Array(dict.buffer, dict.byteOffset, dict.byteLength);
+      const hint = wrongFormatHint(bytes, []);
+      throw new TypeError(
+        `loadStateDict: dict must be an object mapping keys to tensors, got the ${bytes.length} bytes of a file; parse it first` +
+          (hint === null ? ' (loadSafetensors, loadTorchCheckpoint)' : `: ${hint}`),
+      );
     }
     // Own properties only: an inherited or polluted `strict` is no option.
     const strict = readBoolean(readOptions<LoadStateDictOptions>(options, ['strict'], 'loadStateDict').strict, 'loadStateDict: strict', true);
@@ -467,10 +519,10 @@ export abstract class Module {
   toString(): string {
     const name = this.constructor.name;
     const extra = this.extraRepr();
-    if (this.childModules.size === 0) return `${name}(${extra})`;
+    if (this.childMap().size === 0) return `${name}(${extra})`;
     const lines = [`${name}(`];
     if (extra !== '') lines.push(`  ${indent(extra)}`);
-    for (const [childName, child] of this.childModules) lines.push(`  (${childName}): ${indent(child.toString())}`);
+    for (const [childName, child] of this.childMap()) lines.push(`  (${childName}): ${indent(child.toString())}`);
     lines.push(')');
     return lines.join('\n');
   }
@@ -578,6 +630,13 @@ export class CompiledModel {
       throw new TypeError(`compile: inputShape must be an array of non-negative integers, got ${describeValue(inputShape)}`);
     }
     checkShape(inputShape, 'compile: input', 0);
+    const training = module.modules().find((m) => m.training);
+    if (training !== undefined) {
+      throw new Error(
+        `compile: ${training === module ? 'the model' : training.constructor.name} is in train mode; a compiled model runs inference ` +
+          '(BatchNorm with its running statistics, no dropout): call model.eval() before compile()',
+      );
+    }
     // Checked before planning: the input of that shape, then the output (shape-only work), so
     // an impossible compile fails before any plan buffer is allocated.
     checkShapeElements(inputShape, 'compile: inputShape');
@@ -608,6 +667,7 @@ export class CompiledModel {
    * staging in wasm memory; on the JS tier: scratch). Plans pack their weights on the first run.
    */
   memory(): { activationBytes: number; planBytes: number; inWasmMemory: boolean } {
+    if (this.activations.isDisposed) return { activationBytes: 0, planBytes: 0, inWasmMemory: this.activations.inWasmMemory };
     return { activationBytes: this.activations.bytes, planBytes: this.activations.planBytes, inWasmMemory: this.activations.inWasmMemory };
   }
 

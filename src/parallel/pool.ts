@@ -320,7 +320,8 @@ export class WorkerPool {
   }
 
   /**
-   * Test hook: makes worker `index` fail its next job in the given way (and keeps the calling
+   * @internal
+   * Test hook (not in the published types): makes worker `index` fail its next job in the given way (and keeps the calling
    * thread from taking that job's slices over, so the fault really happens in the worker).
    */
   injectFault(index: number, kind: FaultKind): void {

@@ -56,7 +56,15 @@ function upstream(gradLoss: unknown, reduction: Reduction, count: number, fn: st
   if (typeof values !== 'object' || values === null || typeof values.length !== 'number' || values.length !== count) {
     throw new RangeError(`${fn}: gradLoss must be a number or hold ${count} values (one per loss), got ${describeValue(gradLoss)}`);
   }
-  return (i) => values[i]!;
+  const copy = new Float64Array(count); // read once: a getter or a later write cannot change what was checked
+  for (let i = 0; i < count; i++) {
+    const value = values[i];
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      throw new RangeError(`${fn}: gradLoss[${i}] must be a finite number, got ${describeValue(value)}`);
+    }
+    copy[i] = value;
+  }
+  return (i) => copy[i]!;
 }
 
 /** The caller's `out` (checked: shape, and no shared memory with the inputs) or a new gradient tensor. */

@@ -4,7 +4,7 @@
  * train/eval, clear errors, and an allocation-free steady training step.
  */
 import { describe, expect, it } from 'vitest';
-import { Conv2d, DepthwiseSeparableConv2d } from '../../src/layers/conv.js';
+import { Conv2d, DepthwiseSeparableConv2d, type Conv2dLayerOptions } from '../../src/layers/conv.js';
 import { ConvTranspose2d } from '../../src/layers/conv-transpose.js';
 import { BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { Identity, LeakyReLU, ReLU, ReLU6 } from '../../src/layers/activation.js';
@@ -77,7 +77,7 @@ function checkGradients(name: string, module: Module, inputShape: number[], seed
 }
 
 describe('module backward matches finite differences of its forward', () => {
-  const conv = (o: ConstructorParameters<typeof Conv2d>[0]): Conv2d => new Conv2d({ ...o, seed: 3 });
+  const conv = (o: Conv2dLayerOptions): Conv2d => new Conv2d({ ...o, seed: 3 });
   // Piecewise-linear modules use a small step, so a sampled input rarely straddles a kink.
   const fine = { eps: 1e-3, margin: 0.05 };
   const cases: [string, () => Module, number[], GradientCheckOptions?][] = [

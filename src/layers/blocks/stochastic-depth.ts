@@ -70,7 +70,7 @@ export class StochasticDepth extends Module {
   }
 
   outputShape(inputShape: readonly number[]): number[] {
-    checkShape(inputShape, 'input');
+    checkShape(inputShape, 'input', 0); // any shape forward takes, empty batches included
     return inputShape.slice();
   }
 

@@ -105,6 +105,13 @@ export abstract class Optimizer {
     }
     const lr = dict.hyperparameters?.lr;
     if (typeof lr !== 'number' || !Number.isFinite(lr)) throw new TypeError(`${name}.loadStateDict: hyperparameters.lr must be a number, got ${describeValue(lr)}`);
+    if (lr < 0) throw new RangeError(`${name}.loadStateDict: hyperparameters.lr must be non-negative (PyTorch: "Invalid learning rate"), got ${describeValue(lr)}`);
+    // Every index, holes included: a hole would otherwise keep this optimizer's old state for that parameter.
+    for (let i = 0; i < dict.state.length; i++) {
+      if (!Object.prototype.hasOwnProperty.call(dict.state, i)) {
+        throw new TypeError(`${name}.loadStateDict: state[${i}] is missing (a hole); expected null or { step, buffers }`);
+      }
+    }
     dict.state.forEach((s, i) => {
       if (s === null) return;
       if (typeof s !== 'object' || !Number.isInteger(s.step) || s.step < 0 || typeof s.buffers !== 'object' || s.buffers === null) {
