@@ -11,7 +11,7 @@
 import { wasmRuntimeFor } from '../backend.js';
 import { shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import { wasmDepthwiseGradInput, wasmDepthwiseGradInputApplies, wasmDepthwiseGradWeight } from '../wasm/depthwise-backward.js';
-import { wasmGroupedGradWeight, wasmGroupedGradWeightApplies } from '../wasm/grouped-backward.js';
+import { wasmGroupedGradInput, wasmGroupedGradInputApplies, wasmGroupedGradWeight, wasmGroupedGradWeightApplies } from '../wasm/grouped-backward.js';
 import { wasmPointwiseBackwardApplies, wasmPointwiseGradInput, wasmPointwiseGradWeight } from '../wasm/pointwise-backward.js';
 import type { WasmRuntime } from '../wasm/runtime.js';
 import { selectKernelPath, withPaddingApplied, type KernelPath } from './conv2d.js';
@@ -32,7 +32,7 @@ export type BackwardPath = KernelPath;
  *   depthwise (general)             → depthwise-general-backward.ts
  *   pointwise                       → pointwise-backward.ts (wasm: ../wasm/pointwise-backward.ts at stride 1)
  *   grouped                         → grouped-backward.ts (dual forward convolution or col2im; im2col GEMM;
- *                                     wasm: ../wasm/grouped-backward.ts for gradWeight)
+ *                                     wasm: ../wasm/grouped-backward.ts for gradWeight and stride-1 gradInput)
  */
 export function selectBackwardPath(g: Conv2dGeometry): BackwardPath {
   return selectKernelPath(g);
@@ -61,6 +61,7 @@ export function backwardSetup(callGeometry: Conv2dGeometry): BackwardSetup {
 export function runGradInput(setup: BackwardSetup, dy: Float32Array, w: Float32Array, dx: Float32Array, scratch: Scratch, rt: WasmRuntime | null): void {
   const path = setup.path;
   if (path === 'pointwise' && rt !== null && wasmPointwiseBackwardApplies(setup.geometry)) wasmPointwiseGradInput(rt, setup.geometry, dy, w, dx);
+  else if (path === 'grouped' && rt !== null && wasmGroupedGradInputApplies(setup.geometry)) wasmGroupedGradInput(rt, setup.geometry, dy, w, dx);
   else if (path === 'grouped') groupedGradInput(setup.geometry, dy, w, dx, scratch);
   else if (path === 'pointwise') pointwiseGradInput(setup.geometry, dy, w, dx, scratch);
   else if (rt !== null && setup.geometry.batch > 0 && wasmDepthwiseGradInputApplies(setup.geometry)) wasmDepthwiseGradInput(rt, setup.geometry, dy, w, dx);

@@ -1,6 +1,13 @@
 /**
- * The weight gradient of the general convolution path on wasm (any kernel size, stride,
- * dilation, zero padding and groups), per group:
+ * The gradients of the general convolution path on wasm (any kernel size, stride, dilation,
+ * zero padding and groups).
+ *
+ * gradInput at stride 1 (every pad within the kernel's reach) is itself a forward convolution
+ * of dY: filters rotated by 180° and transposed per group, W'[c, o, u, v] = W[o, c, kH−1−u,
+ * kW−1−v], padding dilation·(k − 1) − pad (as kernels/grouped-backward.ts does on the JS tier),
+ * run by the forward's wasm path (grouped.ts). Strided gradInput stays on the JS kernels.
+ *
+ * gradWeight, per group:
  *
  *   dW[o, (c, p, q)] = Σ_n Σ_{i,j} dY[n, o, i, j] · X(c, p, q)[i, j]
  *
@@ -12,14 +19,16 @@
  * about CHUNK_PIXELS (float32 lanes within a chunk), and chunks and images are summed in float64
  * in a fixed order, as the 1×1 gradient does (pointwise-backward.ts).
  */
-import type { Conv2dGeometry } from '../kernels/geometry.js';
-import { groupLayout, groupPlanesBytes, groupTableBytes, stageGroupInput, writeTapTable } from './grouped.js';
+import { conv2dGeometry, type Conv2dGeometry } from '../kernels/geometry.js';
+import { groupedPath, groupLayout, groupPlanesBytes, groupTableBytes, stageGroupInput, writeTapTable } from './grouped.js';
 import { callKernel, type WasmRuntime } from './runtime.js';
 
 /** Output pixels per kernel call (float32 lanes accumulate within one). */
 const CHUNK_PIXELS = 2048;
 
 let sums = new Float64Array(256);
+/** The dual convolution's filters, grown when too small and reused (a steady state allocates nothing). */
+let dualFilters = new Float32Array(256);
 
 /** Whether the wasm weight gradient takes the call (anything with work to do). */
 export function wasmGroupedGradWeightApplies(g: Conv2dGeometry): boolean {
@@ -85,5 +94,56 @@ export function wasmGroupedGradWeight(rt: WasmRuntime, g: Conv2dGeometry, dy: Fl
     arena.release(table);
     arena.release(dyAddress);
     arena.release(xAddress);
+  }
+}
+
+/** Whether gradInput of `g` is a forward convolution of dY the wasm path runs (stride 1, pads within the kernel's reach). */
+export function wasmGroupedGradInputApplies(g: Conv2dGeometry): boolean {
+  const reachH = g.dilationH * (g.kernelH - 1);
+  const reachW = g.dilationW * (g.kernelW - 1);
+  return g.batch > 0 && g.inChannels > 0 && g.outChannels > 0 && g.outHeight * g.outWidth > 0 &&
+    g.strideH === 1 && g.strideW === 1 && g.padTop <= reachH && g.padBottom <= reachH && g.padLeft <= reachW && g.padRight <= reachW;
+}
+
+/** Writes gradInput into `dx` (see the file comment). */
+export function wasmGroupedGradInput(rt: WasmRuntime, g: Conv2dGeometry, dy: Float32Array, w: Float32Array, dx: Float32Array): void {
+  const { inChannels: Cin, outChannels: Cout, groups, kernelH: kH, kernelW: kW } = g;
+  const cinG = Cin / groups;
+  const coutG = Cout / groups;
+  const reachH = g.dilationH * (kH - 1);
+  const reachW = g.dilationW * (kW - 1);
+  const dual = conv2dGeometry([g.batch, Cout, g.outHeight, g.outWidth], [Cin, coutG, kH, kW], {
+    groups,
+    dilation: [g.dilationH, g.dilationW],
+    padding: { top: reachH - g.padTop, bottom: reachH - g.padBottom, left: reachW - g.padLeft, right: reachW - g.padRight },
+  });
+  // W'[c, o, u, v] = W[group·coutG + o, c − group·cinG, kH−1−u, kW−1−v]
+  const taps = kH * kW;
+  if (dualFilters.length < Cin * coutG * taps) dualFilters = new Float32Array(Cin * coutG * taps);
+  const filters = dualFilters.subarray(0, Cin * coutG * taps);
+  for (let c = 0; c < Cin; c++) {
+    const group = Math.floor(c / cinG);
+    const cLocal = c - group * cinG;
+    for (let o = 0; o < coutG; o++) {
+      const src = ((group * coutG + o) * cinG + cLocal) * taps;
+      const dst = (c * coutG + o) * taps;
+      for (let t = 0; t < taps; t++) filters[dst + t] = w[src + taps - 1 - t]!;
+    }
+  }
+  const arena = rt.arena;
+  const packed = arena.alloc(groupedPath.weightBytes(dual, rt), 'convolution backward dual filters');
+  const dyAddress = arena.alloc(4 * dy.length, 'convolution backward gradOutput');
+  const result = arena.alloc(4 * dx.length, 'convolution backward gradInput');
+  const scratch = arena.alloc(groupedPath.scratchBytes(dual), 'convolution backward scratch');
+  try {
+    groupedPath.packWeights(rt, dual, filters, null, packed);
+    rt.write(dyAddress, dy);
+    callKernel('grouped gradInput', () => groupedPath.run(rt, dual, 0, packed, dyAddress, result, scratch, 0, Cin, 0, g.batch));
+    dx.set(rt.view(result, dx.length));
+  } finally {
+    arena.release(scratch);
+    arena.release(result);
+    arena.release(dyAddress);
+    arena.release(packed);
   }
 }

@@ -1,4 +1,8 @@
-/** The general path's wasm weight gradient check, shared by grouped-backward.test.ts and relaxed-paths.test.ts. */
+/**
+ * The general path's wasm gradients (gradWeight on gdot, stride-1 gradInput as the dual forward
+ * convolution; strided gradInput on the JS kernels), shared by grouped-backward.test.ts and
+ * relaxed-paths.test.ts.
+ */
 import { expect } from 'vitest';
 import { conv2dBackward, conv2dGeometry, referenceConv2dBackward, selectBackwardPath, type Conv2dOptions } from '../../src/index.js';
 import { expectClose, randomTensor, rng } from '../helpers.js';
@@ -19,6 +23,8 @@ export const GROUPED_GRADIENT_CASES: [number[], number[], Conv2dOptions][] = [
   [[2, 8, 9, 9], [8, 2, 3, 3], { padding: 1, groups: 4, dilation: [1, 2] }],
   [[1, 3, 70, 70], [6, 3, 3, 3], { padding: 1 }], // 4900 output pixels: several chunks
   [[1, 3, 7, 7], [32, 3, 7, 7], { stride: 2, padding: 3 }],
+  [[2, 12, 10, 9], [9, 4, 3, 3], { padding: [1, 2], groups: 3, dilation: [1, 2] }],
+  [[1, 6, 5, 13], [10, 6, 3, 5], { padding: { top: 0, bottom: 2, left: 4, right: 1 } }],
 ];
 
 export function checkGroupedGradWeight(seed: number): void {
@@ -30,9 +36,11 @@ export function checkGroupedGradWeight(seed: number): void {
     const g = conv2dGeometry(xs, ws, options);
     if (selectBackwardPath(g) === 'grouped') grouped++;
     const dy = randomTensor(g.outputShape, random);
-    const got = conv2dBackward(dy, x, w, { ...options, backend: 'wasm', needs: { input: false, weight: true, bias: false } });
+    const got = conv2dBackward(dy, x, w, { ...options, backend: 'wasm', needs: { input: true, weight: true, bias: false } });
     const want = referenceConv2dBackward(dy, x, w, options);
-    expectClose(got.gradWeight!, want.gradWeight!, 2e-5, `x=${JSON.stringify(xs)} w=${JSON.stringify(ws)} ${JSON.stringify(options)}`);
+    const label = `x=${JSON.stringify(xs)} w=${JSON.stringify(ws)} ${JSON.stringify(options)}`;
+    expectClose(got.gradWeight!, want.gradWeight!, 2e-5, `gradWeight ${label}`);
+    expectClose(got.gradInput!, want.gradInput!, 2e-5, `gradInput ${label}`);
   }
   expect(grouped).toBeGreaterThanOrEqual(GROUPED_GRADIENT_CASES.length - 2);
 }
