@@ -3,10 +3,12 @@
  *
  *   dX_g = W_gᵀ · dY_g     A = W_gᵀ, packed straight from W (an MR-row block of Wᵀ is MR adjacent
  *                          columns of W: contiguous reads); B = dY_g's rows in place (koff table)
- *   dW_g = dY_g · X_gᵀ     A = dY_g's rows (packed); B = X_gᵀ, a transposed copy of a chunk of
- *                          pixels; the reduction runs in chunks of pixels that keep B's chunk in
- *                          L2 (CHUNK_BYTES), each chunk's product added in JS into float64 sums
- *                          (in a fixed order, so results are bitwise repeatable)
+ *   dW_g = dY_g · X_gᵀ     planes of 128 pixels or more: dot products of the dY planes with the
+ *                          input planes where they lie (gemm-dot.ts), in chunks of pixels whose
+ *                          input slice stays in L2; smaller planes: A = dY_g's rows (packed),
+ *                          B = X_gᵀ, a transposed copy of a chunk of pixels (CHUNK_BYTES). Each
+ *                          chunk's product is added in JS into float64 sums (in a fixed order, so
+ *                          results are bitwise repeatable)
  *
  * The kernel accumulates in float32 within a chunk, as the wasm forward does. dY, x and the
  * results are copied in and out of wasm memory (linear in the data, against a GEMM's cubic work).
@@ -191,8 +193,20 @@ export function wasmPointwiseGradInput(rt: WasmRuntime, g: Conv2dGeometry, dy: F
 let weightSums = new Float64Array(256);
 let chunkProduct = new Float32Array(256);
 
-/** Writes gradWeight (summed over the batch) into `dw` (see the file comment). */
+/**
+ * Below this many output pixels the packed GEMM computes gradWeight faster than the dot
+ * products (measured, interleaved, process CPU time: at 7×7 the GEMM was 1.02-1.22× the dot
+ * products' speed; from 14×14 on the dot products won, 1.16-2.56×, most at 112×112 and 56×56).
+ */
+const DOT_MIN_PIXELS = 128;
+
+/** Writes gradWeight (summed over the batch) into `dw`: by dot products, or for small planes by the packed GEMM (see the file comment). */
 export function wasmPointwiseGradWeight(rt: WasmRuntime, g: Conv2dGeometry, dy: Float32Array, x: Float32Array, dw: Float32Array): void {
+  if (g.outHeight * g.outWidth >= DOT_MIN_PIXELS) wasmPointwiseGradWeightDot(rt, g, dy, x, dw);
+  else gradWeightByGemm(rt, g, dy, x, dw);
+}
+
+function gradWeightByGemm(rt: WasmRuntime, g: Conv2dGeometry, dy: Float32Array, x: Float32Array, dw: Float32Array): void {
   const { inChannels: Cin, outChannels: Cout, groups } = g;
   const cinG = Cin / groups;
   const coutG = Cout / groups;
@@ -236,6 +250,70 @@ export function wasmPointwiseGradWeight(rt: WasmRuntime, g: Conv2dGeometry, dy: 
         }
         // Copied out with set (a memcpy) before the additions: element loops over the view of
         // the whole wasm memory ran several times slower than over a plain array.
+        if (single) {
+          dw.set(mem.subarray(r, r + size), group * size);
+        } else if (first) {
+          product.set(mem.subarray(r, r + size));
+          for (let i = 0; i < size; i++) sums[i] = product[i]!;
+        } else {
+          product.set(mem.subarray(r, r + size));
+          for (let i = 0; i < size; i++) sums[i] += product[i]!;
+        }
+        first = false;
+      }
+    }
+    if (!single) {
+      const base = group * size;
+      for (let i = 0; i < size; i++) dw[base + i] = sums[i]!;
+    }
+  }
+}
+
+/** Output pixels' bytes of X one dot-product chunk may span over all input channels (kept in L2). */
+const DOT_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * gradWeight by dot products (gemm-dot.ts): dW[o, c] = Σ_n Σ_p dY[n, o, p] · x[n, c, p], the
+ * dY planes and the input planes read where they lie, nothing packed or transposed; pixels in
+ * chunks whose input slice stays in L2, chunks and images summed in float64 in a fixed order.
+ */
+function wasmPointwiseGradWeightDot(rt: WasmRuntime, g: Conv2dGeometry, dy: Float32Array, x: Float32Array, dw: Float32Array): void {
+  const { inChannels: Cin, outChannels: Cout, groups } = g;
+  const cinG = Cin / groups;
+  const coutG = Cout / groups;
+  const pixels = g.outHeight * g.outWidth;
+  const longest = Math.max(256, Math.floor(DOT_CHUNK_BYTES / (4 * cinG)));
+  const chunk = Math.ceil(pixels / Math.ceil(pixels / longest));
+  const blocks = blocksFor(rt);
+  const source = blocks.get(Slot.Source, 4 * (dy.length + x.length));
+  const table = blocks.get(Slot.Table, 4 * cinG);
+  const result = blocks.get(Slot.Result, 4 * coutG * cinG);
+  const mem = rt.f32();
+  mem.set(dy, source >>> 2);
+  mem.set(x, (source >>> 2) + dy.length);
+  const xAddress = source + 4 * dy.length;
+  const ints = rt.i32();
+  for (let c = 0; c < cinG; c++) ints[(table >>> 2) + c] = 4 * c * pixels;
+  const size = coutG * cinG;
+  if (weightSums.length < size) weightSums = new Float64Array(size);
+  if (chunkProduct.length < size) chunkProduct = new Float32Array(size);
+  const sums = weightSums;
+  const product = chunkProduct;
+  const single = g.batch === 1 && chunk >= pixels;
+  const kernel = rt.kernels.gdot_f32;
+  const r = result >>> 2;
+  for (let group = 0; group < groups; group++) {
+    let first = true;
+    for (let n = 0; n < g.batch; n++) {
+      const dyGroup = source + 4 * (n * Cout + group * coutG) * pixels;
+      const xGroup = xAddress + 4 * (n * Cin + group * cinG) * pixels;
+      for (let p0 = 0; p0 < pixels; p0 += chunk) {
+        const k = Math.min(chunk, pixels - p0);
+        callKernel('pointwise gradWeight', () => {
+          for (let m0 = 0; m0 < coutG; m0 += 4) {
+            kernel(Math.min(4, coutG - m0), cinG, 1, k, dyGroup + 4 * (m0 * pixels + p0), 4 * pixels, 0, xGroup + 4 * p0, table, 0, result + 4 * m0 * cinG, 4 * cinG);
+          }
+        });
         if (single) {
           dw.set(mem.subarray(r, r + size), group * size);
         } else if (first) {

@@ -66,14 +66,16 @@ describe.skipIf(!relaxedHere)('relaxed kernels through the conv paths', () => {
       checkForward(x, randomTensor([cout, 4, 3, 3], random), { padding: 1, stride: 2, activation: 'relu' }, 'grouped s2');
       checkForward(x, randomTensor([2 * cout, 2, 3, 2], random), { groups: 2, padding: [1, 0], dilation: [2, 1] }, 'grouped g2');
     });
-    it(`1×1 backward Cout=${cout}: gradInput and gradWeight against the float64 reference`, () => {
-      const x = randomTensor([2, 2 * mr + 1, 3, 5], random);
-      const w = randomTensor([cout, 2 * mr + 1, 1, 1], random);
-      const dy = randomTensor([2, cout, 3, 5], random);
-      const got = conv2dBackward(dy, x, w, { backend: 'wasm' });
-      const want = referenceConv2dBackward(dy, x, w);
-      expectClose(got.gradInput!, want.gradInput!, 1e-5, 'gradInput');
-      expectClose(got.gradWeight!, want.gradWeight!, 1e-5, 'gradWeight');
+    it(`1×1 backward Cout=${cout}: gradInput and gradWeight against the float64 reference (small planes: GEMM; ≥ 128 pixels: dot products)`, () => {
+      for (const [h, wd] of [[3, 5], [12, 13]]) {
+        const x = randomTensor([2, 2 * mr + 1, h, wd], random);
+        const w = randomTensor([cout, 2 * mr + 1, 1, 1], random);
+        const dy = randomTensor([2, cout, h, wd], random);
+        const got = conv2dBackward(dy, x, w, { backend: 'wasm' });
+        const want = referenceConv2dBackward(dy, x, w);
+        expectClose(got.gradInput!, want.gradInput!, 1e-5, `gradInput ${h}×${wd}`);
+        expectClose(got.gradWeight!, want.gradWeight!, 1e-5, `gradWeight ${h}×${wd}`);
+      }
     });
   }
 
