@@ -17,11 +17,22 @@
 import type { Conv2dGeometry } from '../kernels/geometry.js';
 import { conv2dGeometry } from '../kernels/geometry.js';
 import { dwbPlaneWidth } from './depthwise-3x3s2-gradinput.js';
+import { dwgw3PlaneWidth } from './depthwise-3x3s1-gradweight.js';
 import { dwgPackedFloats } from './depthwise-general.js';
 import { generalPaddedHeight, generalPaddedWidth } from './depthwise-general-path.js';
 import type { WasmRuntime } from './runtime.js';
 
 export function wasmDepthwiseGradWeight(rt: WasmRuntime, g: Conv2dGeometry, dy: Float32Array, x: Float32Array, dw: Float32Array): void {
+  if (g.kernelH === 3 && g.kernelW === 3 && g.strideH === 1 && g.strideW === 1 && g.dilationH === 1 && g.dilationW === 1 &&
+    g.outChannels === g.inChannels && g.padTop <= 1 && g.padLeft <= 1 && g.padBottom <= 1 && g.padRight <= 1) {
+    gradWeight3x3s1(rt, g, dy, x, dw);
+    return;
+  }
+  wasmDepthwiseGradWeightGeneral(rt, g, dy, x, dw);
+}
+
+/** gradWeight of any depthwise geometry with the general kernel (`dwg_gradw`), one plane per call. */
+export function wasmDepthwiseGradWeightGeneral(rt: WasmRuntime, g: Conv2dGeometry, dy: Float32Array, x: Float32Array, dw: Float32Array): void {
   const { inChannels: Cin, outChannels: Cout, inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo, kernelH: kH, kernelW: kW } = g;
   const taps = kH * kW;
   const K = Cout / Cin;
@@ -172,5 +183,40 @@ function gradInput3x3s2(rt: WasmRuntime, g: Conv2dGeometry, dy: Float32Array, w:
     arena.release(plane);
     arena.release(filters);
     arena.release(dyAddress);
+  }
+}
+
+/**
+ * gradWeight of a 3×3 stride-1 depthwise convolution (channel multiplier 1, padding 0 or 1 per
+ * side) with the one-pass nine-tap kernel (depthwise-3x3s1-gradweight.ts), every channel of an
+ * image in one call; images summed in order, the first written, the others added in float32, as
+ * the general route does.
+ */
+function gradWeight3x3s1(rt: WasmRuntime, g: Conv2dGeometry, dy: Float32Array, x: Float32Array, dw: Float32Array): void {
+  const { inChannels: C, inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo } = g;
+  const wp = dwgw3PlaneWidth(W, Wo, g.padLeft);
+  const hp = Math.max(Ho + 2, g.padTop + H);
+  const arena = rt.arena;
+  const xAddress = arena.alloc(4 * x.length, 'depthwise backward input');
+  // + 16 bytes: the last row's masked step loads dY whole
+  const dyAddress = arena.alloc(4 * dy.length + 16, 'depthwise backward gradOutput');
+  const plane = arena.alloc(4 * hp * wp + 64, 'depthwise backward padded plane');
+  const sums = arena.alloc(4 * 9 * C, 'depthwise backward filter gradient');
+  try {
+    rt.write(xAddress, x);
+    rt.write(dyAddress, dy);
+    const kernels = rt.kernels;
+    kernels.fill_f32(plane, hp * wp, 0);
+    for (let n = 0; n < g.batch; n++) {
+      kernels.dwgw3_planes(xAddress + 4 * n * C * H * W, dyAddress + 4 * n * C * Ho * Wo, C, H, W, Ho, Wo, plane, wp, g.padTop, g.padLeft, sums);
+      const view = rt.view(sums, 9 * C);
+      if (n === 0) dw.set(view);
+      else for (let k = 0; k < 9 * C; k++) dw[k] = Math.fround(dw[k]! + view[k]!);
+    }
+  } finally {
+    arena.release(sums);
+    arena.release(plane);
+    arena.release(dyAddress);
+    arena.release(xAddress);
   }
 }

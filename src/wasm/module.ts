@@ -20,6 +20,7 @@ import type { KernelFamily, KernelVariant } from './family.js';
 import { actFamily, type ActExports } from './activation.js';
 import { dw3x3Family, type Dw3x3Exports } from './depthwise-3x3.js';
 import { dwbFamily, type DwbExports } from './depthwise-3x3s2-gradinput.js';
+import { dwgw3Family, type Dwgw3Exports } from './depthwise-3x3s1-gradweight.js';
 import { dwgFamily, type DwgExports } from './depthwise-general.js';
 import { fillFamily, type FillExports } from './fill.js';
 import { gdotFamily, type GdotExports } from './gemm-dot.js';
@@ -27,10 +28,10 @@ import { gemmFamily, type GemmExports } from './gemm-tile.js';
 import { gemvFamily, type GemvExports } from './gemv.js';
 
 /** Every kernel family, in module order. */
-export const KERNEL_FAMILIES: readonly KernelFamily[] = [fillFamily, gemmFamily(), gemvFamily, gdotFamily, dw3x3Family, dwgFamily, dwbFamily, actFamily];
+export const KERNEL_FAMILIES: readonly KernelFamily[] = [fillFamily, gemmFamily(), gemvFamily, gdotFamily, dw3x3Family, dwgFamily, dwbFamily, dwgw3Family, actFamily];
 
 /** The exports of a kernel module instance, typed. */
-export interface WasmKernels extends FillExports, GemmExports, GemvExports, GdotExports, Dw3x3Exports, DwgExports, DwbExports, ActExports {}
+export interface WasmKernels extends FillExports, GemmExports, GemvExports, GdotExports, Dw3x3Exports, DwgExports, DwbExports, Dwgw3Exports, ActExports {}
 
 /** Choices that differ from the shipped kernels, for measuring alternatives (never used at run time). */
 export interface KernelModuleOptions {

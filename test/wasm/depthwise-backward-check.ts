@@ -31,3 +31,41 @@ export function checkDepthwiseS2GradInput(seed: number): void {
   }
   expect(cases).toBeGreaterThan(100);
 }
+
+/**
+ * gradWeight of 3×3 stride-1 depthwise convolutions (the one-pass nine-tap kernel): every padding
+ * side 0/1, sizes around the 4-column steps, batch 2; and an infinite input value in a column
+ * that some taps never read, which must not reach those taps' sums through the masked last step.
+ */
+export function checkDepthwiseS1GradWeight(seed: number): void {
+  const random = rng(seed);
+  let cases = 0;
+  const sizes = [1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 17];
+  for (let mask = 0; mask < 16; mask++) {
+    const [top, bottom, left, right] = [mask & 1, (mask >> 1) & 1, (mask >> 2) & 1, (mask >> 3) & 1];
+    for (const [H, W] of [[sizes[mask % 12]! + 2, sizes[(mask * 7 + 5) % 12]! + 2], [9, 14], [3 + mask, 2 * mask + 3]] as const) {
+      const C = 5;
+      const options = { groups: C, padding: { top, bottom, left, right } };
+      const x = randomTensor([2, C, H, W], random);
+      const w = randomTensor([C, 1, 3, 3], random);
+      const g = conv2dGeometry(x.shape, w.shape, options);
+      const dy = randomTensor(g.outputShape, random);
+      const got = conv2dBackward(dy, x, w, { ...options, backend: 'wasm', needs: { input: false, weight: true, bias: false } });
+      const want = referenceConv2dBackward(dy, x, w, options);
+      expectClose(got.gradWeight!, want.gradWeight!, 1e-5, `gradWeight H=${H} W=${W} pads t${top} b${bottom} l${left} r${right}`);
+      cases++;
+    }
+  }
+  expect(cases).toBe(48);
+  // Inf in the last input column without right padding: taps q = 0 and 1 never read it
+  const x = randomTensor([1, 2, 6, 7], random);
+  for (let c = 0; c < 2; c++) for (let r = 0; r < 6; r++) x.data[(c * 6 + r) * 7 + 6] = Infinity;
+  const w = randomTensor([2, 1, 3, 3], random);
+  const dy = randomTensor([1, 2, 4, 5], random);
+  const got = conv2dBackward(dy, x, w, { groups: 2, backend: 'wasm', needs: { input: false, weight: true, bias: false } }).gradWeight!.data;
+  const want = referenceConv2dBackward(dy, x, w, { groups: 2 }).gradWeight!.data;
+  for (let k = 0; k < want.length; k++) {
+    if (Number.isFinite(want[k])) expect(Math.abs(got[k]! - want[k]!), `tap ${k}`).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(want[k]!)));
+    else expect(Number.isFinite(got[k]), `tap ${k}`).toBe(false);
+  }
+}

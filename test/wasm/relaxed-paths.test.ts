@@ -19,7 +19,7 @@ import {
 import { gemmTileRows } from '../../src/wasm/gemm-tile.js';
 import { compileKernelModuleSync, detectWasmFeatures, WasmRuntime } from '../../src/wasm/runtime.js';
 import { expectBitwiseEqual, expectClose, randomTensor, rng } from '../helpers.js';
-import { checkDepthwiseS2GradInput } from './depthwise-backward-check.js';
+import { checkDepthwiseS1GradWeight, checkDepthwiseS2GradInput } from './depthwise-backward-check.js';
 import { checkGroupedGradWeight } from './grouped-backward-check.js';
 import { checkLinear } from './linear-check.js';
 
@@ -85,6 +85,10 @@ describe.skipIf(!relaxedHere)('relaxed kernels through the conv paths', () => {
 
   it('the 3×3 stride-2 depthwise gradInput kernel against the float64 reference backward', () => {
     checkDepthwiseS2GradInput(94);
+  });
+
+  it('the 3×3 stride-1 depthwise gradWeight kernel against the float64 reference backward', () => {
+    checkDepthwiseS1GradWeight(96);
   });
 
   it('the GEMV / Linear kernel of the relaxed module against the float64 reference', () => {
