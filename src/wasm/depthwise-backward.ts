@@ -18,6 +18,8 @@ import type { Conv2dGeometry } from '../kernels/geometry.js';
 import { conv2dGeometry } from '../kernels/geometry.js';
 import { dwbPlaneWidth } from './depthwise-3x3s2-gradinput.js';
 import { dwgw3PlaneWidth } from './depthwise-3x3s1-gradweight.js';
+import { DW3X3_PACKED_FLOATS } from './depthwise-3x3.js';
+import { depthwisePaddedWidth } from './depthwise-3x3-path.js';
 import { dwgPackedFloats } from './depthwise-general.js';
 import { generalPaddedHeight, generalPaddedWidth } from './depthwise-general-path.js';
 import type { WasmRuntime } from './runtime.js';
@@ -95,6 +97,15 @@ export function wasmDepthwiseGradInput(rt: WasmRuntime, g: Conv2dGeometry, dy: F
     gradInput3x3s2(rt, g, dy, w, dx);
     return;
   }
+  if (g.kernelH === 3 && g.kernelW === 3 && g.strideH === 1 && g.strideW === 1 && g.dilationH === 1 && g.dilationW === 1 && g.outChannels === g.inChannels) {
+    gradInput3x3s1(rt, g, dy, w, dx);
+    return;
+  }
+  wasmDepthwiseGradInputGeneral(rt, g, dy, w, dx);
+}
+
+/** gradInput at stride 1 of any depthwise geometry with the general kernel (`dwg_plane`), one plane per call. */
+export function wasmDepthwiseGradInputGeneral(rt: WasmRuntime, g: Conv2dGeometry, dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   const { inChannels: Cin, outChannels: Cout, inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo, kernelH: kH, kernelW: kW } = g;
   const K = Cout / Cin;
   const taps = kH * kW;
@@ -218,5 +229,44 @@ function gradWeight3x3s1(rt: WasmRuntime, g: Conv2dGeometry, dy: Float32Array, x
     arena.release(plane);
     arena.release(dyAddress);
     arena.release(xAddress);
+  }
+}
+
+/**
+ * gradInput of a 3×3 stride-1 depthwise convolution with multiplier 1 (pads within the kernel's
+ * reach, as wasmDepthwiseGradInputApplies requires): the forward's 3×3 kernel over dY padded by
+ * 2 − pad, filters rotated by 180° (zero bias), every channel of an image in one call
+ * (dw3x3_s1_planes).
+ */
+function gradInput3x3s1(rt: WasmRuntime, g: Conv2dGeometry, dy: Float32Array, w: Float32Array, dx: Float32Array): void {
+  const { inChannels: C, inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo } = g;
+  const dual = conv2dGeometry([1, 1, Ho, Wo], [1, 1, 3, 3], { padding: { top: 2 - g.padTop, bottom: 2 - g.padBottom, left: 2 - g.padLeft, right: 2 - g.padRight } });
+  const wp = depthwisePaddedWidth(dual);
+  const hp = H + 2; // the rows the taps of output row H − 1 reach
+  const rows = Math.min(Ho, hp - dual.padTop);
+  const arena = rt.arena;
+  const dyAddress = arena.alloc(4 * dy.length, 'depthwise backward gradOutput');
+  const filters = arena.alloc(4 * DW3X3_PACKED_FLOATS * C, 'depthwise backward rotated filters');
+  const plane = arena.alloc(4 * hp * wp + 64, 'depthwise backward padded plane');
+  const result = arena.alloc(4 * C * H * W, 'depthwise backward gradInput');
+  try {
+    rt.write(dyAddress, dy);
+    const mem = rt.f32();
+    for (let c = 0; c < C; c++) {
+      const d = (filters >>> 2) + DW3X3_PACKED_FLOATS * c;
+      mem.fill(0, d, d + DW3X3_PACKED_FLOATS); // a zero bias, the filter rotated by 180°, two zeros
+      for (let t = 0; t < 9; t++) mem[d + 1 + t] = w[9 * c + 8 - t]!;
+    }
+    const kernels = rt.kernels;
+    kernels.fill_f32(plane, hp * wp, 0);
+    for (let n = 0; n < g.batch; n++) {
+      kernels.dw3x3_s1_planes(dyAddress + 4 * n * C * Ho * Wo, C, Ho, rows, Wo, plane, wp, dual.padTop, dual.padLeft, filters, result, H, W, -Infinity, Infinity);
+      dx.set(rt.view(result, C * H * W), n * C * H * W);
+    }
+  } finally {
+    arena.release(result);
+    arena.release(plane);
+    arena.release(filters);
+    arena.release(dyAddress);
   }
 }

@@ -33,11 +33,12 @@ export function checkDepthwiseS2GradInput(seed: number): void {
 }
 
 /**
- * gradWeight of 3×3 stride-1 depthwise convolutions (the one-pass nine-tap kernel): every padding
- * side 0/1, sizes around the 4-column steps, batch 2; and an infinite input value in a column
- * that some taps never read, which must not reach those taps' sums through the masked last step.
+ * Both gradients of 3×3 stride-1 depthwise convolutions (gradWeight: the one-pass nine-tap kernel;
+ * gradInput: the forward's 3×3 kernel over dY with rotated filters): every padding side 0/1,
+ * sizes around the 4-column steps, batch 2; and an infinite input value in a column that some
+ * taps never read, which must not reach those taps' sums through the masked last step.
  */
-export function checkDepthwiseS1GradWeight(seed: number): void {
+export function checkDepthwiseS1Gradients(seed: number): void {
   const random = rng(seed);
   let cases = 0;
   const sizes = [1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 17];
@@ -50,9 +51,10 @@ export function checkDepthwiseS1GradWeight(seed: number): void {
       const w = randomTensor([C, 1, 3, 3], random);
       const g = conv2dGeometry(x.shape, w.shape, options);
       const dy = randomTensor(g.outputShape, random);
-      const got = conv2dBackward(dy, x, w, { ...options, backend: 'wasm', needs: { input: false, weight: true, bias: false } });
+      const got = conv2dBackward(dy, x, w, { ...options, backend: 'wasm', needs: { input: true, weight: true, bias: false } });
       const want = referenceConv2dBackward(dy, x, w, options);
       expectClose(got.gradWeight!, want.gradWeight!, 1e-5, `gradWeight H=${H} W=${W} pads t${top} b${bottom} l${left} r${right}`);
+      expectClose(got.gradInput!, want.gradInput!, 1e-5, `gradInput H=${H} W=${W} pads t${top} b${bottom} l${left} r${right}`);
       cases++;
     }
   }

@@ -6,7 +6,7 @@
  * loads; relaxed-paths.test.ts runs the relaxed one.
  */
 import { describe, it } from 'vitest';
-import { checkDepthwiseS1GradWeight, checkDepthwiseS2GradInput } from './depthwise-backward-check.js';
+import { checkDepthwiseS1Gradients, checkDepthwiseS2GradInput } from './depthwise-backward-check.js';
 
 describe('wasm depthwise 3×3 stride-2 gradInput', () => {
   it('matches referenceConv2dBackward for every padding side 0/1, H and W in 1..10, 15..17, K 1 and 2', () => {
@@ -14,8 +14,8 @@ describe('wasm depthwise 3×3 stride-2 gradInput', () => {
   });
 });
 
-describe('wasm depthwise 3×3 stride-1 gradWeight', () => {
+describe('wasm depthwise 3×3 stride-1 gradients', () => {
   it('matches referenceConv2dBackward for every padding side 0/1 and sizes around the 4-column steps; an unread Inf stays out', () => {
-    checkDepthwiseS1GradWeight(102);
+    checkDepthwiseS1Gradients(102);
   });
 });

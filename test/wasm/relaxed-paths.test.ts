@@ -19,7 +19,7 @@ import {
 import { gemmTileRows } from '../../src/wasm/gemm-tile.js';
 import { compileKernelModuleSync, detectWasmFeatures, WasmRuntime } from '../../src/wasm/runtime.js';
 import { expectBitwiseEqual, expectClose, randomTensor, rng } from '../helpers.js';
-import { checkDepthwiseS1GradWeight, checkDepthwiseS2GradInput } from './depthwise-backward-check.js';
+import { checkDepthwiseS1Gradients, checkDepthwiseS2GradInput } from './depthwise-backward-check.js';
 import { checkGroupedGradWeight } from './grouped-backward-check.js';
 import { checkLinear } from './linear-check.js';
 
@@ -87,8 +87,8 @@ describe.skipIf(!relaxedHere)('relaxed kernels through the conv paths', () => {
     checkDepthwiseS2GradInput(94);
   });
 
-  it('the 3×3 stride-1 depthwise gradWeight kernel against the float64 reference backward', () => {
-    checkDepthwiseS1GradWeight(96);
+  it('the 3×3 stride-1 depthwise gradient kernels against the float64 reference backward', () => {
+    checkDepthwiseS1Gradients(96);
   });
 
   it('the GEMV / Linear kernel of the relaxed module against the float64 reference', () => {
