@@ -1,5 +1,5 @@
-// Kernel family `dwgw3`: the weight gradient of a 3×3, stride-1, dilation-1 depthwise
-// convolution, many channels per call: dW[c][p][q] = Σ_{i,j} dY[c][i][j] · X̃[c][i + p][j + q],
+// Kernel family `dwgw3`: the weight gradient of a 3×3, stride-1 or -2, dilation-1 depthwise
+// convolution, many channels per call: dW[c][p][q] = Σ_{i,j} dY[c][i][j] · X̃[c][s·i + p][s·j + q],
 // X̃ the input plane in a zero-bordered plane (top/left padding as the forward's). Per channel the
 // input plane is copied into the bordered plane (borders zeroed once by the caller, never written),
 // then one pass over dY: per 4 output columns, one load of dY and nine unaligned loads of X̃ (three
@@ -19,21 +19,33 @@ export interface Dwgw3Exports {
    * from `sums`. dY is read up to 3 floats past each plane's end (masked).
    */
   dwgw3_planes(x: number, dy: number, channels: number, h: number, w: number, ho: number, wo: number, plane: number, wp: number, padTop: number, padLeft: number, sums: number): void;
+  /**
+   * As dwgw3_planes for stride 2: output (i, j) reads X̃[2i + p][2j + q]; the four columns of a
+   * tap are the even or odd lanes of two loads, picked by one shuffle (as the forward's
+   * dw3x3_s2 does).
+   */
+  dwgw3_s2_planes(x: number, dy: number, channels: number, h: number, w: number, ho: number, wo: number, plane: number, wp: number, padTop: number, padLeft: number, sums: number): void;
 }
 
 export const dwgw3Family: KernelFamily = {
   name: 'dwgw3',
   emit(module, variant) {
-    module.addFunction('dwgw3_planes', [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32], [], (f) => emitPlanes(f, variant));
+    module.addFunction('dwgw3_planes', [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32], [], (f) => emitPlanes(f, variant, 1));
+    module.addFunction('dwgw3_s2_planes', [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32], [], (f) => emitPlanes(f, variant, 2));
   },
 };
 
-/** Floats per row of the bordered plane for input width `w`, output width `wo`, left padding `padLeft`. */
-export function dwgw3PlaneWidth(w: number, wo: number, padLeft: number): number {
-  return Math.max(4 * Math.ceil(wo / 4) + 2, padLeft + w);
+/** Floats per row of the bordered plane for input width `w`, output width `wo`, left padding `padLeft`, stride 1 or 2. */
+export function dwgw3PlaneWidth(w: number, wo: number, padLeft: number, stride: 1 | 2 = 1): number {
+  return Math.max(stride === 1 ? 4 * Math.ceil(wo / 4) + 2 : 8 * Math.ceil(wo / 4) + 2, padLeft + w);
 }
 
-function emitPlanes(f: FunctionBuilder, variant: KernelVariant): void {
+/** Rows of the bordered plane: every row a tap reads, and every input row. */
+export function dwgw3PlaneHeight(h: number, ho: number, padTop: number, stride: 1 | 2 = 1): number {
+  return Math.max(stride * (ho - 1) + 3, padTop + h);
+}
+
+function emitPlanes(f: FunctionBuilder, variant: KernelVariant, stride: 1 | 2): void {
   const [x, dy, channels, h, w, ho, wo, plane, wp, padTop, padLeft, sums] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
   const rowBytes = f.local(i32);
   const start = f.local(i32); // where the plane copy starts
@@ -51,6 +63,7 @@ function emitPlanes(f: FunctionBuilder, variant: KernelVariant): void {
   const dv = f.local(v128);
   const sum = f.local(v128);
   const acc = Array.from({ length: 9 }, () => f.local(v128));
+  const xv = f.local(v128);
   const restF = f.local(f32);
 
   f.get(wp).i32Const(2).i32Shl().set(rowBytes);
@@ -68,12 +81,26 @@ function emitPlanes(f: FunctionBuilder, variant: KernelVariant): void {
     for (let p = 0; p < 3; p++) {
       for (let q = 0; q < 3; q++) {
         const t = 3 * p + q;
-        multiplyAdd(f, variant, (g) => g.get(dv), (g) => {
-          g.get(xRow).get(j).i32Add();
+        // row p of X̃ relative to the output row, at the step's first input column
+        const base = (g: FunctionBuilder) => {
+          g.get(xRow);
+          if (stride === 1) g.get(j).i32Add();
+          else g.get(j).i32Const(1).i32Shl().i32Add();
           if (p > 0) g.get(rowBytes).i32Const(p).i32Mul().i32Add();
-          g.v128Load(4 * q);
-          if (masked) g.get(mask).v128And();
-        }, (g) => g.get(acc[t]!));
+          return g;
+        };
+        if (stride === 1) base(f).v128Load(4 * q);
+        else {
+          // columns 2j + q: lanes (0, 2, 4, 6) or (1, 3, 5, 7) of the 8 floats from column q & ~1
+          const first = q === 2 ? 8 : 0;
+          base(f).v128Load(first);
+          base(f).v128Load(first + 16);
+          if (q === 1) f.f32x4Shuffle(1, 3, 5, 7);
+          else f.f32x4Shuffle(0, 2, 4, 6);
+        }
+        if (masked) f.get(mask).v128And();
+        f.set(xv);
+        multiplyAdd(f, variant, (g) => g.get(dv), (g) => g.get(xv), (g) => g.get(acc[t]!));
         f.set(acc[t]!);
       }
     }
@@ -127,6 +154,7 @@ function emitPlanes(f: FunctionBuilder, variant: KernelVariant): void {
       f.end();
       f.get(dyRow).get(wo).i32Const(2).i32Shl().i32Add().set(dyRow);
       f.get(xRow).get(rowBytes).i32Add().set(xRow);
+      if (stride === 2) f.get(xRow).get(rowBytes).i32Add().set(xRow);
       f.get(i).i32Const(1).i32Add().set(i);
       f.br(0);
     }

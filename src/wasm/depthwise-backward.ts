@@ -17,7 +17,7 @@
 import type { Conv2dGeometry } from '../kernels/geometry.js';
 import { conv2dGeometry } from '../kernels/geometry.js';
 import { dwbPlaneWidth } from './depthwise-3x3s2-gradinput.js';
-import { dwgw3PlaneWidth } from './depthwise-3x3s1-gradweight.js';
+import { dwgw3PlaneHeight, dwgw3PlaneWidth } from './depthwise-3x3s1-gradweight.js';
 import { DW3X3_PACKED_FLOATS } from './depthwise-3x3.js';
 import { depthwisePaddedWidth } from './depthwise-3x3-path.js';
 import { dwgPackedFloats } from './depthwise-general.js';
@@ -25,9 +25,9 @@ import { generalPaddedHeight, generalPaddedWidth } from './depthwise-general-pat
 import type { WasmRuntime } from './runtime.js';
 
 export function wasmDepthwiseGradWeight(rt: WasmRuntime, g: Conv2dGeometry, dy: Float32Array, x: Float32Array, dw: Float32Array): void {
-  if (g.kernelH === 3 && g.kernelW === 3 && g.strideH === 1 && g.strideW === 1 && g.dilationH === 1 && g.dilationW === 1 &&
+  if (g.kernelH === 3 && g.kernelW === 3 && g.strideH === g.strideW && g.strideH <= 2 && g.dilationH === 1 && g.dilationW === 1 &&
     g.outChannels === g.inChannels && g.padTop <= 1 && g.padLeft <= 1 && g.padBottom <= 1 && g.padRight <= 1) {
-    gradWeight3x3s1(rt, g, dy, x, dw);
+    gradWeight3x3(rt, g, dy, x, dw, g.strideH as 1 | 2);
     return;
   }
   wasmDepthwiseGradWeightGeneral(rt, g, dy, x, dw);
@@ -198,15 +198,15 @@ function gradInput3x3s2(rt: WasmRuntime, g: Conv2dGeometry, dy: Float32Array, w:
 }
 
 /**
- * gradWeight of a 3×3 stride-1 depthwise convolution (channel multiplier 1, padding 0 or 1 per
- * side) with the one-pass nine-tap kernel (depthwise-3x3s1-gradweight.ts), every channel of an
- * image in one call; images summed in order, the first written, the others added in float32, as
- * the general route does.
+ * gradWeight of a 3×3 stride-1 or -2 depthwise convolution (channel multiplier 1, padding 0 or 1
+ * per side) with the one-pass nine-tap kernel (depthwise-3x3s1-gradweight.ts), every channel of
+ * an image in one call; images summed in order, the first written, the others added in float32,
+ * as the general route does.
  */
-function gradWeight3x3s1(rt: WasmRuntime, g: Conv2dGeometry, dy: Float32Array, x: Float32Array, dw: Float32Array): void {
+function gradWeight3x3(rt: WasmRuntime, g: Conv2dGeometry, dy: Float32Array, x: Float32Array, dw: Float32Array, stride: 1 | 2): void {
   const { inChannels: C, inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo } = g;
-  const wp = dwgw3PlaneWidth(W, Wo, g.padLeft);
-  const hp = Math.max(Ho + 2, g.padTop + H);
+  const wp = dwgw3PlaneWidth(W, Wo, g.padLeft, stride);
+  const hp = dwgw3PlaneHeight(H, Ho, g.padTop, stride);
   const arena = rt.arena;
   const xAddress = arena.alloc(4 * x.length, 'depthwise backward input');
   // + 16 bytes: the last row's masked step loads dY whole
@@ -219,7 +219,7 @@ function gradWeight3x3s1(rt: WasmRuntime, g: Conv2dGeometry, dy: Float32Array, x
     const kernels = rt.kernels;
     kernels.fill_f32(plane, hp * wp, 0);
     for (let n = 0; n < g.batch; n++) {
-      kernels.dwgw3_planes(xAddress + 4 * n * C * H * W, dyAddress + 4 * n * C * Ho * Wo, C, H, W, Ho, Wo, plane, wp, g.padTop, g.padLeft, sums);
+      (stride === 1 ? kernels.dwgw3_planes : kernels.dwgw3_s2_planes)(xAddress + 4 * n * C * H * W, dyAddress + 4 * n * C * Ho * Wo, C, H, W, Ho, Wo, plane, wp, g.padTop, g.padLeft, sums);
       const view = rt.view(sums, 9 * C);
       if (n === 0) dw.set(view);
       else for (let k = 0; k < 9 * C; k++) dw[k] = Math.fround(dw[k]! + view[k]!);

@@ -1,4 +1,8 @@
-/** The 3×3 stride-2 depthwise gradInput check shared by depthwise-backward.test.ts and relaxed-paths.test.ts. */
+/**
+ * The 3×3 stride-2 depthwise gradient checks (gradInput: the gather kernel; gradWeight: the
+ * nine-tap kernel for multiplier 1, the general one for K = 2), shared by depthwise-backward.test.ts
+ * and relaxed-paths.test.ts.
+ */
 import { expect } from 'vitest';
 import { conv2dBackward, conv2dGeometry, referenceConv2dBackward } from '../../src/index.js';
 import { expectClose, randomTensor, rng } from '../helpers.js';
@@ -22,9 +26,10 @@ export function checkDepthwiseS2GradInput(seed: number): void {
           continue; // too small for a 3×3 window with this padding
         }
         const dy = randomTensor(g.outputShape, random);
-        const got = conv2dBackward(dy, x, w, { ...options, backend: 'wasm', needs: { input: true, weight: false, bias: false } });
+        const got = conv2dBackward(dy, x, w, { ...options, backend: 'wasm', needs: { input: true, weight: true, bias: false } });
         const want = referenceConv2dBackward(dy, x, w, options);
-        expectClose(got.gradInput!, want.gradInput!, 1e-5, `H=${H} W=${W} K=${K} pads t${top} b${bottom} l${left} r${right}`);
+        expectClose(got.gradInput!, want.gradInput!, 1e-5, `gradInput H=${H} W=${W} K=${K} pads t${top} b${bottom} l${left} r${right}`);
+        expectClose(got.gradWeight!, want.gradWeight!, 1e-5, `gradWeight H=${H} W=${W} K=${K} pads t${top} b${bottom} l${left} r${right}`);
         cases++;
       }
     }

@@ -8,7 +8,7 @@
 import { describe, it } from 'vitest';
 import { checkDepthwiseS1Gradients, checkDepthwiseS2GradInput } from './depthwise-backward-check.js';
 
-describe('wasm depthwise 3×3 stride-2 gradInput', () => {
+describe('wasm depthwise 3×3 stride-2 gradients', () => {
   it('matches referenceConv2dBackward for every padding side 0/1, H and W in 1..10, 15..17, K 1 and 2', () => {
     checkDepthwiseS2GradInput(101);
   });
