@@ -3,39 +3,44 @@ export { tensor, zeros, shapeSize, asTensor, isNdArrayView } from './tensor.js';
 export type { Tensor, TensorLike, NdArrayView, AllocOptions } from './tensor.js';
 export { isInt64Tensor } from './int64.js';
 export type { Int64Tensor, StateTensor, StateTensorLike } from './int64.js';
-export { conv2dGeometry, convOutputSize, resolvePadding, resolvePair } from './kernels/geometry.js';
-export type { Conv2dGeometry, GeometryOptions, Padding, ExplicitPadding, PaddingMode, IntPair } from './kernels/geometry.js';
-export type { Activation } from './kernels/epilogue.js';
+export { conv2dGeometry, convOutputSize, resolvePadding, resolvePair } from './geometry.js';
+export type { Conv2dGeometry, GeometryOptions, Padding, ExplicitPadding, PaddingMode, IntPair } from './geometry.js';
+export type { Activation } from './epilogue.js';
 export type { Conv2dOptions } from './kernels/validate.js';
-export { conv2d, depthwiseConv2d, pointwiseConv2d, selectKernelPath } from './kernels/conv2d.js';
-export type { KernelPath, DepthwiseConv2dOptions, PointwiseConv2dOptions } from './kernels/conv2d.js';
+export { conv2d, depthwiseConv2d, pointwiseConv2d } from './ops/conv2d.js';
+export { selectKernelPath } from './kernels/dispatch.js';
+export type { KernelPath } from './kernels/dispatch.js';
+export type { DepthwiseConv2dOptions, PointwiseConv2dOptions } from './ops/conv2d.js';
 export { referenceConv2d } from './kernels/reference.js';
 // Kernel tiers: WebAssembly SIMD ('wasm') or scalar JavaScript ('js'), chosen with setBackend.
-export { setBackend, getBackend, backendInfo, ready, wasmZeros, releaseWasmTensor } from './backend.js';
-export type { Backend, BackendChoice, BackendInfo, SetBackendOptions } from './backend.js';
-export { prepareConv2d, Conv2dPlan } from './kernels/plan.js';
-export { conv2dBackward, selectBackwardPath } from './kernels/conv2d-backward.js';
-export type { BackwardPath } from './kernels/conv2d-backward.js';
+export { setBackend, getBackend, backendInfo, ready, wasmZeros, releaseWasmTensor } from './ops/backend.js';
+export type { Backend, BackendChoice, BackendInfo, SetBackendOptions } from './ops/backend.js';
+export { prepareConv2d, Conv2dPlan } from './ops/plan.js';
+export { conv2dBackward } from './ops/conv2d-backward.js';
+export { selectBackwardPath } from './kernels/dispatch-backward.js';
+export type { BackwardPath } from './kernels/dispatch-backward.js';
 export type { Conv2dBackwardOptions, Conv2dBackwardNeeds, Conv2dGradients } from './kernels/validate-backward.js';
 export { referenceConv2dBackward } from './kernels/reference-backward.js';
-export { convTranspose2d, convTranspose2dBackward } from './kernels/conv-transpose.js';
-export type { ConvTranspose2dOptions, ConvTranspose2dBackwardOptions } from './kernels/conv-transpose.js';
-export { convTranspose2dGeometry, convTransposeOutputSize } from './kernels/geometry.js';
-export type { ConvTranspose2dGeometry, ConvTranspose2dGeometryOptions } from './kernels/geometry.js';
-export type { PrepareConv2dOptions } from './kernels/plan.js';
+export { convTranspose2d, convTranspose2dBackward } from './ops/conv-transpose.js';
+export type { ConvTranspose2dOptions, ConvTranspose2dBackwardOptions } from './ops/conv-transpose.js';
+export { convTranspose2dGeometry, convTransposeOutputSize } from './geometry.js';
+export type { ConvTranspose2dGeometry, ConvTranspose2dGeometryOptions } from './geometry.js';
+export type { PrepareConv2dOptions } from './ops/plan.js';
 // Worker pool: every core, over SharedArrayBuffer (Node worker_threads and browser Web Workers).
 export { createWorkerPool, WorkerPool, WorkerPoolError } from './parallel/pool.js';
 export type { WorkerPoolOptions, WorkerPoolStats } from './parallel/pool.js';
 // Layers (PyTorch-style modules) and weight loading.
-export { Module, CompiledModel, StateDictError } from './layers/module.js';
-export type { ConvRunner, ForwardAsyncOptions, LoadStateDictOptions, LoadStateDictResult, PlanStep, StateDict } from './layers/module.js';
+export { Module, StateDictError } from './layers/module.js';
+export { CompiledModel } from './layers/compile.js';
+export type { ConvRunner, ForwardAsyncOptions, LoadStateDictOptions, LoadStateDictResult, StateDict } from './layers/module.js';
+export type { PlanStep } from './layers/compile.js';
 export { Generator, manualSeed, getDefaultGenerator } from './layers/init.js';
 export type { InitOptions } from './layers/init.js';
 export { Conv2d, DepthwiseConv2d, PointwiseConv2d, DepthwiseSeparableConv2d } from './layers/conv.js';
 export type {
   Conv2dLayerOptions, DepthwiseConv2dLayerOptions, PointwiseConv2dLayerOptions, DepthwiseSeparableConv2dLayerOptions, FusedActivation,
 } from './layers/conv.js';
-export { depthwise_conv, pointwise_conv, depthwise_separable_conv, SeedBlock } from './layers/seed.js';
+export { depthwise_conv, pointwise_conv, depthwise_separable_conv, SeedBlock } from './layers/models/seed.js';
 export { Parameter, parameter } from './layers/parameter.js';
 export { ConvTranspose2d } from './layers/conv-transpose.js';
 export type { ConvTranspose2dLayerOptions } from './layers/conv-transpose.js';
@@ -51,8 +56,8 @@ export type {
 export { Linear, Flatten } from './layers/linear.js';
 export type { LinearOptions } from './layers/linear.js';
 export { Sequential } from './layers/sequential.js';
-export { MobileNetV1, mobilenetV1 } from './layers/mobilenet.js';
-export type { MobileNetV1Options } from './layers/mobilenet.js';
+export { MobileNetV1, mobilenetV1 } from './layers/models/mobilenet.js';
+export type { MobileNetV1Options } from './layers/models/mobilenet.js';
 // The torchvision zoo: torchvision 0.14's structures and state-dict keys, and their blocks.
 export {
   MobileNetV2, mobilenetV2, MobileNetV3, mobilenetV3Large, mobilenetV3Small, ShuffleNetV2, shufflenetV2, MNASNet, mnasnet, EfficientNet, efficientnetB0,
@@ -94,8 +99,8 @@ export type { Timing, TimingOptions } from './analysis/timing.js';
 export { formatSummary, formatProfile, formatComparison } from './analysis/format.js';
 export { htmlReport } from './analysis/html.js';
 export type { ReportInput } from './analysis/html.js';
-export { tinyFaceDetector } from './layers/tinyface.js';
-export type { TinyFaceDetectorOptions } from './layers/tinyface.js';
+export { tinyFaceDetector } from './layers/models/tinyface.js';
+export type { TinyFaceDetectorOptions } from './layers/models/tinyface.js';
 // Training: losses, optimizers (torch.optim's rules) and learning-rate schedules.
 export { crossEntropy, mseLoss } from './train/loss.js';
 export type { CrossEntropyOptions, MseLossOptions, LossResult, LossResultNone, Reduction } from './train/loss.js';
@@ -107,3 +112,32 @@ export { Adam, AdamW } from './train/optim/adam.js';
 export type { AdamOptions } from './train/optim/adam.js';
 export { StepLR, CosineAnnealingLR } from './train/schedule.js';
 export type { StepLROptions, CosineAnnealingLROptions } from './train/schedule.js';
+// Images: PNG and JPEG decoding (pure TypeScript, with its own inflate), torchvision's preprocessing, from logits to labelled classes.
+export { inflate, inflateRaw, inflateZlib, inflateWithInfo, adler32, InflateError } from './inflate.js';
+export type { InflateOptions, InflateResult } from './inflate.js';
+export { decodeImage, decodeImageSync, ImageDecodeError } from './image/decode.js';
+export type { DecodedImage, DecodeImageOptions, ImageSource, BlobLike } from './image/decode.js';
+export { imageToTensor, IMAGENET_MEAN, IMAGENET_STD } from './image/preprocess.js';
+export type { ImageToTensorOptions } from './image/preprocess.js';
+export type { ResizeFilter } from './image/resize.js';
+export { softmax, topk, topkPerRow, topClasses } from './image/classify.js';
+export type { TopK, TopClass, TopClassesOptions } from './image/classify.js';
+export { imagenetClasses } from './image/imagenet-classes.js';
+// PyTorch checkpoints: torch.save files (zip and legacy formats) read with a restricted unpickler, and written back.
+export {
+  loadTorchCheckpoint, readTorchCheckpoint, torchStateDict, saveTorchCheckpoint, TorchTensor, TorchCheckpointError,
+} from './io/torch-checkpoint.js';
+export type {
+  TorchDtype, TorchTensorData, TorchStateTensor, TorchValue, TorchSaveValue, ReadTorchCheckpointOptions, LoadTorchCheckpointOptions, TorchStateDictOptions,
+} from './io/torch-checkpoint.js';
+// Pretrained weights: torchvision's published weight sets, downloaded, SHA-256-checked, cached and loaded.
+export {
+  PRETRAINED_ARCHS, WEIGHT_SET_NAMES, PRETRAINED_WEIGHTS, DEFAULT_WEIGHT_SETS, pretrainedWeights, weightSetsOf, isPretrainedArch, sha256PrefixOfFileName,
+} from './hub/weights.js';
+export type { PretrainedArch, WeightSetName, PretrainedWeights, Preprocessing } from './hub/weights.js';
+export { archOf, buildArch } from './hub/architectures.js';
+export type { PretrainedModel } from './hub/architectures.js';
+export { loadPretrained, pretrainedModel, fetchPretrainedFile } from './hub/pretrained.js';
+export type { LoadPretrainedOptions, FetchedWeights, WeightsSource } from './hub/pretrained.js';
+export { PretrainedError } from './hub/download.js';
+export type { DownloadProgress, FetchFunction } from './hub/download.js';

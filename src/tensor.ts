@@ -6,7 +6,7 @@
  * never imports ndarray. Views that are not contiguous are gathered into a fresh array; the
  * caller's data is never written.
  */
-import { checkElements, checkShapeElements, dataField, describeValue, MAX_DIMENSION, MAX_RANK, ownElement, readBoolean, readOptions } from './kernels/checks.js';
+import { checkElements, checkShapeElements, dataField, describeValue, MAX_DIMENSION, MAX_RANK, ownElement, readBoolean, readOptions } from './checks.js';
 
 
 export interface Tensor {

@@ -9,10 +9,10 @@
  * Both paths see the same stride and padding, so the output sizes (the only spatial factor)
  * cancel and the ratio is exact, not an approximation.
  */
-import { checkElements, checkResultObject, readOptions } from '../kernels/checks.js';
-import { conv2d } from '../kernels/conv2d.js';
+import { checkElements, checkResultObject, readOptions } from '../checks.js';
+import { conv2d } from '../ops/conv2d.js';
 import { describeValue, shapeSize as sizeOf, type Tensor } from '../tensor.js';
-import { positiveInteger, resolvePair, type IntPair } from '../kernels/geometry.js';
+import { positiveInteger, resolvePair, type IntPair } from '../geometry.js';
 import { conv2dCost, type Conv2dCost } from './cost.js';
 import { gflops, measure, randomData, seededRandom, type Timing, type TimingOptions } from './timing.js';
 

@@ -16,7 +16,7 @@
  *   - Bytes assume float32 (4 bytes) unless `bytesPerElement` says otherwise; arithmetic intensity
  *     is FLOPs per byte of minimum traffic (input, weights and bias read once, output written once).
  */
-import { checkElements, optional, ownElement, readBoolean, readOptions } from '../kernels/checks.js';
+import { checkElements, optional, ownElement, readBoolean, readOptions } from '../checks.js';
 import { checkShape, describeValue, shapeSize } from '../tensor.js';
 import {
   conv2dGeometry,
@@ -28,7 +28,7 @@ import {
   type IntPair,
   type Padding,
   type PaddingMode,
-} from '../kernels/geometry.js';
+} from '../geometry.js';
 
 /** The counts every cost rule reports; they add up over layers (see `sumCounts`). */
 export interface CostCounts {

@@ -6,7 +6,7 @@ import type { ModelComparisonRow } from './models.js';
 import { COMPARISON_FIELDS, TIMINGS_FIELDS, type SeparableComparison, type SeparableTimings, type VariantName } from './compare.js';
 import { PROFILE_FIELDS, type ModelProfile } from './profile.js';
 import { SUMMARY_FIELDS, type ModelSummary } from './summary.js';
-import { checkResultObject } from '../kernels/checks.js';
+import { checkResultObject } from '../checks.js';
 
 /**
  * 462422016 → "462,422,016" (exact). Counts past 2^53 are no longer exact as numbers: they are

@@ -6,7 +6,7 @@
 import { COMPARISON_FIELDS, TIMINGS_FIELDS, type SeparableComparison, type SeparableTimings, type VariantName } from './compare.js';
 import { PROFILE_FIELDS, type ModelProfile } from './profile.js';
 import { SUMMARY_FIELDS, type ModelSummary } from './summary.js';
-import { checkResultObject, readOptions } from '../kernels/checks.js';
+import { checkResultObject, readOptions } from '../checks.js';
 import { describeValue } from '../tensor.js';
 import type { ModelComparisonRow } from './models.js';
 import { formatCompact, formatInt, formatMs, formatPercent, formatShape, runs } from './format.js';

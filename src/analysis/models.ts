@@ -3,7 +3,7 @@
  * groups = Cin > 1, plus pointwise ones, 1×1 with groups 1) and, when timed, the compiled forward
  * pass's median time and GFLOP/s (FLOPs = 2 · MACs).
  */
-import { readOptions } from '../kernels/checks.js';
+import { readOptions } from '../checks.js';
 import { describeValue, shapeSize } from '../tensor.js';
 import { Conv2d } from '../layers/conv.js';
 import { Module } from '../layers/module.js';

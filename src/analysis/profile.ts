@@ -9,7 +9,7 @@
  * faster than the sum of its leaves because `Sequential` fuses a ReLU into the preceding
  * convolution's output write.
  */
-import { readBoolean, readOptions } from '../kernels/checks.js';
+import { readBoolean, readOptions } from '../checks.js';
 import { asTensor, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import type { Module } from '../layers/module.js';
 import { summary, traceLeaves, type LayerKind, type ModelSummary } from './summary.js';

@@ -3,7 +3,7 @@
  * kernels and every branch has been taken), then the median of the timed runs, which shrugs off
  * the occasional slow run caused by garbage collection or a busy machine.
  */
-import { readOptions } from '../kernels/checks.js';
+import { readOptions } from '../checks.js';
 import { Generator } from '../layers/init.js';
 import { describeValue } from '../tensor.js';
 

@@ -18,9 +18,9 @@ import { describeValue, shapeSize } from '../tensor.js';
 import { asTensor } from '../tensor.js';
 import { asInt64Tensor, isInt64Tensor, type StateTensor, type StateTensorLike } from '../int64.js';
 import { MAX_DIMENSION, readBoolean, readOptions } from '../kernels/validate.js';
-import { MAX_RANK } from '../kernels/checks.js';
+import { MAX_RANK } from '../checks.js';
 import { JsonSyntaxError, parseJson, type JsonValue } from './json.js';
-import { wrongFormatHint } from './sniff.js';
+import { wrongFormatHint } from '../sniff.js';
 
 /** Every dtype the format defines, with its size in bytes (sub-byte F4 types are rejected by name). */
 const DTYPE_BYTES: Record<string, number> = {

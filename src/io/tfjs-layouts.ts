@@ -8,7 +8,7 @@
  */
 import { describeValue, type Tensor, type TensorLike } from '../tensor.js';
 import { asTensor } from '../tensor.js';
-import { optional } from '../kernels/checks.js';
+import { optional } from '../checks.js';
 
 function rank4(x: TensorLike, name: string, layout: string): [Tensor, number, number, number, number] {
   const t = asTensor(x, name);

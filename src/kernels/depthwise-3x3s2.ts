@@ -15,7 +15,7 @@
  * The row loops live in gen/depthwise-3x3-rows.ts (tools/gen-depthwise.mjs), in a Linear and a
  * Clamped variant; this file walks the rows.
  */
-import { ACT_NONE, ACT_RELU6 } from './epilogue.js';
+import { ACT_NONE, ACT_RELU6 } from '../epilogue.js';
 import { depthwisePlane } from './depthwise-general.js';
 import {
   s2RowFrom2Clamped, s2RowFrom2Linear, s2RowFrom3Clamped, s2RowFrom3Linear, s2RowPairsFrom5Clamped, s2RowPairsFrom5Linear,

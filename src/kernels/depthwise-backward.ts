@@ -12,7 +12,7 @@
 import { depthwise3x3s1GradInput, depthwise3x3s1GradWeight } from './depthwise-3x3s1-backward.js';
 import { depthwise3x3s2GradInput, depthwise3x3s2GradWeight } from './depthwise-3x3s2-backward.js';
 import { depthwiseGradInputPlane, depthwiseGradWeightPlane, rotateFilter } from './depthwise-general-backward.js';
-import type { Conv2dGeometry } from './geometry.js';
+import type { Conv2dGeometry } from '../geometry.js';
 import { SLOT_FILTERS, type Scratch } from './scratch.js';
 
 export type DepthwiseBackwardPath = 'depthwise3x3s1' | 'depthwise3x3s2' | 'depthwise';

@@ -11,7 +11,7 @@
  * measured ~3× faster than looping over the taps per output. Each output's value depends only
  * on the geometry and its position, never on which channel range computes it.
  */
-import { ACT_NONE, ACT_RELU6 } from './epilogue.js';
+import { ACT_NONE, ACT_RELU6 } from '../epilogue.js';
 
 export function depthwisePlane(
   x: Float32Array, xOff: number, H: number, W: number,

@@ -8,7 +8,7 @@
 import { depthwise3x3s1 } from './depthwise-3x3s1.js';
 import { depthwise3x3s2 } from './depthwise-3x3s2.js';
 import { depthwisePlane } from './depthwise-general.js';
-import type { Conv2dGeometry } from './geometry.js';
+import type { Conv2dGeometry } from '../geometry.js';
 
 export { depthwisePlane };
 

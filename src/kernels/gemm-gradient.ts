@@ -16,7 +16,7 @@
  * are read in place as the A operand (row stride = the output plane). The summation order of
  * every element is fixed by the chunking, so results are bitwise repeatable.
  */
-import type { Conv2dGeometry } from './geometry.js';
+import type { Conv2dGeometry } from '../geometry.js';
 import { accumulateBlock, accumulateBlockT, K_BLOCK, storeBlockT } from './gen/gemm-blocks.js';
 import { packPanel, panelColumns, ROW_BLOCK } from './gemm.js';
 import { SLOT_ACCUMULATORS, SLOT_GRADIENT_SUMS, SLOT_PANEL, SLOT_PANEL_2, type Scratch } from './scratch.js';

@@ -21,7 +21,7 @@
  * whatever M, N, the offsets, the row block or the panel the element falls in, so splitting a
  * GEMM by rows or columns (a worker pool does) gives bitwise the same values.
  */
-import { ACT_NONE, ACT_RELU } from './epilogue.js';
+import { ACT_NONE, ACT_RELU } from '../epilogue.js';
 import { accumulateBlock, K_BLOCK, rows16k8First, storeBlock, storeBlockRelu, storeBlockRelu6 } from './gen/gemm-blocks.js';
 import { Scratch, SLOT_ACCUMULATORS, SLOT_PANEL } from './scratch.js';
 

@@ -13,7 +13,7 @@
  *     forward's GEMM into a bounded block of columns, each added onto the input element its tap
  *     read (gemm-gradient.ts).
  */
-import type { Conv2dGeometry } from './geometry.js';
+import type { Conv2dGeometry } from '../geometry.js';
 import { packPanel, panelColumns, ROW_BLOCK } from './gemm.js';
 import { addColumnsToImage, gemmPanelTransposedA, weightGradientGemm } from './gemm-gradient.js';
 import { groupedConv } from './grouped.js';

@@ -11,7 +11,7 @@
  * with stride 1 and no padding (the pointwise path, pointwise.ts) has B = the group's input
  * channels as they lie in memory, so its panels are plain copies of it (packPanel).
  */
-import type { Conv2dGeometry } from './geometry.js';
+import type { Conv2dGeometry } from '../geometry.js';
 import { gemmPanel, packPanel, panelColumns, ROW_BLOCK } from './gemm.js';
 import { packConvPanel } from './im2col.js';
 import { SLOT_ACCUMULATORS, SLOT_PANEL, type Scratch } from './scratch.js';

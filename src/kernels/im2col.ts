@@ -8,7 +8,7 @@
  * never materialised: each panel of `n` consecutive output pixels is written directly in the
  * layout `packPanel` produces (see gemm.ts), so scratch stays one panel whatever the image size.
  */
-import type { Conv2dGeometry } from './geometry.js';
+import type { Conv2dGeometry } from '../geometry.js';
 import { K_BLOCK } from './gen/gemm-blocks.js';
 
 /**

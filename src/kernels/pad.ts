@@ -3,7 +3,7 @@
  * `[N, C, H + top + bottom, W + left + right]` (PyTorch `F.pad`), and the kernels then run on it
  * with zero padding, so they need no knowledge of the mode.
  */
-import type { Conv2dGeometry, PaddingMode } from './geometry.js';
+import type { Conv2dGeometry, PaddingMode } from '../geometry.js';
 
 /** Source index along an axis of `size` for a padded coordinate `i` in `[-before, size + after)`. */
 function mapIndex(i: number, size: number, mode: PaddingMode): number {

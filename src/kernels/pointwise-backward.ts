@@ -10,7 +10,7 @@
  * pixels and scattered onto them (the other input pixels get no gradient), and X_g's strided
  * pixels are gathered into the panels (gemm-gradient.ts).
  */
-import type { Conv2dGeometry } from './geometry.js';
+import type { Conv2dGeometry } from '../geometry.js';
 import { sgemmTransposedA, weightGradientGemm } from './gemm-gradient.js';
 import { SLOT_COLUMNS, type Scratch } from './scratch.js';
 

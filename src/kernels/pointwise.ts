@@ -10,7 +10,7 @@
  * The grouped kernel computes exactly this (a depth of Cin/groups, and a stride-1 input packed
  * with plain copies), so this path runs it; the dispatcher keeps the name for plans and reports.
  */
-import type { Conv2dGeometry } from './geometry.js';
+import type { Conv2dGeometry } from '../geometry.js';
 import { groupedConv } from './grouped.js';
 import type { Scratch } from './scratch.js';
 

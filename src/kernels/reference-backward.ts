@@ -10,7 +10,7 @@
  *   gradWeight[o,c,p,q] = sum_{n,i,j} gradOutput[n,o,i,j] * x[n, G(o)+c, src(..), src(..)]
  *   gradBias[o]     = sum_{n,i,j} gradOutput[n,o,i,j]
  */
-import { checkShapeElements } from './checks.js';
+import { checkShapeElements } from '../checks.js';
 import { shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import { sourceIndex } from './reference.js';
 import { validateConv2dBackward, type Conv2dBackwardOptions, type Conv2dGradients } from './validate-backward.js';

@@ -6,8 +6,8 @@
  *   y[n,o,i,j] = act(bias[o] + sum_{c,p,q} w[o,c,p,q] * xpad[n, g*Cin/groups + c, i*sh + p*dh, j*sw + q*dw])
  */
 import type { Tensor, TensorLike } from '../tensor.js';
-import { activate } from './epilogue.js';
-import type { Conv2dGeometry, PaddingMode } from './geometry.js';
+import { activate } from '../epilogue.js';
+import type { Conv2dGeometry, PaddingMode } from '../geometry.js';
 import { outputFor, validateConv2d, type Conv2dOptions } from './validate.js';
 
 /** Index into an axis of length `size` for padded coordinate `i` (may be out of range), or -1 for a zero. */

@@ -4,10 +4,10 @@
  * preallocated gradient outputs), all made before any work or allocation.
  */
 import { asTensor, describeValue, type Tensor, type TensorLike } from '../tensor.js';
-import { checkBackendChoice, type BackendChoice } from '../backend.js';
-import type { Activation } from './epilogue.js';
-import { conv2dGeometry, type Conv2dGeometry, type GeometryOptions } from './geometry.js';
-import { readBoolean, readOptions } from './checks.js';
+import { checkBackendChoice, type BackendChoice } from '../checks.js';
+import type { Activation } from '../epilogue.js';
+import { conv2dGeometry, type Conv2dGeometry, type GeometryOptions } from '../geometry.js';
+import { readBoolean, readOptions } from '../checks.js';
 import { callerData, checkOut, resolveBias } from './validate.js';
 
 /** Which gradients to compute; each defaults to true. A gradient not needed is returned as null. */

@@ -2,11 +2,11 @@
  * Validation of a conv2d call: everything is checked, and every problem reported with the
  * parameter's name, the value received and what was expected, before any work is done.
  */
-import { checkBackendChoice, type BackendChoice } from '../backend.js';
+import { checkBackendChoice, type BackendChoice } from '../checks.js';
 import { asTensor, describeValue, type Tensor, type TensorLike } from '../tensor.js';
-import { ACTIVATIONS, activationCode, type Activation } from './epilogue.js';
-import { checkElements, checkShapeElements, dataField, readOptions } from './checks.js';
-import { conv2dGeometry, type Conv2dGeometry, type GeometryOptions } from './geometry.js';
+import { ACTIVATIONS, activationCode, type Activation } from '../epilogue.js';
+import { checkElements, checkShapeElements, dataField, readOptions } from '../checks.js';
+import { conv2dGeometry, type Conv2dGeometry, type GeometryOptions } from '../geometry.js';
 
 // The shared checks (bounded descriptions, own-property option reading, typed readers, size
 // limits) live in checks.ts, which imports nothing; every module may import them from here.
@@ -14,8 +14,8 @@ export {
   allocFloat32, checkElements, checkOptionNames, checkShapeElements, dataField, describeKey, describeValue, isOptionsObject,
   MAX_DIMENSION, MAX_ELEMENTS, MAX_POOL_THREADS, MAX_THREADS_PER_CORE, ownElement, ownProperty, readBoolean, readEnum, readInteger, readNumber,
   readOptions,
-} from './checks.js';
-export type { NumberRange } from './checks.js';
+} from '../checks.js';
+export type { NumberRange } from '../checks.js';
 
 export interface Conv2dOptions extends GeometryOptions {
   bias?: Float32Array | TensorLike | null;

@@ -4,7 +4,7 @@
  * and ReLU6 where 0 < y < 6, which is `hardtanh_backward`'s 0 < x < 6; NaN passes nothing).
  */
 import type { Tensor } from '../tensor.js';
-import type { FusedActivation } from './conv.js';
+import type { FusedActivation } from '../epilogue.js';
 
 /** dx[i] = dy[i] where the activation's slope at output y[i] is 1, else 0; written into `into`. */
 export function activationGradientInto(activation: FusedActivation, dy: Float32Array, y: Float32Array, into: Float32Array): void {

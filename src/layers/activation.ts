@@ -2,13 +2,14 @@
  * Element-wise activations. After a convolution inside a Sequential, ReLU and ReLU6 are not run
  * as separate passes: the container fuses them into the convolution's output write.
  */
-import { checkShapeElements, readNumber, readOptions } from '../kernels/checks.js';
+import { checkShapeElements, readNumber, readOptions } from '../checks.js';
 import { checkShape, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import type { FusedActivation } from './conv.js';
-import { checkGradientShape, currentPlanBackend, Module, reuseBuffer, savedFor, type InPlaceCapable, type PlanStep } from './module.js';
+import { checkGradientShape, Module, reuseBuffer, savedFor, type InPlaceCapable } from './module.js';
+import { currentPlanBackend, type PlanStep } from './compile.js';
 import { asTensor } from '../tensor.js';
 import { planOutput } from './plan-memory.js';
-import { wasmRuntimeIfAvailable, type BackendChoice } from '../backend.js';
+import { wasmRuntimeIfAvailable, type BackendChoice } from '../ops/backend.js';
 import { runActivation, type ActKernel } from '../wasm/activation-run.js';
 
 export abstract class ElementwiseModule extends Module implements InPlaceCapable {

@@ -3,9 +3,9 @@
  * its backward (`convTranspose2dBackward`).
  */
 import { asTensor, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
-import { convTranspose2d, convTranspose2dBackward } from '../kernels/conv-transpose.js';
-import { convTranspose2dGeometry, positiveInteger, resolvePair, type IntPair } from '../kernels/geometry.js';
-import { readBoolean, readOptions } from '../kernels/checks.js';
+import { convTranspose2d, convTranspose2dBackward } from '../ops/conv-transpose.js';
+import { convTranspose2dGeometry, positiveInteger, resolvePair, type IntPair } from '../geometry.js';
+import { readBoolean, readOptions } from '../checks.js';
 import { parameterData, resolveGenerator, uniformFanIn, type InitOptions } from './init.js';
 import { checkGradientShape, checkInput, Module, reuseBuffer, savedFor } from './module.js';
 import { Parameter } from './parameter.js';

@@ -3,12 +3,12 @@
  * started from: depthwise, pointwise and depthwise-separable convolutions.
  */
 import { describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
-import { conv2d } from '../kernels/conv2d.js';
-import { conv2dBackward } from '../kernels/conv2d-backward.js';
+import { conv2d } from '../ops/conv2d.js';
+import { conv2dBackward } from '../ops/conv2d-backward.js';
 import { activationGradient } from './activation-gradient.js';
 import { Parameter } from './parameter.js';
-import { prepareLayerConv2d, type Conv2dPlan } from '../kernels/plan.js';
-import type { Activation } from '../kernels/epilogue.js';
+import { prepareLayerConv2d, type Conv2dPlan } from '../ops/plan.js';
+import type { Activation, FusedActivation } from '../epilogue.js';
 import {
   checkPaddingMode,
   conv2dGeometry,
@@ -19,17 +19,18 @@ import {
   type IntPair,
   type Padding,
   type PaddingMode,
-} from '../kernels/geometry.js';
+} from '../geometry.js';
 import { readOptions, type Conv2dOptions, checkShapeElements } from '../kernels/validate.js';
-import { checkGradientShape, checkInput, currentPlanBackend, Module, planChain, reuseBuffer, savedFor, type ForwardAsyncOptions, type PlanStep, checkForwardAsyncOptions } from './module.js';
+import { checkGradientShape, checkInput, Module, reuseBuffer, savedFor, type ForwardAsyncOptions, checkForwardAsyncOptions } from './module.js';
+import { currentPlanBackend, planChain, type PlanStep } from './compile.js';
 import { asTensor, checkShape } from '../tensor.js';
 import { parameterData, resolveGenerator, uniformFanIn, type InitOptions } from './init.js';
 import { planOutput, trackPlanResources } from './plan-memory.js';
-import { MAX_DIMENSION, optional } from '../kernels/checks.js';
+import { MAX_DIMENSION, optional } from '../checks.js';
 import { convModuleOptions, type ConvModuleArgs } from './positional.js';
 
 /** An activation a convolution can apply in its output write (fused, no extra pass). */
-export type FusedActivation = Exclude<Activation, 'none'>;
+export type { FusedActivation };
 
 export interface Conv2dLayerOptions extends InitOptions {
   inChannels: number;
@@ -142,6 +143,11 @@ export class Conv2d extends Module implements FusableModule {
    * float64), creating the bias if the layer had none. This is how a following BatchNorm is folded
    * in; it changes this layer, so `foldBatchNorm` applies it to a copy.
    */
+  /** @internal */
+  override trailingConvolution(): Conv2d {
+    return this;
+  }
+
   applyChannelAffine(scale: ArrayLike<number>, shift: ArrayLike<number>): void {
     const cout = this.outChannels;
     if (scale.length !== cout || shift.length !== cout) {
@@ -429,6 +435,11 @@ export class DepthwiseSeparableConv2d extends Module implements FusableModule {
   get pointwise(): PointwiseConv2d {
     return this.getChild('pointwise');
   }
+  /** @internal */
+  override trailingConvolution(): Conv2d {
+    return this.pointwise;
+  }
+
 
   constructor(callerOptions: DepthwiseSeparableConv2dLayerOptions) {
     super();

@@ -3,7 +3,7 @@
  * from the same seed are identical. Without an explicit generator or seed a layer draws from the
  * global default generator, which `manualSeed` reseeds (as `torch.manual_seed` does).
  */
-import { checkElements, describeValue, ownProperty, readNumber } from '../kernels/checks.js';
+import { checkElements, describeValue, ownProperty, readNumber } from '../checks.js';
 import { SHAPE_ONLY_DATA } from './parameter.js';
 
 /** A small deterministic PRNG (sfc32: 128-bit state, passes PractRand to 2^40+ bytes). */

@@ -5,13 +5,14 @@
  * bottom/right reproduces TensorFlow's `'SAME'` pooling.
  */
 import { asTensor, checkShape, describeValue, type Tensor, type TensorLike } from '../tensor.js';
-import { poolOutputSize, resolveExplicitPadding, resolvePair, type ExplicitPadding, type IntPair } from '../kernels/geometry.js';
+import { poolOutputSize, resolveExplicitPadding, resolvePair, type ExplicitPadding, type IntPair } from '../geometry.js';
 import { asInt64Tensor, isInt64Tensor, type Int64Tensor } from '../int64.js';
 
 export { poolOutputSize };
-import { checkGradientShape, checkInput, Module, reuseBuffer, sameShape, savedFor, type PlanStep } from './module.js';
+import { checkGradientShape, checkInput, Module, reuseBuffer, sameShape, savedFor } from './module.js';
+import { type PlanStep } from './compile.js';
 import { checkElements, checkShapeElements, readBoolean, readOptions } from '../kernels/validate.js';
-import { MAX_DIMENSION } from '../kernels/checks.js';
+import { MAX_DIMENSION } from '../checks.js';
 import { planOutput } from './plan-memory.js';
 
 export type PoolPadding = IntPair | ExplicitPadding;

@@ -3,7 +3,7 @@
  * kernelSize, options?)`, beside sepconv's single options object.
  */
 import { describeValue } from '../tensor.js';
-import { readOptions } from '../kernels/checks.js';
+import { readOptions } from '../checks.js';
 
 const POSITIONAL = ['inChannels', 'outChannels', 'kernelSize'];
 

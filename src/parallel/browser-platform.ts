@@ -1,6 +1,6 @@
 /** Browser adapter: module Web Workers. */
 import type { FromWorker, ToWorker } from './messages.js';
-import type { Platform, PoolWorker, WorkerEvents } from './platform.js';
+import type { Platform, PoolWorker, WorkerEvents } from './platform-types.js';
 
 function spawn(url: string | URL | undefined, events: WorkerEvents): PoolWorker {
   // The literal `new Worker(new URL('./worker.js', import.meta.url), ...)` form is what bundlers

@@ -2,7 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { FromWorker, ToWorker } from './messages.js';
-import type { Platform, PoolWorker, WorkerEvents } from './platform.js';
+import type { Platform, PoolWorker, WorkerEvents } from './platform-types.js';
 
 function spawn(url: string | URL | undefined, events: WorkerEvents): PoolWorker {
   const worker = new Worker(url ?? new URL('./worker.js', import.meta.url));

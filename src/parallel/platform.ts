@@ -3,28 +3,9 @@
  * Workers. The matching adapter is loaded on demand so neither environment imports the other's
  * modules.
  */
-import type { FromWorker, ToWorker } from './messages.js';
+import type { Platform } from './platform-types.js';
 
-export interface PoolWorker {
-  post(message: ToWorker): void;
-  terminate(): Promise<void>;
-  /** Node: whether this worker keeps the process alive. A no-op in browsers. */
-  ref(): void;
-  unref(): void;
-}
-
-export interface WorkerEvents {
-  onMessage(message: FromWorker): void;
-  /** The worker is gone (exited, crashed or failed to load); `reason` says how. */
-  onDeath(reason: string): void;
-}
-
-export interface Platform {
-  readonly name: 'node' | 'browser';
-  /** The number of logical cores the host reports. */
-  defaultThreads(): number;
-  spawn(url: string | URL | undefined, events: WorkerEvents): PoolWorker;
-}
+export type { Platform, PoolWorker, WorkerEvents } from './platform-types.js';
 
 export function isNode(): boolean {
   const p = (globalThis as { process?: { versions?: { node?: string } } }).process;

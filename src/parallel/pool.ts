@@ -11,13 +11,12 @@
  * completion flags. Layers too small to pay for the round trip, or whose copy would cost more
  * than splitting saves, run entirely on the calling thread.
  */
-import { checkBackendChoice, loadWasmFor, wasmRuntimeFor, type BackendChoice } from '../backend.js';
+import { checkBackendChoice, loadWasmFor, wasmRuntimeFor, type BackendChoice } from '../ops/backend.js';
 import { asTensor, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
-import {
-  depthwiseGroups, executeConv2d, executeOnTier, kernelSetup, type DepthwiseConv2dOptions, type KernelSetup, type PointwiseConv2dOptions,
-} from '../kernels/conv2d.js';
-import { WasmConvState } from '../wasm/conv2d.js';
-import { Conv2dPlan } from '../kernels/plan.js';
+import { depthwiseGroups, executeOnTier, type DepthwiseConv2dOptions, type PointwiseConv2dOptions } from '../ops/conv2d.js';
+import { executeConv2d, kernelSetup, type KernelSetup } from '../kernels/dispatch.js';
+import { WasmConvState } from '../ops/wasm-conv.js';
+import { Conv2dPlan } from '../ops/plan.js';
 import type { WasmRuntime } from '../wasm/runtime.js';
 import { Scratch } from '../kernels/scratch.js';
 import { checkElements, MAX_POOL_THREADS, MAX_THREADS_PER_CORE, outputFor, readBoolean, readOptions, validateConv2d, type Conv2dCall, type Conv2dOptions } from '../kernels/validate.js';

@@ -4,8 +4,8 @@
  * same code as the single-threaded call (the kernels guarantee a value does not depend on which
  * channel range computes it).
  */
-import type { KernelPath } from '../kernels/conv2d.js';
-import type { Conv2dGeometry } from '../kernels/geometry.js';
+import type { KernelPath } from '../kernels/dispatch.js';
+import type { Conv2dGeometry } from '../geometry.js';
 
 export interface Slice {
   readonly imageStart: number;

@@ -3,11 +3,11 @@
  * the call's geometry and data plus the images and output channels this slice computes. Both
  * sides run a slice through `runTask`, so a value is computed by the same code wherever it lands.
  */
-import { executeConv2d } from '../kernels/conv2d.js';
-import type { Conv2dGeometry } from '../kernels/geometry.js';
+import { executeConv2d } from '../kernels/dispatch.js';
+import type { Conv2dGeometry } from '../geometry.js';
 import type { Scratch } from '../kernels/scratch.js';
 import type { Conv2dCall } from '../kernels/validate.js';
-import { runWasmSlice, type WasmConvCall } from '../wasm/conv2d.js';
+import { runWasmSlice, type WasmConvCall } from '../ops/wasm-conv.js';
 import type { WasmRuntime } from '../wasm/runtime.js';
 
 export interface ConvTask {

@@ -9,7 +9,7 @@
  * for reduction 'none'), as in `loss.backward(gradLoss)`.
  */
 import { asTensor, describeValue, type Tensor, type TensorLike } from '../tensor.js';
-import { readEnum, readNumber, readOptions } from '../kernels/checks.js';
+import { readEnum, readNumber, readOptions } from '../checks.js';
 import { callerData, checkOut } from '../kernels/validate.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';

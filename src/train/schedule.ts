@@ -2,7 +2,7 @@
  * Learning-rate schedules over an optimizer's `lr`, stepped once per epoch as in PyTorch
  * (`scheduler.step()` after the epoch's optimizer steps): StepLR and CosineAnnealingLR.
  */
-import { readInteger, readNumber, readOptions } from '../kernels/checks.js';
+import { readInteger, readNumber, readOptions } from '../checks.js';
 import { describeValue } from '../tensor.js';
 import { Optimizer } from './optim/optimizer.js';
 

@@ -1,11 +1,11 @@
 /**
  * What a wasm convolution path provides (one file per path: pointwise.ts, grouped.ts, ...), and
- * the per-call scratch layout they share. conv2d.ts in this folder maps dispatcher paths to these.
+ * the per-call scratch layout they share. ops/tiers.ts maps dispatcher paths to these.
  *
  * Everything is byte addresses in the runtime's memory; the geometry is the zero-padding one the
  * dispatcher hands the kernels (a non-zero padding mode has been applied by then).
  */
-import type { Conv2dGeometry } from '../kernels/geometry.js';
+import type { Conv2dGeometry } from '../geometry.js';
 import type { WasmRuntime } from './runtime.js';
 
 export interface WasmConvPath {

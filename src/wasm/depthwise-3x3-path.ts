@@ -5,7 +5,7 @@
  * scratch (once per c, not per o), then one kernel call computes output plane o
  * (depthwise-3x3.ts explains the kernels).
  */
-import type { Conv2dGeometry } from '../kernels/geometry.js';
+import type { Conv2dGeometry } from '../geometry.js';
 import type { WasmConvPath } from './conv-path.js';
 import { DW3X3_PACKED_FLOATS } from './depthwise-3x3.js';
 import { activationBounds } from './gemm.js';

@@ -19,7 +19,7 @@
 // activation is the GEMM's clamp: pmax(acc, min) then pmin(acc, max), which keeps NaN and −0.
 import { f32, i32, v128, type FunctionBuilder } from './emit.js';
 import { multiplyAdd, type KernelFamily, type KernelVariant } from './family.js';
-import { emitPlaneRows } from './depthwise-planes.js';
+import { emitPlaneRows } from './depthwise-rows.js';
 
 export interface Dw3x3Exports {
   /**

@@ -14,8 +14,8 @@
  * downsampling layers) has its own gather kernel (depthwise-3x3s2-gradinput.ts), with the same
  * q-order sum; other strided gradInputs stay on the JS kernels.
  */
-import type { Conv2dGeometry } from '../kernels/geometry.js';
-import { conv2dGeometry } from '../kernels/geometry.js';
+import type { Conv2dGeometry } from '../geometry.js';
+import { conv2dGeometry } from '../geometry.js';
 import { dwbPlaneWidth } from './depthwise-3x3s2-gradinput.js';
 import { dwgw3PlaneHeight, dwgw3PlaneWidth } from './depthwise-3x3s1-gradweight.js';
 import { DW3X3_PACKED_FLOATS } from './depthwise-3x3.js';

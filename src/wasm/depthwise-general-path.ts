@@ -5,7 +5,7 @@
  * (once per c, not per o), then one `dwg_plane` call computes output plane o
  * (depthwise-general.ts explains the kernel).
  */
-import type { Conv2dGeometry } from '../kernels/geometry.js';
+import type { Conv2dGeometry } from '../geometry.js';
 import type { WasmConvPath } from './conv-path.js';
 import { dwgPackedFloats } from './depthwise-general.js';
 import { activationBounds } from './gemm.js';

@@ -24,7 +24,7 @@
 // of how channels are split over threads. The fused activation is the GEMM's clamp.
 import { f32, i32, v128, type FunctionBuilder, type ValType } from './emit.js';
 import { multiplyAdd, type KernelFamily, type KernelVariant } from './family.js';
-import { emitPlaneRows } from './depthwise-planes.js';
+import { emitPlaneRows } from './depthwise-rows.js';
 
 export interface DwgExports {
   /**

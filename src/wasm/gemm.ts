@@ -8,7 +8,7 @@
  * `sgemmRows` is the entry point other code (the conv paths, backward GEMMs) calls; everything is
  * byte addresses in one runtime's memory.
  */
-import { ACT_RELU, ACT_RELU6 } from '../kernels/epilogue.js';
+import { ACT_RELU, ACT_RELU6 } from '../epilogue.js';
 import type { WasmRuntime } from './runtime.js';
 
 const tileRows = new WeakMap<WasmRuntime, number>();

@@ -14,7 +14,7 @@
  * one plane (the padded input), and without padding either the input is used in place.
  * Weights are packed per group in blocks of the kernel's MR rows (packRows), so a block never spans two groups.
  */
-import type { Conv2dGeometry } from '../kernels/geometry.js';
+import type { Conv2dGeometry } from '../geometry.js';
 import type { WasmConvPath } from './conv-path.js';
 import { activationBounds, gemmRows, PACK_SLACK, packedBytes, packRows, sgemmRows } from './gemm.js';
 import type { WasmRuntime } from './runtime.js';

@@ -13,7 +13,7 @@
  * The kernel accumulates in float32 within a chunk, as the wasm forward does. dY, x and the
  * results are copied in and out of wasm memory (linear in the data, against a GEMM's cubic work).
  */
-import type { Conv2dGeometry } from '../kernels/geometry.js';
+import type { Conv2dGeometry } from '../geometry.js';
 import { gemmRows, packedBytes, sgemmRows } from './gemm.js';
 import { callKernel, type WasmRuntime } from './runtime.js';
 

@@ -8,7 +8,7 @@
  * and every 4-channel block sweeps a chunk before the next chunk is touched, so B is read from
  * memory once and from cache by the other blocks.
  */
-import type { Conv2dGeometry } from '../kernels/geometry.js';
+import type { Conv2dGeometry } from '../geometry.js';
 import type { WasmConvPath } from './conv-path.js';
 import { activationBounds, sgemmRows } from './gemm.js';
 import { groupedPath, groupedWeightBytes, groupWeightBytes, packGroupedWeights } from './grouped.js';

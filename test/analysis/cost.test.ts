@@ -10,7 +10,7 @@ import {
   reshapeCost,
   type Conv2dSpec,
 } from '../../src/analysis/cost.js';
-import { conv2d } from '../../src/kernels/conv2d.js';
+import { conv2d } from '../../src/ops/conv2d.js';
 import type { Tensor } from '../../src/tensor.js';
 import { expectClose, randomTensor, rng } from '../helpers.js';
 

@@ -7,7 +7,7 @@ import { formatBytes, formatCompact, formatInt, formatMs, renderTable } from '..
 import { Sequential } from '../../src/layers/sequential.js';
 import { Conv2d } from '../../src/layers/conv.js';
 import { ReLU } from '../../src/layers/activation.js';
-import { mobilenetV1 } from '../../src/layers/mobilenet.js';
+import { mobilenetV1 } from '../../src/layers/models/mobilenet.js';
 import { randomTensor, rng } from '../helpers.js';
 
 const VOID = new Set(['meta', 'br', 'hr', 'img', 'link', 'input']);

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { compareSeparable } from '../../src/analysis/compare.js';
 import { formatComparison, formatSummary } from '../../src/analysis/format.js';
 import { summary } from '../../src/analysis/summary.js';
-import { mobilenetV1 } from '../../src/layers/mobilenet.js';
+import { mobilenetV1 } from '../../src/layers/models/mobilenet.js';
 import { readmeSection, runExample, tsBlocks } from '../readme-examples.js';
 
 const HEADING = '## Analysis and the demo';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { summary, traceLeaves } from '../../src/analysis/summary.js';
 import { compareSeparable } from '../../src/analysis/compare.js';
 import { formatSummary } from '../../src/analysis/format.js';
-import { mobilenetV1 } from '../../src/layers/mobilenet.js';
+import { mobilenetV1 } from '../../src/layers/models/mobilenet.js';
 import { Module } from '../../src/layers/module.js';
 import { Parameter } from '../../src/layers/parameter.js';
 import { Sequential } from '../../src/layers/sequential.js';

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { conv2dGeometry } from '../../src/kernels/geometry.js';
+import { conv2dGeometry } from '../../src/geometry.js';
 import { referenceConv2d } from '../../src/kernels/reference.js';
 import { randomTensor, rng } from '../helpers.js';
 

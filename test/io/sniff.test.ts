@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadSafetensors } from '../../src/index.js';
-import { sniffFormat, wrongFormatHint } from '../../src/io/sniff.js';
+import { sniffFormat, wrongFormatHint } from '../../src/sniff.js';
 
 const GOLDEN = new URL('../../../shared/golden/', import.meta.url);
 const golden = (path: string) => new URL(path, GOLDEN);

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ACT_NONE, ACT_RELU, ACT_RELU6 } from '../../src/kernels/epilogue.js';
+import { ACT_NONE, ACT_RELU, ACT_RELU6 } from '../../src/epilogue.js';
 import { packPanel, panelColumns, ROW_BLOCK, sgemm } from '../../src/kernels/gemm.js';
 import { Scratch } from '../../src/kernels/scratch.js';
 import { expectBitwiseEqual, rng } from '../helpers.js';

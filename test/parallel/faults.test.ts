@@ -4,7 +4,7 @@
  * after each recoverable fault.
  */
 import { beforeAll, afterEach, describe, expect, it } from 'vitest';
-import { conv2d } from '../../src/kernels/conv2d.js';
+import { conv2d } from '../../src/ops/conv2d.js';
 import { createWorkerPool, WorkerPoolError, type WorkerPool } from '../../src/parallel/pool.js';
 import { expectBitwiseEqual, randomTensor, rng } from '../helpers.js';
 import { testPool } from './pool-helpers.js';

@@ -1,7 +1,7 @@
 /** How calls are cut into slices: full coverage, tile-aligned GEMM ranges, whole groups, the work threshold. */
 import { describe, expect, it } from 'vitest';
-import { kernelSetup } from '../../src/kernels/conv2d.js';
-import { conv2dGeometry, type GeometryOptions } from '../../src/kernels/geometry.js';
+import { kernelSetup } from '../../src/kernels/dispatch.js';
+import { conv2dGeometry, type GeometryOptions } from '../../src/geometry.js';
 import { convMacs, GEMM_CHANNEL_UNIT, planSlices, sliceReads, type Slice } from '../../src/parallel/split.js';
 import { runTask } from '../../src/parallel/task.js';
 import { Scratch } from '../../src/kernels/scratch.js';

@@ -13,7 +13,7 @@ import { ReLU, ReLU6 } from '../../src/layers/activation.js';
 import { AdaptiveAvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { Flatten, Linear } from '../../src/layers/linear.js';
 import { Sequential } from '../../src/layers/sequential.js';
-import { depthwise_separable_conv } from '../../src/layers/seed.js';
+import { depthwise_separable_conv } from '../../src/layers/models/seed.js';
 import { loadSafetensors } from '../../src/io/safetensors.js';
 import { crossEntropy } from '../../src/train/loss.js';
 import { SGD } from '../../src/train/optim/sgd.js';

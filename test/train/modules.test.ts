@@ -12,8 +12,8 @@ import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, LPPool2d, MaxPool2d } 
 import { Flatten, Linear } from '../../src/layers/linear.js';
 import { Sequential } from '../../src/layers/sequential.js';
 import { Dropout } from '../../src/layers/dropout.js';
-import { depthwise_separable_conv } from '../../src/layers/seed.js';
-import { mobilenetV1 } from '../../src/layers/mobilenet.js';
+import { depthwise_separable_conv } from '../../src/layers/models/seed.js';
+import { mobilenetV1 } from '../../src/layers/models/mobilenet.js';
 import { Module } from '../../src/layers/module.js';
 import type { Tensor, TensorLike } from '../../src/tensor.js';
 import { countTypedArrays, randomTensor, rng } from '../helpers.js';

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Hardswish, SiLU, Sigmoid, setBackend, wasmZeros, releaseWasmTensor } from '../../src/index.js';
-import { loadedWasmRuntime, wasmRuntimeFor } from '../../src/backend.js';
+import { loadedWasmRuntime, wasmRuntimeFor } from '../../src/ops/backend.js';
 import type { ActKernel } from '../../src/wasm/activation-run.js';
 import { expectBitwiseEqual, rng } from '../helpers.js';
 

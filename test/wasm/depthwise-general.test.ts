@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { conv2d, conv2dBackward, conv2dGeometry, prepareConv2d, referenceConv2d, referenceConv2dBackward, selectKernelPath, type Conv2dOptions, type Tensor } from '../../src/index.js';
 import { expectBitwiseEqual, expectClose, randomTensor, rng } from '../helpers.js';
-import { wasmRuntimeFor } from '../../src/backend.js';
+import { wasmRuntimeFor } from '../../src/ops/backend.js';
 
 const SENTINEL = 12345.5;
 const activations = ['none', 'relu', 'relu6'] as const;

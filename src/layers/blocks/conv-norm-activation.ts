@@ -6,7 +6,7 @@ import { Conv2d } from '../conv.js';
 import { BatchNorm2d, type BatchNorm2dOptions } from '../batchnorm.js';
 import type { Generator } from '../init.js';
 import { Module } from '../module.js';
-import { optional, readInteger, readOptions } from '../../kernels/checks.js';
+import { optional, readInteger, readOptions } from '../../checks.js';
 import { describeValue } from '../../tensor.js';
 import { Sequential } from '../sequential.js';
 

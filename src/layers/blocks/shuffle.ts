@@ -6,12 +6,13 @@
  * see the whole input. Concat and shuffle are one interleaving pass here.
  */
 import { asTensor, describeValue, type Tensor, type TensorLike } from '../../tensor.js';
-import { checkShapeElements, readInteger } from '../../kernels/checks.js';
+import { checkShapeElements, readInteger } from '../../checks.js';
 import { ReLU } from '../activation.js';
 import { BatchNorm2d } from '../batchnorm.js';
 import { Conv2d } from '../conv.js';
 import { Generator } from '../init.js';
-import { checkInput, Module, type ForwardAsyncOptions, type PlanStep, checkForwardAsyncOptions } from '../module.js';
+import { checkInput, Module, type ForwardAsyncOptions, checkForwardAsyncOptions } from '../module.js';
+import { type PlanStep } from '../compile.js';
 import { Sequential } from '../sequential.js';
 import { tracedOutputShape, type ChildCall, type TracedModule } from '../trace.js';
 import { interleaveChannels } from './elementwise.js';

@@ -4,7 +4,7 @@
  * `features.8` (1×1 conv-BN-SiLU to 1280), `avgpool`, `classifier` = Dropout(0.2), Linear.
  * Stochastic depth probabilities rise linearly from 0 to 0.2 over the 16 blocks (identity in eval).
  */
-import { readNumber, readOptions } from '../../kernels/checks.js';
+import { readNumber, readOptions } from '../../checks.js';
 import { SiLU } from '../activation.js';
 import { Conv2dNormActivation } from '../blocks/conv-norm-activation.js';
 import { MBConv, makeDivisible } from '../blocks/residual.js';

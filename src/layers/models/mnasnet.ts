@@ -4,7 +4,7 @@
  * residuals as `layers.8`–`layers.13`, 1×1 conv to 1280-BN-ReLU), the mean over H and W, and
  * `classifier` = Dropout, Linear. Depths scale by `alpha` with MNASNet's round-up-biased rounding.
  */
-import { readNumber, readOptions } from '../../kernels/checks.js';
+import { readNumber, readOptions } from '../../checks.js';
 import { ReLU } from '../activation.js';
 import { BatchNorm2d } from '../batchnorm.js';
 import { MnasInvertedResidual } from '../blocks/residual.js';

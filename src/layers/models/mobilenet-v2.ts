@@ -4,7 +4,7 @@
  * (InvertedResidual, body `conv`), `features.18` (1×1 conv-BN-ReLU6 to 1280·max(1, widthMult)),
  * global average pooling, `classifier.0` (Dropout) and `classifier.1` (Linear).
  */
-import { readNumber, readOptions } from '../../kernels/checks.js';
+import { readNumber, readOptions } from '../../checks.js';
 import { ReLU6 } from '../activation.js';
 import { Conv2dNormActivation } from '../blocks/conv-norm-activation.js';
 import { InvertedResidual, makeDivisible } from '../blocks/residual.js';

@@ -5,7 +5,7 @@
  * and `classifier` = Linear, Hardswish, Dropout, Linear. BatchNorm eps 0.001, momentum 0.01.
  */
 import { describeValue } from '../../tensor.js';
-import { readOptions } from '../../kernels/checks.js';
+import { readOptions } from '../../checks.js';
 import { Hardswish } from '../activation.js';
 import { Conv2dNormActivation } from '../blocks/conv-norm-activation.js';
 import { InvertedResidualV3, makeDivisible, type InvertedResidualV3Config } from '../blocks/residual.js';

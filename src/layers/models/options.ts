@@ -1,5 +1,5 @@
 /** Option reading shared by the zoo's factories: classes, dropout and initialisation. */
-import { readInteger, readNumber } from '../../kernels/checks.js';
+import { readInteger, readNumber } from '../../checks.js';
 import { checkParameterElements, resolveGenerator, type Generator, type InitOptions } from '../init.js';
 
 export interface ZooOptions extends InitOptions {

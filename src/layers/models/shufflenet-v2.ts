@@ -3,7 +3,7 @@
  * `maxpool` (3×3 stride 2, padding 1), `stage2`–`stage4` (4, 8, 4 blocks, the first of each with
  * stride 2), `conv5` (1×1 conv-BN-ReLU), the mean over H and W, and `fc`.
  */
-import { readEnum, readOptions } from '../../kernels/checks.js';
+import { readEnum, readOptions } from '../../checks.js';
 import { ReLU } from '../activation.js';
 import { BatchNorm2d } from '../batchnorm.js';
 import { ShuffleInvertedResidual } from '../blocks/shuffle.js';

@@ -1,5 +1,5 @@
 /** `torch.optim.Adam` and `torch.optim.AdamW` (with AMSGrad), PyTorch's exact update rules. */
-import { readBoolean, readNumber, readOptions } from '../../kernels/checks.js';
+import { readBoolean, readNumber, readOptions } from '../../checks.js';
 import { describeValue } from '../../tensor.js';
 import type { Parameter } from '../../layers/parameter.js';
 import { Optimizer, type ParameterState } from './optimizer.js';

@@ -1,5 +1,5 @@
 /** `torch.optim.SGD`: momentum, dampening, Nesterov momentum and L2 weight decay, PyTorch's exact rule. */
-import { readBoolean, readNumber, readOptions } from '../../kernels/checks.js';
+import { readBoolean, readNumber, readOptions } from '../../checks.js';
 import type { Parameter } from '../../layers/parameter.js';
 import { Optimizer, type ParameterState } from './optimizer.js';
 
