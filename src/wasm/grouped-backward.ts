@@ -19,7 +19,7 @@
  * about CHUNK_PIXELS (float32 lanes within a chunk), and chunks and images are summed in float64
  * in a fixed order, as the 1×1 gradient does (pointwise-backward.ts).
  */
-import { conv2dGeometry, type Conv2dGeometry } from '../kernels/geometry.js';
+import { conv2dGeometry, type Conv2dGeometry } from '../geometry.js';
 import { groupedPath, groupLayout, groupPlanesBytes, groupTableBytes, stageGroupInput, writeTapTable } from './grouped.js';
 import { callKernel, type WasmRuntime } from './runtime.js';
 
