@@ -23,7 +23,7 @@ const { buildKernelModule } = await import(dist('wasm/module.js'));
 const { WasmRuntime } = await import(dist('wasm/runtime.js'));
 const { pointwisePath } = await import(dist('wasm/pointwise.js'));
 const { groupedPath } = await import(dist('wasm/grouped.js'));
-const { conv2dGeometry } = await import(dist('kernels/geometry.js'));
+const { conv2dGeometry } = await import(dist('geometry.js'));
 const { padInput } = await import(dist('kernels/pad.js'));
 
 const args = process.argv.slice(2);
