@@ -8,6 +8,7 @@ import { checkShapeElements, readOptions } from '../checks.js';
 import { ActivationMemory, ChainBuffers, withActivationMemory, type StepOutput } from './plan-memory.js';
 import { checkBackendChoice, wasmRuntimeIfAvailable, type BackendChoice } from '../ops/backend.js';
 import type { WasmRuntime } from '../wasm/runtime.js';
+import { WorkerPool } from '../parallel/pool.js';
 
 /**
  * One step of a planned (compiled) forward pass for a fixed input shape. `run` may return the same
@@ -74,6 +75,12 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 export interface CompileOptions {
   /** The kernel tier every planned convolution runs on (default: the global choice, `setBackend`). */
   backend?: BackendChoice;
+  /**
+   * A worker pool for `runAsync`: each run's planned convolutions are split over the pool's
+   * threads (bitwise the same result as `run`). Only the wasm tier with shared memory is split;
+   * on the JS tier `runAsync` runs on the calling thread.
+   */
+  pool?: WorkerPool;
 }
 
 /** The `backend` of the compile in progress: read by the layers' plans while `module.plan` runs. */
@@ -93,13 +100,21 @@ export class CompiledModel<M extends Compilable = Compilable> {
   private readonly activations: ActivationMemory;
   /** The result tensor when the last step writes into wasm memory (copied out, see `run`). */
   private readonly result: Tensor | null;
+  /** The pool `runAsync` runs on (null: none given). */
+  readonly pool: WorkerPool | null;
+  /** The wasm runtime whose memory holds the activations (what the pool can split), or null. */
+  private readonly runtime: WasmRuntime | null;
 
   constructor(readonly module: M, inputShape: readonly number[], options: CompileOptions = {}) {
     if (typeof module !== 'object' || module === null || typeof (module as Partial<Compilable>).plan !== 'function') {
       throw new TypeError(`compile: module must be a sepconv Module, got ${describeValue(module)}`);
     }
-    const backendOption = readOptions<CompileOptions>(options, ['backend'], 'compile').backend;
+    const { backend: backendOption, pool } = readOptions<CompileOptions>(options, ['backend', 'pool'], 'compile');
     this.backend = backendOption === undefined ? undefined : checkBackendChoice(backendOption, 'compile: backend');
+    if (pool !== undefined && !(pool instanceof WorkerPool)) {
+      throw new TypeError(`compile: pool must be a WorkerPool (from createWorkerPool), got ${describeValue(pool)}`);
+    }
+    this.pool = pool ?? null;
     if (!Array.isArray(inputShape)) {
       throw new TypeError(`compile: inputShape must be an array of non-negative integers, got ${describeValue(inputShape)}`);
     }
@@ -116,7 +131,8 @@ export class CompiledModel<M extends Compilable = Compilable> {
     checkShapeElements(inputShape, 'compile: inputShape');
     checkShapeElements(module.outputShape(inputShape), 'compile: the output');
     this.inputShape = inputShape.slice();
-    this.activations = new ActivationMemory(activationRuntime(this.backend));
+    this.runtime = activationRuntime(this.backend);
+    this.activations = new ActivationMemory(this.runtime);
     const outer = planningBackend;
     planningBackend = this.backend;
     try {
@@ -153,21 +169,49 @@ export class CompiledModel<M extends Compilable = Compilable> {
   /** Runs the planned forward pass; the result's buffer is reused (overwritten) by the next run. */
   run(x: TensorLike): Tensor {
     const input = asTensor(x, 'input');
-    if (!sameShape(input.shape, this.inputShape)) {
-      throw new RangeError(
-        `compiled model expects input shape ${describeValue(this.inputShape)}, got ${describeValue(input.shape)}; compile again for another shape`,
-      );
-    }
-    if (this.activations.isDisposed) throw new Error('compiled model: run after dispose(); compile the module again');
+    this.checkInput(input);
     const y = this.step.run(input);
     if (this.result === null) return y;
     this.result.data.set(y.data);
     return this.result;
   }
 
+  /**
+   * `run` on the compile's worker pool: the planned convolutions are split over its threads, the
+   * rest runs on the calling thread, and the result is bitwise `run`'s (the same reused tensor).
+   * Runs queue on the pool one after another. The first run on a pool records the model's
+   * convolutions on the calling thread alone; without a pool, or on the JS tier, every run does.
+   * A worker's failure rejects the run (the worker is replaced).
+   */
+  runAsync(x: TensorLike): Promise<Tensor> {
+    if (this.pool === null) {
+      try {
+        return Promise.resolve(this.run(x));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    try {
+      // The same checks as `run`, before anything is queued.
+      this.checkInput(asTensor(x, 'input'));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.pool.runCompiled(this, this.runtime, () => this.run(x));
+  }
+
   /** Alias of `run`. */
   forward(x: TensorLike): Tensor {
     return this.run(x);
+  }
+
+  private checkInput(input: Tensor): void {
+    if (!sameShape(input.shape, this.inputShape)) {
+      throw new RangeError(
+        `compiled model expects input shape ${describeValue(this.inputShape)}, got ${describeValue(input.shape)}; compile again for another shape`,
+      );
+    }
+    if (this.activations.isDisposed) throw new Error('compiled model: run after dispose(); compile the module again');
   }
 
   /**
@@ -176,6 +220,7 @@ export class CompiledModel<M extends Compilable = Compilable> {
    * Results already returned stay valid.
    */
   dispose(): void {
+    this.pool?.forgetCompiled(this);
     this.activations.dispose();
   }
 }

@@ -519,7 +519,7 @@ export abstract class Module {
    * `loadStateDict` is seen by the plan (writing into parameter arrays directly needs a new `compile`).
    */
   compile(inputShape: readonly number[], options: ModuleCompileOptions = {}): CompiledModel<Module> {
-    const { backend, foldBatchNorm } = readOptions<ModuleCompileOptions>(options, ['backend', 'foldBatchNorm'], 'compile');
+    const { backend, foldBatchNorm, pool } = readOptions<ModuleCompileOptions>(options, ['backend', 'foldBatchNorm', 'pool'], 'compile');
     const fold = readBoolean(foldBatchNorm, 'compile: foldBatchNorm', true);
     let target: Module = this;
     if (fold && !this.modules().some((m) => m.training)) {
@@ -527,7 +527,7 @@ export abstract class Module {
       const copy = this.clone();
       if (copy.foldBatchNormInPlace() > 0) target = copy;
     }
-    return new CompiledModel(target, inputShape, backend === undefined ? {} : { backend });
+    return new CompiledModel(target, inputShape, { ...(backend === undefined ? {} : { backend }), ...(pool === undefined ? {} : { pool }) });
   }
 
   /**

@@ -36,6 +36,24 @@ export function runWasmSlice(
   callKernel(call.path, () => impl.run(rt, call.geometry, call.act, call.weights, call.input, call.output, scratch, channelStart, channelEnd, imageStart, imageEnd));
 }
 
+/**
+ * A hook that may take a whole `WasmConvState.run` over (the worker pool's whole-model schedule,
+ * which splits each planned convolution of a compiled model over threads); it returns false to let
+ * the call run as usual. Null except while a scheduled run is executing on this thread.
+ */
+export type WasmRunHook = (
+  state: WasmConvState, setup: KernelSetup, x: Float32Array, w: Float32Array, bias: Float32Array | null, act: number, y: Float32Array,
+  channelStart: number, channelEnd: number,
+) => boolean;
+let runHook: WasmRunHook | null = null;
+
+/** Installs `hook` (null: none); returns the previous one, for the caller to restore. */
+export function setWasmRunHook(hook: WasmRunHook | null): WasmRunHook | null {
+  const previous = runHook;
+  runHook = hook;
+  return previous;
+}
+
 /** Arena blocks a state holds, by role. */
 const Slot = { Weights: 0, Scratch: 1, Input: 2, Padded: 3, Output: 4 } as const;
 type Slot = (typeof Slot)[keyof typeof Slot];
@@ -97,6 +115,7 @@ export class WasmConvState {
     setup: KernelSetup, x: Float32Array, w: Float32Array, bias: Float32Array | null, act: number, y: Float32Array,
     channelStart: number, channelEnd: number,
   ): boolean {
+    if (runHook !== null && runHook(this, setup, x, w, bias, act, y, channelStart, channelEnd)) return true;
     const call = this.prepare(setup, x, w, bias, act, y, 1);
     if (call === null) return false;
     runWasmSlice(this.rt, call, 0, channelStart, channelEnd, 0, setup.geometry.batch);

@@ -5,6 +5,7 @@
  * Atomics, which the calling thread can check without waiting for its event loop.
  */
 import type { PoolTask } from './task.js';
+import type { ProgramStep } from './schedule.js';
 import type { KernelMemory, KernelModule, WasmVariant } from '../wasm/runtime.js';
 
 export interface WasmInit {
@@ -45,6 +46,11 @@ export type ToWorker =
     readonly wasm: WasmInit | null;
   }
   | { readonly type: 'run'; readonly job: number; readonly task: PoolTask }
+  /** A compiled model's schedule (schedule.ts): its split convolutions and its control array. */
+  | { readonly type: 'program'; readonly id: number; readonly control: Int32Array; readonly steps: readonly ProgramStep[] }
+  /** One run of program `id`: follow the calling thread as thread `thread` of `threads`. */
+  | { readonly type: 'runProgram'; readonly job: number; readonly id: number; readonly thread: number; readonly threads: number; readonly claim: boolean }
+  | { readonly type: 'forget'; readonly id: number }
   | { readonly type: 'fault'; readonly kind: FaultKind };
 
 export type FromWorker =

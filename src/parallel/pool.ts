@@ -24,6 +24,7 @@ import { CLAIMED, controlLength, doneIndex, offerIndex, PROGRESS, statusIndex, S
 import { isNode, loadPlatform, sharedMemoryAvailable, type Platform, type PoolWorker } from './platform.js';
 import { convMacs, DEFAULT_MIN_SLICE_MACS, planSlices, sliceReads, type Range, type Slice } from './split.js';
 import { runPoolTask as runTask, type ConvTask, type PoolTask } from './task.js';
+import { ModelSchedule, ScheduleStall, ScheduleWorkerError, STEP } from './schedule.js';
 
 export interface WorkerPoolOptions {
   /**
@@ -64,6 +65,11 @@ export interface WorkerPoolStats {
   readonly workerSlices: number;
   /** Worker slices the calling thread took over because their worker had not started them. */
   readonly stolenSlices: number;
+  /** Compiled-model runs (`compiled.runAsync`) whose convolutions were split over the threads. */
+  readonly scheduledRuns: number;
+  /** Chunks of convolutions in those runs, and how many of them the workers computed. */
+  readonly scheduledChunks: number;
+  readonly workerChunks: number;
 }
 
 export class WorkerPoolError extends Error {
@@ -146,6 +152,8 @@ interface WorkerSlot {
   stolenJob: number;
   /** Errors reported by message, by job id, for jobs whose status flag says they failed. */
   readonly errors: Map<number, Deferred<{ name: string; message: string }>>;
+  /** The compiled models' schedules (program ids) this worker has been sent. */
+  readonly programs: Set<number>;
 }
 
 /** A call split as wasm slices: the state holding its packed weights (a plan's, or the pool's own). */
@@ -191,7 +199,9 @@ export class WorkerPool {
   private readonly steal: boolean;
   /** Set by `injectFault`: the next split call leaves every slice to its worker. */
   private stealSuspended = false;
-  private counters = { unsplitCalls: 0, splitCalls: 0, workerSlices: 0, stolenSlices: 0 };
+  private counters = { unsplitCalls: 0, splitCalls: 0, workerSlices: 0, stolenSlices: 0, scheduledRuns: 0, scheduledChunks: 0, workerChunks: 0 };
+  /** Each compiled model's schedule (see runCompiled). */
+  private readonly schedules = new WeakMap<object, ModelSchedule>();
   private platform: Platform | null = null;
   private control: Int32Array | null = null;
   private readonly slots: WorkerSlot[] = [];
@@ -352,7 +362,7 @@ export class WorkerPool {
     if (this.disposed || threads <= 1) return;
     this.control = new Int32Array(new SharedArrayBuffer(controlLength(threads - 1) * Int32Array.BYTES_PER_ELEMENT));
     for (let i = 0; i < threads - 1; i++) {
-      const slot: WorkerSlot = { index: i, worker: null, ready: deferred(), started: false, lastPosted: 0, stolenJob: 0, errors: new Map() };
+      const slot: WorkerSlot = { index: i, worker: null, ready: deferred(), started: false, lastPosted: 0, stolenJob: 0, errors: new Map(), programs: new Set() };
       this.slots.push(slot);
       this.spawn(slot);
     }
@@ -363,6 +373,7 @@ export class WorkerPool {
     const control = this.control!;
     slot.lastPosted = Atomics.load(control, doneIndex(slot.index));
     slot.errors.clear();
+    slot.programs.clear();
     const worker = this.platform!.spawn(this.workerUrl, {
       onMessage: (message) => this.onMessage(slot, worker, message),
       onDeath: (reason) => this.onDeath(slot, worker, reason),
@@ -487,6 +498,113 @@ export class WorkerPool {
       return plan.run(x, y);
     }
     return this.executeSliced(call, slices, wasmSplit ? { state: state!, setup, ownWeights: true } : null);
+  }
+
+  /**
+   * @internal
+   * A compiled model's forward on the pool (`compiled.runAsync`): runs `body` (the model's
+   * synchronous `run`) on the calling thread with every planned wasm convolution of `runtime`
+   * split over the threads, one job per worker per run (schedule.ts). The first run records the
+   * model's convolutions and runs on this thread alone; so do models whose tier the workers do not
+   * run (the JS tier, or another wasm runtime) and pools of one thread. Bitwise `body()`'s result.
+   */
+  runCompiled<T>(model: object, runtime: WasmRuntime | null, body: () => T): Promise<T> {
+    if (this.disposed) return Promise.reject(new WorkerPoolError(`${POOL}: the pool is disposed`));
+    const run = this.tail.then(() => this.executeCompiled(model, runtime, body));
+    this.tail = run.catch(() => {});
+    return run;
+  }
+
+  /** @internal Drops a compiled model's schedule (its `dispose`); the workers forget its program. */
+  forgetCompiled(model: object): void {
+    const schedule = this.schedules.get(model);
+    if (schedule === undefined) return;
+    this.schedules.delete(model);
+    for (const slot of this.slots) {
+      if (slot.programs.delete(schedule.id)) slot.worker?.post({ type: 'forget', id: schedule.id });
+    }
+  }
+
+  private async executeCompiled<T>(model: object, runtime: WasmRuntime | null, body: () => T): Promise<T> {
+    if (this.disposed) throw new WorkerPoolError(`${POOL}: the pool is disposed`);
+    await this.startup;
+    if (this.disposed) throw new WorkerPoolError(`${POOL}: the pool is disposed`);
+    if (this.slots.length === 0 || runtime === null || runtime !== this.wasmRuntime) return body();
+    let schedule = this.schedules.get(model);
+    if (schedule === undefined) {
+      schedule = new ModelSchedule(runtime, this.minSliceMacs);
+      this.schedules.set(model, schedule);
+    }
+    const threads = this.slots.length + 1;
+    if (schedule.needsRecording(threads)) {
+      // The workers get the new program with their next run.
+      for (const slot of this.slots) slot.programs.delete(schedule.id);
+      return schedule.record(threads, body);
+    }
+    if (schedule.splitSteps === 0) return body();
+    const abort = deferred<never>();
+    this.abort = abort;
+    for (const slot of this.slots) slot.worker?.ref();
+    try {
+      await Promise.race([Promise.all(this.slots.map((slot) => slot.ready.promise)), abort.promise]);
+      await this.waitUntil(() => this.slots.every((slot) => this.idle(slot)), abort, MAX_BLOCK_MS);
+      const control = this.control!;
+      const job = (this.nextJob = this.nextJob >= 0x3fffffff ? 1 : this.nextJob + 1);
+      const claim = this.steal && !this.stealSuspended;
+      const leaveFirst = this.stealSuspended;
+      this.stealSuspended = false;
+      Atomics.store(schedule.control, STEP, -1);
+      for (const slot of this.slots) {
+        const worker = slot.worker!;
+        if (!slot.programs.has(schedule.id)) {
+          worker.post({ type: 'program', id: schedule.id, control: schedule.control, steps: schedule.steps });
+          slot.programs.add(schedule.id);
+        }
+        slot.lastPosted = job;
+        worker.post({ type: 'runProgram', job, id: schedule.id, thread: slot.index + 1, threads, claim });
+      }
+      let outcome: { result: T; mainChunks: number; chunks: number };
+      try {
+        outcome = schedule.runSplit(threads, claim, this.canBlock, leaveFirst, body);
+      } catch (error) {
+        if (error instanceof ScheduleStall) {
+          // A worker that claimed a chunk and never finished it may still write: stop it before rejecting.
+          const stuck = this.slots.filter((slot) => slot.worker !== null && Atomics.load(control, doneIndex(slot.index)) !== job);
+          await Promise.all(stuck.map((slot) => this.replace(slot)));
+          throw new WorkerPoolError(`${POOL}: ${error.message} (it was replaced and the run rejected)`);
+        }
+        if (error instanceof ScheduleWorkerError) {
+          await this.waitUntil(() => this.slots.every((slot) => this.idle(slot)), abort, MAX_BLOCK_MS);
+          for (const slot of this.slots) {
+            if (Atomics.load(control, statusIndex(slot.index)) === STATUS_ERROR && Atomics.load(control, doneIndex(slot.index)) === job) {
+              const report = await Promise.race([this.errorFor(slot, job).promise, abort.promise]);
+              slot.errors.delete(job);
+              throw rebuildError(report.name, report.message);
+            }
+          }
+          throw new WorkerPoolError(`${POOL}: a worker failed during a compiled model's run`);
+        }
+        throw error;
+      }
+      this.counters.scheduledRuns++;
+      this.counters.scheduledChunks += outcome.chunks;
+      this.counters.workerChunks += outcome.chunks - outcome.mainChunks;
+      return outcome.result;
+    } finally {
+      this.abort = null;
+      for (const slot of this.slots) slot.worker?.unref();
+    }
+  }
+
+  /** Stops a worker (waiting until it can no longer touch shared memory) and starts a new one in its place. */
+  private async replace(slot: WorkerSlot): Promise<void> {
+    const old = slot.worker;
+    slot.worker = null;
+    if (old !== null) await old.terminate();
+    if (this.disposed) return;
+    slot.ready = deferred();
+    slot.started = false;
+    this.spawn(slot);
   }
 
   /** Whether the call's path runs as wasm (otherwise JS slices over SharedArrayBuffers). */

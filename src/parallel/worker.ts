@@ -8,6 +8,7 @@ import { CLAIMED, doneIndex, offerIndex, PROGRESS, statusIndex, STATUS_ERROR, ST
 import { isNode } from './platform.js';
 import { runPoolTask } from './task.js';
 import { WasmRuntime } from '../wasm/runtime.js';
+import { followProgram, type WorkerProgram } from './schedule.js';
 
 interface Port {
   post(message: FromWorker): void;
@@ -46,6 +47,8 @@ let index = 0;
 let notifyByMessage = false;
 let pendingFault: FaultKind | null = null;
 let runtime: WasmRuntime | null = null;
+/** Compiled models' schedules this worker has been sent, by id. */
+const programs = new Map<number, WorkerProgram>();
 
 function injectedFault(): void {
   const kind = pendingFault;
@@ -84,6 +87,30 @@ port.listen((message) => {
     case 'fault':
       pendingFault = message.kind;
       return;
+    case 'program':
+      programs.set(message.id, { control: message.control, steps: message.steps });
+      return;
+    case 'forget':
+      programs.delete(message.id);
+      return;
+    case 'runProgram': {
+      const program = programs.get(message.id);
+      let ok = true;
+      try {
+        if (program === undefined) throw new Error(`sepconv worker: no program ${message.id}`);
+        if (runtime === null) throw new Error('sepconv worker: a scheduled model arrived but this worker has no wasm kernels');
+        followProgram(program, runtime, message.thread, message.threads, message.claim, () => {
+          if (pendingFault !== null) injectedFault();
+        });
+      } catch (error) {
+        if ((error as { crash?: boolean }).crash) return;
+        ok = false;
+        const e = error instanceof Error ? error : new Error(String(error));
+        port.post({ type: 'error', job: message.job, name: e.name, message: e.message });
+      }
+      complete(message.job, ok);
+      return;
+    }
     case 'run': {
       // The calling thread may have taken this slice over already; then there is nothing to do.
       if (Atomics.compareExchange(control!, offerIndex(index), message.job, CLAIMED) !== message.job) {
