@@ -550,8 +550,8 @@ export class WorkerPool {
       await this.waitUntil(() => this.slots.every((slot) => this.idle(slot)), abort, MAX_BLOCK_MS);
       const control = this.control!;
       const job = (this.nextJob = this.nextJob >= 0x3fffffff ? 1 : this.nextJob + 1);
+      // Without stealing (or with a fault injected) chunk k is thread k mod threads's: the workers compute theirs.
       const claim = this.steal && !this.stealSuspended;
-      const leaveFirst = this.stealSuspended;
       this.stealSuspended = false;
       Atomics.store(schedule.control, STEP, -1);
       for (const slot of this.slots) {
@@ -565,7 +565,7 @@ export class WorkerPool {
       }
       let outcome: { result: T; mainChunks: number; chunks: number };
       try {
-        outcome = schedule.runSplit(threads, claim, this.canBlock, leaveFirst, body);
+        outcome = schedule.runSplit(threads, claim, this.canBlock, body);
       } catch (error) {
         if (error instanceof ScheduleStall) {
           // A worker that claimed a chunk and never finished it may still write: stop it before rejecting.

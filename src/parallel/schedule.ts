@@ -206,11 +206,10 @@ export class ModelSchedule {
   /**
    * Runs `body` on this thread with the split convolutions shared with the workers; `claim`
    * selects dynamic chunk claiming (else chunk k belongs to thread k mod threads), `canBlock`
-   * whether this thread may Atomics.wait (else it spins), `leaveFirst` makes the calling thread
-   * wait until a worker has claimed a chunk of the first split step (fault-injection tests).
+   * whether this thread may Atomics.wait (else it spins).
    * Always ends the run for the workers (STEP = end), also when `body` throws.
    */
-  runSplit<T>(threads: number, claim: boolean, canBlock: boolean, leaveFirst: boolean, body: () => T): { result: T; mainChunks: number; chunks: number } {
+  runSplit<T>(threads: number, claim: boolean, canBlock: boolean, body: () => T): { result: T; mainChunks: number; chunks: number } {
     const c = this.control;
     const recorded = this.recorded!;
     const program = this.program;
@@ -244,7 +243,6 @@ export class ModelSchedule {
       Atomics.notify(c, STEP);
       const n = step.chunks.length;
       chunks += n;
-      if (leaveFirst && s === 0) waitUntil(c, base + NEXT, (v) => v > 0, canBlock, 'claim its first chunk');
       if (claim) {
         for (let k = Atomics.add(c, base + NEXT, 1); k < n; k = Atomics.add(c, base + NEXT, 1)) {
           runChunk(this.runtime, call, 0, step.chunks[k]!);
