@@ -5,12 +5,18 @@
  * interleaved so that a noisy machine hits every configuration alike.
  *
  *   node bench/threads.mjs [--filter name[,name…]] [--quick] [--rounds n] [--save] [--threshold]
+ *   node bench/threads.mjs --models [--rounds n] [--quick]
  *
  * Pool configurations take ordinary Float32Array inputs and weights, so the copies into shared
  * memory are inside the timing; "shared" rows take tensors already in shared memory
  * (`zeros(shape, { shared: true })`). Chains keep their activations in preallocated shared buffers,
  * as a pooled `forwardAsync` does. `--threshold` instead times 1×1 GEMMs of growing size on 1 and
  * 2 threads with every call split, to locate the work size below which splitting does not pay.
+ * `--models` times compiled MobileNetV1 and MobileNetV2 at 224×224 on the wasm tier: `compiled.run`
+ * on 1 thread against `compiled.runAsync` on a 2-thread pool (`compile(shape, { pool })`, the whole
+ * model scheduled across the threads), interleaved, with the calling thread's own CPU time where
+ * Node reports it (`process.threadCpuUsage`, Node ≥ 23.9): on a busy machine the wall-clock ratio
+ * understates what a quiet one gives, while 1-thread CPU ÷ 2-thread calling-thread CPU bounds it.
  *
  * Besides wall-clock medians it reports each configuration's CPU time (all threads, from
  * `process.cpuUsage`) relative to one thread: the extra work splitting costs. Wall-clock speed-ups
@@ -34,16 +40,17 @@ const sep = await import(pathToFileURL(distIndex).href);
 if (typeof sep.setBackend === 'function') await sep.setBackend('js');
 
 function parseArgs(argv) {
-  const opts = { filter: null, quick: false, rounds: 7, save: false, threshold: false };
+  const opts = { filter: null, quick: false, rounds: 7, save: false, threshold: false, models: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quick') opts.quick = true;
     else if (arg === '--save') opts.save = true;
     else if (arg === '--threshold') opts.threshold = true;
+    else if (arg === '--models') opts.models = true;
     else if (arg === '--filter') opts.filter = (argv[++i] ?? '').split(',').filter(Boolean);
     else if (arg === '--rounds') opts.rounds = Number(argv[++i]);
     else {
-      console.error(`usage: node bench/threads.mjs [--filter name[,name…]] [--quick] [--rounds n] [--save] [--threshold]\nunknown argument ${JSON.stringify(arg)}`);
+      console.error(`usage: node bench/threads.mjs [--filter name[,name…]] [--quick] [--rounds n] [--save] [--threshold] [--models]\nunknown argument ${JSON.stringify(arg)}`);
       process.exit(2);
     }
   }
@@ -241,6 +248,83 @@ async function threshold() {
   await pool.dispose();
 }
 
+/** The calling thread's CPU time in ms (Node ≥ 23.9), or null. */
+function threadCpuMs() {
+  if (typeof process.threadCpuUsage !== 'function') return null;
+  const u = process.threadCpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/**
+ * Compiled MobileNetV1 and MobileNetV2 at 224×224 (wasm tier, BatchNorm folded as compile does by
+ * default): 1 thread (`compiled.run`) against 2 threads (`compiled.runAsync` on a pool),
+ * interleaved; checks the two agree bit for bit first. Resolves to the rows and a markdown table.
+ */
+export async function runCompiledModelsBench(options = {}) {
+  const rounds = options.quick ? 3 : (options.rounds ?? 15);
+  // The wasm tier's variant, as the process's default would pick it (this file sets 'js' for its other table).
+  const previous = sep.getBackend();
+  await sep.setBackend('wasm');
+  const info = sep.backendInfo();
+  await sep.setBackend(previous);
+  const pool = sep.createWorkerPool({ threads: 2, backend: 'wasm' });
+  await pool.ready();
+  const shape = [1, 3, 224, 224];
+  const next = rng(99);
+  const x = { shape, data: fill(3 * 224 * 224, next) };
+  console.log(`compiled models: Node ${process.version}, wasm ${info.wasmVariant ?? 'unavailable'}, ${cores} logical cores (${os.cpus()[0]?.model ?? 'unknown cpu'}), ${rounds} interleaved rounds`);
+  console.log(`load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (other processes on these cores halve the second thread)`);
+  const rows = [];
+  for (const [name, build] of [['MobileNetV1', () => sep.mobilenetV1({ seed: 1 })], ['MobileNetV2', () => sep.mobilenetV2({ seed: 1 })]]) {
+    const model = build().eval();
+    const one = model.compile(shape, { backend: 'wasm' });
+    const two = model.compile(shape, { backend: 'wasm', pool });
+    const reference = Float32Array.from(one.run(x).data);
+    for (let i = 0; i < 3; i++) {
+      const y = await two.runAsync(x);
+      if (!sameBits(y.data, reference)) throw new Error(`${name}: runAsync on 2 threads differs from run`);
+    }
+    const t = { one: [], two: [], oneCpu: [], twoCpu: [], twoAllCpu: [] };
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? ['one', 'two'] : ['two', 'one'];
+      for (const which of order) {
+        const cpu0 = threadCpuMs();
+        const all0 = process.cpuUsage();
+        const start = performance.now();
+        if (which === 'one') one.run(x);
+        else await two.runAsync(x);
+        t[which].push(performance.now() - start);
+        if (cpu0 !== null) t[`${which}Cpu`].push(threadCpuMs() - cpu0);
+        if (which === 'two') {
+          const all = process.cpuUsage(all0);
+          t.twoAllCpu.push((all.user + all.system) / 1000);
+        }
+      }
+    }
+    const row = {
+      model: name,
+      oneMs: +median(t.one).toFixed(2), twoMs: +median(t.two).toFixed(2), ratio: +(median(t.one) / median(t.two)).toFixed(2),
+      oneMinMs: +Math.min(...t.one).toFixed(2), twoMinMs: +Math.min(...t.two).toFixed(2),
+      oneCpuMs: t.oneCpu.length ? +median(t.oneCpu).toFixed(2) : null,
+      twoCallerCpuMs: t.twoCpu.length ? +median(t.twoCpu).toFixed(2) : null,
+      twoAllCpuMs: +median(t.twoAllCpu).toFixed(2),
+    };
+    row.cpuBound = row.oneCpuMs === null ? null : +(row.oneCpuMs / row.twoCallerCpuMs).toFixed(2);
+    rows.push(row);
+    console.log(`${name}: 1 thread ${row.oneMs} ms, 2 threads ${row.twoMs} ms: ${row.ratio}× (min ${row.oneMinMs} / ${row.twoMinMs}); `
+      + `CPU 1 thread ${row.oneCpuMs ?? '?'} ms, 2 threads: calling thread ${row.twoCallerCpuMs ?? '?'} ms, all ${row.twoAllCpuMs} ms (1-thread CPU ÷ calling-thread CPU ${row.cpuBound ?? '?'}×)`);
+    one.dispose();
+    two.dispose();
+  }
+  await pool.dispose();
+  const md = [
+    `| compiled, 224×224, wasm ${info.wasmVariant} (Node ${process.version}) | 1 thread ms | 2 threads ms | ratio | CPU: 1 thread ÷ 2-thread calling thread |`,
+    '|---|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.model} | ${r.oneMs} | ${r.twoMs} | ${r.ratio}× | ${r.cpuBound ?? 'n/a'}× |`),
+  ].join('\n');
+  return { rows, markdown: md, loadavg: os.loadavg() };
+}
+
 /**
  * Runs the threads table (for `bench/run.mjs` to call): `options` as the command-line flags.
  * Resolves to `{ kinds, results, markdown }`; writes bench/results/threads.{json,md} when `save`.
@@ -262,7 +346,10 @@ export async function runThreadsBench(options = {}) {
 }
 
 if (invokedDirectly) {
-  if (opts.threshold) {
+  if (opts.models) {
+    const { markdown: md } = await runCompiledModelsBench(opts);
+    console.log(`\n${md}`);
+  } else if (opts.threshold) {
     await threshold();
   } else {
     const { markdown: md } = await runThreadsBench({ ...opts, save: opts.save || (!opts.filter && !opts.quick) });
