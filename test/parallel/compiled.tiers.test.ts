@@ -112,6 +112,19 @@ describe('MobileNetV1, compiled on the pool', () => {
     expect(fixed.stats().scheduledRuns).toBe(before.scheduledRuns);
   });
 
+  it('the global tier (no backend options): split on wasm, on the calling thread on the JS tier', async () => {
+    const pool = testPool(2);
+    try {
+      const model = mobilenetV1({ widthMultiplier: 0.25, seed: 14 }).eval();
+      await expectRunsEqual(model, [1, 3, 64, 64], pool, {});
+      const { getBackend } = await import('../../src/ops/backend.js');
+      if (getBackend() === 'js') expect(pool.stats().scheduledRuns).toBe(0);
+      else expect(pool.stats().workerChunks).toBeGreaterThan(0);
+    } finally {
+      await pool.dispose();
+    }
+  });
+
   it('runs queued together resolve in order, the last one leaving its result', async () => {
     const model = mobilenetV1({ widthMultiplier: 0.25, seed: 12 }).eval();
     const shape = [1, 3, 64, 64];
