@@ -130,3 +130,14 @@ export {
 export type {
   TorchDtype, TorchTensorData, TorchStateTensor, TorchValue, TorchSaveValue, ReadTorchCheckpointOptions, LoadTorchCheckpointOptions, TorchStateDictOptions,
 } from './io/torch-checkpoint.js';
+// Pretrained weights: torchvision's published weight sets, downloaded, SHA-256-checked, cached and loaded.
+export {
+  PRETRAINED_ARCHS, WEIGHT_SET_NAMES, PRETRAINED_WEIGHTS, DEFAULT_WEIGHT_SETS, pretrainedWeights, weightSetsOf, isPretrainedArch, sha256PrefixOfFileName,
+} from './hub/weights.js';
+export type { PretrainedArch, WeightSetName, PretrainedWeights, Preprocessing } from './hub/weights.js';
+export { archOf, buildArch } from './hub/architectures.js';
+export type { PretrainedModel } from './hub/architectures.js';
+export { loadPretrained, pretrainedModel, fetchPretrainedFile } from './hub/pretrained.js';
+export type { LoadPretrainedOptions, FetchedWeights, WeightsSource } from './hub/pretrained.js';
+export { PretrainedError } from './hub/download.js';
+export type { DownloadProgress, FetchFunction } from './hub/download.js';

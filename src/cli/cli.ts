@@ -17,6 +17,7 @@ import { efficientnetB0, mnasnet, mobilenetV2, mobilenetV3Large, mobilenetV3Smal
 import { compareModels, type ModelComparisonRow } from '../analysis/models.js';
 import { formatModelComparison } from '../analysis/format.js';
 import { describeFlags, parseFlags, UsageError, type FlagSpecs } from './args.js';
+import { CLASSIFY_FLAGS, CLASSIFY_SUMMARY, runClassify } from './classify.js';
 
 export interface CliIo {
   stdout(text: string): void;
@@ -105,6 +106,7 @@ const COMMANDS: Record<string, { flags: FlagSpecs; summary: string }> = {
   summary: { flags: SUMMARY_FLAGS, summary: 'per-layer costs of a built-in model with exact totals (and, with --profile, measured times)' },
   zoo: { flags: ZOO_FLAGS, summary: 'every built-in model side by side: params, MACs, separable share of MACs, compiled time and GFLOP/s' },
   demo: { flags: DEMO_FLAGS, summary: 'the comparison for 128->128 3x3 56x56, the MobileNetV1 summary and its per-layer profile, the zoo\'s costs side by side' },
+  classify: { flags: CLASSIFY_FLAGS, summary: CLASSIFY_SUMMARY },
 };
 
 const CONVENTIONS =
@@ -301,6 +303,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       io.stdout(commandHelp(command));
       return 0;
     }
+    if (command === 'classify') return await runClassify(rest, io);
     const flags = parseFlags(rest, COMMANDS[command]!.flags);
     const out: Emitted = { text: [], data: { command }, report: { title: TITLES[command] } };
     RUNNERS[command]!(flags, out);

@@ -585,6 +585,31 @@ const ENTRIES: Entry[] = [
     name: 'topClasses', args: () => [zeros([1, 10]), { k: 3 }], call: ([t, o]) => sepconv.topClasses(t as never, o as never),
     slots: [slot('0', 'tensor', 'topClasses|topk'), slot('1', 'options', 'topClasses'), slot('1.k', 'int0', 'k'), slot('1.labels', 'array', 'labels')],
   },
+  // Pretrained weights (src/hub): arguments are checked before any request; a valid call would download, so only rejected values are tried.
+  ...(['loadPretrained', 'pretrainedModel', 'fetchPretrainedFile'] as const).map((name): Entry => ({
+    name, rejectedOnly: true,
+    args: () => [
+      name === 'loadPretrained' ? smallModel() : name === 'pretrainedModel' ? 'mobilenet_v2' : 'http://127.0.0.1:9/w-0123abcd.pth',
+      name === 'fetchPretrainedFile' ? undefined : 'http://127.0.0.1:9/w-0123abcd.pth',
+      { cache: false, fetch: () => Promise.reject(new TrapError('no network in this test')) },
+    ],
+    call: ([a, b, o]) => (sepconv[name] as (...args: unknown[]) => unknown)(a, b, o),
+    slots: [
+      name === 'loadPretrained' ? slot('0', 'module', 'model') : slot('0', 'string', name === 'pretrainedModel' ? 'arch' : name),
+      name === 'fetchPretrainedFile' ? slot('1', 'none', 'weightSet') : slot('1', 'string', 'weights'),
+      slot('2', 'options', name), slot('2.cacheDir', 'string', 'cacheDir'), slot('2.cache', 'bool', 'cache'), slot('2.onProgress', 'function', 'onProgress'),
+      slot('2.fetch', 'function', 'fetch'), slot('2.signal', 'none', 'signal'), slot('2.maxBytes', 'int', 'maxBytes'),
+      slot('2.entry', ['string', 'array'], 'entry'), slot('2.stripPrefix', 'string', 'stripPrefix'),
+    ],
+  })),
+  { name: 'pretrainedWeights', args: () => ['mobilenet_v2', 'IMAGENET1K_V1'], call: ([a, n]) => sepconv.pretrainedWeights(a as never, n as never), slots: [slot('0', 'string', 'arch'), slot('1', 'string', 'weight sets')] },
+  { name: 'weightSetsOf', args: () => ['mobilenet_v2'], call: ([a]) => sepconv.weightSetsOf(a as never), slots: [slot('0', 'string', 'arch')] },
+  { name: 'sha256PrefixOfFileName', args: () => ['m-0123abcd.pth'], call: ([f]) => sepconv.sha256PrefixOfFileName(f as never), slots: [slot('0', 'string', 'fileName')] },
+  { name: 'archOf', args: () => [smallModel()], call: ([m]) => sepconv.archOf(m as never), slots: [slot('0', 'module', 'model')] },
+  {
+    name: 'buildArch', args: () => ['mobilenet_v3_small', {}], call: ([a, o]) => sepconv.buildArch(a as never, o as never),
+    slots: [slot('0', 'string', 'arch'), slot('1', 'options', 'buildArch'), slot('1.numClasses', 'classes', 'numClasses'), slot('1.seed', 'any')],
+  },
 ];
 
 /** Exports not fuzzed, each with the reason. */
@@ -605,6 +630,8 @@ const NOT_FUZZED: Record<string, string> = {
   ResidualBlock: 'abstract base of the residual blocks (fuzzed)', Optimizer: 'abstract base of SGD, Adam, AdamW (fuzzed)',
   ImageDecodeError: 'an error class the library throws', InflateError: 'an error class the library throws',
   imagenetClasses: 'a constant (a frozen array of strings)', IMAGENET_MEAN: 'a constant', IMAGENET_STD: 'a constant',
+  PRETRAINED_ARCHS: 'a constant', WEIGHT_SET_NAMES: 'a constant', PRETRAINED_WEIGHTS: 'a constant (frozen entries)', DEFAULT_WEIGHT_SETS: 'a constant',
+  isPretrainedArch: 'a type guard: any value is a valid question', PretrainedError: 'an error class the library throws',
 };
 
 // ---------------------------------------------------------------------------------------------
