@@ -139,7 +139,7 @@ export class OnnxModel extends Module implements TracedModule {
     this.nodeModules = graph.nodes.map((node, i) => {
       const impl = impls[i]!;
       if (impl.module instanceof OnnxConv2d && node.activation !== undefined) impl.module.activation = node.activation;
-      const module = impl.module ?? nodeModule(node.opType, node.name);
+      const module = impl.module ?? impl.describedBy ?? nodeModule(node.opType, node.name);
       let name = (node.name || `${node.opType}_${node.index}`).replace(/\./g, '_');
       if (used.has(name)) {
         let k = 1;

@@ -44,6 +44,11 @@ export interface NodeImpl {
   specialize(inputs: readonly Info[], env: SpecializeEnv): Kernel;
   /** The module holding this node's parameters, shown by summary and stateDict (Conv, Gemm, ...). */
   readonly module?: Module;
+  /**
+   * A sepconv module computing the same thing, shown in the module tree instead of a generic
+   * node leaf (an activation: summary then counts its element-wise ops). Holds no weights.
+   */
+  readonly describedBy?: Module;
 }
 
 export interface LoadContext {
