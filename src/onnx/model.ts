@@ -441,8 +441,11 @@ export class CompiledOnnxModel extends CompiledModel {
   override run(x: TensorLike): Tensor;
   override run(inputs: Record<string, TensorLike>): Record<string, Tensor>;
   override run(x: TensorLike | Record<string, TensorLike>): Tensor | Record<string, Tensor> {
-    if (isTensorLike(x)) return super.run(x);
     const model = this.module as OnnxModel;
+    if (isTensorLike(x)) {
+      if (model.inputs.length !== 1) throw new TypeError(`run: the model has ${model.inputs.length} inputs (${model.inputs.map((i) => JSON.stringify(i.name)).join(', ')}); pass a record { name: tensor }`);
+      return super.run(x);
+    }
     if (this.disposedOnnx) throw new Error('compiled model: run after dispose(); compile the module again');
     if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new TypeError(`run: inputs must be a record { name: tensor }, got ${describeValue(x)}`);
     const record = readOptions(x, model.inputs.map((i) => i.name), 'run', 'field') as Record<string, unknown>;
