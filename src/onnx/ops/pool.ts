@@ -6,7 +6,8 @@
 import { AvgPool2d, MaxPool2d } from '../../layers/pooling.js';
 import type { Module } from '../../layers/module.js';
 import type { Tensor } from '../../tensor.js';
-import { computeKernel, info, nodeError, planned, type Kernel, type LoadContext, type OpDef } from './op.js';
+import type { OValue } from '../values.js';
+import { computeKernel, info, nodeError, planned, tensorWrapper, wrapper, type Kernel, type LoadContext, type OpDef } from './op.js';
 
 interface PoolAttributes {
   readonly kernel: [number, number];
@@ -79,7 +80,13 @@ function layerKernel(layer: Module, label: string, shape: readonly number[], spa
     plan() {
       const step = layer.plan(shape4);
       const out = typeof step.output === 'object' && step.output !== null ? step.output.data : null;
-      return planned((ins) => [{ dtype: 'float32', shape: outShape, data: step.run(view(ins[0]!.data as Float32Array)).data }], [out]);
+      const input = tensorWrapper(shape4);
+      const output = wrapper('float32', outShape);
+      const result: OValue[] = [];
+      return planned((ins) => {
+        result[0] = output(step.run(input(ins[0]!.data as Float32Array)).data);
+        return result;
+      }, [out]);
     },
   };
 }
