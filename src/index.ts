@@ -30,8 +30,10 @@ export type { PrepareConv2dOptions } from './ops/plan.js';
 export { createWorkerPool, WorkerPool, WorkerPoolError } from './parallel/pool.js';
 export type { WorkerPoolOptions, WorkerPoolStats } from './parallel/pool.js';
 // Layers (PyTorch-style modules) and weight loading.
-export { Module, CompiledModel, StateDictError } from './layers/module.js';
-export type { ConvRunner, ForwardAsyncOptions, LoadStateDictOptions, LoadStateDictResult, PlanStep, StateDict } from './layers/module.js';
+export { Module, StateDictError } from './layers/module.js';
+export { CompiledModel } from './layers/compile.js';
+export type { ConvRunner, ForwardAsyncOptions, LoadStateDictOptions, LoadStateDictResult, StateDict } from './layers/module.js';
+export type { PlanStep } from './layers/compile.js';
 export { Generator, manualSeed, getDefaultGenerator } from './layers/init.js';
 export type { InitOptions } from './layers/init.js';
 export { Conv2d, DepthwiseConv2d, PointwiseConv2d, DepthwiseSeparableConv2d } from './layers/conv.js';
@@ -110,6 +112,35 @@ export { Adam, AdamW } from './train/optim/adam.js';
 export type { AdamOptions } from './train/optim/adam.js';
 export { StepLR, CosineAnnealingLR } from './train/schedule.js';
 export type { StepLROptions, CosineAnnealingLROptions } from './train/schedule.js';
+// Images: PNG and JPEG decoding (pure TypeScript, with its own inflate), torchvision's preprocessing, from logits to labelled classes.
+export { inflate, inflateRaw, inflateZlib, inflateWithInfo, adler32, InflateError } from './inflate.js';
+export type { InflateOptions, InflateResult } from './inflate.js';
+export { decodeImage, decodeImageSync, ImageDecodeError } from './image/decode.js';
+export type { DecodedImage, DecodeImageOptions, ImageSource, BlobLike } from './image/decode.js';
+export { imageToTensor, IMAGENET_MEAN, IMAGENET_STD } from './image/preprocess.js';
+export type { ImageToTensorOptions } from './image/preprocess.js';
+export type { ResizeFilter } from './image/resize.js';
+export { softmax, topk, topkPerRow, topClasses } from './image/classify.js';
+export type { TopK, TopClass, TopClassesOptions } from './image/classify.js';
+export { imagenetClasses } from './image/imagenet-classes.js';
+// PyTorch checkpoints: torch.save files (zip and legacy formats) read with a restricted unpickler, and written back.
+export {
+  loadTorchCheckpoint, readTorchCheckpoint, torchStateDict, saveTorchCheckpoint, TorchTensor, TorchCheckpointError,
+} from './io/torch-checkpoint.js';
+export type {
+  TorchDtype, TorchTensorData, TorchStateTensor, TorchValue, TorchSaveValue, ReadTorchCheckpointOptions, LoadTorchCheckpointOptions, TorchStateDictOptions,
+} from './io/torch-checkpoint.js';
+// Pretrained weights: torchvision's published weight sets, downloaded, SHA-256-checked, cached and loaded.
+export {
+  PRETRAINED_ARCHS, WEIGHT_SET_NAMES, PRETRAINED_WEIGHTS, DEFAULT_WEIGHT_SETS, pretrainedWeights, weightSetsOf, isPretrainedArch, sha256PrefixOfFileName,
+} from './hub/weights.js';
+export type { PretrainedArch, WeightSetName, PretrainedWeights, Preprocessing } from './hub/weights.js';
+export { archOf, buildArch } from './hub/architectures.js';
+export type { PretrainedModel } from './hub/architectures.js';
+export { loadPretrained, pretrainedModel, fetchPretrainedFile } from './hub/pretrained.js';
+export type { LoadPretrainedOptions, FetchedWeights, WeightsSource } from './hub/pretrained.js';
+export { PretrainedError } from './hub/download.js';
+export type { DownloadProgress, FetchFunction } from './hub/download.js';
 // ONNX import (an exported .onnx file as a sepconv Module) and export (src/onnx/).
 export { loadOnnx, OnnxModel, CompiledOnnxModel, OnnxNode } from './onnx/model.js';
 export type { LoadOnnxOptions, OnnxTensorInfo } from './onnx/model.js';

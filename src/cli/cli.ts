@@ -16,14 +16,11 @@ import type { Module } from '../layers/module.js';
 import { efficientnetB0, mnasnet, mobilenetV2, mobilenetV3Large, mobilenetV3Small, shufflenetV2 } from '../layers/models/index.js';
 import { compareModels, type ModelComparisonRow } from '../analysis/models.js';
 import { formatModelComparison } from '../analysis/format.js';
-import { describeFlags, parseFlags, UsageError, type FlagSpecs } from './args.js';
+import { describeFlags, parseFlags, UsageError, type CliIo, type FlagSpecs } from './args.js';
 import { isOnnxPath, ONNX_RUN_SUMMARY, runOnnxCommand } from './onnx-commands.js';
 
-export interface CliIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-  writeFile(path: string, content: string): void;
-}
+export type { CliIo };
+import { CLASSIFY_FLAGS, CLASSIFY_SUMMARY, runClassify } from './classify.js';
 
 export const processIo: CliIo = {
   stdout: (text) => void process.stdout.write(text),
@@ -106,6 +103,7 @@ const COMMANDS: Record<string, { flags: FlagSpecs; summary: string }> = {
   summary: { flags: SUMMARY_FLAGS, summary: 'per-layer costs of a built-in model with exact totals (and, with --profile, measured times)' },
   zoo: { flags: ZOO_FLAGS, summary: 'every built-in model side by side: params, MACs, separable share of MACs, compiled time and GFLOP/s' },
   demo: { flags: DEMO_FLAGS, summary: 'the comparison for 128->128 3x3 56x56, the MobileNetV1 summary and its per-layer profile, the zoo\'s costs side by side' },
+  classify: { flags: CLASSIFY_FLAGS, summary: CLASSIFY_SUMMARY },
 };
 
 const CONVENTIONS =
@@ -305,6 +303,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       io.stdout(commandHelp(command));
       return 0;
     }
+    if (command === 'classify') return await runClassify(rest, io);
     const flags = parseFlags(rest, COMMANDS[command]!.flags);
     const out: Emitted = { text: [], data: { command }, report: { title: TITLES[command] } };
     RUNNERS[command]!(flags, out);

@@ -5,7 +5,8 @@
 import { checkShapeElements, readNumber, readOptions } from '../checks.js';
 import { checkShape, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import type { FusedActivation } from './conv.js';
-import { checkGradientShape, currentPlanBackend, Module, reuseBuffer, savedFor, type InPlaceCapable, type PlanStep } from './module.js';
+import { checkGradientShape, Module, reuseBuffer, savedFor, type InPlaceCapable } from './module.js';
+import { currentPlanBackend, type PlanStep } from './compile.js';
 import { asTensor } from '../tensor.js';
 import { planOutput } from './plan-memory.js';
 import { wasmRuntimeIfAvailable, type BackendChoice } from '../ops/backend.js';

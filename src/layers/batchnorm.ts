@@ -6,7 +6,8 @@
  */
 import { checkShape, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import { ACT_NONE, ACT_RELU6, activationCode } from '../epilogue.js';
-import { checkGradientShape, checkInput, Module, reuseBuffer, savedFor, type InPlaceCapable, type PlanStep } from './module.js';
+import { checkGradientShape, checkInput, Module, reuseBuffer, savedFor, type InPlaceCapable } from './module.js';
+import { type PlanStep } from './compile.js';
 import { Parameter } from './parameter.js';
 import { activationGradientInto } from './activation-gradient.js';
 import { asTensor } from '../tensor.js';
@@ -122,6 +123,12 @@ export class BatchNorm2d extends Module implements InPlaceCapable, FusableModule
    * The equivalent per-channel affine map y = scale·x + shift, computed in float64 from the
    * current state (what folding into a convolution uses). Needs running statistics.
    */
+  /** @internal */
+  override inferenceAffine(channels: number): { scale: Float64Array; shift: Float64Array } | null {
+    // Batch statistics depend on the input: such a layer is no fixed affine map.
+    return this.trackRunningStats && channels === this.numFeatures ? this.scaleShift() : null;
+  }
+
   scaleShift(): { scale: Float64Array; shift: Float64Array } {
     if (!this.trackRunningStats) {
       throw new TypeError('BatchNorm2d: scaleShift needs running statistics; with trackRunningStats: false each batch is normalised with its own');

@@ -21,7 +21,8 @@ import {
   type PaddingMode,
 } from '../geometry.js';
 import { readOptions, type Conv2dOptions, checkShapeElements } from '../kernels/validate.js';
-import { checkGradientShape, checkInput, currentPlanBackend, Module, planChain, reuseBuffer, savedFor, type ForwardAsyncOptions, type PlanStep, checkForwardAsyncOptions } from './module.js';
+import { checkGradientShape, checkInput, Module, reuseBuffer, savedFor, type ForwardAsyncOptions, checkForwardAsyncOptions } from './module.js';
+import { currentPlanBackend, planChain, type PlanStep } from './compile.js';
 import { asTensor, checkShape } from '../tensor.js';
 import { parameterData, resolveGenerator, uniformFanIn, type InitOptions } from './init.js';
 import { planOutput, trackPlanResources } from './plan-memory.js';
@@ -142,6 +143,11 @@ export class Conv2d extends Module implements FusableModule {
    * float64), creating the bias if the layer had none. This is how a following BatchNorm is folded
    * in; it changes this layer, so `foldBatchNorm` applies it to a copy.
    */
+  /** @internal */
+  override trailingConvolution(): Conv2d {
+    return this;
+  }
+
   applyChannelAffine(scale: ArrayLike<number>, shift: ArrayLike<number>): void {
     const cout = this.outChannels;
     if (scale.length !== cout || shift.length !== cout) {
@@ -429,6 +435,11 @@ export class DepthwiseSeparableConv2d extends Module implements FusableModule {
   get pointwise(): PointwiseConv2d {
     return this.getChild('pointwise');
   }
+  /** @internal */
+  override trailingConvolution(): Conv2d {
+    return this.pointwise;
+  }
+
 
   constructor(callerOptions: DepthwiseSeparableConv2dLayerOptions) {
     super();

@@ -4,7 +4,8 @@ import { asTensor } from '../tensor.js';
 import { positiveInteger } from '../geometry.js';
 import { checkElements, checkShapeElements, readBoolean, readInteger, readOptions } from '../kernels/validate.js';
 import { parameterData, resolveGenerator, uniformFanIn, type InitOptions } from './init.js';
-import { checkGradientShape, Module, reuseBuffer, savedFor, type PlanStep } from './module.js';
+import { checkGradientShape, Module, reuseBuffer, savedFor } from './module.js';
+import { type PlanStep } from './compile.js';
 import { Parameter } from './parameter.js';
 import { planOutput } from './plan-memory.js';
 

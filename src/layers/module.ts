@@ -22,9 +22,7 @@ import { checkShapeElements, readBoolean, readOptions, type Conv2dOptions } from
 import { asInt64Tensor, isInt64Tensor, type Int64Tensor, type StateTensor, type StateTensorLike } from '../int64.js';
 import { Parameter } from './parameter.js';
 import { wrongFormatHint } from '../sniff.js';
-import { ActivationMemory, ChainBuffers, withActivationMemory, type StepOutput } from './plan-memory.js';
-import { checkBackendChoice, wasmRuntimeIfAvailable, type BackendChoice } from '../ops/backend.js';
-import type { WasmRuntime } from '../wasm/runtime.js';
+import { CompiledModel, type CompileOptions, type PlanStep } from './compile.js';
 
 /**
  * Whatever can run a conv2d asynchronously (a worker pool, for instance). `forwardAsync` hands
@@ -59,20 +57,18 @@ export interface LoadStateDictResult {
   readonly unexpectedKeys: string[];
 }
 
-/**
- * One step of a planned (compiled) forward pass for a fixed input shape. `run` may return the same
- * output tensor on every call: its buffer belongs to the plan and is overwritten by the next run.
- */
-export interface PlanStep {
-  readonly outputShape: readonly number[];
-  run(input: Tensor): Tensor;
+export interface ModuleCompileOptions extends CompileOptions {
   /**
-   * What `run` returns, when known at plan time: the step's own tensor (the same every run), or
-   * 'input' when it returns the tensor it was given (in place, a view, an identity). Chains use
-   * it to hand intermediate buffers back to the compile's activation memory; unknown (absent)
-   * keeps every buffer the step might return alive.
+   * Fold each BatchNorm that follows a convolution into it before planning (default true): faster,
+   * and equal to `forward` within float32 rounding. False keeps `forward`'s exact bits.
    */
-  readonly output?: StepOutput;
+  foldBatchNorm?: boolean;
+}
+
+/** A convolution a per-channel affine map can be folded into (see `Module.trailingConvolution`). */
+export interface ChannelAffineTarget {
+  readonly outChannels: number;
+  applyChannelAffine(scale: ArrayLike<number>, shift: ArrayLike<number>): void;
 }
 
 /** Parameters and buffers by key: float32 tensors, and int64 ones for counts (`num_batches_tracked`). */
@@ -98,40 +94,6 @@ export function chainedOutputShape(modules: readonly Module[], inputShape: reado
   let shape = inputShape.slice();
   for (const module of modules) shape = module.outputShape(shape);
   return shape;
-}
-
-/**
- * One plan step that runs `steps` in order, each on the previous one's output. `output` is what
- * the chain returns as far as it is known (see `ChainBuffers`).
- */
-export function chainSteps(steps: readonly PlanStep[], outputShape: readonly number[], output: StepOutput = null): PlanStep {
-  return {
-    outputShape,
-    output,
-    run: (input) => {
-      let y = input;
-      for (let i = 0; i < steps.length; i++) y = steps[i]!.run(y);
-      return y;
-    },
-  };
-}
-
-/**
- * Plans steps one after another, each for the previous one's output shape, as one chain step;
- * while planning, every intermediate buffer goes back to the compile's activation memory once
- * the step that reads it is planned (see `ChainBuffers`).
- */
-export function planChain(inputShape: readonly number[], planners: Iterable<(shape: readonly number[]) => PlanStep>): PlanStep {
-  const steps: PlanStep[] = [];
-  const buffers = new ChainBuffers();
-  let shape: readonly number[] = inputShape;
-  for (const planStep of planners) {
-    const step = planStep(shape);
-    buffers.after(step.output);
-    steps.push(step);
-    shape = step.outputShape;
-  }
-  return chainSteps(steps, shape, buffers.output);
 }
 
 /** Keys named in a StateDictError's message per list; the error's fields keep them all. */
@@ -548,11 +510,54 @@ export abstract class Module {
   /**
    * A forward pass planned for one input shape: intermediate buffers and packed weights are
    * allocated once, here, and every later `run` reuses them (the returned tensor is the same object
-   * each time and is overwritten by the next run). Reloading weights with `loadStateDict` is seen
-   * by the plan; writing into parameter arrays directly needs a new `compile`.
+   * each time and is overwritten by the next run).
+   *
+   * By default every BatchNorm that follows a convolution is folded into it first (in a copy, as
+   * `foldBatchNorm` does): the compiled model then agrees with `forward` within float32 rounding
+   * rather than bitwise, and weights loaded into this model afterwards need a new `compile`.
+   * `foldBatchNorm: false` keeps the exact `forward` bits; then reloading weights with
+   * `loadStateDict` is seen by the plan (writing into parameter arrays directly needs a new `compile`).
    */
-  compile(inputShape: readonly number[], options: CompileOptions = {}): CompiledModel {
-    return new CompiledModel(this, inputShape, options);
+  compile(inputShape: readonly number[], options: ModuleCompileOptions = {}): CompiledModel<Module> {
+    const { backend, foldBatchNorm } = readOptions<ModuleCompileOptions>(options, ['backend', 'foldBatchNorm'], 'compile');
+    const fold = readBoolean(foldBatchNorm, 'compile: foldBatchNorm', true);
+    let target: Module = this;
+    if (fold && !this.modules().some((m) => m.training)) {
+      // A folded copy, when there is something to fold: the model itself is left as it is.
+      const copy = this.clone();
+      if (copy.foldBatchNormInPlace() > 0) target = copy;
+    }
+    return new CompiledModel(target, inputShape, backend === undefined ? {} : { backend });
+  }
+
+  /**
+   * @internal
+   * The convolution whose output this module ends with, if it is one (a Conv2d, the pointwise step
+   * of a separable block): what a following BatchNorm folds into.
+   */
+  trailingConvolution(): ChannelAffineTarget | null {
+    return null;
+  }
+
+  /**
+   * @internal
+   * The fixed per-channel affine map this module applies in eval mode over `channels` channels
+   * (BatchNorm with running statistics), or null.
+   */
+  inferenceAffine(channels: number): { scale: Float64Array; shift: Float64Array } | null {
+    void channels;
+    return null;
+  }
+
+  /**
+   * @internal
+   * Folds every BatchNorm that directly follows a convolution into it, in this module and its
+   * descendants (containers override this to do their own children's pairs); returns how many.
+   */
+  foldBatchNormInPlace(): number {
+    let folded = 0;
+    for (const child of this.children()) folded += child.foldBatchNormInPlace();
+    return folded;
   }
 
   /** A deep copy: same configuration, own copies of every tensor and child. */
@@ -597,120 +602,4 @@ function cloneValue(value: unknown, memo = new Map<unknown, unknown>()): unknown
     return copy;
   }
   return value;
-}
-
-export interface CompileOptions {
-  /** The kernel tier every planned convolution runs on (default: the global choice, `setBackend`). */
-  backend?: BackendChoice;
-}
-
-/** The `backend` of the compile in progress: read by the layers' plans while `module.plan` runs. */
-let planningBackend: BackendChoice | undefined;
-
-/** The tier the plan being built should use (undefined: the global choice at run time). */
-export function currentPlanBackend(): BackendChoice | undefined {
-  return planningBackend;
-}
-
-export class CompiledModel {
-  /** The tier chosen at compile time (undefined: the global choice). */
-  readonly backend: BackendChoice | undefined;
-  readonly inputShape: readonly number[];
-  readonly outputShape: readonly number[];
-  private readonly step: PlanStep;
-  private readonly activations: ActivationMemory;
-  /** The result tensor when the last step writes into wasm memory (copied out, see `run`). */
-  private readonly result: Tensor | null;
-
-  constructor(readonly module: Module, inputShape: readonly number[], options: CompileOptions = {}) {
-    if (!(module instanceof Module)) throw new TypeError(`compile: module must be a sepconv Module, got ${describeValue(module)}`);
-    const backendOption = readOptions<CompileOptions>(options, ['backend'], 'compile').backend;
-    this.backend = backendOption === undefined ? undefined : checkBackendChoice(backendOption, 'compile: backend');
-    if (!Array.isArray(inputShape)) {
-      throw new TypeError(`compile: inputShape must be an array of non-negative integers, got ${describeValue(inputShape)}`);
-    }
-    checkShape(inputShape, 'compile: input', 0);
-    const training = module.modules().find((m) => m.training);
-    if (training !== undefined) {
-      throw new Error(
-        `compile: ${training === module ? 'the model' : training.constructor.name} is in train mode; a compiled model runs inference ` +
-          '(BatchNorm with its running statistics, no dropout): call model.eval() before compile()',
-      );
-    }
-    // Checked before planning: the input of that shape, then the output (shape-only work), so
-    // an impossible compile fails before any plan buffer is allocated.
-    checkShapeElements(inputShape, 'compile: inputShape');
-    checkShapeElements(module.outputShape(inputShape), 'compile: the output');
-    this.inputShape = inputShape.slice();
-    this.activations = new ActivationMemory(activationRuntime(this.backend));
-    const outer = planningBackend;
-    planningBackend = this.backend;
-    try {
-      this.step = withActivationMemory(this.activations, () => module.plan(this.inputShape));
-    } finally {
-      planningBackend = outer;
-    }
-    this.outputShape = this.step.outputShape.slice();
-    // The caller keeps the result past the model's life; wasm memory is given back when the
-    // model is collected, so the result lives in an ordinary array (one copy of the output).
-    this.result = this.activations.inWasmMemory ? { shape: this.outputShape.slice(), data: new Float32Array(checkShapeElements(this.outputShape, 'compile: the output')) } : null;
-  }
-
-  /** Bytes of the activation buffers the compiled model holds (reused across layers). */
-  get activationBytes(): number {
-    return this.activations.bytes;
-  }
-
-  /**
-   * The memory the compiled model holds beyond the module's own parameters: its activation
-   * buffers, and what its convolution plans hold (on the wasm tier: packed weights, scratch and
-   * staging in wasm memory; on the JS tier: scratch). Plans pack their weights on the first run.
-   */
-  memory(): { activationBytes: number; planBytes: number; inWasmMemory: boolean } {
-    if (this.activations.isDisposed) return { activationBytes: 0, planBytes: 0, inWasmMemory: this.activations.inWasmMemory };
-    return { activationBytes: this.activations.bytes, planBytes: this.activations.planBytes, inWasmMemory: this.activations.inWasmMemory };
-  }
-
-  /** Whether the activations live in WebAssembly memory (the wasm tier with a shared memory). */
-  get activationsInWasmMemory(): boolean {
-    return this.activations.inWasmMemory;
-  }
-
-  /** Runs the planned forward pass; the result's buffer is reused (overwritten) by the next run. */
-  run(x: TensorLike): Tensor {
-    const input = asTensor(x, 'input');
-    if (!sameShape(input.shape, this.inputShape)) {
-      throw new RangeError(
-        `compiled model expects input shape ${describeValue(this.inputShape)}, got ${describeValue(input.shape)}; compile again for another shape`,
-      );
-    }
-    if (this.activations.isDisposed) throw new Error('compiled model: run after dispose(); compile the module again');
-    const y = this.step.run(input);
-    if (this.result === null) return y;
-    this.result.data.set(y.data);
-    return this.result;
-  }
-
-  /** Alias of `run`. */
-  forward(x: TensorLike): Tensor {
-    return this.run(x);
-  }
-
-  /**
-   * Gives the activation buffers and the convolution plans' memory back now (on the wasm tier)
-   * rather than when the model is collected; the compiled model must not be run afterwards.
-   * Results already returned stay valid.
-   */
-  dispose(): void {
-    this.activations.dispose();
-  }
-}
-
-/**
- * The wasm runtime whose shared memory a compile's activations go to: the tier the compile runs
- * on, when it is wasm and its memory is shared (views on it stay valid when it grows); else null.
- */
-function activationRuntime(backend: BackendChoice | undefined): WasmRuntime | null {
-  const runtime = wasmRuntimeIfAvailable(backend, 'compile');
-  return runtime !== null && runtime.variant.shared ? runtime : null;
 }

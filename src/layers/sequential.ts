@@ -3,7 +3,8 @@ import type { Tensor, TensorLike } from '../tensor.js';
 import { asTensor, describeValue } from '../tensor.js';
 import { fusedActivationOf, Identity } from './activation.js';
 import { isFusable, type FusedActivation } from './conv.js';
-import { chainedOutputShape, isInPlaceCapable, Module, planChain, type ForwardAsyncOptions, type InPlaceCapable, type PlanStep, checkForwardAsyncOptions } from './module.js';
+import { chainedOutputShape, isInPlaceCapable, Module, type ForwardAsyncOptions, type InPlaceCapable, checkForwardAsyncOptions } from './module.js';
+import { planChain, type PlanStep } from './compile.js';
 
 /**
  * A group of consecutive children run as one call: a fusable module (a convolution, a separable
@@ -75,6 +76,27 @@ export class Sequential extends Module {
       throw new RangeError(`Sequential.setLayer: index must be in [0, ${names.length}), got ${describeValue(index)}`);
     }
     this.replaceModule(names[index]![0], layer);
+  }
+
+  /**
+   * @internal
+   * Folds each BatchNorm that directly follows a convolution among the children into it (w' =
+   * w·γ/√(var+ε), b' = (b − mean)·γ/√(var+ε) + β in float64, PyTorch's `fuse_conv_bn_eval`) and
+   * puts an Identity in its place, so later indices (and state-dict keys) stay; a ReLU/ReLU6
+   * after it is then still fused into the convolution.
+   */
+  override foldBatchNormInPlace(): number {
+    let folded = super.foldBatchNormInPlace();
+    const layers = this.children();
+    for (let i = 0; i + 1 < layers.length; i++) {
+      const conv = layers[i]!.trailingConvolution();
+      const affine = conv === null ? null : layers[i + 1]!.inferenceAffine(conv.outChannels);
+      if (conv === null || affine === null) continue;
+      conv.applyChannelAffine(affine.scale, affine.shift);
+      this.setLayer(i + 1, new Identity());
+      folded++;
+    }
+    return folded;
   }
 
   /** How forward groups the children (a fused convolution + activation counts as one segment). */

@@ -15,7 +15,8 @@
  */
 import { checkBackendChoice, type BackendChoice } from '../ops/backend.js';
 import { describeValue, readOptions } from '../checks.js';
-import { CompiledModel, Module, checkForwardAsyncOptions, type CompileOptions, type ForwardAsyncOptions, type LoadStateDictOptions, type LoadStateDictResult, type PlanStep, type StateDict } from '../layers/module.js';
+import { CompiledModel, type CompileOptions, type PlanStep } from '../layers/compile.js';
+import { Module, checkForwardAsyncOptions, type ForwardAsyncOptions, type LoadStateDictOptions, type LoadStateDictResult, type StateDict } from '../layers/module.js';
 import type { ChildCall, TracedModule } from '../layers/trace.js';
 import { asTensor, type Tensor, type TensorLike } from '../tensor.js';
 import type { StateTensorLike } from '../int64.js';
@@ -410,7 +411,7 @@ function checkAgainst(spec: OnnxTensorInfo, shape: readonly number[], fn: string
 }
 
 /** A compiled ONNX model: `run(record)` → record, or `run(tensor)` → the first output. */
-export class CompiledOnnxModel extends CompiledModel {
+export class CompiledOnnxModel extends CompiledModel<OnnxModel> {
   readonly inputShapes: Readonly<Record<string, readonly number[]>>;
   private readonly runAll: (inputs: ReadonlyMap<string, OValue>) => Map<string, OValue>;
   private readonly results: Map<string, Tensor> | null;

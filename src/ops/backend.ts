@@ -21,9 +21,11 @@ export { BACKEND_CHOICES, checkBackendChoice, type Backend, type BackendChoice }
 
 export interface SetBackendOptions {
   /**
-   * Use the relaxed-SIMD kernels (f32x4.relaxed_madd: fused multiply-add where the machine has
-   * one) when the engine supports them. Default false: plain mul+add, the same results on every
-   * machine. Results are bitwise repeatable on one machine either way.
+   * Use the relaxed-SIMD kernels (f32x4.relaxed_madd: a fused multiply-add where the machine has
+   * one) wherever the engine validates relaxed SIMD (Chrome ≥ 114, Firefox ≥ 145, Node ≥ 22).
+   * Default true; false forces the plain mul+add module. Either way results are bitwise
+   * repeatable on one machine and variant, and within float32 rounding across machines (fused
+   * and unfused multiply-adds round differently).
    */
   relaxedSimd?: boolean;
 }
@@ -52,7 +54,7 @@ type WasmState =
   | { kind: 'unavailable'; reason: string };
 
 let requested: BackendChoice = 'auto';
-let wantRelaxed = false;
+let wantRelaxed = true;
 let state: WasmState = { kind: 'unloaded' };
 let cspWarned = false;
 /** The asynchronous load whose outcome decides the state (null: none, or it was overtaken). */
@@ -143,7 +145,7 @@ function loadSync(): void {
  */
 export async function setBackend(choice: BackendChoice, options: SetBackendOptions = {}): Promise<Backend> {
   checkBackendChoice(choice, 'backend');
-  const relaxed = readBoolean(readOptions<SetBackendOptions>(options, ['relaxedSimd'], 'setBackend').relaxedSimd, 'setBackend: relaxedSimd', false);
+  const relaxed = readBoolean(readOptions<SetBackendOptions>(options, ['relaxedSimd'], 'setBackend').relaxedSimd, 'setBackend: relaxedSimd', true);
   if (choice !== 'js') {
     if (state.kind === 'loading') await state.promise;
     wantRelaxed = relaxed;

@@ -38,6 +38,8 @@ try {
     } catch (error) {
       forgotAwait = String(error && error.message);
     }
+    // The same kernel variant as the Node side compares against (Node 20 has no relaxed SIMD).
+    await lib.setBackend('auto', { relaxedSimd: false });
     backend = await lib.ready();
   }
   const info = lib.backendInfo();

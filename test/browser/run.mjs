@@ -131,10 +131,27 @@ async function checkExamplePage(context, origin) {
   console.log(`  ${example.logits} logits in ${example.elapsedMs.toFixed(0)} ms on ${example.backend}; top-1 class ${example.top5[0]?.index}`);
 }
 
+async function checkClassifyPage(context, origin) {
+  console.log('page examples/browser/classify.html (decodeImage, imageToTensor, MobileNetV2, topClasses)');
+  const { page, status, problems } = await openPage(context, `${origin}/examples/browser/classify.html`);
+  const result = await page.evaluate(() => window.sepconvClassify);
+  await page.close();
+  check(problems.length === 0, `classify page problems:\n    ${problems.join('\n    ')}`);
+  if (!check(status === 'done', `classify page status ${status}: ${result?.error ?? ''}`)) return;
+  check(result.logits === 1000 && result.allFinite === true, 'classify page: logits not 1000 finite values');
+  check(Array.isArray(result.top5) && result.top5.length === 5 && typeof result.top5[0].label === 'string', 'classify page did not report a labelled top 5');
+  check(result.png.worst === 0, `a canvas PNG decoded by sepconv differs from the canvas pixels by up to ${result.png.worst}`);
+  check(result.bitmap.worst === 0 && result.bitmap.channels === 4, `decodeImage(ImageBitmap) differs from the canvas pixels by up to ${result.bitmap.worst}`);
+  check(result.canvas.worst === 0 && result.canvas.channels === 4, `decodeImage(canvas) differs from the canvas pixels by up to ${result.canvas.worst}`);
+  // Chromium decodes JPEG with libjpeg-turbo as Pillow does; sepconv reproduces it.
+  check(result.jpeg.worst <= 1, `a canvas JPEG decoded by sepconv differs from Chromium's decoding by up to ${result.jpeg.worst}`);
+  console.log(`  PNG vs canvas: largest difference ${result.png.worst}; JPEG vs Chromium: largest ${result.jpeg.worst}, mean ${result.jpeg.mean.toFixed(3)}; top-1 ${result.top5[0].label} in ${result.elapsedMs.toFixed(0)} ms on ${result.backend}`);
+}
+
 async function main() {
   ensureBuilt();
   const lib = await import(pathToFileURL(join(ROOT, 'dist/index.js')).href);
-  await lib.setBackend('wasm'); // the tier of the page served with 'wasm-unsafe-eval'
+  await lib.setBackend('wasm', { relaxedSimd: false }); // the tier and variant of the page served with 'wasm-unsafe-eval'
   const nodeWasmResults = runCases(lib);
   await lib.setBackend('js'); // the tier of the strict-CSP pages
   const nodeStarted = performance.now();
@@ -161,6 +178,7 @@ async function main() {
     await checkCasesPage(browser.context, wasmServer.origin, nodeWasmResults, 'wasm');
     await checkCspProbe(browser.context, server.origin);
     await checkExamplePage(browser.context, wasmServer.origin);
+    await checkClassifyPage(browser.context, wasmServer.origin);
   } finally {
     await browser.close();
     await server.close();

@@ -15,6 +15,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { appendFileSync, writeFileSync } from 'node:fs';
+import { deflateSync } from 'node:zlib';
 import * as sepconv from '../../src/index.js';
 import {
   AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, CompiledModel, compareSeparable, Conv2d, conv2d, conv2dGeometry, createWorkerPool,
@@ -22,6 +23,7 @@ import {
   PointwiseConv2d, prepareConv2d, ReLU, ReLU6, saveSafetensors, Sequential, summary, profile, zeros, type Tensor,
 } from '../../src/index.js';
 import { MAX_DIMENSION, MAX_ELEMENTS } from '../../src/kernels/validate.js';
+import { encodePng } from '../image/png-encoder.js';
 import { encodeModel } from '../../src/onnx/encode.js';
 
 /** A one-node ONNX model (Relu on [1, 4]). */
@@ -216,6 +218,10 @@ const CONV_OPTION_SLOTS = (i: number): Slot[] => [
   slot(`${i}.bias`, 'tensorOrNull'), slot(`${i}.out`, 'tensorOrNull'),
 ];
 
+/** A zlib stream of 16 bytes and a 2×2 RGB PNG, both compressed by node:zlib. */
+const zlibBytes = (): Uint8Array => new Uint8Array(deflateSync(new Uint8Array(16).fill(7)));
+const tinyPng = (): Uint8Array => encodePng({ width: 2, height: 2, colorType: 2, bitDepth: 8, samples: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] });
+
 const smallModel = (): Sequential => new Sequential(new Conv2d({ inChannels: 4, outChannels: 4, kernelSize: 3, padding: 1, seed: 0 }), new ReLU());
 
 const ENTRIES: Entry[] = [
@@ -368,6 +374,28 @@ const ENTRIES: Entry[] = [
     slots: [slot('0', 'bytes', 'bytes'), slot('1', 'options', 'loadOnnx'), slot('1.backend', 'enum', 'backend'), slot('1.externalData', 'object', 'externalData')],
   },
   { name: 'saveSafetensors', args: () => [{ w: zeros([2]) }], call: ([d, m]) => saveSafetensors(d as never, m as never), slots: [slot('0', 'object', 'dict'), slot('1', 'object', 'metadata')] },
+  // PyTorch checkpoints
+  {
+    name: 'loadTorchCheckpoint', args: () => [sepconv.saveTorchCheckpoint({ w: zeros([2]) }), {}], call: ([b, o]) => sepconv.loadTorchCheckpoint(b as never, o as never),
+    slots: [
+      slot('0', 'bytes', 'bytes'), slot('1', 'options', 'loadTorchCheckpoint'), slot('1.entry', ['string', 'array'], 'entry'),
+      slot('1.stripPrefix', 'string'), slot('1.skipUnsupported', 'bool'), slot('1.maxTensorBytes', 'nonNegative'),
+    ],
+  },
+  {
+    name: 'readTorchCheckpoint', args: () => [sepconv.saveTorchCheckpoint({ w: zeros([2]) }), {}], call: ([b, o]) => sepconv.readTorchCheckpoint(b as never, o as never),
+    slots: [slot('0', 'bytes', 'bytes'), slot('1', 'options', 'readTorchCheckpoint'), slot('1.maxTensorBytes', 'nonNegative')],
+  },
+  {
+    name: 'torchStateDict', args: () => [sepconv.readTorchCheckpoint(sepconv.saveTorchCheckpoint({ model: { w: zeros([2]) } })), { entry: 'model' }],
+    call: ([c, o]) => sepconv.torchStateDict(c as never, o as never),
+    slots: [slot('0', 'any', 'checkpoint'), slot('1', 'object', 'torchStateDict'), slot('1.entry', ['string', 'array'], 'entry'), slot('1.stripPrefix', 'string'), slot('1.skipUnsupported', 'bool')],
+  },
+  { name: 'saveTorchCheckpoint', args: () => [{ w: zeros([2]) }], call: ([v]) => sepconv.saveTorchCheckpoint(v as never), slots: [slot('0', ['object', 'array'], 'value')] },
+  {
+    name: 'TorchTensor', args: () => [[2], new Float32Array(2), 'float32'], call: ([s, d, t]) => new sepconv.TorchTensor(s as never, d as never, t as never),
+    slots: [slot('0', 'shapeOnly', 'shape'), slot('1', 'float32array', 'data'), slot('2', 'enum', 'dtype')],
+  },
   ...(['conv2dFilterFromTfjs', 'conv2dFilterToTfjs', 'depthwiseFilterFromTfjs', 'nhwcToNchw', 'nchwToNhwc'] as const).map((name): Entry => ({
     name, args: () => [zeros(name === 'depthwiseFilterFromTfjs' ? [3, 3, 4, 1] : [3, 3, 4, 2])], call: ([t]) => sepconv[name](t as never), slots: [slot('0', 'tensor', '')],
   })),
@@ -541,6 +569,61 @@ const ENTRIES: Entry[] = [
     },
     slots: [slot('0', 'tensor', 'gradOutput')],
   })),
+  // Images: inflate, decoding, preprocessing, classification.
+  ...(['inflate', 'inflateWithInfo'] as const).map((name): Entry => ({
+    name, args: () => [zlibBytes(), { maxLength: 16 }], call: ([b, o]) => sepconv[name](b as never, o as never),
+    slots: [slot('0', 'bytes', 'bytes'), slot('1', 'options', name), slot('1.maxLength', 'int0', 'maxLength'), slot('1.format', 'enum', 'format')],
+  })),
+  ...(['inflateRaw', 'inflateZlib'] as const).map((name): Entry => ({
+    name, args: () => [name === 'inflateRaw' ? zlibBytes().subarray(2, -4) : zlibBytes(), 16], call: ([b, n]) => sepconv[name](b as never, n as never),
+    slots: [slot('0', 'bytes', 'bytes'), slot('1', 'int0', 'maxLength')],
+  })),
+  { name: 'adler32', args: () => [new Uint8Array(3)], call: ([b]) => sepconv.adler32(b as never), slots: [slot('0', 'bytes', 'bytes')] },
+  ...(['decodeImage', 'decodeImageSync'] as const).map((name): Entry => ({
+    name, args: () => [tinyPng(), {}], call: ([b, o]) => sepconv[name](b as never, o as never),
+    slots: [slot('0', ['bytes', 'object'], 'image'), slot('1', 'options', name), slot('1.maxPixels', 'int', 'maxPixels')],
+  })),
+  {
+    name: 'imageToTensor', args: () => [tinyPng(), {}], call: ([b, o]) => sepconv.imageToTensor(b as never, o as never),
+    slots: [
+      slot('0', ['bytes', 'object'], 'image'), slot('1', 'options', 'imageToTensor'), slot('1.resize', ['int', 'pair', 'null'], 'resize'),
+      slot('1.centerCrop', ['int', 'pair', 'null'], 'centerCrop'), slot('1.mean', 'null', 'mean'), slot('1.std', 'null', 'std'), slot('1.layout', 'enum', 'layout'),
+      slot('1.interpolation', 'enum', 'interpolation'),
+    ],
+  },
+  { name: 'softmax', args: () => [zeros([2, 3]), 1], call: ([t, d]) => sepconv.softmax(t as never, d as never), slots: [slot('0', 'tensor', 'softmax'), slot('1', 'smallSignedInt', 'dim')] },
+  ...(['topk', 'topkPerRow'] as const).map((name): Entry => ({
+    name, args: () => [zeros([name === 'topk' ? 1 : 2, 5]), 2], call: ([t, k]) => sepconv[name](t as never, k as never), slots: [slot('0', 'tensor', name), slot('1', 'int0', 'k')],
+  })),
+  {
+    name: 'topClasses', args: () => [zeros([1, 10]), { k: 3 }], call: ([t, o]) => sepconv.topClasses(t as never, o as never),
+    slots: [slot('0', 'tensor', 'topClasses|topk'), slot('1', 'options', 'topClasses'), slot('1.k', 'int0', 'k'), slot('1.labels', 'array', 'labels')],
+  },
+  // Pretrained weights (src/hub): arguments are checked before any request; a valid call would download, so only rejected values are tried.
+  ...(['loadPretrained', 'pretrainedModel', 'fetchPretrainedFile'] as const).map((name): Entry => ({
+    name, rejectedOnly: true,
+    args: () => [
+      name === 'loadPretrained' ? smallModel() : name === 'pretrainedModel' ? 'mobilenet_v2' : 'http://127.0.0.1:9/w-0123abcd.pth',
+      name === 'fetchPretrainedFile' ? undefined : 'http://127.0.0.1:9/w-0123abcd.pth',
+      { cache: false, fetch: () => Promise.reject(new TrapError('no network in this test')) },
+    ],
+    call: ([a, b, o]) => (sepconv[name] as (...args: unknown[]) => unknown)(a, b, o),
+    slots: [
+      name === 'loadPretrained' ? slot('0', 'module', 'model') : slot('0', 'string', name === 'pretrainedModel' ? 'arch' : name),
+      name === 'fetchPretrainedFile' ? slot('1', 'none', 'weightSet') : slot('1', 'string', 'weights'),
+      slot('2', 'options', name), slot('2.cacheDir', 'string', 'cacheDir'), slot('2.cache', 'bool', 'cache'), slot('2.onProgress', 'function', 'onProgress'),
+      slot('2.fetch', 'function', 'fetch'), slot('2.signal', 'none', 'signal'), slot('2.maxBytes', 'int', 'maxBytes'),
+      slot('2.entry', ['string', 'array'], 'entry'), slot('2.stripPrefix', 'string', 'stripPrefix'),
+    ],
+  })),
+  { name: 'pretrainedWeights', args: () => ['mobilenet_v2', 'IMAGENET1K_V1'], call: ([a, n]) => sepconv.pretrainedWeights(a as never, n as never), slots: [slot('0', 'string', 'arch'), slot('1', 'string', 'weight sets')] },
+  { name: 'weightSetsOf', args: () => ['mobilenet_v2'], call: ([a]) => sepconv.weightSetsOf(a as never), slots: [slot('0', 'string', 'arch')] },
+  { name: 'sha256PrefixOfFileName', args: () => ['m-0123abcd.pth'], call: ([f]) => sepconv.sha256PrefixOfFileName(f as never), slots: [slot('0', 'string', 'fileName')] },
+  { name: 'archOf', args: () => [smallModel()], call: ([m]) => sepconv.archOf(m as never), slots: [slot('0', 'module', 'model')] },
+  {
+    name: 'buildArch', args: () => ['mobilenet_v3_small', {}], call: ([a, o]) => sepconv.buildArch(a as never, o as never),
+    slots: [slot('0', 'string', 'arch'), slot('1', 'options', 'buildArch'), slot('1.numClasses', 'classes', 'numClasses'), slot('1.seed', 'any')],
+  },
 ];
 
 /** Exports not fuzzed, each with the reason. */
@@ -552,12 +635,17 @@ const NOT_FUZZED: Record<string, string> = {
   Identity: 'takes no arguments; its methods are fuzzed above', Conv2dPlan: 'constructed by prepareConv2d (fuzzed, with its methods)',
   StateDictError: 'an error class the library throws (message built by loadStateDict)',
   SafetensorsError: 'an error class the library throws', WorkerPoolError: 'an error class the library throws',
+  TorchCheckpointError: 'an error class the library throws',
   LayerShapeError: 'an error class the library throws',
   getBackend: 'takes no arguments', backendInfo: 'takes no arguments', ready: 'takes no arguments',
   SeedBlock: 'abstract base of depthwise_conv, pointwise_conv, depthwise_separable_conv (fuzzed)',
   MobileNetV2: 'constructed by mobilenetV2 (fuzzed)', MobileNetV3: 'constructed by mobilenetV3Large/Small (fuzzed)',
   ShuffleNetV2: 'constructed by shufflenetV2 (fuzzed)', MNASNet: 'constructed by mnasnet (fuzzed)', EfficientNet: 'constructed by efficientnetB0 (fuzzed)',
   ResidualBlock: 'abstract base of the residual blocks (fuzzed)', Optimizer: 'abstract base of SGD, Adam, AdamW (fuzzed)',
+  ImageDecodeError: 'an error class the library throws', InflateError: 'an error class the library throws',
+  imagenetClasses: 'a constant (a frozen array of strings)', IMAGENET_MEAN: 'a constant', IMAGENET_STD: 'a constant',
+  PRETRAINED_ARCHS: 'a constant', WEIGHT_SET_NAMES: 'a constant', PRETRAINED_WEIGHTS: 'a constant (frozen entries)', DEFAULT_WEIGHT_SETS: 'a constant',
+  isPretrainedArch: 'a type guard: any value is a valid question', PretrainedError: 'an error class the library throws',
   OnnxModel: 'constructed by loadOnnx (fuzzed); its run/compile input checks are tested in test/onnx/module.test.ts',
   CompiledOnnxModel: 'constructed by OnnxModel.compile (test/onnx/module.test.ts)', OnnxNode: 'constructed by loadOnnx for each graph node',
   onnxSupportedOps: 'takes no arguments',
@@ -648,7 +736,8 @@ async function runCase(entry: Entry, s: Slot, valueName: string, make: () => unk
   if (error instanceof TrapError) return null;
   // The library's own documented error classes (a state dict that does not fit the model, a
   // malformed file, a dead pool) are as clear as a RangeError: their messages are checked the same.
-  const libraryError = error instanceof sepconv.StateDictError || error instanceof sepconv.SafetensorsError || error instanceof sepconv.WorkerPoolError;
+  const libraryError = error instanceof sepconv.StateDictError || error instanceof sepconv.SafetensorsError || error instanceof sepconv.WorkerPoolError
+    || error instanceof sepconv.ImageDecodeError || error instanceof sepconv.InflateError || error instanceof sepconv.TorchCheckpointError;
   if (!(error instanceof RangeError || error instanceof TypeError || libraryError)) return `threw ${String((error as Error)?.name ?? error)}: ${String((error as Error)?.message ?? '').slice(0, 120)}`;
   const message = (error as Error).message;
   if (message.length >= 300) return `message of ${message.length} characters`;

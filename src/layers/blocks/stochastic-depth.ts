@@ -9,7 +9,8 @@ import { checkShape, type Tensor, type TensorLike } from '../../tensor.js';
 import { asTensor } from '../../tensor.js';
 import { readEnum, readNumber, readOptions } from '../../checks.js';
 import { resolveGenerator, type Generator, type InitOptions } from '../init.js';
-import { checkGradientShape, Module, reuseBuffer, savedFor, type PlanStep } from '../module.js';
+import { checkGradientShape, Module, reuseBuffer, savedFor } from '../module.js';
+import { type PlanStep } from '../compile.js';
 
 export class StochasticDepth extends Module {
   readonly p: number;

@@ -16,7 +16,8 @@ import { readInteger, readNumber, readOptions } from '../../kernels/validate.js'
 import { Conv2d, DepthwiseConv2d, PointwiseConv2d } from '../conv.js';
 import { resolveGenerator, type Generator, type InitOptions, checkParameterElements } from '../init.js';
 import { Flatten, Linear } from '../linear.js';
-import { chainedOutputShape, Module, planChain, type ForwardAsyncOptions, type PlanStep, checkForwardAsyncOptions } from '../module.js';
+import { chainedOutputShape, Module, type ForwardAsyncOptions, checkForwardAsyncOptions } from '../module.js';
+import { planChain, type PlanStep } from '../compile.js';
 import { AdaptiveAvgPool2d } from '../pooling.js';
 import { Sequential } from '../sequential.js';
 

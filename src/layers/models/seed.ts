@@ -17,7 +17,8 @@ import { readOptions } from '../../kernels/validate.js';
 import { checkElements, readInteger } from '../../checks.js';
 import { Conv2d, type FusableModule, type FusedActivation } from '../conv.js';
 import { resolveGenerator, type InitOptions } from '../init.js';
-import { Module, planChain, type ForwardAsyncOptions, type PlanStep, checkForwardAsyncOptions } from '../module.js';
+import { Module, type ForwardAsyncOptions, checkForwardAsyncOptions } from '../module.js';
+import { planChain, type PlanStep } from '../compile.js';
 
 /** A module that is its convolutions run in registration order; a fused activation goes into the last one. */
 export abstract class SeedBlock extends Module implements FusableModule {
@@ -28,6 +29,11 @@ export abstract class SeedBlock extends Module implements FusableModule {
   get last(): Conv2d {
     const convs = this.convs();
     return convs[convs.length - 1]!;
+  }
+
+  /** @internal */
+  override trailingConvolution(): Conv2d {
+    return this.last;
   }
 
   override producesNewTensor(): boolean {

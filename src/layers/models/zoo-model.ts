@@ -6,7 +6,8 @@
  */
 import { checkShapeElements } from '../../checks.js';
 import { asTensor, describeValue, type Tensor, type TensorLike } from '../../tensor.js';
-import { checkInput, Module, planChain, type ForwardAsyncOptions, type PlanStep, checkForwardAsyncOptions } from '../module.js';
+import { checkInput, Module, type ForwardAsyncOptions, checkForwardAsyncOptions } from '../module.js';
+import { planChain, type PlanStep } from '../compile.js';
 import { tracedOutputShape, type ChildCall, type TracedModule } from '../trace.js';
 import { planOutput } from '../plan-memory.js';
 
