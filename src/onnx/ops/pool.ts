@@ -3,7 +3,7 @@
  * per-side padding, ceil mode with PyTorch's rule that the last window starts inside the input,
  * AveragePool's count_include_pad); GlobalAveragePool and GlobalMaxPool reduce each plane.
  */
-import { AvgPool2d, MaxPool2d } from '../../layers/pooling.js';
+import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../layers/pooling.js';
 import type { Module } from '../../layers/module.js';
 import type { Tensor } from '../../tensor.js';
 import type { OValue } from '../values.js';
@@ -47,6 +47,20 @@ function poolAttributes(ctx: LoadContext): PoolAttributes {
     ceil: a.int('ceil_mode', 0) === 1,
     spatial,
   };
+}
+
+/** 2-D pooling whose padding does not depend on the input size (its module can describe it). */
+function fixedPadding(at: PoolAttributes): boolean {
+  return at.spatial === 2 && (at.autoPad === 'NOTSET' || at.autoPad === 'VALID');
+}
+
+/** The sepconv pooling module describing a node in summaries, or none when its options do not fit one. */
+function describe(build: () => Module): Module | undefined {
+  try {
+    return build();
+  } catch {
+    return undefined;
+  }
 }
 
 function paddingFor(at: PoolAttributes, h: number, w: number): { top: number; bottom: number; left: number; right: number } {
@@ -100,7 +114,9 @@ const maxPool: OpDef = {
   load(ctx) {
     const at = poolAttributes(ctx);
     if (ctx.attrs.int('storage_order', 0) !== 0) throw nodeError(ctx.label, 'storage_order 1 is not supported');
+    const describedBy = fixedPadding(at) ? describe(() => new MaxPool2d({ kernelSize: at.kernel, stride: at.stride, dilation: at.dilation, padding: paddingFor(at, 0, 0), ceilMode: at.ceil })) : undefined;
     return {
+      ...(describedBy === undefined ? {} : { describedBy }),
       specialize(inputs) {
         const x = inputs[0]!;
         checkInput(ctx.label, x.dtype, x.shape, at.spatial + 2);
@@ -123,7 +139,9 @@ const averagePool: OpDef = {
     const at = poolAttributes(ctx);
     if (at.dilation[0] !== 1 || at.dilation[1] !== 1) throw nodeError(ctx.label, 'dilated average pooling is not supported');
     const countIncludePad = ctx.attrs.int('count_include_pad', 0) === 1;
+    const describedBy = fixedPadding(at) ? describe(() => new AvgPool2d({ kernelSize: at.kernel, stride: at.stride, padding: paddingFor(at, 0, 0), ceilMode: at.ceil, countIncludePad })) : undefined;
     return {
+      ...(describedBy === undefined ? {} : { describedBy }),
       specialize(inputs) {
         const x = inputs[0]!;
         checkInput(ctx.label, x.dtype, x.shape, at.spatial + 2);
@@ -146,6 +164,7 @@ function globalPool(max: boolean): OpDef {
   return {
     load(ctx) {
       return {
+        describedBy: max ? new AdaptiveMaxPool2d(1) : new AdaptiveAvgPool2d(1),
         specialize(inputs) {
           const x = inputs[0]!;
           if (x.dtype !== 'float32') throw nodeError(ctx.label, `input must be float, got ${x.dtype}`, 'type');
