@@ -12,7 +12,7 @@ import { imagenetClasses } from '../image/imagenet-classes.js';
 import { softmax, topk } from '../image/classify.js';
 import { imageToTensor } from '../image/preprocess.js';
 import { loadSafetensors } from '../io/safetensors.js';
-import { sniffFormat, wrongFormatHint } from '../io/sniff.js';
+import { sniffFormat, wrongFormatHint } from '../sniff.js';
 import { loadTorchCheckpoint } from '../io/torch-checkpoint.js';
 import { buildArch, type PretrainedModel } from '../hub/architectures.js';
 import type { DownloadProgress } from '../hub/download.js';
@@ -21,7 +21,12 @@ import { fetchPretrainedFile, parseWeightsFile, sourceOfUrl } from '../hub/pretr
 import { findWeights, PRETRAINED_ARCHS, PRETRAINED_WEIGHTS, pretrainedWeights, sha256PrefixOfFileName, type PretrainedArch, type PretrainedWeights, type Preprocessing } from '../hub/weights.js';
 import type { Module } from '../layers/module.js';
 import { parseFlags, UsageError, type FlagSpecs } from './args.js';
-import type { CliIo } from './cli.js';
+
+/** The output side of cli.ts's CliIo (declared here so the two files do not import each other). */
+interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
 
 export const CLASSIFY_FLAGS: FlagSpecs = {
   arch: { type: 'string', choices: PRETRAINED_ARCHS, valueName: 'name', help: `the model (${PRETRAINED_ARCHS.join(', ')})` },

@@ -7,7 +7,7 @@ import { EfficientNet, efficientnetB0 } from '../layers/models/efficientnet.js';
 import { MNASNet, mnasnet } from '../layers/models/mnasnet.js';
 import { MobileNetV2, mobilenetV2 } from '../layers/models/mobilenet-v2.js';
 import { MobileNetV3, mobilenetV3Large, mobilenetV3Small } from '../layers/models/mobilenet-v3.js';
-import { describeValue, readOptions } from '../kernels/checks.js';
+import { describeValue, readOptions } from '../checks.js';
 import { ZOO_OPTION_NAMES, type ZooOptions } from '../layers/models/options.js';
 import { ShuffleNetV2, shufflenetV2 } from '../layers/models/shufflenet-v2.js';
 import { Module } from '../layers/module.js';

@@ -4,10 +4,10 @@
  * the whole file against the SHA-256 prefix in its name before anything parses it, keeps it in the
  * cache, loads it into the model and puts the model in eval mode.
  */
-import { describeValue, readOptions } from '../kernels/checks.js';
+import { describeValue, readOptions } from '../checks.js';
 import { loadSafetensors } from '../io/safetensors.js';
 import { loadTorchCheckpoint } from '../io/torch-checkpoint.js';
-import { sniffFormat, wrongFormatHint } from '../io/sniff.js';
+import { sniffFormat, wrongFormatHint } from '../sniff.js';
 import { Module, type StateDict } from '../layers/module.js';
 import type { ZooOptions } from '../layers/models/options.js';
 import { archOf, buildArch, describeModel, type PretrainedModel } from './architectures.js';

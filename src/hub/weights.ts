@@ -62,7 +62,7 @@ export interface PretrainedWeights {
   readonly preprocessing: Preprocessing;
 }
 
-import { describeValue } from '../kernels/checks.js';
+import { describeValue } from '../checks.js';
 
 const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
 const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
