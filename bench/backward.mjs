@@ -99,7 +99,7 @@ function timeLayer(sep, spec, rounds, next) {
   forwardJs();
   backward();
   const once = Math.max(0.01, performance.now() - probe);
-  const calls = Math.max(1, Math.min(50, Math.round(6 / once)));
+  const calls = Math.max(1, Math.min(50, Math.round((rounds === 1 ? 2 : 6) / once)));
   for (let i = 0; i < calls; i++) {
     forward();
     forwardJs();
@@ -128,9 +128,12 @@ function timeLayer(sep, spec, rounds, next) {
  */
 export async function runBackwardBench(options = {}) {
   const opts = { ...parseArgs([]), ...options };
-  if (opts.quick) opts.rounds = Math.min(opts.rounds, 2);
+  if (opts.quick) opts.rounds = 1;
   if (!existsSync(distIndex)) throw new Error('bench/backward: dist/ is missing; run `npm run build` first');
   const sep = await import(pathToFileURL(distIndex).href);
+  // The default tier and variant as a user gets them (bench/run.mjs leaves the JS tier selected
+  // after its own table).
+  await sep.setBackend('auto');
   let tfjs = null;
   if (opts.peers) {
     tfjs = await import('./peers/tfjs.mjs');
@@ -188,12 +191,13 @@ export async function runBackwardBench(options = {}) {
     macs: sum('macs'),
     tfjsMs: opts.peers ? sum('tfjsMs') : null,
   };
-  const tier = sep.backendInfo().backend;
+  const info = sep.backendInfo();
+  const tier = info.backend === 'wasm' ? `wasm ${info.wasmVariant}` : info.backend;
   const markdown = markdownTable(rows, total, opts, tier);
   if (opts.save) {
     const dir = path.join(benchDir, 'results');
     mkdirSync(dir, { recursive: true });
-    const meta = { tier, date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0]?.model, loadavg: os.loadavg(), rounds: opts.rounds, tfjsCalls: opts.tfjsCalls };
+    const meta = { tier, date: new Date().toISOString(), node: process.version, v8: process.versions.v8, cpu: os.cpus()[0]?.model, loadavg: os.loadavg(), rounds: opts.rounds, tfjsCalls: opts.tfjsCalls };
     writeFileSync(path.join(dir, 'backward.json'), `${JSON.stringify({ ...meta, rows, total }, null, 2)}\n`);
     writeFileSync(path.join(dir, 'backward.md'), `${markdown}\n`);
     console.log('wrote bench/results/backward.json and backward.md');
@@ -219,7 +223,7 @@ function markdownTable(rows, total, opts, tier) {
   if (peers) totalCells.push(fmt(total.tfjsMs), `${(total.tfjsMs / total.backwardMs).toFixed(0)}×`);
   lines.push(`| ${totalCells.join(' | ')} |`);
   lines.push('');
-  lines.push(`Batch 1, one thread, median of ${opts.rounds} interleaved rounds (forward on the default tier (${tier}), forward on the JS tier and backward alternate); ` +
+  lines.push(`Node ${process.versions.node}. Batch 1, one thread, median of ${opts.rounds} interleaved rounds (forward on the default tier (${tier}), forward on the JS tier and backward alternate); ` +
     `the backward runs on the ${tier} tier its 1×1 stride-1 GEMMs, every depthwise gradWeight and the stride-1 depthwise gradInput, and every other path (the stride-2 depthwise gradInput, the generic grouped path) in JS; backward = gradInput + gradWeight ` +
     `into preallocated outputs, FLOPs 4·MACs; tfjs-cpu = TensorFlow.js cpu's two gradient kernels, median of ${opts.tfjsCalls} call(s) after a warm-up on a small shape. ` +
     `1-min load average ${os.loadavg()[0].toFixed(1)} at the end.`);

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /**
- * The model zoo compiled (model.compile([1, 3, 224, 224])) on each tier, one model at a time, with
- * TensorFlow.js cpu and wasm (XNNPACK, one thread) running MobileNetV2 built from tfjs ops —
- * fused conv2d / depthwiseConv2d with bias and relu6, add — on the same weights, converted with
- * sepconv's layout converters (BatchNorm folded into the convolutions), outputs cross-checked.
+ * The model zoo compiled (model.compile([1, 3, 224, 224])) on each tier and wasm variant, one
+ * model at a time: `<tier>` rows are `model.compile(shape)` as a user calls it (whatever the
+ * defaults are), `<tier> folded` rows compile `foldBatchNorm(model)`. MobileNetV2 also runs on
+ * LiteRT.js (a TFLite graph written by bench/tflite.mjs: BatchNorm folded, ReLU6 fused, NHWC) and
+ * on TensorFlow.js cpu and wasm (XNNPACK, one thread) built from tfjs ops — fused conv2d /
+ * depthwiseConv2d with bias and relu6, add — on the same weights, outputs cross-checked.
  * Engines run interleaved in rotating order; medians over all rounds; FLOPs = 2 × MACs
  * (convolutions and linear layers, src/analysis).
  *
@@ -29,7 +31,7 @@ function parseArgs(argv) {
     else if (arg === '--rounds') opts.rounds = Number(argv[++i]);
     else throw new Error(`usage: node bench/models.mjs [--filter name[,name…]] [--rounds n] [--quick] [--no-peers] [--save]; unknown ${arg}`);
   }
-  if (opts.quick) opts.rounds = 2;
+  if (opts.quick) opts.rounds = 1;
   return opts;
 }
 
@@ -146,11 +148,50 @@ function tfjsMobileNetV2(tf, sep, model) {
   };
 }
 
-async function timeEngine(run, minMs, samples) {
+/**
+ * MobileNetV2 as a TFLite graph (bench/tflite.mjs) from the sepconv model's weights, the same
+ * conversion as tfjsMobileNetV2: BatchNorm folded into each convolution's weight and bias, ReLU6
+ * fused, residual ADDs, a spatial MEAN and FULLY_CONNECTED (Dropout is the identity in eval mode).
+ */
+function tfliteMobileNetV2(sep, model, TfliteGraph) {
+  const graph = new TfliteGraph();
+  let x = graph.input([1, INPUT[2], INPUT[3], INPUT[1]]);
+  const conv = (input, c, bn, relu6) => {
+    const { weight, bias } = folded(c, bn);
+    const p = c.padding;
+    if (p.top !== p.bottom || p.left !== p.right || p.top !== p.left || c.stride[0] !== c.stride[1]) {
+      throw new Error('bench/models: the TFLite writer takes square strides and symmetric padding');
+    }
+    return graph.conv(input, { weight: weight.data, shape: weight.shape, bias, stride: c.stride[0], pad: p.top, groups: c.groups, activation: relu6 ? 'relu6' : 'none' });
+  };
+  for (const block of model.features.children()) {
+    if (block instanceof sep.Conv2dNormActivation) {
+      const [c, bn] = block.children();
+      x = conv(x, c, bn, true);
+      continue;
+    }
+    const body = block.body.children();
+    let y = x;
+    for (const part of body) {
+      if (part instanceof sep.Conv2dNormActivation) {
+        const [c, bn] = part.children();
+        y = conv(y, c, bn, true);
+      }
+    }
+    y = conv(y, body[body.length - 2], body[body.length - 1], false);
+    x = block.useResConnect ? graph.add(x, y) : y;
+  }
+  const linear = model.classifier.children()[1];
+  x = graph.fullyConnected(graph.spatialMean(x), linear.weight.data, linear.weight.shape[0], linear.bias.data);
+  graph.output(x);
+  return graph.encode('sepconv bench: MobileNetV2');
+}
+
+async function timeEngine(run, minMs, samples, minCalls) {
   await run(); // warm
   const start = performance.now();
   let calls = 0;
-  while (calls < 2 || performance.now() - start < minMs) {
+  while (calls < minCalls || performance.now() - start < minMs) {
     const t0 = performance.now();
     await run();
     samples.push(performance.now() - t0);
@@ -163,12 +204,22 @@ export async function runModelsBench(argv = []) {
   const distIndex = path.join(rootDir, 'dist', 'index.js');
   if (!existsSync(distIndex)) throw new Error('bench/models: dist/ is missing; run `npm run build` first');
   const sep = await import(pathToFileURL(distIndex).href);
-  await sep.ready();
+  await sep.setBackend('wasm');
   const info = sep.backendInfo();
-  const minMs = opts.quick ? 150 : 400;
-  console.log(`sepconv models bench · ${os.cpus()[0]?.model} · Node ${process.versions.node} · wasm SIMD ${info.simd} · input ${INPUT.join('×')}`);
-  console.log(`${opts.rounds} interleaved rounds × ≥${minMs} ms per engine; medians; GFLOP/s = 2·MACs / time`);
+  const variants = info.relaxedSimd ? ['plain', 'relaxed'] : ['plain'];
+  const minMs = opts.quick ? 0 : 400;
+  const minCalls = opts.quick ? 1 : 2;
   let tf = null;
+  let litert = null;
+  if (opts.peers) {
+    const peer = await import('./peers/litert.mjs');
+    await peer.loadLitert();
+    const { TfliteGraph } = await import('./tflite.mjs');
+    litert = { ...peer, TfliteGraph };
+  }
+  console.log(`sepconv models bench · ${os.cpus()[0]?.model} · Node ${process.versions.node} (V8 ${process.versions.v8}) · wasm SIMD ${info.simd}, relaxed SIMD ${info.relaxedSimd}; sepconv wasm variants: ${variants.join(', ')}` +
+    `${litert ? ` · ${litert.litertDetail()}` : ''} · input ${INPUT.join('×')}`);
+  console.log(`${opts.rounds} interleaved round(s) × ≥${minMs} ms per engine; medians; GFLOP/s = 2·MACs / time`);
   if (opts.peers) {
     tf = await import('@tensorflow/tfjs-core');
     await import('@tensorflow/tfjs-backend-cpu');
@@ -193,15 +244,17 @@ export async function runModelsBench(argv = []) {
     // Each tier as built (BatchNorm a separate in-place pass, fused with a following ReLU/ReLU6)
     // and with BatchNorm folded into the convolutions (foldBatchNorm), as the TensorFlow.js graph has it.
     const foldedModel = sep.foldBatchNorm(model);
-    for (const tier of ['js', 'wasm']) {
-      await sep.setBackend(tier);
+    for (const [tier, variant] of [['js', null], ...variants.map((v) => ['wasm', v])]) {
+      await sep.setBackend(tier, variant ? { relaxedSimd: variant === 'relaxed' } : {});
+      const label = variant ? `${tier} ${variant}` : tier;
       for (const [suffix, m] of [['', model], [' folded', foldedModel]]) {
         const compiled = m.compile(INPUT);
-        engines.push({ name: `${tier}${suffix}`, tier, run: () => compiled.run(input), output: () => Float32Array.from(compiled.run(input).data) });
+        engines.push({ name: `${label}${suffix}`, tier, variant, run: () => compiled.run(input), output: () => Float32Array.from(compiled.run(input).data), dispose: () => compiled.dispose?.() });
       }
     }
     if (tf && name === 'mobilenet_v2') {
-      for (const backend of ['cpu', 'wasm']) {
+      // TensorFlow.js cpu takes seconds per MobileNetV2: not in a --quick run
+      for (const backend of opts.quick ? ['wasm'] : ['cpu', 'wasm']) {
         await tf.setBackend(backend);
         await tf.ready();
         const net = tfjsMobileNetV2(tf, sep, model);
@@ -211,8 +264,13 @@ export async function runModelsBench(argv = []) {
         engines.push({ name: `tfjs-${backend}`, tfBackend: backend, run, output, dispose: () => { net.dispose(); x.dispose(); } });
       }
     }
+    if (litert && name === 'mobilenet_v2') {
+      const bytes = tfliteMobileNetV2(sep, model, litert.TfliteGraph);
+      const compiled = await litert.compileTflite(bytes, [1, INPUT[2], INPUT[3], INPUT[1]], sep.nchwToNhwc(input).data);
+      engines.push({ name: 'litert', run: compiled.run, output: compiled.output, dispose: compiled.dispose });
+    }
     const activate = async (e) => {
-      if (e.tier) await sep.setBackend(e.tier);
+      if (e.tier) await sep.setBackend(e.tier, e.variant ? { relaxedSimd: e.variant === 'relaxed' } : {});
       if (e.tfBackend) await tf.setBackend(e.tfBackend);
     };
     // Agreement with the unplanned forward on the JS tier.
@@ -229,7 +287,7 @@ export async function runModelsBench(argv = []) {
       for (let i = 0; i < engines.length; i++) {
         const e = engines[(i + round) % engines.length];
         await activate(e);
-        await timeEngine(e.run, minMs, samples.get(e.name));
+        await timeEngine(e.run, minMs, samples.get(e.name), minCalls);
       }
     }
     const row = { name, params: model.numParameters(), macs: s.totals.macs, separableMacShare: separableMacs / s.totals.macs, errors, engines: {} };
@@ -239,22 +297,22 @@ export async function runModelsBench(argv = []) {
       e.dispose?.();
     }
     results.push(row);
-    const peers = ['tfjs-cpu', 'tfjs-wasm'].filter((p) => row.engines[p]);
+    const best = `wasm ${variants[variants.length - 1]}`;
     console.log(`${name.padEnd(19)} ` + engines.map((e) => {
       const r = row.engines[e.name];
       return `${e.name} ${r.medianMs.toFixed(1)}ms ${r.gflops.toFixed(2)} GFLOP/s`;
-    }).join(' · ') + (peers.length
-      ? ` · js folded = ${(row.engines['tfjs-cpu'].medianMs / row.engines['js folded'].medianMs).toFixed(2)}× tfjs-cpu, wasm folded = ${(row.engines['tfjs-wasm'].medianMs / row.engines['wasm folded'].medianMs).toFixed(2)}× tfjs-wasm`
-      : ''));
+    }).join(' · ') + ['litert', 'tfjs-wasm'].filter((p) => row.engines[p]).map((p) =>
+      ` · ${best} = ${(row.engines[p].medianMs / row.engines[best].medianMs).toFixed(2)}× ${p}, ${best} folded = ${(row.engines[p].medianMs / row.engines[`${best} folded`].medianMs).toFixed(2)}× ${p}`).join(''));
   }
   await sep.setBackend('auto');
-  const markdown = toMarkdown(results);
+  const markdown = toMarkdown(results, variants, litert?.litertDetail());
   if (opts.save) {
     const dir = path.join(benchDir, 'results');
     mkdirSync(dir, { recursive: true });
-    const report = { date: new Date().toISOString(), command: `node bench/models.mjs ${argv.join(' ')}`.trim(), machine: { cpu: os.cpus()[0]?.model, node: process.versions.node }, input: INPUT, results };
-    writeFileSync(path.join(dir, 'models.json'), `${JSON.stringify(report, null, 1)}\n`);
-    writeFileSync(path.join(dir, 'models.md'), `${markdown}\n`);
+    const report = { date: new Date().toISOString(), command: `node bench/models.mjs ${argv.join(' ')}`.trim(), machine: { cpu: os.cpus()[0]?.model, node: process.versions.node, v8: process.versions.v8 }, variants, litert: litert?.litertDetail() ?? null, input: INPUT, results };
+    const stem = `models-node${process.versions.node.split('.')[0]}`;
+    writeFileSync(path.join(dir, `${stem}.json`), `${JSON.stringify(report, null, 1)}\n`);
+    writeFileSync(path.join(dir, `${stem}.md`), `${markdown}\n`);
   }
   return { results, markdown };
 }
@@ -268,17 +326,25 @@ function isSeparablePart(model, name) {
   return depthwise || pointwise;
 }
 
-function toMarkdown(results) {
+function toMarkdown(results, variants, litertDetail) {
+  const sepNames = ['js', 'js folded', ...variants.flatMap((v) => [`wasm ${v}`, `wasm ${v} folded`])];
+  const peers = ['litert', 'tfjs-wasm', 'tfjs-cpu'].filter((p) => results.some((r) => r.engines[p]));
+  const best = `wasm ${variants[variants.length - 1]}`;
+  const ratios = peers.filter((p) => p !== 'tfjs-cpu').flatMap((p) => [[best, p], [`${best} folded`, p]]);
   const lines = [
-    '| model | params | MACs | separable share | js ms | js folded ms (GFLOP/s) | wasm ms | wasm folded ms (GFLOP/s) | tfjs-cpu ms | tfjs-wasm ms |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| model | params | MACs | separable share | ${sepNames.map((n) => `${n} ms`).join(' | ')} | ${best} folded GFLOP/s | ${peers.map((p) => `${p} ms`).join(' | ')} | ${ratios.map(([n, p]) => `${n} × ${p}`).join(' | ')} |`,
   ];
+  lines.push(`|${'---|'.repeat(lines[0].split('|').length - 2)}`);
   for (const r of results) {
     const e = r.engines;
     const ms = (k) => (e[k] ? e[k].medianMs.toFixed(1) : '–');
-    const withRate = (k) => (e[k] ? `${e[k].medianMs.toFixed(1)} (${e[k].gflops.toFixed(2)})` : '–');
-    lines.push(`| ${r.name} | ${r.params.toLocaleString('en-US')} | ${r.macs.toLocaleString('en-US')} | ${(100 * r.separableMacShare).toFixed(1)}% | ${ms('js')} | ${withRate('js folded')} | ${ms('wasm')} | ${withRate('wasm folded')} | ${ms('tfjs-cpu')} | ${ms('tfjs-wasm')} |`);
+    const ratio = ([n, p]) => (e[n] && e[p] ? `${(e[p].medianMs / e[n].medianMs).toFixed(2)}×` : '–');
+    lines.push(`| ${r.name} | ${r.params.toLocaleString('en-US')} | ${r.macs.toLocaleString('en-US')} | ${(100 * r.separableMacShare).toFixed(1)}% | ` +
+      `${sepNames.map(ms).join(' | ')} | ${e[`${best} folded`].gflops.toFixed(2)} | ${peers.map(ms).join(' | ')} | ${ratios.map(ratio).join(' | ')} |`);
   }
+  lines.push('', `Node ${process.versions.node}; "<tier> <variant>" = model.compile(shape) as a user calls it, "folded" = foldBatchNorm(model).compile(shape); ` +
+    `sepconv wasm variants: ${variants.join(', ')}${litertDetail ? `; ${litertDetail}` : ''}. "× X" = X's median / the sepconv row's median (above 1: sepconv is faster). ` +
+    'Peers run MobileNetV2 only.');
   return lines.join('\n');
 }
 

@@ -56,7 +56,8 @@ function usage(problem) {
   const text = `usage: node bench/run.mjs [--filter name[,name…]] [--quick] [--no-peers] [--no-threads] [--no-backward] [--no-tiers] [--no-train] [--no-models] [--rounds n] [--save]
   --filter   only workloads whose name contains one of the given strings
              (${WORKLOADS.map((w) => w.name).join(', ')})
-  --quick    one short round per engine (well under a minute); for a smoke test, not for figures
+  --quick    the whole run in about a minute: one short round per engine, no TensorFlow.js cpu
+             and no timed reference path, MobileNetV2 only in the models table; a smoke test, not figures
   --no-peers sepconv (and its reference path) only, without TensorFlow.js
   --no-threads skip the threads table (1 thread vs the worker pool with 2 threads and all cores)
   --no-backward skip the backward table (conv2dBackward vs forward and vs TensorFlow.js cpu's gradients, bench/backward.mjs)
@@ -76,7 +77,7 @@ function usage(problem) {
 const opts = parseArgs(process.argv.slice(2));
 /** Rounds per workload, and per engine in each round: tinybench's time budget (ms) and minimum samples. */
 const TIMING = opts.quick
-  ? { rounds: opts.rounds ?? 1, time: 80, iterations: 1, warmupMs: 40 }
+  ? { rounds: opts.rounds ?? 1, time: 20, iterations: 1, warmupMs: 5 }
   : { rounds: opts.rounds ?? 5, time: 250, iterations: 1, warmupMs: 250 };
 
 const log = (line) => process.stderr.write(`${line}\n`);
@@ -375,13 +376,13 @@ async function main() {
   const peers = [];
   if (opts.peers) {
     const { createTfjsEngine } = await import('./peers/tfjs.mjs');
-    peers.push(await createTfjsEngine('cpu'));
+    if (!opts.quick) peers.push(await createTfjsEngine('cpu')); // seconds per call on the chain
     peers.push(await createTfjsEngine('wasm'));
   }
   const allEngines = [sepEngine, refEngine, ...peers];
   const machine = machineInfo();
   const loadStart = os.loadavg()[0];
-  log(`sepconv bench · ${machine.cpu} (${machine.logicalCpus} logical CPUs) · Node ${machine.node} · ` +
+  log(`sepconv bench, main table: the JS tier · ${machine.cpu} (${machine.logicalCpus} logical CPUs) · Node ${machine.node} (V8 ${machine.v8}) · ` +
     `${opts.quick ? 'quick' : 'full'}: ${TIMING.rounds} round(s) × ≥${TIMING.time} ms per engine`);
   for (const e of allEngines) log(`  ${e.name.padEnd(10)} ${e.detail}`);
 
@@ -392,7 +393,8 @@ async function main() {
     const flops = 2 * cost.macs;
     log(`${elapsed()} [${index + 1}/${workloads.length}] ${workload.name}: ${workload.description}, ${cost.macs.toLocaleString('en-US')} MACs`);
     const data = makeData(workload, 1 + index);
-    const engines = [sepEngine, ...(workload.reference ? [refEngine] : []), ...peers];
+    // The float64 reference path is timed in full runs only (it takes up to seconds per call).
+    const engines = [sepEngine, ...(workload.reference && !opts.quick ? [refEngine] : []), ...peers];
     const prepared = new Map();
     for (const e of engines) prepared.set(e.name, await e.prepare(workload, data.input, data.weights));
 
@@ -472,7 +474,7 @@ async function main() {
 async function modelsTable(partial) {
   log(`${elapsed()} models table: the compiled zoo at 224x224 (bench/models.mjs)`);
   const { runModelsBench } = await import('./models.mjs');
-  const args = [...(opts.quick ? ['--quick'] : []), ...(opts.peers ? [] : ['--no-peers'])];
+  const args = [...(opts.quick ? ['--quick', '--filter', 'mobilenet_v2'] : []), ...(opts.peers ? [] : ['--no-peers'])];
   const { markdown } = await runModelsBench(partial ? args : [...args, '--save']);
   console.log(`\n${markdown}\n`);
 }
@@ -489,7 +491,8 @@ async function tiersTable(partial) {
 async function trainTable(partial) {
   log(`${elapsed()} training table: a MobileNetV1 training step vs its forward and TensorFlow.js cpu's step (bench/train.mjs)`);
   const { runTrainBench } = await import('./train.mjs');
-  const args = [...(opts.quick ? ['--steps', '2'] : []), ...(opts.peers ? [] : ['--no-peers']), ...(partial ? [] : ['--save'])];
+  // TensorFlow.js cpu's training step takes minutes: not in a --quick run.
+  const args = [...(opts.quick ? ['--steps', '1', '--no-peers'] : []), ...(opts.peers || opts.quick ? [] : ['--no-peers']), ...(partial ? [] : ['--save'])];
   const { markdown } = await runTrainBench(args);
   console.log(`\n${markdown}\n`);
 }
@@ -498,15 +501,16 @@ async function trainTable(partial) {
 async function backwardTable(partial) {
   log(`${elapsed()} backward table: conv2dBackward on MobileNetV1's layers vs its forward and TensorFlow.js cpu's gradients`);
   const { runBackwardBench } = await import('./backward.mjs');
-  const { markdown } = await runBackwardBench({ quick: opts.quick, peers: opts.peers, save: !partial });
+  // TensorFlow.js cpu's gradients take seconds per layer: not in a --quick run.
+  const { markdown } = await runBackwardBench({ quick: opts.quick, peers: opts.peers && !opts.quick, save: !partial });
   console.log(`\n${markdown}\n`);
 }
 
 /** The threads dimension (bench/threads.mjs): 1 thread vs the worker pool, same workloads. */
 async function threadsTable(partial) {
-  log(`${elapsed()} threads table: 1 thread vs the worker pool (2 threads, all cores)`);
+  log(`${elapsed()} threads table: the JS tier, 1 thread vs the worker pool (2 threads, all cores); the wasm tier's 2-thread rows are in the tiers table`);
   const { runThreadsBench } = await import('./threads.mjs');
-  const { markdown } = await runThreadsBench({ filter: opts.filter, quick: opts.quick, save: !partial });
+  const { markdown } = await runThreadsBench({ filter: opts.filter ?? (opts.quick ? ['pw_56', 'dw3x3_s1_28', 'mobilenet_v1'] : null), quick: opts.quick, save: !partial });
   console.log(`\n${markdown}\n`);
 }
 

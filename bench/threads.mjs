@@ -51,7 +51,7 @@ function parseArgs(argv) {
     console.error('bench/threads: --rounds needs a positive integer');
     process.exit(2);
   }
-  if (opts.quick) opts.rounds = 2;
+  if (opts.quick) opts.rounds = 1;
   return opts;
 }
 const invokedDirectly = process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
@@ -163,12 +163,12 @@ async function timeWorkloads() {
     const estimate = performance.now();
     await configs[0].run();
     const oneRun = performance.now() - estimate;
-    const perSample = Math.max(1, Math.min(20, Math.round(25 / Math.max(oneRun, 0.01))));
+    const perSample = Math.max(1, Math.min(20, Math.round((opts.quick ? 5 : 25) / Math.max(oneRun, 0.01))));
     for (let round = 0; round < opts.rounds; round++) {
       // Rotate the order each round, so drift does not favour whoever runs first.
       for (let k = 0; k < configs.length; k++) {
         const c = configs[(k + round) % configs.length];
-        for (let s = 0; s < 3; s++) {
+        for (let s = 0; s < (opts.quick ? 1 : 3); s++) {
           const cpuStart = process.cpuUsage();
           const start = performance.now();
           for (let r = 0; r < perSample; r++) await c.run();
@@ -204,7 +204,7 @@ async function timeWorkloads() {
 }
 
 function markdown({ kinds, results }) {
-  const head = `| workload | MACs | ${kinds.map((k) => `${k}: ms (speed-up, CPU time ×)`).join(' | ')} |`;
+  const head = `| workload (JS tier) | MACs | ${kinds.map((k) => `${k}: ms (speed-up, CPU time ×)`).join(' | ')} |`;
   const rule = `|---|---:|${kinds.map(() => '---:').join('|')}|`;
   const cell = (c) => `${c.medianMs.toFixed(2)} (${c.speedup.toFixed(2)}×, ${c.cpuRatio.toFixed(2)})`;
   const rows = results.map((r) => `| ${r.workload} | ${(r.macs / 1e6).toFixed(1)}M | ${kinds.map((k) => cell(r.configs[k])).join(' | ')} |`);
@@ -247,7 +247,7 @@ async function threshold() {
  */
 export async function runThreadsBench(options = {}) {
   opts = { ...parseArgs([]), ...options };
-  if (opts.quick) opts.rounds = Math.min(opts.rounds, 2);
+  if (opts.quick) opts.rounds = 1;
   const table = await timeWorkloads();
   const md = markdown(table);
   if (opts.save) {

@@ -1,18 +1,23 @@
 #!/usr/bin/env node
 /**
- * The two kernel tiers side by side with TensorFlow.js cpu and wasm (XNNPACK), in one process,
- * interleaved: every round runs each engine in a rotating order, and medians over all rounds are
- * compared. Engines:
- *   wasm          sepconv wasm tier, prepared plans, activations in wasm memory (wasmZeros): no copies
- *   wasm 2t       the same plans split over the worker pool, 2 threads (pool.runPlan)
- *   wasm conv2d   one-shot conv2d(x, w, { out }) on ordinary arrays: packs weights and copies in/out per call
- *   js            sepconv JS tier, prepared plans
+ * The two kernel tiers side by side with LiteRT.js, TensorFlow.js cpu and wasm (both XNNPACK), in
+ * one process, interleaved: every round runs each engine in a rotating order, and medians over all
+ * rounds are compared. Engines (each row of the table names its tier and wasm variant):
+ *   wasm plain      sepconv wasm tier, plain SIMD kernels (mul+add), prepared plans, activations in
+ *                   wasm memory (wasmZeros): no copies
+ *   wasm relaxed    the same on the relaxed-SIMD kernels (f32x4.relaxed_madd), where this engine
+ *                   validates relaxed SIMD (Node ≥ 22; Node 20 only with --experimental-wasm-relaxed-simd)
+ *   wasm <v> 2t     the plans of the preferred variant (relaxed where available) split over the
+ *                   worker pool, 2 threads (pool.runPlan)
+ *   wasm <v> conv2d one-shot conv2d(x, w, { out }) on ordinary arrays: packs weights and copies in/out per call
+ *   js              sepconv JS tier, prepared plans
+ *   litert          LiteRT.js (TFLite + XNNPACK; its relaxed build where relaxed SIMD validates, else its compat build)
  *   tfjs-cpu, tfjs-wasm
- * Ratios are "× tfjs-wasm" = tfjs-wasm median / engine median (above 1: faster than tfjs-wasm).
+ * Ratios are "× litert" = LiteRT.js median / engine median (above 1: faster than LiteRT.js), and
+ * the same against tfjs-wasm. Rows of different tiers are never compared with each other.
  *
  *   node bench/tiers.mjs [--filter name[,name…]] [--rounds n] [--quick] [--no-peers] [--save]
- * `--relaxed` runs every wasm engine on the relaxed-SIMD kernels (f32x4.relaxed_madd); Node 20 needs
- * `node --experimental-wasm-relaxed-simd bench/tiers.mjs --relaxed`.
+ * `--quick` runs one short round without TensorFlow.js cpu (a smoke test, not figures).
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -24,18 +29,18 @@ const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const rootDir = path.dirname(benchDir);
 
 function parseArgs(argv) {
-  const opts = { filter: null, rounds: 5, quick: false, peers: true, save: false, relaxed: false };
+  const opts = { filter: null, rounds: 5, quick: false, peers: true, save: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quick') opts.quick = true;
     else if (arg === '--no-peers') opts.peers = false;
     else if (arg === '--save') opts.save = true;
-    else if (arg === '--relaxed') opts.relaxed = true;
+    else if (arg === '--relaxed') { /* both variants always run where available; kept for old command lines */ }
     else if (arg === '--filter') opts.filter = (argv[++i] ?? '').split(',').filter(Boolean);
     else if (arg === '--rounds') opts.rounds = Number(argv[++i]);
     else throw new Error(`usage: node bench/tiers.mjs [--filter name[,name…]] [--rounds n] [--quick] [--no-peers] [--save]; unknown ${arg}`);
   }
-  if (opts.quick) opts.rounds = 2;
+  if (opts.quick) opts.rounds = 1;
   return opts;
 }
 
@@ -59,11 +64,13 @@ function makeData(workload, seed) {
 }
 
 /** sepconv plans on `backend`, activations ping-ponging through two buffers made by `alloc`. */
-function planEngine(sep, name, backend, { pool = null, oneShot = false, alloc = null } = {}) {
+function planEngine(sep, name, backend, { pool = null, oneShot = false, alloc = null, variant = null } = {}) {
   return {
     name,
+    variant,
     activate() {},
     async prepare(workload, inputData, weights) {
+      const pl = typeof pool === 'function' ? pool() : pool;
       const zeros = alloc ?? ((shape) => ({ shape: shape.slice(), data: new Float32Array(shape.reduce((a, b) => a * b, 1)) }));
       const input = zeros(inputShape(workload.layers[0]));
       input.data.set(inputData);
@@ -73,10 +80,10 @@ function planEngine(sep, name, backend, { pool = null, oneShot = false, alloc = 
       const outs = shapes.map((shape, i) => ({ shape, data: buffers[i % 2].data.subarray(0, shape.reduce((a, b) => a * b, 1)) }));
       const plans = workload.layers.map((spec, i) => sep.prepareConv2d(weights[i], { ...convOptions(spec), backend }));
       const count = plans.length;
-      const run = pool
+      const run = pl
         ? async () => {
           let x = input;
-          for (let i = 0; i < count; i++) x = await pool.runPlan(plans[i], x, outs[i]);
+          for (let i = 0; i < count; i++) x = await pl.runPlan(plans[i], x, outs[i]);
         }
         : oneShot
           ? () => {
@@ -93,9 +100,11 @@ function planEngine(sep, name, backend, { pool = null, oneShot = false, alloc = 
           await run();
           return Float32Array.from(outs[count - 1].data);
         },
-        dispose() {
+        dispose(currentVariant) {
           for (const p of plans) p.dispose();
-          if (alloc) for (const b of [input, ...buffers]) sep.releaseWasmTensor(b);
+          // wasmZeros blocks go back to the runtime that is loaded now; a runtime of another
+          // variant (replaced by a switch) is dropped whole, with its memory.
+          if (alloc && currentVariant === variant) for (const b of [input, ...buffers]) sep.releaseWasmTensor(b);
         },
       };
     },
@@ -108,9 +117,10 @@ function planEngine(sep, name, backend, { pool = null, oneShot = false, alloc = 
  * model keeps its activations in wasm memory and adds one copy of the logits. Only for the
  * mobilenet_v1 workload; its output (logits) is not compared with the chain's.
  */
-function compiledModelEngine(sep) {
+function compiledModelEngine(sep, variant) {
   return {
-    name: 'wasm model',
+    name: `wasm ${variant} model`,
+    variant,
     appliesTo: (workload) => workload.name === 'mobilenet_v1',
     compareOutput: false,
     activate() {},
@@ -153,25 +163,43 @@ export async function runTiersBench(argv = []) {
   const distIndex = path.join(rootDir, 'dist', 'index.js');
   if (!existsSync(distIndex)) throw new Error('bench/tiers: dist/ is missing; run `npm run build` first');
   const sep = await import(pathToFileURL(distIndex).href);
-  await sep.setBackend('auto', { relaxedSimd: opts.relaxed });
+  await sep.setBackend('wasm');
   const info = sep.backendInfo();
-  if (opts.relaxed && info.wasmVariant !== 'relaxed') throw new Error('bench/tiers --relaxed: this engine has no relaxed SIMD (Node 20: node --experimental-wasm-relaxed-simd)');
-  const pool = sep.createWorkerPool({ threads: 2, backend: 'wasm' });
-  await pool.ready();
+  // Every wasm variant this engine validates; the preferred one (relaxed where available) also
+  // gets the 2-thread, one-shot and compiled-model rows.
+  const variants = info.relaxedSimd ? ['plain', 'relaxed'] : ['plain'];
+  const preferred = variants[variants.length - 1];
+  let current = null;
+  let pool = null;
+  /** Loads a variant's runtime; a switch replaces the runtime (plans made before keep theirs). */
+  const useVariant = async (variant) => {
+    if (current === variant) return false;
+    await sep.setBackend('wasm', { relaxedSimd: variant === 'relaxed' });
+    if (sep.backendInfo().wasmVariant !== variant) throw new Error(`bench/tiers: asked for the ${variant} kernels, got ${sep.backendInfo().wasmVariant}`);
+    current = variant;
+    return true;
+  };
   const engines = [
-    planEngine(sep, 'wasm', 'wasm', { alloc: sep.wasmZeros }),
-    planEngine(sep, 'wasm 2t', 'wasm', { alloc: sep.wasmZeros, pool }),
-    planEngine(sep, 'wasm conv2d', 'wasm', { oneShot: true }),
+    ...variants.map((v) => planEngine(sep, `wasm ${v}`, 'wasm', { alloc: sep.wasmZeros, variant: v })),
+    planEngine(sep, `wasm ${preferred} 2t`, 'wasm', { alloc: sep.wasmZeros, pool: () => pool, variant: preferred }),
+    planEngine(sep, `wasm ${preferred} conv2d`, 'wasm', { oneShot: true, variant: preferred }),
     planEngine(sep, 'js', 'js'),
-    compiledModelEngine(sep),
+    compiledModelEngine(sep, preferred),
   ];
+  let litertInfo = 'not run';
   if (opts.peers) {
+    const { createLitertEngine } = await import('./peers/litert.mjs');
+    const litert = await createLitertEngine();
+    litertInfo = litert.detail;
+    engines.push(litert);
     const { createTfjsEngine } = await import('./peers/tfjs.mjs');
-    engines.push(await createTfjsEngine('cpu'), await createTfjsEngine('wasm'));
+    if (!opts.quick) engines.push(await createTfjsEngine('cpu'));
+    engines.push(await createTfjsEngine('wasm'));
   }
-  const timePerEngine = opts.quick ? 60 : 150;
-  console.log(`sepconv tiers bench · ${os.cpus()[0]?.model} · Node ${process.versions.node} · wasm: SIMD ${info.simd}, relaxed SIMD ${info.relaxedSimd}, threads ${info.threads}; kernels: ${info.wasmVariant}`);
-  console.log(`${opts.rounds} interleaved rounds × ≥${timePerEngine} ms per engine; medians; ratios = tfjs-wasm median / engine median`);
+  const timePerEngine = opts.quick ? 25 : 150;
+  const minCalls = opts.quick ? 1 : 3;
+  console.log(`sepconv tiers bench · ${os.cpus()[0]?.model} · Node ${process.versions.node} (V8 ${process.versions.v8}) · wasm: SIMD ${info.simd}, relaxed SIMD ${info.relaxedSimd}, threads ${info.threads}; sepconv wasm variants: ${variants.join(', ')} · ${litertInfo}`);
+  console.log(`${opts.rounds} interleaved round(s) × ≥${timePerEngine} ms per engine; medians; ratios = peer median / engine median (above 1: faster than the peer)`);
   const results = [];
   const workloads = WORKLOADS.filter((w) => !opts.filter || opts.filter.some((f) => w.name.includes(f)));
   for (const [index, workload] of workloads.entries()) {
@@ -182,7 +210,20 @@ export async function runTiersBench(argv = []) {
     }, 0);
     const active = engines.filter((e) => !e.appliesTo || e.appliesTo(workload));
     const prepared = new Map();
-    for (const e of active) prepared.set(e.name, await e.prepare(workload, data.input, data.weights));
+    // Each variant's engines are prepared with that variant loaded, the preferred one last (the
+    // pool is made anew after a switch: it runs wasm slices only for its own runtime's plans).
+    for (const v of variants) {
+      if (await useVariant(v) && v === preferred) {
+        await pool?.dispose();
+        pool = null;
+      }
+      if (v === preferred && pool === null) {
+        pool = sep.createWorkerPool({ threads: 2, backend: 'wasm' });
+        await pool.ready();
+      }
+      for (const e of active) if (e.variant === v) prepared.set(e.name, await e.prepare(workload, data.input, data.weights));
+    }
+    for (const e of active) if (!e.variant) prepared.set(e.name, await e.prepare(workload, data.input, data.weights));
     // Agreement: every engine against the JS tier (float64 accumulation).
     await engines.find((e) => e.name === 'js').activate();
     const ref = await prepared.get('js').output();
@@ -205,7 +246,7 @@ export async function runTiersBench(argv = []) {
         const list = samples.get(e.name);
         const cpuList = cpuSamples.get(e.name);
         let calls = 0;
-        while (calls < 3 || performance.now() - start < timePerEngine) {
+        while (calls < minCalls || performance.now() - start < timePerEngine) {
           const cpu0 = process.cpuUsage();
           const t0 = performance.now();
           await p.run();
@@ -217,56 +258,60 @@ export async function runTiersBench(argv = []) {
       }
     }
     const row = { name: workload.name, macs, errors, engines: {} };
-    const modelMemory = prepared.get('wasm model')?.memory;
+    const modelMemory = prepared.get(`wasm ${preferred} model`)?.memory;
     if (modelMemory) row.modelMemory = modelMemory;
     for (const e of active) {
       const ms = median(samples.get(e.name));
       row.engines[e.name] = { medianMs: ms, cpuMedianMs: median(cpuSamples.get(e.name)), gflops: (2 * macs) / (ms * 1e6), samples: samples.get(e.name).length };
     }
-    for (const p of prepared.values()) p.dispose();
+    for (const p of prepared.values()) p.dispose(current);
     results.push(row);
-    const peer = row.engines['tfjs-wasm'];
+    const peer = row.engines.litert ?? row.engines['tfjs-wasm'];
     console.log(`${workload.name.padEnd(15)} ` + active.map((e) => {
       const r = row.engines[e.name];
       return `${e.name} ${r.medianMs.toFixed(2)}ms${peer ? ` (${(peer.medianMs / r.medianMs).toFixed(2)}×)` : ''}`;
     }).join(' · '));
   }
-  await pool.dispose();
+  await pool?.dispose();
 
-  const names = engines.filter((e) => !e.appliesTo).map((e) => e.name);
-  const header = `| workload | ${names.map((n) => `${n} ms`).join(' | ')} | ${names.filter((n) => n !== 'tfjs-wasm').map((n) => `${n} × tfjs-wasm`).join(' | ')} | wasm × tfjs-wasm by CPU time | wasm GFLOP/s | wasm 2t / wasm |`;
+  const names = engines.filter((e) => !e.name.endsWith(' model')).map((e) => e.name);
+  const peers = ['litert', 'tfjs-wasm'].filter((n) => names.includes(n));
+  const sepRows = names.filter((n) => n.startsWith('wasm') || n === 'js');
+  const ms = (r, n) => (r.engines[n] ? r.engines[n].medianMs.toFixed(2) : '—');
+  const ratio = (r, n, peer) => (r.engines[n] && r.engines[peer] ? `${(r.engines[peer].medianMs / r.engines[n].medianMs).toFixed(2)}×` : '—');
+  const header = `| workload | ${names.map((n) => `${n} ms`).join(' | ')} | ${peers.flatMap((p) => sepRows.filter((n) => n !== 'js').map((n) => `${n} × ${p}`)).join(' | ')} | wasm ${preferred} GFLOP/s | wasm ${preferred} 2t / 1t |`;
   const lines = [header, `|${'---|'.repeat(header.split('|').length - 2)}`];
   for (const r of results) {
-    const tw = r.engines['tfjs-wasm'];
-    lines.push(`| ${r.name} | ${names.map((n) => r.engines[n].medianMs.toFixed(2)).join(' | ')} | ` +
-      `${names.filter((n) => n !== 'tfjs-wasm').map((n) => (tw ? `${(tw.medianMs / r.engines[n].medianMs).toFixed(2)}×` : '—')).join(' | ')} | ` +
-      `${tw ? `${(tw.cpuMedianMs / r.engines.wasm.cpuMedianMs).toFixed(2)}×` : '—'} | ` +
-      `${r.engines.wasm.gflops.toFixed(1)} | ${(r.engines.wasm.medianMs / r.engines['wasm 2t'].medianMs).toFixed(2)}× |`);
+    const one = r.engines[`wasm ${preferred}`];
+    const two = r.engines[`wasm ${preferred} 2t`];
+    lines.push(`| ${r.name} | ${names.map((n) => ms(r, n)).join(' | ')} | ` +
+      `${peers.flatMap((p) => sepRows.filter((n) => n !== 'js').map((n) => ratio(r, n, p))).join(' | ')} | ` +
+      `${one.gflops.toFixed(1)} | ${(one.medianMs / two.medianMs).toFixed(2)}× |`);
   }
   const table = lines.join('\n');
   const load = os.loadavg()[0];
   console.log(`\n${table}\n`);
-  console.log(`1-min load average at the end: ${load.toFixed(1)} on ${os.cpus().length} CPUs. "by CPU time" compares the medians of each call's process CPU time ` +
-    '(single-thread engines only), which a busy machine disturbs far less than wall time.');
+  console.log(`1-min load average at the end: ${load.toFixed(1)} on ${os.cpus().length} CPUs (other load on the machine makes wall times noisy; the ratios come from interleaved rounds). ` +
+    `Node ${process.versions.node}; sepconv wasm variants ${variants.join(', ')}; ${litertInfo}. "× X" = X's median / the row engine's median; "—" = the engine does not run that workload (the TFLite writer has no grouped convolution).`);
   const chain = results.find((r) => r.name === 'mobilenet_v1');
   if (chain) {
     console.log(`mobilenet_v1 max deviation from the JS tier (float64 accumulation), |y − js| / (|js| + rms): ` +
       Object.entries(chain.errors).map(([n, e]) => `${n} ${e.toExponential(1)}`).join(', '));
   }
-  const model = chain?.engines['wasm model'];
+  const model = chain?.engines[`wasm ${preferred} model`];
   if (model) {
     const m = chain.modelMemory;
     const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
     const ideal = m.parameterBytes + 2 * m.largestActivationBytes;
-    console.log(`compiled MobileNetV1 (BatchNorm folded, wasm tier): ${model.medianMs.toFixed(2)} ms = ${(model.medianMs / chain.engines.wasm.medianMs).toFixed(2)}× the wasm chain's time. ` +
+    console.log(`compiled MobileNetV1 (BatchNorm folded, wasm ${preferred}): ${model.medianMs.toFixed(2)} ms = ${(model.medianMs / chain.engines[`wasm ${preferred}`].medianMs).toFixed(2)}× the wasm ${preferred} chain's time. ` +
       `Memory: activations ${mb(m.activationBytes)} (largest activation ${mb(m.largestActivationBytes)}), plans ${mb(m.planBytes)} (packed weights, scratch, staging) ` +
       `= ${((m.activationBytes + m.planBytes) / ideal).toFixed(2)}× (parameters ${mb(m.parameterBytes)} + two largest activations); ` +
       `with the module's own float32 parameters still held, ${((m.parameterBytes + m.activationBytes + m.planBytes) / ideal).toFixed(2)}×.`);
   }
   if (opts.save) {
     mkdirSync(path.join(benchDir, 'results'), { recursive: true });
-    const stem = opts.relaxed ? 'tiers-relaxed' : 'tiers';
-    writeFileSync(path.join(benchDir, 'results', `${stem}.json`), JSON.stringify({ date: new Date().toISOString(), node: process.versions.node, cpu: os.cpus()[0]?.model, loadAverage1m: load, info, rounds: opts.rounds, results }, null, 2) + '\n');
+    const stem = `tiers-node${process.versions.node.split('.')[0]}`;
+    writeFileSync(path.join(benchDir, 'results', `${stem}.json`), JSON.stringify({ date: new Date().toISOString(), node: process.versions.node, cpu: os.cpus()[0]?.model, loadAverage1m: load, info, variants, litert: litertInfo, rounds: opts.rounds, results }, null, 2) + '\n');
     writeFileSync(path.join(benchDir, 'results', `${stem}.md`), table + '\n');
   }
   return results;

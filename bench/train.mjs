@@ -59,6 +59,7 @@ function batchData() {
 
 async function sepconvStep(steps) {
   const sc = await import(pathToFileURL(distIndex).href);
+  await sc.setBackend('auto'); // the default tier and variant (bench/run.mjs selects the JS tier for its own table)
   const model = sc.mobilenetV1({ widthMultiplier: WIDTH, numClasses: CLASSES, seed: 1 });
   const { data, labels } = batchData();
   const x = { shape: [BATCH, 3, SIZE, SIZE], data };
@@ -85,7 +86,7 @@ async function sepconvStep(steps) {
     step();
     stepTimes.push(performance.now() - t);
   }
-  return { stepMs: median(stepTimes), forwardMs: median(forwardTimes), params: model.numParameters(), backend: sc.getBackend() };
+  return { stepMs: median(stepTimes), forwardMs: median(forwardTimes), params: model.numParameters(), backend: sc.getBackend() === 'wasm' ? `wasm ${sc.backendInfo().wasmVariant}` : sc.getBackend() };
 }
 
 async function tfjsStep(steps) {
@@ -150,7 +151,7 @@ export async function runTrainBench(argv = []) {
     `| sepconv (${ours.backend} tier), 1 thread | ${ours.stepMs.toFixed(1)} | ${ours.forwardMs.toFixed(1)} | ${(ours.stepMs / ours.forwardMs).toFixed(2)} (target ≤ 3.5) |`,
   ];
   if (peer) rows.push(`| TensorFlow.js ${peer.version} cpu | ${peer.stepMs.toFixed(0)} | ${peer.forwardMs.toFixed(0)} | ${(peer.stepMs / peer.forwardMs).toFixed(2)} |`);
-  const title = `One training step of MobileNetV1 (width ${WIDTH}, ${SIZE}×${SIZE}, batch ${BATCH}, ${CLASSES} classes, ${ours.params.toLocaleString('en-US')} parameters), medians of ${opts.steps} sepconv steps${peer ? ` and ${opts.tfjsSteps} TensorFlow.js step(s)` : ''}`;
+  const title = `Node ${process.versions.node}: one training step of MobileNetV1 (width ${WIDTH}, ${SIZE}×${SIZE}, batch ${BATCH}, ${CLASSES} classes, ${ours.params.toLocaleString('en-US')} parameters), medians of ${opts.steps} sepconv steps${peer ? ` and ${opts.tfjsSteps} TensorFlow.js step(s)` : ''}`;
   const markdown = [title, '', ...rows, '', peer ? `sepconv's step is ${(peer.stepMs / ours.stepMs).toFixed(0)}× faster than TensorFlow.js cpu's.` : ''].join('\n');
   if (opts.save) {
     const dir = path.join(benchDir, 'results');

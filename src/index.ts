@@ -141,3 +141,9 @@ export { loadPretrained, pretrainedModel, fetchPretrainedFile } from './hub/pret
 export type { LoadPretrainedOptions, FetchedWeights, WeightsSource } from './hub/pretrained.js';
 export { PretrainedError } from './hub/download.js';
 export type { DownloadProgress, FetchFunction } from './hub/download.js';
+// ONNX import (an exported .onnx file as a sepconv Module) and export (src/onnx/).
+export { loadOnnx, OnnxModel, CompiledOnnxModel, OnnxNode } from './onnx/model.js';
+export type { LoadOnnxOptions, OnnxTensorInfo } from './onnx/model.js';
+export { supportedOps as onnxSupportedOps } from './onnx/ops/index.js';
+export { exportOnnx } from './onnx/export.js';
+export type { ExportOnnxOptions } from './onnx/export.js';

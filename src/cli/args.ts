@@ -133,3 +133,10 @@ export function describeFlags(specs: FlagSpecs): string {
   const width = Math.max(...rows.map(([left]) => left.length));
   return rows.map(([left, right]) => `${left.padEnd(width)}  ${right}`).join('\n');
 }
+
+/** Where a command's output goes (process streams and files, or a test's capture). */
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  writeFile(path: string, content: string): void;
+}

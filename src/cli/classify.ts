@@ -21,12 +21,7 @@ import { fetchPretrainedFile, parseWeightsFile, sourceOfUrl } from '../hub/pretr
 import { findWeights, PRETRAINED_ARCHS, PRETRAINED_WEIGHTS, pretrainedWeights, sha256PrefixOfFileName, type PretrainedArch, type PretrainedWeights, type Preprocessing } from '../hub/weights.js';
 import type { Module } from '../layers/module.js';
 import { parseFlags, UsageError, type FlagSpecs } from './args.js';
-
-/** The output side of cli.ts's CliIo (declared here so the two files do not import each other). */
-interface CliIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-}
+import type { CliIo } from './args.js';
 
 export const CLASSIFY_FLAGS: FlagSpecs = {
   arch: { type: 'string', choices: PRETRAINED_ARCHS, valueName: 'name', help: `the model (${PRETRAINED_ARCHS.join(', ')})` },

@@ -14,6 +14,7 @@ import { depthwise3x3s1Path, depthwise3x3s2Path } from '../wasm/depthwise-3x3-pa
 import { wasmDepthwiseGradInput, wasmDepthwiseGradInputApplies, wasmDepthwiseGradWeight } from '../wasm/depthwise-backward.js';
 import { depthwiseGeneralPath } from '../wasm/depthwise-general-path.js';
 import { groupedPath } from '../wasm/grouped.js';
+import { wasmGroupedGradInput, wasmGroupedGradInputApplies, wasmGroupedGradWeight, wasmGroupedGradWeightApplies } from '../wasm/grouped-backward.js';
 import { wasmPointwiseBackwardApplies, wasmPointwiseGradInput, wasmPointwiseGradWeight } from '../wasm/pointwise-backward.js';
 import { pointwisePath } from '../wasm/pointwise.js';
 import type { WasmRuntime } from '../wasm/runtime.js';
@@ -63,11 +64,18 @@ const depthwiseBackward = {
   gradWeight: { applies: (g: Conv2dGeometry) => g.batch > 0, run: wasmDepthwiseGradWeight },
 };
 
-/** Backward: the wasm gradient kernels of each path that has them (the grouped path's are JS). */
+/**
+ * Backward: the wasm gradient kernels of each path that has them (the grouped path's strided
+ * gradInput is JS).
+ */
 export const WASM_BACKWARD: Partial<Record<KernelPath, { readonly gradInput?: WasmGradient; readonly gradWeight?: WasmGradient }>> = {
   pointwise: {
     gradInput: { applies: wasmPointwiseBackwardApplies, run: wasmPointwiseGradInput },
     gradWeight: { applies: wasmPointwiseBackwardApplies, run: wasmPointwiseGradWeight },
+  },
+  grouped: {
+    gradInput: { applies: wasmGroupedGradInputApplies, run: wasmGroupedGradInput },
+    gradWeight: { applies: wasmGroupedGradWeightApplies, run: wasmGroupedGradWeight },
   },
   depthwise3x3s1: depthwiseBackward,
   depthwise3x3s2: depthwiseBackward,

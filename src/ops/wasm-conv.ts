@@ -117,7 +117,7 @@ export class WasmConvState {
     const rt = this.rt;
     const g = setup.geometry;
     // Allocate everything first: growing the memory replaces its buffer (and views on it).
-    const weights = this.block(Slot.Weights, impl.weightBytes(g));
+    const weights = this.block(Slot.Weights, impl.weightBytes(g, rt));
     const scratchStride = Math.ceil(impl.scratchBytes(g) / 64) * 64;
     const scratch = this.block(Slot.Scratch, scratchStride * threads);
     let input = addressIn(rt, x);

@@ -9,8 +9,8 @@ import type { Conv2dGeometry } from '../geometry.js';
 import type { WasmRuntime } from './runtime.js';
 
 export interface WasmConvPath {
-  /** Arena bytes of the prepared (packed) weights and bias; depends on the weight shape and groups only. */
-  weightBytes(g: Conv2dGeometry): number;
+  /** Arena bytes of the prepared (packed) weights and bias; depends on the weight shape, groups and the runtime's kernels. */
+  weightBytes(g: Conv2dGeometry, rt: WasmRuntime): number;
   /** Packs `w` (PyTorch layout) and `bias` into the arena at `address`. */
   packWeights(rt: WasmRuntime, g: Conv2dGeometry, w: Float32Array, bias: Float32Array | null, address: number): void;
   /** Scratch bytes one thread needs to run this geometry. */

@@ -43,9 +43,23 @@ function makePath(stride: 1 | 2): WasmConvPath {
       const wp = depthwisePaddedWidth(g);
       const hp = paddedHeight(g);
       const [min, max] = activationBounds(act);
-      const plane = stride === 1 ? rt.kernels.dw3x3_s1 : rt.kernels.dw3x3_s2;
       // Input rows below the last one any tap reads are not copied.
-      forEachDepthwisePlane(rt, g, x, y, scratch, wp, hp, Math.min(g.inHeight, hp - g.padTop), channelStart, channelEnd, imageStart, imageEnd, (o, output) =>
+      const rows = Math.min(g.inHeight, hp - g.padTop);
+      if (g.outChannels === g.inChannels) {
+        // Multiplier 1: every plane of a channel range in one call (the per-plane JS calls were
+        // most of the time on 7×7 and 14×14 planes).
+        if (channelEnd <= channelStart || g.outHeight === 0 || g.outWidth === 0) return;
+        const planes = stride === 1 ? rt.kernels.dw3x3_s1_planes : rt.kernels.dw3x3_s2_planes;
+        const { inChannels: C, inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo } = g;
+        rt.kernels.fill_f32(scratch, hp * wp, 0);
+        for (let n = imageStart; n < imageEnd; n++) {
+          planes(x + 4 * (n * C + channelStart) * H * W, channelEnd - channelStart, H, rows, W, scratch, wp, g.padTop, g.padLeft,
+            weights + 4 * DW3X3_PACKED_FLOATS * channelStart, y + 4 * (n * C + channelStart) * Ho * Wo, Ho, Wo, min, max);
+        }
+        return;
+      }
+      const plane = stride === 1 ? rt.kernels.dw3x3_s1 : rt.kernels.dw3x3_s2;
+      forEachDepthwisePlane(rt, g, x, y, scratch, wp, hp, rows, channelStart, channelEnd, imageStart, imageEnd, (o, output) =>
         plane(scratch, wp, weights + 4 * DW3X3_PACKED_FLOATS * o, output, g.outHeight, g.outWidth, min, max));
     },
   };

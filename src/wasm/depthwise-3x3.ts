@@ -31,6 +31,17 @@ export interface Dw3x3Exports {
   dw3x3_s1(padded: number, wp: number, w: number, y: number, ho: number, wo: number, min: number, max: number): void;
   /** One output plane, stride 2 (as dw3x3_s1). */
   dw3x3_s2(padded: number, wp: number, w: number, y: number, ho: number, wo: number, min: number, max: number): void;
+  /**
+   * `channels` consecutive planes (channel multiplier 1), stride 1: for each, rows `[0, rows)`
+   * of the h × w input plane at `x` copied into the padded plane (dw3x3_pad), then dw3x3_s1 with
+   * the next 12 packed floats from `w` into the next ho × wo output plane from `y`. One call
+   * instead of two per plane.
+   */
+  dw3x3_s1_planes(x: number, channels: number, h: number, rows: number, width: number, padded: number, wp: number, padTop: number, padLeft: number,
+    w: number, y: number, ho: number, wo: number, min: number, max: number): void;
+  /** As dw3x3_s1_planes, stride 2. */
+  dw3x3_s2_planes(x: number, channels: number, h: number, rows: number, width: number, padded: number, wp: number, padTop: number, padLeft: number,
+    w: number, y: number, ho: number, wo: number, min: number, max: number): void;
 }
 
 /** Floats per packed output channel: the bias, nine weights, two zeros (48 bytes, 16-aligned). */
@@ -39,11 +50,29 @@ export const DW3X3_PACKED_FLOATS = 12;
 export const dw3x3Family: KernelFamily = {
   name: 'dw3x3',
   emit(module, variant) {
-    module.addFunction('dw3x3_pad', [i32, i32, i32, i32, i32, i32, i32], [], emitPad);
-    module.addFunction('dw3x3_s1', [i32, i32, i32, i32, i32, i32, f32, f32], [], (f) => emitPlane(f, variant, 1));
-    module.addFunction('dw3x3_s2', [i32, i32, i32, i32, i32, i32, f32, f32], [], (f) => emitPlane(f, variant, 2));
+    const pad = module.addFunction('dw3x3_pad', [i32, i32, i32, i32, i32, i32, i32], [], emitPad);
+    const s1 = module.addFunction('dw3x3_s1', [i32, i32, i32, i32, i32, i32, f32, f32], [], (f) => emitPlane(f, variant, 1));
+    const s2 = module.addFunction('dw3x3_s2', [i32, i32, i32, i32, i32, i32, f32, f32], [], (f) => emitPlane(f, variant, 2));
+    for (const [name, plane] of [['dw3x3_s1_planes', s1], ['dw3x3_s2_planes', s2]] as const) {
+      module.addFunction(name, [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, f32, f32], [], (f) => emitPlanes(f, pad, plane));
+    }
   },
 };
+
+/** The loop over planes of dw3x3_s1_planes / dw3x3_s2_planes: pad-copy, one plane, advance. */
+function emitPlanes(f: FunctionBuilder, pad: number, plane: number): void {
+  const [x, channels, h, rows, width, padded, wp, padTop, padLeft, w, y, ho, wo, min, max] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
+  f.block().loop();
+  f.get(channels).i32Eqz().brIf(1);
+  f.get(x).get(rows).get(width).get(padded).get(wp).get(padTop).get(padLeft).call(pad);
+  f.get(padded).get(wp).get(w).get(y).get(ho).get(wo).get(min).get(max).call(plane);
+  f.get(x).get(h).get(width).i32Mul().i32Const(2).i32Shl().i32Add().set(x);
+  f.get(y).get(ho).get(wo).i32Mul().i32Const(2).i32Shl().i32Add().set(y);
+  f.get(w).i32Const(4 * DW3X3_PACKED_FLOATS).i32Add().set(w);
+  f.get(channels).i32Const(1).i32Sub().set(channels);
+  f.br(0);
+  f.end().end();
+}
 
 function emitPad(f: FunctionBuilder): void {
   const [x, rows, width, padded, wp, padTop, padLeft] = [0, 1, 2, 3, 4, 5, 6];

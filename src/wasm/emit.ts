@@ -190,6 +190,8 @@ export class FunctionBuilder {
   f32Mul(): this { return this.op(0x94); }
   f32Div(): this { return this.op(0x95); }
   f32Min(): this { return this.op(0x96); }
+  /** f32.convert_i32_u: an unsigned i32 to the nearest float32. */
+  f32ConvertI32U(): this { return this.op(0xb3); }
   f32Max(): this { return this.op(0x97); }
 
   // SIMD memory

@@ -11,7 +11,7 @@ export interface KernelVariant {
 
 /** A family of kernels: one file, exports whose names start with `name`. */
 export interface KernelFamily {
-  /** Prefix of every function the family exports, e.g. 'gemm4x8'. */
+  /** Prefix of every function the family exports, e.g. 'gemm'. */
   readonly name: string;
   /** Adds the family's functions (exported or internal) to `module`. */
   emit(module: ModuleBuilder, variant: KernelVariant): void;

@@ -1,6 +1,7 @@
 /**
- * The JavaScript side of the wasm SGEMM (gemm-4x8.ts emits the kernel): packing the weights into
- * 4-row blocks with the bias at the head, and driving the kernel over a range of rows and columns.
+ * The JavaScript side of the wasm SGEMM (gemm-tile.ts emits the kernel): packing the weights into
+ * blocks of MR rows with the bias at the head, and driving the kernel over a range of rows and
+ * columns. MR is the loaded module's (`gemm_mr`), so packing matches the kernel it feeds.
  *
  *   C[m, j] = clamp(bias[m] + Σ_k A[m, k] · B[k, j], min, max)
  *
@@ -8,48 +9,63 @@
  * byte addresses in one runtime's memory.
  */
 import { ACT_RELU, ACT_RELU6 } from '../epilogue.js';
-import { GEMM_MR } from './gemm-4x8.js';
 import type { WasmRuntime } from './runtime.js';
 
-/** Bytes of one packed block of 4 rows with depth `k`: 4 biases, then 4 weights per k. */
-export function packedBlockBytes(k: number): number {
-  return 16 * (k + 1);
+const tileRows = new WeakMap<WasmRuntime, number>();
+
+/** MR of the runtime's GEMM kernel: the rows of a packed block. */
+export function gemmRows(rt: WasmRuntime): number {
+  let mr = tileRows.get(rt);
+  if (mr === undefined) {
+    mr = rt.kernels.gemm_mr();
+    tileRows.set(rt, mr);
+  }
+  return mr;
+}
+
+/** Bytes of one packed block of `mr` rows with depth `k`: mr biases, then mr weights per k. */
+export function packedBlockBytes(k: number, mr: number): number {
+  return 4 * mr * (k + 1);
 }
 
 /**
- * Bytes for `rows` packed rows of depth `k`, plus slack: rows past the last real one (the kernel's
- * aliased rows) read up to 64 bytes beyond, and those reads must stay inside the allocation.
+ * Bytes for `rows` packed rows of depth `k` in blocks of `mr`, plus slack: a call starting inside
+ * a block (sgemmRows) reads its aliased rows up to 4·(mr − 1) bytes past the last block, and
+ * those reads must stay inside the allocation.
  */
-export function packedBytes(rows: number, k: number): number {
-  return Math.ceil(rows / GEMM_MR) * packedBlockBytes(k) + 64;
+export function packedBytes(rows: number, k: number, mr: number): number {
+  return Math.ceil(rows / mr) * packedBlockBytes(k, mr) + PACK_SLACK;
 }
+
+/** The slack packedBytes adds (enough for any MR up to 16). */
+export const PACK_SLACK = 64;
 
 /**
  * Packs rows `[0, rows)` of A (row m at `a[aIndex + m·lda]`, k contiguous values) and their bias
- * (`bias[biasIndex + m]`, or 0 without one) at float index `dst` of `mem`; missing rows of the
- * last block are zero.
+ * (`bias[biasIndex + m]`, or 0 without one) at float index `dst` of `mem` in blocks of `mr`
+ * rows; missing rows of the last block are zero.
  */
-export function packRows4(
-  mem: Float32Array, dst: number,
+export function packRows(
+  mem: Float32Array, dst: number, mr: number,
   a: Float32Array, aIndex: number, lda: number, rows: number, k: number,
   bias: Float32Array | null, biasIndex: number,
 ): void {
-  const blockFloats = 4 * (k + 1);
-  for (let m0 = 0; m0 < rows; m0 += GEMM_MR) {
-    const base = dst + (m0 / GEMM_MR) * blockFloats;
-    for (let r = 0; r < GEMM_MR; r++) {
+  const blockFloats = mr * (k + 1);
+  for (let m0 = 0; m0 < rows; m0 += mr) {
+    const base = dst + (m0 / mr) * blockFloats;
+    for (let r = 0; r < mr; r++) {
       const m = m0 + r;
       if (m >= rows) {
         mem[base + r] = 0;
-        for (let kk = 0; kk < k; kk++) mem[base + 4 + 4 * kk + r] = 0;
+        for (let kk = 0; kk < k; kk++) mem[base + mr + mr * kk + r] = 0;
         continue;
       }
       // The accumulator starts at the bias, with −0 turned into +0 (adding +0 does that), so
       // all −0 products with a −0 bias give +0, as PyTorch's (+0 + Σ products) + bias does.
       mem[base + r] = bias === null ? 0 : bias[biasIndex + m]! + 0;
       const src = aIndex + m * lda;
-      let d = base + 4 + r;
-      for (let kk = 0; kk < k; kk++, d += 4) mem[d] = a[src + kk]!;
+      let d = base + mr + r;
+      for (let kk = 0; kk < k; kk++, d += mr) mem[d] = a[src + kk]!;
     }
   }
 }
@@ -70,13 +86,14 @@ export function sgemmRows(
   rt: WasmRuntime, rowStart: number, rowEnd: number, n: number, k: number,
   packedA: number, b: number, koff: number, c: number, ldc: number, min: number, max: number,
 ): void {
-  const kernel = rt.kernels.gemm4x8_f32;
-  const blockBytes = packedBlockBytes(k);
+  const kernel = rt.kernels.gemm_f32;
+  const MR = gemmRows(rt);
+  const blockBytes = packedBlockBytes(k, MR);
   let m = rowStart;
   while (m < rowEnd) {
-    const inBlock = m & (GEMM_MR - 1);
-    const mr = Math.min(GEMM_MR - inBlock, rowEnd - m);
-    const a = packedA + (m >> 2) * blockBytes + 4 * inBlock;
+    const inBlock = m % MR;
+    const mr = Math.min(MR - inBlock, rowEnd - m);
+    const a = packedA + ((m - inBlock) / MR) * blockBytes + 4 * inBlock;
     kernel(mr, n, k, a, b, koff, c + m * ldc, ldc, min, max);
     m += mr;
   }

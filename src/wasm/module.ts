@@ -19,23 +19,34 @@ import { type FunctionBuilder, ModuleBuilder, v128 } from './emit.js';
 import type { KernelFamily, KernelVariant } from './family.js';
 import { actFamily, type ActExports } from './activation.js';
 import { dw3x3Family, type Dw3x3Exports } from './depthwise-3x3.js';
+import { dwbFamily, type DwbExports } from './depthwise-3x3s2-gradinput.js';
+import { dwgw3Family, type Dwgw3Exports } from './depthwise-3x3s1-gradweight.js';
 import { dwgFamily, type DwgExports } from './depthwise-general.js';
 import { fillFamily, type FillExports } from './fill.js';
-import { gemm4x8Family, type Gemm4x8Exports } from './gemm-4x8.js';
+import { gdotFamily, type GdotExports } from './gemm-dot.js';
+import { gemmFamily, type GemmExports } from './gemm-tile.js';
+import { gemvFamily, type GemvExports } from './gemv.js';
 
 /** Every kernel family, in module order. */
-export const KERNEL_FAMILIES: readonly KernelFamily[] = [fillFamily, gemm4x8Family, dw3x3Family, dwgFamily, actFamily];
+export const KERNEL_FAMILIES: readonly KernelFamily[] = [fillFamily, gemmFamily(), gemvFamily, gdotFamily, dw3x3Family, dwgFamily, dwbFamily, dwgw3Family, actFamily];
 
 /** The exports of a kernel module instance, typed. */
-export interface WasmKernels extends FillExports, Gemm4x8Exports, Dw3x3Exports, DwgExports, ActExports {}
+export interface WasmKernels extends FillExports, GemmExports, GemvExports, GdotExports, Dw3x3Exports, DwgExports, DwbExports, Dwgw3Exports, ActExports {}
+
+/** Choices that differ from the shipped kernels, for measuring alternatives (never used at run time). */
+export interface KernelModuleOptions {
+  /** Rows of the GEMM register tile instead of the variant's default. */
+  gemmRows?: number;
+}
 
 /** The largest memory a module accepts: 65536 pages of 64 KiB = 4 GiB (wasm32). */
 export const MAX_MEMORY_PAGES = 65536;
 
 /** Builds the module bytes for one variant. */
-export function buildKernelModule(variant: KernelVariant): { bytes: Uint8Array<ArrayBuffer>; exports: string[] } {
+export function buildKernelModule(variant: KernelVariant, options: KernelModuleOptions = {}): { bytes: Uint8Array<ArrayBuffer>; exports: string[] } {
   const module = new ModuleBuilder({ module: 'env', name: 'memory', initial: 1, maximum: variant.shared ? MAX_MEMORY_PAGES : undefined, shared: variant.shared });
-  for (const family of KERNEL_FAMILIES) {
+  const families = options.gemmRows === undefined ? KERNEL_FAMILIES : KERNEL_FAMILIES.map((f) => (f.name === 'gemm' ? gemmFamily(options.gemmRows) : f));
+  for (const family of families) {
     const before = module.exportNames().length;
     family.emit(module, variant);
     for (const name of module.exportNames().slice(before)) {

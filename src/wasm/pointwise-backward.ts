@@ -1,19 +1,20 @@
 /**
- * The 1×1 stride-1 backward GEMMs on the wasm SGEMM (gemm.ts, gemm-4x8.ts), per image and group:
+ * The 1×1 stride-1 backward GEMMs on the wasm SGEMM (gemm.ts, gemm-tile.ts), per image and group:
  *
- *   dX_g = W_gᵀ · dY_g     A = W_gᵀ, packed straight from W (a 4-row block of Wᵀ is 4 adjacent
+ *   dX_g = W_gᵀ · dY_g     A = W_gᵀ, packed straight from W (an MR-row block of Wᵀ is MR adjacent
  *                          columns of W: contiguous reads); B = dY_g's rows in place (koff table)
- *   dW_g = dY_g · X_gᵀ     A = dY_g's rows (packed); B = X_gᵀ, a transposed copy of a chunk of
- *                          pixels; the reduction runs in chunks of pixels that keep B's chunk in
- *                          L2 (CHUNK_BYTES), each chunk's product added in JS into float64 sums
- *                          (in a fixed order, so results are bitwise repeatable)
+ *   dW_g = dY_g · X_gᵀ     planes of 128 pixels or more: dot products of the dY planes with the
+ *                          input planes where they lie (gemm-dot.ts), in chunks of pixels whose
+ *                          input slice stays in L2; smaller planes: A = dY_g's rows (packed),
+ *                          B = X_gᵀ, a transposed copy of a chunk of pixels (CHUNK_BYTES). Each
+ *                          chunk's product is added in JS into float64 sums (in a fixed order, so
+ *                          results are bitwise repeatable)
  *
  * The kernel accumulates in float32 within a chunk, as the wasm forward does. dY, x and the
  * results are copied in and out of wasm memory (linear in the data, against a GEMM's cubic work).
  */
 import type { Conv2dGeometry } from '../geometry.js';
-import { packedBytes, sgemmRows } from './gemm.js';
-import { GEMM_MR } from './gemm-4x8.js';
+import { gemmRows, packedBytes, sgemmRows } from './gemm.js';
 import { callKernel, type WasmRuntime } from './runtime.js';
 
 /** Bytes of X_gᵀ one reduction chunk may span (B of the dW GEMM), kept in L2. */
@@ -59,62 +60,62 @@ export function wasmPointwiseBackwardApplies(g: Conv2dGeometry): boolean {
 
 /**
  * Packs rows `[0, rows)` of A = Bᵀ, where B is k×rows row-major at `b[bIndex + kk·ldb + m]`,
- * into 4-row blocks (zero bias) at float index `dst` of `mem` (the layout of packRows4). In tiles
- * of TILE reduction steps, so that both the rows of B read and the blocks written stay within a
- * few pages (a whole column sweep of a 1024-wide B touched a new page per value).
+ * into blocks of `mr` rows (zero bias) at float index `dst` of `mem` (the layout of packRows). In
+ * tiles of TILE reduction steps, so that both the rows of B read and the blocks written stay
+ * within a few pages (a whole column sweep of a 1024-wide B touched a new page per value).
  */
-function packRows4Transposed(mem: Float32Array, dst: number, b: Float32Array, bIndex: number, ldb: number, rows: number, k: number): void {
+function packRowsTransposed(mem: Float32Array, dst: number, mr: number, b: Float32Array, bIndex: number, ldb: number, rows: number, k: number): void {
   const TILE = 32;
-  const blockFloats = 4 * (k + 1);
-  const full = rows - (rows % GEMM_MR);
-  for (let m0 = 0; m0 < rows; m0 += GEMM_MR) {
-    const base = dst + (m0 / GEMM_MR) * blockFloats;
-    mem[base] = 0;
-    mem[base + 1] = 0;
-    mem[base + 2] = 0;
-    mem[base + 3] = 0;
+  const blockFloats = mr * (k + 1);
+  const full = rows - (rows % mr);
+  for (let m0 = 0; m0 < rows; m0 += mr) {
+    const base = dst + (m0 / mr) * blockFloats;
+    for (let r = 0; r < mr; r++) mem[base + r] = 0;
   }
   for (let k0 = 0; k0 < k; k0 += TILE) {
     const k1 = Math.min(k, k0 + TILE);
-    for (let m0 = 0; m0 < full; m0 += GEMM_MR) {
-      let d = dst + (m0 / GEMM_MR) * blockFloats + 4 + 4 * k0;
+    for (let m0 = 0; m0 < full; m0 += mr) {
+      let d = dst + (m0 / mr) * blockFloats + mr + mr * k0;
       let s = bIndex + k0 * ldb + m0;
-      for (let kk = k0; kk < k1; kk++, d += 4, s += ldb) {
-        mem[d] = b[s]!;
-        mem[d + 1] = b[s + 1]!;
-        mem[d + 2] = b[s + 2]!;
-        mem[d + 3] = b[s + 3]!;
+      if (mr === 4) {
+        for (let kk = k0; kk < k1; kk++, d += 4, s += ldb) {
+          mem[d] = b[s]!;
+          mem[d + 1] = b[s + 1]!;
+          mem[d + 2] = b[s + 2]!;
+          mem[d + 3] = b[s + 3]!;
+        }
+      } else {
+        for (let kk = k0; kk < k1; kk++, d += mr, s += ldb) {
+          for (let r = 0; r < mr; r++) mem[d + r] = b[s + r]!;
+        }
       }
     }
   }
   if (full < rows) {
     // The last, partial block: missing rows are zero.
     const live = rows - full;
-    let d = dst + (full / GEMM_MR) * blockFloats + 4;
+    let d = dst + (full / mr) * blockFloats + mr;
     let s = bIndex + full;
-    for (let kk = 0; kk < k; kk++, d += 4, s += ldb) {
-      for (let r = 0; r < GEMM_MR; r++) mem[d + r] = r < live ? b[s + r]! : 0;
+    for (let kk = 0; kk < k; kk++, d += mr, s += ldb) {
+      for (let r = 0; r < mr; r++) mem[d + r] = r < live ? b[s + r]! : 0;
     }
   }
 }
 
 /**
  * Packs rows `[0, rows)` (row m at `a[aIndex + m·lda]`), reduction steps `[k0, k0 + k)`, into
- * 4-row blocks with zero bias at float index `dst` (the layout of packRows4): four row streams
- * read in step, one contiguous stream written.
+ * blocks of `mr` rows with zero bias at float index `dst` (the layout of packRows): with 4 rows,
+ * four row streams read in step and one contiguous stream written; else row by row.
  */
-function packRows4Range(mem: Float32Array, dst: number, a: Float32Array, aIndex: number, lda: number, rows: number, k0: number, k: number): void {
-  const blockFloats = 4 * (k + 1);
-  for (let m0 = 0; m0 < rows; m0 += GEMM_MR) {
-    const base = dst + (m0 / GEMM_MR) * blockFloats;
-    mem[base] = 0;
-    mem[base + 1] = 0;
-    mem[base + 2] = 0;
-    mem[base + 3] = 0;
-    const live = Math.min(GEMM_MR, rows - m0);
+function packRowsRange(mem: Float32Array, dst: number, mr: number, a: Float32Array, aIndex: number, lda: number, rows: number, k0: number, k: number): void {
+  const blockFloats = mr * (k + 1);
+  for (let m0 = 0; m0 < rows; m0 += mr) {
+    const base = dst + (m0 / mr) * blockFloats;
+    for (let r = 0; r < mr; r++) mem[base + r] = 0;
+    const live = Math.min(mr, rows - m0);
     const s0 = aIndex + m0 * lda + k0;
-    let d = base + 4;
-    if (live === GEMM_MR) {
+    if (mr === 4 && live === 4) {
+      let d = base + 4;
       const s1 = s0 + lda;
       const s2 = s1 + lda;
       const s3 = s2 + lda;
@@ -125,8 +126,14 @@ function packRows4Range(mem: Float32Array, dst: number, a: Float32Array, aIndex:
         mem[d + 3] = a[s3 + kk]!;
       }
     } else {
-      for (let kk = 0; kk < k; kk++, d += 4) {
-        for (let r = 0; r < GEMM_MR; r++) mem[d + r] = r < live ? a[s0 + r * lda + kk]! : 0;
+      for (let r = 0; r < mr; r++) {
+        let d = base + mr + r;
+        if (r < live) {
+          const s = s0 + r * lda;
+          for (let kk = 0; kk < k; kk++, d += mr) mem[d] = a[s + kk]!;
+        } else {
+          for (let kk = 0; kk < k; kk++, d += mr) mem[d] = 0;
+        }
       }
     }
   }
@@ -152,7 +159,8 @@ export function wasmPointwiseGradInput(rt: WasmRuntime, g: Conv2dGeometry, dy: F
   const coutG = Cout / groups;
   const pixels = g.outHeight * g.outWidth;
   const blocks = blocksFor(rt);
-  const groupPacked = packedBytes(cinG, coutG);
+  const mr = gemmRows(rt);
+  const groupPacked = packedBytes(cinG, coutG, mr);
   // Allocate everything first: growing the memory replaces its buffer (and views on it).
   const packed = blocks.get(Slot.PackedA, groupPacked * groups);
   const table = blocks.get(Slot.Table, 4 * coutG);
@@ -160,7 +168,7 @@ export function wasmPointwiseGradInput(rt: WasmRuntime, g: Conv2dGeometry, dy: F
   const result = blocks.get(Slot.Result, 4 * Cin * pixels);
   const mem = rt.f32();
   for (let group = 0; group < groups; group++) {
-    packRows4Transposed(mem, (packed + group * groupPacked) >>> 2, w, group * coutG * cinG, cinG, cinG, coutG);
+    packRowsTransposed(mem, (packed + group * groupPacked) >>> 2, mr, w, group * coutG * cinG, cinG, cinG, coutG);
   }
   const ints = rt.i32();
   for (let o = 0; o < coutG; o++) ints[(table >>> 2) + o] = 4 * o * pixels;
@@ -185,8 +193,20 @@ export function wasmPointwiseGradInput(rt: WasmRuntime, g: Conv2dGeometry, dy: F
 let weightSums = new Float64Array(256);
 let chunkProduct = new Float32Array(256);
 
-/** Writes gradWeight (summed over the batch) into `dw` (see the file comment). */
+/**
+ * Below this many output pixels the packed GEMM computes gradWeight faster than the dot
+ * products (measured, interleaved, process CPU time: at 7×7 the GEMM was 1.02-1.22× the dot
+ * products' speed; from 14×14 on the dot products won, 1.16-2.56×, most at 112×112 and 56×56).
+ */
+const DOT_MIN_PIXELS = 128;
+
+/** Writes gradWeight (summed over the batch) into `dw`: by dot products, or for small planes by the packed GEMM (see the file comment). */
 export function wasmPointwiseGradWeight(rt: WasmRuntime, g: Conv2dGeometry, dy: Float32Array, x: Float32Array, dw: Float32Array): void {
+  if (g.outHeight * g.outWidth >= DOT_MIN_PIXELS) wasmPointwiseGradWeightDot(rt, g, dy, x, dw);
+  else gradWeightByGemm(rt, g, dy, x, dw);
+}
+
+function gradWeightByGemm(rt: WasmRuntime, g: Conv2dGeometry, dy: Float32Array, x: Float32Array, dw: Float32Array): void {
   const { inChannels: Cin, outChannels: Cout, groups } = g;
   const cinG = Cin / groups;
   const coutG = Cout / groups;
@@ -196,7 +216,8 @@ export function wasmPointwiseGradWeight(rt: WasmRuntime, g: Conv2dGeometry, dy: 
   const longest = Math.max(MIN_CHUNK, Math.floor(CHUNK_BYTES / (4 * cinG)));
   const chunk = Math.ceil(pixels / Math.ceil(pixels / longest));
   const blocks = blocksFor(rt);
-  const packed = blocks.get(Slot.PackedA, packedBytes(coutG, chunk));
+  const mr = gemmRows(rt);
+  const packed = blocks.get(Slot.PackedA, packedBytes(coutG, chunk, mr));
   const table = blocks.get(Slot.Table, 4 * chunk);
   const transposed = blocks.get(Slot.Transposed, 4 * chunk * cinG);
   const result = blocks.get(Slot.Result, 4 * coutG * cinG);
@@ -218,7 +239,7 @@ export function wasmPointwiseGradWeight(rt: WasmRuntime, g: Conv2dGeometry, dy: 
       const xGroup = (n * Cin + group * cinG) * pixels;
       for (let p0 = 0; p0 < pixels; p0 += chunk) {
         const k = Math.min(chunk, pixels - p0);
-        packRows4Range(mem, packed >>> 2, dy, dyGroup, pixels, coutG, p0, k);
+        packRowsRange(mem, packed >>> 2, mr, dy, dyGroup, pixels, coutG, p0, k);
         // X_gᵀ for pixels [p0, p0 + k): row p holds the cinG channels of pixel p.
         transposeChunk(mem, xt, x, xGroup + p0, pixels, cinG, k);
         // Columns per call: the B slice (k rows × columns) within ~48 KiB, as in the forward.
@@ -229,6 +250,70 @@ export function wasmPointwiseGradWeight(rt: WasmRuntime, g: Conv2dGeometry, dy: 
         }
         // Copied out with set (a memcpy) before the additions: element loops over the view of
         // the whole wasm memory ran several times slower than over a plain array.
+        if (single) {
+          dw.set(mem.subarray(r, r + size), group * size);
+        } else if (first) {
+          product.set(mem.subarray(r, r + size));
+          for (let i = 0; i < size; i++) sums[i] = product[i]!;
+        } else {
+          product.set(mem.subarray(r, r + size));
+          for (let i = 0; i < size; i++) sums[i] += product[i]!;
+        }
+        first = false;
+      }
+    }
+    if (!single) {
+      const base = group * size;
+      for (let i = 0; i < size; i++) dw[base + i] = sums[i]!;
+    }
+  }
+}
+
+/** Output pixels' bytes of X one dot-product chunk may span over all input channels (kept in L2). */
+const DOT_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * gradWeight by dot products (gemm-dot.ts): dW[o, c] = Σ_n Σ_p dY[n, o, p] · x[n, c, p], the
+ * dY planes and the input planes read where they lie, nothing packed or transposed; pixels in
+ * chunks whose input slice stays in L2, chunks and images summed in float64 in a fixed order.
+ */
+function wasmPointwiseGradWeightDot(rt: WasmRuntime, g: Conv2dGeometry, dy: Float32Array, x: Float32Array, dw: Float32Array): void {
+  const { inChannels: Cin, outChannels: Cout, groups } = g;
+  const cinG = Cin / groups;
+  const coutG = Cout / groups;
+  const pixels = g.outHeight * g.outWidth;
+  const longest = Math.max(256, Math.floor(DOT_CHUNK_BYTES / (4 * cinG)));
+  const chunk = Math.ceil(pixels / Math.ceil(pixels / longest));
+  const blocks = blocksFor(rt);
+  const source = blocks.get(Slot.Source, 4 * (dy.length + x.length));
+  const table = blocks.get(Slot.Table, 4 * cinG);
+  const result = blocks.get(Slot.Result, 4 * coutG * cinG);
+  const mem = rt.f32();
+  mem.set(dy, source >>> 2);
+  mem.set(x, (source >>> 2) + dy.length);
+  const xAddress = source + 4 * dy.length;
+  const ints = rt.i32();
+  for (let c = 0; c < cinG; c++) ints[(table >>> 2) + c] = 4 * c * pixels;
+  const size = coutG * cinG;
+  if (weightSums.length < size) weightSums = new Float64Array(size);
+  if (chunkProduct.length < size) chunkProduct = new Float32Array(size);
+  const sums = weightSums;
+  const product = chunkProduct;
+  const single = g.batch === 1 && chunk >= pixels;
+  const kernel = rt.kernels.gdot_f32;
+  const r = result >>> 2;
+  for (let group = 0; group < groups; group++) {
+    let first = true;
+    for (let n = 0; n < g.batch; n++) {
+      const dyGroup = source + 4 * (n * Cout + group * coutG) * pixels;
+      const xGroup = xAddress + 4 * (n * Cin + group * cinG) * pixels;
+      for (let p0 = 0; p0 < pixels; p0 += chunk) {
+        const k = Math.min(chunk, pixels - p0);
+        callKernel('pointwise gradWeight', () => {
+          for (let m0 = 0; m0 < coutG; m0 += 4) {
+            kernel(Math.min(4, coutG - m0), cinG, 1, k, dyGroup + 4 * (m0 * pixels + p0), 4 * pixels, 0, xGroup + 4 * p0, table, 0, result + 4 * m0 * cinG, 4 * cinG);
+          }
+        });
         if (single) {
           dw.set(mem.subarray(r, r + size), group * size);
         } else if (first) {

@@ -11,7 +11,7 @@
 import type { Conv2dGeometry } from '../geometry.js';
 import type { WasmConvPath } from './conv-path.js';
 import { activationBounds, sgemmRows } from './gemm.js';
-import { groupedPath, groupedWeightBytes, packGroupedWeights } from './grouped.js';
+import { groupedPath, groupedWeightBytes, groupWeightBytes, packGroupedWeights } from './grouped.js';
 
 /** Bytes of B one column chunk may span (measured: see bench/wasm.mjs). */
 export const POINTWISE_CHUNK_BYTES = 48 * 1024;
@@ -40,7 +40,7 @@ export const pointwisePath: WasmConvPath = {
     const ints = rt.i32();
     for (let c = 0; c < cinG; c++) ints[(scratch >>> 2) + c] = 4 * c * pixels;
     const [min, max] = activationBounds(act);
-    const groupWeights = (groupedWeightBytes(g) - 64) / groups;
+    const groupWeights = groupWeightBytes(g, rt);
     const chunk = Math.max(8, Math.floor(POINTWISE_CHUNK_BYTES / (4 * cinG) / 8) * 8);
     for (let n = imageStart; n < imageEnd; n++) {
       for (let group = 0; group < groups; group++) {
