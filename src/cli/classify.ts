@@ -258,7 +258,10 @@ export async function runClassify(args: readonly string[], io: CliIo): Promise<n
     const t2 = performance.now();
     const output = loaded.model.forward(input);
     const t3 = performance.now();
-    // One image's scores as [1, C] (an ONNX classifier may end in [1, C, 1, 1]).
+    // One image's scores as [1, C] (an ONNX classifier may end in [1, C, 1, 1]); anything else is no classifier.
+    if (output.shape.length < 2 || output.shape[0] !== 1 || output.shape.slice(2).some((d) => d !== 1)) {
+      throw new Error(`${spec}: classify needs class scores [1, C] from the model, got an output of shape [${output.shape.join(', ')}] (a segmentation or detection model?)`);
+    }
     const logits = { shape: [1, output.data.length], data: output.data };
     const classes = output.data.length;
     const probabilities = softmax(logits, 1);

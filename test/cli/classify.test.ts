@@ -11,7 +11,7 @@ import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, type CliIo } from '../../src/cli/cli.js';
 import {
-  BatchNorm2d, Linear, decodeImage, exportOnnx, imageToTensor, imagenetClasses, saveSafetensors, saveTorchCheckpoint, shufflenetV2, softmax, topk,
+  BatchNorm2d, Conv2d, Linear, decodeImage, exportOnnx, imageToTensor, imagenetClasses, saveSafetensors, saveTorchCheckpoint, shufflenetV2, softmax, topk,
 } from '../../src/index.js';
 import { startWeightsServer, type WeightsServer } from '../hub/server.js';
 
@@ -206,6 +206,13 @@ describe('sepconv classify', () => {
     const notImage = capture();
     expect(await main(['classify', linear, image], notImage)).toBe(1);
     expect(notImage.err).toMatch(/linear\.onnx: classify needs a model with one image input \[N, 3, H, W\]; this one has input \[1, 4\]/);
+
+    // Per-pixel scores (a fully convolutional model) are no classification.
+    const conv = join(dir, 'conv.onnx');
+    writeFileSync(conv, exportOnnx(new Conv2d({ inChannels: 3, outChannels: 5, kernelSize: 3, seed: 0 }), [1, 3, 16, 16]));
+    const perPixel = capture();
+    expect(await main(['classify', conv, image], perPixel)).toBe(1);
+    expect(perPixel.err).toMatch(/conv\.onnx: classify needs class scores \[1, C\] from the model, got an output of shape \[1, 5, 14, 14\]/);
 
     const fake = join(dir, 'fake.onnx');
     writeFileSync(fake, 'not protobuf at all');
