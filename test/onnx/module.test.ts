@@ -54,8 +54,11 @@ describe('an imported model is a Module', () => {
     const model = loadOnnx(bytes);
     const s = summary(model, [1, 3, 16, 16]);
     expect(s.rows.map((r) => r.name)).toEqual(['conv1', 'dw', 'hswish', 'residual', 'pool', 'flatten', 'fc']);
-    expect(s.rows.map((r) => r.type)).toEqual(['OnnxConv2d', 'OnnxConv2d', 'HardSwish', 'Add', 'GlobalAveragePool', 'Flatten', 'Linear']);
-    expect(s.uncosted).toEqual(['HardSwish', 'Add', 'GlobalAveragePool', 'Flatten']);
+    expect(s.rows.map((r) => r.type)).toEqual(['OnnxConv2d', 'OnnxConv2d', 'Hardswish', 'Add', 'AdaptiveAvgPool2d', 'Flatten', 'Linear']);
+    expect(s.uncosted).toEqual(['Add', 'Flatten']);
+    expect(s.rows[4]!.kind).toBe('pool');
+    expect(s.rows[2]!.kind).toBe('activation');
+    expect(s.rows[2]!.elementwiseOps).toBe(8 * 8 * 8);
     expect(s.rows[0]!.macs).toBe(8 * 8 * 8 * 27);
     expect(s.rows[1]!.macs).toBe(8 * 8 * 8 * 9);
     expect(s.rows[6]!.macs).toBe(40);
