@@ -275,7 +275,9 @@ export class ModelSchedule {
 
 /**
  * Chunks per thread of each split convolution. More than one lets the calling thread take over
- * part of a late worker's share, at the cost of more, smaller kernel calls.
+ * part of a late worker's share, at the cost of more, smaller kernel calls; 2 and 4 cost 10–20%
+ * more CPU time in all on MobileNetV1/V2 (bench/threads.mjs --models) for no wall-clock gain that
+ * could be measured on a busy machine, so one.
  */
 export const CHUNKS_PER_THREAD = 1;
 
