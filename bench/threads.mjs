@@ -284,7 +284,7 @@ export async function runCompiledModelsBench(options = {}) {
       const y = await two.runAsync(x);
       if (!sameBits(y.data, reference)) throw new Error(`${name}: runAsync on 2 threads differs from run`);
     }
-    const t = { one: [], two: [], oneCpu: [], twoCpu: [], twoAllCpu: [] };
+    const t = { one: [], two: [], oneCpu: [], twoCpu: [], oneAllCpu: [], twoAllCpu: [] };
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? ['one', 'two'] : ['two', 'one'];
       for (const which of order) {
@@ -295,10 +295,8 @@ export async function runCompiledModelsBench(options = {}) {
         else await two.runAsync(x);
         t[which].push(performance.now() - start);
         if (cpu0 !== null) t[`${which}Cpu`].push(threadCpuMs() - cpu0);
-        if (which === 'two') {
-          const all = process.cpuUsage(all0);
-          t.twoAllCpu.push((all.user + all.system) / 1000);
-        }
+        const all = process.cpuUsage(all0);
+        t[`${which}AllCpu`].push((all.user + all.system) / 1000);
       }
     }
     const row = {
@@ -307,12 +305,12 @@ export async function runCompiledModelsBench(options = {}) {
       oneMinMs: +Math.min(...t.one).toFixed(2), twoMinMs: +Math.min(...t.two).toFixed(2),
       oneCpuMs: t.oneCpu.length ? +median(t.oneCpu).toFixed(2) : null,
       twoCallerCpuMs: t.twoCpu.length ? +median(t.twoCpu).toFixed(2) : null,
-      twoAllCpuMs: +median(t.twoAllCpu).toFixed(2),
+      oneAllCpuMs: +median(t.oneAllCpu).toFixed(2), twoAllCpuMs: +median(t.twoAllCpu).toFixed(2),
     };
     row.cpuBound = row.oneCpuMs === null ? null : +(row.oneCpuMs / row.twoCallerCpuMs).toFixed(2);
     rows.push(row);
     console.log(`${name}: 1 thread ${row.oneMs} ms, 2 threads ${row.twoMs} ms: ${row.ratio}× (min ${row.oneMinMs} / ${row.twoMinMs}); `
-      + `CPU 1 thread ${row.oneCpuMs ?? '?'} ms, 2 threads: calling thread ${row.twoCallerCpuMs ?? '?'} ms, all ${row.twoAllCpuMs} ms (1-thread CPU ÷ calling-thread CPU ${row.cpuBound ?? '?'}×)`);
+      + `CPU 1 thread ${row.oneCpuMs ?? '?'} ms, 2 threads: calling thread ${row.twoCallerCpuMs ?? '?'} ms, all threads ${row.twoAllCpuMs} ms against ${row.oneAllCpuMs} (1-thread CPU ÷ calling-thread CPU ${row.cpuBound ?? '?'}×)`);
     one.dispose();
     two.dispose();
   }
