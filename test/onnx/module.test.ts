@@ -142,3 +142,15 @@ describe('clone and foldBatchNorm on an imported model', () => {
     expectClose(foldBatchNorm(model).forward(x), model.forward(x).data, 0);
   });
 });
+
+describe('summary takes the record form of an ONNX model\'s input shapes', () => {
+  it('summary(model, { input: shape }) equals summary(model, shape); several inputs are refused', async () => {
+    const { exportOnnx, loadOnnx, mobilenetV2, summary } = await import('../../src/index.js');
+    const model = loadOnnx(exportOnnx(mobilenetV2({ widthMult: 0.25, numClasses: 10, seed: 2 }).eval(), [1, 3, 32, 32]));
+    const name = model.inputs[0]!.name;
+    const byRecord = summary(model, { [name]: [1, 3, 32, 32] });
+    expect(byRecord.totals).toEqual(summary(model, [1, 3, 32, 32]).totals);
+    expect(byRecord.totals.macs).toBeGreaterThan(0);
+    expect(() => summary(model, { a: [1, 3, 32, 32], b: [1, 3, 32, 32] })).toThrow(/exactly one input/);
+  });
+});
