@@ -46,7 +46,7 @@ export const programControlLength = (steps: number): number => HEADER + STEP_INT
 
 /**
  * How long the calling thread waits at a barrier for a chunk a worker has claimed before it gives
- * the run up (the worker is then replaced). A chunk normally takes well under a millisecond; this
+ * the run up (the worker is then replaced), beyond four times what its own chunks of that step took. A chunk normally takes well under a millisecond; this
  * only guards against a worker that died or hangs mid-chunk, which the calling thread cannot see
  * while it is blocked.
  */
@@ -243,6 +243,7 @@ export class ModelSchedule {
       Atomics.notify(c, STEP);
       const n = step.chunks.length;
       chunks += n;
+      const ownStart = performance.now();
       if (claim) {
         for (let k = Atomics.add(c, base + NEXT, 1); k < n; k = Atomics.add(c, base + NEXT, 1)) {
           runChunk(this.runtime, call, 0, step.chunks[k]!);
@@ -256,7 +257,8 @@ export class ModelSchedule {
           finishChunk(c, s, n);
         }
       }
-      waitUntil(c, base + DONE, (v) => v >= n, canBlock, 'finish its chunk');
+      // A worker's chunk is about as large as this thread's: a slow device's large chunks get as long again, several times over.
+      waitUntil(c, base + DONE, (v) => v >= n, canBlock, 'finish its chunk', STALL_MS + 4 * (performance.now() - ownStart));
       if (Atomics.load(c, ERROR) !== 0) throw new ScheduleWorkerError('a worker failed a chunk');
       state.finish(call, y, 0, setup.geometry.outChannels);
       return true;
@@ -283,15 +285,15 @@ export const CHUNKS_PER_THREAD = 1;
 
 /**
  * Waits until `accept(control[index])`, blocking in Atomics.wait (or spinning where this thread
- * may not block) for at most STALL_MS.
+ * may not block) for at most `limitMs`.
  */
-function waitUntil(c: Int32Array, index: number, accept: (value: number) => boolean, canBlock: boolean, what: string): void {
+function waitUntil(c: Int32Array, index: number, accept: (value: number) => boolean, canBlock: boolean, what: string, limitMs: number): void {
   let value = Atomics.load(c, index);
   if (accept(value)) return;
-  const deadline = performance.now() + STALL_MS;
+  const deadline = performance.now() + limitMs;
   for (;;) {
     const left = deadline - performance.now();
-    if (left <= 0) throw new ScheduleStall(`a worker did not ${what} within ${STALL_MS} ms`);
+    if (left <= 0) throw new ScheduleStall(`a worker did not ${what} within ${Math.round(limitMs)} ms`);
     if (canBlock) Atomics.wait(c, index, value, Math.min(left, 10));
     value = Atomics.load(c, index);
     if (accept(value)) return;
