@@ -99,6 +99,11 @@ const specifiers: Record<string, string> = {
   sepconv: pathToFileURL(join(ROOT, 'src/index.ts')).href,
   ndarray: pathToFileURL(require.resolve('ndarray')).href,
 };
+/** `sepconv` as the built package (for examples whose worker pool loads dist/parallel/worker.js). */
+const DIST_ENTRY = pathToFileURL(join(ROOT, 'dist/index.js')).href;
+
+/** Where an example's `import … from 'sepconv'` resolves: the sources, or the built `dist/`. */
+export type SepconvEntry = 'src' | 'dist';
 
 /**
  * Strict-TypeScript diagnostics of the examples, each compiled as a module of its own against the
@@ -158,6 +163,16 @@ export type Fixtures = Record<string, Uint8Array | string>;
 
 let runs = 0;
 
+/** Line index → the comment after `console.log(...);` on that line. */
+function expectationsOf(block: string): Map<number, string> {
+  const expectations = new Map<number, string>();
+  block.split('\n').forEach((line, i) => {
+    const comment = /console\.log\(.*\);\s*\/\/\s*(.+)$/.exec(line);
+    if (comment) expectations.set(i, comment[1]!.trim());
+  });
+  return expectations;
+}
+
 /** A fetch that serves `fixtures` by the URL's last path segment and fails as offline otherwise. */
 function fixtureFetch(fixtures: Fixtures, fetched: string[]): typeof fetch {
   return (async (input: string | URL | Request) => {
@@ -184,20 +199,26 @@ export async function runExample(
   block: string,
   index: number,
   tmpPrefix: string,
-  { language = 'ts', fixtures = {} }: { language?: ExampleLanguage; fixtures?: Fixtures } = {},
+  {
+    language = 'ts',
+    fixtures = {},
+    entry = 'src',
+    logs = [],
+  }: { language?: ExampleLanguage; fixtures?: Fixtures; entry?: SepconvEntry; /** Receives the logs as they happen (also when the run fails). */ logs?: Logged[] } = {},
 ): Promise<ExampleRun> {
   const lines = block.split('\n');
-  const expectations = new Map<number, string>();
+  const expectations = expectationsOf(block);
   const source = lines
     .map((line, i) => {
-      const comment = /console\.log\(.*\);\s*\/\/\s*(.+)$/.exec(line);
-      if (comment) expectations.set(i, comment[1]!.trim());
       return line
         .replace(/console\.log\(/, `__log(${i}, `)
-        .replace(/from '([^']+)'/, (m, name: string) => (specifiers[name] ? `from '${specifiers[name]}'` : m));
+        .replace(/from '([^']+)'/, (m, name: string) => {
+          const target = name === 'sepconv' && entry === 'dist' ? DIST_ENTRY : specifiers[name];
+          return target ? `from '${target}'` : m;
+        });
     })
     .join('\n');
-  const logged: Logged[] = [];
+  const logged = logs;
   const fetched: string[] = [];
   // A name of its own per run, so that no two runs can record into each other's list.
   const key = `__readmeLog${++runs}`;
@@ -243,6 +264,8 @@ export interface DocExamplesOptions {
   fixtures?: () => Fixtures | Promise<Fixtures>;
   /** `true`: a `// expected` comment is the whole printed text, not only its start. */
   exact?: boolean;
+  /** Run the examples against the built package (default: the sources). */
+  entry?: SepconvEntry;
 }
 
 /**
@@ -252,7 +275,7 @@ export interface DocExamplesOptions {
  * the network must fail offline with the PretrainedError naming a download.pytorch.org URL.
  */
 export function describeDocExamples(file: string, options: DocExamplesOptions): void {
-  const { heading, minExamples, tmpPrefix, exact = false } = options;
+  const { heading, minExamples, tmpPrefix, exact = false, entry = 'src' } = options;
   const text = heading === undefined ? docText(file) : docSection(file, heading);
   if (text === undefined) throw new Error(`${file} has no "${heading}" section`);
   const firstLine = heading === undefined ? 1 : docText(file).slice(0, docText(file).indexOf(`\n${heading}\n`) + 1).split('\n').length;
@@ -271,7 +294,9 @@ export function describeDocExamples(file: string, options: DocExamplesOptions): 
     });
     examples.forEach((example, index) => {
       it(exampleTitle(example, index), async () => {
-        const run = runExample(example.code, index, tmpPrefix, { language: example.language, fixtures: await getFixtures() });
+        const logs: Logged[] = [];
+        const run = runExample(example.code, index, tmpPrefix, { language: example.language, fixtures: await getFixtures(), entry, logs });
+        let result: ExampleRun;
         if (example.needsNetwork) {
           const error = await run.then(
             () => undefined,
@@ -281,15 +306,19 @@ export function describeDocExamples(file: string, options: DocExamplesOptions): 
           expect((error as Error).name).toBe('PretrainedError');
           expect((error as { url?: string }).url).toMatch(/^https:\/\/download\.pytorch\.org\/models\/.+-[0-9a-f]{8,}\.pth$/);
           expect((error as Error).message).toContain('could not download');
-          return;
+          result = { lines: example.code.split('\n'), expectations: expectationsOf(example.code), logged: logs, fetched: [] };
+        } else {
+          result = await run;
         }
-        const { lines, expectations, logged } = await run;
+        const { lines, expectations, logged } = result;
         for (const [line, expected] of expectations) {
           // The last value printed from that line.
-          const entry = logged.filter((l) => l.line === line).at(-1);
-          expect(entry, `${file} line "${lines[line]}" did not run`).toBeDefined();
-          const ok = exact ? expected === entry!.text : expected.startsWith(entry!.text);
-          expect(ok, `"${lines[line]!.trim()}" printed ${entry!.text}`).toBe(true);
+          const printed = logged.filter((l) => l.line === line).at(-1);
+          // Offline, the lines after the download never run.
+          if (example.needsNetwork && printed === undefined) continue;
+          expect(printed, `${file} line "${lines[line]}" did not run`).toBeDefined();
+          const ok = exact ? expected === printed!.text : expected.startsWith(printed!.text);
+          expect(ok, `"${lines[line]!.trim()}" printed ${printed!.text}`).toBe(true);
         }
       });
     });
