@@ -112,6 +112,8 @@ export type SepconvEntry = 'src' | 'dist';
 export function typecheckExamples(blocks: readonly string[], tmpPrefix: string): string[] {
   const dir = mkdtempSync(join(tmpdir(), tmpPrefix));
   try {
+    // ES modules, as the package is (top-level await allowed).
+    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
     const files = blocks.map((block, i) => {
       const file = join(dir, `example-${i + 1}.ts`);
       // A module of its own each, as a user's file would be.
