@@ -41,11 +41,11 @@ function archive(pickle: Uint8Array, storages: Record<string, Uint8Array> = {}):
 }
 
 /** `_rebuild_tensor_v2(('storage', FloatStorage, key, 'cpu', numel), offset, size, stride, False, OrderedDict())` */
-function tensorOps(key: string, numel: number, offset: number, size: number[], stride: number[]): Uint8Array {
+function tensorOps(key: string, numel: number, offset: number, size: number[], stride: number[], location = 'cpu'): Uint8Array {
   const tuple = (xs: number[]) => bytes('(', ...xs.map((x) => bytes('J', u32(x))), 't');
   return bytes(
     'ctorch._utils\n_rebuild_tensor_v2\n(',
-    '(', str('storage'), 'ctorch\nFloatStorage\n', str(key), str('cpu'), 'J', u32(numel), 't', 'Q',
+    '(', str('storage'), 'ctorch\nFloatStorage\n', str(key), str(location), 'J', u32(numel), 't', 'Q',
     'J', u32(offset), tuple(size), tuple(stride), 0x89, 'ccollections\nOrderedDict\n)R', 't', 'R',
   );
 }
@@ -330,6 +330,11 @@ function zip64(files: { name: string; data: Uint8Array }[]): Uint8Array {
 describe('spellings of other PyTorch versions, built by hand', () => {
   const storage = (type: string, key: string, numel: number) =>
     bytes('(', str('storage'), `ctorch\n${type}\n`, str(key), str('cpu'), 'J', u32(numel), 't', 'Q');
+
+  it('a tensor saved from a GPU (location "cuda:0") loads like any other', () => {
+    const pickle = bytes(PROTO2, tensorOps('0', 2, 0, [2], [1], 'cuda:0'), STOP);
+    expect((readTorchCheckpoint(archive(pickle, { 0: f32(3, 4) })) as { data: Float32Array }).data).toEqual(new Float32Array([3, 4]));
+  });
 
   it('a big-endian archive (byteorder "big"): storages are read in that order', () => {
     const pickle = bytes(PROTO2, tensorOps('0', 2, 0, [2], [1]), STOP);
