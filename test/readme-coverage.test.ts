@@ -14,7 +14,8 @@ function readmeTests(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) return readmeTests(path);
-    return /readme.*\.test\.ts$/.test(entry.name) ? [path] : [];
+    // This file names every document itself, so it does not count.
+    return /readme.*\.test\.ts$/.test(entry.name) && entry.name !== 'readme-coverage.test.ts' ? [path] : [];
   });
 }
 
