@@ -188,7 +188,7 @@ function fixtureFetch(fixtures: Fixtures, fetched: string[]): typeof fetch {
       throw new TypeError('fetch failed', { cause: Object.assign(new Error(`getaddrinfo ENOTFOUND ${new URL(url, 'http://localhost/').hostname}`), { code: 'ENOTFOUND' }) });
     }
     const bytes = typeof file === 'string' ? new TextEncoder().encode(file) : file;
-    return new Response(bytes, { status: 200, headers: { 'content-length': String(bytes.length) } });
+    return new Response(new Uint8Array(bytes), { status: 200, headers: { 'content-length': String(bytes.length) } });
   }) as typeof fetch;
 }
 
