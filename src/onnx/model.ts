@@ -15,7 +15,7 @@
  */
 import { checkBackendChoice, type BackendChoice } from '../ops/backend.js';
 import { describeValue, readOptions } from '../checks.js';
-import { CompiledModel, type CompileOptions, type PlanStep } from '../layers/compile.js';
+import { CompiledModel, currentPlanBackend, type CompileOptions, type PlanStep } from '../layers/compile.js';
 import { Module, checkForwardAsyncOptions, type ForwardAsyncOptions, type LoadStateDictOptions, type LoadStateDictResult, type StateDict } from '../layers/module.js';
 import type { ChildCall, TracedModule } from '../layers/trace.js';
 import { asTensor, type Tensor, type TensorLike } from '../tensor.js';
@@ -140,7 +140,7 @@ export class OnnxModel extends Module implements TracedModule {
     this.nodeModules = graph.nodes.map((node, i) => {
       const impl = impls[i]!;
       if (impl.module instanceof OnnxConv2d && node.activation !== undefined) impl.module.activation = node.activation;
-      const module = impl.module ?? nodeModule(node.opType, node.name);
+      const module = impl.module ?? impl.describedBy ?? nodeModule(node.opType, node.name);
       let name = (node.name || `${node.opType}_${node.index}`).replace(/\./g, '_');
       if (used.has(name)) {
         let k = 1;
@@ -196,12 +196,15 @@ export class OnnxModel extends Module implements TracedModule {
     for (const name of [...this.graph.constants.keys()]) if (!readers.has(name) && !outputs.has(name)) this.graph.constants.delete(name);
   }
 
-  /** The specialised graph for these input shapes (cached, a few shape sets at a time). */
-  private program(shapes: ReadonlyMap<string, readonly number[]>): Program {
-    const key = shapeKey(shapes);
+  /**
+   * The specialised graph for these input shapes on tier `backend` (default: the model's), cached
+   * a few at a time.
+   */
+  private program(shapes: ReadonlyMap<string, readonly number[]>, backend: BackendChoice | undefined = this.backend): Program {
+    const key = `${backend ?? ''}|${shapeKey(shapes)}`;
     let program = this.programs.get(key);
     if (program === undefined) {
-      program = new Program(this.graph, this.impls, shapes, this.backend);
+      program = new Program(this.graph, this.impls, shapes, backend);
       if (this.programs.size >= 8) this.programs.delete(this.programs.keys().next().value!);
       this.programs.set(key, program);
     }
@@ -328,7 +331,8 @@ export class OnnxModel extends Module implements TracedModule {
 
   override plan(inputShape: readonly number[]): PlanStep {
     const shapes = this.shapesFor(inputShape, 'plan');
-    const program = this.program(shapes);
+    // Every step on the compile's tier (its `backend` option, else the model's).
+    const program = this.program(shapes, currentPlanBackend() ?? this.backend);
     const runAll = program.plan();
     lastPlanned = runAll;
     const inputName = this.inputs[0]?.name;
@@ -442,8 +446,11 @@ export class CompiledOnnxModel extends CompiledModel<OnnxModel> {
   override run(x: TensorLike): Tensor;
   override run(inputs: Record<string, TensorLike>): Record<string, Tensor>;
   override run(x: TensorLike | Record<string, TensorLike>): Tensor | Record<string, Tensor> {
-    if (isTensorLike(x)) return super.run(x);
     const model = this.module as OnnxModel;
+    if (isTensorLike(x)) {
+      if (model.inputs.length !== 1) throw new TypeError(`run: the model has ${model.inputs.length} inputs (${model.inputs.map((i) => JSON.stringify(i.name)).join(', ')}); pass a record { name: tensor }`);
+      return super.run(x);
+    }
     if (this.disposedOnnx) throw new Error('compiled model: run after dispose(); compile the module again');
     if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new TypeError(`run: inputs must be a record { name: tensor }, got ${describeValue(x)}`);
     const record = readOptions(x, model.inputs.map((i) => i.name), 'run', 'field') as Record<string, unknown>;

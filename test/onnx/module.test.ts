@@ -54,8 +54,11 @@ describe('an imported model is a Module', () => {
     const model = loadOnnx(bytes);
     const s = summary(model, [1, 3, 16, 16]);
     expect(s.rows.map((r) => r.name)).toEqual(['conv1', 'dw', 'hswish', 'residual', 'pool', 'flatten', 'fc']);
-    expect(s.rows.map((r) => r.type)).toEqual(['OnnxConv2d', 'OnnxConv2d', 'HardSwish', 'Add', 'GlobalAveragePool', 'Flatten', 'Linear']);
-    expect(s.uncosted).toEqual(['HardSwish', 'Add', 'GlobalAveragePool', 'Flatten']);
+    expect(s.rows.map((r) => r.type)).toEqual(['OnnxConv2d', 'OnnxConv2d', 'Hardswish', 'Add', 'AdaptiveAvgPool2d', 'Flatten', 'Linear']);
+    expect(s.uncosted).toEqual(['Add', 'Flatten']);
+    expect(s.rows[4]!.kind).toBe('pool');
+    expect(s.rows[2]!.kind).toBe('activation');
+    expect(s.rows[2]!.elementwiseOps).toBe(8 * 8 * 8);
     expect(s.rows[0]!.macs).toBe(8 * 8 * 8 * 27);
     expect(s.rows[1]!.macs).toBe(8 * 8 * 8 * 9);
     expect(s.rows[6]!.macs).toBe(40);
@@ -137,5 +140,17 @@ describe('clone and foldBatchNorm on an imported model', () => {
     copy.loadStateDict({ ...dict, 'fc.bias': { shape: [5], data: new Float32Array(5) } });
     expect(Array.from(model.stateDict()['fc.bias']!.data as Float32Array)).toEqual([2, 2, 2, 2, 2]);
     expectClose(foldBatchNorm(model).forward(x), model.forward(x).data, 0);
+  });
+});
+
+describe('summary takes the record form of an ONNX model\'s input shapes', () => {
+  it('summary(model, { input: shape }) equals summary(model, shape); several inputs are refused', async () => {
+    const { exportOnnx, loadOnnx, mobilenetV2, summary } = await import('../../src/index.js');
+    const model = loadOnnx(exportOnnx(mobilenetV2({ widthMult: 0.25, numClasses: 10, seed: 2 }).eval(), [1, 3, 32, 32]));
+    const name = model.inputs[0]!.name;
+    const byRecord = summary(model, { [name]: [1, 3, 32, 32] });
+    expect(byRecord.totals).toEqual(summary(model, [1, 3, 32, 32]).totals);
+    expect(byRecord.totals.macs).toBeGreaterThan(0);
+    expect(() => summary(model, { a: [1, 3, 32, 32], b: [1, 3, 32, 32] })).toThrow(/exactly one input/);
   });
 });

@@ -13,7 +13,7 @@ import { convTranspose2dGeometry, type ExplicitPadding } from '../../geometry.js
 import { planOutput } from '../../layers/plan-memory.js';
 import type { Tensor } from '../../tensor.js';
 import type { OValue } from '../values.js';
-import { info, layerWithWeights, nodeError, planned, type Kernel, type LoadContext, type OpDef, type SpecializeEnv } from './op.js';
+import { info, layerWithWeights, nodeError, planned, tensorWrapper, wrapper, type Kernel, type LoadContext, type OpDef, type SpecializeEnv } from './op.js';
 
 /** A Conv node's layer: a Conv2d with the activation the graph fused into it. */
 export class OnnxConv2d extends Conv2d {
@@ -159,7 +159,13 @@ function convKernel(run: Conv2d, layer: OnnxConv2d, shape4: readonly number[], o
       // from the compile's activation memory, a weight reload seen before the next run.
       const step = layer.activation === undefined ? run.plan(shape4) : run.planFused(shape4, layer.activation);
       const out = typeof step.output === 'object' && step.output !== null ? step.output.data : null;
-      return planned((inputs) => [{ dtype: 'float32', shape: outShape, data: step.run(reshape(inputs[0]!, shape4)).data }], [out]);
+      const input = tensorWrapper(shape4);
+      const output = wrapper('float32', outShape);
+      const result: OValue[] = [];
+      return planned((inputs) => {
+        result[0] = output(step.run(input(inputs[0]!.data as Float32Array)).data);
+        return result;
+      }, [out]);
     },
   };
 }

@@ -7,6 +7,8 @@
  */
 import { wasmRuntimeIfAvailable } from '../../ops/backend.js';
 import { runActivation, type ActKernel } from '../../wasm/activation-run.js';
+import { Hardsigmoid, Hardswish, LeakyReLU, ReLU, Sigmoid, SiLU } from '../../layers/activation.js';
+import type { Module } from '../../layers/module.js';
 import { broadcastShapes, broadcastStrides, sizeOf, type DType, type OValue } from '../values.js';
 import { computeKernel, constFloats, info, nodeError, planned, type Info, type LoadContext, type NodeImpl, type OpDef, type SpecializeEnv } from './op.js';
 
@@ -39,8 +41,9 @@ function runUnary(spec: UnarySpec, env: SpecializeEnv, x: Float32Array | Float64
   for (let i = 0; i < x.length; i++) y[i] = f(x[i]!);
 }
 
-function unaryImpl(label: string, spec: UnarySpec): NodeImpl {
+function unaryImpl(label: string, spec: UnarySpec, describedBy?: Module): NodeImpl {
   return {
+    ...(describedBy === undefined ? {} : { describedBy }),
     specialize(inputs, env) {
       const x = inputs[0]!;
       if (x.dtype === 'bool' || (x.dtype === 'int64' && spec.integers !== true)) throw nodeError(label, `input must be float, got ${x.dtype}`, 'type');
@@ -125,6 +128,19 @@ function withAttributes(ctx: LoadContext): UnarySpec {
     }
     default:
       return SIMPLE_UNARY[ctx.node.opType]!;
+  }
+}
+
+/** The sepconv activation module an ONNX activation node is, when there is one (for summaries). */
+function describing(ctx: LoadContext): Module | undefined {
+  switch (ctx.node.opType) {
+    case 'Relu': return new ReLU();
+    case 'Sigmoid': return new Sigmoid();
+    case 'HardSwish': return new Hardswish();
+    case 'LeakyRelu': return new LeakyReLU(ctx.attrs.float('alpha', 0.01));
+    case 'HardSigmoid':
+      return Math.abs(ctx.attrs.float('alpha', 0.2) - 1 / 6) < 1e-7 && ctx.attrs.float('beta', 0.5) === 0.5 ? new Hardsigmoid() : undefined;
+    default: return undefined;
   }
 }
 
@@ -440,7 +456,7 @@ const not: OpDef = {
 export const ELEMENTWISE_OPS: Record<string, OpDef> = {
   ...Object.fromEntries(
     [...Object.keys(SIMPLE_UNARY).filter((op) => op !== 'SiLU'), 'LeakyRelu', 'Elu', 'Selu', 'HardSigmoid', 'ThresholdedRelu', 'Celu', 'Gelu']
-      .map((op): [string, OpDef] => [op, { load: (ctx) => unaryImpl(ctx.label, withAttributes(ctx)) }]),
+      .map((op): [string, OpDef] => [op, { load: (ctx) => unaryImpl(ctx.label, withAttributes(ctx), describing(ctx)) }]),
   ),
   ...Object.fromEntries(
     Object.entries(BINARY).filter(([op]) => op !== 'PRelu')
@@ -454,5 +470,5 @@ export const ELEMENTWISE_OPS: Record<string, OpDef> = {
 
 /** Operators sepconv's own graph rewrites create (never read from a file). */
 export const INTERNAL_ELEMENTWISE_OPS: Record<string, OpDef> = {
-  SiLU: { load: (ctx) => unaryImpl(ctx.label, SIMPLE_UNARY.SiLU!) },
+  SiLU: { load: (ctx) => unaryImpl(ctx.label, SIMPLE_UNARY.SiLU!, new SiLU()) },
 };

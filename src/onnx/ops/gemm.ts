@@ -6,8 +6,11 @@
  * Otherwise the product is computed directly (numpy's batched MatMul with broadcasting).
  */
 import { Linear } from '../../layers/linear.js';
+import { planOutput, trackPlanResources } from '../../layers/plan-memory.js';
+import { wasmRuntimeIfAvailable } from '../../ops/backend.js';
+import { WasmLinear } from '../../wasm/linear.js';
 import { broadcastShapes, sizeOf, stridesOf, type OValue } from '../values.js';
-import { computeKernel, info, layerWithWeights, nodeError, type Info, type LoadContext, type NodeImpl, type OpDef } from './op.js';
+import { computeKernel, info, layerWithWeights, nodeError, planned, type Info, type LoadContext, type NodeImpl, type OpDef } from './op.js';
 
 /** y[r, o] = bias[o] + Σ_k x[r, k]·w[o, k] for `rows` rows (float64 sums, four partial sums). */
 function linearRows(x: Float32Array, rows: number, K: number, w: Float32Array, N: number, bias: Float32Array | null, y: Float32Array): void {
@@ -43,7 +46,7 @@ function linearImpl(label: string, layer: Linear, inputRank: number | null): Nod
   const N = layer.outFeatures;
   return {
     module: layer,
-    specialize(inputs) {
+    specialize(inputs, env) {
       const x = inputs[0]!;
       if (x.dtype !== 'float32') throw nodeError(label, `input must be float, got ${x.dtype}`, 'type');
       if ((inputRank !== null && x.shape.length !== inputRank) || x.shape.length < 1 || x.shape[x.shape.length - 1] !== K) {
@@ -51,9 +54,30 @@ function linearImpl(label: string, layer: Linear, inputRank: number | null): Nod
       }
       const outShape = [...x.shape.slice(0, -1), N];
       const rows = sizeOf(x.shape) / K;
-      return computeKernel([info('float32', outShape)], (ins, outs) => {
+      const kernel = computeKernel([info('float32', outShape)], (ins, outs) => {
         linearRows(ins[0]!.data as Float32Array, rows, K, layer.weight.data, N, layer.bias?.data ?? null, outs[0]!.data as Float32Array);
       });
+      return {
+        ...kernel,
+        plan(mayOverwrite) {
+          // Compiled on the wasm tier: the weights copied into wasm memory once, each row a GEMV.
+          const rt = wasmRuntimeIfAvailable(env.backend, 'onnx');
+          if (rt === null) return kernel.plan(mayOverwrite);
+          const gemv = new WasmLinear(rt, layer.weight.data, layer.bias?.data ?? null, K, N);
+          trackPlanResources({ bytes: () => gemv.bytes, dispose: () => gemv.dispose() });
+          let version = layer.stateVersion;
+          const out = planOutput(outShape, 'output');
+          const result: OValue[] = [{ dtype: 'float32', shape: outShape, data: out.data }];
+          return planned((ins) => {
+            if (version !== layer.stateVersion) {
+              gemv.setWeights(layer.weight.data, layer.bias?.data ?? null);
+              version = layer.stateVersion;
+            }
+            gemv.run(ins[0]!.data as Float32Array, rows, out.data);
+            return result;
+          }, [out.data]);
+        },
+      };
     },
   };
 }

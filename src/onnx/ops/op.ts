@@ -44,6 +44,11 @@ export interface NodeImpl {
   specialize(inputs: readonly Info[], env: SpecializeEnv): Kernel;
   /** The module holding this node's parameters, shown by summary and stateDict (Conv, Gemm, ...). */
   readonly module?: Module;
+  /**
+   * A sepconv module computing the same thing, shown in the module tree instead of a generic
+   * node leaf (an activation: summary then counts its element-wise ops). Holds no weights.
+   */
+  readonly describedBy?: Module;
 }
 
 export interface LoadContext {
@@ -71,6 +76,27 @@ export function planned(fn: (inputs: readonly OValue[]) => OValue[], outputs: re
   const run: PlannedRun = (inputs) => fn(inputs);
   run.plannedOutputs = outputs;
   return run;
+}
+
+/**
+ * A tensor object for `data` under a fixed shape, reused while `data` is the same array: a
+ * compiled step whose buffers do not change makes no object per run.
+ */
+export function wrapper<D extends OValue['data']>(dtype: OValue['dtype'], shape: readonly number[]): (data: D) => OValue {
+  let last: OValue | null = null;
+  return (data) => {
+    if (last === null || last.data !== data) last = { dtype, shape, data } as OValue;
+    return last;
+  };
+}
+
+/** `wrapper` for sepconv Tensors (a convolution's or a pool's input). */
+export function tensorWrapper(shape: readonly number[]): (data: Float32Array) => { shape: readonly number[]; data: Float32Array } {
+  let last: { shape: readonly number[]; data: Float32Array } | null = null;
+  return (data) => {
+    if (last === null || last.data !== data) last = { shape, data };
+    return last;
+  };
 }
 
 export interface OpDef {
@@ -188,11 +214,12 @@ export function computeKernel(
     plan(mayOverwrite) {
       const first = outputs[0];
       if (inPlace && first !== undefined && outputs.length === 1 && mayOverwrite[0] === true) {
+        const wrap = wrapper(first.dtype, first.shape);
+        const result: OValue[] = [];
         return planned((inputs) => {
-          const input = inputs[0]!;
-          const out = { dtype: first.dtype, shape: first.shape, data: input.data } as OValue;
-          compute(inputs, [out]);
-          return [out];
+          result[0] = wrap(inputs[0]!.data);
+          compute(inputs, result);
+          return result;
         }, [0]);
       }
       const outs = outputs.map((o, i) => (o.dtype === 'float32' ? { dtype: 'float32' as const, ...planOutput(o.shape, `output ${i}`) } : allocValue(o.dtype, o.shape, `output ${i}`)));
@@ -208,7 +235,18 @@ export function computeKernel(
 export function viewKernel(input: Info, shape: readonly number[]): Kernel {
   const info: Info = { dtype: input.dtype, shape, value: input.value === null ? null : ({ ...input.value, shape } as OValue) };
   const view = (inputs: readonly OValue[]): OValue[] => [{ dtype: inputs[0]!.dtype, shape, data: inputs[0]!.data } as OValue];
-  return { outputs: [info], run: view, plan: () => planned(view, [0]) };
+  return {
+    outputs: [info],
+    run: view,
+    plan: () => {
+      const wrap = wrapper(input.dtype, shape);
+      const result: OValue[] = [];
+      return planned((inputs) => {
+        result[0] = wrap(inputs[0]!.data);
+        return result;
+      }, [0]);
+    },
+  };
 }
 
 /**
@@ -220,7 +258,22 @@ export function rangeViewKernel(input: Info, parts: readonly { shape: readonly n
   const sizes = parts.map((p) => p.shape.reduce((a, b) => a * b, 1));
   const outputs = parts.map((p, k) => info(input.dtype, p.shape, input.value === null ? null : ({ dtype: input.dtype, shape: p.shape, data: slice(input.value.data, p.offset, sizes[k]!) } as OValue)));
   const views = (inputs: readonly OValue[]): OValue[] => parts.map((p, k) => ({ dtype: inputs[0]!.dtype, shape: p.shape, data: slice(inputs[0]!.data, p.offset, sizes[k]!) } as OValue));
-  return { outputs, run: views, plan: () => planned(views, parts.map(() => 0)) };
+  return {
+    outputs,
+    run: views,
+    plan: () => {
+      // The ranges of the same input array are the same views: made again only when it changes.
+      let source: OValue['data'] | null = null;
+      let last: OValue[] = [];
+      return planned((inputs) => {
+        if (inputs[0]!.data !== source) {
+          source = inputs[0]!.data;
+          last = views(inputs);
+        }
+        return last;
+      }, parts.map(() => 0));
+    },
+  };
 }
 
 export function info(dtype: DType, shape: readonly number[], value: OValue | null = null): Info {

@@ -3,10 +3,11 @@
  * per-side padding, ceil mode with PyTorch's rule that the last window starts inside the input,
  * AveragePool's count_include_pad); GlobalAveragePool and GlobalMaxPool reduce each plane.
  */
-import { AvgPool2d, MaxPool2d } from '../../layers/pooling.js';
+import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../layers/pooling.js';
 import type { Module } from '../../layers/module.js';
 import type { Tensor } from '../../tensor.js';
-import { computeKernel, info, nodeError, planned, type Kernel, type LoadContext, type OpDef } from './op.js';
+import type { OValue } from '../values.js';
+import { computeKernel, info, nodeError, planned, tensorWrapper, wrapper, type Kernel, type LoadContext, type OpDef } from './op.js';
 
 interface PoolAttributes {
   readonly kernel: [number, number];
@@ -48,6 +49,20 @@ function poolAttributes(ctx: LoadContext): PoolAttributes {
   };
 }
 
+/** 2-D pooling whose padding does not depend on the input size (its module can describe it). */
+function fixedPadding(at: PoolAttributes): boolean {
+  return at.spatial === 2 && (at.autoPad === 'NOTSET' || at.autoPad === 'VALID');
+}
+
+/** The sepconv pooling module describing a node in summaries, or none when its options do not fit one. */
+function describe(build: () => Module): Module | undefined {
+  try {
+    return build();
+  } catch {
+    return undefined;
+  }
+}
+
 function paddingFor(at: PoolAttributes, h: number, w: number): { top: number; bottom: number; left: number; right: number } {
   if (at.autoPad === 'VALID') return { top: 0, bottom: 0, left: 0, right: 0 };
   if (at.autoPad === 'NOTSET') return { top: at.pads[0], left: at.pads[1], bottom: at.pads[2], right: at.pads[3] };
@@ -79,7 +94,13 @@ function layerKernel(layer: Module, label: string, shape: readonly number[], spa
     plan() {
       const step = layer.plan(shape4);
       const out = typeof step.output === 'object' && step.output !== null ? step.output.data : null;
-      return planned((ins) => [{ dtype: 'float32', shape: outShape, data: step.run(view(ins[0]!.data as Float32Array)).data }], [out]);
+      const input = tensorWrapper(shape4);
+      const output = wrapper('float32', outShape);
+      const result: OValue[] = [];
+      return planned((ins) => {
+        result[0] = output(step.run(input(ins[0]!.data as Float32Array)).data);
+        return result;
+      }, [out]);
     },
   };
 }
@@ -93,7 +114,9 @@ const maxPool: OpDef = {
   load(ctx) {
     const at = poolAttributes(ctx);
     if (ctx.attrs.int('storage_order', 0) !== 0) throw nodeError(ctx.label, 'storage_order 1 is not supported');
+    const describedBy = fixedPadding(at) ? describe(() => new MaxPool2d({ kernelSize: at.kernel, stride: at.stride, dilation: at.dilation, padding: paddingFor(at, 0, 0), ceilMode: at.ceil })) : undefined;
     return {
+      ...(describedBy === undefined ? {} : { describedBy }),
       specialize(inputs) {
         const x = inputs[0]!;
         checkInput(ctx.label, x.dtype, x.shape, at.spatial + 2);
@@ -116,7 +139,9 @@ const averagePool: OpDef = {
     const at = poolAttributes(ctx);
     if (at.dilation[0] !== 1 || at.dilation[1] !== 1) throw nodeError(ctx.label, 'dilated average pooling is not supported');
     const countIncludePad = ctx.attrs.int('count_include_pad', 0) === 1;
+    const describedBy = fixedPadding(at) ? describe(() => new AvgPool2d({ kernelSize: at.kernel, stride: at.stride, padding: paddingFor(at, 0, 0), ceilMode: at.ceil, countIncludePad })) : undefined;
     return {
+      ...(describedBy === undefined ? {} : { describedBy }),
       specialize(inputs) {
         const x = inputs[0]!;
         checkInput(ctx.label, x.dtype, x.shape, at.spatial + 2);
@@ -139,6 +164,7 @@ function globalPool(max: boolean): OpDef {
   return {
     load(ctx) {
       return {
+        describedBy: max ? new AdaptiveMaxPool2d(1) : new AdaptiveAvgPool2d(1),
         specialize(inputs) {
           const x = inputs[0]!;
           if (x.dtype !== 'float32') throw nodeError(ctx.label, `input must be float, got ${x.dtype}`, 'type');

@@ -168,6 +168,7 @@ const resize: OpDef = {
     }
     if (a.int('antialias', 0) !== 0) throw nodeError(ctx.label, 'antialias is not supported');
     if (a.has('axes')) throw nodeError(ctx.label, 'the axes attribute (opset 18) is not supported');
+    if (a.string('keep_aspect_ratio_policy', 'stretch') !== 'stretch') throw nodeError(ctx.label, 'keep_aspect_ratio_policy other than "stretch" is not supported');
     return {
       specialize(inputs) {
         const x = inputs[0]!;
