@@ -7,7 +7,8 @@
  */
 import { MAX_DIMENSION, MAX_ELEMENTS, MAX_RANK } from '../checks.js';
 import { WIRE_BYTES, WIRE_FIXED32, WIRE_FIXED64, WIRE_VARINT, WireReader, wireError } from './wire.js';
-import { float16ToFloat32, type DType, type OValue } from './values.js';
+import { float16ToFloat32 } from '../bits.js';
+import type { DType, OValue } from './values.js';
 
 /** A symbolic dimension keeps its `dim_param` name (`'batch'`); an unnamed unknown one is `'?'`. */
 export type Dim = number | string;

@@ -91,16 +91,6 @@ export function broadcastStrides(shape: readonly number[], outShape: readonly nu
   return out;
 }
 
-/** IEEE half-precision bits to a number. */
-export function float16ToFloat32(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const mantissa = h & 0x3ff;
-  if (exponent === 0) return sign * mantissa * 2 ** -24;
-  if (exponent === 31) return mantissa === 0 ? sign * Infinity : NaN;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
-}
-
 /** Shape text for messages. */
 export function shapeText(shape: readonly (number | string)[]): string {
   return `[${shape.join(', ')}]`;

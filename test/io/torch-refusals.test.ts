@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TorchCheckpointError, TorchTensor, loadTorchCheckpoint, readTorchCheckpoint, saveTorchCheckpoint, saveSafetensors, torchStateDict } from '../../src/index.js';
 import { unpickle } from '../../src/io/pickle.js';
-import { crc32, readZip, writeZip } from '../../src/io/zip.js';
+import { readZip, writeZip } from '../../src/io/zip.js';
+import { crc32 } from '../../src/bits.js';
 
 const FIXTURES = new URL('../fixtures/pth/', import.meta.url);
 const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(name, FIXTURES)));
