@@ -97,7 +97,7 @@ export function followProgram(
   const c = program.control;
   const count = program.steps.length;
   for (let s = 0; s < count; s++) {
-    let published = Atomics.load(c, STEP);
+    let published = spinWhile(c, STEP, (v) => v < s);
     while (published < s) {
       Atomics.wait(c, STEP, published);
       published = Atomics.load(c, STEP);
@@ -284,11 +284,35 @@ export class ModelSchedule {
 export const CHUNKS_PER_THREAD = 1;
 
 /**
+ * How long a thread polls a control word before it sleeps on it. Between two convolutions the
+ * next step is usually published, and the other thread's chunk finished, within tens of
+ * microseconds: sooner than a futex wake-up, which cost 20–80 µs per step here. Measured on
+ * MobileNetV2 224 (2 threads against 1, both run under SCHED_FIFO so other processes could not
+ * take the cores; interleaved, three times): no polling 0.97–1.10×, 30 µs 1.10–1.13×, 150 µs
+ * 1.12–1.20×. Bounded, so on a busy machine a wait costs at most this much CPU before it sleeps.
+ */
+export const SPIN_MICROSECONDS = 100;
+
+/** Polls `control[index]` while `keep(value)` holds, for at most SPIN_MICROSECONDS; returns the last value read. */
+function spinWhile(c: Int32Array, index: number, keep: (value: number) => boolean): number {
+  let value = Atomics.load(c, index);
+  if (!keep(value)) return value;
+  const until = performance.now() + SPIN_MICROSECONDS / 1000;
+  for (;;) {
+    for (let i = 0; i < 64; i++) {
+      value = Atomics.load(c, index);
+      if (!keep(value)) return value;
+    }
+    if (performance.now() >= until) return value;
+  }
+}
+
+/**
  * Waits until `accept(control[index])`, blocking in Atomics.wait (or spinning where this thread
  * may not block) for at most `limitMs`.
  */
 function waitUntil(c: Int32Array, index: number, accept: (value: number) => boolean, canBlock: boolean, what: string, limitMs: number): void {
-  let value = Atomics.load(c, index);
+  let value = spinWhile(c, index, (v) => !accept(v));
   if (accept(value)) return;
   const deadline = performance.now() + limitMs;
   for (;;) {
