@@ -12,7 +12,7 @@ import {
   type Module, type Tensor,
 } from '../../src/index.js';
 import { withShapeOnlyParameters } from '../../src/layers/init.js';
-import { SHARED_DIR, readFloat32 } from '../helpers.js';
+import { readFloat32, sharedData } from '../helpers.js';
 import { hashedStateDict, hashedTensor } from './zoo-weights.js';
 
 interface FixtureModel {
@@ -106,14 +106,16 @@ describe('zoo logits match torchvision (float64) with hashed weights at an odd i
   }
 });
 
-describe('golden torchvision models (../shared/golden/models)', () => {
+const goldenModels = sharedData('golden/models');
+
+describe.skipIf(!goldenModels.present)(`golden torchvision models ${goldenModels.needs}`, () => {
   const cases: [string, () => Module][] = [
     ['mobilenet_v2_w0.5_160', () => mobilenetV2({ widthMult: 0.5 })],
     ['shufflenet_v2_x0_5_160', () => shufflenetV2({ width: 0.5 })],
   ];
   for (const [folder, make] of cases) {
     it(`${folder}: the torchvision state dict loads as it is (int64 included) and the logits match`, async () => {
-      const dir = resolve(SHARED_DIR, 'golden', 'models', folder);
+      const dir = resolve(goldenModels.path, folder);
       if (!existsSync(dir)) throw new Error(`golden model data not found at ${dir}`);
       const manifest = JSON.parse(readFileSync(resolve(dir, 'manifest.json'), 'utf8')) as {
         input: { shape: number[]; file: string }; output: { shape: number[]; file: string }; params: number; stateDictKeys: number; macs: number;
