@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   BatchNorm2d, compareSeparable, Conv2d, conv2d, ConvTranspose2d, convTranspose2d, createWorkerPool, crossEntropy, DepthwiseConv2d, Dropout,
   mobilenetV1, mobilenetV2, Module, mseLoss, Parameter, parseSafetensors, prepareConv2d, referenceConv2d, ReLU, SafetensorsError, Sequential, setBackend,
-  SGD, StateDictError, StochasticDepth, summary, tensor, timeSeparable, zeros, type Tensor, type TensorLike,
+  SGD, type StateDictError, StochasticDepth, summary, tensor, timeSeparable, zeros, type Tensor, type TensorLike,
 } from '../../src/index.js';
 import { main } from '../../src/cli/cli.js';
 import { expectClose, loadGoldenEntry, loadGoldenSet, randomTensor, rng, type GoldenEntry } from '../helpers.js';
@@ -299,6 +299,6 @@ describe('PyTorch habits', () => {
     expect(lines.join('')).toMatch(/^sepconv \d+\.\d+\.\d+/);
     const build = JSON.parse(readFileSync(new URL('../../tsconfig.build.json', import.meta.url), 'utf8')) as { compilerOptions: { stripInternal?: boolean } };
     expect(build.compilerOptions.stripInternal).toBe(true);
-    expect(readFileSync(new URL('../../src/parallel/pool.ts', import.meta.url), 'utf8')).toMatch(/@internal\n\s*\* Test hook[^]*?injectFault\(/);
+    expect(readFileSync(new URL('../../src/parallel/pool.ts', import.meta.url), 'utf8')).toMatch(/@internal\n\s*\* Test hook[\s\S]*?injectFault\(/);
   });
 });

@@ -82,12 +82,12 @@ describe('zoo structure matches torchvision 0.14', () => {
 
   it('quotes the issue figures', () => {
     const byName = Object.fromEntries(fixture.models.map((m) => [m.name, [m.macs, m.params]]));
-    expect(byName['mobilenet_v2']).toEqual([300_774_272, 3_504_872]);
-    expect(byName['mobilenet_v3_large']).toEqual([216_589_760, 5_483_032]);
-    expect(byName['mobilenet_v3_small']).toEqual([56_510_400, 2_542_856]);
-    expect(byName['shufflenet_v2_x1_0']).toEqual([144_907_992, 2_278_604]);
-    expect(byName['mnasnet0_5']).toEqual([104_455_968, 2_218_512]);
-    expect(byName['efficientnet_b0']).toEqual([385_814_752, 5_288_548]);
+    expect(byName.mobilenet_v2).toEqual([300_774_272, 3_504_872]);
+    expect(byName.mobilenet_v3_large).toEqual([216_589_760, 5_483_032]);
+    expect(byName.mobilenet_v3_small).toEqual([56_510_400, 2_542_856]);
+    expect(byName.shufflenet_v2_x1_0).toEqual([144_907_992, 2_278_604]);
+    expect(byName.mnasnet0_5).toEqual([104_455_968, 2_218_512]);
+    expect(byName.efficientnet_b0).toEqual([385_814_752, 5_288_548]);
   });
 });
 
