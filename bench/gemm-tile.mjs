@@ -24,7 +24,6 @@ const { WasmRuntime } = await import(dist('wasm/runtime.js'));
 const { pointwisePath } = await import(dist('wasm/pointwise.js'));
 const { groupedPath } = await import(dist('wasm/grouped.js'));
 const { conv2dGeometry } = await import(dist('geometry.js'));
-const { padInput } = await import(dist('kernels/pad.js'));
 
 const args = process.argv.slice(2);
 const arg = (name, fallback) => {

@@ -1,10 +1,9 @@
-/** Every PyTorch-autograd case of ../shared/golden/conv2d-backward, through conv2dBackward and the reference. */
+/** Every PyTorch-autograd case of test/fixtures/golden/conv2d-backward, through conv2dBackward and the reference. */
 import { describe, expect, it } from 'vitest';
 import { conv2d, conv2dBackward, conv2dGeometry, referenceConv2dBackward } from '../src/index.js';
 import type { Conv2dBackwardOptions, Tensor } from '../src/index.js';
 import { backwardSetup } from '../src/kernels/dispatch-backward.js';
-import { loadEntry, loadGoldenSet, type GoldenEntry } from './backward-helpers.js';
-import { expectClose } from './helpers.js';
+import { expectClose, loadGoldenEntry, loadGoldenSet, type GoldenEntry } from './helpers.js';
 
 interface BackwardCase {
   name: string;
@@ -30,7 +29,7 @@ describe('golden conv2d-backward cases (PyTorch autograd oracle)', () => {
     expect(cases.length).toBe(65);
   });
   for (const c of cases) {
-    const load = (e: GoldenEntry): Tensor => loadEntry(dir, e);
+    const load = (e: GoldenEntry): Tensor => loadGoldenEntry(dir, e);
     const options: Conv2dBackwardOptions = {
       stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups, paddingMode: c.paddingMode,
     };

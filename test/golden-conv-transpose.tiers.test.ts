@@ -1,9 +1,8 @@
-/** Every PyTorch case of ../shared/golden/conv-transpose2d: forward, and backward through convTranspose2dBackward. */
+/** Every PyTorch case of test/fixtures/golden/conv-transpose2d: forward, and backward through convTranspose2dBackward. */
 import { describe, expect, it } from 'vitest';
 import { convTranspose2d, convTranspose2dBackward } from '../src/index.js';
 import type { ConvTranspose2dOptions, Tensor } from '../src/index.js';
-import { loadEntry, loadGoldenSet, type GoldenEntry } from './backward-helpers.js';
-import { expectClose } from './helpers.js';
+import { expectClose, loadGoldenEntry, loadGoldenSet, type GoldenEntry } from './helpers.js';
 
 interface TransposeCase {
   name: string;
@@ -29,7 +28,7 @@ describe('golden conv-transpose2d cases (PyTorch oracle)', () => {
     expect(cases.length).toBe(30);
   });
   for (const c of cases) {
-    const load = (e: GoldenEntry): Tensor => loadEntry(dir, e);
+    const load = (e: GoldenEntry): Tensor => loadGoldenEntry(dir, e);
     const options: ConvTranspose2dOptions = {
       stride: c.stride, padding: c.padding, outputPadding: c.outputPadding, dilation: c.dilation, groups: c.groups,
     };

@@ -1,4 +1,4 @@
-/** Every onnxruntime-generated case in ../shared/golden/conv2d, through every entry point it fits. */
+/** Every onnxruntime-generated case in test/fixtures/golden/conv2d, through every entry point it fits. */
 import { describe, it, expect } from 'vitest';
 import { conv2d, depthwiseConv2d, pointwiseConv2d, referenceConv2d, selectKernelPath, conv2dGeometry } from '../src/index.js';
 import type { Conv2dOptions } from '../src/index.js';

@@ -14,8 +14,33 @@ import { Scratch } from '../src/kernels/scratch.js';
 import type { Conv2dOptions } from '../src/kernels/validate.js';
 import type { Tensor } from '../src/tensor.js';
 
-/** The shared oracle folder beside the repository (`../shared`). */
-export const SHARED_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../shared');
+const TEST_DIR = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * The shared oracle folder beside the repository (`../shared`). Only the large data is read from
+ * there (golden/onnx, golden/models, realmodel): see sharedData. The small golden sets are in the
+ * repository (goldenDir).
+ */
+export const SHARED_DIR = resolve(TEST_DIR, '../../shared');
+
+/** The repository's copy of the small golden sets (copied from ../shared/golden by tools/copy-fixtures.mjs). */
+export const FIXTURE_GOLDEN_DIR = resolve(TEST_DIR, 'fixtures', 'golden');
+
+/** The folder of a small golden set in the repository (test/fixtures/golden/<set>). */
+export function goldenDir(set: string): string {
+  return resolve(FIXTURE_GOLDEN_DIR, set);
+}
+
+/**
+ * Large oracle data that only `../shared` holds (`relative` is a path inside it, such as
+ * 'golden/onnx'): its absolute path, whether it is present, and `needs`, the suffix for the title
+ * of a test that reads it (`it.skipIf(!data.present)(`... ${data.needs}`)`), so a run without the
+ * folder says which tests it skipped and why. CI has ../shared and runs them.
+ */
+export function sharedData(relative: string): { path: string; present: boolean; needs: string } {
+  const path = resolve(SHARED_DIR, relative);
+  return { path, present: existsSync(path), needs: `(needs ../shared/${relative}; skipped when it is absent)` };
+}
 
 /** mulberry32: a small deterministic PRNG returning floats in [0, 1). */
 export function rng(seed: number): () => number {
@@ -243,7 +268,7 @@ export function countTypedArrays(
   return count;
 }
 
-/** One case of the onnxruntime oracle (`../shared/golden/conv2d/manifest.json`; its README has the format). */
+/** One case of the onnxruntime oracle (`test/fixtures/golden/conv2d/manifest.json`; its README has the format). */
 export interface GoldenCase {
   name: string;
   input: { shape: number[]; file: string };
@@ -257,15 +282,11 @@ export interface GoldenCase {
   output: { shape: number[]; file: string };
 }
 
-export const GOLDEN_DIR = resolve(SHARED_DIR, 'golden', 'conv2d');
+export const GOLDEN_DIR = goldenDir('conv2d');
 
 /** The golden cases; throws (failing the suite rather than skipping it) when the folder is missing. */
 export function loadGoldenCases(): GoldenCase[] {
-  const manifestPath = resolve(GOLDEN_DIR, 'manifest.json');
-  if (!existsSync(manifestPath)) {
-    throw new Error(`golden data not found at ${GOLDEN_DIR}; the repository expects ../shared beside it`);
-  }
-  return (JSON.parse(readFileSync(manifestPath, 'utf8')) as { cases: GoldenCase[] }).cases;
+  return loadGoldenSet<GoldenCase>('conv2d').cases;
 }
 
 /** A golden tensor file as a Tensor of its listed shape. */
@@ -280,13 +301,13 @@ export interface GoldenEntry {
 }
 
 /**
- * A golden set's folder and cases (`../shared/golden/<set>/manifest.json`); throws, failing the
- * suite rather than skipping it, when the folder is missing.
+ * A golden set's folder and cases (`test/fixtures/golden/<set>/manifest.json`); throws, failing the
+ * suite rather than skipping it, when the folder is missing (the sets are part of the repository).
  */
 export function loadGoldenSet<T>(set: string): { dir: string; cases: T[] } {
-  const dir = resolve(SHARED_DIR, 'golden', set);
+  const dir = goldenDir(set);
   const path = resolve(dir, 'manifest.json');
-  if (!existsSync(path)) throw new Error(`golden data not found at ${dir}; the repository expects ../shared beside it`);
+  if (!existsSync(path)) throw new Error(`golden set ${set} not found at ${dir}; copy it with node tools/copy-fixtures.mjs`);
   return { dir, cases: (JSON.parse(readFileSync(path, 'utf8')) as { cases: T[] }).cases };
 }
 

@@ -3,16 +3,17 @@
  * the oracle folder's README), rebuilt from sepconv modules, loaded with loadStateDict, and
  * compared at its three taps with TensorFlow.js's own outputs.
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   Conv2d, DepthwiseSeparableConv2d, LeakyReLU, MaxPool2d, Sequential, loadSafetensors, saveSafetensors,
   tinyFaceDetector, type Module, type Tensor,
 } from '../src/index.js';
-import { readFloat32, SHARED_DIR } from './helpers.js';
+import { readFloat32, sharedData } from './helpers.js';
 
-const DIR = join(SHARED_DIR, 'realmodel', 'tinyface');
+const tinyface = sharedData('realmodel/tinyface');
+const DIR = tinyface.path;
 
 interface LayerSpec {
   name: string;
@@ -26,7 +27,8 @@ interface Spec {
   taps: { afterLayer: number; name: string; shape: number[]; file: string }[];
 }
 
-const spec = JSON.parse(readFileSync(join(DIR, 'layers.json'), 'utf8')) as Spec;
+/** Read in beforeAll: the folder is only in ../shared, and the suite is skipped without it. */
+let spec: Spec;
 const slope = Math.fround(0.1);
 /** TensorFlow 'SAME' 2×2 pooling: the odd cell is padded at the bottom/right with −inf. */
 const samePool = (stride: number): MaxPool2d =>
@@ -92,9 +94,14 @@ function ratio(actual: Tensor, expected: Float32Array): number {
 
 const TAP_CHILD: Record<string, string> = { conv3: 'leaky3', maxpool_5: 'pool5', conv8: 'conv8' };
 
-describe('tiny face detector (real trained weights)', () => {
-  const input: Tensor = { shape: spec.input.shape, data: readFloat32(join(DIR, spec.input.file)) };
-  const weights = readWeights();
+describe.skipIf(!tinyface.present)(`tiny face detector (real trained weights) ${tinyface.needs}`, () => {
+  let input: Tensor;
+  let weights: Record<string, Tensor>;
+  beforeAll(() => {
+    spec = JSON.parse(readFileSync(join(DIR, 'layers.json'), 'utf8')) as Spec;
+    input = { shape: spec.input.shape, data: readFloat32(join(DIR, spec.input.file)) };
+    weights = readWeights();
+  });
 
   it('the rebuilt network has the documented 193,321 parameters and exactly the weight files as keys', () => {
     for (const model of [handWritten(), tinyFaceDetector()]) {

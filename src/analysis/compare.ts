@@ -11,7 +11,7 @@
  */
 import { checkElements, checkResultObject, readOptions } from '../checks.js';
 import { conv2d } from '../ops/conv2d.js';
-import { describeValue, shapeSize as sizeOf, type Tensor } from '../tensor.js';
+import { shapeSize as sizeOf, type Tensor } from '../tensor.js';
 import { positiveInteger, resolvePair, type IntPair } from '../geometry.js';
 import { conv2dCost, type Conv2dCost } from './cost.js';
 import { gflops, measure, randomData, seededRandom, type Timing, type TimingOptions } from './timing.js';

@@ -10,7 +10,7 @@
  * convolution's output write.
  */
 import { readBoolean, readOptions } from '../checks.js';
-import { asTensor, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
+import { asTensor, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import type { Module } from '../layers/module.js';
 import { summary, traceLeaves, type LayerKind, type ModelSummary } from './summary.js';
 import { gflops, measure, randomData, resolveTimingOptions, seededRandom, type TimingOptions } from './timing.js';

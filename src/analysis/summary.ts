@@ -9,7 +9,7 @@
  * (shared weights) has its parameters counted at its first use only, its MACs at every use
  * (it does run every time).
  */
-import { checkShape, describeValue, shapeSize, type Tensor } from '../tensor.js';
+import { checkShape, describeValue, shapeSize } from '../tensor.js';
 import { isPlainObject } from '../checks.js';
 import { Module } from '../layers/module.js';
 import { Conv2d } from '../layers/conv.js';

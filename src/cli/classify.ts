@@ -108,7 +108,7 @@ async function loadWeights(arch: PretrainedArch, spec: string, numClasses: numbe
   };
   if (WEIGHT_SETS.includes(spec) || /^https?:\/\//i.test(spec)) {
     const progress = progressLine(io);
-    let fetched;
+    let fetched: Awaited<ReturnType<typeof fetchPretrainedFile>>;
     try {
       fetched = WEIGHT_SETS.includes(spec)
         ? await fetchPretrainedFile(pretrainedWeights(arch, spec), undefined, { ...options, onProgress: progress.onProgress })

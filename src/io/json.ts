@@ -19,6 +19,7 @@ export class JsonSyntaxError extends Error {
 
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 /** A whole JSON string token: no raw control characters, escapes checked by JSON.parse below. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: JSON forbids raw U+0000-U+001F in strings; this class excludes them on purpose.
 const STRING = /"(?:[^"\\\u0000-\u001f]|\\.)*"/y;
 
 /** Parses `text`; objects have a null prototype; nesting beyond `maxDepth` levels is an error. */

@@ -14,7 +14,7 @@ import type { Conv2dGeometry } from '../geometry.js';
 import { depthwiseGradInput, depthwiseGradWeight } from './depthwise-backward.js';
 import { groupedGradInput, groupedGradWeight } from './grouped-backward.js';
 import { pointwiseGradInput, pointwiseGradWeight } from './pointwise-backward.js';
-import { Scratch, SLOT_GRADIENT_STAGING } from './scratch.js';
+import { type Scratch, SLOT_GRADIENT_STAGING } from './scratch.js';
 
 export type BackwardPath = KernelPath;
 

@@ -9,7 +9,7 @@ import type { Conv2dGeometry } from '../geometry.js';
 import { groupedConv } from './grouped.js';
 import { padInput, paddedInputSize } from './pad.js';
 import { pointwiseConv } from './pointwise.js';
-import { Scratch, SLOT_PADDED } from './scratch.js';
+import { type Scratch, SLOT_PADDED } from './scratch.js';
 import { paddedExtent } from './depthwise-general.js';
 import { checkElements, type Conv2dCall } from './validate.js';
 

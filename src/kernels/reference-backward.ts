@@ -11,7 +11,7 @@
  *   gradBias[o]     = sum_{n,i,j} gradOutput[n,o,i,j]
  */
 import { checkShapeElements } from '../checks.js';
-import { shapeSize, type Tensor, type TensorLike } from '../tensor.js';
+import type { Tensor, TensorLike } from '../tensor.js';
 import { sourceIndex } from './reference.js';
 import { validateConv2dBackward, type Conv2dBackwardOptions, type Conv2dGradients } from './validate-backward.js';
 

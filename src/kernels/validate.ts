@@ -5,7 +5,7 @@
 import { checkBackendChoice, type BackendChoice } from '../checks.js';
 import { asTensor, describeValue, type Tensor, type TensorLike } from '../tensor.js';
 import { ACTIVATIONS, activationCode, type Activation } from '../epilogue.js';
-import { checkElements, checkShapeElements, dataField, readOptions } from '../checks.js';
+import { checkShapeElements, dataField, readOptions } from '../checks.js';
 import { conv2dGeometry, type Conv2dGeometry, type GeometryOptions } from '../geometry.js';
 
 // The shared checks (bounded descriptions, own-property option reading, typed readers, size

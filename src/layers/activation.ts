@@ -2,8 +2,8 @@
  * Element-wise activations. After a convolution inside a Sequential, ReLU and ReLU6 are not run
  * as separate passes: the container fuses them into the convolution's output write.
  */
-import { checkShapeElements, readNumber, readOptions } from '../checks.js';
-import { checkShape, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
+import { readNumber, readOptions } from '../checks.js';
+import { checkShape, type Tensor, type TensorLike } from '../tensor.js';
 import type { FusedActivation } from './conv.js';
 import { checkGradientShape, Module, reuseBuffer, savedFor, type InPlaceCapable } from './module.js';
 import { currentPlanBackend, type PlanStep } from './compile.js';

@@ -4,15 +4,15 @@
  * biased variance, updating the running statistics with the unbiased variance and `momentum`
  * (null: a cumulative average), exactly as PyTorch does, and keeping what backward needs.
  */
-import { checkShape, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
+import { checkShape, describeValue, type Tensor, type TensorLike } from '../tensor.js';
 import { ACT_NONE, ACT_RELU6, activationCode } from '../epilogue.js';
 import { checkGradientShape, checkInput, Module, reuseBuffer, savedFor, type InPlaceCapable } from './module.js';
-import { type PlanStep } from './compile.js';
+import type { PlanStep } from './compile.js';
 import { Parameter } from './parameter.js';
 import { activationGradientInto } from './activation-gradient.js';
 import { asTensor } from '../tensor.js';
 import { positiveInteger } from '../geometry.js';
-import { checkElements, checkShapeElements, readBoolean, readNumber, readOptions } from '../kernels/validate.js';
+import { checkElements, readBoolean, readNumber, readOptions } from '../kernels/validate.js';
 import type { FusableModule, FusedActivation } from './conv.js';
 import type { Int64Tensor, StateTensor } from '../int64.js';
 import { parameterData } from './init.js';

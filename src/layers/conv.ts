@@ -8,7 +8,7 @@ import { conv2dBackward } from '../ops/conv2d-backward.js';
 import { activationGradient } from './activation-gradient.js';
 import { Parameter } from './parameter.js';
 import { prepareLayerConv2d, type Conv2dPlan } from '../ops/plan.js';
-import type { Activation, FusedActivation } from '../epilogue.js';
+import type { FusedActivation } from '../epilogue.js';
 import {
   checkPaddingMode,
   conv2dGeometry,
@@ -20,7 +20,7 @@ import {
   type Padding,
   type PaddingMode,
 } from '../geometry.js';
-import { readOptions, type Conv2dOptions, checkShapeElements } from '../kernels/validate.js';
+import { readOptions, type Conv2dOptions } from '../kernels/validate.js';
 import { checkGradientShape, checkInput, Module, reuseBuffer, savedFor, type ForwardAsyncOptions, checkForwardAsyncOptions } from './module.js';
 import { currentPlanBackend, planChain, type PlanStep } from './compile.js';
 import { asTensor, checkShape } from '../tensor.js';

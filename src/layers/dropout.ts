@@ -8,7 +8,7 @@ import { asTensor, checkShape, type Tensor, type TensorLike } from '../tensor.js
 import { readNumber, readOptions } from '../checks.js';
 import { resolveGenerator, type Generator, type InitOptions } from './init.js';
 import { checkGradientShape, Module, reuseBuffer, savedFor } from './module.js';
-import { type PlanStep } from './compile.js';
+import type { PlanStep } from './compile.js';
 
 export interface DropoutOptions extends InitOptions {
   /** The probability of zeroing an element, in [0, 1] (default 0.5). */

@@ -2,10 +2,10 @@
 import { checkShape, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
 import { asTensor } from '../tensor.js';
 import { positiveInteger } from '../geometry.js';
-import { checkElements, checkShapeElements, readBoolean, readInteger, readOptions } from '../kernels/validate.js';
+import { checkShapeElements, readBoolean, readInteger, readOptions } from '../kernels/validate.js';
 import { parameterData, resolveGenerator, uniformFanIn, type InitOptions } from './init.js';
 import { checkGradientShape, Module, reuseBuffer, savedFor } from './module.js';
-import { type PlanStep } from './compile.js';
+import type { PlanStep } from './compile.js';
 import { Parameter } from './parameter.js';
 import { planOutput } from './plan-memory.js';
 

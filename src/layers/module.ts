@@ -18,8 +18,8 @@
  * throws a TypeError naming it.
  */
 import { asTensor, checkShape, describeValue, shapeSize, type Tensor, type TensorLike } from '../tensor.js';
-import { checkShapeElements, readBoolean, readOptions, type Conv2dOptions } from '../kernels/validate.js';
-import { asInt64Tensor, isInt64Tensor, type Int64Tensor, type StateTensor, type StateTensorLike } from '../int64.js';
+import { readBoolean, readOptions, type Conv2dOptions } from '../kernels/validate.js';
+import { asInt64Tensor, isInt64Tensor, type StateTensor, type StateTensorLike } from '../int64.js';
 import { Parameter } from './parameter.js';
 import { wrongFormatHint } from '../sniff.js';
 import { CompiledModel, type CompileOptions, type PlanStep } from './compile.js';

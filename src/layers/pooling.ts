@@ -10,7 +10,7 @@ import { asInt64Tensor, isInt64Tensor, type Int64Tensor } from '../int64.js';
 
 export { poolOutputSize };
 import { checkGradientShape, checkInput, Module, reuseBuffer, sameShape, savedFor } from './module.js';
-import { type PlanStep } from './compile.js';
+import type { PlanStep } from './compile.js';
 import { checkElements, checkShapeElements, readBoolean, readOptions } from '../kernels/validate.js';
 import { MAX_DIMENSION } from '../checks.js';
 import { planOutput } from './plan-memory.js';

@@ -25,7 +25,7 @@ export interface ActExports {
   act_hardswish_f32(x: number, y: number, n: number): void;
 }
 
-const LOG2E = 1.4426950408889634;
+const LOG2E = Math.LOG2E;
 const LN2_HI = 0.693359375;
 const LN2_LO = -2.12194440e-4;
 /** exp(t) ≈ 1 + t·(C[0] + t·(C[1] + … + t·C[5])). */

@@ -10,6 +10,7 @@ import { conv2dBackward } from '../../src/index.js';
 import { expectClose, randomTensor, rng } from '../helpers.js';
 
 const BENCH_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../bench');
+// biome-ignore lint/suspicious/noExplicitAny: the bench modules are untyped JavaScript
 const load = (file: string): Promise<any> => import(pathToFileURL(resolve(BENCH_DIR, file)).href);
 
 describe('backward bench', () => {

@@ -12,6 +12,7 @@ import { randomTensor, rng } from '../helpers.js';
 
 const BENCH_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../bench');
 // The bench is plain ESM JavaScript; import it by URL so TypeScript treats it as untyped.
+// biome-ignore lint/suspicious/noExplicitAny: the bench modules are untyped JavaScript
 const load = (file: string): Promise<any> => import(pathToFileURL(resolve(BENCH_DIR, file)).href);
 
 interface Spec {

@@ -1,13 +1,14 @@
 /**
  * loadPretrained with torch.save files, as torchvision publishes them, served by the local server:
- * files sepconv writes (saveTorchCheckpoint), the files PyTorch 1.13 wrote in ../shared/golden/pth
+ * files sepconv writes (saveTorchCheckpoint), the files PyTorch 1.13 wrote in test/fixtures/golden/pth
  * (run against PyTorch's outputs), training checkpoints (entry, stripPrefix), and a hostile pickle
  * whose hash is right: it passes the download checks and is still refused by the reader.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BatchNorm2d, Conv2d, PretrainedError, ReLU, Sequential, depthwise_separable_conv, isInt64Tensor, loadPretrained, mnasnet, pretrainedModel,
@@ -16,8 +17,7 @@ import {
 import { expectClose, readFloat32 } from '../helpers.js';
 import { startWeightsServer, type WeightsServer } from './server.js';
 
-const GOLDEN = new URL('../../../shared/golden/pth/', import.meta.url);
-const haveGolden = existsSync(new URL('manifest.json', GOLDEN));
+const GOLDEN = new URL('../fixtures/golden/pth/', import.meta.url);
 const goldenBytes = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(name, GOLDEN)));
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
@@ -88,9 +88,9 @@ describe('torch.save files written by sepconv', () => {
   });
 });
 
-describe.skipIf(!haveGolden)('torch.save files written by PyTorch 1.13 (../shared/golden/pth)', () => {
-  const input = (): { shape: number[]; data: Float32Array } => ({ shape: [2, 3, 12, 12], data: readFloat32(new URL('input.bin', GOLDEN).pathname) });
-  const expected = (): { shape: number[]; data: Float32Array } => ({ shape: [2, 16, 12, 12], data: readFloat32(new URL('output.bin', GOLDEN).pathname) });
+describe('torch.save files written by PyTorch 1.13 (golden pth)', () => {
+  const input = (): { shape: number[]; data: Float32Array } => ({ shape: [2, 3, 12, 12], data: readFloat32(fileURLToPath(new URL('input.bin', GOLDEN))) });
+  const expected = (): { shape: number[]; data: Float32Array } => ({ shape: [2, 16, 12, 12], data: readFloat32(fileURLToPath(new URL('output.bin', GOLDEN))) });
 
   it('state_dict.pt by URL gives PyTorch\'s outputs', async () => {
     const model = await loadPretrained(network().train(), publish('golden_state', goldenBytes('state_dict.pt')), { cacheDir });

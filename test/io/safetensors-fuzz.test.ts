@@ -87,7 +87,7 @@ function mutate(file: Uint8Array, random: () => number): Uint8Array {
         const data = bytes.subarray(8 + headerLength);
         const kind = Math.floor(random() * 4);
         if (kind === 0) {
-          const tokens = [...text.matchAll(/-?\d+(?:\.\d+)?|"[^"]*"|\[[^\[\]]*\]/g)];
+          const tokens = [...text.matchAll(/-?\d+(?:\.\d+)?|"[^"]*"|\[[^[\]]*\]/g)];
           if (tokens.length > 0) {
             const t = pick(tokens);
             text = text.slice(0, t.index) + pick(SPLICES) + text.slice(t.index! + t[0].length);

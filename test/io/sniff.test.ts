@@ -1,11 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadSafetensors } from '../../src/index.js';
+import { Conv2d, exportOnnx, loadSafetensors } from '../../src/index.js';
 import { sniffFormat, wrongFormatHint } from '../../src/sniff.js';
+import { goldenDir, sharedData } from '../helpers.js';
 
-const GOLDEN = new URL('../../../shared/golden/', import.meta.url);
-const golden = (path: string) => new URL(path, GOLDEN);
-const haveGolden = existsSync(golden('README.md'));
+const pth = (name: string): Buffer => readFileSync(resolve(goldenDir('pth'), name));
+const onnx = sharedData('golden/onnx');
+const models = sharedData('golden/models');
 
 describe('sniffFormat', () => {
   it('names each format from its first bytes', () => {
@@ -29,13 +31,19 @@ describe('sniffFormat', () => {
     expect(wrongFormatHint(Uint8Array.from([0x50, 0x4b, 0x03, 0x04]), 'safetensors')).toMatch(/loadTorchCheckpoint/);
   });
 
-  it.skipIf(!haveGolden)('loadSafetensors on a .pth or an .onnx file names the loader to use', () => {
-    const pth = readFileSync(golden('pth/state_dict.pt'));
-    expect(() => loadSafetensors(pth)).toThrow(/not a safetensors file: .*zip archive.*loadTorchCheckpoint/);
-    const legacy = readFileSync(golden('pth/legacy.pt'));
-    expect(() => loadSafetensors(legacy)).toThrow(/legacy \(pre-1\.6\) torch\.save file/);
-    const onnx = readFileSync(golden('onnx/seed_separable_op17/model.onnx'));
-    expect(() => loadSafetensors(onnx)).toThrow(/ONNX model: load it with loadOnnx/);
-    expect(sniffFormat(readFileSync(golden('models/mobilenet_v2_w0.5_160/weights.safetensors')))).toBe('safetensors');
+  it('loadSafetensors on a .pth or an .onnx file names the loader to use', () => {
+    expect(() => loadSafetensors(pth('state_dict.pt'))).toThrow(/not a safetensors file: .*zip archive.*loadTorchCheckpoint/);
+    expect(() => loadSafetensors(pth('legacy.pt'))).toThrow(/legacy \(pre-1\.6\) torch\.save file/);
+    const exported = exportOnnx(new Conv2d({ inChannels: 2, outChannels: 3, kernelSize: 3 }), [1, 2, 5, 5]);
+    expect(() => loadSafetensors(exported)).toThrow(/ONNX model: load it with loadOnnx/);
+  });
+
+  it.skipIf(!onnx.present)(`loadSafetensors on an .onnx file from torch.onnx.export names the loader to use ${onnx.needs}`, () => {
+    const bytes = readFileSync(resolve(onnx.path, 'seed_separable_op17/model.onnx'));
+    expect(() => loadSafetensors(bytes)).toThrow(/ONNX model: load it with loadOnnx/);
+  });
+
+  it.skipIf(!models.present)(`a real torchvision .safetensors file sniffs as safetensors ${models.needs}`, () => {
+    expect(sniffFormat(readFileSync(resolve(models.path, 'mobilenet_v2_w0.5_160/weights.safetensors')))).toBe('safetensors');
   });
 });

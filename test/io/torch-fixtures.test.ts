@@ -83,6 +83,7 @@ describe('torch.save files written by PyTorch (test/fixtures/pth)', () => {
     expect(() => loadTorchCheckpoint(bytes)).toThrow(/entry: "model"/);
     const state = loadTorchCheckpoint(bytes, { entry: 'model' });
     expect(Object.keys(state)).toEqual(['0.weight', '0.bias', '1.weight', '1.bias', '1.running_mean', '1.running_var', '1.num_batches_tracked']);
+    // biome-ignore lint/suspicious/noExplicitAny: an arbitrary unpickled training checkpoint, walked by key
     const all = readTorchCheckpoint(bytes) as Record<string, any>;
     expect(all.best_acc).toBe(0.875);
     expect(all.steps).toBe(1234);

@@ -1,9 +1,11 @@
 /**
- * The checkpoint files PyTorch 1.13 wrote (../shared/golden/pth): every case of its manifest, and
+ * The checkpoint files PyTorch 1.13 wrote (test/fixtures/golden/pth): every case of its manifest, and
  * the network they hold run on input.bin against PyTorch's eval outputs; the structure of what
  * saveTorchCheckpoint writes against PyTorch's own file; a torchvision MobileNetV2 state dict.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   BatchNorm2d, Conv2d, ReLU, Sequential, TorchCheckpointError, TorchTensor, depthwise_separable_conv, isInt64Tensor,
@@ -11,11 +13,11 @@ import {
 } from '../../src/index.js';
 import { unpickle } from '../../src/io/pickle.js';
 import { readZip } from '../../src/io/zip.js';
-import { expectClose, readFloat32 } from '../helpers.js';
+import { expectClose, readFloat32, sharedData } from '../helpers.js';
 
-const GOLDEN = new URL('../../../shared/golden/pth/', import.meta.url);
+const GOLDEN = new URL('../fixtures/golden/pth/', import.meta.url);
 const golden = (path: string): URL => new URL(path, GOLDEN);
-const haveGolden = existsSync(golden('manifest.json'));
+const models = sharedData('golden/models');
 const bytesOf = (name: string): Uint8Array => new Uint8Array(readFileSync(golden(name)));
 
 interface Manifest {
@@ -42,13 +44,13 @@ function runNetwork(state: Record<string, TorchStateTensor>, tol: number, label:
   const model = network();
   model.loadStateDict(state);
   model.eval();
-  const input = { shape: [2, 3, 12, 12], data: readFloat32(golden('input.bin').pathname) };
-  const expected = { shape: [2, 16, 12, 12], data: readFloat32(golden('output.bin').pathname) };
+  const input = { shape: [2, 3, 12, 12], data: readFloat32(fileURLToPath(golden('input.bin'))) };
+  const expected = { shape: [2, 16, 12, 12], data: readFloat32(fileURLToPath(golden('output.bin'))) };
   expectClose(model.forward(input), expected, tol, label);
 }
 
-describe.skipIf(!haveGolden)('golden torch.save files (../shared/golden/pth)', () => {
-  const manifest = haveGolden ? (JSON.parse(readFileSync(golden('manifest.json'), 'utf8')) as Manifest) : { cases: {} };
+describe('golden torch.save files (golden pth)', () => {
+  const manifest = JSON.parse(readFileSync(golden('manifest.json'), 'utf8')) as Manifest;
 
   it('the manifest lists the seven cases this test knows', () => {
     expect(Object.keys(manifest.cases).sort()).toEqual(['checkpoint', 'half', 'hostile_pickle', 'legacy', 'state_dict', 'views', 'whole_module']);
@@ -162,9 +164,8 @@ describe.skipIf(!haveGolden)('golden torch.save files (../shared/golden/pth)', (
     expect(globalsOf(ours.read('archive/data.pkl'))).toEqual(globalsOf(theirs.read('state_dict/data.pkl')));
   });
 
-  it('a torchvision MobileNetV2 state dict (../shared/golden/models) through saveTorchCheckpoint and loadTorchCheckpoint runs bit for bit the same', () => {
-    const dir = new URL('../models/mobilenet_v2_w0.5_160/', GOLDEN);
-    const direct = loadSafetensors(new Uint8Array(readFileSync(new URL('weights.safetensors', dir))));
+  it.skipIf(!models.present)(`a torchvision MobileNetV2 state dict through saveTorchCheckpoint and loadTorchCheckpoint runs bit for bit the same ${models.needs}`, () => {
+    const direct = loadSafetensors(new Uint8Array(readFileSync(resolve(models.path, 'mobilenet_v2_w0.5_160', 'weights.safetensors'))));
     const state = loadTorchCheckpoint(saveTorchCheckpoint(direct));
     expect(Object.keys(state)).toEqual(Object.keys(direct));
     const a = mobilenetV2({ widthMult: 0.5 });

@@ -36,7 +36,6 @@ function check(c: SweepCase, seed: number): void {
 }
 
 const SIZES = [1, 2, 3, 4, 5, 7, 8, 9, 16, 17];
-const PADS = [0, 1];
 
 function depthwiseCases(stride: 1 | 2): SweepCase[] {
   const cases: SweepCase[] = [];

@@ -112,7 +112,7 @@ describe('compiled convolutions read the layer\'s own weights', () => {
         return array;
       },
     });
-    let compiled;
+    let compiled: ReturnType<typeof conv.compile>;
     try {
       compiled = conv.compile([1, 16, 4, 4]);
     } finally {

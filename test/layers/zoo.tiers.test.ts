@@ -12,7 +12,7 @@ import {
   type Module, type Tensor,
 } from '../../src/index.js';
 import { withShapeOnlyParameters } from '../../src/layers/init.js';
-import { SHARED_DIR, readFloat32 } from '../helpers.js';
+import { readFloat32, sharedData } from '../helpers.js';
 import { hashedStateDict, hashedTensor } from './zoo-weights.js';
 
 interface FixtureModel {
@@ -82,12 +82,12 @@ describe('zoo structure matches torchvision 0.14', () => {
 
   it('quotes the issue figures', () => {
     const byName = Object.fromEntries(fixture.models.map((m) => [m.name, [m.macs, m.params]]));
-    expect(byName['mobilenet_v2']).toEqual([300_774_272, 3_504_872]);
-    expect(byName['mobilenet_v3_large']).toEqual([216_589_760, 5_483_032]);
-    expect(byName['mobilenet_v3_small']).toEqual([56_510_400, 2_542_856]);
-    expect(byName['shufflenet_v2_x1_0']).toEqual([144_907_992, 2_278_604]);
-    expect(byName['mnasnet0_5']).toEqual([104_455_968, 2_218_512]);
-    expect(byName['efficientnet_b0']).toEqual([385_814_752, 5_288_548]);
+    expect(byName.mobilenet_v2).toEqual([300_774_272, 3_504_872]);
+    expect(byName.mobilenet_v3_large).toEqual([216_589_760, 5_483_032]);
+    expect(byName.mobilenet_v3_small).toEqual([56_510_400, 2_542_856]);
+    expect(byName.shufflenet_v2_x1_0).toEqual([144_907_992, 2_278_604]);
+    expect(byName.mnasnet0_5).toEqual([104_455_968, 2_218_512]);
+    expect(byName.efficientnet_b0).toEqual([385_814_752, 5_288_548]);
   });
 });
 
@@ -106,14 +106,16 @@ describe('zoo logits match torchvision (float64) with hashed weights at an odd i
   }
 });
 
-describe('golden torchvision models (../shared/golden/models)', () => {
+const goldenModels = sharedData('golden/models');
+
+describe.skipIf(!goldenModels.present)(`golden torchvision models ${goldenModels.needs}`, () => {
   const cases: [string, () => Module][] = [
     ['mobilenet_v2_w0.5_160', () => mobilenetV2({ widthMult: 0.5 })],
     ['shufflenet_v2_x0_5_160', () => shufflenetV2({ width: 0.5 })],
   ];
   for (const [folder, make] of cases) {
     it(`${folder}: the torchvision state dict loads as it is (int64 included) and the logits match`, async () => {
-      const dir = resolve(SHARED_DIR, 'golden', 'models', folder);
+      const dir = resolve(goldenModels.path, folder);
       if (!existsSync(dir)) throw new Error(`golden model data not found at ${dir}`);
       const manifest = JSON.parse(readFileSync(resolve(dir, 'manifest.json'), 'utf8')) as {
         input: { shape: number[]; file: string }; output: { shape: number[]; file: string }; params: number; stateDictKeys: number; macs: number;

@@ -35,7 +35,7 @@ function smallNet(): EncodedModel {
 
 /** Loading (and, when it loads, running) must either work or throw an onnx: TypeError/RangeError. */
 function expectCleanOutcome(bytes: Uint8Array): 'loaded' | 'refused' {
-  let model;
+  let model: ReturnType<typeof loadOnnx>;
   try {
     model = loadOnnx(bytes);
   } catch (error) {

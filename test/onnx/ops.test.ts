@@ -65,7 +65,6 @@ describe('element-wise ops with numpy broadcasting', () => {
     expectClose(mx!, broadcastRef({ shape: mab.shape, data: Float32Array.from(mab.data) }, c, Math.max).data);
   });
   it('Where and Equal on broadcast shapes; integer Div truncates', () => {
-    const x = randomTensor([2, 3], 7);
     const [eq] = runOp('Equal', [{ ints: [1, 2, 3], shape: [3] }, { ints: [1, 0, 3], shape: [3] }]);
     expect(Array.from(eq!.data)).toEqual([1, 0, 1]);
     const [d] = runOp('Div', [{ ints: [7, -7, 9] }, { ints: [2, 2, 3] }]);

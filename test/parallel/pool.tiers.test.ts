@@ -3,7 +3,6 @@
  * with 1, 2 and 3 threads (3 is more than this machine's cores and must still be right).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
 import { conv2d, depthwiseConv2d, pointwiseConv2d } from '../../src/ops/conv2d.js';
 import type { Conv2dOptions } from '../../src/kernels/validate.js';
 import { zeros, type Tensor } from '../../src/tensor.js';

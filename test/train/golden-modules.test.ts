@@ -1,7 +1,7 @@
 /**
  * Module backward against PyTorch 1.13 autograd (float64, stored as float32): BatchNorm2d in train
- * mode (../shared/golden/batchnorm-train) and max / avg / adaptive-avg pooling
- * (../shared/golden/pool-backward). The suites fail when a folder is missing.
+ * mode (test/fixtures/golden/batchnorm-train) and max / avg / adaptive-avg pooling
+ * (test/fixtures/golden/pool-backward). The suites fail when a folder is missing.
  */
 import { describe, expect, it } from 'vitest';
 import { BatchNorm2d } from '../../src/layers/batchnorm.js';

@@ -1,6 +1,6 @@
 /**
- * Losses and optimizers against PyTorch 1.13 (float64, stored as float32): ../shared/golden/loss
- * (cross-entropy with reductions and label smoothing, MSE) and ../shared/golden/optimizer (SGD,
+ * Losses and optimizers against PyTorch 1.13 (float64, stored as float32): test/fixtures/golden/loss
+ * (cross-entropy with reductions and label smoothing, MSE) and test/fixtures/golden/optimizer (SGD,
  * Adam, AdamW, four steps each). The suites fail when a folder is missing.
  */
 import { describe, expect, it } from 'vitest';

@@ -1,10 +1,11 @@
 /**
- * A 16-step training trajectory against PyTorch 1.13 (../shared/golden/train-digits): a CNN of the
+ * A 16-step training trajectory against PyTorch 1.13 (test/fixtures/golden/train-digits): a CNN of the
  * seed's depthwise_separable_conv blocks on the digits data, 8 steps of SGD with Nesterov momentum,
  * then 8 of AdamW with label smoothing, all in train mode; then eval-mode logits. Tolerances are the
  * manifest's (it explains why the conv biases feeding a BatchNorm agree only loosely).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Conv2d } from '../../src/layers/conv.js';
@@ -21,10 +22,11 @@ import { AdamW } from '../../src/train/optim/adam.js';
 import type { Optimizer } from '../../src/train/optim/optimizer.js';
 import { isInt64Tensor } from '../../src/int64.js';
 import type { Tensor } from '../../src/tensor.js';
-import { readFloat32, SHARED_DIR } from '../helpers.js';
+import { goldenDir, readFloat32 } from '../helpers.js';
 
-const GOLDEN = resolve(SHARED_DIR, 'golden', 'train-digits');
-const DIGITS = resolve(SHARED_DIR, 'data', 'digits');
+const GOLDEN = goldenDir('train-digits');
+/** The digits data the trajectory was computed on (the same bytes as ../shared/data/digits). */
+const DIGITS = fileURLToPath(new URL('../../examples/data/digits/', import.meta.url));
 
 interface TrajectoryManifest {
   losses: number[];
@@ -33,7 +35,7 @@ interface TrajectoryManifest {
 }
 
 function readBytes(path: string): Uint8Array {
-  if (!existsSync(path)) throw new Error(`oracle data not found at ${path}; the repository expects ../shared beside it`);
+  if (!existsSync(path)) throw new Error(`oracle data not found at ${path}`);
   return new Uint8Array(readFileSync(path));
 }
 

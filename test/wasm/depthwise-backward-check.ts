@@ -19,7 +19,7 @@ export function checkDepthwiseS2GradInput(seed: number): void {
         const options = { stride: 2, groups: C, padding: { top, bottom, left, right } };
         const x = randomTensor([2, C, H, W], random);
         const w = randomTensor([C * K, 1, 3, 3], random);
-        let g;
+        let g: ReturnType<typeof conv2dGeometry>;
         try {
           g = conv2dGeometry(x.shape, w.shape, options);
         } catch {

@@ -12,7 +12,7 @@ import { ReLU, ReLU6, Hardswish, SiLU, Hardsigmoid, Sigmoid } from '../activatio
 import { Generator } from '../init.js';
 import { MAX_DIMENSION, readBoolean, readEnum, readInteger, readNumber, readOptions } from '../../checks.js';
 import { checkInput, Module, type ForwardAsyncOptions, checkForwardAsyncOptions } from '../module.js';
-import { type PlanStep } from '../compile.js';
+import type { PlanStep } from '../compile.js';
 import { Sequential } from '../sequential.js';
 import { tracedOutputShape, type ChildCall, type TracedModule } from '../trace.js';
 import { Conv2dNormActivation } from './conv-norm-activation.js';

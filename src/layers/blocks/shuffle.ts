@@ -12,7 +12,7 @@ import { BatchNorm2d } from '../batchnorm.js';
 import { Conv2d } from '../conv.js';
 import { Generator } from '../init.js';
 import { checkInput, Module, type ForwardAsyncOptions, checkForwardAsyncOptions } from '../module.js';
-import { type PlanStep } from '../compile.js';
+import type { PlanStep } from '../compile.js';
 import { Sequential } from '../sequential.js';
 import { tracedOutputShape, type ChildCall, type TracedModule } from '../trace.js';
 import { interleaveChannels } from './elementwise.js';

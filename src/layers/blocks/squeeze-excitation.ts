@@ -5,12 +5,12 @@
  * `activation`, `scale_activation` (state-dict keys `fc1.weight`, `fc1.bias`, `fc2.weight`, `fc2.bias`).
  */
 import { asTensor, describeValue, type Tensor, type TensorLike } from '../../tensor.js';
-import { checkShapeElements, readInteger, readOptions } from '../../checks.js';
+import { readInteger, readOptions } from '../../checks.js';
 import { fusedActivationOf } from '../activation.js';
 import { Conv2d } from '../conv.js';
 import type { Generator } from '../init.js';
 import { checkGradientShape, checkInput, isInPlaceCapable, Module, savedFor, type InPlaceCapable } from '../module.js';
-import { type PlanStep } from '../compile.js';
+import type { PlanStep } from '../compile.js';
 import { AdaptiveAvgPool2d } from '../pooling.js';
 import { tracedOutputShape, type ChildCall, type TracedModule } from '../trace.js';
 import { scaleChannels } from './elementwise.js';

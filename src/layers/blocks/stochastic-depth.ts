@@ -10,7 +10,7 @@ import { asTensor } from '../../tensor.js';
 import { readEnum, readNumber, readOptions } from '../../checks.js';
 import { resolveGenerator, type Generator, type InitOptions } from '../init.js';
 import { checkGradientShape, Module, reuseBuffer, savedFor } from '../module.js';
-import { type PlanStep } from '../compile.js';
+import type { PlanStep } from '../compile.js';
 
 export class StochasticDepth extends Module {
   readonly p: number;

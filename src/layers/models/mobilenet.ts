@@ -9,7 +9,6 @@
  * parameters and does not affect loading).
  */
 import type { Tensor, TensorLike } from '../../tensor.js';
-import { describeValue } from '../../tensor.js';
 import { ReLU6 } from '../activation.js';
 import { BatchNorm2d } from '../batchnorm.js';
 import { readInteger, readNumber, readOptions } from '../../kernels/validate.js';

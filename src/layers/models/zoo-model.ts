@@ -4,7 +4,6 @@
  * `flatten`; `flatten`: [N, C, 1, 1] → [N, C] as a view), from which forward, forwardAsync,
  * compile plans, shape walks and summaries are all derived.
  */
-import { checkShapeElements } from '../../checks.js';
 import { asTensor, describeValue, type Tensor, type TensorLike } from '../../tensor.js';
 import { checkInput, Module, type ForwardAsyncOptions, checkForwardAsyncOptions } from '../module.js';
 import { planChain, type PlanStep } from '../compile.js';

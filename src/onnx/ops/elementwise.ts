@@ -104,7 +104,10 @@ function withAttributes(ctx: LoadContext): UnarySpec {
       return { fn: (v) => (v > 0 ? v : alpha * Math.expm1(v)) };
     }
     case 'Selu': {
+      // The ONNX spec's defaults, as it writes them: exact float32 values, longer than the shortest decimal form.
+      // biome-ignore lint/correctness/noPrecisionLoss: exact float32 value, see above
       const alpha = a.float('alpha', 1.67326319217681884765625);
+      // biome-ignore lint/correctness/noPrecisionLoss: exact float32 value, see above
       const gamma = a.float('gamma', 1.05070102214813232421875);
       return { fn: (v) => (v > 0 ? gamma * v : gamma * alpha * Math.expm1(v)) };
     }
