@@ -32,8 +32,8 @@ export type { WorkerPoolOptions, WorkerPoolStats } from './parallel/pool.js';
 // Layers (PyTorch-style modules) and weight loading.
 export { Module, StateDictError } from './layers/module.js';
 export { CompiledModel } from './layers/compile.js';
-export type { ConvRunner, ForwardAsyncOptions, LoadStateDictOptions, LoadStateDictResult, StateDict } from './layers/module.js';
-export type { PlanStep } from './layers/compile.js';
+export type { ConvRunner, ForwardAsyncOptions, LoadStateDictOptions, LoadStateDictResult, StateDict, ModuleCompileOptions } from './layers/module.js';
+export type { PlanStep, CompileOptions, Compilable } from './layers/compile.js';
 export { Generator, manualSeed, getDefaultGenerator } from './layers/init.js';
 export type { InitOptions } from './layers/init.js';
 export { Conv2d, DepthwiseConv2d, PointwiseConv2d, DepthwiseSeparableConv2d } from './layers/conv.js';
@@ -103,7 +103,7 @@ export { tinyFaceDetector } from './layers/models/tinyface.js';
 export type { TinyFaceDetectorOptions } from './layers/models/tinyface.js';
 // Training: losses, optimizers (torch.optim's rules) and learning-rate schedules.
 export { crossEntropy, mseLoss } from './train/loss.js';
-export type { CrossEntropyOptions, MseLossOptions, LossResult, LossResultNone, Reduction } from './train/loss.js';
+export type { CrossEntropyOptions, MseLossOptions, LossOptions, LossResult, LossResultNone, Reduction } from './train/loss.js';
 export { Optimizer } from './train/optim/optimizer.js';
 export type { OptimizerStateDict, ParameterState } from './train/optim/optimizer.js';
 export { SGD } from './train/optim/sgd.js';
@@ -141,3 +141,9 @@ export { loadPretrained, pretrainedModel, fetchPretrainedFile } from './hub/pret
 export type { LoadPretrainedOptions, FetchedWeights, WeightsSource } from './hub/pretrained.js';
 export { PretrainedError } from './hub/download.js';
 export type { DownloadProgress, FetchFunction } from './hub/download.js';
+// ONNX import (an exported .onnx file as a sepconv Module) and export (src/onnx/).
+export { loadOnnx, OnnxModel, CompiledOnnxModel, OnnxNode } from './onnx/model.js';
+export type { LoadOnnxOptions, OnnxTensorInfo } from './onnx/model.js';
+export { supportedOps as onnxSupportedOps } from './onnx/ops/index.js';
+export { exportOnnx } from './onnx/export.js';
+export type { ExportOnnxOptions } from './onnx/export.js';

@@ -1,7 +1,12 @@
 /**
- * The README's "API (core)" examples run as written, and every `console.log(...) // expected`
- * line prints what its comment says (the comment may continue after the value).
+ * README.md's examples run as written (offline, on stand-in files with the names a user has), and
+ * every `console.log(...) // expected` line prints what its comment says.
  */
-import { describeReadmeExamples } from './readme-examples.js';
+import { describeDocExamples } from './readme-examples.js';
+import { docFixtures } from './readme-fixtures.js';
 
-describeReadmeExamples('## API (core)', 7, 'sepconv-readme-');
+describeDocExamples('README.md', {
+  minExamples: 5,
+  tmpPrefix: 'sepconv-readme-',
+  fixtures: () => docFixtures('mobilenet_v2.onnx', 'mobilenet_v3_small.pth'),
+});

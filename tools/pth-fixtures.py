@@ -2,9 +2,10 @@
 """Small torch.save files for test/io/torch-*.test.ts, written to test/fixtures/pth/.
 
 Needs PyTorch (Debian's python3-torch 1.13 was used) and numpy; CI never runs this script: the
-files it writes are committed. Each file is a few KB. (legacy-format files differ from run to run: their storage keys are memory addresses.) manifest.json records, for every tensor of
+files it writes are committed. Each file is a few KB. manifest.json records, for every tensor of
 every file, its dtype, shape and values as PyTorch reads them (torch.load), so the tests compare
-sepconv's reader with PyTorch's own without Python.
+sepconv's reader with PyTorch's own without Python. The legacy-format files and the TorchScript
+archive differ from run to run (storage keys are memory addresses), their contents do not.
 
     python3 tools/pth-fixtures.py
 """

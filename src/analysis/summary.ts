@@ -10,6 +10,7 @@
  * (it does run every time).
  */
 import { checkShape, describeValue, shapeSize, type Tensor } from '../tensor.js';
+import { isPlainObject } from '../checks.js';
 import { Module } from '../layers/module.js';
 import { Conv2d } from '../layers/conv.js';
 import { BatchNorm2d } from '../layers/batchnorm.js';
@@ -116,8 +117,9 @@ const ownBufferCount = (module: Module): number => ownValues(module.namedBuffers
  * Throws when `inputShape` does not fit the model (the module's own message) or when a container
  * does not simply chain its children.
  */
-export function traceLeaves(model: Module, inputShape: readonly number[]): LeafCall[] {
+export function traceLeaves(model: Module, shapeOrRecord: readonly number[] | Readonly<Record<string, readonly number[]>>): LeafCall[] {
   if (!(model instanceof Module)) throw new TypeError(`model must be a sepconv Module, got ${describeValue(model)}`);
+  const inputShape = singleInputShape(shapeOrRecord);
   checkShape(inputShape, 'inputShape', 0, 'inputShape'); // stops at the first hole or bad entry
   if (inputShape.length === 0) throw new RangeError('inputShape must be a non-empty array of non-negative integers, got []');
   const calls: LeafCall[] = [];
@@ -233,7 +235,24 @@ const KINDS: readonly LayerKind[] = ['conv', 'linear', 'batchnorm', 'activation'
  * totals (params, MACs, FLOPs, bias adds, element-wise ops, activation and parameter memory).
  * `inputShape` includes the batch dimension, e.g. `[1, 3, 224, 224]`.
  */
-export function summary(model: Module, inputShape: readonly number[]): ModelSummary {
+/**
+ * The input shape of a `{ name: shape }` record with one entry (the form ONNX models take, as in
+ * `summary(model, { input: [1, 3, 224, 224] })`), or the shape itself. A summary follows one
+ * input through the model: a record of several inputs is refused.
+ */
+function singleInputShape(shapeOrRecord: unknown): readonly number[] {
+  if (Array.isArray(shapeOrRecord) || typeof shapeOrRecord !== 'object' || shapeOrRecord === null || !isPlainObject(shapeOrRecord)) {
+    return shapeOrRecord as readonly number[];
+  }
+  const keys = Object.keys(shapeOrRecord);
+  if (keys.length !== 1) {
+    throw new RangeError(`inputShape: a record of input shapes must name exactly one input (a summary follows one input), got ${keys.length} (${describeValue(keys)})`);
+  }
+  return (shapeOrRecord as Record<string, readonly number[]>)[keys[0]!]!;
+}
+
+export function summary(model: Module, shapeOrRecord: readonly number[] | Readonly<Record<string, readonly number[]>>): ModelSummary {
+  const inputShape = singleInputShape(shapeOrRecord);
   const calls = traceLeaves(model, inputShape);
   const seen = new Set<Module>();
   const draft = calls.map((call) => {

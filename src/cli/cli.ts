@@ -17,6 +17,7 @@ import { efficientnetB0, mnasnet, mobilenetV2, mobilenetV3Large, mobilenetV3Smal
 import { compareModels, type ModelComparisonRow } from '../analysis/models.js';
 import { formatModelComparison } from '../analysis/format.js';
 import { describeFlags, parseFlags, UsageError, type CliIo, type FlagSpecs } from './args.js';
+import { isOnnxPath, ONNX_RUN_SUMMARY, runOnnxCommand } from './onnx-commands.js';
 
 export type { CliIo };
 import { CLASSIFY_FLAGS, CLASSIFY_SUMMARY, runClassify } from './classify.js';
@@ -118,6 +119,7 @@ function usage(): string {
     '',
     'Usage:',
     ...lines,
+    `  sepconv ${'run'.padEnd(width)}  ${ONNX_RUN_SUMMARY} (sepconv run model.onnx --help); 'sepconv summary model.onnx' for its costs`,
     `  sepconv ${'help'.padEnd(width)}  this text; 'sepconv help <command>' lists a command's flags`,
     `  sepconv ${'--version'.padEnd(width)}  the installed version`,
     '',
@@ -274,6 +276,8 @@ function packageVersion(): string {
 /** Runs the command line `argv` (without the node and script paths) and returns the exit code. */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   const [command, ...rest] = argv;
+  // ONNX files: `sepconv run model.onnx ...` and `sepconv summary model.onnx ...` (onnx-commands.ts).
+  if (command === 'run' || (command === 'summary' && isOnnxPath(rest[0]))) return runOnnxCommand(command, rest, io);
   try {
     if (command === undefined) {
       io.stderr(usage());

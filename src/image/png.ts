@@ -14,6 +14,7 @@
  * against what the compressed data could possibly expand to before anything image-sized is
  * allocated, and the inflater is bounded by the exact size the image needs.
  */
+import { crc32 } from '../bits.js';
 import { MAX_ELEMENTS } from '../checks.js';
 import { InflateError, inflateZlib } from '../inflate.js';
 import { wrongFormatHint } from '../sniff.js';
@@ -54,31 +55,6 @@ export function isPng(bytes: Uint8Array): boolean {
 
 function fail(message: string): never {
   throw new ImageDecodeError('png', message);
-}
-
-// ---------------------------------------------------------------------------------------------
-// CRC-32 (ISO-HDLC, as PNG chunks and zip entries use)
-
-let crcTable: Uint32Array | null = null;
-
-function crc32Table(): Uint32Array {
-  if (crcTable === null) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  return crcTable;
-}
-
-/** CRC-32 of bytes[begin, end). */
-function crc32(bytes: Uint8Array, begin: number, end: number): number {
-  const table = crc32Table();
-  let crc = 0xffffffff;
-  for (let i = begin; i < end; i++) crc = table[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
 }
 
 // ---------------------------------------------------------------------------------------------

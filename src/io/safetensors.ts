@@ -14,6 +14,7 @@
  * last one silently), and the returned records have no prototype, so a tensor may be named
  * "__proto__" like any other.
  */
+import { float16ToFloat32 } from '../bits.js';
 import { describeValue, shapeSize } from '../tensor.js';
 import { asTensor } from '../tensor.js';
 import { asInt64Tensor, isInt64Tensor, type StateTensor, type StateTensorLike } from '../int64.js';
@@ -99,15 +100,6 @@ function parseEntry(name: string, raw: JsonValue): HeaderEntry {
 
 const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const mantissa = h & 0x3ff;
-  if (exponent === 0) return sign * mantissa * 2 ** -24;
-  if (exponent === 31) return mantissa === 0 ? sign * Infinity : NaN;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
-}
-
 function decodeInt64(entry: HeaderEntry, bytes: Uint8Array, dataStart: number): BigInt64Array {
   const count = shapeSize(entry.shape);
   const out = new BigInt64Array(count);
@@ -138,7 +130,7 @@ function decode(entry: HeaderEntry, bytes: Uint8Array, dataStart: number): Float
       for (let i = 0; i < count; i++) out[i] = view.getFloat64(8 * i, true);
       break;
     case 'F16':
-      for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
+      for (let i = 0; i < count; i++) out[i] = float16ToFloat32(view.getUint16(2 * i, true));
       break;
     case 'BF16': {
       // bfloat16 is the top half of a float32.

@@ -17,6 +17,7 @@
  * offsets, shapes and strides are checked against their storage, and the total output is bounded by
  * a multiple of the file's size, so a small hostile file cannot ask for gigabytes.
  */
+import { float16ToFloat32 } from '../bits.js';
 import { describeValue, MAX_DIMENSION, MAX_RANK, ownElement, readBoolean, readOptions } from '../checks.js';
 import { asInt64Tensor, isInt64Tensor, type Int64Tensor, type StateTensorLike } from '../int64.js';
 import { asTensor, checkShape, shapeSize, type Tensor } from '../tensor.js';
@@ -228,7 +229,7 @@ function numpyScalar(dtype: unknown, data: unknown): unknown {
   if (!(dtype instanceof NumpyDtype)) throw new TorchCheckpointError(`numpy scalar: expected a numpy dtype, got ${describeValue(dtype)}`);
   if (!(data instanceof Uint8Array)) throw new TorchCheckpointError(`numpy scalar: expected its bytes, got ${describeValue(data)}`);
   const kinds: Record<string, [number, (v: DataView, le: boolean) => unknown]> = {
-    f8: [8, (v, le) => v.getFloat64(0, le)], f4: [4, (v, le) => v.getFloat32(0, le)], f2: [2, (v, le) => halfToFloat(v.getUint16(0, le))],
+    f8: [8, (v, le) => v.getFloat64(0, le)], f4: [4, (v, le) => v.getFloat32(0, le)], f2: [2, (v, le) => float16ToFloat32(v.getUint16(0, le))],
     i8: [8, (v, le) => toIntValue(v.getBigInt64(0, le))], i4: [4, (v, le) => v.getInt32(0, le)], i2: [2, (v, le) => v.getInt16(0, le)], i1: [1, (v) => v.getInt8(0)],
     u8: [8, (v, le) => toIntValue(v.getBigUint64(0, le))], u4: [4, (v, le) => v.getUint32(0, le)], u2: [2, (v, le) => v.getUint16(0, le)], u1: [1, (v) => v.getUint8(0)],
     b1: [1, (v) => v.getUint8(0) !== 0],
@@ -473,15 +474,6 @@ function hooksFor(legacy: boolean, storages: Map<string, StorageRef[]>, inputByt
 // ---------------------------------------------------------------------------------------------
 // Materialising tensors
 
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const mantissa = h & 0x3ff;
-  if (exponent === 0) return sign * mantissa * 2 ** -24;
-  if (exponent === 31) return mantissa === 0 ? sign * Infinity : NaN;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
-}
-
 interface StorageBytes {
   readonly bytes: Uint8Array;
   readonly littleEndian: boolean;
@@ -509,7 +501,7 @@ function elementReader(dtype: TorchDtype, source: StorageBytes, out: TorchTensor
   switch (dtype) {
     case 'float32': return (i, at) => { f[at] = view.getFloat32(4 * i, le); };
     case 'float64': return (i, at) => { f[at] = view.getFloat64(8 * i, le); };
-    case 'float16': return (i, at) => { f[at] = halfToFloat(view.getUint16(2 * i, le)); };
+    case 'float16': return (i, at) => { f[at] = float16ToFloat32(view.getUint16(2 * i, le)); };
     case 'bfloat16': {
       const bits = new Uint32Array(f.buffer, f.byteOffset, f.length);
       return (i, at) => { bits[at] = view.getUint16(2 * i, le) << 16; };

@@ -10,6 +10,7 @@
  * The writer writes stored (uncompressed) entries only, each entry's data aligned to 64 bytes
  * from the start of the archive (as PyTorch's writer does, so a reader can map tensors in place).
  */
+import { crc32 } from '../bits.js';
 import { describeValue } from '../checks.js';
 import { inflateRaw } from '../inflate.js';
 
@@ -48,24 +49,6 @@ const CENTRAL_SIZE = 46;
 const LOCAL_SIZE = 30;
 /** Deflate cannot expand data by more than about 1032:1, so a larger declared size is a lie. */
 const MAX_DEFLATE_RATIO = 1032;
-
-let crcTable: Uint32Array | null = null;
-
-/** CRC-32 (ISO-HDLC, the one ZIP and PNG use) of `bytes`. */
-export function crc32(bytes: Uint8Array): number {
-  if (crcTable === null) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  const table = crcTable;
-  let crc = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) crc = table[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
 
 function quote(name: string): string {
   return JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);

@@ -518,10 +518,10 @@ export abstract class Module {
    * `foldBatchNorm: false` keeps the exact `forward` bits; then reloading weights with
    * `loadStateDict` is seen by the plan (writing into parameter arrays directly needs a new `compile`).
    */
-  compile(inputShape: readonly number[], options: ModuleCompileOptions = {}): CompiledModel<this> {
+  compile(inputShape: readonly number[], options: ModuleCompileOptions = {}): CompiledModel<Module> {
     const { backend, foldBatchNorm } = readOptions<ModuleCompileOptions>(options, ['backend', 'foldBatchNorm'], 'compile');
     const fold = readBoolean(foldBatchNorm, 'compile: foldBatchNorm', true);
-    let target: this = this;
+    let target: Module = this;
     if (fold && !this.modules().some((m) => m.training)) {
       // A folded copy, when there is something to fold: the model itself is left as it is.
       const copy = this.clone();

@@ -14,7 +14,7 @@ import { callerData, checkOut } from '../kernels/validate.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
-interface LossOptions {
+export interface LossOptions {
   /** 'mean' (default) averages over the batch, 'sum' adds, 'none' returns one loss per sample. */
   reduction?: Reduction;
   /** Write the gradient here (the prediction's shape) instead of allocating it. */

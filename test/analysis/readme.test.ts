@@ -1,24 +1,18 @@
 /**
- * The README's "Analysis and the demo" section stays true: its TypeScript example runs and prints
- * what its comments say, and every exact (non-timing) line of the pasted demo output is what the
- * analysis prints today.
+ * docs/analysis.md stays true: its TypeScript examples run and print exactly what their comments
+ * say, and every exact (non-timing) line of the pasted demo output is what the analysis prints today.
  */
 import { describe, expect, it } from 'vitest';
 import { compareSeparable } from '../../src/analysis/compare.js';
 import { formatComparison, formatSummary } from '../../src/analysis/format.js';
 import { summary } from '../../src/analysis/summary.js';
 import { mobilenetV1 } from '../../src/layers/models/mobilenet.js';
-import { readmeSection, runExample, tsBlocks } from '../readme-examples.js';
+import { docText, runExample, tsBlocks } from '../readme-examples.js';
 
-const HEADING = '## Analysis and the demo';
-const found = readmeSection(HEADING);
-const section = found ?? '';
+const FILE = 'docs/analysis.md';
+const section = docText(FILE);
 
-describe('README "Analysis and the demo"', () => {
-  it('exists', () => {
-    expect(found).toBeDefined();
-  });
-
+describe(`${FILE} examples`, () => {
   const blocks = tsBlocks(section);
   blocks.forEach((block, index) => {
     it(`example ${index + 1} prints what its comments say`, async () => {
@@ -27,7 +21,7 @@ describe('README "Analysis and the demo"', () => {
       for (const [line, expected] of expectations) {
         // The last value printed from that line, printed in full.
         const printed = logged.filter((l) => l.line === line).at(-1)?.text;
-        expect(printed, `README line "${lines[line]!.trim()}"`).toBe(expected);
+        expect(printed, `${FILE} line "${lines[line]!.trim()}"`).toBe(expected);
       }
     });
   });

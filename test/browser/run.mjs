@@ -6,12 +6,14 @@
  * requires the outputs to be identical (or, if the JS engines round differently, within 1e-6
  * relative). Also runs the browser example page. Exits non-zero on any failure.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ensureBuilt, ROOT } from './ensure-built.mjs';
 import { launchBrowser, openPage } from './harness.mjs';
 import { maxRelativeError, runCases, CONV_CASES, LAYER_EXPORTS } from './cases.js';
 import { startServer } from './server.mjs';
+import { hashFloats, onnxInput } from './onnx-case.js';
 import { runMain, scriptChecks } from '../script-checks.mjs';
 
 const CROSS_ENGINE_TOLERANCE = 1e-6;
@@ -148,9 +150,47 @@ async function checkClassifyPage(context, origin) {
   console.log(`  PNG vs canvas: largest difference ${result.png.worst}; JPEG vs Chromium: largest ${result.jpeg.worst}, mean ${result.jpeg.mean.toFixed(3)}; top-1 ${result.top5[0].label} in ${result.elapsedMs.toFixed(0)} ms on ${result.backend}`);
 }
 
+/**
+ * An ONNX file written by sepconv's exporter (a small MobileNetV2), fetched and run by the page on
+ * `tier`: run and compile must give bitwise Node's outputs on the same tier and variant.
+ */
+async function checkOnnxPage(context, origin, tier, expected) {
+  console.log(`page test/browser/onnx-page.html?tier=${tier} (loadOnnx of a fetched file, run and compile)`);
+  const { page, status, problems } = await openPage(context, `${origin}/test/browser/onnx-page.html?tier=${tier}`);
+  const result = await page.evaluate(() => window.sepconvOnnx);
+  await page.close();
+  check(problems.length === 0, `ONNX page (${tier}) problems:\n    ${problems.join('\n    ')}`);
+  if (!check(status === 'done', `ONNX page (${tier}) status ${status}: ${result?.error ?? ''}`)) return;
+  check(result.backend === tier, `ONNX page ran on ${result.backend}, expected ${tier}`);
+  check(result.hash === expected.hash, `ONNX page (${tier}): run output differs from Node's (hash ${result.hash} vs ${expected.hash})`);
+  check(result.compiledHash === expected.compiledHash, `ONNX page (${tier}): compiled output differs from Node's`);
+  console.log(`  ${result.nodes} nodes, output [${result.shape.join(', ')}]: run and compile bitwise Node's on ${tier}`);
+}
+
+/** Writes the ONNX page's model and returns Node's hashes of its outputs on each tier. */
+async function onnxExpectations(lib) {
+  const bytes = lib.exportOnnx(lib.mobilenetV2({ widthMult: 0.25, numClasses: 10, seed: 3 }).eval(), [1, 3, 32, 32]);
+  mkdirSync(join(ROOT, 'test/browser/.generated'), { recursive: true });
+  writeFileSync(join(ROOT, 'test/browser/.generated/model.onnx'), bytes);
+  const expected = {};
+  for (const tier of ['js', 'wasm']) {
+    await lib.setBackend(tier, { relaxedSimd: false });
+    const model = lib.loadOnnx(bytes);
+    const input = model.inputs[0].name;
+    const output = model.outputs[0].name;
+    const x = onnxInput();
+    expected[tier] = {
+      hash: hashFloats(model.run({ [input]: x })[output].data),
+      compiledHash: hashFloats(model.compile({ [input]: x.shape }).run({ [input]: x })[output].data),
+    };
+  }
+  return expected;
+}
+
 async function main() {
   ensureBuilt();
   const lib = await import(pathToFileURL(join(ROOT, 'dist/index.js')).href);
+  const onnxExpected = await onnxExpectations(lib);
   await lib.setBackend('wasm', { relaxedSimd: false }); // the tier and variant of the page served with 'wasm-unsafe-eval'
   const nodeWasmResults = runCases(lib);
   await lib.setBackend('js'); // the tier of the strict-CSP pages
@@ -179,6 +219,8 @@ async function main() {
     await checkCspProbe(browser.context, server.origin);
     await checkExamplePage(browser.context, wasmServer.origin);
     await checkClassifyPage(browser.context, wasmServer.origin);
+    await checkOnnxPage(browser.context, server.origin, 'js', onnxExpected.js);
+    await checkOnnxPage(browser.context, wasmServer.origin, 'wasm', onnxExpected.wasm);
   } finally {
     await browser.close();
     await server.close();

@@ -25,6 +25,7 @@ const CONTENT_TYPES = {
   '.ts': 'text/plain; charset=utf-8',
   '.bin': 'application/octet-stream',
   '.safetensors': 'application/octet-stream',
+  '.onnx': 'application/octet-stream',
   '.png': 'image/png',
   '.ico': 'image/x-icon',
 };

@@ -11,7 +11,7 @@ import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, type CliIo } from '../../src/cli/cli.js';
 import {
-  BatchNorm2d, decodeImage, imageToTensor, imagenetClasses, saveSafetensors, saveTorchCheckpoint, shufflenetV2, softmax, topk,
+  BatchNorm2d, Conv2d, Linear, decodeImage, exportOnnx, imageToTensor, imagenetClasses, saveSafetensors, saveTorchCheckpoint, shufflenetV2, softmax, topk,
 } from '../../src/index.js';
 import { startWeightsServer, type WeightsServer } from '../hub/server.js';
 
@@ -164,6 +164,61 @@ describe('sepconv classify', () => {
     expect(second.out).toContain(`weights: from ${join(cacheDir, name)}`);
     expect(rankedLines(second.out)).toEqual(rankedLines(first.out));
     expect(server.requests.get(`/ok/${name}`)).toBe(1);
+  });
+
+  it('classifies with an ONNX file exported from the same model: the same answer', async () => {
+    const onnx = join(dir, 'shufflenet.onnx');
+    writeFileSync(onnx, exportOnnx(model.eval(), [1, 3, 224, 224]));
+    const io = capture();
+    expect(await main(['classify', onnx, image, '--top', '3'], io)).toBe(0);
+    expect(io.out).toContain(`model: ${onnx} (ONNX, input [1, 3, 224, 224])`);
+    expect(io.out).toContain('preprocessing: resize 256, crop 224, bilinear');
+    const expected = await expectedTop(3);
+    const lines = rankedLines(io.out);
+    expect(lines.map((l) => l[1])).toEqual(expected.map((e) => e.index));
+    expect(lines.map((l) => l[2])).toEqual(expected.map((e) => imagenetClasses[e.index]));
+    lines.forEach((l, i) => expect(l[3]).toBeCloseTo(100 * expected[i]!.value, 2));
+  });
+
+  it('takes an ONNX model\'s own input size as the crop (resize at torchvision\'s 256/224), with any batch dimension', async () => {
+    const onnx = join(dir, 'shufflenet-160.onnx');
+    writeFileSync(onnx, exportOnnx(model.eval(), [1, 3, 160, 160], { dynamicBatch: true }));
+    const io = capture();
+    expect(await main(['classify', onnx, image, '--json'], io)).toBe(0);
+    const report = JSON.parse(io.out) as { model: string; weights: null; preprocessing: { resize: number; centerCrop: number }; results: { top: unknown[] }[] };
+    expect(report.model).toBe(onnx);
+    expect(report.weights).toBeNull();
+    expect(report.preprocessing).toMatchObject({ resize: 183, centerCrop: 160 });
+    expect(report.results[0]!.top).toHaveLength(5);
+  });
+
+  it('ONNX errors: with --arch (usage), a model that is no image classifier, a file that is no ONNX model', async () => {
+    const onnx = join(dir, 'shufflenet.onnx');
+    const withArch = capture();
+    expect(await main(['classify', onnx, '--arch', 'mobilenet_v2', image], withArch)).toBe(2);
+    expect(withArch.err).toContain('an ONNX file is the whole model: give it without --arch and --weights');
+    const missing = capture();
+    expect(await main(['classify', join(dir, 'missing.onnx'), image], missing)).toBe(2);
+    expect(missing.err).toMatch(/cannot read the ONNX model ".*missing\.onnx"/);
+
+    const linear = join(dir, 'linear.onnx');
+    writeFileSync(linear, exportOnnx(new Linear(4, 2, { seed: 0 }), [1, 4]));
+    const notImage = capture();
+    expect(await main(['classify', linear, image], notImage)).toBe(1);
+    expect(notImage.err).toMatch(/linear\.onnx: classify needs a model with one image input \[N, 3, H, W\]; this one has input \[1, 4\]/);
+
+    // Per-pixel scores (a fully convolutional model) are no classification.
+    const conv = join(dir, 'conv.onnx');
+    writeFileSync(conv, exportOnnx(new Conv2d({ inChannels: 3, outChannels: 5, kernelSize: 3, seed: 0 }), [1, 3, 16, 16]));
+    const perPixel = capture();
+    expect(await main(['classify', conv, image], perPixel)).toBe(1);
+    expect(perPixel.err).toMatch(/conv\.onnx: classify needs class scores \[1, C\] from the model, got an output of shape \[1, 5, 14, 14\]/);
+
+    const fake = join(dir, 'fake.onnx');
+    writeFileSync(fake, 'not protobuf at all');
+    const junk = capture();
+    expect(await main(['classify', fake, image], junk)).toBe(1);
+    expect(junk.err).toMatch(/sepconv classify: error: .*fake\.onnx: /);
   });
 
   it('lists its flags in help', async () => {

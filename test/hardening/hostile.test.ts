@@ -24,6 +24,12 @@ import {
 } from '../../src/index.js';
 import { MAX_DIMENSION, MAX_ELEMENTS } from '../../src/kernels/validate.js';
 import { encodePng } from '../image/png-encoder.js';
+import { encodeModel } from '../../src/onnx/encode.js';
+
+/** A one-node ONNX model (Relu on [1, 4]). */
+const onnxBytes = (): Uint8Array => encodeModel({
+  opset: 13, nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }], inputs: [{ name: 'x', shape: [1, 4] }], outputs: [{ name: 'y', shape: [1, 4] }],
+});
 
 // ---------------------------------------------------------------------------------------------
 // Hostile values
@@ -359,6 +365,14 @@ const ENTRIES: Entry[] = [
   // Weight files and layouts
   { name: 'parseSafetensors', args: () => [saveSafetensors({ w: zeros([2]) }), {}], call: ([b, o]) => sepconv.parseSafetensors(b as never, o as never), slots: [slot('0', 'bytes', 'bytes'), slot('1', 'options', 'parseSafetensors')] },
   { name: 'loadSafetensors', args: () => [saveSafetensors({ w: zeros([2]) }), {}], call: ([b, o]) => sepconv.loadSafetensors(b as never, o as never), slots: [slot('0', 'bytes', 'bytes'), slot('1', 'options', 'loadSafetensors'), slot('1.skipUnsupported', 'bool')] },
+  {
+    name: 'exportOnnx', args: () => [smallModel(), [1, 4, 8, 8], {}], call: ([m, s, o]) => sepconv.exportOnnx(m as never, s as never, o as never),
+    slots: [slot('0', 'module', 'model'), slot('1', 'shape', 'inputShape|input'), slot('2', 'options', 'exportOnnx'), slot('2.dynamicBatch', 'bool'), slot('2.opset', 'int')],
+  },
+  {
+    name: 'loadOnnx', args: () => [onnxBytes(), {}], call: ([b, o]) => sepconv.loadOnnx(b as never, o as never),
+    slots: [slot('0', 'bytes', 'bytes'), slot('1', 'options', 'loadOnnx'), slot('1.backend', 'enum', 'backend'), slot('1.externalData', 'object', 'externalData')],
+  },
   { name: 'saveSafetensors', args: () => [{ w: zeros([2]) }], call: ([d, m]) => saveSafetensors(d as never, m as never), slots: [slot('0', 'object', 'dict'), slot('1', 'object', 'metadata')] },
   // PyTorch checkpoints
   {
@@ -632,6 +646,9 @@ const NOT_FUZZED: Record<string, string> = {
   imagenetClasses: 'a constant (a frozen array of strings)', IMAGENET_MEAN: 'a constant', IMAGENET_STD: 'a constant',
   PRETRAINED_ARCHS: 'a constant', WEIGHT_SET_NAMES: 'a constant', PRETRAINED_WEIGHTS: 'a constant (frozen entries)', DEFAULT_WEIGHT_SETS: 'a constant',
   isPretrainedArch: 'a type guard: any value is a valid question', PretrainedError: 'an error class the library throws',
+  OnnxModel: 'constructed by loadOnnx (fuzzed); its run/compile input checks are tested in test/onnx/module.test.ts',
+  CompiledOnnxModel: 'constructed by OnnxModel.compile (test/onnx/module.test.ts)', OnnxNode: 'constructed by loadOnnx for each graph node',
+  onnxSupportedOps: 'takes no arguments',
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TorchCheckpointError, TorchTensor, loadTorchCheckpoint, readTorchCheckpoint, saveTorchCheckpoint, saveSafetensors, torchStateDict } from '../../src/index.js';
 import { unpickle } from '../../src/io/pickle.js';
-import { crc32, readZip, writeZip } from '../../src/io/zip.js';
+import { readZip, writeZip } from '../../src/io/zip.js';
+import { crc32 } from '../../src/bits.js';
 
 const FIXTURES = new URL('../fixtures/pth/', import.meta.url);
 const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(name, FIXTURES)));
@@ -41,11 +42,11 @@ function archive(pickle: Uint8Array, storages: Record<string, Uint8Array> = {}):
 }
 
 /** `_rebuild_tensor_v2(('storage', FloatStorage, key, 'cpu', numel), offset, size, stride, False, OrderedDict())` */
-function tensorOps(key: string, numel: number, offset: number, size: number[], stride: number[]): Uint8Array {
+function tensorOps(key: string, numel: number, offset: number, size: number[], stride: number[], location = 'cpu'): Uint8Array {
   const tuple = (xs: number[]) => bytes('(', ...xs.map((x) => bytes('J', u32(x))), 't');
   return bytes(
     'ctorch._utils\n_rebuild_tensor_v2\n(',
-    '(', str('storage'), 'ctorch\nFloatStorage\n', str(key), str('cpu'), 'J', u32(numel), 't', 'Q',
+    '(', str('storage'), 'ctorch\nFloatStorage\n', str(key), str(location), 'J', u32(numel), 't', 'Q',
     'J', u32(offset), tuple(size), tuple(stride), 0x89, 'ccollections\nOrderedDict\n)R', 't', 'R',
   );
 }
@@ -330,6 +331,11 @@ function zip64(files: { name: string; data: Uint8Array }[]): Uint8Array {
 describe('spellings of other PyTorch versions, built by hand', () => {
   const storage = (type: string, key: string, numel: number) =>
     bytes('(', str('storage'), `ctorch\n${type}\n`, str(key), str('cpu'), 'J', u32(numel), 't', 'Q');
+
+  it('a tensor saved from a GPU (location "cuda:0") loads like any other', () => {
+    const pickle = bytes(PROTO2, tensorOps('0', 2, 0, [2], [1], 'cuda:0'), STOP);
+    expect((readTorchCheckpoint(archive(pickle, { 0: f32(3, 4) })) as { data: Float32Array }).data).toEqual(new Float32Array([3, 4]));
+  });
 
   it('a big-endian archive (byteorder "big"): storages are read in that order', () => {
     const pickle = bytes(PROTO2, tensorOps('0', 2, 0, [2], [1]), STOP);

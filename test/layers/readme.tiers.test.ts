@@ -1,7 +1,4 @@
-/**
- * The README's "Layers" examples run as written, and every `console.log(...) // expected` line
- * prints what its comment says (the comment may continue after the value).
- */
-import { describeReadmeExamples } from '../readme-examples.js';
+/** docs/layers.md's examples (the layers and the zoo) run as written on both tiers and print what their comments say. */
+import { describeDocExamples } from '../readme-examples.js';
 
-describeReadmeExamples('## Layers', 3, 'sepconv-readme-layers-');
+describeDocExamples('docs/layers.md', { minExamples: 6, tmpPrefix: 'sepconv-readme-layers-' });

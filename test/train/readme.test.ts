@@ -1,7 +1,4 @@
-/**
- * The README's "Training" examples run as written, and every `console.log(...) // expected` line
- * prints what its comment says.
- */
-import { describeReadmeExamples } from '../readme-examples.js';
+/** docs/training.md's examples run as written and print what their comments say. */
+import { describeDocExamples } from '../readme-examples.js';
 
-describeReadmeExamples('## Training', 2, 'sepconv-readme-train-');
+describeDocExamples('docs/training.md', { minExamples: 2, tmpPrefix: 'sepconv-readme-train-' });

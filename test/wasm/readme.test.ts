@@ -1,7 +1,16 @@
 /**
- * The README's "Kernel tiers" examples run as written, and every `console.log(...) // expected`
- * line prints what its comment says.
+ * docs/tiers.md's examples run as written and print what their comments say. They run against the
+ * built package: the worker pool's example starts workers, which load dist/parallel/worker.js.
  */
-import { describeReadmeExamples } from '../readme-examples.js';
+import { ensureWorkerBuilt } from '../parallel/ensure-worker-built.js';
+import { describeDocExamples } from '../readme-examples.js';
 
-describeReadmeExamples('## Kernel tiers: WebAssembly SIMD and JavaScript', 1, 'sepconv-readme-tiers-');
+describeDocExamples('docs/tiers.md', {
+  minExamples: 3,
+  tmpPrefix: 'sepconv-readme-tiers-',
+  entry: 'dist',
+  fixtures: async () => {
+    await ensureWorkerBuilt();
+    return {};
+  },
+});
