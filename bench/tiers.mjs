@@ -279,20 +279,26 @@ export async function runTiersBench(argv = []) {
   const sepRows = names.filter((n) => n.startsWith('wasm') || n === 'js');
   const ms = (r, n) => (r.engines[n] ? r.engines[n].medianMs.toFixed(2) : '—');
   const ratio = (r, n, peer) => (r.engines[n] && r.engines[peer] ? `${(r.engines[peer].medianMs / r.engines[n].medianMs).toFixed(2)}×` : '—');
-  const header = `| workload | ${names.map((n) => `${n} ms`).join(' | ')} | ${peers.flatMap((p) => sepRows.filter((n) => n !== 'js').map((n) => `${n} × ${p}`)).join(' | ')} | wasm ${preferred} GFLOP/s | wasm ${preferred} 2t / 1t |`;
+  // by CPU time: single-thread rows only (the 2-thread row's CPU time counts both threads)
+  const cpuRows = variants.map((v) => `wasm ${v}`);
+  const cpuRatio = (r, n, peer) => (r.engines[n] && r.engines[peer] ? `${(r.engines[peer].cpuMedianMs / r.engines[n].cpuMedianMs).toFixed(2)}×` : '—');
+  const header = `| workload | ${names.map((n) => `${n} ms`).join(' | ')} | ${peers.flatMap((p) => sepRows.filter((n) => n !== 'js').map((n) => `${n} × ${p}`)).join(' | ')} | ` +
+    `${peers.flatMap((p) => cpuRows.map((n) => `${n} × ${p} by CPU time`)).join(' | ')} | wasm ${preferred} GFLOP/s | wasm ${preferred} 2t / 1t |`;
   const lines = [header, `|${'---|'.repeat(header.split('|').length - 2)}`];
   for (const r of results) {
     const one = r.engines[`wasm ${preferred}`];
     const two = r.engines[`wasm ${preferred} 2t`];
     lines.push(`| ${r.name} | ${names.map((n) => ms(r, n)).join(' | ')} | ` +
       `${peers.flatMap((p) => sepRows.filter((n) => n !== 'js').map((n) => ratio(r, n, p))).join(' | ')} | ` +
+      `${peers.flatMap((p) => cpuRows.map((n) => cpuRatio(r, n, p))).join(' | ')} | ` +
       `${one.gflops.toFixed(1)} | ${(one.medianMs / two.medianMs).toFixed(2)}× |`);
   }
   const table = lines.join('\n');
   const load = os.loadavg()[0];
   console.log(`\n${table}\n`);
   console.log(`1-min load average at the end: ${load.toFixed(1)} on ${os.cpus().length} CPUs (other load on the machine makes wall times noisy; the ratios come from interleaved rounds). ` +
-    `Node ${process.versions.node}; sepconv wasm variants ${variants.join(', ')}; ${litertInfo}. "× X" = X's median / the row engine's median; "—" = the engine does not run that workload (the TFLite writer has no grouped convolution).`);
+    `Node ${process.versions.node}; sepconv wasm variants ${variants.join(', ')}; ${litertInfo}. "× X" = X's median / the row engine's median; "by CPU time" uses the medians of each call's process CPU time ` +
+    '(single-thread rows), which other load disturbs far less; "—" = the engine does not run that workload (the TFLite writer has no grouped convolution).');
   const chain = results.find((r) => r.name === 'mobilenet_v1');
   if (chain) {
     console.log(`mobilenet_v1 max deviation from the JS tier (float64 accumulation), |y − js| / (|js| + rms): ` +

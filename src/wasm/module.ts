@@ -25,13 +25,14 @@ import { dwgFamily, type DwgExports } from './depthwise-general.js';
 import { fillFamily, type FillExports } from './fill.js';
 import { gdotFamily, type GdotExports } from './gemm-dot.js';
 import { gemmFamily, type GemmExports } from './gemm-tile.js';
+import { gpackFamily, type GpackExports } from './gemm-pack.js';
 import { gemvFamily, type GemvExports } from './gemv.js';
 
 /** Every kernel family, in module order. */
-export const KERNEL_FAMILIES: readonly KernelFamily[] = [fillFamily, gemmFamily(), gemvFamily, gdotFamily, dw3x3Family, dwgFamily, dwbFamily, dwgw3Family, actFamily];
+export const KERNEL_FAMILIES: readonly KernelFamily[] = [fillFamily, gemmFamily(), gpackFamily(), gemvFamily, gdotFamily, dw3x3Family, dwgFamily, dwbFamily, dwgw3Family, actFamily];
 
 /** The exports of a kernel module instance, typed. */
-export interface WasmKernels extends FillExports, GemmExports, GemvExports, GdotExports, Dw3x3Exports, DwgExports, DwbExports, Dwgw3Exports, ActExports {}
+export interface WasmKernels extends FillExports, GemmExports, GpackExports, GemvExports, GdotExports, Dw3x3Exports, DwgExports, DwbExports, Dwgw3Exports, ActExports {}
 
 /** Choices that differ from the shipped kernels, for measuring alternatives (never used at run time). */
 export interface KernelModuleOptions {
@@ -45,7 +46,7 @@ export const MAX_MEMORY_PAGES = 65536;
 /** Builds the module bytes for one variant. */
 export function buildKernelModule(variant: KernelVariant, options: KernelModuleOptions = {}): { bytes: Uint8Array<ArrayBuffer>; exports: string[] } {
   const module = new ModuleBuilder({ module: 'env', name: 'memory', initial: 1, maximum: variant.shared ? MAX_MEMORY_PAGES : undefined, shared: variant.shared });
-  const families = options.gemmRows === undefined ? KERNEL_FAMILIES : KERNEL_FAMILIES.map((f) => (f.name === 'gemm' ? gemmFamily(options.gemmRows) : f));
+  const families = options.gemmRows === undefined ? KERNEL_FAMILIES : KERNEL_FAMILIES.map((f) => (f.name === 'gemm' ? gemmFamily(options.gemmRows) : f.name === 'gpack' ? gpackFamily(options.gemmRows) : f));
   for (const family of families) {
     const before = module.exportNames().length;
     family.emit(module, variant);

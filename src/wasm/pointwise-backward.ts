@@ -1,7 +1,7 @@
 /**
  * The 1×1 stride-1 backward GEMMs on the wasm SGEMM (gemm.ts, gemm-tile.ts), per image and group:
  *
- *   dX_g = W_gᵀ · dY_g     A = W_gᵀ, packed straight from W (an MR-row block of Wᵀ is MR adjacent
+ *   dX_g = W_gᵀ · dY_g     A = W_gᵀ, packed in wasm (gemm-pack.ts) from a copy of W (an MR-row block of Wᵀ is MR adjacent
  *                          columns of W: contiguous reads); B = dY_g's rows in place (koff table)
  *   dW_g = dY_g · X_gᵀ     planes of 128 pixels or more: dot products of the dY planes with the
  *                          input planes where they lie (gemm-dot.ts), in chunks of pixels whose
@@ -56,50 +56,6 @@ function blocksFor(rt: WasmRuntime): Blocks {
 export function wasmPointwiseBackwardApplies(g: Conv2dGeometry): boolean {
   return g.kernelH === 1 && g.kernelW === 1 && g.strideH === 1 && g.strideW === 1 &&
     g.padTop === 0 && g.padBottom === 0 && g.padLeft === 0 && g.padRight === 0;
-}
-
-/**
- * Packs rows `[0, rows)` of A = Bᵀ, where B is k×rows row-major at `b[bIndex + kk·ldb + m]`,
- * into blocks of `mr` rows (zero bias) at float index `dst` of `mem` (the layout of packRows). In
- * tiles of TILE reduction steps, so that both the rows of B read and the blocks written stay
- * within a few pages (a whole column sweep of a 1024-wide B touched a new page per value).
- */
-function packRowsTransposed(mem: Float32Array, dst: number, mr: number, b: Float32Array, bIndex: number, ldb: number, rows: number, k: number): void {
-  const TILE = 32;
-  const blockFloats = mr * (k + 1);
-  const full = rows - (rows % mr);
-  for (let m0 = 0; m0 < rows; m0 += mr) {
-    const base = dst + (m0 / mr) * blockFloats;
-    for (let r = 0; r < mr; r++) mem[base + r] = 0;
-  }
-  for (let k0 = 0; k0 < k; k0 += TILE) {
-    const k1 = Math.min(k, k0 + TILE);
-    for (let m0 = 0; m0 < full; m0 += mr) {
-      let d = dst + (m0 / mr) * blockFloats + mr + mr * k0;
-      let s = bIndex + k0 * ldb + m0;
-      if (mr === 4) {
-        for (let kk = k0; kk < k1; kk++, d += 4, s += ldb) {
-          mem[d] = b[s]!;
-          mem[d + 1] = b[s + 1]!;
-          mem[d + 2] = b[s + 2]!;
-          mem[d + 3] = b[s + 3]!;
-        }
-      } else {
-        for (let kk = k0; kk < k1; kk++, d += mr, s += ldb) {
-          for (let r = 0; r < mr; r++) mem[d + r] = b[s + r]!;
-        }
-      }
-    }
-  }
-  if (full < rows) {
-    // The last, partial block: missing rows are zero.
-    const live = rows - full;
-    let d = dst + (full / mr) * blockFloats + mr;
-    let s = bIndex + full;
-    for (let kk = 0; kk < k; kk++, d += mr, s += ldb) {
-      for (let r = 0; r < mr; r++) mem[d + r] = r < live ? b[s + r]! : 0;
-    }
-  }
 }
 
 /**
@@ -164,15 +120,20 @@ export function wasmPointwiseGradInput(rt: WasmRuntime, g: Conv2dGeometry, dy: F
   // Allocate everything first: growing the memory replaces its buffer (and views on it).
   const packed = blocks.get(Slot.PackedA, groupPacked * groups);
   const table = blocks.get(Slot.Table, 4 * coutG);
-  const source = blocks.get(Slot.Source, 4 * Cout * pixels);
+  // dY of one image, then W (+ 64 bytes: the packer's last partial block reads past W's end)
+  const source = blocks.get(Slot.Source, 4 * (Cout * pixels + w.length) + 64);
   const result = blocks.get(Slot.Result, 4 * Cin * pixels);
   const mem = rt.f32();
+  // A = W_gᵀ, packed in wasm (gemm-pack.ts) from a copy of W
+  const wAddress = source + 4 * Cout * pixels;
+  mem.set(w, wAddress >>> 2);
   for (let group = 0; group < groups; group++) {
-    packRowsTransposed(mem, (packed + group * groupPacked) >>> 2, mr, w, group * coutG * cinG, cinG, cinG, coutG);
+    rt.kernels.gpack_t(packed + group * groupPacked, wAddress + 4 * group * coutG * cinG, 4 * cinG, cinG, coutG);
   }
   const ints = rt.i32();
   for (let o = 0; o < coutG; o++) ints[(table >>> 2) + o] = 4 * o * pixels;
-  // Columns per call: the B slice (coutG rows × chunk) within ~48 KiB, as the forward's 1×1 path.
+  // Columns per call: the B slice (coutG rows × chunk) within ~48 KiB, as the forward's 1×1 path
+  // (taking every column at once for weights beyond 2 MiB, as the forward does, measured no gain here).
   const chunk = Math.max(8, Math.floor((48 * 1024) / (4 * coutG) / 8) * 8);
   for (let n = 0; n < g.batch; n++) {
     mem.set(dy.subarray(n * Cout * pixels, (n + 1) * Cout * pixels), source >>> 2);

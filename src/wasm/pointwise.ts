@@ -16,6 +16,17 @@ import { groupedPath, groupedWeightBytes, groupWeightBytes, packGroupedWeights }
 /** Bytes of B one column chunk may span (measured: see bench/wasm.mjs). */
 export const POINTWISE_CHUNK_BYTES = 48 * 1024;
 
+/**
+ * With packed weights of at least WEIGHTS_STREAM_BYTES (beyond L2: deep 7×7 and 14×14 layers)
+ * every chunk would stream all of them from L3 again; then, when the whole of B fits in
+ * WHOLE_B_BYTES, one chunk takes every pixel and the weights stream once. Interleaved A/B
+ * (process CPU time), chunks of 48 KiB vs all pixels: 512→1024, 960→960, 1024→1024, 1280→1280 at
+ * 7×7: 1.04-1.31× on Node 20 plain, 1.10-1.63× on Node 24 relaxed; 320→1280 (1.6 MB) 1.01-1.02×,
+ * and smaller weights lose (128→128 at 56×56: 0.75-0.82×), so they keep the small chunks.
+ */
+const WEIGHTS_STREAM_BYTES = 2 * 1024 * 1024;
+const WHOLE_B_BYTES = 1024 * 1024;
+
 const strided = (g: Conv2dGeometry): boolean => g.strideH !== 1 || g.strideW !== 1;
 
 function tableBytes(depth: number): number {
@@ -41,7 +52,9 @@ export const pointwisePath: WasmConvPath = {
     for (let c = 0; c < cinG; c++) ints[(scratch >>> 2) + c] = 4 * c * pixels;
     const [min, max] = activationBounds(act);
     const groupWeights = groupWeightBytes(g, rt);
-    const chunk = Math.max(8, Math.floor(POINTWISE_CHUNK_BYTES / (4 * cinG) / 8) * 8);
+    const chunk = groupWeights >= WEIGHTS_STREAM_BYTES && 4 * cinG * pixels <= WHOLE_B_BYTES
+      ? pixels
+      : Math.max(8, Math.floor(POINTWISE_CHUNK_BYTES / (4 * cinG) / 8) * 8);
     for (let n = imageStart; n < imageEnd; n++) {
       for (let group = 0; group < groups; group++) {
         const r0 = Math.max(channelStart - group * coutG, 0);

@@ -24,6 +24,12 @@ export const GROUPED_GRADIENT_CASES: [number[], number[], Conv2dOptions][] = [
   [[1, 3, 70, 70], [6, 3, 3, 3], { padding: 1 }], // 4900 output pixels: several chunks
   [[1, 3, 7, 7], [32, 3, 7, 7], { stride: 2, padding: 3 }],
   [[2, 12, 10, 9], [9, 4, 3, 3], { padding: [1, 2], groups: 3, dilation: [1, 2] }],
+  // strided gradInput by phases: asymmetric pads, stride 3 with a 5×5 kernel, groups, sizes not a multiple of the stride
+  [[2, 4, 11, 13], [6, 2, 3, 3], { stride: 2, padding: { top: 0, bottom: 1, left: 1, right: 0 }, groups: 2 }],
+  [[1, 3, 16, 14], [5, 3, 5, 5], { stride: 3, padding: 2 }],
+  [[1, 2, 9, 10], [4, 2, 4, 2], { stride: [2, 3], padding: [1, 0] }],
+  [[1, 2, 9, 9], [3, 2, 1, 1], { stride: 2, padding: 1 }], // a phase would need dY cropped: JS
+  [[1, 3, 12, 12], [4, 3, 2, 2], { stride: 2 }],
   [[1, 6, 5, 13], [10, 6, 3, 5], { padding: { top: 0, bottom: 2, left: 4, right: 1 } }],
 ];
 

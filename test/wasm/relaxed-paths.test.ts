@@ -22,6 +22,7 @@ import { expectBitwiseEqual, expectClose, randomTensor, rng } from '../helpers.j
 import { checkDepthwiseS1Gradients, checkDepthwiseS2GradInput } from './depthwise-backward-check.js';
 import { checkGroupedGradWeight } from './grouped-backward-check.js';
 import { checkLinear } from './linear-check.js';
+import { checkPointwiseChunks } from './pointwise-chunks-check.js';
 
 const relaxedHere = detectWasmFeatures().relaxedSimd;
 const SENTINEL = 12345.5;
@@ -89,6 +90,10 @@ describe.skipIf(!relaxedHere)('relaxed kernels through the conv paths', () => {
 
   it('the 3×3 stride-1 depthwise gradient kernels against the float64 reference backward', () => {
     checkDepthwiseS1Gradients(96);
+  });
+
+  it('the 1×1 path\'s column chunks (whole planes for weights beyond 2 MiB) against the reference', () => {
+    checkPointwiseChunks(97);
   });
 
   it('the GEMV / Linear kernel of the relaxed module against the float64 reference', () => {
