@@ -27,7 +27,7 @@ const rootDir = path.dirname(benchDir);
 // Options
 
 function parseArgs(argv) {
-  const opts = { filter: null, quick: false, peers: true, threads: true, backward: true, tiers: true, train: true, models: true, save: false, rounds: null };
+  const opts = { filter: null, quick: false, peers: true, threads: true, backward: true, tiers: true, train: true, models: true, onnx: true, save: false, rounds: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quick') opts.quick = true;
@@ -37,6 +37,7 @@ function parseArgs(argv) {
     else if (arg === '--no-tiers') opts.tiers = false;
     else if (arg === '--no-train') opts.train = false;
     else if (arg === '--no-models') opts.models = false;
+    else if (arg === '--no-onnx') opts.onnx = false;
     else if (arg === '--save') opts.save = true;
     else if (arg === '--filter' || arg.startsWith('--filter=')) {
       const value = arg === '--filter' ? argv[++i] : arg.slice('--filter='.length);
@@ -64,6 +65,7 @@ function usage(problem) {
   --no-tiers skip the tiers table (wasm and JS tiers beside TensorFlow.js cpu and wasm, bench/tiers.mjs)
   --no-train skip the training table (a MobileNetV1 training step vs TensorFlow.js cpu's, bench/train.mjs)
   --no-models skip the models table (the compiled zoo at 224x224 on both tiers, MobileNetV2 beside TensorFlow.js, bench/models.mjs)
+  --no-onnx  skip the ONNX table (the same .onnx files in sepconv and onnxruntime-web, bench/onnx.mjs)
   --rounds   interleaved timing rounds per workload (default 5, 1 with --quick)
   --save     write bench/results/latest.{json,md} even for a partial run`;
   if (problem) {
@@ -468,6 +470,16 @@ async function main() {
   if (opts.tiers) await tiersTable(partial && !opts.save);
   if (opts.train) await trainTable(partial && !opts.save);
   if (opts.models) await modelsTable(partial && !opts.save);
+  if (opts.onnx && opts.peers) await onnxTable(partial && !opts.save);
+}
+
+/** The ONNX dimension (bench/onnx.mjs): the same .onnx files in sepconv (compiled) and onnxruntime-web. */
+async function onnxTable(partial) {
+  log(`${elapsed()} ONNX table: the same .onnx files in sepconv and onnxruntime-web (bench/onnx.mjs)`);
+  const { runOnnxBench } = await import('./onnx.mjs');
+  const args = [...(opts.quick ? ['--quick', '--filter', 'mobilenet_v2', '--no-pool'] : [])];
+  const { markdown } = await runOnnxBench(partial ? args : [...args, '--save']);
+  console.log(`\n${markdown}\n`);
 }
 
 /** The models dimension (bench/models.mjs): the compiled zoo on both tiers, MobileNetV2 beside TensorFlow.js. */
