@@ -3,10 +3,11 @@
  * memory, reused): counted by wrapping the typed-array constructors around steady-state runs.
  */
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { exportOnnx, loadOnnx, mobilenetV3Small, shufflenetV2, type Tensor } from '../../src/index.js';
 import { randomTensor } from './build.js';
+import { sharedData } from '../helpers.js';
 
 const TYPED = ['Float32Array', 'Float64Array', 'Int32Array', 'Uint32Array', 'Int16Array', 'Uint16Array', 'Int8Array', 'Uint8Array', 'BigInt64Array', 'ArrayBuffer'] as const;
 
@@ -33,17 +34,17 @@ function countAllocations(fn: () => void): number {
   return count;
 }
 
-const GOLDEN = fileURLToPath(new URL('../../../shared/golden/onnx/lraspp_mobilenet_v3_large_op13/model.onnx', import.meta.url));
+const lraspp = sharedData('golden/onnx/lraspp_mobilenet_v3_large_op13');
 
 describe('compiled ONNX models allocate nothing per run', () => {
-  const cases: [string, () => Uint8Array, number[]][] = [
-    ['MobileNetV3-Small (SE, hardswish, residuals)', () => exportOnnx(mobilenetV3Small({ numClasses: 10, seed: 1 }).eval(), [1, 3, 64, 64]), [1, 3, 64, 64]],
-    ['ShuffleNetV2 (split views, concat + shuffle)', () => exportOnnx(shufflenetV2({ width: 0.5, numClasses: 10, seed: 1 }).eval(), [1, 3, 64, 64]), [1, 3, 64, 64]],
+  const cases: [string, () => Uint8Array, number[], boolean][] = [
+    ['MobileNetV3-Small (SE, hardswish, residuals)', () => exportOnnx(mobilenetV3Small({ numClasses: 10, seed: 1 }).eval(), [1, 3, 64, 64]), [1, 3, 64, 64], true],
+    ['ShuffleNetV2 (split views, concat + shuffle)', () => exportOnnx(shufflenetV2({ width: 0.5, numClasses: 10, seed: 1 }).eval(), [1, 3, 64, 64]), [1, 3, 64, 64], true],
+    [`LR-ASPP export (Resize, Concat, Slice) ${lraspp.needs}`, () => readFileSync(resolve(lraspp.path, 'model.onnx')), [1, 3, 128, 128], lraspp.present],
   ];
-  if (existsSync(GOLDEN)) cases.push(['LR-ASPP export (Resize, Concat, Slice)', () => readFileSync(GOLDEN), [1, 3, 128, 128]]);
-  for (const [name, bytes, shape] of cases) {
+  for (const [name, bytes, shape, present] of cases) {
     for (const backend of ['js', 'wasm'] as const) {
-      it(`${name} (${backend})`, () => {
+      it.skipIf(!present)(`${name} (${backend})`, () => {
         const model = loadOnnx(bytes(), { backend });
         const compiled = model.compile({ input: shape });
         const x = randomTensor(shape, 3);
