@@ -85,10 +85,20 @@ export interface CompileOptions {
 
 /** The `backend` of the compile in progress: read by the layers' plans while `module.plan` runs. */
 let planningBackend: BackendChoice | undefined;
+/** Whether the compile in progress must reproduce `forward`'s bits (see CompiledModel's `exact`). */
+let planningExact = true;
 
 /** The tier the plan being built should use (undefined: the global choice at run time). */
 export function currentPlanBackend(): BackendChoice | undefined {
   return planningBackend;
+}
+
+/**
+ * Whether the plan being built must give `forward`'s exact bits (true), or may use a faster kernel
+ * that agrees within float32 rounding (false: `model.compile(shape)`'s default).
+ */
+export function currentPlanExact(): boolean {
+  return planningExact;
 }
 
 export class CompiledModel<M extends Compilable = Compilable> {
@@ -105,7 +115,11 @@ export class CompiledModel<M extends Compilable = Compilable> {
   /** The wasm runtime whose memory holds the activations (what the pool can split), or null. */
   private readonly runtime: WasmRuntime | null;
 
-  constructor(readonly module: M, inputShape: readonly number[], options: CompileOptions = {}) {
+  /**
+   * `exact` (default true) plans every step with the kernel `forward` uses, bitwise; false allows
+   * faster kernels within float32 rounding (`model.compile` passes false unless `foldBatchNorm: false`).
+   */
+  constructor(readonly module: M, inputShape: readonly number[], options: CompileOptions = {}, exact = true) {
     if (typeof module !== 'object' || module === null || typeof (module as Partial<Compilable>).plan !== 'function') {
       throw new TypeError(`compile: module must be a sepconv Module, got ${describeValue(module)}`);
     }
@@ -133,12 +147,13 @@ export class CompiledModel<M extends Compilable = Compilable> {
     this.inputShape = inputShape.slice();
     this.runtime = activationRuntime(this.backend);
     this.activations = new ActivationMemory(this.runtime);
-    const outer = planningBackend;
+    const outer = [planningBackend, planningExact] as const;
     planningBackend = this.backend;
+    planningExact = exact !== false;
     try {
       this.step = withActivationMemory(this.activations, () => module.plan(this.inputShape));
     } finally {
-      planningBackend = outer;
+      [planningBackend, planningExact] = outer;
     }
     this.outputShape = this.step.outputShape.slice();
     // The caller keeps the result past the model's life; wasm memory is given back when the

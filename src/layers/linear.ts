@@ -5,9 +5,11 @@ import { positiveInteger } from '../geometry.js';
 import { checkShapeElements, readBoolean, readInteger, readOptions } from '../kernels/validate.js';
 import { parameterData, resolveGenerator, uniformFanIn, type InitOptions } from './init.js';
 import { checkGradientShape, Module, reuseBuffer, savedFor } from './module.js';
-import type { PlanStep } from './compile.js';
+import { currentPlanBackend, currentPlanExact, type PlanStep } from './compile.js';
 import { Parameter } from './parameter.js';
-import { planOutput } from './plan-memory.js';
+import { planOutput, trackPlanResources } from './plan-memory.js';
+import { wasmRuntimeIfAvailable } from '../ops/backend.js';
+import { WasmLinear } from '../wasm/linear.js';
 
 export interface LinearOptions extends InitOptions {
   bias?: boolean;
@@ -148,6 +150,26 @@ export class Linear extends Module {
     const shape = this.outputShape(inputShape);
     const out = planOutput(shape, 'Linear output');
     const rows = shapeSize(inputShape) / this.inFeatures;
+    const rt = currentPlanExact() ? null : wasmRuntimeIfAvailable(currentPlanBackend(), 'Linear');
+    if (rt !== null) {
+      // Not bound to forward's bits: the weights copied into wasm memory once, each row a GEMV
+      // (float32 lanes; 12-13× the scalar loop on 1280→1000), seeing weights reloaded with loadStateDict.
+      const gemv = new WasmLinear(rt, this.weight.data, this.bias?.data ?? null, this.inFeatures, this.outFeatures);
+      trackPlanResources({ bytes: () => gemv.bytes, dispose: () => gemv.dispose() });
+      let version = this.stateVersion;
+      return {
+        outputShape: shape,
+        output: out,
+        run: (input) => {
+          if (version !== this.stateVersion) {
+            gemv.setWeights(this.weight.data, this.bias?.data ?? null);
+            version = this.stateVersion;
+          }
+          gemv.run(input.data, rows, out.data);
+          return out;
+        },
+      };
+    }
     return {
       outputShape: shape,
       output: out,

@@ -515,6 +515,7 @@ export abstract class Module {
    * By default every BatchNorm that follows a convolution is folded into it first (in a copy, as
    * `foldBatchNorm` does): the compiled model then agrees with `forward` within float32 rounding
    * rather than bitwise, and weights loaded into this model afterwards need a new `compile`.
+   * On the wasm tier the default also runs Linear layers (the classifier) on a wasm GEMV.
    * `foldBatchNorm: false` keeps the exact `forward` bits; then reloading weights with
    * `loadStateDict` is seen by the plan (writing into parameter arrays directly needs a new `compile`).
    */
@@ -527,7 +528,9 @@ export abstract class Module {
       const copy = this.clone();
       if (copy.foldBatchNormInPlace() > 0) target = copy;
     }
-    return new CompiledModel(target, inputShape, { ...(backend === undefined ? {} : { backend }), ...(pool === undefined ? {} : { pool }) });
+    // Folding already gives up forward's exact bits: the other fast kernels (the wasm GEMV for
+    // Linear) come with it; foldBatchNorm: false keeps every step on forward's kernels.
+    return new CompiledModel(target, inputShape, { ...(backend === undefined ? {} : { backend }), ...(pool === undefined ? {} : { pool }) }, !fold);
   }
 
   /**

@@ -42,3 +42,20 @@ describe('compile folds BatchNorm by default', () => {
     expect(maxRelativeError(model.compile([1, 3, 64, 64]).run(x).data, model.forward(x).data)).toBeLessThan(1e-4);
   });
 });
+
+describe('compile runs Linear on the wasm GEMV unless exact bits are asked for', () => {
+  it('within float32 rounding of forward by default, bitwise with foldBatchNorm: false, weight reloads seen', async () => {
+    const { Linear, getBackend } = await import('../../src/index.js');
+    const layer = new Linear(1280, 1000, { seed: 8 }).eval();
+    const x = randomTensor([2, 1280], rng(9));
+    const fast = layer.compile([2, 1280]);
+    expect(maxRelativeError(fast.run(x).data, layer.forward(x).data)).toBeLessThan(1e-5);
+    if (getBackend() === 'wasm') expect(fast.memory().planBytes).toBeGreaterThanOrEqual(4 * 1280 * 1000); // the weights in wasm memory
+    expectBitwiseEqual(layer.compile([2, 1280], { foldBatchNorm: false }).run(x).data, layer.forward(x).data, 'exact');
+    const reloaded = layer.stateDict();
+    reloaded.bias = { shape: [1000], data: new Float32Array(1000).fill(0.5) };
+    layer.loadStateDict(reloaded);
+    expect(maxRelativeError(fast.run(x).data, layer.forward(x).data)).toBeLessThan(1e-5);
+    fast.dispose();
+  });
+});
