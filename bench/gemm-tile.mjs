@@ -19,7 +19,7 @@ import { rng } from './workloads.mjs';
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const dist = (file) => pathToFileURL(path.join(root, 'dist', file)).href;
 if (!existsSync(path.join(root, 'dist', 'wasm', 'module.js'))) throw new Error('bench/gemm-tile: run `npm run build` first');
-const { buildKernelModule } = await import(dist('wasm/module.js'));
+const { buildKernelModule } = await import(dist('wasm/emit/module.js'));
 const { WasmRuntime } = await import(dist('wasm/runtime.js'));
 const { pointwisePath } = await import(dist('wasm/pointwise.js'));
 const { groupedPath } = await import(dist('wasm/grouped.js'));

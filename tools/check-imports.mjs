@@ -4,7 +4,10 @@
  * dynamic `import()`/`typeof import()` included):
  *   1. no import cycles;
  *   2. data flows one way: a folder imports nothing from the folders above it (LAYERS, lowest first;
- *      folders on one line are side by side and may not import each other).
+ *      folders on one line are side by side and may not import each other);
+ *   3. nothing at run time imports build-time code: outside src/wasm/emit/ (the wasm emitter, run
+ *      by tools/gen-wasm.mjs), no file imports a file inside it (the run time reads the generated
+ *      bytes in src/wasm/gen/ and the interface in src/wasm/abi.ts).
  *
  *   node tools/check-imports.mjs [--list]     exit 1 and say where, when a rule is broken
  *
@@ -113,10 +116,19 @@ function floorOf(file) {
   return { floor, folder };
 }
 
+/** Build-time folders: only files inside them may import them. */
+export const BUILD_TIME = ['wasm/emit/'];
+
 /** Imports that run against the floors: [from, to, why]. */
 export function findViolations(graph) {
   const violations = [];
   for (const [from, targets] of graph) {
+    for (const to of targets) {
+      const buildTime = BUILD_TIME.find((dir) => to.startsWith(dir));
+      if (buildTime !== undefined && !from.startsWith(buildTime)) {
+        violations.push([from, to, `run-time code imports the build-time ${buildTime} (share constants and types through a run-time file such as wasm/abi.ts)`]);
+      }
+    }
     const a = floorOf(from);
     if (a.floor < 0) {
       violations.push([from, '', `the folder ${a.folder}/ is on no floor of tools/check-imports.mjs (add it to LAYERS)`]);

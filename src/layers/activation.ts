@@ -225,7 +225,7 @@ export class Hardsigmoid extends ElementwiseModule {
 
 /**
  * `nn.Sigmoid`: 1 / (1 + exp(−x)). JS tier: in float64 then rounded (exact 0 and 1 only where
- * float32 rounds there); wasm tier: float32 lanes with a polynomial exp (src/wasm/activation.ts),
+ * float32 rounds there); wasm tier: float32 lanes with a polynomial exp (src/wasm/emit/activation.ts),
  * within 2 ulp of that.
  */
 export class Sigmoid extends ElementwiseModule {

@@ -3,7 +3,7 @@
  * arrays live there (a compiled model's activations do), through a staging block otherwise, so
  * the wasm tier's result is the same wherever the arrays live.
  */
-import type { ActExports } from './activation.js';
+import type { ActExports } from './abi.js';
 import type { WasmRuntime } from './runtime.js';
 
 export type ActKernel = keyof ActExports;

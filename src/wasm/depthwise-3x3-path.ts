@@ -7,7 +7,7 @@
  */
 import type { Conv2dGeometry } from '../geometry.js';
 import type { WasmConvPath } from './conv-path.js';
-import { DW3X3_PACKED_FLOATS } from './depthwise-3x3.js';
+import { DW3X3_PACKED_FLOATS } from './abi.js';
 import { activationBounds } from './gemm.js';
 import type { WasmRuntime } from './runtime.js';
 import { forEachDepthwisePlane, packDepthwiseFilters } from './depthwise-planes.js';

@@ -16,11 +16,11 @@
  */
 import type { Conv2dGeometry } from '../geometry.js';
 import { conv2dGeometry } from '../geometry.js';
-import { dwbPlaneWidth } from './depthwise-3x3s2-gradinput.js';
-import { dwgw3PlaneHeight, dwgw3PlaneWidth } from './depthwise-3x3s1-gradweight.js';
-import { DW3X3_PACKED_FLOATS } from './depthwise-3x3.js';
+import { dwbPlaneWidth } from './abi.js';
+import { dwgw3PlaneHeight, dwgw3PlaneWidth } from './abi.js';
+import { DW3X3_PACKED_FLOATS } from './abi.js';
 import { depthwisePaddedWidth } from './depthwise-3x3-path.js';
-import { dwgPackedFloats } from './depthwise-general.js';
+import { dwgPackedFloats } from './abi.js';
 import { generalPaddedHeight, generalPaddedWidth } from './depthwise-general-path.js';
 import type { WasmRuntime } from './runtime.js';
 

@@ -7,7 +7,7 @@
  */
 import type { Conv2dGeometry } from '../geometry.js';
 import type { WasmConvPath } from './conv-path.js';
-import { dwgPackedFloats } from './depthwise-general.js';
+import { dwgPackedFloats } from './abi.js';
 import { activationBounds } from './gemm.js';
 import type { WasmRuntime } from './runtime.js';
 import { forEachDepthwisePlane, packDepthwiseFilters } from './depthwise-planes.js';

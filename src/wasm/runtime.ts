@@ -4,7 +4,7 @@
 // Nothing is emitted here: the module bytes come from gen/modules.ts (tools/gen-wasm.mjs).
 // Traps and failed memory growth never reach callers as raw WebAssembly errors: callKernel and
 // Arena.alloc turn them into RangeErrors that say what ran out.
-import type { WasmKernels } from './module.js';
+import type { WasmKernels } from './abi.js';
 import * as generated from './gen/modules.js';
 
 /**

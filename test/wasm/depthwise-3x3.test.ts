@@ -1,5 +1,5 @@
 /**
- * The wasm depthwise 3×3 kernels (src/wasm/depthwise-3x3.ts) at their SIMD tile edges: W = 4k − 1,
+ * The wasm depthwise 3×3 kernels (src/wasm/emit/depthwise-3x3.ts) at their SIMD tile edges: W = 4k − 1,
  * 4k, 4k + 1, H = 1..5, each pad 0 or 1 per side, batch 2, channel multiplier 1 and 2, bias or
  * none, every activation; outputs prefilled with a sentinel; against the float64 reference and
  * the JS tier; bitwise repeats; plans; NaN, infinities and signed zeros through the epilogue.

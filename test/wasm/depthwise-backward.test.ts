@@ -1,7 +1,7 @@
 /**
  * The wasm tier's depthwise backward kernels against the float64 reference backward: the 3×3
- * stride-2 gradInput gather kernel (src/wasm/depthwise-3x3s2-gradinput.ts) and the 3×3 stride-1
- * gradWeight kernel (src/wasm/depthwise-3x3s1-gradweight.ts), at every padding combination (0 or
+ * stride-2 gradInput gather kernel (src/wasm/emit/depthwise-3x3s2-gradinput.ts) and the 3×3 stride-1
+ * gradWeight kernel (src/wasm/emit/depthwise-3x3s1-gradweight.ts), at every padding combination (0 or
  * 1 per side), sizes around their column blocks, batch 2. Runs on the variant this engine
  * loads; relaxed-paths.test.ts runs the relaxed one.
  */

@@ -1,5 +1,5 @@
 /**
- * The wasm general depthwise kernel (src/wasm/depthwise-general.ts, dispatcher path `depthwise`):
+ * The wasm general depthwise kernel (src/wasm/emit/depthwise-general.ts, dispatcher path `depthwise`):
  * a seeded sweep of kernel sizes 1..7 (square and not), strides 1..3 per axis, dilations 1..2,
  * channel multipliers 1..3, symmetric and asymmetric paddings, widths at the SIMD tile edges
  * (4k − 1, 4k, 4k + 1) and tiny planes, batch 3, every activation, bias or none; outputs

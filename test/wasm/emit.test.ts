@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { f32, f32Bytes, FunctionBuilder, i32, ModuleBuilder, sleb, uleb, v128 } from '../../src/wasm/emit.js';
+import { f32, f32Bytes, FunctionBuilder, i32, ModuleBuilder, sleb, uleb, v128 } from '../../src/wasm/emit/emit.js';
 
 const memory = { module: 'env', name: 'memory', initial: 1, shared: false };
 

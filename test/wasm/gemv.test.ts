@@ -1,5 +1,5 @@
 /**
- * The wasm GEMV (src/wasm/gemv.ts) and its Linear driver (src/wasm/linear.ts) against a float64
+ * The wasm GEMV (src/wasm/emit/gemv.ts) and its Linear driver (src/wasm/linear.ts) against a float64
  * reference: every row count around the 4-row group, every k tail around the 8- and 4-wide
  * steps, with and without bias, clamps, staged and in-memory inputs; row splits bitwise equal.
  * Runs on the variant this engine loads by default; relaxed-paths.test.ts runs the relaxed one.

@@ -16,7 +16,7 @@ import {
   backendInfo, conv2d, conv2dBackward, getBackend, prepareConv2d, referenceConv2d, referenceConv2dBackward, setBackend,
   type Conv2dOptions, type Tensor,
 } from '../../src/index.js';
-import { gemmTileRows } from '../../src/wasm/gemm-tile.js';
+import { gemmTileRows } from '../../src/wasm/emit/gemm-tile.js';
 import { compileKernelModuleSync, detectWasmFeatures, WasmRuntime } from '../../src/wasm/runtime.js';
 import { expectBitwiseEqual, expectClose, randomTensor, rng } from '../helpers.js';
 import { checkDepthwiseS1Gradients, checkDepthwiseS2GradInput } from './depthwise-backward-check.js';

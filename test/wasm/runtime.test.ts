@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { buildFeatureProbes, buildKernelModule, KERNEL_FAMILIES } from '../../src/wasm/module.js';
+import { buildFeatureProbes, buildKernelModule, KERNEL_FAMILIES } from '../../src/wasm/emit/module.js';
 import * as generated from '../../src/wasm/gen/modules.js';
 import { Arena, ARENA_ALIGN, callKernel, compileKernelModuleSync, detectWasmFeatures, kernelModuleBytes, WasmRuntime } from '../../src/wasm/runtime.js';
 

@@ -26,36 +26,6 @@ import { f32, i32, v128, type FunctionBuilder, type ValType } from './emit.js';
 import { multiplyAdd, type KernelFamily, type KernelVariant } from './family.js';
 import { emitPlaneRows } from './depthwise-rows.js';
 
-export interface DwgExports {
-  /**
-   * The gradient of one filter: `out` gets kh·kw floats, out[r·kw + c] = Σ_{i,j} dy[i][j] ·
-   * padded[sh·i + dh·r][sw·j + dw·c], for the ho × wo plane `dy` and the padded input plane.
-   */
-  dwg_gradw(
-    padded: number, wp: number, dy: number, ho: number, wo: number,
-    kh: number, kw: number, sh: number, sw: number, dh: number, dw: number, out: number,
-  ): void;
-  /**
-   * One output plane: `y` gets ho × wo floats from the padded plane at `padded` (row stride `wp`
-   * floats) and the packed weights at `w` (bias, then kh·kw taps), with strides (sh, sw) and
-   * dilations (dh, dw).
-   */
-  dwg_plane(
-    padded: number, wp: number, w: number, y: number, ho: number, wo: number,
-    kh: number, kw: number, sh: number, sw: number, dh: number, dw: number, min: number, max: number,
-  ): void;
-  /** `dwg_gradw` for kw a multiple of 3: three taps of a filter row per pass over dY, the same bits. */
-  dwg_gradw3(
-    padded: number, wp: number, dy: number, ho: number, wo: number,
-    kh: number, kw: number, sh: number, sw: number, dh: number, dw: number, out: number,
-  ): void;
-}
-
-/** Floats per packed output channel for a kh×kw filter: the bias and the taps, 16-byte aligned. */
-export function dwgPackedFloats(kh: number, kw: number): number {
-  return 4 * Math.ceil((1 + kh * kw) / 4);
-}
-
 export const dwgFamily: KernelFamily = {
   name: 'dwg',
   emit(module, variant) {

@@ -7,14 +7,6 @@ import { i32, type FunctionBuilder } from './emit.js';
 import type { KernelFamily, KernelVariant } from './family.js';
 import { gemmTileRows } from './gemm-tile.js';
 
-export interface GpackExports {
-  /**
-   * Packs rows [0, rows) of A = Bᵀ, B being k × rows floats at `src` with row stride `ldb`
-   * bytes, into MR-row blocks at `dst` (zero bias).
-   */
-  gpack_t(dst: number, src: number, ldb: number, rows: number, k: number): void;
-}
-
 /** The family; `rows` overrides the variant's tile rows (as gemmFamily's, for measuring other tiles). */
 export function gpackFamily(rows?: number): KernelFamily {
   return {

@@ -20,32 +20,7 @@
 import { f32, i32, v128, type FunctionBuilder } from './emit.js';
 import { multiplyAdd, type KernelFamily, type KernelVariant } from './family.js';
 import { emitPlaneRows } from './depthwise-rows.js';
-
-export interface Dw3x3Exports {
-  /**
-   * Copies rows `[0, rows)` of the `width`-float-wide plane at `x` into the padded plane at
-   * `padded` (row stride `wp` floats), at row `padTop`, column `padLeft`.
-   */
-  dw3x3_pad(x: number, rows: number, width: number, padded: number, wp: number, padTop: number, padLeft: number): void;
-  /** One output plane, stride 1: `y` gets ho × wo floats from the padded plane and the 12 packed floats at `w`. */
-  dw3x3_s1(padded: number, wp: number, w: number, y: number, ho: number, wo: number, min: number, max: number): void;
-  /** One output plane, stride 2 (as dw3x3_s1). */
-  dw3x3_s2(padded: number, wp: number, w: number, y: number, ho: number, wo: number, min: number, max: number): void;
-  /**
-   * `channels` consecutive planes (channel multiplier 1), stride 1: for each, rows `[0, rows)`
-   * of the h × w input plane at `x` copied into the padded plane (dw3x3_pad), then dw3x3_s1 with
-   * the next 12 packed floats from `w` into the next ho × wo output plane from `y`. One call
-   * instead of two per plane.
-   */
-  dw3x3_s1_planes(x: number, channels: number, h: number, rows: number, width: number, padded: number, wp: number, padTop: number, padLeft: number,
-    w: number, y: number, ho: number, wo: number, min: number, max: number): void;
-  /** As dw3x3_s1_planes, stride 2. */
-  dw3x3_s2_planes(x: number, channels: number, h: number, rows: number, width: number, padded: number, wp: number, padTop: number, padLeft: number,
-    w: number, y: number, ho: number, wo: number, min: number, max: number): void;
-}
-
-/** Floats per packed output channel: the bias, nine weights, two zeros (48 bytes, 16-aligned). */
-export const DW3X3_PACKED_FLOATS = 12;
+import { DW3X3_PACKED_FLOATS } from '../abi.js';
 
 export const dw3x3Family: KernelFamily = {
   name: 'dw3x3',

@@ -21,19 +21,6 @@
 import { i32, v128, type FunctionBuilder } from './emit.js';
 import { multiplyAdd, type KernelFamily, type KernelVariant } from './family.js';
 
-export interface DwbExports {
-  /**
-   * `channels` consecutive dX planes (h × w floats each, from `out`) of 3×3 stride-2 depthwise
-   * filters (9 floats each, PyTorch order, from `filters`), left padding 0, top padding `padTop`
-   * (0 or 1), from the dY planes (ho × wo floats each, from `dy`). Each dY plane is copied into
-   * the bordered plane at `plane` (row stride `wp`, zero border of one, dwbPlaneWidth) first.
-   * `accumulate` ≠ 0 adds to what `out` holds.
-   */
-  dwb_s2_gradin_l0(dy: number, channels: number, ho: number, wo: number, plane: number, wp: number, filters: number, out: number, h: number, w: number, padTop: number, accumulate: number): void;
-  /** As dwb_s2_gradin_l0, left padding 1. */
-  dwb_s2_gradin_l1(dy: number, channels: number, ho: number, wo: number, plane: number, wp: number, filters: number, out: number, h: number, w: number, padTop: number, accumulate: number): void;
-}
-
 export const dwbFamily: KernelFamily = {
   name: 'dwb',
   emit(module, variant) {
@@ -89,11 +76,6 @@ function emitChannels(f: FunctionBuilder, copy: number, plane: number): void {
   f.get(channels).i32Const(1).i32Sub().set(channels);
   f.br(0);
   f.end().end();
-}
-
-/** Floats per row the bordered dY plane needs for an input width `w` and output width `wo`. */
-export function dwbPlaneWidth(w: number, wo: number): number {
-  return Math.max(wo + 2, 4 * Math.ceil(w / 8) + 6);
 }
 
 function emitGradInput(f: FunctionBuilder, variant: KernelVariant, pl: 0 | 1): void {

@@ -2,11 +2,6 @@
 import { f32, i32 } from './emit.js';
 import type { KernelFamily } from './family.js';
 
-export interface FillExports {
-  /** Writes `value` to the `count` float32s starting at byte address `ptr` (4-byte aligned). */
-  fill_f32(ptr: number, count: number, value: number): void;
-}
-
 export const fillFamily: KernelFamily = {
   name: 'fill',
   emit(module) {

@@ -16,15 +16,6 @@
 import { i32, v128, type FunctionBuilder, type ValType } from './emit.js';
 import type { KernelFamily } from './family.js';
 
-export interface ActExports {
-  /** y[i] = x[i] · sigmoid(x[i]) for i < n; x and y are byte addresses (y may equal x). */
-  act_silu_f32(x: number, y: number, n: number): void;
-  /** y[i] = sigmoid(x[i]). */
-  act_sigmoid_f32(x: number, y: number, n: number): void;
-  /** y[i] = x[i] · min(max(x[i] + 3, 0), 6) / 6. */
-  act_hardswish_f32(x: number, y: number, n: number): void;
-}
-
 const LOG2E = Math.LOG2E;
 const LN2_HI = 0.693359375;
 const LN2_LO = -2.12194440e-4;

@@ -13,14 +13,6 @@
 import { f32, i32, v128, type FunctionBuilder } from './emit.js';
 import { multiplyAdd, type KernelFamily, type KernelVariant } from './family.js';
 
-export interface GemvExports {
-  /**
-   * y[o] for o < rows: clamp(bias[o] + Σ_{i<k} W[o·ldw + i]·x[i], min, max). Byte addresses;
-   * `ldw` is W's row stride in floats; `bias` 0 means no bias.
-   */
-  gemv_f32(rows: number, k: number, w: number, ldw: number, x: number, bias: number, y: number, min: number, max: number): void;
-}
-
 export const gemvFamily: KernelFamily = {
   name: 'gemv',
   emit(module, variant) {

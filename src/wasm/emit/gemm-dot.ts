@@ -15,15 +15,6 @@
 import { i32, v128, type FunctionBuilder } from './emit.js';
 import { multiplyAdd, type KernelFamily, type KernelVariant } from './family.js';
 
-export interface GdotExports {
-  /**
-   * C[m, n] for m < mr (≤ 4), n < nc: Σ_{i<rows, j<width} A[a + m·lda + i·ardx + 4j] ·
-   * B[b + boff[n] + i·brdx + 4j], stored at c + m·ldc + 4n. Byte addresses and strides; `boff`
-   * points at nc i32 byte offsets.
-   */
-  gdot_f32(mr: number, nc: number, rows: number, width: number, a: number, lda: number, ardx: number, b: number, boff: number, brdx: number, c: number, ldc: number): void;
-}
-
 export const gdotFamily: KernelFamily = {
   name: 'gdot',
   emit(module, variant) {

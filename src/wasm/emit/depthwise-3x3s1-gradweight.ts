@@ -11,22 +11,6 @@
 import { f32, i32, v128, type FunctionBuilder } from './emit.js';
 import { multiplyAdd, type KernelFamily, type KernelVariant } from './family.js';
 
-export interface Dwgw3Exports {
-  /**
-   * For `channels` consecutive channels: the x plane (h × w floats, from `x`) copied into the
-   * bordered plane at `plane` (row stride `wp`) at row `padTop`, column `padLeft`, then the nine
-   * sums of the dY plane (ho × wo floats, from `dy`) against it, stored as 9 floats per channel
-   * from `sums`. dY is read up to 3 floats past each plane's end (masked).
-   */
-  dwgw3_planes(x: number, dy: number, channels: number, h: number, w: number, ho: number, wo: number, plane: number, wp: number, padTop: number, padLeft: number, sums: number): void;
-  /**
-   * As dwgw3_planes for stride 2: output (i, j) reads X̃[2i + p][2j + q]; the four columns of a
-   * tap are the even or odd lanes of two loads, picked by one shuffle (as the forward's
-   * dw3x3_s2 does).
-   */
-  dwgw3_s2_planes(x: number, dy: number, channels: number, h: number, w: number, ho: number, wo: number, plane: number, wp: number, padTop: number, padLeft: number, sums: number): void;
-}
-
 export const dwgw3Family: KernelFamily = {
   name: 'dwgw3',
   emit(module, variant) {
@@ -34,16 +18,6 @@ export const dwgw3Family: KernelFamily = {
     module.addFunction('dwgw3_s2_planes', [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32], [], (f) => emitPlanes(f, variant, 2));
   },
 };
-
-/** Floats per row of the bordered plane for input width `w`, output width `wo`, left padding `padLeft`, stride 1 or 2. */
-export function dwgw3PlaneWidth(w: number, wo: number, padLeft: number, stride: 1 | 2 = 1): number {
-  return Math.max(stride === 1 ? 4 * Math.ceil(wo / 4) + 2 : 8 * Math.ceil(wo / 4) + 2, padLeft + w);
-}
-
-/** Rows of the bordered plane: every row a tap reads, and every input row. */
-export function dwgw3PlaneHeight(h: number, ho: number, padTop: number, stride: 1 | 2 = 1): number {
-  return Math.max(stride * (ho - 1) + 3, padTop + h);
-}
 
 function emitPlanes(f: FunctionBuilder, variant: KernelVariant, stride: 1 | 2): void {
   const [x, dy, channels, h, w, ho, wo, plane, wp, padTop, padLeft, sums] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];

@@ -17,22 +17,20 @@
 // env.memory (the shared one declared with the largest maximum, so any runtime memory links).
 import { type FunctionBuilder, ModuleBuilder, v128 } from './emit.js';
 import type { KernelFamily, KernelVariant } from './family.js';
-import { actFamily, type ActExports } from './activation.js';
-import { dw3x3Family, type Dw3x3Exports } from './depthwise-3x3.js';
-import { dwbFamily, type DwbExports } from './depthwise-3x3s2-gradinput.js';
-import { dwgw3Family, type Dwgw3Exports } from './depthwise-3x3s1-gradweight.js';
-import { dwgFamily, type DwgExports } from './depthwise-general.js';
-import { fillFamily, type FillExports } from './fill.js';
-import { gdotFamily, type GdotExports } from './gemm-dot.js';
-import { gemmFamily, type GemmExports } from './gemm-tile.js';
-import { gpackFamily, type GpackExports } from './gemm-pack.js';
-import { gemvFamily, type GemvExports } from './gemv.js';
+import { actFamily } from './activation.js';
+import { dw3x3Family } from './depthwise-3x3.js';
+import { dwbFamily } from './depthwise-3x3s2-gradinput.js';
+import { dwgw3Family } from './depthwise-3x3s1-gradweight.js';
+import { dwgFamily } from './depthwise-general.js';
+import { fillFamily } from './fill.js';
+import { gdotFamily } from './gemm-dot.js';
+import { gemmFamily } from './gemm-tile.js';
+import { gpackFamily } from './gemm-pack.js';
+import { gemvFamily } from './gemv.js';
 
 /** Every kernel family, in module order. */
 export const KERNEL_FAMILIES: readonly KernelFamily[] = [fillFamily, gemmFamily(), gpackFamily(), gemvFamily, gdotFamily, dw3x3Family, dwgFamily, dwbFamily, dwgw3Family, actFamily];
 
-/** The exports of a kernel module instance, typed. */
-export interface WasmKernels extends FillExports, GemmExports, GpackExports, GemvExports, GdotExports, Dw3x3Exports, DwgExports, DwbExports, Dwgw3Exports, ActExports {}
 
 /** Choices that differ from the shipped kernels, for measuring alternatives (never used at run time). */
 export interface KernelModuleOptions {

@@ -34,16 +34,6 @@
 import { f32, i32, v128, type FunctionBuilder } from './emit.js';
 import { multiplyAdd, type KernelFamily, type KernelVariant } from './family.js';
 
-export interface GemmExports {
-  /**
-   * C rows 0..mr-1 (1 ≤ mr ≤ MR), columns 0..nc-1: clamp(bias + Σ_k A[r,k]·B[k,j], min, max).
-   * Pointers are byte addresses; `koff` points at kc i32 byte offsets of B's rows from `b`.
-   */
-  gemm_f32(mr: number, nc: number, kc: number, a: number, b: number, koff: number, c: number, ldc: number, min: number, max: number): void;
-  /** MR: the rows of the register tile, and of a packed block of A. */
-  gemm_mr(): number;
-}
-
 /** Columns of the register tile. */
 export const GEMM_NR = 8;
 
