@@ -16,6 +16,33 @@ export interface LinearOptions extends InitOptions {
 }
 
 /**
+ * y[r, o] = bias[o] + Σ_k x[r, k]·w[o, k] for `rows` rows of K values, w `[N, K]` (float64 sums;
+ * four independent partial sums break the add dependency chain). Linear's JS kernel, shared with
+ * the ONNX Gemm/MatMul nodes.
+ */
+export function linearRows(x: Float32Array, rows: number, K: number, w: Float32Array, N: number, bias: Float32Array | null, y: Float32Array): void {
+  for (let r = 0; r < rows; r++) {
+    const xOff = r * K;
+    for (let o = 0; o < N; o++) {
+      const wOff = o * K;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let k = 0;
+      for (; k + 3 < K; k += 4) {
+        s0 += x[xOff + k]! * w[wOff + k]!;
+        s1 += x[xOff + k + 1]! * w[wOff + k + 1]!;
+        s2 += x[xOff + k + 2]! * w[wOff + k + 2]!;
+        s3 += x[xOff + k + 3]! * w[wOff + k + 3]!;
+      }
+      for (; k < K; k++) s0 += x[xOff + k]! * w[wOff + k]!;
+      y[r * N + o] = (bias === null ? 0 : bias[o]!) + (s0 + s1 + (s2 + s3));
+    }
+  }
+}
+
+/**
  * y = x·Wᵀ + b with weight `[outFeatures, inFeatures]`, bias `[outFeatures]`, both initialised
  * U(±1/sqrt(inFeatures)). Input `[..., inFeatures]`.
  */
@@ -59,31 +86,9 @@ export class Linear extends Module {
   }
 
   private apply(x: Float32Array, rows: number, y: Float32Array): void {
-    const K = this.inFeatures;
-    const N = this.outFeatures;
-    const w = this.weight.data;
-    const b = this.bias?.data;
-    for (let r = 0; r < rows; r++) {
-      const xOff = r * K;
-      for (let o = 0; o < N; o++) {
-        const wOff = o * K;
-        // Four independent partial sums break the add dependency chain.
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        let k = 0;
-        for (; k + 3 < K; k += 4) {
-          s0 += x[xOff + k]! * w[wOff + k]!;
-          s1 += x[xOff + k + 1]! * w[wOff + k + 1]!;
-          s2 += x[xOff + k + 2]! * w[wOff + k + 2]!;
-          s3 += x[xOff + k + 3]! * w[wOff + k + 3]!;
-        }
-        for (; k < K; k++) s0 += x[xOff + k]! * w[wOff + k]!;
-        y[r * N + o] = (b === undefined ? 0 : b[o]!) + (s0 + s1 + (s2 + s3));
-      }
-    }
+    linearRows(x, rows, this.inFeatures, this.weight.data, this.outFeatures, this.bias?.data ?? null, y);
   }
+
 
   forward(x: TensorLike): Tensor {
     const input = asTensor(x, 'input');

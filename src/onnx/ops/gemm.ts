@@ -5,35 +5,12 @@
  * the Add of a constant vector is fused into it at load (fuse.ts gives the MatMul a third input).
  * Otherwise the product is computed directly (numpy's batched MatMul with broadcasting).
  */
-import { Linear } from '../../layers/linear.js';
+import { Linear, linearRows } from '../../layers/linear.js';
 import { planOutput, trackPlanResources } from '../../layers/plan-memory.js';
 import { wasmRuntimeIfAvailable } from '../../ops/backend.js';
 import { WasmLinear } from '../../wasm/linear.js';
 import { broadcastShapes, sizeOf, stridesOf, type OValue } from '../values.js';
 import { computeKernel, info, layerWithWeights, nodeError, planned, type Info, type LoadContext, type NodeImpl, type OpDef } from './op.js';
-
-/** y[r, o] = bias[o] + Σ_k x[r, k]·w[o, k] for `rows` rows (float64 sums, four partial sums). */
-function linearRows(x: Float32Array, rows: number, K: number, w: Float32Array, N: number, bias: Float32Array | null, y: Float32Array): void {
-  for (let r = 0; r < rows; r++) {
-    const xOff = r * K;
-    for (let o = 0; o < N; o++) {
-      const wOff = o * K;
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      let k = 0;
-      for (; k + 3 < K; k += 4) {
-        s0 += x[xOff + k]! * w[wOff + k]!;
-        s1 += x[xOff + k + 1]! * w[wOff + k + 1]!;
-        s2 += x[xOff + k + 2]! * w[wOff + k + 2]!;
-        s3 += x[xOff + k + 3]! * w[wOff + k + 3]!;
-      }
-      for (; k < K; k++) s0 += x[xOff + k]! * w[wOff + k]!;
-      y[r * N + o] = (bias === null ? 0 : bias[o]!) + (s0 + s1 + (s2 + s3));
-    }
-  }
-}
 
 /** A Linear layer holding `weight` `[N, K]` and `bias` (length N) or none. */
 function linearLayer(label: string, weight: Float32Array, N: number, K: number, bias: Float32Array | null): Linear {
