@@ -10,6 +10,7 @@ import { Parameter } from './parameter.js';
 import { planOutput, trackPlanResources } from './plan-memory.js';
 import { wasmRuntimeIfAvailable } from '../ops/backend.js';
 import { WasmLinear } from '../wasm/linear.js';
+import type { WasmRuntime } from '../wasm/runtime.js';
 
 export interface LinearOptions extends InitOptions {
   bias?: boolean;
@@ -157,20 +158,13 @@ export class Linear extends Module {
     const rows = shapeSize(inputShape) / this.inFeatures;
     const rt = currentPlanExact() ? null : wasmRuntimeIfAvailable(currentPlanBackend(), 'Linear');
     if (rt !== null) {
-      // Not bound to forward's bits: the weights copied into wasm memory once, each row a GEMV
-      // (float32 lanes; 12-13× the scalar loop on 1280→1000), seeing weights reloaded with loadStateDict.
-      const gemv = new WasmLinear(rt, this.weight.data, this.bias?.data ?? null, this.inFeatures, this.outFeatures);
-      trackPlanResources({ bytes: () => gemv.bytes, dispose: () => gemv.dispose() });
-      let version = this.stateVersion;
+      // Not bound to forward's bits: each row a GEMV (12-13× the scalar loop on 1280→1000).
+      const gemv = this.planGemv(rt, rows);
       return {
         outputShape: shape,
         output: out,
         run: (input) => {
-          if (version !== this.stateVersion) {
-            gemv.setWeights(this.weight.data, this.bias?.data ?? null);
-            version = this.stateVersion;
-          }
-          gemv.run(input.data, rows, out.data);
+          gemv(input.data, out.data);
           return out;
         },
       };
@@ -182,6 +176,24 @@ export class Linear extends Module {
         this.apply(input.data, rows, out.data);
         return out;
       },
+    };
+  }
+
+  /**
+   * @internal
+   * y = this layer on `rows` rows, as a wasm GEMV: the weights copied into `rt`'s memory once
+   * (counted and freed with the compile's plans), copied again after a loadStateDict.
+   */
+  planGemv(rt: WasmRuntime, rows: number): (x: Float32Array, y: Float32Array) => void {
+    const gemv = new WasmLinear(rt, this.weight.data, this.bias?.data ?? null, this.inFeatures, this.outFeatures);
+    trackPlanResources({ bytes: () => gemv.bytes, dispose: () => gemv.dispose() });
+    let version = this.stateVersion;
+    return (x, y) => {
+      if (version !== this.stateVersion) {
+        gemv.setWeights(this.weight.data, this.bias?.data ?? null);
+        version = this.stateVersion;
+      }
+      gemv.run(x, rows, y);
     };
   }
 

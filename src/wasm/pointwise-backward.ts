@@ -154,6 +154,30 @@ export function wasmPointwiseGradInput(rt: WasmRuntime, g: Conv2dGeometry, dy: F
 let weightSums = new Float64Array(256);
 let chunkProduct = new Float32Array(256);
 
+/** Grows the shared sum buffers to hold `size` weights. */
+function reserveSums(size: number): void {
+  if (weightSums.length < size) weightSums = new Float64Array(size);
+  if (chunkProduct.length < size) chunkProduct = new Float32Array(size);
+}
+
+/**
+ * One chunk's gradWeight (`size` floats at float index `r` of wasm memory) into `dw` at `dwBase`
+ * when it is the whole gradient (`single`), else into the float64 group sums (`first` starts
+ * them). Copied out with set (a memcpy) before the additions: element loops over the view of the
+ * whole wasm memory ran several times slower than over a plain array.
+ */
+function collectChunk(mem: Float32Array, r: number, size: number, dw: Float32Array, dwBase: number, single: boolean, first: boolean): void {
+  if (single) {
+    dw.set(mem.subarray(r, r + size), dwBase);
+    return;
+  }
+  const product = chunkProduct;
+  const sums = weightSums;
+  product.set(mem.subarray(r, r + size));
+  if (first) for (let i = 0; i < size; i++) sums[i] = product[i]!;
+  else for (let i = 0; i < size; i++) sums[i] += product[i]!;
+}
+
 /**
  * Below this many output pixels the packed GEMM computes gradWeight faster than the dot
  * products (measured, interleaved, process CPU time: at 7×7 the GEMM was 1.02-1.22× the dot
@@ -186,10 +210,7 @@ function gradWeightByGemm(rt: WasmRuntime, g: Conv2dGeometry, dy: Float32Array, 
   const ints = rt.i32();
   for (let k = 0; k < chunk; k++) ints[(table >>> 2) + k] = 4 * k * cinG;
   const size = coutG * cinG;
-  if (weightSums.length < size) weightSums = new Float64Array(size);
-  if (chunkProduct.length < size) chunkProduct = new Float32Array(size);
-  const sums = weightSums;
-  const product = chunkProduct;
+  reserveSums(size);
   const single = g.batch === 1 && chunk >= pixels;
   const xt = transposed >>> 2;
   const r = result >>> 2;
@@ -209,24 +230,11 @@ function gradWeightByGemm(rt: WasmRuntime, g: Conv2dGeometry, dy: Float32Array, 
           const width = Math.min(columns, cinG - j0);
           callKernel('pointwise gradWeight', () => sgemmRows(rt, 0, coutG, width, k, packed, transposed + 4 * j0, table, result + 4 * j0, 4 * cinG, -Infinity, Infinity));
         }
-        // Copied out with set (a memcpy) before the additions: element loops over the view of
-        // the whole wasm memory ran several times slower than over a plain array.
-        if (single) {
-          dw.set(mem.subarray(r, r + size), group * size);
-        } else if (first) {
-          product.set(mem.subarray(r, r + size));
-          for (let i = 0; i < size; i++) sums[i] = product[i]!;
-        } else {
-          product.set(mem.subarray(r, r + size));
-          for (let i = 0; i < size; i++) sums[i] += product[i]!;
-        }
+        collectChunk(mem, r, size, dw, group * size, single, first);
         first = false;
       }
     }
-    if (!single) {
-      const base = group * size;
-      for (let i = 0; i < size; i++) dw[base + i] = sums[i]!;
-    }
+    if (!single) for (let i = 0, base = group * size; i < size; i++) dw[base + i] = weightSums[i]!;
   }
 }
 
@@ -256,10 +264,7 @@ function wasmPointwiseGradWeightDot(rt: WasmRuntime, g: Conv2dGeometry, dy: Floa
   const ints = rt.i32();
   for (let c = 0; c < cinG; c++) ints[(table >>> 2) + c] = 4 * c * pixels;
   const size = coutG * cinG;
-  if (weightSums.length < size) weightSums = new Float64Array(size);
-  if (chunkProduct.length < size) chunkProduct = new Float32Array(size);
-  const sums = weightSums;
-  const product = chunkProduct;
+  reserveSums(size);
   const single = g.batch === 1 && chunk >= pixels;
   const kernel = rt.kernels.gdot_f32;
   const r = result >>> 2;
@@ -275,21 +280,10 @@ function wasmPointwiseGradWeightDot(rt: WasmRuntime, g: Conv2dGeometry, dy: Floa
             kernel(Math.min(4, coutG - m0), cinG, 1, k, dyGroup + 4 * (m0 * pixels + p0), 4 * pixels, 0, xGroup + 4 * p0, table, 0, result + 4 * m0 * cinG, 4 * cinG);
           }
         });
-        if (single) {
-          dw.set(mem.subarray(r, r + size), group * size);
-        } else if (first) {
-          product.set(mem.subarray(r, r + size));
-          for (let i = 0; i < size; i++) sums[i] = product[i]!;
-        } else {
-          product.set(mem.subarray(r, r + size));
-          for (let i = 0; i < size; i++) sums[i] += product[i]!;
-        }
+        collectChunk(mem, r, size, dw, group * size, single, first);
         first = false;
       }
     }
-    if (!single) {
-      const base = group * size;
-      for (let i = 0; i < size; i++) dw[base + i] = sums[i]!;
-    }
+    if (!single) for (let i = 0, base = group * size; i < size; i++) dw[base + i] = weightSums[i]!;
   }
 }

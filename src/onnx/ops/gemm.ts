@@ -6,9 +6,8 @@
  * Otherwise the product is computed directly (numpy's batched MatMul with broadcasting).
  */
 import { Linear, linearRows } from '../../layers/linear.js';
-import { planOutput, trackPlanResources } from '../../layers/plan-memory.js';
+import { planOutput } from '../../layers/plan-memory.js';
 import { wasmRuntimeIfAvailable } from '../../ops/backend.js';
-import { WasmLinear } from '../../wasm/linear.js';
 import { broadcastShapes, sizeOf, stridesOf, type OValue } from '../values.js';
 import { computeKernel, info, layerWithWeights, nodeError, planned, type Info, type LoadContext, type NodeImpl, type OpDef } from './op.js';
 
@@ -40,17 +39,11 @@ function linearImpl(label: string, layer: Linear, inputRank: number | null): Nod
           // Compiled on the wasm tier: the weights copied into wasm memory once, each row a GEMV.
           const rt = wasmRuntimeIfAvailable(env.backend, 'onnx');
           if (rt === null) return kernel.plan(mayOverwrite);
-          const gemv = new WasmLinear(rt, layer.weight.data, layer.bias?.data ?? null, K, N);
-          trackPlanResources({ bytes: () => gemv.bytes, dispose: () => gemv.dispose() });
-          let version = layer.stateVersion;
+          const gemv = layer.planGemv(rt, rows);
           const out = planOutput(outShape, 'output');
           const result: OValue[] = [{ dtype: 'float32', shape: outShape, data: out.data }];
           return planned((ins) => {
-            if (version !== layer.stateVersion) {
-              gemv.setWeights(layer.weight.data, layer.bias?.data ?? null);
-              version = layer.stateVersion;
-            }
-            gemv.run(ins[0]!.data as Float32Array, rows, out.data);
+            gemv(ins[0]!.data as Float32Array, out.data);
             return result;
           }, [out.data]);
         },
