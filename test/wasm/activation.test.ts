@@ -86,7 +86,8 @@ describe('wasm act kernels', () => {
       rt.write(full, values);
       rt.kernels[kernel](full, full, 64); // in place, every element in a full vector
       const vectorResults = rt.view(full, 64).slice();
-      for (const length of [1, 2, 3, 5, 6, 7]) {
+      // lengths below one vector, below one main-loop step (16), and past it with a single vector and a tail
+      for (const length of [1, 2, 3, 5, 6, 7, 15, 17, 21, 23, 37]) {
         for (let start = 0; start + length <= 64; start += 9) {
           const xs = rt.arena.alloc(4 * length);
           const ys = rt.arena.alloc(4 * length);
