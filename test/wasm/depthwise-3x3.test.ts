@@ -59,6 +59,26 @@ describe('wasm depthwise 3x3 at the SIMD tile edges (outputs prefilled with a se
   }
 });
 
+describe('wasm depthwise 3×3 row groups (4, 2 and 1 output rows side by side)', () => {
+  it('output heights 1..11 (every combination of groups) and widths 1..6, both strides, every output written once and right', () => {
+    const random = rng(412);
+    for (const stride of [1, 2] as const) {
+      for (let outHeight = 1; outHeight <= 11; outHeight++) {
+        for (const outWidth of [1, 3, 4, 6]) {
+          const height = stride * (outHeight - 1) + 1; // padding 1: Ho = floor((H + 2 − 3) / s) + 1
+          const width = stride * (outWidth - 1) + 1;
+          const x = randomTensor([2, 3, height, width], random);
+          const w = randomTensor([3, 1, 3, 3], random);
+          const options: Conv2dOptions = { groups: 3, stride, padding: 1, bias: randomTensor([3], random).data, activation: activations[outHeight % 3] };
+          const label = `s${stride} Ho=${outHeight} Wo=${outWidth}`;
+          const y = check(x, w, options, label);
+          expect(y.shape, label).toEqual([2, 3, outHeight, outWidth]);
+        }
+      }
+    }
+  });
+});
+
 /** Just enough of the geometry for selectKernelPath (its conditions read these fields only). */
 function geometryOf(x: Tensor, w: Tensor, o: Conv2dOptions): object {
   const p = o.padding as { top: number; bottom: number; left: number; right: number };

@@ -85,10 +85,21 @@ function emitPad(f: FunctionBuilder): void {
   f.br(0).end().end();
 }
 
-function emitPlane(f: FunctionBuilder, variant: KernelVariant, stride: 1 | 2): void {
+/**
+ * Output rows computed together (then 2, then 1 for what is left): each tap's multiply-add is
+ * emitted for every row of the group before the next tap. V8 keeps the order of wasm
+ * instructions, so a single 4-pixel tile ran its nine dependent multiply-adds at their latency;
+ * side by side the rows' chains overlap. Each output still sums its taps in the same order, so
+ * the bits do not depend on the grouping.
+ */
+export const DW3X3_ROW_GROUPS: Readonly<Record<1 | 2, readonly number[]>> = { 1: [4, 2, 1], 2: [4, 2, 1] };
+
+function emitPlane(f: FunctionBuilder, variant: KernelVariant, stride: 1 | 2, groups: readonly number[] = DW3X3_ROW_GROUPS[stride]): void {
   const [padded, wp, w, y, ho, wo, min, max] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const most = groups[0]!;
   const rowBytes = f.local(i32); // 4·wp
-  const row = f.local(i32); // padded row s·i
+  const outRowBytes = f.local(i32); // 4·wo
+  const row = f.local(i32); // padded row s·i of the group's first output row i
   const p = f.local(i32); // the tile's first input column in that row
   const out = f.local(i32);
   const tilesEnd = f.local(i32); // out + 16·floor(wo / 4)
@@ -97,55 +108,60 @@ function emitPlane(f: FunctionBuilder, variant: KernelVariant, stride: 1 | 2): v
   const vmax = f.local(v128);
   const vbias = f.local(v128);
   const wk = Array.from({ length: 9 }, () => f.local(v128));
-  const acc = f.local(v128);
-  const a = f.local(v128);
-  const b = f.local(v128);
+  const acc = Array.from({ length: most }, () => f.local(v128));
+  // stride 2: the two loads of each row's tap pair (kw = 1 reuses kw = 0's)
+  const a = Array.from({ length: most }, () => f.local(v128));
+  const b = Array.from({ length: most }, () => f.local(v128));
+  // the input rows a group reads: q[k] = p + k·rowBytes, k < stride·(rows − 1) + 3
+  const inputRows = stride * (most - 1) + 3;
+  const q = Array.from({ length: inputRows }, () => f.local(i32));
 
   f.get(min).f32x4Splat().set(vmin);
   f.get(max).f32x4Splat().set(vmax);
   f.get(w).v128Load32Splat(0).set(vbias);
   for (let k = 0; k < 9; k++) f.get(w).v128Load32Splat(4 * (k + 1)).set(wk[k]!);
   f.get(wp).i32Const(2).i32Shl().set(rowBytes);
+  f.get(wo).i32Const(2).i32Shl().set(outRowBytes);
   f.get(padded).set(row);
 
-  // acc = the tile whose first padded column is at address p (rows p, p + rowBytes, p + 2·rowBytes)
-  const tile = () => {
-    f.get(vbias).set(acc);
+  // acc[r] = the tile of output row r whose first padded column is at address p
+  const tile = (rows: number) => {
+    const needed = stride * (rows - 1) + 3;
+    f.get(p).set(q[0]!);
+    for (let k = 1; k < needed; k++) f.get(q[k - 1]!).get(rowBytes).i32Add().set(q[k]!);
+    for (let r = 0; r < rows; r++) f.get(vbias).set(acc[r]!);
     for (let kh = 0; kh < 3; kh++) {
-      const rowAddress = (g: FunctionBuilder) => {
-        g.get(p);
-        if (kh > 0) g.get(rowBytes).i32Const(kh).i32Mul().i32Add();
-        return g;
-      };
       for (let kw = 0; kw < 3; kw++) {
-        const pushTap = (g: FunctionBuilder) => {
-          if (stride === 1) {
-            rowAddress(g).v128Load(4 * kw);
-            return;
-          }
-          // stride 2: columns 2j + kw + {0, 2, 4, 6} = the even lanes of two loads (kw = 0, 2), or the odd ones (kw = 1)
-          // (kw = 1 reuses kw = 0's two loads)
-          if (kw !== 1) {
-            const base = kw === 2 ? 8 : 0;
-            rowAddress(g).v128Load(base).set(a);
-            rowAddress(g).v128Load(base + 16).set(b);
-          }
-          g.get(a).get(b);
-          if (kw === 1) g.f32x4Shuffle(1, 3, 5, 7);
-          else g.f32x4Shuffle(0, 2, 4, 6);
-        };
-        multiplyAdd(f, variant, (g) => g.get(wk[3 * kh + kw]!), pushTap, (g) => g.get(acc));
-        f.set(acc);
+        for (let r = 0; r < rows; r++) {
+          const input = q[stride * r + kh]!;
+          const pushTap = (g: FunctionBuilder) => {
+            if (stride === 1) {
+              g.get(input).v128Load(4 * kw);
+              return;
+            }
+            // stride 2: columns 2j + kw + {0, 2, 4, 6} = the even lanes of two loads (kw = 0, 2), or the odd ones (kw = 1)
+            if (kw !== 1) {
+              const base = kw === 2 ? 8 : 0;
+              g.get(input).v128Load(base).set(a[r]!);
+              g.get(input).v128Load(base + 16).set(b[r]!);
+            }
+            g.get(a[r]!).get(b[r]!);
+            if (kw === 1) g.f32x4Shuffle(1, 3, 5, 7);
+            else g.f32x4Shuffle(0, 2, 4, 6);
+          };
+          multiplyAdd(f, variant, (g) => g.get(wk[3 * kh + kw]!), pushTap, (g) => g.get(acc[r]!));
+          f.set(acc[r]!);
+        }
       }
     }
-    f.get(acc).get(vmin).f32x4Pmax().get(vmax).f32x4Pmin().set(acc);
+    for (let r = 0; r < rows; r++) f.get(acc[r]!).get(vmin).f32x4Pmax().get(vmax).f32x4Pmin().set(acc[r]!);
   };
 
   emitPlaneRows(
-    f, { y, ho, wo, out, tilesEnd, rowEnd, acc: [acc] }, [1],
+    f, { y, ho, wo, out, tilesEnd, rowEnd, acc, outRowBytes }, groups,
     () => f.get(row).set(p),
     tile,
     () => f.get(p).i32Const(16 * stride).i32Add().set(p),
-    () => f.get(row).get(rowBytes).i32Const(stride).i32Mul().i32Add().set(row),
+    (rows) => f.get(row).get(rowBytes).i32Const(stride * rows).i32Mul().i32Add().set(row),
   );
 }
