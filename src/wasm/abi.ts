@@ -12,6 +12,12 @@ export interface ActExports {
   act_sigmoid_f32(x: number, y: number, n: number): void;
   /** y[i] = x[i] · min(max(x[i] + 3, 0), 6) / 6. */
   act_hardswish_f32(x: number, y: number, n: number): void;
+  /**
+   * y[p·plane + i] = x[p·plane + i] · scales[p] for p < planes, i < plane (a squeeze-excitation's
+   * per-channel scale); x, y, scales byte addresses (y may equal x). One float32 multiply per
+   * element: the same bits as JS's `x * s` stored into a Float32Array.
+   */
+  act_scale_f32(x: number, y: number, plane: number, scales: number, planes: number): void;
 }
 
 export interface Dw3x3Exports {

@@ -6,7 +6,8 @@
 import type { ActExports } from './abi.js';
 import type { WasmRuntime } from './runtime.js';
 
-export type ActKernel = keyof ActExports;
+/** The element-wise activations (every act_* export but the channel scale). */
+export type ActKernel = Exclude<keyof ActExports, 'act_scale_f32'>;
 
 /** y[i] = f(x[i]) with the wasm kernel `kernel` (x and y may be the same array). */
 export function runActivation(rt: WasmRuntime, kernel: ActKernel, x: Float32Array, y: Float32Array): void {
@@ -26,4 +27,18 @@ export function runActivation(rt: WasmRuntime, kernel: ActKernel, x: Float32Arra
   } finally {
     rt.arena.release(staging);
   }
+}
+
+/**
+ * y = x scaled per plane by `scales` (act_scale_f32) when all three arrays live in wasm memory (a
+ * compiled model's activations do); false when one does not, and the caller scales in JS (the
+ * same bits: one float32 multiply per element either way).
+ */
+export function scaleChannelsInWasm(rt: WasmRuntime, x: Float32Array, scales: Float32Array, y: Float32Array, plane: number): boolean {
+  const source = rt.addressOf(x);
+  const target = rt.addressOf(y);
+  const factors = rt.addressOf(scales);
+  if (source < 0 || target < 0 || factors < 0) return false;
+  rt.kernels.act_scale_f32(source, target, plane, factors, scales.length);
+  return true;
 }

@@ -102,6 +102,35 @@ describe('wasm act kernels', () => {
     }
   });
 
+  it('act_scale_f32 scales each plane by its factor with the bits of JS (one float32 multiply), in place or not, nothing past the end', () => {
+    const rt = wasmRuntimeFor('wasm', 'test')!;
+    const next = rng(21);
+    for (const plane of [0, 1, 2, 3, 4, 5, 7, 8, 9, 49, 196]) {
+      for (const planes of [1, 3, 6]) {
+        const n = plane * planes;
+        const x = sweep(n, plane + planes);
+        const scales = new Float32Array(planes).map(() => (next() * 2 - 1) * 3);
+        if (planes > 2) scales.set([0, -0, Number.NaN].slice(0, planes));
+        const expected = new Float32Array(n);
+        for (let p = 0; p < planes; p++) for (let i = 0; i < plane; i++) expected[p * plane + i] = x[p * plane + i]! * scales[p]!;
+        const xs = rt.arena.alloc(4 * (n + 4));
+        const ys = rt.arena.alloc(4 * (n + 4));
+        const ss = rt.arena.alloc(4 * planes);
+        rt.write(xs, x);
+        rt.write(ss, scales);
+        rt.view(ys, n + 4).fill(-777);
+        rt.kernels.act_scale_f32(xs, ys, plane, ss, planes);
+        expectBitwiseEqual(rt.view(ys, n), expected, `plane ${plane} × ${planes}`);
+        expect(Array.from(rt.view(ys + 4 * n, 4)), 'wrote past the end').toEqual([-777, -777, -777, -777]);
+        rt.kernels.act_scale_f32(xs, xs, plane, ss, planes);
+        expectBitwiseEqual(rt.view(xs, n), expected, `in place, plane ${plane} × ${planes}`);
+        rt.arena.release(ss);
+        rt.arena.release(ys);
+        rt.arena.release(xs);
+      }
+    }
+  });
+
   it('the modules on the wasm tier: the same bits from ordinary arrays (staged) and from wasm memory; float64 formulas on the JS tier', async () => {
     for (const [Module, kernel] of [[SiLU, 'act_silu_f32'], [Sigmoid, 'act_sigmoid_f32'], [Hardswish, 'act_hardswish_f32']] as const) {
       const reference = REFERENCES.find(([k]) => k === kernel)![1];

@@ -10,7 +10,9 @@ import { fusedActivationOf } from '../activation.js';
 import { Conv2d } from '../conv.js';
 import type { Generator } from '../init.js';
 import { checkGradientShape, checkInput, isInPlaceCapable, Module, savedFor, type InPlaceCapable } from '../module.js';
-import type { PlanStep } from '../compile.js';
+import { currentPlanBackend, type PlanStep } from '../compile.js';
+import { wasmRuntimeIfAvailable } from '../../ops/backend.js';
+import { scaleChannelsInWasm } from '../../wasm/activation-run.js';
 import { AdaptiveAvgPool2d } from '../pooling.js';
 import { tracedOutputShape, type ChildCall, type TracedModule } from '../trace.js';
 import { scaleChannels } from './elementwise.js';
@@ -151,6 +153,7 @@ export class SqueezeExcitation extends Module implements TracedModule, InPlaceCa
     const scaleStep = scaleAct.planInPlace(fc2Step.outputShape);
     const out = inPlace ? null : planOutput(outputShape, 'SqueezeExcitation output');
     const plane = inputShape[2]! * inputShape[3]!;
+    const backend = currentPlanBackend(); // the compile's tier, kept for every run
     return {
       outputShape,
       output: out ?? 'input',
@@ -159,7 +162,8 @@ export class SqueezeExcitation extends Module implements TracedModule, InPlaceCa
         if (actStep !== null) s = actStep.run(s);
         s = scaleStep.run(fc2Step.run(s));
         const target = out ?? input;
-        scaleChannels(input.data, s.data, target.data, plane);
+        const runtime = wasmRuntimeIfAvailable(backend, 'SqueezeExcitation');
+        if (runtime === null || !scaleChannelsInWasm(runtime, input.data, s.data, target.data, plane)) scaleChannels(input.data, s.data, target.data, plane);
         return target;
       },
     };

@@ -143,5 +143,34 @@ export const actFamily: KernelFamily = {
         });
       });
     });
+    module.addFunction('act_scale_f32', [i32, i32, i32, i32, i32], [], emitChannelScale);
   },
 };
+
+/** act_scale_f32 (see ActExports): per plane, its scale splatted, then vectors and the 0..3 left one at a time. */
+function emitChannelScale(f: FunctionBuilder): void {
+  const [x, y, plane, scales, planes] = [0, 1, 2, 3, 4];
+  const s = f.local(v128);
+  const end = f.local(i32);
+  const vecEnd = f.local(i32);
+  f.block().loop();
+  f.get(planes).i32Eqz().brIf(1);
+  f.get(scales).v128Load32Splat().set(s);
+  f.get(x).get(plane).i32Const(2).i32Shl().i32Add().set(end);
+  f.get(x).get(plane).i32Const(-4).i32And().i32Const(2).i32Shl().i32Add().set(vecEnd);
+  f.block().loop();
+  f.get(x).get(vecEnd).i32GeU().brIf(1);
+  f.get(y).get(x).v128Load().get(s).f32x4Mul().v128Store();
+  f.get(x).i32Const(16).i32Add().set(x);
+  f.get(y).i32Const(16).i32Add().set(y);
+  f.br(0).end().end();
+  f.block().loop();
+  f.get(x).get(end).i32GeU().brIf(1);
+  f.get(y).get(x).f32Load().get(scales).f32Load().f32Mul().f32Store();
+  f.get(x).i32Const(4).i32Add().set(x);
+  f.get(y).i32Const(4).i32Add().set(y);
+  f.br(0).end().end();
+  f.get(scales).i32Const(4).i32Add().set(scales);
+  f.get(planes).i32Const(1).i32Sub().set(planes);
+  f.br(0).end().end();
+}
