@@ -644,7 +644,7 @@ abstract class AdaptivePool2d extends Module {
  * Float32 values summed in float64 are exact far beyond any plane size a model has, so the
  * order changes nothing a float32 result can show.
  */
-function planeSum(x: Float32Array, start: number, length: number): number {
+export function planeSum(x: Float32Array, start: number, length: number): number {
   let s0 = 0;
   let s1 = 0;
   let s2 = 0;

@@ -4,8 +4,10 @@
  * every Resize mode and pooling option. Each model runs through `run` and `compile` on both tiers.
  */
 import { describe, expect, it } from 'vitest';
-import { expectClose, randomTensor, runOp, strides, unravel } from './build.js';
-import type { Tensor } from '../../src/index.js';
+import { expectClose, opModel, randomTensor, runOp, strides, unravel } from './build.js';
+import { loadOnnx, type Tensor } from '../../src/index.js';
+import { encodeModel } from '../../src/onnx/encode.js';
+import { expectBitwiseEqual } from '../helpers.js';
 
 const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
@@ -30,6 +32,49 @@ function broadcastRef(a: Tensor, b: Tensor, f: (x: number, y: number) => number)
   }
   return { shape, data };
 }
+
+describe('Mul of planes by one value per plane (a squeeze-excitation scale)', () => {
+  // Relu and Sigmoid first, so that in a compiled model both operands live in the activation
+  // memory (wasm memory on the wasm tier) and the wasm scale kernel runs; graph inputs do not.
+  for (const [shape, scaleShape] of [[[1, 5, 3, 7], [1, 5, 1, 1]], [[2, 3, 4, 4], [2, 3, 1, 1]], [[2, 3, 1, 1], [2, 3, 1, 1]], [[2, 4, 2, 3], [1, 4, 1, 1]]] as const) {
+    for (const swapped of [false, true]) {
+      it(`[${shape}] · [${scaleShape}]${swapped ? ', scale first' : ''}: the bits of x·s in float32 on every path`, () => {
+        const x = randomTensor(shape, 7);
+        const g = randomTensor(scaleShape, 9);
+        const bytes = encodeModel({
+          opset: 17,
+          nodes: [
+            { op: 'Relu', inputs: ['x0'], outputs: ['r'] },
+            { op: 'Sigmoid', inputs: ['x1'], outputs: ['s'] },
+            { op: 'Mul', inputs: swapped ? ['s', 'r'] : ['r', 's'], outputs: ['y0'] },
+          ],
+          initializers: [],
+          inputs: [{ name: 'x0', shape: shape.slice() }, { name: 'x1', shape: scaleShape.slice() }],
+          outputs: [{ name: 'y0', shape: [] }],
+        });
+        for (const backend of ['js', 'wasm'] as const) {
+          const model = loadOnnx(bytes, { backend });
+          const compiled = model.compile({ x0: shape.slice(), x1: scaleShape.slice() });
+          for (const result of [model.run({ x0: x, x1: g }), compiled.run({ x0: x, x1: g })]) {
+            // the reference from this tier's own Sigmoid (the tiers' sigmoids differ in the last bits)
+            const s = loadOnnx(opModel('Sigmoid', [g]), { backend }).run({ x0: g }).y0!.data;
+            const [, c, h, w] = shape;
+            const perImage = scaleShape[0] === 1 ? 0 : c;
+            const expected = new Float32Array(x.data.length);
+            for (let i = 0; i < expected.length; i++) {
+              const plane = Math.floor(i / (h * w));
+              const image = Math.floor(plane / c);
+              expected[i] = Math.max(0, x.data[i]!) * s[image * perImage + (plane % c)]!;
+            }
+            expect(result.y0!.shape).toEqual(shape.slice());
+            expectBitwiseEqual(result.y0!.data, expected, backend);
+          }
+          compiled.dispose();
+        }
+      });
+    }
+  }
+});
 
 describe('element-wise ops with numpy broadcasting', () => {
   const cases: [number[], number[]][] = [[[2, 3, 4], [3, 1]], [[2, 3, 4], [1]], [[4], [2, 3, 4]], [[2, 1, 4], [1, 3, 1]], [[1, 3, 1, 1], [2, 3, 5, 5]], [[], [2, 2]]];

@@ -6,7 +6,8 @@
  * dead afterwards.
  */
 import { wasmRuntimeIfAvailable } from '../../ops/backend.js';
-import { runActivation, type ActKernel } from '../../wasm/activation-run.js';
+import { runActivation, scaleChannelsInWasm, type ActKernel } from '../../wasm/activation-run.js';
+import { scaleChannels } from '../../layers/blocks/elementwise.js';
 import { Hardsigmoid, Hardswish, LeakyReLU, ReLU, Sigmoid, SiLU } from '../../layers/activation.js';
 import type { Module } from '../../layers/module.js';
 import { broadcastShapes, broadcastStrides, sizeOf, type DType, type OValue } from '../values.js';
@@ -335,7 +336,7 @@ function elementKind(infos: readonly Info[], label: string, spec: BinarySpec): D
 
 function naryImpl(label: string, opType: string, spec: BinarySpec): NodeImpl {
   return {
-    specialize(inputs) {
+    specialize(inputs, env) {
       if (inputs.length === 0) throw nodeError(label, 'needs at least one input');
       const dtype = elementKind(inputs, label, spec);
       const f = dtype === 'int64' && spec.int !== undefined && spec.int !== null ? spec.int : spec.float;
@@ -354,6 +355,18 @@ function naryImpl(label: string, opType: string, spec: BinarySpec): NodeImpl {
       const isMean = opType === 'Mean';
       // In place when output 0 can take input 0's buffer: same shape and element type.
       const inPlace = resultType === dtype && sizeOf(inputs[0]!.shape) === sizeOf(outShape) && inputs[0]!.shape.length === outShape.length;
+      const scaled = f === mul && dtype === 'float32' ? planeScaleOperand(walkShape, strides) : -1;
+      if (scaled >= 0) {
+        // A squeeze-excitation scale: every plane of one input times one value of the other.
+        const plane = walkShape[1]!;
+        return computeKernel([info(resultType, outShape)], (ins, outs) => {
+          const x = ins[1 - scaled]!.data as Float32Array;
+          const scales = ins[scaled]!.data as Float32Array;
+          const out = outs[0]!.data as Float32Array;
+          const runtime = wasmRuntimeIfAvailable(env.backend, 'onnx');
+          if (runtime === null || !scaleChannelsInWasm(runtime, x, scales, out, plane)) scaleChannels(x, scales, out, plane);
+        }, inPlace && scaled === 1);
+      }
       return computeKernel([info(resultType, outShape)], (ins, outs) => {
         const out = outs[0]!.data as unknown as { [i: number]: number; length: number };
         if (count === 1) {
@@ -366,6 +379,20 @@ function naryImpl(label: string, opType: string, spec: BinarySpec): NodeImpl {
       }, inPlace);
     },
   };
+}
+
+/**
+ * Which input of a two-input op is one value per plane of the other (walk [planes, plane] with
+ * strides [plane, 1] and [1, 0]): 1 or 0; -1 when neither is.
+ */
+function planeScaleOperand(walk: readonly number[], strides: readonly (readonly number[])[]): number {
+  if (walk.length !== 2 || strides.length !== 2) return -1;
+  const plane = walk[1]!;
+  const isPlanes = (st: readonly number[]): boolean => st[0] === plane && st[1] === 1;
+  const isScales = (st: readonly number[]): boolean => st[0] === 1 && st[1] === 0;
+  if (isPlanes(strides[0]!) && isScales(strides[1]!)) return 1;
+  if (isScales(strides[0]!) && isPlanes(strides[1]!)) return 0;
+  return -1;
 }
 
 /** PRelu: slope broadcast to x (unidirectionally); a per-channel `[C]` slope of a NCHW input counts as `[C, 1, 1]`, as torch exports it. */

@@ -3,7 +3,7 @@
  * per-side padding, ceil mode with PyTorch's rule that the last window starts inside the input,
  * AveragePool's count_include_pad); GlobalAveragePool and GlobalMaxPool reduce each plane.
  */
-import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../layers/pooling.js';
+import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d, planeSum } from '../../layers/pooling.js';
 import type { Module } from '../../layers/module.js';
 import type { Tensor } from '../../tensor.js';
 import type { OValue } from '../values.js';
@@ -187,15 +187,7 @@ function globalPool(max: boolean): OpDef {
                 }
                 out[p] = m;
               } else {
-                let s0 = 0;
-                let s1 = 0;
-                let i = 0;
-                for (; i + 1 < size; i += 2) {
-                  s0 += src[base + i]!;
-                  s1 += src[base + i + 1]!;
-                }
-                if (i < size) s0 += src[base + i]!;
-                out[p] = (s0 + s1) / size;
+                out[p] = planeSum(src, base, size) / size;
               }
             }
           });
