@@ -26,13 +26,22 @@ export interface WasmConvCall {
   readonly stagedOutput: boolean;
 }
 
-/** Computes one slice of a staged call (the same code on the calling thread and in workers). */
+/**
+ * Computes one slice of a staged call (the same code on the calling thread and in workers);
+ * with `pixelStart`/`pixelEnd`, only those output pixels of each plane (paths with runPixels).
+ */
 export function runWasmSlice(
   rt: WasmRuntime, call: WasmConvCall, thread: number,
-  channelStart: number, channelEnd: number, imageStart: number, imageEnd: number,
+  channelStart: number, channelEnd: number, imageStart: number, imageEnd: number, pixelStart?: number, pixelEnd?: number,
 ): void {
   const impl = WASM_PATHS[call.path]!;
   const scratch = call.scratch + thread * call.scratchStride;
+  if (pixelStart !== undefined && pixelEnd !== undefined) {
+    if (impl.runPixels === undefined) throw new RangeError(`runWasmSlice: the ${call.path} path cannot run a pixel slice`);
+    const runPixels = impl.runPixels;
+    callKernel(call.path, () => runPixels(rt, call.geometry, call.act, call.weights, call.input, call.output, scratch, channelStart, channelEnd, imageStart, imageEnd, pixelStart, pixelEnd));
+    return;
+  }
   callKernel(call.path, () => impl.run(rt, call.geometry, call.act, call.weights, call.input, call.output, scratch, channelStart, channelEnd, imageStart, imageEnd));
 }
 

@@ -77,7 +77,7 @@ function stepCall(program: WorkerProgram, s: number): WasmConvCall {
 }
 
 function runChunk(rt: WasmRuntime, call: WasmConvCall, thread: number, chunk: Slice): void {
-  runWasmSlice(rt, call, thread, chunk.channelStart, chunk.channelEnd, chunk.imageStart, chunk.imageEnd);
+  runWasmSlice(rt, call, thread, chunk.channelStart, chunk.channelEnd, chunk.imageStart, chunk.imageEnd, chunk.pixelStart, chunk.pixelEnd);
 }
 
 /** Marks one chunk of step `s` finished, waking the calling thread when it was the last. */
@@ -191,7 +191,7 @@ export class ModelSchedule {
     const program: ProgramStep[] = [];
     for (const entry of seen) {
       const g = entry.setup.geometry;
-      const chunks = planSlices(g, entry.setup.path, threads * CHUNKS_PER_THREAD, this.minChunkMacs);
+      const chunks = planSlices(g, entry.setup.path, threads * CHUNKS_PER_THREAD, this.minChunkMacs, { pixels: true });
       if (chunks.length <= 1) continue;
       entry.split = program.length;
       program.push({ path: entry.setup.path, geometry: g, chunks });

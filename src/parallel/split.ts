@@ -1,8 +1,9 @@
 /**
  * How one convolution is cut into slices for the pool. Every slice is a run of whole images and
- * a range of output channels, so each output value is computed by exactly one thread with the
+ * a range of output channels (and, for the wasm 1×1 path in a compiled model's schedule, possibly
+ * a range of output pixels), so each output value is computed by exactly one thread with the
  * same code as the single-threaded call (the kernels guarantee a value does not depend on which
- * channel range computes it).
+ * channel or pixel range computes it).
  */
 import type { KernelPath } from '../kernels/dispatch.js';
 import type { Conv2dGeometry } from '../geometry.js';
@@ -12,7 +13,13 @@ export interface Slice {
   readonly imageEnd: number;
   readonly channelStart: number;
   readonly channelEnd: number;
+  /** Output pixels [pixelStart, pixelEnd) of each plane; absent: all of them. Only from `planSlices(…, { pixels: true })`. */
+  readonly pixelStart?: number;
+  readonly pixelEnd?: number;
 }
+
+/** Pixel slices start on multiples of this many pixels (the GEMM's column tile). */
+export const PIXEL_UNIT = 8;
 
 /** GEMM paths split on multiples of this many output channels, so register tiles stay full. */
 export const GEMM_CHANNEL_UNIT = 16;
@@ -28,8 +35,22 @@ export function convMacs(g: Conv2dGeometry): number {
   return g.batch * g.outChannels * g.outHeight * g.outWidth * (g.inChannels / g.groups) * g.kernelH * g.kernelW;
 }
 
+/** Whether `g` on `path` can be split by output pixels: the wasm 1×1 path without a stride (its B is the input as it lies). */
+export function splitsByPixels(g: Conv2dGeometry, path: KernelPath): boolean {
+  return path === 'pointwise' && g.strideH === 1 && g.strideW === 1;
+}
+
+export interface PlanSliceOptions {
+  /**
+   * Allow pixel slices (`splitsByPixels`), taken when the activations outweigh the weights
+   * (more output pixels than output channels per group). Only the compiled model's schedule
+   * (schedule.ts) runs them; the per-call pool does not.
+   */
+  readonly pixels?: boolean;
+}
+
 /** The slices for `threads` threads; a single slice means "run it on the calling thread". */
-export function planSlices(g: Conv2dGeometry, path: KernelPath, threads: number, minSliceMacs = DEFAULT_MIN_SLICE_MACS): Slice[] {
+export function planSlices(g: Conv2dGeometry, path: KernelPath, threads: number, minSliceMacs = DEFAULT_MIN_SLICE_MACS, options: PlanSliceOptions = {}): Slice[] {
   const whole: Slice = { imageStart: 0, imageEnd: g.batch, channelStart: 0, channelEnd: g.outChannels };
   const byWork = Math.floor(convMacs(g) / Math.max(1, minSliceMacs));
   const parts = Math.min(threads, byWork);
@@ -39,6 +60,17 @@ export function planSlices(g: Conv2dGeometry, path: KernelPath, threads: number,
   // they divide evenly or are plentiful enough for the remainder not to matter.
   if (g.batch % parts === 0 || g.batch >= 4 * parts) {
     return balanced(g.batch, parts).map(([a, b]) => ({ ...whole, imageStart: a, imageEnd: b }));
+  }
+
+  // A 1×1 layer at high resolution with few output channels (MobileNetV2's 16- and 24-channel
+  // projections at 112² and 56²) splits badly by channels (tiles of 16: 24 = 16 + 8, and 16 not
+  // at all) and every thread would read all of the large input; by pixels each thread reads
+  // its part of the input, with all the (small) weights, and the parts are even.
+  const pixels = g.outHeight * g.outWidth;
+  const pixelUnits = Math.ceil(pixels / PIXEL_UNIT);
+  const pixelParts = Math.min(parts, pixelUnits);
+  if (options.pixels === true && splitsByPixels(g, path) && pixels > g.outChannels / g.groups && pixelParts >= 2) {
+    return balanced(pixelUnits, pixelParts).map(([a, b]) => ({ ...whole, pixelStart: Math.min(pixels, a * PIXEL_UNIT), pixelEnd: Math.min(pixels, b * PIXEL_UNIT) }));
   }
 
   const unit = channelUnit(g, path, parts);

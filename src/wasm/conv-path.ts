@@ -23,4 +23,12 @@ export interface WasmConvPath {
     rt: WasmRuntime, g: Conv2dGeometry, act: number, weights: number, x: number, y: number, scratch: number,
     channelStart: number, channelEnd: number, imageStart: number, imageEnd: number,
   ): void;
+  /**
+   * As `run`, for output pixels `[pixelStart, pixelEnd)` of each plane only: paths that can split
+   * by pixels (parallel/split.ts, splitsByPixels) provide it, with the same bits as `run`.
+   */
+  runPixels?(
+    rt: WasmRuntime, g: Conv2dGeometry, act: number, weights: number, x: number, y: number, scratch: number,
+    channelStart: number, channelEnd: number, imageStart: number, imageEnd: number, pixelStart: number, pixelEnd: number,
+  ): void;
 }

@@ -9,6 +9,7 @@
  * memory once and from cache by the other blocks.
  */
 import type { Conv2dGeometry } from '../geometry.js';
+import type { WasmRuntime } from './runtime.js';
 import type { WasmConvPath } from './conv-path.js';
 import { activationBounds, sgemmRows } from './gemm.js';
 import { groupedPath, groupedWeightBytes, groupWeightBytes, packGroupedWeights } from './grouped.js';
@@ -44,30 +45,47 @@ export const pointwisePath: WasmConvPath = {
       groupedPath.run(rt, g, act, weights, x, y, scratch, channelStart, channelEnd, imageStart, imageEnd);
       return;
     }
-    const { inChannels: Cin, outChannels: Cout, groups } = g;
-    const cinG = Cin / groups;
-    const coutG = Cout / groups;
-    const pixels = g.outHeight * g.outWidth; // = H·W
-    const ints = rt.i32();
-    for (let c = 0; c < cinG; c++) ints[(scratch >>> 2) + c] = 4 * c * pixels;
-    const [min, max] = activationBounds(act);
-    const groupWeights = groupWeightBytes(g, rt);
-    const chunk = groupWeights >= WEIGHTS_STREAM_BYTES && 4 * cinG * pixels <= WHOLE_B_BYTES
-      ? pixels
-      : Math.max(8, Math.floor(POINTWISE_CHUNK_BYTES / (4 * cinG) / 8) * 8);
-    for (let n = imageStart; n < imageEnd; n++) {
-      for (let group = 0; group < groups; group++) {
-        const r0 = Math.max(channelStart - group * coutG, 0);
-        const r1 = Math.min(channelEnd - group * coutG, coutG);
-        if (r1 <= r0) continue;
-        const source = x + 4 * (n * Cin + group * cinG) * pixels;
-        const out = y + 4 * (n * Cout + group * coutG) * pixels;
-        const packed = weights + group * groupWeights;
-        for (let p0 = 0; p0 < pixels; p0 += chunk) {
-          const width = Math.min(chunk, pixels - p0);
-          sgemmRows(rt, r0, r1, width, cinG, packed, source + 4 * p0, scratch, out + 4 * p0, 4 * pixels, min, max);
-        }
-      }
-    }
+    runColumns(rt, g, act, weights, x, y, scratch, channelStart, channelEnd, imageStart, imageEnd, 0, g.outHeight * g.outWidth);
+  },
+  runPixels(rt, g, act, weights, x, y, scratch, channelStart, channelEnd, imageStart, imageEnd, pixelStart, pixelEnd) {
+    if (strided(g)) throw new RangeError('pointwisePath.runPixels: a strided 1×1 convolution cannot be split by pixels');
+    runColumns(rt, g, act, weights, x, y, scratch, channelStart, channelEnd, imageStart, imageEnd, pixelStart, pixelEnd);
   },
 };
+
+/**
+ * Output pixels [pixelStart, pixelEnd) of the given channels and images: the column chunks of
+ * the whole plane, cut to that range. A chunk boundary inside the range only changes which
+ * sgemmRows call computes a column, never the order of its sums, so any pixel split gives the
+ * bits of the whole plane.
+ */
+function runColumns(
+  rt: WasmRuntime, g: Conv2dGeometry, act: number, weights: number, x: number, y: number, scratch: number,
+  channelStart: number, channelEnd: number, imageStart: number, imageEnd: number, pixelStart: number, pixelEnd: number,
+): void {
+  const { inChannels: Cin, outChannels: Cout, groups } = g;
+  const cinG = Cin / groups;
+  const coutG = Cout / groups;
+  const pixels = g.outHeight * g.outWidth; // = H·W
+  const ints = rt.i32();
+  for (let c = 0; c < cinG; c++) ints[(scratch >>> 2) + c] = 4 * c * pixels;
+  const [min, max] = activationBounds(act);
+  const groupWeights = groupWeightBytes(g, rt);
+  const chunk = groupWeights >= WEIGHTS_STREAM_BYTES && 4 * cinG * pixels <= WHOLE_B_BYTES
+    ? pixels
+    : Math.max(8, Math.floor(POINTWISE_CHUNK_BYTES / (4 * cinG) / 8) * 8);
+  for (let n = imageStart; n < imageEnd; n++) {
+    for (let group = 0; group < groups; group++) {
+      const r0 = Math.max(channelStart - group * coutG, 0);
+      const r1 = Math.min(channelEnd - group * coutG, coutG);
+      if (r1 <= r0) continue;
+      const source = x + 4 * (n * Cin + group * cinG) * pixels;
+      const out = y + 4 * (n * Cout + group * coutG) * pixels;
+      const packed = weights + group * groupWeights;
+      for (let p0 = pixelStart; p0 < pixelEnd; p0 += chunk) {
+        const width = Math.min(chunk, pixelEnd - p0);
+        sgemmRows(rt, r0, r1, width, cinG, packed, source + 4 * p0, scratch, out + 4 * p0, 4 * pixels, min, max);
+      }
+    }
+  }
+}

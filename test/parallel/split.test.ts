@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { kernelSetup } from '../../src/kernels/dispatch.js';
 import { conv2dGeometry, type GeometryOptions } from '../../src/geometry.js';
-import { convMacs, GEMM_CHANNEL_UNIT, planSlices, sliceReads, type Slice } from '../../src/parallel/split.js';
+import { convMacs, GEMM_CHANNEL_UNIT, PIXEL_UNIT, planSlices, sliceReads, type Slice } from '../../src/parallel/split.js';
 import { runTask } from '../../src/parallel/task.js';
 import { Scratch } from '../../src/kernels/scratch.js';
 import { expectBitwiseEqual, randomTensor, rng } from '../helpers.js';
@@ -27,6 +27,43 @@ function expectPartition(slices: Slice[], batch: number, channels: number, label
   });
   expect(owner.indexOf(-1), `${label}: something uncovered`).toBe(-1);
 }
+
+describe('planSlices with pixel slices (the compiled schedule)', () => {
+  const pixelPlan = (x: number[], w: number[], options: GeometryOptions, threads: number, pixels = true): Slice[] => {
+    const g = conv2dGeometry(x, w, options);
+    return planSlices(g, kernelSetup(g).path, threads, 0, { pixels });
+  };
+
+  it('splits a 1×1 layer with more pixels than output channels into tile-aligned pixel ranges covering each plane once', () => {
+    for (const [x, w] of [[[1, 96, 56, 56], [24, 96, 1, 1]], [[1, 32, 112, 112], [16, 32, 1, 1]], [[1, 8, 7, 9], [4, 8, 1, 1]], [[1, 6, 3, 3], [2, 6, 1, 1]]] as [number[], number[]][]) {
+      const pixels = x[2]! * x[3]!;
+      for (let threads = 2; threads <= 5; threads++) {
+        const slices = pixelPlan(x, w, {}, threads);
+        const label = `x=[${x}] w=[${w}] threads=${threads}`;
+        const parts = Math.min(threads, Math.ceil(pixels / PIXEL_UNIT));
+        expect(slices.length, label).toBe(parts);
+        let next = 0;
+        for (const s of slices) {
+          expect([s.imageStart, s.imageEnd, s.channelStart, s.channelEnd], label).toEqual([0, 1, 0, w[0]]);
+          expect(s.pixelStart, label).toBe(next);
+          expect(s.pixelStart! % PIXEL_UNIT, label).toBe(0);
+          expect(s.pixelEnd!, label).toBeGreaterThan(s.pixelStart!);
+          next = s.pixelEnd!;
+        }
+        expect(next, label).toBe(pixels);
+      }
+    }
+  });
+
+  it('keeps channel or image slices where pixels do not pay or do not apply', () => {
+    const hasPixels = (slices: Slice[]) => slices.some((s) => s.pixelStart !== undefined);
+    expect(hasPixels(pixelPlan([1, 96, 56, 56], [24, 96, 1, 1], {}, 2, false)), 'not asked for (the per-call pool)').toBe(false);
+    expect(hasPixels(pixelPlan([1, 320, 7, 7], [1280, 320, 1, 1], {}, 2)), 'weights outweigh activations').toBe(false);
+    expect(hasPixels(pixelPlan([1, 32, 56, 56], [24, 32, 1, 1], { stride: 2 }, 2)), 'strided 1×1').toBe(false);
+    expect(hasPixels(pixelPlan([1, 32, 56, 56], [32, 1, 3, 3], { groups: 32, padding: 1 }, 2)), 'depthwise').toBe(false);
+    expect(hasPixels(pixelPlan([2, 32, 56, 56], [24, 32, 1, 1], {}, 2)), 'two images for two threads').toBe(false);
+  });
+});
 
 describe('planSlices', () => {
   it('covers every image and channel exactly once, for many shapes and thread counts', () => {
