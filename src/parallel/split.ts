@@ -35,10 +35,17 @@ export function convMacs(g: Conv2dGeometry): number {
   return g.batch * g.outChannels * g.outHeight * g.outWidth * (g.inChannels / g.groups) * g.kernelH * g.kernelW;
 }
 
-/** Whether `g` on `path` can be split by output pixels: the wasm 1×1 path without a stride (its B is the input as it lies). */
+/**
+ * Whether `g` on `path` can be split by output pixels (the wasm paths with runPixels): the 1×1
+ * path without a stride (its B is the input as it lies), by ranges of pixels; the depthwise 3×3
+ * paths with channel multiplier 1, by whole output rows.
+ */
 export function splitsByPixels(g: Conv2dGeometry, path: KernelPath): boolean {
-  return path === 'pointwise' && g.strideH === 1 && g.strideW === 1;
+  if (path === 'pointwise') return g.strideH === 1 && g.strideW === 1;
+  return (path === 'depthwise3x3s1' || path === 'depthwise3x3s2') && g.outChannels === g.inChannels;
 }
+
+const splitsByRows = (path: KernelPath): boolean => path === 'depthwise3x3s1' || path === 'depthwise3x3s2';
 
 export interface PlanSliceOptions {
   /**
@@ -65,12 +72,22 @@ export function planSlices(g: Conv2dGeometry, path: KernelPath, threads: number,
   // A 1×1 layer at high resolution with few output channels (MobileNetV2's 16- and 24-channel
   // projections at 112² and 56²) splits badly by channels (tiles of 16: 24 = 16 + 8, and 16 not
   // at all) and every thread would read all of the large input; by pixels each thread reads
-  // its part of the input, with all the (small) weights, and the parts are even.
+  // its part of the input, with all the (small) weights, and the parts are even. The depthwise
+  // layers between such 1×1 layers split by rows, so each thread mostly reads what it wrote
+  // (the same part of the image) and the activations stay in its own core's cache.
   const pixels = g.outHeight * g.outWidth;
-  const pixelUnits = Math.ceil(pixels / PIXEL_UNIT);
-  const pixelParts = Math.min(parts, pixelUnits);
-  if (options.pixels === true && splitsByPixels(g, path) && pixels > g.outChannels / g.groups && pixelParts >= 2) {
-    return balanced(pixelUnits, pixelParts).map(([a, b]) => ({ ...whole, pixelStart: Math.min(pixels, a * PIXEL_UNIT), pixelEnd: Math.min(pixels, b * PIXEL_UNIT) }));
+  if (options.pixels === true && splitsByPixels(g, path) && pixels > g.outChannels) {
+    if (splitsByRows(path)) {
+      if (g.outHeight >= 2 * parts) {
+        return balanced(g.outHeight, parts).map(([a, b]) => ({ ...whole, pixelStart: a * g.outWidth, pixelEnd: b * g.outWidth }));
+      }
+    } else {
+      const pixelUnits = Math.ceil(pixels / PIXEL_UNIT);
+      const pixelParts = Math.min(parts, pixelUnits);
+      if (pixelParts >= 2) {
+        return balanced(pixelUnits, pixelParts).map(([a, b]) => ({ ...whole, pixelStart: Math.min(pixels, a * PIXEL_UNIT), pixelEnd: Math.min(pixels, b * PIXEL_UNIT) }));
+      }
+    }
   }
 
   const unit = channelUnit(g, path, parts);

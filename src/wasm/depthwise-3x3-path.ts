@@ -62,6 +62,38 @@ function makePath(stride: 1 | 2): WasmConvPath {
       forEachDepthwisePlane(rt, g, x, y, scratch, wp, hp, rows, channelStart, channelEnd, imageStart, imageEnd, (o, output) =>
         plane(scratch, wp, weights + 4 * DW3X3_PACKED_FLOATS * o, output, g.outHeight, g.outWidth, min, max));
     },
+    /**
+     * Output rows [pixelStart / Wo, pixelEnd / Wo) of every plane (whole rows only; multiplier 1):
+     * per plane, the input rows those output rows read, zero rows where they fall in the padding,
+     * copied into a band-high padded plane, then the plane kernel over the band. Every output
+     * reads the same taps in the same order as in `run`, so the same bits.
+     */
+    runPixels(rt, g, act, weights, x, y, scratch, channelStart, channelEnd, imageStart, imageEnd, pixelStart, pixelEnd) {
+      const { inChannels: C, inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo } = g;
+      if (g.outChannels !== C || Wo === 0 || pixelStart % Wo !== 0 || pixelEnd % Wo !== 0 || pixelStart < 0 || pixelEnd > Ho * Wo) {
+        throw new RangeError(`depthwise 3×3 runPixels: pixels [${pixelStart}, ${pixelEnd}) are not whole rows of a ${Ho}×${Wo} plane with channel multiplier 1`);
+      }
+      const r0 = pixelStart / Wo;
+      const bandRows = pixelEnd / Wo - r0;
+      if (bandRows <= 0 || channelEnd <= channelStart) return;
+      const wp = depthwisePaddedWidth(g);
+      const hp = stride * (bandRows - 1) + 3;
+      const first = stride * r0 - g.padTop; // the input row of the band's padded row 0
+      const padTop = first < 0 ? -first : 0;
+      const from = Math.max(first, 0);
+      const rows = Math.max(0, Math.min(H - from, hp - padTop));
+      const [min, max] = activationBounds(act);
+      const { dw3x3_pad: pad } = rt.kernels;
+      const plane = stride === 1 ? rt.kernels.dw3x3_s1 : rt.kernels.dw3x3_s2;
+      // Zero once: every plane copies the same rows, so the rest stays zero.
+      rt.kernels.fill_f32(scratch, hp * wp, 0);
+      for (let n = imageStart; n < imageEnd; n++) {
+        for (let c = channelStart; c < channelEnd; c++) {
+          pad(x + 4 * ((n * C + c) * H * W + from * W), rows, W, scratch, wp, padTop, g.padLeft);
+          plane(scratch, wp, weights + 4 * DW3X3_PACKED_FLOATS * c, y + 4 * ((n * C + c) * Ho * Wo + r0 * Wo), bandRows, Wo, min, max);
+        }
+      }
+    },
   };
 }
 

@@ -55,12 +55,35 @@ describe('planSlices with pixel slices (the compiled schedule)', () => {
     }
   });
 
+  it('splits a depthwise 3×3 layer at high resolution into bands of whole output rows', () => {
+    for (const [x, w, options] of [[[1, 96, 112, 112], [96, 1, 3, 3], { groups: 96, padding: 1, stride: 2 }], [[1, 32, 28, 28], [32, 1, 3, 3], { groups: 32, padding: 1 }]] as [number[], number[], GeometryOptions][]) {
+      const g = conv2dGeometry(x, w, options);
+      for (let threads = 2; threads <= 4; threads++) {
+        const slices = pixelPlan(x, w, options, threads);
+        const label = `x=[${x}] threads=${threads}`;
+        expect(slices.length, label).toBe(threads);
+        let next = 0;
+        for (const s of slices) {
+          expect([s.channelStart, s.channelEnd], label).toEqual([0, x[1]]);
+          expect(s.pixelStart, label).toBe(next);
+          expect(s.pixelStart! % g.outWidth, label).toBe(0);
+          expect(s.pixelEnd! % g.outWidth, label).toBe(0);
+          next = s.pixelEnd!;
+        }
+        expect(next, label).toBe(g.outHeight * g.outWidth);
+      }
+    }
+  });
+
   it('keeps channel or image slices where pixels do not pay or do not apply', () => {
     const hasPixels = (slices: Slice[]) => slices.some((s) => s.pixelStart !== undefined);
     expect(hasPixels(pixelPlan([1, 96, 56, 56], [24, 96, 1, 1], {}, 2, false)), 'not asked for (the per-call pool)').toBe(false);
     expect(hasPixels(pixelPlan([1, 320, 7, 7], [1280, 320, 1, 1], {}, 2)), 'weights outweigh activations').toBe(false);
     expect(hasPixels(pixelPlan([1, 32, 56, 56], [24, 32, 1, 1], { stride: 2 }, 2)), 'strided 1×1').toBe(false);
-    expect(hasPixels(pixelPlan([1, 32, 56, 56], [32, 1, 3, 3], { groups: 32, padding: 1 }, 2)), 'depthwise').toBe(false);
+    expect(hasPixels(pixelPlan([1, 576, 14, 14], [576, 1, 3, 3], { groups: 576, padding: 1 }, 2)), 'depthwise with more channels than pixels').toBe(false);
+    expect(hasPixels(pixelPlan([1, 32, 56, 56], [64, 1, 3, 3], { groups: 32, padding: 1 }, 2)), 'depthwise with channel multiplier 2').toBe(false);
+    expect(hasPixels(pixelPlan([1, 32, 56, 56], [32, 1, 5, 5], { groups: 32, padding: 2 }, 2)), 'depthwise 5×5 (the general path)').toBe(false);
+    expect(hasPixels(pixelPlan([1, 8, 3, 3], [8, 1, 3, 3], { groups: 8, padding: 1 }, 2)), 'too few rows').toBe(false);
     expect(hasPixels(pixelPlan([2, 32, 56, 56], [24, 32, 1, 1], {}, 2)), 'two images for two threads').toBe(false);
   });
 });

@@ -7,6 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import { conv2d, prepareConv2d, referenceConv2d, selectKernelPath, type Conv2dOptions, type Tensor } from '../../src/index.js';
 import { expectBitwiseEqual, expectClose, randomTensor, rng } from '../helpers.js';
+import { conv2dGeometry } from '../../src/geometry.js';
+import { wasmRuntimeFor } from '../../src/ops/backend.js';
+import { depthwise3x3s1Path, depthwise3x3s2Path } from '../../src/wasm/depthwise-3x3-path.js';
 
 const SENTINEL = 12345.5;
 const activations = ['none', 'relu', 'relu6'] as const;
@@ -136,6 +139,42 @@ describe('wasm depthwise 3x3: repeats, plans, special values', () => {
       expect(Object.is(wasm.data[5], 0), `${activation}: −0 bias + −0 products gives +0`).toBe(true);
       expect(wasm.data[7], `${activation}: NaN kept`).toBeNaN();
       expect(wasm.data[18 + 9], `${activation}: −∞ through the centre tap`).toBe(activation === 'none' ? -Infinity : 0);
+    }
+  });
+});
+
+describe('wasm depthwise 3×3 by bands of output rows (runPixels, the compiled pool\'s row slices)', () => {
+  it('any cut of the rows gives the bits of the whole plane, both strides, pads 0 and 1, batch 2', () => {
+    const rt = wasmRuntimeFor('wasm', 'test')!;
+    const random = rng(77);
+    for (const [path, stride] of [[depthwise3x3s1Path, 1], [depthwise3x3s2Path, 2]] as const) {
+      for (const [height, width, pad] of [[9, 7, 1], [10, 13, 1], [8, 6, 0], [5, 5, 1], [12, 9, 0]] as const) {
+        const channels = 3;
+        const x = randomTensor([2, channels, height, width], random);
+        const w = randomTensor([channels, 1, 3, 3], random);
+        const bias = randomTensor([channels], random).data;
+        const g = conv2dGeometry(x.shape, w.shape, { groups: channels, stride, padding: pad });
+        const { outHeight: Ho, outWidth: Wo } = g;
+        const outFloats = 2 * channels * Ho * Wo;
+        const xs = rt.arena.alloc(4 * x.data.length);
+        const weights = rt.arena.alloc(path.weightBytes(g, rt));
+        const scratch = rt.arena.alloc(path.scratchBytes(g));
+        const whole = rt.arena.alloc(4 * outFloats);
+        const banded = rt.arena.alloc(4 * outFloats);
+        rt.write(xs, x.data);
+        path.packWeights(rt, g, w.data, bias, weights);
+        path.run(rt, g, 2, weights, xs, whole, scratch, 0, channels, 0, 2);
+        const expected = rt.view(whole, outFloats).slice();
+        for (const cuts of [[0, Ho], [0, 1, Ho], [0, Ho - 1, Ho], [0, Math.floor(Ho / 2), Ho], [0, 1, 2, 3, Ho].filter((r, i, a) => r <= Ho && (i === 0 || r > a[i - 1]!))]) {
+          rt.view(banded, outFloats).fill(Number.NaN);
+          for (let i = 0; i + 1 < cuts.length; i++) {
+            path.runPixels!(rt, g, 2, weights, xs, banded, scratch, 0, channels, 0, 2, cuts[i]! * Wo, cuts[i + 1]! * Wo);
+          }
+          expectBitwiseEqual(rt.view(banded, outFloats), expected, `s${stride} ${height}×${width} pad ${pad} rows cut at ${cuts.join(',')}`);
+        }
+        expect(() => path.runPixels!(rt, g, 0, weights, xs, banded, scratch, 0, channels, 0, 2, 1, Wo)).toThrow(RangeError);
+        for (const block of [banded, whole, scratch, weights, xs]) rt.arena.release(block);
+      }
     }
   });
 });
