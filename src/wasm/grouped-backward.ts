@@ -119,8 +119,10 @@ const DUAL_MIN_GROUP_CHANNELS = 16;
  * convolutions of the same shape, four packings and a JS scatter (and a JS fallback where a phase
  * needed dY cropped, or with a dilation). The columns' GEMM has cinG·kH·kW rows and nothing
  * staged, at the cost of col2im. Measured (process CPU time, interleaved A/B, 2-vCPU machine
- * under other load, so ±15%): MobileNetV1 conv1 (3→32, 3×3, stride 2) gradInput 2.5 → ~0.85 ms
- * on Node 24 relaxed; every strided case tried was faster by columns on Node 24 and Node 20,
+ * under other load, so ±15%): MobileNetV1 conv1 (3→32, 3×3, stride 2) gradInput 2.5 → 0.85 ms
+ * on Node 24 relaxed (GEMM 0.52 ms, ~42 GFLOP/s; col2im 0.10; dY copied in 0.12; dX zeroed and
+ * copied out 0.09), backward / forward 4.1–4.9 → 1.8–2.2 (bench/backward.mjs);
+ * every strided case tried was faster by columns on Node 24 and Node 20,
  * 1.1–6× (cinG 1 to 256, kernels 1, 3, 5, 7, strides 2 and 3, groups 2, batch 3), and the cases
  * the JS kernels ran (dilation with a stride, cropped phases, pads beyond the kernel) 1.1–4×.
  * At stride 1 columns win clearly below 16 input channels per group (cinG 3, 4, 8: 1.4–2.6× on
