@@ -65,8 +65,8 @@ const depthwiseBackward = {
 };
 
 /**
- * Backward: the wasm gradient kernels of each path that has them (the grouped path's strided
- * gradInput is JS).
+ * Backward: the wasm gradient kernels of each path that has them (the grouped path's gradInput
+ * picks its method, columns or the dual convolution, in wasm/grouped-backward.ts gradInputMethod).
  */
 export const WASM_BACKWARD: Partial<Record<KernelPath, { readonly gradInput?: WasmGradient; readonly gradWeight?: WasmGradient }>> = {
   pointwise: {

@@ -161,4 +161,16 @@ export interface GemvExports {
 }
 
 /** The exports of a kernel module instance, typed (every family's). */
-export interface WasmKernels extends FillExports, GemmExports, GpackExports, GemvExports, GdotExports, Dw3x3Exports, DwgExports, DwbExports, Dwgw3Exports, ActExports {}
+export interface Col2imExports {
+  /**
+   * dst[r·dstRow + k] += src[r·srcRow + k] for r < rows, k < n: byte addresses, byte row strides
+   * (the accumulation of a column-method gradInput, src/wasm/grouped-backward-columns.ts).
+   */
+  col2im_s1(src: number, srcRow: number, dst: number, dstRow: number, rows: number, n: number): void;
+  /** As col2im_s1 into every second float, dst[r·dstRow + 2k]; reads and writes back (unchanged) up to 16 bytes past the last. */
+  col2im_s2(src: number, srcRow: number, dst: number, dstRow: number, rows: number, n: number): void;
+  /** As col2im_s1 into dst[r·dstRow + k·dstCol / 4] (`dstCol` bytes between dst floats). */
+  col2im_sn(src: number, srcRow: number, dst: number, dstRow: number, rows: number, n: number, dstCol: number): void;
+}
+
+export interface WasmKernels extends FillExports, GemmExports, GpackExports, GemvExports, GdotExports, Dw3x3Exports, DwgExports, DwbExports, Dwgw3Exports, ActExports, Col2imExports {}

@@ -2,15 +2,12 @@
  * The gradients of the general convolution path on wasm (any kernel size, stride, dilation,
  * zero padding and groups).
  *
- * gradInput at stride 1 (every pad within the kernel's reach) is itself a forward convolution
- * of dY: filters rotated by 180° and transposed per group, W'[c, o, u, v] = W[o, c, kH−1−u,
- * kW−1−v], padding dilation·(k − 1) − pad (as kernels/grouped-backward.ts does on the JS tier),
- * run by the forward's wasm path (grouped.ts). With a stride (dilation 1), input pixel (s·a + r,
- * ·) takes from tap p only when p ≡ r + pad (mod s), from dY row a + (r + pad − p)/s: per phase
- * r of the stride (rows and columns), a stride-1 forward convolution of dY with the sub-filter of
- * those taps, rotated, written to a phase plane, then scattered into the input's grid (each input
- * pixel belongs to exactly one phase). Phases whose sub-filter would need dY cropped (a padding
- * beyond the kernel) stay on the JS kernels.
+ * gradInput runs one of two ways, chosen in gradInputMethod: by columns (a 1×1 GEMM of the
+ * transposed filters with dY, then col2im: grouped-backward-columns.ts), or, at stride 1 with
+ * every pad within the kernel's reach and many input channels per group, as a forward
+ * convolution of dY: filters rotated by 180° and transposed per group, W'[c, o, u, v] =
+ * W[o, c, kH−1−u, kW−1−v], padding dilation·(k − 1) − pad (as kernels/grouped-backward.ts does on
+ * the JS tier), run by the forward's wasm path (grouped.ts).
  *
  * gradWeight, per group:
  *
@@ -25,6 +22,7 @@
  * in a fixed order, as the 1×1 gradient does (pointwise-backward.ts).
  */
 import { conv2dGeometry, type Conv2dGeometry } from '../geometry.js';
+import { columnsGradInput } from './grouped-backward-columns.js';
 import { groupedPath, groupLayout, groupPlanesBytes, groupTableBytes, stageGroupInput, writeTapTable } from './grouped.js';
 import { callKernel, type WasmRuntime } from './runtime.js';
 
@@ -109,38 +107,46 @@ function isDualConvolution(g: Conv2dGeometry): boolean {
   return g.strideH === 1 && g.strideW === 1 && g.padTop <= reachH && g.padBottom <= reachH && g.padLeft <= reachW && g.padRight <= reachW;
 }
 
+/** Input channels per group from which the dual convolution takes stride 1 (see gradInputMethod). */
+const DUAL_MIN_GROUP_CHANNELS = 16;
+
 /**
- * One axis of a strided gradInput's phase r: the taps p ≡ r + pad (mod s) (first p0, count n),
- * the sub-convolution's leading padding `lead` = n − 1 − (r + pad − p0)/s, and the phase's size.
+ * Which way gradInput of `g` runs: the columns (grouped-backward-columns.ts) or the dual forward
+ * convolution (stride 1, pads within the kernel's reach, see the file comment).
+ *
+ * The dual convolution's GEMM has cinG rows, so with few input channels per group its MR-row
+ * register tile is mostly empty (3 of 6 rows for an RGB input); a stride needed stride² phase
+ * convolutions of the same shape, four packings and a JS scatter (and a JS fallback where a phase
+ * needed dY cropped, or with a dilation). The columns' GEMM has cinG·kH·kW rows and nothing
+ * staged, at the cost of col2im. Measured (process CPU time, interleaved A/B, 2-vCPU machine
+ * under other load, so ±15%): MobileNetV1 conv1 (3→32, 3×3, stride 2) gradInput 2.5 → 0.85 ms
+ * on Node 24 relaxed (GEMM 0.52 ms, ~42 GFLOP/s; col2im 0.10; dY copied in 0.12; dX zeroed and
+ * copied out 0.09), backward / forward 4.1–4.9 → 1.8–2.2 (bench/backward.mjs);
+ * every strided case tried was faster by columns on Node 24 and Node 20,
+ * 1.1–6× (cinG 1 to 256, kernels 1, 3, 5, 7, strides 2 and 3, groups 2, batch 3), and the cases
+ * the JS kernels ran (dilation with a stride, cropped phases, pads beyond the kernel) 1.1–4×.
+ * At stride 1 columns win clearly below 16 input channels per group (cinG 3, 4, 8: 1.4–2.6× on
+ * Node 24, 1.1–2.6× on Node 20); from 16 up they are within noise or lose (cinG 32 with 16
+ * output channels, cinG 8 with a 5×5 kernel: 0.83–0.84× on Node 20), so the dual convolution
+ * keeps those.
  */
-interface PhaseAxis { readonly p0: number; readonly n: number; readonly lead: number; readonly size: number }
-
-function phaseAxis(r: number, pad: number, stride: number, kernel: number, inSize: number): PhaseAxis {
-  const p0 = (r + pad) % stride;
-  const n = p0 < kernel ? Math.floor((kernel - 1 - p0) / stride) + 1 : 0;
-  const lead = n - 1 - (r + pad - p0) / stride;
-  return { p0, n, lead, size: Math.ceil((inSize - r) / stride) };
+export function gradInputMethod(g: Conv2dGeometry): 'columns' | 'dual' {
+  return isDualConvolution(g) && g.inChannels / g.groups >= DUAL_MIN_GROUP_CHANNELS ? 'dual' : 'columns';
 }
 
-/** Whether every phase of a strided gradInput is a plain stride-1 convolution of dY (dilation 1, no cropping). */
-function isPhasedConvolution(g: Conv2dGeometry): boolean {
-  if (g.dilationH !== 1 || g.dilationW !== 1 || (g.strideH === 1 && g.strideW === 1)) return false;
-  if (g.strideH > g.inHeight || g.strideW > g.inWidth) return false;
-  for (let r = 0; r < g.strideH; r++) if (phaseAxis(r, g.padTop, g.strideH, g.kernelH, g.inHeight).lead < 0) return false;
-  for (let r = 0; r < g.strideW; r++) if (phaseAxis(r, g.padLeft, g.strideW, g.kernelW, g.inWidth).lead < 0) return false;
-  return true;
-}
-
+/** Whether the wasm input gradient takes the call (anything with work to do: the columns serve every geometry). */
 export function wasmGroupedGradInputApplies(g: Conv2dGeometry): boolean {
-  return g.batch > 0 && g.inChannels > 0 && g.outChannels > 0 && g.outHeight * g.outWidth > 0 && (isDualConvolution(g) || isPhasedConvolution(g));
+  return g.batch > 0 && g.inChannels > 0 && g.outChannels > 0 && g.outHeight * g.outWidth > 0;
 }
 
-/** Writes gradInput into `dx` (see the file comment). */
+/** Writes gradInput into `dx` (see gradInputMethod). */
 export function wasmGroupedGradInput(rt: WasmRuntime, g: Conv2dGeometry, dy: Float32Array, w: Float32Array, dx: Float32Array): void {
-  if (!isDualConvolution(g)) {
-    phasedGradInput(rt, g, dy, w, dx);
-    return;
-  }
+  if (gradInputMethod(g) === 'columns') columnsGradInput(rt, g, dy, w, dx);
+  else dualGradInput(rt, g, dy, w, dx);
+}
+
+/** gradInput as the dual forward convolution of dY (see the file comment). */
+function dualGradInput(rt: WasmRuntime, g: Conv2dGeometry, dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   const { inChannels: Cin, outChannels: Cout, groups, kernelH: kH, kernelW: kW } = g;
   const cinG = Cin / groups;
   const coutG = Cout / groups;
@@ -174,100 +180,6 @@ export function wasmGroupedGradInput(rt: WasmRuntime, g: Conv2dGeometry, dy: Flo
     rt.write(dyAddress, dy);
     callKernel('grouped gradInput', () => groupedPath.run(rt, dual, 0, packed, dyAddress, result, scratch, 0, Cin, 0, g.batch));
     dx.set(rt.view(result, dx.length));
-  } finally {
-    arena.release(scratch);
-    arena.release(result);
-    arena.release(dyAddress);
-    arena.release(packed);
-  }
-}
-
-/** The strided gradInput, phase by phase (see the file comment). */
-function phasedGradInput(rt: WasmRuntime, g: Conv2dGeometry, dy: Float32Array, w: Float32Array, dx: Float32Array): void {
-  const { inChannels: Cin, outChannels: Cout, groups, kernelH: kH, kernelW: kW, inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo } = g;
-  const { strideH: sh, strideW: sw } = g;
-  const cinG = Cin / groups;
-  const coutG = Cout / groups;
-  const rowsOf = Array.from({ length: sh }, (_, r) => phaseAxis(r, g.padTop, sh, kH, H));
-  const colsOf = Array.from({ length: sw }, (_, r) => phaseAxis(r, g.padLeft, sw, kW, W));
-  // Every block first (growing the memory replaces its buffer): sized for the largest phase.
-  let weightBytes = 64;
-  let scratchBytes = 64;
-  let resultFloats = 0;
-  const phases: { ry: number; rx: number; geometry: Conv2dGeometry | null }[] = [];
-  for (let ry = 0; ry < sh; ry++) {
-    for (let rx = 0; rx < sw; rx++) {
-      const a = rowsOf[ry]!;
-      const b = colsOf[rx]!;
-      if (a.size <= 0 || b.size <= 0) continue;
-      let geometry: Conv2dGeometry | null = null;
-      if (a.n > 0 && b.n > 0) {
-        // output a.size × b.size; bottom/right padding makes up the rest (never negative: a
-        // larger natural output is computed and its extra rows and columns ignored)
-        const bottom = Math.max(0, a.size - Ho - a.lead + a.n - 1);
-        const right = Math.max(0, b.size - Wo - b.lead + b.n - 1);
-        geometry = conv2dGeometry([g.batch, Cout, Ho, Wo], [Cin, coutG, a.n, b.n], { groups, padding: { top: a.lead, bottom, left: b.lead, right } });
-        weightBytes = Math.max(weightBytes, groupedPath.weightBytes(geometry, rt));
-        scratchBytes = Math.max(scratchBytes, groupedPath.scratchBytes(geometry));
-        resultFloats = Math.max(resultFloats, g.batch * Cin * geometry.outHeight * geometry.outWidth);
-      }
-      phases.push({ ry, rx, geometry });
-    }
-  }
-  const taps = kH * kW;
-  if (dualFilters.length < Cin * coutG * taps) dualFilters = new Float32Array(Cin * coutG * taps);
-  const arena = rt.arena;
-  const packed = arena.alloc(weightBytes, 'convolution backward phase filters');
-  const dyAddress = arena.alloc(4 * dy.length, 'convolution backward gradOutput');
-  const result = arena.alloc(4 * Math.max(1, resultFloats), 'convolution backward phase planes');
-  const scratch = arena.alloc(scratchBytes, 'convolution backward scratch');
-  try {
-    rt.write(dyAddress, dy);
-    for (const { ry, rx, geometry } of phases) {
-      const a = rowsOf[ry]!;
-      const b = colsOf[rx]!;
-      if (geometry === null) {
-        // no tap reaches this phase: its pixels' gradient is 0
-        for (let n = 0; n < g.batch; n++) {
-          for (let c = 0; c < Cin; c++) {
-            const plane = (n * Cin + c) * H * W;
-            for (let i = ry; i < H; i += sh) for (let j = rx; j < W; j += sw) dx[plane + i * W + j] = 0;
-          }
-        }
-        continue;
-      }
-      // W'[c, o, v, u] = W[group·coutG + o, c − group·cinG, p0 + sh·(n − 1 − v), q0 + sw·(m − 1 − u)]
-      const filters = dualFilters.subarray(0, Cin * coutG * a.n * b.n);
-      for (let c = 0; c < Cin; c++) {
-        const group = Math.floor(c / cinG);
-        const cLocal = c - group * cinG;
-        for (let o = 0; o < coutG; o++) {
-          const src = ((group * coutG + o) * cinG + cLocal) * taps;
-          const dst = (c * coutG + o) * a.n * b.n;
-          for (let v = 0; v < a.n; v++) {
-            for (let u = 0; u < b.n; u++) filters[dst + v * b.n + u] = w[src + (a.p0 + sh * (a.n - 1 - v)) * kW + b.p0 + sw * (b.n - 1 - u)]!;
-          }
-        }
-      }
-      groupedPath.packWeights(rt, geometry, filters, null, packed);
-      callKernel('grouped gradInput', () => groupedPath.run(rt, geometry, 0, packed, dyAddress, result, scratch, 0, Cin, 0, g.batch));
-      // scatter the phase plane (its first a.size rows, b.size columns) into the input grid
-      const view = rt.f32();
-      const ho = geometry.outHeight;
-      const wo = geometry.outWidth;
-      const base = result >>> 2;
-      for (let n = 0; n < g.batch; n++) {
-        for (let c = 0; c < Cin; c++) {
-          const src = base + (n * Cin + c) * ho * wo;
-          const plane = (n * Cin + c) * H * W;
-          for (let i = 0; i < a.size; i++) {
-            let d = plane + (ry + sh * i) * W + rx;
-            let s = src + i * wo;
-            for (let j = 0; j < b.size; j++, d += sw, s++) dx[d] = view[s]!;
-          }
-        }
-      }
-    }
   } finally {
     arena.release(scratch);
     arena.release(result);

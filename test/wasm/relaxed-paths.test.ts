@@ -20,7 +20,7 @@ import { gemmTileRows } from '../../src/wasm/emit/gemm-tile.js';
 import { compileKernelModuleSync, detectWasmFeatures, WasmRuntime } from '../../src/wasm/runtime.js';
 import { expectBitwiseEqual, expectClose, randomTensor, rng } from '../helpers.js';
 import { checkDepthwiseS1Gradients, checkDepthwiseS2GradInput } from './depthwise-backward-check.js';
-import { checkGroupedGradWeight } from './grouped-backward-check.js';
+import { checkGroupedGradInput, checkGroupedGradWeight } from './grouped-backward-check.js';
 import { checkLinear } from './linear-check.js';
 import { checkPointwiseChunks } from './pointwise-chunks-check.js';
 
@@ -82,6 +82,10 @@ describe.skipIf(!relaxedHere)('relaxed kernels through the conv paths', () => {
 
   it('the general path\'s weight gradient (gdot kernel) against the float64 reference backward', () => {
     checkGroupedGradWeight(95);
+  });
+
+  it('the general path\'s gradInput (columns and col2im, dual convolution) against the float64 reference backward', () => {
+    checkGroupedGradInput(98);
   });
 
   it('the 3×3 stride-2 depthwise gradInput kernel against the float64 reference backward', () => {

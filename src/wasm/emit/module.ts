@@ -18,6 +18,7 @@
 import { type FunctionBuilder, ModuleBuilder, v128 } from './emit.js';
 import type { KernelFamily, KernelVariant } from './family.js';
 import { actFamily } from './activation.js';
+import { col2imFamily } from './col2im.js';
 import { dw3x3Family } from './depthwise-3x3.js';
 import { dwbFamily } from './depthwise-3x3s2-gradinput.js';
 import { dwgw3Family } from './depthwise-3x3s1-gradweight.js';
@@ -29,7 +30,7 @@ import { gpackFamily } from './gemm-pack.js';
 import { gemvFamily } from './gemv.js';
 
 /** Every kernel family, in module order. */
-export const KERNEL_FAMILIES: readonly KernelFamily[] = [fillFamily, gemmFamily(), gpackFamily(), gemvFamily, gdotFamily, dw3x3Family, dwgFamily, dwbFamily, dwgw3Family, actFamily];
+export const KERNEL_FAMILIES: readonly KernelFamily[] = [fillFamily, gemmFamily(), gpackFamily(), gemvFamily, gdotFamily, dw3x3Family, dwgFamily, dwbFamily, dwgw3Family, actFamily, col2imFamily];
 
 
 /** Choices that differ from the shipped kernels, for measuring alternatives (never used at run time). */
