@@ -269,10 +269,11 @@ export async function runCompiledModelsBench(options = {}) {
   await sep.setBackend(previous);
   const pool = sep.createWorkerPool({ threads: 2, backend: 'wasm' });
   await pool.ready();
+  const ROUND_MS = 400;
   const shape = [1, 3, 224, 224];
   const next = rng(99);
   const x = { shape, data: fill(3 * 224 * 224, next) };
-  console.log(`compiled models: Node ${process.version}, wasm ${info.wasmVariant ?? 'unavailable'}, ${cores} logical cores (${os.cpus()[0]?.model ?? 'unknown cpu'}), ${rounds} interleaved rounds`);
+  console.log(`compiled models: Node ${process.version}, wasm ${info.wasmVariant ?? 'unavailable'}, ${cores} logical cores (${os.cpus()[0]?.model ?? 'unknown cpu'}), ${rounds} interleaved rounds of ${opts.quick ? "one call" : "≥ 400 ms"} per configuration; medians over every call`);
   console.log(`load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (other processes on these cores halve the second thread)`);
   const rows = [];
   for (const [name, build] of [['MobileNetV1', () => sep.mobilenetV1({ seed: 1 })], ['MobileNetV2', () => sep.mobilenetV2({ seed: 1 })]]) {
@@ -285,18 +286,23 @@ export async function runCompiledModelsBench(options = {}) {
       if (!sameBits(y.data, reference)) throw new Error(`${name}: runAsync on 2 threads differs from run`);
     }
     const t = { one: [], two: [], oneCpu: [], twoCpu: [], oneAllCpu: [], twoAllCpu: [] };
+    // Each round runs each configuration for ROUND_MS (at least one call), alternating which goes
+    // first: many calls per median, and a slow spell of the machine hits both alike.
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? ['one', 'two'] : ['two', 'one'];
       for (const which of order) {
-        const cpu0 = threadCpuMs();
-        const all0 = process.cpuUsage();
-        const start = performance.now();
-        if (which === 'one') one.run(x);
-        else await two.runAsync(x);
-        t[which].push(performance.now() - start);
-        if (cpu0 !== null) t[`${which}Cpu`].push(threadCpuMs() - cpu0);
-        const all = process.cpuUsage(all0);
-        t[`${which}AllCpu`].push((all.user + all.system) / 1000);
+        const until = performance.now() + (opts.quick ? 0 : ROUND_MS);
+        do {
+          const cpu0 = threadCpuMs();
+          const all0 = process.cpuUsage();
+          const start = performance.now();
+          if (which === 'one') one.run(x);
+          else await two.runAsync(x);
+          t[which].push(performance.now() - start);
+          if (cpu0 !== null) t[`${which}Cpu`].push(threadCpuMs() - cpu0);
+          const all = process.cpuUsage(all0);
+          t[`${which}AllCpu`].push((all.user + all.system) / 1000);
+        } while (performance.now() < until);
       }
     }
     const row = {

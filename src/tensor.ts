@@ -196,3 +196,10 @@ function gatherView(shape: readonly number[], strideValue: unknown, offset: unkn
   }
   return { shape: shape.slice(), data: out };
 }
+
+/** Whether two shapes are equal, dimension by dimension. */
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

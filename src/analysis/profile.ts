@@ -14,10 +14,8 @@ import { asTensor, shapeSize, type Tensor, type TensorLike } from '../tensor.js'
 import type { Module } from '../layers/module.js';
 import { summary, traceLeaves, type LayerKind, type ModelSummary } from './summary.js';
 import { gflops, measure, randomData, resolveTimingOptions, seededRandom, type TimingOptions } from './timing.js';
+import { sameShape } from '../tensor.js';
 
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
 
 export interface ProfileRow {
   readonly name: string;

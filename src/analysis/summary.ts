@@ -32,6 +32,7 @@ import {
   type CostCounts,
   type LayerCost,
 } from './cost.js';
+import { sameShape } from '../tensor.js';
 
 /** What a leaf does, for grouping totals: MACs only ever come from 'conv' and 'linear'. */
 export type LayerKind = 'conv' | 'linear' | 'batchnorm' | 'activation' | 'pool' | 'reshape' | 'other';
@@ -98,9 +99,6 @@ export interface LeafCall {
 
 const BYTES = 4;
 
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
 
 /** Values of the named tensors a module holds itself: keys without a dot (not through children). */
 function ownValues(named: readonly [string, { readonly shape: readonly number[] }][]): number {

@@ -9,6 +9,7 @@ import type { Activation } from '../epilogue.js';
 import { conv2dGeometry, type Conv2dGeometry, type GeometryOptions } from '../geometry.js';
 import { readBoolean, readOptions } from '../checks.js';
 import { callerData, checkOut, resolveBias } from './validate.js';
+import { sameShape } from '../tensor.js';
 
 /** Which gradients to compute; each defaults to true. A gradient not needed is returned as null. */
 export interface Conv2dBackwardNeeds {
@@ -91,9 +92,6 @@ export function resolveNeeds(needs: unknown): { input: boolean; weight: boolean;
   return { input: readBoolean(n.input, 'needs.input', true), weight: readBoolean(n.weight, 'needs.weight', true), bias: readBoolean(n.bias, 'needs.bias', true) };
 }
 
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
 
 function overlaps(a: Float32Array, b: Float32Array): boolean {
   return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;

@@ -9,6 +9,7 @@ import { ActivationMemory, ChainBuffers, withActivationMemory, type StepOutput }
 import { checkBackendChoice, wasmRuntimeIfAvailable, type BackendChoice } from '../ops/backend.js';
 import type { WasmRuntime } from '../wasm/runtime.js';
 import { WorkerPool } from '../parallel/pool.js';
+import { sameShape } from '../tensor.js';
 
 /**
  * One step of a planned (compiled) forward pass for a fixed input shape. `run` may return the same
@@ -68,9 +69,6 @@ export interface Compilable {
   modules(): readonly { readonly training: boolean }[];
 }
 
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
 
 export interface CompileOptions {
   /** The kernel tier every planned convolution runs on (default: the global choice, `setBackend`). */

@@ -23,6 +23,7 @@ import { asInt64Tensor, isInt64Tensor, type StateTensor, type StateTensorLike } 
 import { Parameter } from './parameter.js';
 import { wrongFormatHint } from '../sniff.js';
 import { CompiledModel, type CompileOptions, type PlanStep } from './compile.js';
+import { sameShape } from '../tensor.js';
 
 /**
  * Whatever can run a conv2d asynchronously (a worker pool, for instance). `forwardAsync` hands
@@ -136,9 +137,6 @@ interface StateEntry {
   readonly optional: boolean;
 }
 
-export function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
 
 function copyTensor(t: StateTensor): StateTensor {
   return isInt64Tensor(t) ? { shape: t.shape.slice(), data: t.data.slice() } : { shape: t.shape.slice(), data: t.data.slice() };

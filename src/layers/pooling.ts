@@ -9,7 +9,8 @@ import { poolOutputSize, resolveExplicitPadding, resolvePair, type ExplicitPaddi
 import { asInt64Tensor, isInt64Tensor, type Int64Tensor } from '../int64.js';
 
 export { poolOutputSize };
-import { checkGradientShape, checkInput, Module, reuseBuffer, sameShape, savedFor } from './module.js';
+import { checkGradientShape, checkInput, Module, reuseBuffer, savedFor } from './module.js';
+import { sameShape } from '../tensor.js';
 import type { PlanStep } from './compile.js';
 import { checkElements, checkShapeElements, readBoolean, readOptions } from '../kernels/validate.js';
 import { MAX_DIMENSION } from '../checks.js';

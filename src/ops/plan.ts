@@ -19,6 +19,7 @@ import { checkPaddingMode, conv2dGeometry, resolvePadding, resolvePair, type Con
 import { Scratch } from '../kernels/scratch.js';
 import { checkShapeElements, readOptions, resolveActivation, resolveBias, type Conv2dCall } from '../kernels/validate.js';
 import { optional } from '../checks.js';
+import { sameShape } from '../tensor.js';
 
 export interface PrepareConv2dOptions extends GeometryOptions {
   bias?: Float32Array | TensorLike | null;
@@ -38,11 +39,6 @@ function sharesMemory(a: Float32Array, b: Float32Array): boolean {
   return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 export class Conv2dPlan {
   /** `[Cout, Cin/groups, kH, kW]`. */

@@ -18,6 +18,11 @@ export interface ActExports {
    * element: the same bits as JS's `x * s` stored into a Float32Array.
    */
   act_scale_f32(x: number, y: number, plane: number, scales: number, planes: number): void;
+  /**
+   * out[i] = a[i] + b[i] for i < n (a residual add); byte addresses, out may be a or b. One
+   * float32 add per element: the same bits as JS's `a + b` stored into a Float32Array.
+   */
+  act_add_f32(a: number, b: number, out: number, n: number): void;
 }
 
 export interface Dw3x3Exports {

@@ -7,7 +7,7 @@ import type { ActExports } from './abi.js';
 import type { WasmRuntime } from './runtime.js';
 
 /** The element-wise activations (every act_* export but the channel scale). */
-export type ActKernel = Exclude<keyof ActExports, 'act_scale_f32'>;
+export type ActKernel = Exclude<keyof ActExports, 'act_scale_f32' | 'act_add_f32'>;
 
 /** y[i] = f(x[i]) with the wasm kernel `kernel` (x and y may be the same array). */
 export function runActivation(rt: WasmRuntime, kernel: ActKernel, x: Float32Array, y: Float32Array): void {
@@ -40,5 +40,18 @@ export function scaleChannelsInWasm(rt: WasmRuntime, x: Float32Array, scales: Fl
   const factors = rt.addressOf(scales);
   if (source < 0 || target < 0 || factors < 0) return false;
   rt.kernels.act_scale_f32(source, target, plane, factors, scales.length);
+  return true;
+}
+
+/**
+ * out = a + b (act_add_f32) when all three arrays live in wasm memory; false when one does not,
+ * and the caller adds in JS (the same bits: one float32 add per element either way).
+ */
+export function addInWasm(rt: WasmRuntime, a: Float32Array, b: Float32Array, out: Float32Array): boolean {
+  const x = rt.addressOf(a);
+  const y = rt.addressOf(b);
+  const z = rt.addressOf(out);
+  if (x < 0 || y < 0 || z < 0) return false;
+  rt.kernels.act_add_f32(x, y, z, out.length);
   return true;
 }

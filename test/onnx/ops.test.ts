@@ -76,6 +76,38 @@ describe('Mul of planes by one value per plane (a squeeze-excitation scale)', ()
   }
 });
 
+describe('Add of two tensors of one shape (a residual add)', () => {
+  it('gives the bits of a float32 add on every path, operands in activation memory or not', () => {
+    for (const shape of [[1, 3, 5, 7], [2, 4, 3, 3], [1, 1, 1, 3]]) {
+      const x = randomTensor(shape, 3);
+      const y = randomTensor(shape, 4);
+      const bytes = encodeModel({
+        opset: 17,
+        nodes: [
+          { op: 'Relu', inputs: ['x0'], outputs: ['r'] },
+          { op: 'Neg', inputs: ['x1'], outputs: ['n'] },
+          { op: 'Add', inputs: ['r', 'n'], outputs: ['y0'] },
+          { op: 'Add', inputs: ['x0', 'x1'], outputs: ['y1'] },
+        ],
+        initializers: [],
+        inputs: [{ name: 'x0', shape }, { name: 'x1', shape }],
+        outputs: [{ name: 'y0', shape: [] }, { name: 'y1', shape: [] }],
+      });
+      const expected0 = x.data.map((v, i) => Math.max(0, v) + -y.data[i]!);
+      const expected1 = x.data.map((v, i) => v + y.data[i]!);
+      for (const backend of ['js', 'wasm'] as const) {
+        const model = loadOnnx(bytes, { backend });
+        const compiled = model.compile({ x0: shape, x1: shape });
+        for (const result of [model.run({ x0: x, x1: y }), compiled.run({ x0: x, x1: y })]) {
+          expectBitwiseEqual(result.y0!.data, expected0, `${backend} y0`);
+          expectBitwiseEqual(result.y1!.data, expected1, `${backend} y1`);
+        }
+        compiled.dispose();
+      }
+    }
+  });
+});
+
 describe('element-wise ops with numpy broadcasting', () => {
   const cases: [number[], number[]][] = [[[2, 3, 4], [3, 1]], [[2, 3, 4], [1]], [[4], [2, 3, 4]], [[2, 1, 4], [1, 3, 1]], [[1, 3, 1, 1], [2, 3, 5, 5]], [[], [2, 2]]];
   const ops: [string, (x: number, y: number) => number][] = [

@@ -131,6 +131,28 @@ describe('wasm act kernels', () => {
     }
   });
 
+  it('act_add_f32 adds with the bits of JS (one float32 add), into either operand or a third array, nothing past the end', () => {
+    const rt = wasmRuntimeFor('wasm', 'test')!;
+    for (const n of [0, 1, 2, 3, 4, 5, 7, 8, 9, 33, 100]) {
+      const a = sweep(n, n + 1);
+      const b = sweep(n, n + 2).map((v, i) => (i % 5 === 0 ? -v : v * 0.5));
+      const expected = a.map((v, i) => v + b[i]!);
+      const as = rt.arena.alloc(4 * (n + 4));
+      const bs = rt.arena.alloc(4 * (n + 4));
+      const out = rt.arena.alloc(4 * (n + 4));
+      for (const target of ['third', 'a', 'b'] as const) {
+        rt.write(as, a);
+        rt.write(bs, b);
+        rt.view(out, n + 4).fill(-777);
+        const to = target === 'third' ? out : target === 'a' ? as : bs;
+        rt.kernels.act_add_f32(as, bs, to, n);
+        expectBitwiseEqual(rt.view(to, n), expected, `n=${n} into ${target}`);
+        if (target === 'third') expect(Array.from(rt.view(out + 4 * n, 4)), 'wrote past the end').toEqual([-777, -777, -777, -777]);
+      }
+      for (const block of [out, bs, as]) rt.arena.release(block);
+    }
+  });
+
   it('the modules on the wasm tier: the same bits from ordinary arrays (staged) and from wasm memory; float64 formulas on the JS tier', async () => {
     for (const [Module, kernel] of [[SiLU, 'act_silu_f32'], [Sigmoid, 'act_sigmoid_f32'], [Hardswish, 'act_hardswish_f32']] as const) {
       const reference = REFERENCES.find(([k]) => k === kernel)![1];

@@ -12,7 +12,9 @@ import { ReLU, ReLU6, Hardswish, SiLU, Hardsigmoid, Sigmoid } from '../activatio
 import { Generator } from '../init.js';
 import { MAX_DIMENSION, readBoolean, readEnum, readInteger, readNumber, readOptions } from '../../checks.js';
 import { checkInput, Module, type ForwardAsyncOptions, checkForwardAsyncOptions } from '../module.js';
-import type { PlanStep } from '../compile.js';
+import { currentPlanBackend, type PlanStep } from '../compile.js';
+import { wasmRuntimeIfAvailable } from '../../ops/backend.js';
+import { addInWasm } from '../../wasm/activation-run.js';
 import { Sequential } from '../sequential.js';
 import { tracedOutputShape, type ChildCall, type TracedModule } from '../trace.js';
 import { Conv2dNormActivation } from './conv-norm-activation.js';
@@ -104,6 +106,7 @@ export abstract class ResidualBlock extends Module implements TracedModule {
     const extra = this.useResConnect ? this.beforeAdd() : null;
     const extraStep = extra === null ? null : extra.plan(body.outputShape);
     if (!this.useResConnect) return body;
+    const backend = currentPlanBackend(); // the compile's tier, kept for every run
     // The sum is written into the body's output (its last step's buffer, or what it passes on).
     const bodyOutput = body.output ?? null;
     const extraOutput = extraStep === null ? 'input' : extraStep.output ?? null;
@@ -114,7 +117,8 @@ export abstract class ResidualBlock extends Module implements TracedModule {
         let y = body.run(input);
         if (extraStep !== null) y = extraStep.run(y);
         if (y.data === input.data) throw new Error(`${this.constructor.name}: planned body returned its input`);
-        addInto(y.data, input.data);
+        const runtime = wasmRuntimeIfAvailable(backend, this.constructor.name);
+        if (runtime === null || !addInWasm(runtime, y.data, input.data, y.data)) addInto(y.data, input.data);
         return y;
       },
     };

@@ -6,12 +6,13 @@
  * dead afterwards.
  */
 import { wasmRuntimeIfAvailable } from '../../ops/backend.js';
-import { runActivation, scaleChannelsInWasm, type ActKernel } from '../../wasm/activation-run.js';
+import { addInWasm, runActivation, scaleChannelsInWasm, type ActKernel } from '../../wasm/activation-run.js';
 import { scaleChannels } from '../../layers/blocks/elementwise.js';
 import { Hardsigmoid, Hardswish, LeakyReLU, ReLU, Sigmoid, SiLU } from '../../layers/activation.js';
 import type { Module } from '../../layers/module.js';
 import { broadcastShapes, broadcastStrides, sizeOf, type DType, type OValue } from '../values.js';
 import { computeKernel, constFloats, info, nodeError, planned, type Info, type LoadContext, type NodeImpl, type OpDef, type SpecializeEnv } from './op.js';
+import { sameShape } from '../../tensor.js';
 
 type UnaryFn = (x: number) => number;
 
@@ -355,6 +356,16 @@ function naryImpl(label: string, opType: string, spec: BinarySpec): NodeImpl {
       const isMean = opType === 'Mean';
       // In place when output 0 can take input 0's buffer: same shape and element type.
       const inPlace = resultType === dtype && sizeOf(inputs[0]!.shape) === sizeOf(outShape) && inputs[0]!.shape.length === outShape.length;
+      if (f === add && dtype === 'float32' && count === 2 && sameShape(inputs[0]!.shape, outShape) && sameShape(inputs[1]!.shape, outShape)) {
+        // A residual add: one float32 add per element, in wasm when all three live in its memory.
+        return computeKernel([info(resultType, outShape)], (ins, outs) => {
+          const a = ins[0]!.data as Float32Array;
+          const b = ins[1]!.data as Float32Array;
+          const out = outs[0]!.data as Float32Array;
+          const runtime = wasmRuntimeIfAvailable(env.backend, 'onnx');
+          if (runtime === null || !addInWasm(runtime, a, b, out)) for (let i = 0; i < out.length; i++) out[i] = a[i]! + b[i]!;
+        }, inPlace);
+      }
       const scaled = f === mul && dtype === 'float32' ? planeScaleOperand(walkShape, strides) : -1;
       if (scaled >= 0) {
         // A squeeze-excitation scale: every plane of one input times one value of the other.
@@ -380,6 +391,7 @@ function naryImpl(label: string, opType: string, spec: BinarySpec): NodeImpl {
     },
   };
 }
+
 
 /**
  * Which input of a two-input op is one value per plane of the other (walk [planes, plane] with

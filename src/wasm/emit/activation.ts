@@ -144,6 +144,7 @@ export const actFamily: KernelFamily = {
       });
     });
     module.addFunction('act_scale_f32', [i32, i32, i32, i32, i32], [], emitChannelScale);
+    module.addFunction('act_add_f32', [i32, i32, i32, i32], [], emitAdd);
   },
 };
 
@@ -172,5 +173,29 @@ function emitChannelScale(f: FunctionBuilder): void {
   f.br(0).end().end();
   f.get(scales).i32Const(4).i32Add().set(scales);
   f.get(planes).i32Const(1).i32Sub().set(planes);
+  f.br(0).end().end();
+}
+
+/** act_add_f32 (see ActExports): vectors, then the 0..3 left one at a time. */
+function emitAdd(f: FunctionBuilder): void {
+  const [a, b, out, n] = [0, 1, 2, 3];
+  const end = f.local(i32);
+  const vecEnd = f.local(i32);
+  f.get(a).get(n).i32Const(2).i32Shl().i32Add().set(end);
+  f.get(a).get(n).i32Const(-4).i32And().i32Const(2).i32Shl().i32Add().set(vecEnd);
+  const step = (bytes: number) => {
+    f.get(a).i32Const(bytes).i32Add().set(a);
+    f.get(b).i32Const(bytes).i32Add().set(b);
+    f.get(out).i32Const(bytes).i32Add().set(out);
+  };
+  f.block().loop();
+  f.get(a).get(vecEnd).i32GeU().brIf(1);
+  f.get(out).get(a).v128Load().get(b).v128Load().f32x4Add().v128Store();
+  step(16);
+  f.br(0).end().end();
+  f.block().loop();
+  f.get(a).get(end).i32GeU().brIf(1);
+  f.get(out).get(a).f32Load().get(b).f32Load().f32Add().f32Store();
+  step(4);
   f.br(0).end().end();
 }
