@@ -178,4 +178,17 @@ export interface Col2imExports {
   col2im_sn(src: number, srcRow: number, dst: number, dstRow: number, rows: number, n: number, dstCol: number): void;
 }
 
-export interface WasmKernels extends FillExports, GemmExports, GpackExports, GemvExports, GdotExports, Dw3x3Exports, DwgExports, DwbExports, Dwgw3Exports, ActExports, Col2imExports {}
+/** Output channels per packed panel of the gemmt kernel (two f32x4). */
+export const GEMMT_PANEL = 8;
+
+export interface GemmtExports {
+  /**
+   * Y[o, p] = clamp(bias[o] + Σ_k X[k, p] · W[o, k], min, max) for the first `pixels` pixels p
+   * and channels o in [first, channels) counted from the first panel at `w` (first < 8): X row
+   * k at x + k·ldx, Y channel o at y + o·ldy (bytes), W packed in panels of GEMMT_PANEL
+   * channels, each its biases then, per k, the weights. The same bits as gemm_f32 for every output.
+   */
+  gemmt_f32(pixels: number, channels: number, kc: number, x: number, ldx: number, w: number, y: number, ldy: number, min: number, max: number, first: number): void;
+}
+
+export interface WasmKernels extends FillExports, GemmExports, GemmtExports, GpackExports, GemvExports, GdotExports, Dw3x3Exports, DwgExports, DwbExports, Dwgw3Exports, ActExports, Col2imExports {}

@@ -13,6 +13,7 @@ import type { WasmRuntime } from './runtime.js';
 import type { WasmConvPath } from './conv-path.js';
 import { activationBounds, sgemmRows } from './gemm.js';
 import { groupedPath, groupedWeightBytes, groupWeightBytes, packGroupedWeights } from './grouped.js';
+import { packPanels, panelBytes, sgemmTransposed, usesTransposedGemm } from './gemm-transposed.js';
 
 /** Bytes of B one column chunk may span (measured: see bench/wasm.mjs). */
 export const POINTWISE_CHUNK_BYTES = 48 * 1024;
@@ -34,9 +35,26 @@ function tableBytes(depth: number): number {
   return Math.ceil((4 * depth) / 64) * 64;
 }
 
+/** Whether `g` runs on the transposed kernel (few output pixels, no stride): its weights are packed in panels. */
+const transposed = (g: Conv2dGeometry): boolean => !strided(g) && g.groups === 1 && usesTransposedGemm(g);
+
 export const pointwisePath: WasmConvPath = {
-  weightBytes: groupedWeightBytes,
-  packWeights: packGroupedWeights,
+  weightBytes(g, rt) {
+    return transposed(g) ? g.groups * panelBytes(g.outChannels / g.groups, g.inChannels / g.groups) : groupedWeightBytes(g, rt);
+  },
+  packWeights(rt, g, w, bias, address) {
+    if (!transposed(g)) {
+      packGroupedWeights(rt, g, w, bias, address);
+      return;
+    }
+    const cinG = g.inChannels / g.groups;
+    const coutG = g.outChannels / g.groups;
+    const groupBytes = panelBytes(coutG, cinG);
+    const mem = rt.f32();
+    for (let group = 0; group < g.groups; group++) {
+      packPanels(mem, (address + group * groupBytes) >>> 2, w, group * coutG * cinG, coutG, cinG, bias, group * coutG);
+    }
+  },
   scratchBytes(g) {
     return strided(g) ? groupedPath.scratchBytes(g) : tableBytes(g.inChannels / g.groups);
   },
@@ -70,6 +88,20 @@ function runColumns(
   const ints = rt.i32();
   for (let c = 0; c < cinG; c++) ints[(scratch >>> 2) + c] = 4 * c * pixels;
   const [min, max] = activationBounds(act);
+  if (transposed(g)) {
+    const groupBytes = panelBytes(coutG, cinG);
+    for (let n = imageStart; n < imageEnd; n++) {
+      for (let group = 0; group < groups; group++) {
+        const r0 = Math.max(channelStart - group * coutG, 0);
+        const r1 = Math.min(channelEnd - group * coutG, coutG);
+        if (r1 <= r0) continue;
+        const source = x + 4 * (n * Cin + group * cinG) * pixels;
+        const out = y + 4 * (n * Cout + group * coutG) * pixels;
+        sgemmTransposed(rt, r0, r1, pixelStart, pixelEnd, cinG, weights + group * groupBytes, source, out, 4 * pixels, min, max);
+      }
+    }
+    return;
+  }
   const groupWeights = groupWeightBytes(g, rt);
   const chunk = groupWeights >= WEIGHTS_STREAM_BYTES && 4 * cinG * pixels <= WHOLE_B_BYTES
     ? pixels

@@ -26,11 +26,12 @@ import { dwgFamily } from './depthwise-general.js';
 import { fillFamily } from './fill.js';
 import { gdotFamily } from './gemm-dot.js';
 import { gemmFamily } from './gemm-tile.js';
+import { gemmtFamily } from './gemm-transposed.js';
 import { gpackFamily } from './gemm-pack.js';
 import { gemvFamily } from './gemv.js';
 
 /** Every kernel family, in module order. */
-export const KERNEL_FAMILIES: readonly KernelFamily[] = [fillFamily, gemmFamily(), gpackFamily(), gemvFamily, gdotFamily, dw3x3Family, dwgFamily, dwbFamily, dwgw3Family, actFamily, col2imFamily];
+export const KERNEL_FAMILIES: readonly KernelFamily[] = [fillFamily, gemmFamily(), gemmtFamily, gpackFamily(), gemvFamily, gdotFamily, dw3x3Family, dwgFamily, dwbFamily, dwgw3Family, actFamily, col2imFamily];
 
 
 /** Choices that differ from the shipped kernels, for measuring alternatives (never used at run time). */
