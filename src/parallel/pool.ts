@@ -24,7 +24,7 @@ import { CLAIMED, controlLength, doneIndex, offerIndex, PROGRESS, statusIndex, S
 import { isNode, loadPlatform, sharedMemoryAvailable, type Platform, type PoolWorker } from './platform.js';
 import { convMacs, DEFAULT_MIN_SLICE_MACS, planSlices, sliceReads, type Range, type Slice } from './split.js';
 import { runPoolTask as runTask, type ConvTask, type PoolTask } from './task.js';
-import { ModelSchedule, ScheduleStall, ScheduleWorkerError, STEP } from './schedule.js';
+import { ModelSchedule, SCHEDULE_MIN_SLICE_MACS, ScheduleStall, ScheduleWorkerError, STEP } from './schedule.js';
 
 export interface WorkerPoolOptions {
   /**
@@ -38,7 +38,11 @@ export interface WorkerPoolOptions {
    * Needed only when this module is run from somewhere the built worker is not, e.g. bundled.
    */
   workerUrl?: string | URL;
-  /** Smallest slice worth sending to a worker, in multiply-adds (default measured, see `DEFAULT_MIN_SLICE_MACS`). */
+  /**
+   * Smallest slice worth sending to a worker, in multiply-adds (default measured: see
+   * `DEFAULT_MIN_SLICE_MACS` for calls, `SCHEDULE_MIN_SLICE_MACS` for a compiled model's
+   * `runAsync`, whose steps cost a barrier in shared memory rather than a message).
+   */
   minSliceMacs?: number;
   /**
    * When the calling thread has finished its own slice, it computes any worker's slice that the
@@ -196,6 +200,8 @@ export class WorkerPool {
   private resolvedThreads = 1;
   private readonly workerUrl: string | URL | undefined;
   private readonly minSliceMacs: number;
+  /** The same threshold for compiled models' schedules (the caller's minSliceMacs when given). */
+  private readonly scheduleMinSliceMacs: number;
   private readonly steal: boolean;
   /** Set by `injectFault`: the next split call leaves every slice to its worker. */
   private stealSuspended = false;
@@ -247,6 +253,7 @@ export class WorkerPool {
     this.resolvedThreads = threads ?? knownCores ?? 1;
     this.workerUrl = workerUrl;
     this.minSliceMacs = minSliceMacs ?? DEFAULT_MIN_SLICE_MACS;
+    this.scheduleMinSliceMacs = minSliceMacs ?? SCHEDULE_MIN_SLICE_MACS;
     this.startup = this.start();
     this.startup.catch(() => {});
   }
@@ -532,7 +539,7 @@ export class WorkerPool {
     if (this.slots.length === 0 || runtime === null || runtime !== this.wasmRuntime) return body();
     let schedule = this.schedules.get(model);
     if (schedule === undefined) {
-      schedule = new ModelSchedule(runtime, this.minSliceMacs);
+      schedule = new ModelSchedule(runtime, this.scheduleMinSliceMacs);
       this.schedules.set(model, schedule);
     }
     const threads = this.slots.length + 1;

@@ -276,6 +276,16 @@ export class ModelSchedule {
 }
 
 /**
+ * The smallest chunk of a compiled model's split convolution (multiply-adds), unless the pool was
+ * given minSliceMacs. A split step costs a barrier in shared memory (a few microseconds), not a
+ * message, so far smaller layers pay than for a pool's single calls (DEFAULT_MIN_SLICE_MACS):
+ * MobileNetV2's 7×7 depthwise layers (423K multiply-adds) are split at this size and were not at
+ * that one. Interleaved on two threads (Node 24, against one thread): MobileNetV2 1.63–1.69× with
+ * 2¹⁸ → 1.70–1.74× with 2¹⁴ (2¹⁶ 1.66×, 0 1.71×); MobileNetV1 1.78–1.80× → 1.82–1.83×.
+ */
+export const SCHEDULE_MIN_SLICE_MACS = 1 << 14;
+
+/**
  * Chunks per thread of each split convolution. More than one lets the calling thread take over
  * part of a late worker's share, at the cost of more, smaller kernel calls; 2 and 4 cost 10–20%
  * more CPU time in all on MobileNetV1/V2 (bench/threads.mjs --models) for no wall-clock gain that

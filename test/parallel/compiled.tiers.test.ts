@@ -9,6 +9,7 @@ import {
   efficientnetB0, mnasnet, mobilenetV1, mobilenetV2, mobilenetV3Large, mobilenetV3Small, shufflenetV2, type Module, type Tensor,
 } from '../../src/index.js';
 import { createWorkerPool, WorkerPoolError, type WorkerPool } from '../../src/parallel/pool.js';
+import { SCHEDULE_MIN_SLICE_MACS } from '../../src/parallel/schedule.js';
 import { loadWasmFor } from '../../src/ops/backend.js';
 import { expectBitwiseEqual, randomTensor, rng } from '../helpers.js';
 import { testPool, WORKER_URL } from './pool-helpers.js';
@@ -81,6 +82,24 @@ describe('zoo models, compiled on the pool (wasm tier)', () => {
     const model = mobilenetV2({ widthMult: 0.35, numClasses: 10, seed: 7 }).eval();
     await expectRunsEqual(model, [1, 3, 67, 67], defaults, { backend: 'wasm' });
     await expectRunsEqual(model, [1, 3, 67, 67], defaults, { backend: 'wasm', foldBatchNorm: false });
+  });
+
+  it('small convolutions: split from 2^14 multiply-adds per thread by default, not under a minSliceMacs the caller gives', async () => {
+    // one 1×1 convolution of 32→32 channels on 12×12: 147,456 multiply-adds (73,728 per thread)
+    const { Conv2d, Sequential } = await import('../../src/index.js');
+    const model = new Sequential(new Conv2d(32, 32, 1, { seed: 3 })).eval();
+    expect(SCHEDULE_MIN_SLICE_MACS).toBe(1 << 14);
+    const large = createWorkerPool({ threads: 2, workerUrl: WORKER_URL, backend: 'wasm', minSliceMacs: 1 << 18 });
+    await large.ready();
+    try {
+      for (const [pool, split] of [[defaults, true], [large, false]] as const) {
+        const before = pool.stats();
+        await expectRunsEqual(model, [1, 32, 12, 12], pool, { backend: 'wasm' });
+        expect(pool.stats().scheduledChunks - before.scheduledChunks > 0, `split with ${pool === large ? 'minSliceMacs 2^18' : 'the defaults'}`).toBe(split);
+      }
+    } finally {
+      await large.dispose();
+    }
   });
 
   it('mobilenet_v2 w0.35 on three threads', async () => {
