@@ -85,27 +85,18 @@ function runColumns(
   const cinG = Cin / groups;
   const coutG = Cout / groups;
   const pixels = g.outHeight * g.outWidth; // = H·W
-  const ints = rt.i32();
-  for (let c = 0; c < cinG; c++) ints[(scratch >>> 2) + c] = 4 * c * pixels;
   const [min, max] = activationBounds(act);
-  if (transposed(g)) {
-    const groupBytes = panelBytes(coutG, cinG);
-    for (let n = imageStart; n < imageEnd; n++) {
-      for (let group = 0; group < groups; group++) {
-        const r0 = Math.max(channelStart - group * coutG, 0);
-        const r1 = Math.min(channelEnd - group * coutG, coutG);
-        if (r1 <= r0) continue;
-        const source = x + 4 * (n * Cin + group * cinG) * pixels;
-        const out = y + 4 * (n * Cout + group * coutG) * pixels;
-        sgemmTransposed(rt, r0, r1, pixelStart, pixelEnd, cinG, weights + group * groupBytes, source, out, 4 * pixels, min, max);
-      }
-    }
-    return;
+  const useTransposed = transposed(g);
+  const groupBytes = useTransposed ? panelBytes(coutG, cinG) : groupWeightBytes(g, rt);
+  // The regular kernel's B row table (row c at c·H·W floats) and column chunk; the transposed one needs neither.
+  let chunk = 0;
+  if (!useTransposed) {
+    const ints = rt.i32();
+    for (let c = 0; c < cinG; c++) ints[(scratch >>> 2) + c] = 4 * c * pixels;
+    chunk = groupBytes >= WEIGHTS_STREAM_BYTES && 4 * cinG * pixels <= WHOLE_B_BYTES
+      ? pixels
+      : Math.max(8, Math.floor(POINTWISE_CHUNK_BYTES / (4 * cinG) / 8) * 8);
   }
-  const groupWeights = groupWeightBytes(g, rt);
-  const chunk = groupWeights >= WEIGHTS_STREAM_BYTES && 4 * cinG * pixels <= WHOLE_B_BYTES
-    ? pixels
-    : Math.max(8, Math.floor(POINTWISE_CHUNK_BYTES / (4 * cinG) / 8) * 8);
   for (let n = imageStart; n < imageEnd; n++) {
     for (let group = 0; group < groups; group++) {
       const r0 = Math.max(channelStart - group * coutG, 0);
@@ -113,7 +104,11 @@ function runColumns(
       if (r1 <= r0) continue;
       const source = x + 4 * (n * Cin + group * cinG) * pixels;
       const out = y + 4 * (n * Cout + group * coutG) * pixels;
-      const packed = weights + group * groupWeights;
+      const packed = weights + group * groupBytes;
+      if (useTransposed) {
+        sgemmTransposed(rt, r0, r1, pixelStart, pixelEnd, cinG, packed, source, out, 4 * pixels, min, max);
+        continue;
+      }
       for (let p0 = pixelStart; p0 < pixelEnd; p0 += chunk) {
         const width = Math.min(chunk, pixelEnd - p0);
         sgemmRows(rt, r0, r1, width, cinG, packed, source + 4 * p0, scratch, out + 4 * p0, 4 * pixels, min, max);
