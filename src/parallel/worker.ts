@@ -75,6 +75,23 @@ function complete(job: number, ok: boolean): void {
   if (notifyByMessage) port.post({ type: 'done', job });
 }
 
+/**
+ * Runs `work` for `job` and reports it done; an error goes to the calling thread first, with
+ * its name and message. An injected crash leaves the job unfinished, as a dead worker would.
+ */
+function runJob(job: number, work: () => void): void {
+  let ok = true;
+  try {
+    work();
+  } catch (error) {
+    if ((error as { crash?: boolean }).crash) return;
+    ok = false;
+    const e = error instanceof Error ? error : new Error(String(error));
+    port.post({ type: 'error', job, name: e.name, message: e.message });
+  }
+  complete(job, ok);
+}
+
 port.listen((message) => {
   switch (message.type) {
     case 'init':
@@ -95,20 +112,13 @@ port.listen((message) => {
       return;
     case 'runProgram': {
       const program = programs.get(message.id);
-      let ok = true;
-      try {
+      runJob(message.job, () => {
         if (program === undefined) throw new Error(`sepconv worker: no program ${message.id}`);
         if (runtime === null) throw new Error('sepconv worker: a scheduled model arrived but this worker has no wasm kernels');
         followProgram(program, runtime, message.thread, message.threads, message.claim, () => {
           if (pendingFault !== null) injectedFault();
         });
-      } catch (error) {
-        if ((error as { crash?: boolean }).crash) return;
-        ok = false;
-        const e = error instanceof Error ? error : new Error(String(error));
-        port.post({ type: 'error', job: message.job, name: e.name, message: e.message });
-      }
-      complete(message.job, ok);
+      });
       return;
     }
     case 'run': {
@@ -117,17 +127,10 @@ port.listen((message) => {
         complete(message.job, true);
         return;
       }
-      let ok = true;
-      try {
+      runJob(message.job, () => {
         if (pendingFault !== null) injectedFault();
         runPoolTask(message.task, scratch, runtime);
-      } catch (error) {
-        if ((error as { crash?: boolean }).crash) return;
-        ok = false;
-        const e = error instanceof Error ? error : new Error(String(error));
-        port.post({ type: 'error', job: message.job, name: e.name, message: e.message });
-      }
-      complete(message.job, ok);
+      });
       return;
     }
   }
