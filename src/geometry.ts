@@ -190,6 +190,15 @@ function checkNonEmpty(shape: readonly number[], axes: readonly number[], name: 
   }
 }
 
+/** The input of a 2-D convolution or transposed convolution: 4-D [N, C, H, W] or unbatched 3-D. */
+function checkConvInputRank(inputShape: readonly number[]): void {
+  if (inputShape.length !== 3 && inputShape.length !== 4) {
+    throw new RangeError(
+      `input must be 4-D [N, Cin, H, W] or unbatched 3-D [Cin, H, W], got shape ${describeValue(inputShape)} (rank ${inputShape.length})`,
+    );
+  }
+}
+
 /**
  * Resolves and checks the geometry of `conv2d(input, weight, options)` from the shapes alone.
  * `inputShape` is `[N, Cin, H, W]` or unbatched `[Cin, H, W]`; `weightShape` is
@@ -209,11 +218,7 @@ export function conv2dGeometry(
   }
   // Own properties only, so a polluted Object.prototype cannot change the geometry.
   const option = (key: keyof GeometryOptions): unknown => ownProperty(options, key);
-  if (inputShape.length !== 3 && inputShape.length !== 4) {
-    throw new RangeError(
-      `input must be 4-D [N, Cin, H, W] or unbatched 3-D [Cin, H, W], got shape ${describeValue(inputShape)} (rank ${inputShape.length})`,
-    );
-  }
+  checkConvInputRank(inputShape);
   if (weightShape.length !== 4) {
     throw new RangeError(`weight must be 4-D [Cout, Cin/groups, kH, kW], got shape ${describeValue(weightShape)} (rank ${weightShape.length})`);
   }
@@ -354,11 +359,7 @@ export function convTranspose2dGeometry(
     throw new TypeError(`convTranspose2dGeometry: options must be an object, got ${describeValue(options)}`);
   }
   const option = (key: keyof ConvTranspose2dGeometryOptions): unknown => ownProperty(options, key);
-  if (inputShape.length !== 3 && inputShape.length !== 4) {
-    throw new RangeError(
-      `input must be 4-D [N, Cin, H, W] or unbatched 3-D [Cin, H, W], got shape ${describeValue(inputShape)} (rank ${inputShape.length})`,
-    );
-  }
+  checkConvInputRank(inputShape);
   if (weightShape.length !== 4) {
     throw new RangeError(`weight must be 4-D [Cin, Cout/groups, kH, kW], got shape ${describeValue(weightShape)} (rank ${weightShape.length})`);
   }
