@@ -1,8 +1,24 @@
 /** Element-wise helpers the blocks share: residual add, channel scale, channel interleave. */
+import { addInWasm, scaleChannelsInWasm } from '../../wasm/activation-run.js';
+import type { WasmRuntime } from '../../wasm/runtime.js';
 
 /** y[i] += x[i] (y and x of equal length). */
 export function addInto(y: Float32Array, x: Float32Array): void {
-  for (let i = 0; i < y.length; i++) y[i] = y[i]! + x[i]!;
+  addOnTier(null, y, x, y);
+}
+
+/**
+ * out[i] = a[i] + b[i]: in wasm when `rt` is given and all three arrays live in its memory (a
+ * compiled model's activations), else in JS; one float32 add per element either way, the same bits.
+ */
+export function addOnTier(rt: WasmRuntime | null, a: Float32Array, b: Float32Array, out: Float32Array): void {
+  if (rt !== null && addInWasm(rt, a, b, out)) return;
+  for (let i = 0; i < out.length; i++) out[i] = a[i]! + b[i]!;
+}
+
+/** scaleChannels in wasm when `rt` is given and all three arrays live in its memory, else in JS (the same bits). */
+export function scaleChannelsOnTier(rt: WasmRuntime | null, x: Float32Array, scale: Float32Array, out: Float32Array, plane: number): void {
+  if (rt === null || !scaleChannelsInWasm(rt, x, scale, out, plane)) scaleChannels(x, scale, out, plane);
 }
 
 /** out[n, c, :, :] = x[n, c, :, :] · scale[n, c] over `planes` = N·C planes of `plane` values; out may be x. */

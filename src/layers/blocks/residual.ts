@@ -14,11 +14,10 @@ import { MAX_DIMENSION, readBoolean, readEnum, readInteger, readNumber, readOpti
 import { checkInput, Module, type ForwardAsyncOptions, checkForwardAsyncOptions } from '../module.js';
 import { currentPlanBackend, type PlanStep } from '../compile.js';
 import { wasmRuntimeIfAvailable } from '../../ops/backend.js';
-import { addInWasm } from '../../wasm/activation-run.js';
 import { Sequential } from '../sequential.js';
 import { tracedOutputShape, type ChildCall, type TracedModule } from '../trace.js';
 import { Conv2dNormActivation } from './conv-norm-activation.js';
-import { addInto } from './elementwise.js';
+import { addInto, addOnTier } from './elementwise.js';
 import { SqueezeExcitation } from './squeeze-excitation.js';
 import { StochasticDepth } from './stochastic-depth.js';
 
@@ -118,7 +117,7 @@ export abstract class ResidualBlock extends Module implements TracedModule {
         if (extraStep !== null) y = extraStep.run(y);
         if (y.data === input.data) throw new Error(`${this.constructor.name}: planned body returned its input`);
         const runtime = wasmRuntimeIfAvailable(backend, this.constructor.name);
-        if (runtime === null || !addInWasm(runtime, y.data, input.data, y.data)) addInto(y.data, input.data);
+        addOnTier(runtime, y.data, input.data, y.data);
         return y;
       },
     };

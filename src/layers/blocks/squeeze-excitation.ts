@@ -12,10 +12,9 @@ import type { Generator } from '../init.js';
 import { checkGradientShape, checkInput, isInPlaceCapable, Module, savedFor, type InPlaceCapable } from '../module.js';
 import { currentPlanBackend, type PlanStep } from '../compile.js';
 import { wasmRuntimeIfAvailable } from '../../ops/backend.js';
-import { scaleChannelsInWasm } from '../../wasm/activation-run.js';
 import { AdaptiveAvgPool2d } from '../pooling.js';
 import { tracedOutputShape, type ChildCall, type TracedModule } from '../trace.js';
-import { scaleChannels } from './elementwise.js';
+import { scaleChannels, scaleChannelsOnTier } from './elementwise.js';
 import { planOutput } from '../plan-memory.js';
 
 export interface SqueezeExcitationOptions {
@@ -163,7 +162,7 @@ export class SqueezeExcitation extends Module implements TracedModule, InPlaceCa
         s = scaleStep.run(fc2Step.run(s));
         const target = out ?? input;
         const runtime = wasmRuntimeIfAvailable(backend, 'SqueezeExcitation');
-        if (runtime === null || !scaleChannelsInWasm(runtime, input.data, s.data, target.data, plane)) scaleChannels(input.data, s.data, target.data, plane);
+        scaleChannelsOnTier(runtime, input.data, s.data, target.data, plane);
         return target;
       },
     };

@@ -6,8 +6,8 @@
  * dead afterwards.
  */
 import { wasmRuntimeIfAvailable } from '../../ops/backend.js';
-import { addInWasm, runActivation, scaleChannelsInWasm, type ActKernel } from '../../wasm/activation-run.js';
-import { scaleChannels } from '../../layers/blocks/elementwise.js';
+import { runActivation, type ActKernel } from '../../wasm/activation-run.js';
+import { addOnTier, scaleChannelsOnTier } from '../../layers/blocks/elementwise.js';
 import { Hardsigmoid, Hardswish, LeakyReLU, ReLU, Sigmoid, SiLU } from '../../layers/activation.js';
 import type { Module } from '../../layers/module.js';
 import { broadcastShapes, broadcastStrides, sizeOf, type DType, type OValue } from '../values.js';
@@ -363,7 +363,7 @@ function naryImpl(label: string, opType: string, spec: BinarySpec): NodeImpl {
           const b = ins[1]!.data as Float32Array;
           const out = outs[0]!.data as Float32Array;
           const runtime = wasmRuntimeIfAvailable(env.backend, 'onnx');
-          if (runtime === null || !addInWasm(runtime, a, b, out)) for (let i = 0; i < out.length; i++) out[i] = a[i]! + b[i]!;
+          addOnTier(runtime, a, b, out);
         }, inPlace);
       }
       const scaled = f === mul && dtype === 'float32' ? planeScaleOperand(walkShape, strides) : -1;
@@ -375,7 +375,7 @@ function naryImpl(label: string, opType: string, spec: BinarySpec): NodeImpl {
           const scales = ins[scaled]!.data as Float32Array;
           const out = outs[0]!.data as Float32Array;
           const runtime = wasmRuntimeIfAvailable(env.backend, 'onnx');
-          if (runtime === null || !scaleChannelsInWasm(runtime, x, scales, out, plane)) scaleChannels(x, scales, out, plane);
+          scaleChannelsOnTier(runtime, x, scales, out, plane);
         }, inPlace && scaled === 1);
       }
       return computeKernel([info(resultType, outShape)], (ins, outs) => {
